@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: MIT
+# netns.sh - network namespaces for vstack's network tests. Source it.
+#
+# Owns: the namespaces and veth pairs a test creates, and their removal.
+# Every name carries the creating shell's pid (vst<PID>_<name>), so tests
+# can run in parallel, and a later run can tell what a killed test left
+# behind: netns_sweep (called by netns_create) removes the namespaces of
+# pids that no longer exist. Teardown kills every process inside a
+# namespace before deleting it, so no daemon outlives its test.
+#
+# Must never: touch a namespace or interface it did not create, or use an
+# address outside the namespaces it created.
+#
+#   netns_create a b          # namespaces; $(netns_name a) is the real name
+#   netns_link a b            # veth a<->b: in a "to_b" 10.77.K.1/24
+#                             #  fd77:K::1/64, in b "to_a" 10.77.K.2 fd77:K::2
+#   netns_exec a CMD...       # run CMD inside a
+#   netns_addr a b 4|6        # a's address on its link to b
+#   netns_teardown            # also runs automatically on exit and signals
+
+NETNS_PREFIX="vst$$_"
+NETNS_CREATED=()
+NETNS_LINKS=0
+declare -A NETNS_ADDR
+
+netns_name() { echo "${NETNS_PREFIX}$1"; }
+
+netns_need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIP: network namespaces need root" >&2
+		exit 77
+	fi
+	command -v ip >/dev/null || { echo "ip (iproute2) is missing; run scripts/setup" >&2; exit 1; }
+}
+
+# Removes one namespace and everything running in it.
+netns_destroy() {
+	local ns=$1 pids
+	pids=$(ip netns pids "$ns" 2>/dev/null)
+	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	return 0
+}
+
+# Deletes namespaces left by test shells that no longer exist.
+netns_sweep() {
+	local ns pid
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+		[[ $ns =~ ^vst([0-9]+)_ ]] || continue
+		pid=${BASH_REMATCH[1]}
+		[ -d "/proc/$pid" ] && continue
+		echo "netns: removing $ns left by dead test $pid" >&2
+		netns_destroy "$ns"
+	done
+}
+
+netns_teardown() {
+	local ns
+	for ns in "${NETNS_CREATED[@]}"; do
+		netns_destroy "$ns"
+	done
+	NETNS_CREATED=()
+}
+
+netns_on_signal() {
+	netns_teardown
+	trap - EXIT
+	exit 128
+}
+
+netns_create() {
+	local n ns
+	netns_need_root
+	netns_sweep
+	trap netns_teardown EXIT
+	trap netns_on_signal INT TERM HUP
+	for n in "$@"; do
+		ns=$(netns_name "$n")
+		ip netns add "$ns" || return 1
+		NETNS_CREATED+=("$ns")
+		ip -n "$ns" link set lo up
+	done
+}
+
+netns_exec() {
+	local n=$1
+	shift
+	ip netns exec "$(netns_name "$n")" "$@"
+}
+
+# Waits until IPv6 duplicate address detection is over on a namespace,
+# so tests never race a "tentative" address.
+netns_wait_dad() {
+	local ns=$1 i
+	for i in $(seq 50); do
+		ip -n "$ns" -6 addr show tentative | grep -q inet6 || return 0
+		sleep 0.1
+	done
+	echo "netns: IPv6 addresses in $ns still tentative" >&2
+	return 1
+}
+
+netns_link() {
+	local a=$1 b=$2 k
+	local nsa nsb
+	nsa=$(netns_name "$a")
+	nsb=$(netns_name "$b")
+	NETNS_LINKS=$((NETNS_LINKS + 1))
+	k=$NETNS_LINKS
+	ip -n "$nsa" link add "to_$b" type veth peer name "to_$a" netns "$nsb" || return 1
+	ip -n "$nsa" addr add "10.77.$k.1/24" dev "to_$b"
+	ip -n "$nsb" addr add "10.77.$k.2/24" dev "to_$a"
+	ip -n "$nsa" addr add "fd77:$k::1/64" dev "to_$b" nodad
+	ip -n "$nsb" addr add "fd77:$k::2/64" dev "to_$a" nodad
+	ip -n "$nsa" link set "to_$b" up
+	ip -n "$nsb" link set "to_$a" up
+	NETNS_ADDR["$a,$b,4"]=10.77.$k.1
+	NETNS_ADDR["$b,$a,4"]=10.77.$k.2
+	NETNS_ADDR["$a,$b,6"]=fd77:$k::1
+	NETNS_ADDR["$b,$a,6"]=fd77:$k::2
+	netns_wait_dad "$nsa" && netns_wait_dad "$nsb"
+}
+
+netns_addr() {
+	echo "${NETNS_ADDR[$1,$2,$3]}"
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared main() for the Check unit tests. Each test file defines
+ * vstest_suite(); ctest runs each case in its own process by setting
+ * CK_RUN_CASE to the case name (see tests/CMakeLists.txt). A run that
+ * executes no test fails, so a case listed in CMake but missing from the
+ * suite (or misspelled) cannot pass silently.
+ */
+#ifndef VSTEST_H
+#define VSTEST_H
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+Suite *vstest_suite(void);
+
+/* One TCase per test, named after the test function. */
+#define VSTEST_ADD(suite, fn)                                   \
+	do {                                                    \
+		TCase *tc_ = tcase_create(#fn);                 \
+		tcase_add_test(tc_, fn);                        \
+		suite_add_tcase((suite), tc_);                  \
+	} while (0)
+
+/* Writes text to a fresh temporary file; returns its malloc'd path. */
+static inline char *
+vstest_tmpfile(const char *text)
+{
+	char *path = strdup("/tmp/vstest-XXXXXX");
+	int fd = mkstemp(path);
+	FILE *f;
+
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(vstest_suite());
+	int failed, ran;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	ran = srunner_ntests_run(sr);
+	srunner_free(sr);
+	if (ran == 0) {
+		fprintf(stderr, "no test ran (CK_RUN_CASE=%s)\n",
+			getenv("CK_RUN_CASE") ? getenv("CK_RUN_CASE") : "");
+		return EXIT_FAILURE;
+	}
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+#endif
