@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * emu.h - internals of the emulated ConnectX (libvsemu).
+ *
+ * The library implements the libibverbs ABI for RAW_PACKET work on
+ * emulated mlx5 devices. It owns, per process: the device list, contexts,
+ * PDs, MRs, CQs, QPs, WQs, indirection tables and flow rules, and it
+ * executes work requests with the semantics the mlx5 provider and the
+ * hardware give them (see docs/emu.md for the contract and what is not
+ * emulated).
+ *
+ * Layering inside emu/:
+ *   device.c  device list, context, queries, PD, MR, channels, async events
+ *   cq.c      completion queues (plain and extended polling), notification
+ *   qp.c      QPs, WQs, indirection tables, the state machine, posting
+ *   flow.c    flow specs -> match keys, matching, Toeplitz/RSS
+ *   fabric.c  ports and cables: where a sent frame goes
+ *
+ * Must never: be linked into libvstack, or call into the real libibverbs.
+ * Locking: one mutex per fabric serialises everything that moves frames
+ * (posting, delivering, polling). Speed is not a goal here; fidelity is.
+ */
+#ifndef VS_EMU_H
+#define VS_EMU_H
+
+#include <infiniband/verbs.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+
+#define EMU_EXPORT VS_EXPORT
+
+#define EMU_MAX_PORTS 8
+#define EMU_MAX_QP_WR 32768
+#define EMU_MAX_SGE 16
+#define EMU_MAX_INLINE 912
+#define EMU_MAX_CQE (1 << 22)
+#define EMU_MAX_FRAME (9216 + 18)
+#define EMU_MAX_IND_LOG 8 /* 256 WQs per indirection table */
+#define EMU_FLOW_PRIO_MAX 7
+
+struct emu_fabric;
+struct emu_wire;
+struct emu_port;
+struct emu_qp;
+struct emu_rq;
+
+/* A registered memory region. */
+struct emu_mr {
+	struct ibv_mr ibv;
+	unsigned int access;
+	struct emu_mr *next; /* in the context's list, for lkey lookup */
+};
+
+struct emu_pd {
+	struct ibv_pd ibv;
+	int users; /* MRs, QPs, WQs: dealloc while in use is EBUSY */
+};
+
+/* One completion: the wc and the number of send WQEs it retires. */
+struct emu_cqe {
+	struct ibv_wc wc;
+	struct emu_qp *sq_owner;
+	uint32_t sq_retired;
+};
+
+struct emu_cq {
+	struct ibv_cq_ex ibv; /* ibv_cq is its prefix */
+	struct emu_cqe *ring;
+	uint32_t size, head, count;
+	bool armed;       /* ibv_req_notify_cq was called */
+	bool overrun;     /* an overrun happened: the CQ is in error */
+	bool ignore_overrun; /* IBV_CREATE_CQ_ATTR_IGNORE_OVERRUN */
+	int users;        /* QPs and WQs: destroy while in use is EBUSY */
+	struct emu_cqe cur; /* the entry ibv_start_poll/next_poll returned */
+	uint64_t wc_flags_ex;
+	uint32_t events_pending; /* events queued on the channel, not acked */
+};
+
+struct emu_rwqe {
+	uint64_t wr_id;
+	int num_sge;
+	struct ibv_sge sge[EMU_MAX_SGE];
+};
+
+/* A receive queue: the RQ of a RAW_PACKET QP, or a WQ. */
+struct emu_rq {
+	struct emu_rwqe *wqe;
+	uint32_t size, head, count, max_sge;
+	struct emu_cq *cq;
+	uint32_t num;          /* reported as wc.qp_num */
+	enum ibv_qp_state *state; /* the owner's state */
+	void (*fail)(struct emu_rq *rq); /* move the owner to ERR */
+};
+
+struct emu_wq {
+	struct ibv_wq ibv;
+	struct emu_rq rq;
+	enum ibv_qp_state qstate; /* RESET/INIT(=RDY)/ERR mapped onto QP states */
+	int users;                /* indirection tables */
+};
+
+struct emu_ind_table {
+	struct ibv_rwq_ind_table ibv;
+	uint32_t log_size;
+	struct emu_wq **wqs;
+	int users;
+};
+
+struct emu_qp {
+	struct ibv_qp_ex ibvx; /* ibv_qp is its prefix */
+	struct emu_port *port; /* set by INIT */
+	struct emu_rq rq;
+	/* send queue */
+	uint32_t sq_size, sq_outstanding, sq_unsignaled, max_send_sge;
+	uint32_t max_inline;
+	bool sq_sig_all;
+	struct emu_cq *send_cq;
+	/* RSS QP */
+	struct emu_ind_table *ind;
+	struct ibv_rx_hash_conf hash;
+	uint8_t hash_key[64];
+	int flows; /* flow rules attached: destroy while any is EBUSY */
+	struct emu_qp *next; /* in the fabric's list */
+};
+
+/* A flow rule in canonical form: masked byte comparisons on the frame. */
+struct emu_match {
+	uint8_t dmac[6], dmac_m[6], smac[6], smac_m[6];
+	uint16_t ethertype, ethertype_m; /* network order */
+	uint16_t vlan, vlan_m;
+	int ipver; /* 0 any, 4, 6 */
+	uint8_t src[16], src_m[16], dst[16], dst_m[16];
+	uint8_t proto, proto_m;
+	uint8_t tos, tos_m, ttl, ttl_m;
+	uint16_t sport, sport_m, dport, dport_m; /* network order */
+	unsigned specificity; /* number of mask bits set */
+};
+
+struct emu_flow {
+	struct ibv_flow ibv;
+	struct emu_qp *qp;
+	enum ibv_flow_attr_type type;
+	uint16_t priority;
+	bool dont_trap, drop, egress;
+	struct emu_match m;
+	uint64_t hits;
+	uint64_t seq; /* creation order: the tie-breaker */
+	struct emu_flow *next;
+};
+
+/* Counters of a port (all frames that crossed it), see docs/emu.md. */
+struct emu_port_stats {
+	uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
+	uint64_t rx_no_match;      /* no rule: would go to the kernel */
+	uint64_t rx_rule_drop;     /* a drop rule matched */
+	uint64_t rx_no_wqe;        /* steered, but no receive posted */
+	uint64_t rx_qp_not_ready;  /* steered to a QP not in RTR/RTS */
+};
+
+struct emu_port {
+	struct emu_fabric *fab;
+	struct ibv_device dev; /* ibv_device for this port, name mlx5_N */
+	uint8_t mac[6];
+	uint32_t mtu; /* netdev MTU */
+	struct emu_port *peer; /* the other end of the cable */
+	struct emu_flow *flows;
+	uint64_t flow_seq;
+	struct emu_port_stats st;
+	struct emu_wire *wire; /* impairment towards the peer, or NULL */
+};
+
+struct emu_fabric {
+	pthread_mutex_t lock;
+	int nports;
+	struct emu_port port[EMU_MAX_PORTS];
+	struct emu_qp *qps;
+	uint32_t next_qpn;
+};
+
+struct emu_context {
+	struct verbs_context vctx;
+	struct emu_port *port;
+	struct emu_mr *mrs;
+	int users;       /* PDs, CQs, channels still open */
+	uint32_t next_key;
+	int async_fd;    /* eventfd, readable when an async event is queued */
+	struct ibv_async_event async_q[64];
+	unsigned async_head, async_count;
+};
+
+struct emu_channel {
+	struct ibv_comp_channel ibv; /* fd is an eventfd (semaphore mode) */
+	struct emu_cq *q[256];
+	unsigned head, count;
+};
+
+static inline struct emu_context *
+to_ectx(struct ibv_context *c)
+{
+	return container_of(c, struct emu_context, vctx.context);
+}
+
+static inline struct emu_cq *
+to_ecq(struct ibv_cq *cq)
+{
+	return container_of((struct ibv_cq_ex *)cq, struct emu_cq, ibv);
+}
+
+static inline struct emu_qp *
+to_eqp(struct ibv_qp *qp)
+{
+	return container_of((struct ibv_qp_ex *)qp, struct emu_qp, ibvx);
+}
+
+/* device.c */
+struct emu_fabric *emu__fabric(void);
+struct emu_mr *emu__mr_find(struct emu_context *ctx, uint32_t lkey);
+/* Moves a QP to ERR: flushes its receives; raises no event. */
+void emu__qp_to_err(struct emu_qp *qp);
+void emu__async_event(struct emu_context *ctx, struct ibv_async_event *ev);
+void emu__cq_context_ops(struct emu_context *ctx);
+void emu__qp_context_ops(struct emu_context *ctx);
+bool emu__has_net_raw(void);
+
+/* cq.c */
+/* Adds a completion; false if the CQ overran (the entry is lost). */
+bool emu__cq_push(struct emu_cq *cq, const struct emu_cqe *e);
+void emu__cq_ops(struct emu_cq *cq);
+int emu__poll_cq(struct ibv_cq *cq, int n, struct ibv_wc *wc);
+int emu__req_notify_cq(struct ibv_cq *cq, int solicited_only);
+
+/* qp.c */
+int emu__post_send(struct ibv_qp *qp, struct ibv_send_wr *wr,
+		   struct ibv_send_wr **bad);
+int emu__post_recv(struct ibv_qp *qp, struct ibv_recv_wr *wr,
+		   struct ibv_recv_wr **bad);
+/* Writes a frame into the next WQE of rq and completes it. */
+void emu__rq_deliver(struct emu_rq *rq, struct emu_context *ctx,
+		     const uint8_t *frame, uint32_t len, bool csum_ok);
+
+/* flow.c */
+int emu__flow_parse(const struct ibv_flow_attr *attr, struct emu_match *m,
+		    bool *drop);
+bool emu__flow_match(const struct emu_match *m, const uint8_t *frame,
+		     uint32_t len);
+uint32_t emu__toeplitz(const uint8_t *key, size_t keylen, const uint8_t *in,
+		       size_t inlen);
+/* The WQ an RSS QP picks for this frame (hash over the configured fields). */
+struct emu_wq *emu__rss_pick(struct emu_qp *qp, const uint8_t *frame,
+			     uint32_t len);
+bool emu__frame_csum_ok(const uint8_t *frame, uint32_t len);
+void emu__frame_fill_csum(uint8_t *frame, uint32_t len);
+
+/* fabric.c */
+/* A frame leaves port p (sent by qp); runs the cable and the peer's rules. */
+void emu__port_transmit(struct emu_port *p, struct emu_qp *qp,
+			const uint8_t *frame, uint32_t len);
+/* Releases frames the cables hold back; called when a CQ is polled. */
+void emu__fabric_tick(struct emu_fabric *f);
+
+/* The flow verbs (flow.c), installed in the context by qp.c. */
+struct ibv_flow *emu__create_flow(struct ibv_qp *qp, struct ibv_flow_attr *a);
+int emu__destroy_flow(struct ibv_flow *flow);
+
+#endif

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vsemu.h - what the emulated ConnectX offers beyond the verbs API: its
+ * counters. Tests and tools include this; libvstack never does.
+ */
+#ifndef VSEMU_H
+#define VSEMU_H
+
+#include <infiniband/verbs.h>
+#include <stdint.h>
+
+/* Counters of the port behind a context (docs/emu.md explains each). */
+struct vsemu_port_stats {
+	uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
+	uint64_t rx_no_match;     /* no rule took it: the kernel's */
+	uint64_t rx_rule_drop;    /* a drop rule matched */
+	uint64_t rx_no_wqe;       /* steered, but no receive was posted */
+	uint64_t rx_qp_not_ready; /* steered to a QP not in RTR/RTS */
+};
+
+struct vsemu_wire_stats {
+	uint64_t frames, lost, duplicated, reordered, corrupted;
+};
+
+int vsemu_port_stats(struct ibv_context *ctx, struct vsemu_port_stats *st);
+/* The impairment counters of the cable leaving this port; -ENOENT if
+ * it has no impairment. */
+int vsemu_wire_stats(struct ibv_context *ctx, struct vsemu_wire_stats *st);
+/* How many frames a rule matched. */
+uint64_t vsemu_flow_hits(struct ibv_flow *flow);
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wire.h - one direction of an emulated cable, with seeded, reproducible
+ * impairment: loss, duplication, reordering and corruption.
+ *
+ * Owns: its random state, the frame it holds back to reorder, counters.
+ * For every frame it draws the same number of random values whatever it
+ * decides, so a seed fixes the whole pattern.
+ *
+ * Must never: deliver a frame anywhere but through the callback it is
+ * given, or corrupt the Ethernet header (a frame whose addresses are
+ * damaged would fail the FCS on a real cable and never arrive; payload
+ * corruption is what checksums in IP, TCP and UDP must catch).
+ */
+#ifndef VS_EMU_WIRE_H
+#define VS_EMU_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct emu_wire_conf {
+	double loss, dup, reorder, corrupt; /* probabilities 0..1 */
+	uint64_t seed;
+};
+
+struct emu_wire_stats {
+	uint64_t frames, lost, duplicated, reordered, corrupted;
+};
+
+struct emu_wire;
+typedef void (*emu_wire_out_fn)(void *arg, const uint8_t *frame,
+				uint32_t len);
+
+/* "loss=0.01,dup=0.01,reorder=0.01,corrupt=0.001,seed=42"; -EINVAL and
+ * a message naming the bad field on error. */
+int emu__wire_parse(const char *spec, struct emu_wire_conf *c, char *err,
+		    size_t errlen);
+struct emu_wire *emu__wire_new(const struct emu_wire_conf *c);
+void emu__wire_free(struct emu_wire *w);
+void emu__wire_send(struct emu_wire *w, const uint8_t *frame, uint32_t len,
+		    emu_wire_out_fn out, void *arg);
+/* Releases a frame held back for reordering (nothing came after it). */
+void emu__wire_flush(struct emu_wire *w, emu_wire_out_fn out, void *arg);
+const struct emu_wire_stats *emu__wire_stats(const struct emu_wire *w);
+/* The wire VSEMU_IMPAIR describes (direction dir varies the seed), or
+ * NULL when it is unset; exits with a message when it is invalid. */
+struct emu_wire *emu__wire_from_env(int dir);
+
+#endif

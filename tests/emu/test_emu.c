@@ -1,0 +1,693 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Contract tests of the emulated ConnectX: one case per rule of the verbs
+ * contract that docs/emu.md promises. Runs with VSEMU_MODE=inproc (two
+ * ports cabled back to back) and root (CAP_NET_RAW).
+ */
+#include <errno.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "emu_util.h"
+
+static struct side a, b;
+
+/* a (mlx5_0) sends to b (mlx5_1); b steers UDP port 7 to its QP. */
+static struct ibv_flow *
+pair_up(void)
+{
+	struct ibv_flow *fl;
+
+	side_open(&a, 0, 256);
+	side_open(&b, 1, 256);
+	qp_to_rts(a.qp);
+	qp_to_rts(b.qp);
+	fl = udp_rule(b.qp, 0, 0, 7, 0, false);
+	ck_assert_ptr_nonnull(fl);
+	return fl;
+}
+
+static void
+pair_down(struct ibv_flow *fl)
+{
+	if (fl)
+		ck_assert_int_eq(ibv_destroy_flow(fl), 0);
+	side_close(&a);
+	side_close(&b);
+}
+
+static void
+send_udp(struct side *s, int i, uint32_t len, uint16_t dport)
+{
+	udp4_frame(bufp(s, i), len, mac1, mac0, 0x0a000001, 0x0a000002, 9999,
+		   dport);
+	ck_assert_int_eq(post_send_buf(s, i, len, IBV_SEND_SIGNALED), 0);
+}
+
+static struct vsemu_port_stats
+stats(struct side *s)
+{
+	struct vsemu_port_stats st;
+
+	ck_assert_int_eq(vsemu_port_stats(s->ctx, &st), 0);
+	return st;
+}
+
+START_TEST(device_list)
+{
+	struct ibv_device **list;
+	struct ibv_device_attr_ex dx;
+	struct ibv_port_attr pa;
+	union ibv_gid gid;
+	struct ibv_context *ctx;
+	int n = -1;
+
+	list = ibv_get_device_list(&n);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(ibv_get_device_name(list[0]), "mlx5_0");
+	ck_assert_str_eq(ibv_get_device_name(list[1]), "mlx5_1");
+	ck_assert_ptr_null(list[2]);
+	ctx = ibv_open_device(list[1]);
+	ibv_free_device_list(list);
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_int_eq(ibv_query_device_ex(ctx, NULL, &dx), 0);
+	ck_assert_uint_eq(dx.orig_attr.vendor_id, 0x02c9);
+	ck_assert_int_eq(dx.orig_attr.phys_port_cnt, 1);
+	ck_assert(dx.raw_packet_caps & IBV_RAW_PACKET_CAP_IP_CSUM);
+	ck_assert(dx.rss_caps.rx_hash_function & IBV_RX_HASH_FUNC_TOEPLITZ);
+	ck_assert_int_eq(ibv_query_port(ctx, 1, &pa), 0);
+	ck_assert_int_eq(pa.state, IBV_PORT_ACTIVE);
+	ck_assert_int_eq(pa.link_layer, IBV_LINK_LAYER_ETHERNET);
+	ck_assert_int_eq(ibv_query_port(ctx, 2, &pa), EINVAL);
+	ck_assert_int_eq(ibv_query_gid(ctx, 1, 0, &gid), 0);
+	ck_assert_uint_eq(gid.raw[0], 0xfe);
+	ck_assert_uint_eq(gid.raw[15], 1); /* from the MAC's last byte */
+	ck_assert_int_eq(ibv_close_device(ctx), 0);
+}
+END_TEST
+
+START_TEST(send_recv)
+{
+	struct ibv_flow *fl = pair_up();
+	struct ibv_wc wc[4];
+	struct ibv_sge sg[3];
+	struct ibv_send_wr wr = { .wr_id = 77, .sg_list = sg, .num_sge = 3,
+				  .opcode = IBV_WR_SEND,
+				  .send_flags = IBV_SEND_SIGNALED }, *bad;
+	struct ibv_recv_wr rwr = { .wr_id = 5, .sg_list = sg, .num_sge = 2 },
+			   *rbad;
+	uint8_t *f = bufp(&a, 0);
+
+	/* Gather a 300-byte frame from three SGEs; scatter into two. */
+	udp4_frame(f, 300, mac1, mac0, 0x0a000001, 0x0a000002, 1, 7);
+	sg[0] = (struct ibv_sge){ (uintptr_t)bufp(&b, 1), 100, b.mr->lkey };
+	sg[1] = (struct ibv_sge){ (uintptr_t)bufp(&b, 2), 1000, b.mr->lkey };
+	ck_assert_int_eq(ibv_post_recv(b.qp, &rwr, &rbad), 0);
+	sg[0] = (struct ibv_sge){ (uintptr_t)f, 50, a.mr->lkey };
+	sg[1] = (struct ibv_sge){ (uintptr_t)f + 50, 200, a.mr->lkey };
+	sg[2] = (struct ibv_sge){ (uintptr_t)f + 250, 50, a.mr->lkey };
+	ck_assert_int_eq(ibv_post_send(a.qp, &wr, &bad), 0);
+	ck_assert_int_eq(poll_n(a.cq, wc, 4), 1);
+	ck_assert_int_eq(wc[0].status, IBV_WC_SUCCESS);
+	ck_assert_int_eq(wc[0].opcode, IBV_WC_SEND);
+	ck_assert_uint_eq(wc[0].wr_id, 77);
+	ck_assert_int_eq(poll_n(b.cq, wc, 4), 1);
+	ck_assert_int_eq(wc[0].status, IBV_WC_SUCCESS);
+	ck_assert_int_eq(wc[0].opcode, IBV_WC_RECV);
+	ck_assert_uint_eq(wc[0].wr_id, 5);
+	ck_assert_uint_eq(wc[0].byte_len, 300);
+	ck_assert_uint_eq(wc[0].qp_num, b.qp->qp_num);
+	ck_assert_int_eq(memcmp(bufp(&b, 1), f, 100), 0);
+	ck_assert_int_eq(memcmp(bufp(&b, 2), f + 100, 200), 0);
+	ck_assert_uint_eq(stats(&a).tx_frames, 1);
+	ck_assert_uint_eq(stats(&b).rx_frames, 1);
+	ck_assert_uint_eq(vsemu_flow_hits(fl), 1);
+	pair_down(fl);
+}
+END_TEST
+
+START_TEST(state_machine)
+{
+	struct ibv_flow *fl;
+	struct ibv_wc wc;
+
+	side_open(&a, 0, 64);
+	side_open(&b, 1, 64);
+	fl = udp_rule(b.qp, 0, 0, 7, 0, false);
+	/* RESET: no receive, no send; RESET->RTR is not a transition. */
+	ck_assert_int_eq(post_recv_buf(&b, 0, BUF_SIZE), EINVAL);
+	ck_assert_int_eq(post_send_buf(&a, 0, 60, 0), EINVAL);
+	ck_assert_int_eq(qp_to(a.qp, IBV_QPS_RTR), EINVAL);
+	/* INIT keeps receives but delivers nothing; no send before RTS. */
+	ck_assert_int_eq(qp_to(b.qp, IBV_QPS_INIT), 0);
+	ck_assert_int_eq(post_recv_buf(&b, 0, BUF_SIZE), 0);
+	ck_assert_int_eq(qp_to(a.qp, IBV_QPS_INIT), 0);
+	ck_assert_int_eq(post_send_buf(&a, 0, 60, 0), EINVAL);
+	ck_assert_int_eq(qp_to(a.qp, IBV_QPS_RTR), 0);
+	ck_assert_int_eq(post_send_buf(&a, 0, 60, 0), EINVAL);
+	ck_assert_int_eq(qp_to(a.qp, IBV_QPS_RTS), 0);
+	send_udp(&a, 0, 60, 7);
+	ck_assert_int_eq(poll_n(b.cq, &wc, 1), 0);
+	ck_assert_uint_eq(stats(&b).rx_qp_not_ready, 1);
+	/* In RTR the receive posted in INIT is used. */
+	ck_assert_int_eq(qp_to(b.qp, IBV_QPS_RTR), 0);
+	send_udp(&a, 1, 60, 7);
+	ck_assert_int_eq(poll_n(b.cq, &wc, 1), 1);
+	ck_assert_int_eq(wc.status, IBV_WC_SUCCESS);
+	ck_assert_uint_eq(wc.wr_id, 0);
+	/* No receive posted: a counted drop. */
+	send_udp(&a, 2, 60, 7);
+	ck_assert_uint_eq(stats(&b).rx_no_wqe, 1);
+	pair_down(fl);
+}
+END_TEST
+
+START_TEST(flush_on_error)
+{
+	struct ibv_flow *fl = pair_up();
+	struct ibv_qp_attr qa;
+	struct ibv_qp_init_attr qi;
+	struct ibv_wc wc[8];
+
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(post_recv_buf(&b, i, BUF_SIZE), 0);
+	ck_assert_int_eq(qp_to(b.qp, IBV_QPS_ERR), 0);
+	ck_assert_int_eq(ibv_query_qp(b.qp, &qa, IBV_QP_STATE, &qi), 0);
+	ck_assert_int_eq(qa.qp_state, IBV_QPS_ERR);
+	ck_assert_int_eq(poll_n(b.cq, wc, 8), 4);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(wc[i].status, IBV_WC_WR_FLUSH_ERR);
+		ck_assert_uint_eq(wc[i].wr_id, (uint64_t)i);
+	}
+	/* Work posted in ERR completes at once with a flush error. */
+	ck_assert_int_eq(post_recv_buf(&b, 9, BUF_SIZE), 0);
+	ck_assert_int_eq(poll_n(b.cq, wc, 8), 1);
+	ck_assert_int_eq(wc[0].status, IBV_WC_WR_FLUSH_ERR);
+	ck_assert_int_eq(qp_to(a.qp, IBV_QPS_ERR), 0);
+	ck_assert_int_eq(post_send_buf(&a, 0, 60, 0), 0);
+	ck_assert_int_eq(poll_n(a.cq, wc, 8), 1);
+	ck_assert_int_eq(wc[0].status, IBV_WC_WR_FLUSH_ERR);
+	/* RESET, then back to work. */
+	ck_assert_int_eq(qp_to(b.qp, IBV_QPS_RESET), 0);
+	qp_to_rts(b.qp);
+	qp_to(a.qp, IBV_QPS_RESET);
+	qp_to_rts(a.qp);
+	ck_assert_int_eq(post_recv_buf(&b, 0, BUF_SIZE), 0);
+	send_udp(&a, 0, 64, 7);
+	ck_assert_int_eq(poll_n(b.cq, wc, 8), 1);
+	ck_assert_int_eq(wc[0].status, IBV_WC_SUCCESS);
+	pair_down(fl);
+}
+END_TEST
+
+static void
+assert_qp_state(struct ibv_qp *qp, enum ibv_qp_state want)
+{
+	struct ibv_qp_attr qa;
+	struct ibv_qp_init_attr qi;
+
+	ck_assert_int_eq(ibv_query_qp(qp, &qa, IBV_QP_STATE, &qi), 0);
+	ck_assert_int_eq(qa.qp_state, want);
+}
+
+START_TEST(bad_lkey)
+{
+	struct ibv_flow *fl = pair_up();
+	struct ibv_sge sge = { (uintptr_t)bufp(&a, 0), 60, a.mr->lkey + 1 };
+	struct ibv_send_wr wr = { .wr_id = 3, .sg_list = &sge, .num_sge = 1,
+				  .opcode = IBV_WR_SEND }, *bad = NULL;
+	struct ibv_wc wc[4];
+
+	/* Accepted when posted; fails when it executes, even unsignaled. */
+	ck_assert_int_eq(ibv_post_send(a.qp, &wr, &bad), 0);
+	ck_assert_int_eq(poll_n(a.cq, wc, 4), 1);
+	ck_assert_int_eq(wc[0].status, IBV_WC_LOC_PROT_ERR);
+	ck_assert_uint_eq(wc[0].wr_id, 3);
+	assert_qp_state(a.qp, IBV_QPS_ERR);
+	ck_assert_uint_eq(stats(&a).tx_frames, 0);
+	pair_down(fl);
+}
+END_TEST
+
+START_TEST(sge_outside_mr)
+{
+	struct ibv_flow *fl = pair_up();
+	struct ibv_wc wc[4];
+
+	/* The last buffer plus one byte crosses the end of the MR. */
+	udp4_frame(bufp(&a, NBUF - 1), 60, mac1, mac0, 1, 2, 3, 7);
+	ck_assert_int_eq(post_send_buf(&a, NBUF - 1, BUF_SIZE + 1, 0), 0);
+	ck_assert_int_eq(poll_n(a.cq, wc, 4), 1);
+	ck_assert_int_eq(wc[0].status, IBV_WC_LOC_PROT_ERR);
+	assert_qp_state(a.qp, IBV_QPS_ERR);
+	pair_down(fl);
+}
+END_TEST
+
+START_TEST(recv_needs_local_write)
+{
+	struct ibv_flow *fl = pair_up();
+	uint8_t *ro = calloc(1, 4096);
+	struct ibv_mr *mr = ibv_reg_mr(b.pd, ro, 4096, 0);
+	struct ibv_sge sge = { (uintptr_t)ro, 4096, mr->lkey };
+	struct ibv_recv_wr wr = { .wr_id = 1, .sg_list = &sge, .num_sge = 1 },
+			   *bad;
+	struct ibv_wc wc[2];
+
+	ck_assert_int_eq(ibv_post_recv(b.qp, &wr, &bad), 0);
+	send_udp(&a, 0, 60, 7);
+	ck_assert_int_eq(poll_n(b.cq, wc, 2), 1);
+	ck_assert_int_eq(wc[0].status, IBV_WC_LOC_PROT_ERR);
+	assert_qp_state(b.qp, IBV_QPS_ERR);
+	ck_assert_int_eq(ro[0], 0);
+	ck_assert_int_eq(ibv_dereg_mr(mr), 0);
+	free(ro);
+	pair_down(fl);
+}
+END_TEST
+
+START_TEST(frame_longer_than_buffer)
+{
+	struct ibv_flow *fl = pair_up();
+	struct ibv_wc wc[2];
+
+	ck_assert_int_eq(post_recv_buf(&b, 0, 512), 0);
+	ck_assert_int_eq(post_recv_buf(&b, 1, 512), 0);
+	send_udp(&a, 0, 1000, 7);
+	ck_assert_int_eq(poll_n(b.cq, wc, 2), 2);
+	ck_assert_int_eq(wc[0].status, IBV_WC_LOC_LEN_ERR);
+	ck_assert_uint_eq(wc[0].wr_id, 0);
+	/* The error moved the QP to ERR, which flushed the next receive. */
+	ck_assert_int_eq(wc[1].status, IBV_WC_WR_FLUSH_ERR);
+	assert_qp_state(b.qp, IBV_QPS_ERR);
+	pair_down(fl);
+}
+END_TEST
+
+START_TEST(limits)
+{
+	struct ibv_flow *fl = pair_up();
+	struct ibv_device_attr da;
+	struct ibv_sge sg[5];
+	struct ibv_send_wr wr = { .sg_list = sg, .num_sge = 5,
+				  .opcode = IBV_WR_SEND }, *bad = NULL;
+	struct ibv_wc wc[64];
+	int i, rc;
+
+	ck_assert_int_eq(ibv_query_device(a.ctx, &da), 0);
+	ck_assert_ptr_null(make_qp(&a, (uint32_t)da.max_qp_wr + 1, 1, 0));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(make_qp(&a, 8, (uint32_t)da.max_sge + 1, 0));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(make_qp(&a, 8, 1, 100000));
+	ck_assert_int_eq(errno, EINVAL);
+	/* More SGEs than the QP was created with (4). */
+	for (i = 0; i < 5; i++)
+		sg[i] = (struct ibv_sge){ (uintptr_t)bufp(&a, 0), 20,
+					  a.mr->lkey };
+	ck_assert_int_eq(ibv_post_send(a.qp, &wr, &bad), EINVAL);
+	ck_assert_ptr_eq(bad, &wr);
+	/* Inline data beyond max_inline_data (256). */
+	wr.num_sge = 1;
+	sg[0].length = 300;
+	wr.send_flags = IBV_SEND_INLINE;
+	ck_assert_int_eq(ibv_post_send(a.qp, &wr, &bad), EINVAL);
+	/* Queue depth: 64 unsignaled sends fill the SQ until a signaled
+	 * completion is polled. */
+	udp4_frame(bufp(&a, 0), 60, mac1, mac0, 1, 2, 3, 4);
+	for (i = 0; i < 64; i++)
+		ck_assert_int_eq(post_send_buf(&a, 0, 60, 0), 0);
+	ck_assert_int_eq(post_send_buf(&a, 0, 60, IBV_SEND_SIGNALED), ENOMEM);
+	/* The receive queue: 64 deep. */
+	for (i = 0, rc = 0; i < 65 && !rc; i++)
+		rc = post_recv_buf(&b, i, BUF_SIZE);
+	ck_assert_int_eq(i, 65);
+	ck_assert_int_eq(rc, ENOMEM);
+	ck_assert_int_eq(poll_n(a.cq, wc, 64), 0);
+	pair_down(fl);
+}
+END_TEST
+
+START_TEST(selective_signaling)
+{
+	struct ibv_flow *fl = pair_up();
+	struct ibv_wc wc[64];
+
+	udp4_frame(bufp(&a, 0), 60, mac1, mac0, 1, 2, 3, 4);
+	for (int round = 0; round < 10; round++) {
+		for (int i = 0; i < 15; i++)
+			ck_assert_int_eq(post_send_buf(&a, 0, 60, 0), 0);
+		ck_assert_int_eq(post_send_buf(&a, 0, 60, IBV_SEND_SIGNALED),
+				 0);
+		/* One completion retires all sixteen slots. */
+		ck_assert_int_eq(poll_n(a.cq, wc, 64), 1);
+	}
+	ck_assert_uint_eq(stats(&a).tx_frames, 160);
+	pair_down(fl);
+}
+END_TEST
+
+START_TEST(cq_overrun)
+{
+	struct ibv_async_event ev;
+	struct ibv_flow *fl;
+	struct ibv_wc wc[16];
+
+	side_open(&a, 0, 64);
+	side_open(&b, 1, 64);
+	/* A small CQ on b: 4 requested, 7 reported (power of two - 1). */
+	ck_assert_int_eq(ibv_destroy_qp(b.qp), 0);
+	ck_assert_int_eq(ibv_destroy_cq(b.cq), 0);
+	b.cq = ibv_create_cq(b.ctx, 4, NULL, NULL, 0);
+	ck_assert_int_eq(b.cq->cqe, 7);
+	b.qp = make_qp(&b, 16, 1, 0);
+	qp_to_rts(a.qp);
+	qp_to_rts(b.qp);
+	fl = udp_rule(b.qp, 0, 0, 7, 0, false);
+	for (int i = 0; i < 16; i++)
+		ck_assert_int_eq(post_recv_buf(&b, i, BUF_SIZE), 0);
+	for (int i = 0; i < 9; i++)
+		send_udp(&a, 0, 60, 7);
+	ck_assert_int_eq(ibv_get_async_event(b.ctx, &ev), 0);
+	ck_assert_int_eq(ev.event_type, IBV_EVENT_CQ_ERR);
+	ck_assert_ptr_eq(ev.element.cq, b.cq);
+	ibv_ack_async_event(&ev);
+	/* The seven that fit are there; the two others are lost. */
+	ck_assert_int_eq(poll_n(b.cq, wc, 16), 7);
+	while (poll_n(a.cq, wc, 16) > 0)
+		;
+	pair_down(fl);
+}
+END_TEST
+
+START_TEST(flow_priority)
+{
+	struct ibv_flow *port_rule, *exact, *prio;
+	struct side c;
+	struct ibv_wc wc[4];
+
+	side_open(&a, 0, 64);
+	side_open(&b, 1, 64);
+	/* A second QP on b (shares b's PD and CQ). */
+	c = b;
+	c.qp = make_qp(&b, 16, 1, 0);
+	qp_to_rts(a.qp);
+	qp_to_rts(b.qp);
+	qp_to_rts(c.qp);
+	for (int i = 0; i < 8; i++) {
+		post_recv_buf(&b, i, BUF_SIZE);
+		post_recv_buf(&c, 8 + i, BUF_SIZE);
+	}
+	/* Same priority: the more specific rule (port + source port) wins,
+	 * whatever the creation order. */
+	port_rule = udp_rule(b.qp, 1, 0, 7, 0, false);
+	exact = udp_rule(c.qp, 1, 0, 7, 9999, false);
+	send_udp(&a, 0, 60, 7);
+	ck_assert_int_eq(poll_n(b.cq, wc, 4), 1);
+	ck_assert_uint_eq(wc[0].qp_num, c.qp->qp_num);
+	/* A lower priority value beats specificity. */
+	prio = udp_rule(b.qp, 0, 0, 0, 0, false);
+	send_udp(&a, 0, 60, 7);
+	ck_assert_int_eq(poll_n(b.cq, wc, 4), 1);
+	ck_assert_uint_eq(wc[0].qp_num, b.qp->qp_num);
+	ck_assert_uint_eq(vsemu_flow_hits(prio), 1);
+	ck_assert_uint_eq(vsemu_flow_hits(exact), 1);
+	ck_assert_uint_eq(vsemu_flow_hits(port_rule), 0);
+	/* A QP with rules attached cannot be destroyed. */
+	ck_assert_int_eq(ibv_destroy_qp(c.qp), EBUSY);
+	ck_assert_int_eq(ibv_destroy_flow(exact), 0);
+	ck_assert_int_eq(ibv_destroy_qp(c.qp), 0);
+	ck_assert_int_eq(ibv_destroy_flow(prio), 0);
+	pair_down(port_rule);
+}
+END_TEST
+
+START_TEST(dont_trap_and_drop)
+{
+	struct ibv_flow *copy, *steer, *drop;
+	struct side c;
+	struct ibv_wc wc[4];
+
+	side_open(&a, 0, 64);
+	side_open(&b, 1, 64);
+	c = b;
+	c.qp = make_qp(&b, 16, 1, 0);
+	qp_to_rts(a.qp);
+	qp_to_rts(b.qp);
+	qp_to_rts(c.qp);
+	for (int i = 0; i < 8; i++) {
+		post_recv_buf(&b, i, BUF_SIZE);
+		post_recv_buf(&c, 8 + i, BUF_SIZE);
+	}
+	copy = udp_rule(c.qp, 0, IBV_FLOW_ATTR_FLAGS_DONT_TRAP, 7, 0, false);
+	steer = udp_rule(b.qp, 1, 0, 7, 0, false);
+	send_udp(&a, 0, 60, 7);
+	/* DONT_TRAP copies: both QPs got the frame. */
+	ck_assert_int_eq(poll_n(b.cq, wc, 4), 2);
+	ck_assert_uint_ne(wc[0].qp_num, wc[1].qp_num);
+	/* A drop rule of higher precedence stops it at the NIC, counted. */
+	drop = udp_rule(b.qp, 0, 0, 7, 0, true);
+	send_udp(&a, 0, 60, 7);
+	ck_assert_int_eq(poll_n(b.cq, wc, 4), 1); /* the DONT_TRAP copy */
+	ck_assert_uint_eq(wc[0].qp_num, c.qp->qp_num);
+	ck_assert_uint_eq(stats(&b).rx_rule_drop, 1);
+	ck_assert_uint_eq(vsemu_flow_hits(drop), 1);
+	/* Without any rule for it, a frame is the kernel's. */
+	send_udp(&a, 0, 60, 8);
+	ck_assert_uint_eq(stats(&b).rx_no_match, 1);
+	ck_assert_int_eq(poll_n(b.cq, wc, 4), 0);
+	ibv_destroy_flow(drop);
+	ibv_destroy_flow(copy);
+	ck_assert_int_eq(ibv_destroy_qp(c.qp), 0);
+	pair_down(steer);
+}
+END_TEST
+
+START_TEST(sniffer_and_no_loopback)
+{
+	struct ibv_flow *fl = pair_up(), *own, *sniff;
+	struct flow_req r;
+	struct ibv_wc wc[4];
+
+	/* A rule on a's own port matching what a sends: no self-loopback. */
+	for (int i = 0; i < 8; i++)
+		post_recv_buf(&a, 100 + i, BUF_SIZE);
+	own = udp_rule(a.qp, 0, 0, 7, 0, false);
+	flow_init(&r, 0, 0);
+	r.attr.type = IBV_FLOW_ATTR_SNIFFER;
+	sniff = ibv_create_flow(a.qp, &r.attr);
+	ck_assert_ptr_nonnull(sniff);
+	post_recv_buf(&b, 0, BUF_SIZE);
+	send_udp(&a, 0, 60, 7);
+	ck_assert_int_eq(poll_n(b.cq, wc, 4), 1);
+	/* a's CQ: the send completion and the sniffer's copy of the frame,
+	 * but not a delivery through `own`. */
+	ck_assert_int_eq(poll_n(a.cq, wc, 4), 2);
+	ck_assert_uint_eq(vsemu_flow_hits(own), 0);
+	ck_assert_uint_eq(vsemu_flow_hits(sniff), 1);
+	ibv_destroy_flow(own);
+	ibv_destroy_flow(sniff);
+	pair_down(fl);
+}
+END_TEST
+
+START_TEST(ip_checksum)
+{
+	struct ibv_flow *fl = pair_up();
+	struct ibv_wc wc[4];
+	uint8_t *got = bufp(&b, 0);
+
+	post_recv_buf(&b, 0, BUF_SIZE);
+	post_recv_buf(&b, 1, BUF_SIZE);
+	/* The frame leaves with zero checksums; the NIC fills them. */
+	udp4_frame(bufp(&a, 0), 200, mac1, mac0, 0x0a000001, 0x0a000002, 5, 7);
+	ck_assert_int_eq(post_send_buf(&a, 0, 200, IBV_SEND_SIGNALED |
+					     IBV_SEND_IP_CSUM),
+			 0);
+	ck_assert_int_eq(poll_n(b.cq, wc, 4), 1);
+	ck_assert(wc[0].wc_flags & IBV_WC_IP_CSUM_OK);
+	ck_assert(got[24] || got[25]); /* IPv4 header checksum */
+	ck_assert(got[40] || got[41]); /* UDP checksum */
+	/* A wrong checksum is delivered, without the flag. */
+	udp4_frame(bufp(&a, 1), 200, mac1, mac0, 0x0a000001, 0x0a000002, 5, 7);
+	bufp(&a, 1)[24] = 0x12;
+	ck_assert_int_eq(post_send_buf(&a, 1, 200, IBV_SEND_SIGNALED), 0);
+	ck_assert_int_eq(poll_n(b.cq, wc, 4), 1);
+	ck_assert(!(wc[0].wc_flags & IBV_WC_IP_CSUM_OK));
+	while (poll_n(a.cq, wc, 4) > 0)
+		;
+	pair_down(fl);
+}
+END_TEST
+
+static int
+drop_net_raw(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[CAP_NET_RAW / 32].effective &= ~(1u << (CAP_NET_RAW % 32));
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+START_TEST(needs_cap_net_raw)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct side s;
+
+		side_open(&s, 0, 16); /* as root: works */
+		if (drop_net_raw())
+			_exit(2);
+		if (make_qp(&s, 8, 1, 0) || errno != EPERM)
+			_exit(3);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
+START_TEST(busy_teardown)
+{
+	struct ibv_flow *fl = pair_up();
+	struct ibv_comp_channel *ch = ibv_create_comp_channel(a.ctx);
+	struct ibv_cq *cq = ibv_create_cq(a.ctx, 8, NULL, ch, 0);
+
+	ck_assert_int_eq(ibv_dealloc_pd(b.pd), EBUSY);   /* MR, QP */
+	ck_assert_int_eq(ibv_destroy_cq(b.cq), EBUSY);   /* QP */
+	ck_assert_int_eq(ibv_close_device(b.ctx), EBUSY); /* PD, CQ */
+	ck_assert_int_eq(ibv_destroy_qp(b.qp), EBUSY);   /* flow */
+	ck_assert_int_eq(ibv_destroy_comp_channel(ch), EBUSY); /* CQ */
+	ck_assert_int_eq(ibv_destroy_cq(cq), 0);
+	ck_assert_int_eq(ibv_destroy_comp_channel(ch), 0);
+	pair_down(fl);
+}
+END_TEST
+
+START_TEST(completion_channel)
+{
+	struct ibv_flow *fl;
+	struct ibv_comp_channel *ch;
+	struct ibv_cq *ev_cq;
+	struct pollfd pfd;
+	void *ev_ctx;
+
+	side_open(&a, 0, 64);
+	side_open(&b, 1, 64);
+	ck_assert_int_eq(ibv_destroy_qp(b.qp), 0);
+	ck_assert_int_eq(ibv_destroy_cq(b.cq), 0);
+	ch = ibv_create_comp_channel(b.ctx);
+	b.cq = ibv_create_cq(b.ctx, 16, (void *)0x1234, ch, 0);
+	b.qp = make_qp(&b, 16, 1, 0);
+	qp_to_rts(a.qp);
+	qp_to_rts(b.qp);
+	fl = udp_rule(b.qp, 0, 0, 7, 0, false);
+	post_recv_buf(&b, 0, BUF_SIZE);
+	post_recv_buf(&b, 1, BUF_SIZE);
+	pfd = (struct pollfd){ .fd = ch->fd, .events = POLLIN };
+	/* Not armed: a completion raises no event. */
+	send_udp(&a, 0, 60, 7);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	/* Armed: exactly one event, and the fd works with poll(2). */
+	ck_assert_int_eq(ibv_req_notify_cq(b.cq, 0), 0);
+	send_udp(&a, 0, 60, 7);
+	ck_assert_int_eq(poll(&pfd, 1, 1000), 1);
+	ck_assert_int_eq(ibv_get_cq_event(ch, &ev_cq, &ev_ctx), 0);
+	ck_assert_ptr_eq(ev_cq, b.cq);
+	ck_assert_ptr_eq(ev_ctx, (void *)0x1234);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	ibv_ack_cq_events(b.cq, 1);
+	ck_assert_int_eq(ibv_destroy_flow(fl), 0);
+	ck_assert_int_eq(ibv_destroy_qp(b.qp), 0);
+	b.qp = NULL;
+	ck_assert_int_eq(ibv_destroy_cq(b.cq), 0);
+	ck_assert_int_eq(ibv_destroy_comp_channel(ch), 0);
+	b.cq = ibv_create_cq(b.ctx, 4, NULL, NULL, 0);
+	pair_down(NULL);
+}
+END_TEST
+
+START_TEST(cq_ex_polling)
+{
+	struct ibv_cq_init_attr_ex ca = {
+		.cqe = 16,
+		.wc_flags = IBV_WC_EX_WITH_BYTE_LEN | IBV_WC_EX_WITH_QP_NUM,
+	};
+	struct ibv_poll_cq_attr pa = { 0 };
+	struct ibv_flow *fl;
+	struct ibv_cq_ex *cqx;
+	int n = 0;
+
+	side_open(&a, 0, 64);
+	side_open(&b, 1, 64);
+	ck_assert_int_eq(ibv_destroy_qp(b.qp), 0);
+	ck_assert_int_eq(ibv_destroy_cq(b.cq), 0);
+	ca.wc_flags |= IBV_WC_EX_WITH_COMPLETION_TIMESTAMP;
+	ck_assert_ptr_null(ibv_create_cq_ex(b.ctx, &ca));
+	ck_assert_int_eq(errno, EOPNOTSUPP);
+	ca.wc_flags &= ~(uint64_t)IBV_WC_EX_WITH_COMPLETION_TIMESTAMP;
+	cqx = ibv_create_cq_ex(b.ctx, &ca);
+	ck_assert_ptr_nonnull(cqx);
+	b.cq = ibv_cq_ex_to_cq(cqx);
+	b.qp = make_qp(&b, 16, 1, 0);
+	qp_to_rts(a.qp);
+	qp_to_rts(b.qp);
+	fl = udp_rule(b.qp, 0, 0, 7, 0, false);
+	for (int i = 0; i < 3; i++) {
+		post_recv_buf(&b, i, BUF_SIZE);
+		send_udp(&a, 0, 100 + i, 7);
+	}
+	ck_assert_int_eq(ibv_start_poll(cqx, &pa), 0);
+	do {
+		ck_assert_int_eq(cqx->status, IBV_WC_SUCCESS);
+		ck_assert_uint_eq(cqx->wr_id, (uint64_t)n);
+		ck_assert_uint_eq(ibv_wc_read_byte_len(cqx), 100u + (unsigned)n);
+		ck_assert_uint_eq(ibv_wc_read_qp_num(cqx), b.qp->qp_num);
+		ck_assert_int_eq(ibv_wc_read_opcode(cqx), IBV_WC_RECV);
+		n++;
+	} while (ibv_next_poll(cqx) == 0);
+	ibv_end_poll(cqx);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(ibv_start_poll(cqx, &pa), ENOENT);
+	while (poll_n(a.cq, (struct ibv_wc[8]){ 0 }, 8) > 0)
+		;
+	pair_down(fl);
+}
+END_TEST
+
+Suite *
+vstest_suite(void)
+{
+	Suite *s = suite_create("emu");
+
+	VSTEST_ADD(s, device_list);
+	VSTEST_ADD(s, send_recv);
+	VSTEST_ADD(s, state_machine);
+	VSTEST_ADD(s, flush_on_error);
+	VSTEST_ADD(s, bad_lkey);
+	VSTEST_ADD(s, sge_outside_mr);
+	VSTEST_ADD(s, recv_needs_local_write);
+	VSTEST_ADD(s, frame_longer_than_buffer);
+	VSTEST_ADD(s, limits);
+	VSTEST_ADD(s, selective_signaling);
+	VSTEST_ADD(s, cq_overrun);
+	VSTEST_ADD(s, flow_priority);
+	VSTEST_ADD(s, dont_trap_and_drop);
+	VSTEST_ADD(s, sniffer_and_no_loopback);
+	VSTEST_ADD(s, ip_checksum);
+	VSTEST_ADD(s, needs_cap_net_raw);
+	VSTEST_ADD(s, busy_teardown);
+	VSTEST_ADD(s, completion_channel);
+	VSTEST_ADD(s, cq_ex_polling);
+	return s;
+}
