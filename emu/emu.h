@@ -246,8 +246,6 @@ int emu__flow_parse(const struct ibv_flow_attr *attr, struct emu_match *m,
 		    bool *drop);
 bool emu__flow_match(const struct emu_match *m, const uint8_t *frame,
 		     uint32_t len);
-uint32_t emu__toeplitz(const uint8_t *key, size_t keylen, const uint8_t *in,
-		       size_t inlen);
 /* The WQ an RSS QP picks for this frame (hash over the configured fields). */
 struct emu_wq *emu__rss_pick(struct emu_qp *qp, const uint8_t *frame,
 			     uint32_t len);
@@ -258,7 +256,7 @@ void emu__frame_fill_csum(uint8_t *frame, uint32_t len);
 /* A frame leaves port p (sent by qp); runs the cable and the peer's rules. */
 void emu__port_transmit(struct emu_port *p, struct emu_qp *qp,
 			const uint8_t *frame, uint32_t len);
-/* Releases frames the cables hold back; called when a CQ is polled. */
+/* Releases frames the cables held back too long; called by polling. */
 void emu__fabric_tick(struct emu_fabric *f);
 
 /* The flow verbs (flow.c), installed in the context by qp.c. */

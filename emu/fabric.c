@@ -140,8 +140,8 @@ emu__fabric_tick(struct emu_fabric *f)
 {
 	for (int i = 0; i < f->nports; i++)
 		if (f->port[i].wire && f->port[i].peer)
-			emu__wire_flush(f->port[i].wire, port_receive,
-					f->port[i].peer);
+			emu__wire_tick(f->port[i].wire, port_receive,
+				       f->port[i].peer);
 }
 
 /* The emulator's own API (vsemu.h). */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/toeplitz.h"
 #include "emu/emu.h"
 
 /* What a frame's headers say, located once for matching and hashing. */
@@ -309,32 +310,6 @@ emu__flow_match(const struct emu_match *m, const uint8_t *frame,
 	return match_l3l4(m, &fi);
 }
 
-/* Toeplitz hash (Microsoft RSS specification): for every set bit of the
- * input, XOR in the 32 key bits starting at that bit position. */
-uint32_t
-emu__toeplitz(const uint8_t *key, size_t keylen, const uint8_t *in,
-	      size_t inlen)
-{
-	uint32_t hash = 0, window;
-	size_t kbit = 32;
-
-	if (keylen < 4)
-		return 0;
-	window = (uint32_t)key[0] << 24 | (uint32_t)key[1] << 16 |
-		 (uint32_t)key[2] << 8 | key[3];
-	for (size_t i = 0; i < inlen; i++) {
-		for (int b = 7; b >= 0; b--, kbit++) {
-			if (in[i] & (1u << b))
-				hash ^= window;
-			window <<= 1;
-			if (kbit / 8 < keylen &&
-			    (key[kbit / 8] & (0x80u >> (kbit % 8))))
-				window |= 1;
-		}
-	}
-	return hash;
-}
-
 struct emu_wq *
 emu__rss_pick(struct emu_qp *qp, const uint8_t *frame, uint32_t len)
 {
@@ -363,7 +338,7 @@ emu__rss_pick(struct emu_qp *qp, const uint8_t *frame, uint32_t len)
 			memcpy(in + n, fi.l4, 2), n += 2;
 		if (fi.l4 && (f & dp))
 			memcpy(in + n, fi.l4 + 2, 2), n += 2;
-		h = emu__toeplitz(qp->hash_key, qp->hash.rx_hash_key_len, in,
+		h = vs__toeplitz(qp->hash_key, qp->hash.rx_hash_key_len, in,
 				  n);
 	}
 	return qp->ind->wqs[h & ((1u << qp->ind->log_size) - 1)];

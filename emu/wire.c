@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "emu/emu.h"
 #include "emu/wire.h"
@@ -13,6 +14,7 @@ struct emu_wire {
 	struct emu_wire_stats st;
 	uint8_t held[EMU_MAX_FRAME];
 	uint32_t held_len; /* 0: nothing held */
+	uint64_t held_ns;  /* when it was held back */
 	uint8_t buf[EMU_MAX_FRAME];
 };
 
@@ -114,6 +116,22 @@ emu__wire_stats(const struct emu_wire *w)
 	return &w->st;
 }
 
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void
+emu__wire_tick(struct emu_wire *w, emu_wire_out_fn out, void *arg)
+{
+	if (w->held_len && now_ns() - w->held_ns > 1000000)
+		emu__wire_flush(w, out, arg);
+}
+
 void
 emu__wire_flush(struct emu_wire *w, emu_wire_out_fn out, void *arg)
 {
@@ -150,6 +168,7 @@ emu__wire_send(struct emu_wire *w, const uint8_t *frame, uint32_t len,
 		/* Held back: it goes out after the next frame. */
 		memcpy(w->held, w->buf, len);
 		w->held_len = len;
+		w->held_ns = now_ns();
 		w->st.reordered++;
 		return;
 	}

@@ -39,8 +39,11 @@ struct emu_wire *emu__wire_new(const struct emu_wire_conf *c);
 void emu__wire_free(struct emu_wire *w);
 void emu__wire_send(struct emu_wire *w, const uint8_t *frame, uint32_t len,
 		    emu_wire_out_fn out, void *arg);
-/* Releases a frame held back for reordering (nothing came after it). */
+/* Releases a frame held back for reordering. */
 void emu__wire_flush(struct emu_wire *w, emu_wire_out_fn out, void *arg);
+/* Releases it only if no frame followed it for a millisecond, so that a
+ * reordered last frame of a burst is late, not lost. */
+void emu__wire_tick(struct emu_wire *w, emu_wire_out_fn out, void *arg);
 const struct emu_wire_stats *emu__wire_stats(const struct emu_wire *w);
 /* The wire VSEMU_IMPAIR describes (direction dir varies the seed), or
  * NULL when it is unset; exits with a message when it is invalid. */

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <linux/capability.h>
+#include <math.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -384,24 +385,31 @@ START_TEST(cq_overrun)
 }
 END_TEST
 
+/* a sends to b, which has two QPs (b.qp and c->qp) on one PD and CQ,
+ * each with eight receives posted. */
+static void
+trio_up(struct side *c)
+{
+	side_open(&a, 0, 64);
+	side_open(&b, 1, 64);
+	*c = b;
+	c->qp = make_qp(&b, 16, 1, 0);
+	qp_to_rts(a.qp);
+	qp_to_rts(b.qp);
+	qp_to_rts(c->qp);
+	for (int i = 0; i < 8; i++) {
+		post_recv_buf(&b, i, BUF_SIZE);
+		post_recv_buf(c, 8 + i, BUF_SIZE);
+	}
+}
+
 START_TEST(flow_priority)
 {
 	struct ibv_flow *port_rule, *exact, *prio;
 	struct side c;
 	struct ibv_wc wc[4];
 
-	side_open(&a, 0, 64);
-	side_open(&b, 1, 64);
-	/* A second QP on b (shares b's PD and CQ). */
-	c = b;
-	c.qp = make_qp(&b, 16, 1, 0);
-	qp_to_rts(a.qp);
-	qp_to_rts(b.qp);
-	qp_to_rts(c.qp);
-	for (int i = 0; i < 8; i++) {
-		post_recv_buf(&b, i, BUF_SIZE);
-		post_recv_buf(&c, 8 + i, BUF_SIZE);
-	}
+	trio_up(&c);
 	/* Same priority: the more specific rule (port + source port) wins,
 	 * whatever the creation order. */
 	port_rule = udp_rule(b.qp, 1, 0, 7, 0, false);
@@ -432,17 +440,7 @@ START_TEST(dont_trap_and_drop)
 	struct side c;
 	struct ibv_wc wc[4];
 
-	side_open(&a, 0, 64);
-	side_open(&b, 1, 64);
-	c = b;
-	c.qp = make_qp(&b, 16, 1, 0);
-	qp_to_rts(a.qp);
-	qp_to_rts(b.qp);
-	qp_to_rts(c.qp);
-	for (int i = 0; i < 8; i++) {
-		post_recv_buf(&b, i, BUF_SIZE);
-		post_recv_buf(&c, 8 + i, BUF_SIZE);
-	}
+	trio_up(&c);
 	copy = udp_rule(c.qp, 0, IBV_FLOW_ATTR_FLAGS_DONT_TRAP, 7, 0, false);
 	steer = udp_rule(b.qp, 1, 0, 7, 0, false);
 	send_udp(&a, 0, 60, 7);
@@ -665,6 +663,215 @@ START_TEST(cq_ex_polling)
 }
 END_TEST
 
+
+/* The Microsoft RSS test vectors' IPv4/TCP tuples and hashes. */
+static const struct {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint32_t hash;
+} ms_tcp4[] = {
+	{ 0x420995bb, 0xa18e6450, 2794, 1766, 0x51ccc178 },
+	{ 0xc75c6f02, 0x41458c53, 14230, 4739, 0xc626b0ea },
+	{ 0x1813c65f, 0x0c16cfb8, 12898, 38024, 0x5c2b394a },
+	{ 0x261bcd1e, 0xd18ea306, 48228, 2217, 0xafc7327f },
+	{ 0x9927a3bf, 0xcabc7f02, 44251, 1303, 0x10e828a2 },
+};
+
+START_TEST(rss_spread)
+{
+	enum { LOG = 3, NWQ = 1 << LOG };
+	struct ibv_wq *wq[NWQ];
+	struct ibv_rwq_ind_table *ind;
+	struct ibv_qp *rss;
+	struct ibv_flow *fl;
+	struct flow_req r;
+	struct ibv_wc wc[4];
+	uint8_t key[40];
+
+	side_open(&a, 0, 64);
+	side_open(&b, 1, 256);
+	qp_to_rts(a.qp);
+	for (int i = 0; i < NWQ; i++) {
+		struct ibv_wq_init_attr wa = { .wq_type = IBV_WQT_RQ,
+					       .max_wr = 8, .max_sge = 1,
+					       .pd = b.pd, .cq = b.cq };
+		struct ibv_wq_attr ma = { .attr_mask = IBV_WQ_ATTR_STATE,
+					  .wq_state = IBV_WQS_RDY };
+		struct ibv_sge sge = { (uintptr_t)bufp(&b, i), BUF_SIZE,
+				       b.mr->lkey };
+		struct ibv_recv_wr rw = { .wr_id = (uint64_t)i, .sg_list = &sge,
+					  .num_sge = 1 }, *bad;
+
+		wq[i] = ibv_create_wq(b.ctx, &wa);
+		ck_assert_ptr_nonnull(wq[i]);
+		ck_assert_int_eq(ibv_modify_wq(wq[i], &ma), 0);
+		for (int k = 0; k < 4; k++)
+			ck_assert_int_eq(ibv_post_wq_recv(wq[i], &rw, &bad), 0);
+	}
+	ind = ibv_create_rwq_ind_table(b.ctx,
+		&(struct ibv_rwq_ind_table_init_attr){ .log_ind_tbl_size = LOG,
+						       .ind_tbl = wq });
+	ck_assert_ptr_nonnull(ind);
+	memcpy(key, (const uint8_t[]){ 0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b,
+		0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+		0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb,
+		0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b,
+		0xbe, 0xac, 0x01, 0xfa }, 40);
+	rss = ibv_create_qp_ex(b.ctx, &(struct ibv_qp_init_attr_ex){
+		.qp_type = IBV_QPT_RAW_PACKET,
+		.comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_IND_TABLE |
+			     IBV_QP_INIT_ATTR_RX_HASH,
+		.pd = b.pd, .rwq_ind_tbl = ind,
+		.rx_hash_conf = { .rx_hash_function = IBV_RX_HASH_FUNC_TOEPLITZ,
+				  .rx_hash_key_len = 40, .rx_hash_key = key,
+				  .rx_hash_fields_mask = IBV_RX_HASH_SRC_IPV4 |
+					IBV_RX_HASH_DST_IPV4 |
+					IBV_RX_HASH_SRC_PORT_TCP |
+					IBV_RX_HASH_DST_PORT_TCP } });
+	ck_assert_ptr_nonnull(rss);
+	flow_init(&r, 0, 0);
+	flow_add(&r, IBV_FLOW_SPEC_IPV4, sizeof(struct ibv_flow_spec_ipv4));
+	flow_add(&r, IBV_FLOW_SPEC_TCP, sizeof(struct ibv_flow_spec_tcp_udp));
+	fl = ibv_create_flow(rss, &r.attr);
+	ck_assert_ptr_nonnull(fl);
+	for (size_t i = 0; i < VS_ARRAY_SIZE(ms_tcp4); i++) {
+		ip4_frame(bufp(&a, 0), 80, mac1, mac0, 6, ms_tcp4[i].src,
+			  ms_tcp4[i].dst, ms_tcp4[i].sport, ms_tcp4[i].dport);
+		ck_assert_int_eq(post_send_buf(&a, 0, 80, 0), 0);
+		ck_assert_int_eq(poll_n(b.cq, wc, 4), 1);
+		/* The WQ of indirection entry hash mod 8, as the spec says. */
+		ck_assert_uint_eq(wc[0].qp_num,
+				  wq[ms_tcp4[i].hash & (NWQ - 1)]->wq_num);
+		ck_assert_uint_eq(wc[0].wr_id, ms_tcp4[i].hash & (NWQ - 1));
+	}
+	/* Teardown order is enforced. */
+	ck_assert_int_eq(ibv_destroy_rwq_ind_table(ind), EBUSY);
+	ck_assert_int_eq(ibv_destroy_wq(wq[0]), EBUSY);
+	ck_assert_int_eq(ibv_destroy_flow(fl), 0);
+	ck_assert_int_eq(ibv_destroy_qp(rss), 0);
+	ck_assert_int_eq(ibv_destroy_rwq_ind_table(ind), 0);
+	for (int i = 0; i < NWQ; i++)
+		ck_assert_int_eq(ibv_destroy_wq(wq[i]), 0);
+	pair_down(NULL);
+}
+END_TEST
+
+/*
+ * Sends N numbered frames through the impaired cable and summarises what
+ * arrived. Runs in a child process, because the cable is configured from
+ * the environment when the first device list is made.
+ */
+enum { IMP_N = 20000 };
+
+struct imp_result {
+	uint64_t got, dup, reordered, bad_csum, pattern;
+};
+
+static void
+imp_run(const char *spec, struct imp_result *res)
+{
+	static uint8_t seen[IMP_N];
+	struct ibv_flow *fl;
+	struct ibv_wc wc[64];
+	uint32_t max_seq = 0;
+
+	setenv("VSEMU_IMPAIR", spec, 1);
+	fl = pair_up();
+	memset(res, 0, sizeof(*res));
+	for (int i = 0; i < 128; i++)
+		post_recv_buf(&b, i, BUF_SIZE);
+	for (uint32_t seq = 0; seq < IMP_N + 64; seq++) {
+		int n;
+
+		if (seq < IMP_N) {
+			udp4_frame(bufp(&a, 200), 100, mac1, mac0, 1, 2, 3, 7);
+			memcpy(bufp(&a, 200) + 60, &seq, 4);
+			ck_assert_int_eq(post_send_buf(&a, 200, 100,
+					IBV_SEND_IP_CSUM |
+					(seq % 32 == 31 ? IBV_SEND_SIGNALED : 0)),
+					 0);
+		} else {
+			usleep(2000); /* lets a held-back last frame out */
+		}
+		if (seq % 32 != 31)
+			continue;
+		while (poll_n(a.cq, wc, 64) > 0)
+			;
+		while ((n = poll_n(b.cq, wc, 64)) > 0) {
+			for (int k = 0; k < n; k++) {
+				uint8_t *f = bufp(&b, (int)wc[k].wr_id);
+				uint32_t s;
+
+				memcpy(&s, f + 60, 4);
+				if (!(wc[k].wc_flags & IBV_WC_IP_CSUM_OK)) {
+					res->bad_csum++;
+				} else if (s < IMP_N) {
+					res->got += !seen[s];
+					res->dup += seen[s];
+					res->reordered += s < max_seq;
+					seen[s] = 1;
+					max_seq = s > max_seq ? s : max_seq;
+				}
+				res->pattern = res->pattern * 1000003u + s;
+				post_recv_buf(&b, (int)wc[k].wr_id, BUF_SIZE);
+			}
+		}
+	}
+	pair_down(fl);
+}
+
+static void
+imp_child(const char *spec, struct imp_result *out)
+{
+	int fds[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct imp_result r;
+
+		imp_run(spec, &r);
+		_exit(write(fds[1], &r, sizeof(r)) == sizeof(r) ? 0 : 1);
+	}
+	close(fds[1]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "impaired run failed (status %#x)", status);
+	ck_assert_int_eq(read(fds[0], out, sizeof(*out)), sizeof(*out));
+	close(fds[0]);
+}
+
+/* |observed - expected| within 5 standard deviations of a binomial. */
+static void
+assert_rate(const char *what, uint64_t count, double p)
+{
+	double sd = sqrt(p * (1 - p) / IMP_N), got = (double)count / IMP_N;
+
+	ck_assert_msg(fabs(got - p) < 5 * sd + 0.001,
+		      "%s: observed %.4f, configured %.4f", what, got, p);
+}
+
+START_TEST(impairment)
+{
+	const char *spec = "loss=0.05,dup=0.03,reorder=0.04,corrupt=0.02,seed=7";
+	struct imp_result r1, r2, r3;
+
+	imp_child(spec, &r1);
+	imp_child(spec, &r2);
+	imp_child("loss=0.05,dup=0.03,reorder=0.04,corrupt=0.02,seed=8", &r3);
+	/* Losses and corruptions both keep a frame from counting as good. */
+	assert_rate("loss+corrupt", IMP_N - r1.got, 0.05 + 0.95 * 0.02);
+	assert_rate("corrupt", r1.bad_csum, 0.95 * 0.02 * (1 + 0.03));
+	assert_rate("dup", r1.dup, 0.95 * 0.98 * 0.03);
+	assert_rate("reorder", r1.reordered, 0.95 * 0.04);
+	/* Same seed, same pattern; another seed, another one. */
+	ck_assert_uint_eq(r1.pattern, r2.pattern);
+	ck_assert_uint_eq(r1.got, r2.got);
+	ck_assert_uint_ne(r1.pattern, r3.pattern);
+}
+END_TEST
+
 Suite *
 vstest_suite(void)
 {
@@ -689,5 +896,7 @@ vstest_suite(void)
 	VSTEST_ADD(s, busy_teardown);
 	VSTEST_ADD(s, completion_channel);
 	VSTEST_ADD(s, cq_ex_polling);
+	VSTEST_ADD(s, rss_spread);
+	VSTEST_ADD(s, impairment);
 	return s;
 }
