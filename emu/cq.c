@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "emu/emu.h"
+#include "emu/ring.h"
 
 #define SUPPORTED_WC_FLAGS                                                  \
 	(IBV_WC_EX_WITH_BYTE_LEN | IBV_WC_EX_WITH_IMM |                     \
@@ -87,7 +88,7 @@ emu__poll_cq(struct ibv_cq *icq, int n, struct ibv_wc *wc)
 	if (n < 0)
 		return -1;
 	pthread_mutex_lock(&f->lock);
-	emu__fabric_tick(f);
+	emu__fabric_tick(f, cq);
 	for (i = 0; i < n && cq_pop(cq, &e); i++)
 		wc[i] = e.wc;
 	pthread_mutex_unlock(&f->lock);
@@ -103,6 +104,11 @@ emu__req_notify_cq(struct ibv_cq *icq, int solicited_only)
 	(void)solicited_only; /* raw packet completions are all "solicited" */
 	pthread_mutex_lock(&f->lock);
 	cq->armed = true;
+	/* On a daemon's port, frames reach the CQ through rings: ask the
+	 * daemon to kick the channel when it fills one. */
+	for (struct emu_rq *rq = cq->rqs; rq; rq = rq->cq_next)
+		if (rq->ring)
+			atomic_store(&rq->ring->armed, 1);
 	pthread_mutex_unlock(&f->lock);
 	return 0;
 }
@@ -118,6 +124,7 @@ start_poll(struct ibv_cq_ex *x, struct ibv_poll_cq_attr *attr)
 		return EINVAL;
 	/* As with mlx5, the lock is held from start_poll to end_poll. */
 	pthread_mutex_lock(&f->lock);
+	emu__fabric_tick(f, cq);
 	if (!cq_pop(cq, &cq->cur)) {
 		pthread_mutex_unlock(&f->lock);
 		return ENOENT;
@@ -258,8 +265,16 @@ cq_new(struct ibv_context *c, int cqe, void *cq_context,
 	pthread_mutex_init(&cq->ibv.mutex, NULL);
 	pthread_cond_init(&cq->ibv.cond, NULL);
 	emu__cq_ops(cq);
-	if (channel)
+	if (channel) {
+		struct emu_channel *ch =
+			container_of(channel, struct emu_channel, ibv);
+
+		pthread_mutex_lock(&emu__fabric()->lock);
 		channel->refcnt++;
+		cq->chan_next = ch->cqs;
+		ch->cqs = cq;
+		pthread_mutex_unlock(&emu__fabric()->lock);
+	}
 	to_ectx(c)->users++;
 	return cq;
 }
@@ -314,9 +329,18 @@ ibv_destroy_cq(struct ibv_cq *icq)
 		pthread_mutex_unlock(&f->lock);
 		return EBUSY;
 	}
-	pthread_mutex_unlock(&f->lock);
-	if (icq->channel)
+	if (icq->channel) {
+		struct emu_channel *ch =
+			container_of(icq->channel, struct emu_channel, ibv);
+
+		for (struct emu_cq **pp = &ch->cqs; *pp; pp = &(*pp)->chan_next)
+			if (*pp == cq) {
+				*pp = cq->chan_next;
+				break;
+			}
 		icq->channel->refcnt--;
+	}
+	pthread_mutex_unlock(&f->lock);
 	to_ectx(icq->context)->users--;
 	pthread_mutex_destroy(&icq->mutex);
 	pthread_cond_destroy(&icq->cond);

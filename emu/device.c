@@ -4,6 +4,7 @@
  * list, contexts and their queries, protection domains, memory regions,
  * completion channels and asynchronous events.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <linux/capability.h>
 #include <stdio.h>
@@ -14,13 +15,14 @@
 #include <unistd.h>
 
 #include "emu/emu.h"
+#include "emu/link.h"
 #include "emu/wire.h"
 
 static struct emu_fabric fabric = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static pthread_once_t fabric_once = PTHREAD_ONCE_INIT;
 
 static void
-port_init(struct emu_port *p, int idx)
+port_init(struct emu_port *p, int idx, const char *name)
 {
 	static const uint8_t oui[3] = { 0x02, 0x76, 0x73 }; /* local, "vs" */
 
@@ -30,34 +32,96 @@ port_init(struct emu_port *p, int idx)
 	p->mtu = 1500;
 	p->dev.node_type = IBV_NODE_CA;
 	p->dev.transport_type = IBV_TRANSPORT_IB;
-	snprintf(p->dev.name, sizeof(p->dev.name), "mlx5_%d", idx);
+	snprintf(p->dev.name, sizeof(p->dev.name), "%s", name);
 	snprintf(p->dev.dev_name, sizeof(p->dev.dev_name), "uverbs%d", idx);
 	snprintf(p->dev.dev_path, sizeof(p->dev.dev_path),
 		 "/sys/class/infiniband_verbs/uverbs%d", idx);
 	snprintf(p->dev.ibdev_path, sizeof(p->dev.ibdev_path),
-		 "/sys/class/infiniband/mlx5_%d", idx);
+		 "/sys/class/infiniband/%s", name);
+}
+
+static void
+inproc_to_cable(struct emu_port *p, const uint8_t *f, uint32_t len)
+{
+	emu__port_ingress(p->priv, f, len);
+}
+
+/* Two ports, mlx5_0 and mlx5_1, cabled back to back in this process. */
+static void
+inproc_init(void)
+{
+	char name[16];
+
+	fabric.nports = 2;
+	for (int i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "mlx5_%d", i);
+		port_init(&fabric.port[i], i, name);
+		fabric.port[i].priv = &fabric.port[1 - i];
+		fabric.port[i].to_cable = inproc_to_cable;
+		fabric.port[i].wire_out = emu__wire_from_env(i + 1);
+	}
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /*
- * VSEMU_MODE=inproc: two ports, mlx5_0 and mlx5_1, cabled back to back in
- * this process; VSEMU_IMPAIR applies to both directions of the cable.
- * Without it there is no device (the vsemu daemon's ports come later).
+ * The ports of vsemu daemons: one socket DIR/NAME.sock each. The device's
+ * ibdev_path is DIR/NAME, where the daemon mirrors the sysfs entries a
+ * real device has (device/net/NETDEV), so that a device can be mapped to
+ * its netdev the same way for real and emulated NICs.
+ */
+static void
+daemon_init(const char *dir)
+{
+	char *names[EMU_MAX_PORTS];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) && n < EMU_MAX_PORTS) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 5 && len < 60 &&
+		    strcmp(de->d_name + len - 5, ".sock") == 0)
+			names[n++] = strndup(de->d_name, len - 5);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, sizeof(*names), name_cmp);
+	for (int i = 0; i < n; i++) {
+		struct emu_port *p = &fabric.port[i];
+
+		port_init(p, i, names[i]);
+		snprintf(p->sock_path, sizeof(p->sock_path), "%s/%s.sock", dir,
+			 names[i]);
+		snprintf(p->dev.ibdev_path, sizeof(p->dev.ibdev_path), "%s/%s",
+			 dir, names[i]);
+		free(names[i]);
+	}
+	fabric.nports = n;
+}
+
+/*
+ * VSEMU_MODE=inproc: two in-process ports (VSEMU_IMPAIR impairs their
+ * cable). Otherwise the ports of the vsemu daemons in VSEMU_DIR, by
+ * default /run/vsemu; with no daemon there is no device.
  */
 static void
 fabric_init(void)
 {
 	const char *mode = getenv("VSEMU_MODE");
+	const char *dir = getenv("VSEMU_DIR");
 
 	fabric.next_qpn = 0x100;
-	if (!mode || strcmp(mode, "inproc") != 0)
-		return;
-	fabric.nports = 2;
-	for (int i = 0; i < 2; i++)
-		port_init(&fabric.port[i], i);
-	fabric.port[0].peer = &fabric.port[1];
-	fabric.port[1].peer = &fabric.port[0];
-	fabric.port[0].wire = emu__wire_from_env(1);
-	fabric.port[1].wire = emu__wire_from_env(2);
+	if (mode && strcmp(mode, "inproc") == 0)
+		inproc_init();
+	else
+		daemon_init(dir && *dir ? dir : "/run/vsemu");
 }
 
 struct emu_fabric *
@@ -272,6 +336,22 @@ ibv_open_device(struct ibv_device *dev)
 		return NULL;
 	}
 	ctx->port = dev_port(dev);
+	if (ctx->port->sock_path[0] && !ctx->port->link) {
+		struct emu_fabric *f = emu__fabric();
+		int rc;
+
+		pthread_mutex_lock(&f->lock);
+		rc = ctx->port->link ? 0
+				     : emu__link_open(ctx->port,
+						      ctx->port->sock_path);
+		pthread_mutex_unlock(&f->lock);
+		if (rc) {
+			close(ctx->async_fd);
+			free(ctx);
+			errno = rc;
+			return NULL;
+		}
+	}
 	ctx->next_key = 0x1000;
 	ctx->vctx.sz = sizeof(ctx->vctx);
 	ctx->vctx.query_port = query_port;
@@ -447,23 +527,41 @@ ibv_destroy_comp_channel(struct ibv_comp_channel *ich)
 	return 0;
 }
 
+/*
+ * Each queued event wrote one token to the channel's eventfd; on a
+ * daemon's port the daemon also writes one when it fills a ring of an
+ * armed CQ, before the completion exists here. So: move frames along,
+ * take a queued event if there is one, else wait for a token and look
+ * again. A daemon's extra tokens cost at most a spurious wakeup.
+ */
 EMU_EXPORT int
 ibv_get_cq_event(struct ibv_comp_channel *ich, struct ibv_cq **cq,
 		 void **cq_context)
 {
 	struct emu_channel *ch = container_of(ich, struct emu_channel, ibv);
 	struct emu_fabric *f = emu__fabric();
-	uint64_t one;
+	bool have_token = false;
 	struct emu_cq *ecq;
+	uint64_t one;
 
-	/* Blocks, or fails with EAGAIN, as the application set the fd. */
-	if (read(ich->fd, &one, sizeof(one)) != sizeof(one))
-		return -1;
-	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		pthread_mutex_lock(&f->lock);
+		for (ecq = ch->cqs; ecq; ecq = ecq->chan_next)
+			emu__fabric_tick(f, ecq);
+		if (ch->count)
+			break;
+		pthread_mutex_unlock(&f->lock);
+		/* Blocks, or fails with EAGAIN, as the application set it. */
+		if (read(ich->fd, &one, sizeof(one)) != sizeof(one))
+			return -1;
+		have_token = true;
+	}
 	ecq = ch->q[ch->head];
 	ch->head = (ch->head + 1) % VS_ARRAY_SIZE(ch->q);
 	ch->count--;
 	pthread_mutex_unlock(&f->lock);
+	if (!have_token && read(ich->fd, &one, sizeof(one)) != sizeof(one))
+		return -1;
 	*cq = ibv_cq_ex_to_cq(&ecq->ibv);
 	*cq_context = ecq->ibv.cq_context;
 	return 0;

@@ -43,6 +43,8 @@
 
 struct emu_fabric;
 struct emu_wire;
+struct emu_ring;
+struct emu_link;
 struct emu_port;
 struct emu_qp;
 struct emu_rq;
@@ -77,6 +79,8 @@ struct emu_cq {
 	struct emu_cqe cur; /* the entry ibv_start_poll/next_poll returned */
 	uint64_t wc_flags_ex;
 	uint32_t events_pending; /* events queued on the channel, not acked */
+	struct emu_rq *rqs;      /* receive queues completing here */
+	struct emu_cq *chan_next; /* in its channel's list */
 };
 
 struct emu_rwqe {
@@ -93,6 +97,12 @@ struct emu_rq {
 	uint32_t num;          /* reported as wc.qp_num */
 	enum ibv_qp_state *state; /* the owner's state */
 	void (*fail)(struct emu_rq *rq); /* move the owner to ERR */
+	struct emu_context *ctx;
+	struct emu_rq *cq_next;  /* in cq->rqs */
+	/* Daemon ports: the ring vsemu fills, and what it could not use. */
+	struct emu_ring *ring;
+	size_t ring_bytes;
+	uint64_t not_ready, no_wqe;
 };
 
 struct emu_wq {
@@ -111,7 +121,7 @@ struct emu_ind_table {
 
 struct emu_qp {
 	struct ibv_qp_ex ibvx; /* ibv_qp is its prefix */
-	struct emu_port *port; /* set by INIT */
+	struct emu_port *port; /* set by INIT (RSS QPs: at creation) */
 	struct emu_rq rq;
 	/* send queue */
 	uint32_t sq_size, sq_outstanding, sq_unsignaled, max_send_sge;
@@ -139,37 +149,57 @@ struct emu_match {
 	unsigned specificity; /* number of mask bits set */
 };
 
-struct emu_flow {
-	struct ibv_flow ibv;
-	struct emu_qp *qp;
-	enum ibv_flow_attr_type type;
+struct emu_rule;
+typedef void (*emu_deliver_fn)(struct emu_rule *r, const uint8_t *frame,
+			       uint32_t len, bool csum_ok);
+
+/* A rule as a port holds it; where it delivers is its owner's business. */
+struct emu_rule {
+	uint32_t type; /* enum ibv_flow_attr_type */
 	uint16_t priority;
-	bool dont_trap, drop, egress;
+	bool dont_trap, drop;
 	struct emu_match m;
 	uint64_t hits;
 	uint64_t seq; /* creation order: the tie-breaker */
-	struct emu_flow *next;
+	emu_deliver_fn deliver;
+	void *target;
+	struct emu_rule *next;
+};
+
+/* The library's ibv_flow. */
+struct emu_flow {
+	struct ibv_flow ibv;
+	struct emu_qp *qp;
+	struct emu_rule rule; /* on an in-process port; a daemon keeps its own */
+	uint32_t remote_id;   /* the daemon's id for it */
 };
 
 /* Counters of a port (all frames that crossed it), see docs/emu.md. */
 struct emu_port_stats {
 	uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
-	uint64_t rx_no_match;      /* no rule: would go to the kernel */
+	uint64_t rx_no_match;      /* no rule: the kernel's (vsemu: the TAP) */
 	uint64_t rx_rule_drop;     /* a drop rule matched */
 	uint64_t rx_no_wqe;        /* steered, but no receive posted */
 	uint64_t rx_qp_not_ready;  /* steered to a QP not in RTR/RTS */
+	uint64_t rx_oversize;      /* longer than the MTU: never on a cable */
 };
 
 struct emu_port {
-	struct emu_fabric *fab;
-	struct ibv_device dev; /* ibv_device for this port, name mlx5_N */
 	uint8_t mac[6];
 	uint32_t mtu; /* netdev MTU */
-	struct emu_port *peer; /* the other end of the cable */
-	struct emu_flow *flows;
-	uint64_t flow_seq;
+	struct emu_rule *rules;
+	uint64_t rule_seq;
 	struct emu_port_stats st;
-	struct emu_wire *wire; /* impairment towards the peer, or NULL */
+	struct emu_wire *wire_out, *wire_in; /* impairment, or NULL */
+	/* What leaves on the cable (after wire_out), and what no rule took. */
+	void (*to_cable)(struct emu_port *p, const uint8_t *f, uint32_t len);
+	void (*to_kernel)(struct emu_port *p, const uint8_t *f, uint32_t len);
+	void *priv; /* the owner's: the peer port in-process */
+	/* Library only. */
+	struct emu_fabric *fab;
+	struct ibv_device dev; /* name mlx5_N */
+	struct emu_link *link; /* the vsemu daemon's port, or NULL */
+	char sock_path[108];   /* where that daemon listens, "" in-process */
 };
 
 struct emu_fabric {
@@ -195,6 +225,7 @@ struct emu_channel {
 	struct ibv_comp_channel ibv; /* fd is an eventfd (semaphore mode) */
 	struct emu_cq *q[256];
 	unsigned head, count;
+	struct emu_cq *cqs; /* the CQs using this channel */
 };
 
 static inline struct emu_context *
@@ -238,26 +269,44 @@ int emu__post_send(struct ibv_qp *qp, struct ibv_send_wr *wr,
 int emu__post_recv(struct ibv_qp *qp, struct ibv_recv_wr *wr,
 		   struct ibv_recv_wr **bad);
 /* Writes a frame into the next WQE of rq and completes it. */
-void emu__rq_deliver(struct emu_rq *rq, struct emu_context *ctx,
-		     const uint8_t *frame, uint32_t len, bool csum_ok);
+void emu__rq_deliver(struct emu_rq *rq, const uint8_t *frame, uint32_t len,
+		     bool csum_ok);
 
-/* flow.c */
+/* frame.c */
 int emu__flow_parse(const struct ibv_flow_attr *attr, struct emu_match *m,
 		    bool *drop);
 bool emu__flow_match(const struct emu_match *m, const uint8_t *frame,
 		     uint32_t len);
-/* The WQ an RSS QP picks for this frame (hash over the configured fields). */
+/* Toeplitz over the fields of f (IBV_RX_HASH_*) this frame has. */
+uint32_t emu__rss_hash(const uint8_t *key, size_t keylen, uint64_t f,
+		       const uint8_t *frame, uint32_t len);
+
+/* flow.c: the WQ an RSS QP picks for this frame. */
 struct emu_wq *emu__rss_pick(struct emu_qp *qp, const uint8_t *frame,
 			     uint32_t len);
 bool emu__frame_csum_ok(const uint8_t *frame, uint32_t len);
 void emu__frame_fill_csum(uint8_t *frame, uint32_t len);
 
-/* fabric.c */
-/* A frame leaves port p (sent by qp); runs the cable and the peer's rules. */
+/* fabric.c: a port's rule walk, shared by the library and vsemu. */
+/* A frame from the cable: wire_in, then the rules. */
+void emu__port_ingress(struct emu_port *p, const uint8_t *frame,
+		       uint32_t len);
+/* A frame from one of the port's QPs: sniffers, wire_out, the cable. */
+void emu__port_egress(struct emu_port *p, const uint8_t *frame, uint32_t len);
+/* Releases frames the wires held back too long. */
+void emu__port_tick(struct emu_port *p);
+void emu__port_add_rule(struct emu_port *p, struct emu_rule *r);
+void emu__port_del_rule(struct emu_port *p, struct emu_rule *r);
+
+/* ports.c: the library's ports. */
+/* The deliver function of rules on in-process ports (target: the QP). */
+void emu__deliver_local(struct emu_rule *r, const uint8_t *frame,
+			uint32_t len, bool csum_ok);
+/* A frame sent by qp on port p (in-process, or to the daemon). */
 void emu__port_transmit(struct emu_port *p, struct emu_qp *qp,
 			const uint8_t *frame, uint32_t len);
-/* Releases frames the cables held back too long; called by polling. */
-void emu__fabric_tick(struct emu_fabric *f);
+/* Moves frames along: in-process wires, and daemon rings of this CQ. */
+void emu__fabric_tick(struct emu_fabric *f, struct emu_cq *cq);
 
 /* The flow verbs (flow.c), installed in the context by qp.c. */
 struct ibv_flow *emu__create_flow(struct ibv_qp *qp, struct ibv_flow_attr *a);

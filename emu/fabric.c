@@ -1,58 +1,37 @@
 // SPDX-License-Identifier: MIT
 /*
- * fabric.c - what happens to a frame between two emulated ports: the
- * sending port's sniffers, the cable (with its impairment), and on the
- * receiving port the flow table, which steers, copies (DONT_TRAP), drops,
- * or leaves the frame to the kernel.
+ * fabric.c - what happens to a frame in an emulated port: on the way out,
+ * the port's sniffers, the cable's impairment and the cable; on the way
+ * in, the impairment, then the flow table, which steers, copies
+ * (DONT_TRAP), drops, or leaves the frame to the kernel.
  *
  * Rule order, as mlx5 steering resolves it: lower priority value first;
  * within a priority the more specific rule (more mask bits) first; then
  * the older rule. A matching rule without DONT_TRAP ends the walk; with
- * DONT_TRAP the QP gets a copy and the walk goes on. ALL_DEFAULT and
+ * DONT_TRAP its QP gets a copy and the walk goes on. ALL_DEFAULT and
  * MC_DEFAULT rules take what no NORMAL rule took. Sniffer rules see every
- * frame in both directions. A frame sent by a QP never comes back to its
- * own port (no self-loopback); only sniffers on that port see it.
+ * frame in both directions. A frame a QP sends never meets its own port's
+ * rules (no self-loopback); only the sniffers see it.
+ *
+ * The port owns its rules and counters; delivering is the rule's owner's
+ * job (rule->deliver), so the library and the vsemu daemon share this.
  */
 #include "emu/emu.h"
 #include "emu/wire.h"
 
 static void
-deliver_qp(struct emu_port *p, struct emu_qp *qp, const uint8_t *frame,
-	   uint32_t len, bool csum_ok)
-{
-	struct emu_context *ctx = to_ectx(qp->ibvx.qp_base.context);
-	struct emu_rq *rq = &qp->rq;
-
-	if (qp->ind) {
-		struct emu_wq *wq = emu__rss_pick(qp, frame, len);
-
-		rq = &wq->rq;
-		ctx = to_ectx(wq->ibv.context);
-	}
-	if (*rq->state != IBV_QPS_RTR && *rq->state != IBV_QPS_RTS) {
-		p->st.rx_qp_not_ready++;
-		return;
-	}
-	if (!rq->count) {
-		p->st.rx_no_wqe++;
-		return;
-	}
-	emu__rq_deliver(rq, ctx, frame, len, csum_ok);
-}
-
-static void
 sniff(struct emu_port *p, const uint8_t *frame, uint32_t len, bool csum_ok)
 {
-	for (struct emu_flow *fl = p->flows; fl; fl = fl->next)
-		if (fl->type == IBV_FLOW_ATTR_SNIFFER) {
-			fl->hits++;
-			deliver_qp(p, fl->qp, frame, len, csum_ok);
+	for (struct emu_rule *r = p->rules; r; r = r->next)
+		if (r->type == IBV_FLOW_ATTR_SNIFFER) {
+			r->hits++;
+			r->deliver(r, frame, len, csum_ok);
 		}
 }
 
 /* True when a comes before b in the walk. */
 static bool
-before(const struct emu_flow *a, const struct emu_flow *b)
+before(const struct emu_rule *a, const struct emu_rule *b)
 {
 	if (a->priority != b->priority)
 		return a->priority < b->priority;
@@ -62,18 +41,18 @@ before(const struct emu_flow *a, const struct emu_flow *b)
 }
 
 /* The first NORMAL rule after prev (NULL: the very first) that matches. */
-static struct emu_flow *
-next_match(struct emu_port *p, const struct emu_flow *prev,
+static struct emu_rule *
+next_match(struct emu_port *p, const struct emu_rule *prev,
 	   const uint8_t *frame, uint32_t len)
 {
-	struct emu_flow *best = NULL;
+	struct emu_rule *best = NULL;
 
-	for (struct emu_flow *fl = p->flows; fl; fl = fl->next) {
-		if (fl->type != IBV_FLOW_ATTR_NORMAL ||
-		    (prev && !before(prev, fl)) || (best && !before(fl, best)))
+	for (struct emu_rule *r = p->rules; r; r = r->next) {
+		if (r->type != IBV_FLOW_ATTR_NORMAL ||
+		    (prev && !before(prev, r)) || (best && !before(r, best)))
 			continue;
-		if (emu__flow_match(&fl->m, frame, len))
-			best = fl;
+		if (emu__flow_match(&r->m, frame, len))
+			best = r;
 	}
 	return best;
 }
@@ -84,11 +63,11 @@ default_rule(struct emu_port *p, const uint8_t *frame, uint32_t len,
 {
 	bool mcast = frame[0] & 1;
 
-	for (struct emu_flow *fl = p->flows; fl; fl = fl->next) {
-		if (fl->type == IBV_FLOW_ATTR_ALL_DEFAULT ||
-		    (mcast && fl->type == IBV_FLOW_ATTR_MC_DEFAULT)) {
-			fl->hits++;
-			deliver_qp(p, fl->qp, frame, len, csum_ok);
+	for (struct emu_rule *r = p->rules; r; r = r->next) {
+		if (r->type == IBV_FLOW_ATTR_ALL_DEFAULT ||
+		    (mcast && r->type == IBV_FLOW_ATTR_MC_DEFAULT)) {
+			r->hits++;
+			r->deliver(r, frame, len, csum_ok);
 			return true;
 		}
 	}
@@ -96,97 +75,86 @@ default_rule(struct emu_port *p, const uint8_t *frame, uint32_t len,
 }
 
 static void
-port_receive(void *arg, const uint8_t *frame, uint32_t len)
+rules_walk(void *arg, const uint8_t *frame, uint32_t len)
 {
 	struct emu_port *p = arg;
 	bool csum_ok = emu__frame_csum_ok(frame, len);
-	struct emu_flow *fl = NULL;
+	struct emu_rule *r = NULL;
 
 	p->st.rx_frames++;
 	p->st.rx_bytes += len;
 	sniff(p, frame, len, csum_ok);
-	while ((fl = next_match(p, fl, frame, len)) != NULL) {
-		fl->hits++;
-		if (fl->drop) {
+	while ((r = next_match(p, r, frame, len)) != NULL) {
+		r->hits++;
+		if (r->drop) {
 			p->st.rx_rule_drop++;
 			return;
 		}
-		deliver_qp(p, fl->qp, frame, len, csum_ok);
-		if (!fl->dont_trap)
+		r->deliver(r, frame, len, csum_ok);
+		if (!r->dont_trap)
 			return;
 	}
-	if (!default_rule(p, frame, len, csum_ok))
-		p->st.rx_no_match++; /* the kernel's (vsemu: to the TAP) */
+	if (default_rule(p, frame, len, csum_ok))
+		return;
+	p->st.rx_no_match++;
+	if (p->to_kernel)
+		p->to_kernel(p, frame, len);
 }
 
 void
-emu__port_transmit(struct emu_port *p, struct emu_qp *qp, const uint8_t *frame,
-		   uint32_t len)
+emu__port_ingress(struct emu_port *p, const uint8_t *frame, uint32_t len)
 {
-	(void)qp;
+	if (p->wire_in)
+		emu__wire_send(p->wire_in, frame, len, rules_walk, p);
+	else
+		rules_walk(p, frame, len);
+}
+
+static void
+cable_out(void *arg, const uint8_t *frame, uint32_t len)
+{
+	struct emu_port *p = arg;
+
+	p->to_cable(p, frame, len);
+}
+
+void
+emu__port_egress(struct emu_port *p, const uint8_t *frame, uint32_t len)
+{
 	p->st.tx_frames++;
 	p->st.tx_bytes += len;
 	sniff(p, frame, len, emu__frame_csum_ok(frame, len));
-	if (!p->peer)
+	if (!p->to_cable)
 		return;
-	if (p->wire)
-		emu__wire_send(p->wire, frame, len, port_receive, p->peer);
+	if (p->wire_out)
+		emu__wire_send(p->wire_out, frame, len, cable_out, p);
 	else
-		port_receive(p->peer, frame, len);
+		p->to_cable(p, frame, len);
 }
 
 void
-emu__fabric_tick(struct emu_fabric *f)
+emu__port_tick(struct emu_port *p)
 {
-	for (int i = 0; i < f->nports; i++)
-		if (f->port[i].wire && f->port[i].peer)
-			emu__wire_tick(f->port[i].wire, port_receive,
-				       f->port[i].peer);
+	if (p->wire_out)
+		emu__wire_tick(p->wire_out, cable_out, p);
+	if (p->wire_in)
+		emu__wire_tick(p->wire_in, rules_walk, p);
 }
 
-/* The emulator's own API (vsemu.h). */
-#include <errno.h>
-#include <string.h>
-
-#include "emu/vsemu.h"
-
-EMU_EXPORT int
-vsemu_port_stats(struct ibv_context *ctx, struct vsemu_port_stats *st)
+void
+emu__port_add_rule(struct emu_port *p, struct emu_rule *r)
 {
-	struct emu_fabric *f = emu__fabric();
-	struct emu_port *p = to_ectx(ctx)->port;
-
-	_Static_assert(sizeof(*st) == sizeof(p->st), "stats layout");
-	pthread_mutex_lock(&f->lock);
-	memcpy(st, &p->st, sizeof(*st));
-	pthread_mutex_unlock(&f->lock);
-	return 0;
+	r->seq = p->rule_seq++;
+	r->next = p->rules;
+	p->rules = r;
 }
 
-EMU_EXPORT int
-vsemu_wire_stats(struct ibv_context *ctx, struct vsemu_wire_stats *st)
+void
+emu__port_del_rule(struct emu_port *p, struct emu_rule *r)
 {
-	struct emu_fabric *f = emu__fabric();
-	struct emu_port *p = to_ectx(ctx)->port;
-
-	_Static_assert(sizeof(*st) == sizeof(struct emu_wire_stats),
-		       "wire stats layout");
-	if (!p->wire)
-		return -ENOENT;
-	pthread_mutex_lock(&f->lock);
-	memcpy(st, emu__wire_stats(p->wire), sizeof(*st));
-	pthread_mutex_unlock(&f->lock);
-	return 0;
-}
-
-EMU_EXPORT uint64_t
-vsemu_flow_hits(struct ibv_flow *flow)
-{
-	struct emu_fabric *f = emu__fabric();
-	uint64_t n;
-
-	pthread_mutex_lock(&f->lock);
-	n = container_of(flow, struct emu_flow, ibv)->hits;
-	pthread_mutex_unlock(&f->lock);
-	return n;
+	for (struct emu_rule **pp = &p->rules; *pp; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			return;
+		}
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "emu/emu.h"
+#include "emu/link.h"
 
 static uint32_t
 pow2_at_least(uint32_t n)
@@ -119,6 +120,37 @@ cq_clean(struct emu_cq *cq, uint32_t qpn)
 			cq->ring[(cq->head + kept++) % cq->size] = *e;
 	}
 	cq->count = kept;
+}
+
+/* Joins rq to its CQ and, on a daemon's port, gives it a ring there.
+ * The caller holds the fabric lock. */
+static int
+rq_attach(struct emu_rq *rq, struct emu_context *ctx)
+{
+	struct emu_link *link = ctx->port->link;
+	struct ibv_comp_channel *ch = rq->cq->ibv.channel;
+	int rc = 0;
+
+	rq->ctx = ctx;
+	if (link)
+		rc = emu__link_add_rq(link, rq, ch ? ch->fd : -1);
+	if (rc)
+		return rc;
+	rq->cq_next = rq->cq->rqs;
+	rq->cq->rqs = rq;
+	return 0;
+}
+
+static void
+rq_detach(struct emu_rq *rq)
+{
+	for (struct emu_rq **pp = &rq->cq->rqs; *pp; pp = &(*pp)->cq_next)
+		if (*pp == rq) {
+			*pp = rq->cq_next;
+			break;
+		}
+	if (rq->ring)
+		emu__link_del_rq(rq->ctx->port->link, rq);
 }
 
 static int
@@ -257,6 +289,17 @@ create_qp_ex(struct ibv_context *c, struct ibv_qp_init_attr_ex *a)
 		return NULL;
 	}
 	pthread_mutex_lock(&f->lock);
+	if (rss && qp->port->link)
+		rc = emu__link_add_rss(qp->port->link, qp);
+	else if (!rss)
+		rc = rq_attach(&qp->rq, to_ectx(c));
+	if (rc) {
+		pthread_mutex_unlock(&f->lock);
+		free(qp->rq.wqe);
+		free(qp);
+		errno = rc;
+		return NULL;
+	}
 	qp_link(qp, 1);
 	qp->next = f->qps;
 	f->qps = qp;
@@ -388,6 +431,10 @@ ibv_destroy_qp(struct ibv_qp *q)
 			*pp = qp->next;
 			break;
 		}
+	if (qp->ind && qp->port->link)
+		emu__link_del_rss(qp->port->link, qp);
+	else if (!qp->ind)
+		rq_detach(&qp->rq);
 	cq_clean(qp->rq.cq, q->qp_num);
 	cq_clean(qp->send_cq, q->qp_num);
 	qp_link(qp, -1);
@@ -464,9 +511,10 @@ sge_mem(struct emu_context *ctx, const struct ibv_sge *s, unsigned need)
 }
 
 void
-emu__rq_deliver(struct emu_rq *rq, struct emu_context *ctx,
-		const uint8_t *frame, uint32_t len, bool csum_ok)
+emu__rq_deliver(struct emu_rq *rq, const uint8_t *frame, uint32_t len,
+		bool csum_ok)
 {
+	struct emu_context *ctx = rq->ctx;
 	struct emu_rwqe *w = &rq->wqe[rq->head];
 	enum ibv_wc_status st = IBV_WC_SUCCESS;
 	uint32_t room = 0, off = 0;
@@ -667,9 +715,18 @@ create_wq(struct ibv_context *c, struct ibv_wq_init_attr *a)
 	a->max_wr = wq->rq.size;
 	a->max_sge = wq->rq.max_sge;
 	pthread_mutex_lock(&f->lock);
-	container_of(a->pd, struct emu_pd, ibv)->users++;
-	wq->rq.cq->users++;
+	rc = rq_attach(&wq->rq, to_ectx(c));
+	if (!rc) {
+		container_of(a->pd, struct emu_pd, ibv)->users++;
+		wq->rq.cq->users++;
+	}
 	pthread_mutex_unlock(&f->lock);
+	if (rc) {
+		free(wq->rq.wqe);
+		free(wq);
+		errno = rc;
+		return NULL;
+	}
 	return &wq->ibv;
 }
 
@@ -719,6 +776,7 @@ destroy_wq(struct ibv_wq *iwq)
 		pthread_mutex_unlock(&f->lock);
 		return EBUSY;
 	}
+	rq_detach(&wq->rq);
 	cq_clean(wq->rq.cq, iwq->wq_num);
 	wq->rq.cq->users--;
 	container_of(iwq->pd, struct emu_pd, ibv)->users--;

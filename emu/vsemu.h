@@ -16,6 +16,7 @@ struct vsemu_port_stats {
 	uint64_t rx_rule_drop;    /* a drop rule matched */
 	uint64_t rx_no_wqe;       /* steered, but no receive was posted */
 	uint64_t rx_qp_not_ready; /* steered to a QP not in RTR/RTS */
+	uint64_t rx_oversize;     /* from the cable, longer than the MTU */
 };
 
 struct vsemu_wire_stats {

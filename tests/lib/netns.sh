@@ -17,9 +17,11 @@
 #   netns_exec a CMD...       # run CMD inside a
 #   netns_addr a b 4|6        # a's address on its link to b
 #   netns_teardown            # also runs automatically on exit and signals
+#   NETNS_CLEANUP+=("cmd")    # run by netns_teardown, after the namespaces
 
 NETNS_PREFIX="vst$$_"
 NETNS_CREATED=()
+NETNS_CLEANUP=() # commands run by netns_teardown after the namespaces go
 NETNS_LINKS=0
 declare -A NETNS_ADDR
 
@@ -55,11 +57,15 @@ netns_sweep() {
 }
 
 netns_teardown() {
-	local ns
+	local ns c
 	for ns in "${NETNS_CREATED[@]}"; do
 		netns_destroy "$ns"
 	done
 	NETNS_CREATED=()
+	for c in "${NETNS_CLEANUP[@]}"; do
+		eval "$c"
+	done
+	NETNS_CLEANUP=()
 }
 
 netns_on_signal() {

@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: MIT
+# vsemu.sh - emulated ConnectX ports for network tests. Source it after
+# netns.sh.
+#
+#   vsemu_start NS DEV CABLE [ADDR...]
+#       runs vsemu for DEV in namespace NS with interface CABLE as its
+#       cable (addresses on CABLE move to the port's netdev, as on a host
+#       where the NIC carries the IP), waits until it serves, and assigns
+#       ADDR... to the netdev. Stopped by netns teardown with the rest.
+#   vsemu stats DEV           the daemon's counters
+#   wait_for_line FILE TEXT   waits (10 s) for a line in FILE
+#
+# VSEMU_DIR: the sockets' directory, private to this test.
+# VSEMU_ARGS: more vsemu options (e.g. --impair-in SPEC).
+# The daemons run inside the namespaces, so netns teardown ends them.
+
+VSEMU_TMP=$(mktemp -d /tmp/vsemu-test.XXXXXX)
+VSEMU_DIR=$VSEMU_TMP/run
+export VSEMU_DIR
+VSEMU_BIN=${VS_BUILD:?VS_BUILD must name the build directory}/emu/vsemu
+VSEMU_LIB=$VS_BUILD/emu
+
+NETNS_CLEANUP+=("rm -rf '$VSEMU_TMP'")
+
+wait_for_line() {
+	local file=$1 text=$2 i
+	for i in $(seq 100); do
+		grep -q "$text" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for '$text' in $file:" >&2
+	cat "$file" >&2
+	return 1
+}
+
+vsemu_start() {
+	local ns=$1 dev=$2 cable=$3 log
+	shift 3
+	log=$VSEMU_TMP/$dev.log
+	netns_exec "$ns" ip addr flush dev "$cable"
+	netns_exec "$ns" "$VSEMU_BIN" -d "$dev" -w "$cable" --dir "$VSEMU_DIR" \
+		${VSEMU_ARGS:-} >"$log" 2>&1 &
+	wait_for_line "$log" "ready" || return 1
+	local a
+	for a in "$@"; do
+		case $a in
+		*:*) netns_exec "$ns" ip addr add "$a" dev "vs$dev" nodad ;;
+		*) netns_exec "$ns" ip addr add "$a" dev "vs$dev" ;;
+		esac
+	done
+}
+
+vsemu() {
+	"$VSEMU_BIN" "$1" --dir "$VSEMU_DIR" "${@:2}"
+}
