@@ -6,6 +6,8 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "emu/link.h"
@@ -150,18 +152,48 @@ emu__link_netdev(const struct emu_link *l)
 	return l->netdev;
 }
 
-void
-emu__link_send(struct emu_link *l, const uint8_t *f, uint32_t len)
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void
+kick(struct emu_link *l)
 {
 	uint64_t one = 1;
 
-	/* A full TX ring is a frame the wire never saw: it is counted in
-	 * the ring (`full`), as a congested NIC would drop it. */
-	if (!emu_ring_put(l->tx, f, len, 0))
-		return;
 	if (atomic_load_explicit(&l->tx->sleeping, memory_order_seq_cst) &&
 	    write(l->doorbell, &one, sizeof(one)) < 0)
 		return;
+}
+
+/*
+ * A NIC does not drop what its own queues send: when the TX ring is full
+ * the send waits for the daemon to drain it (as a send queue would hold
+ * the WQE). Only a daemon that stops draining for a second loses frames,
+ * counted in the ring's `full`.
+ */
+void
+emu__link_send(struct emu_link *l, const uint8_t *f, uint32_t len)
+{
+	uint64_t deadline = 0;
+
+	while (!emu_ring_put(l->tx, f, len, 0)) {
+		atomic_fetch_sub(&l->tx->full, 1); /* not lost yet */
+		kick(l);
+		if (!deadline)
+			deadline = now_ms() + 1000;
+		else if (now_ms() > deadline) {
+			atomic_fetch_add(&l->tx->full, 1);
+			return;
+		}
+		sched_yield();
+	}
+	kick(l);
 }
 
 int
@@ -261,6 +293,11 @@ emu__link_stats(struct emu_link *l, struct emu_msg_stats_reply *st)
 	return rc;
 }
 
+/*
+ * Frames in the ring are in flight in the NIC's buffer: each takes a
+ * posted receive when there is one, and waits otherwise (the daemon drops
+ * and counts what overflows the ring). A queue not in RTR/RTS drops them.
+ */
 void
 emu__rq_drain(struct emu_rq *rq)
 {
@@ -275,8 +312,7 @@ emu__rq_drain(struct emu_rq *rq)
 			rq->not_ready++;
 			st->rx_qp_not_ready++;
 		} else if (!rq->count) {
-			rq->no_wqe++;
-			st->rx_no_wqe++;
+			break;
 		} else {
 			emu__rq_deliver(rq, s->data, s->len,
 					s->flags & EMU_SLOT_CSUM_OK);

@@ -604,8 +604,13 @@ h_stats(struct daemon *d, struct d_client *c, struct req *q)
 	r->port = d->port.st;
 	wire_numbers(d->port.wire_in, r->wire_in);
 	wire_numbers(d->port.wire_out, r->wire_out);
-	for (struct d_client *k = d->clients; k; k = k->next)
+	for (struct d_client *k = d->clients; k; k = k->next) {
 		rules += (uint32_t)k->nrules;
+		/* Frames a queue's buffer could not hold: no receive posted
+		 * in time. */
+		for (struct d_rq *rq = k->rqs; rq; rq = rq->next)
+			r->port.rx_no_wqe += atomic_load(&rq->ring->full);
+	}
 	r->clients = (uint32_t)d->nclients;
 	r->rules = rules;
 	return 0;
@@ -1132,9 +1137,11 @@ cli_stats(const char *dir, const char *dev)
 	       (unsigned long long)s->port.tx_bytes,
 	       (unsigned long long)s->port.rx_frames,
 	       (unsigned long long)s->port.rx_bytes);
-	printf("  rx_no_match %llu rx_rule_drop %llu rx_oversize %llu\n",
+	printf("  rx_no_match %llu rx_rule_drop %llu rx_no_wqe %llu "
+	       "rx_oversize %llu\n",
 	       (unsigned long long)s->port.rx_no_match,
 	       (unsigned long long)s->port.rx_rule_drop,
+	       (unsigned long long)s->port.rx_no_wqe,
 	       (unsigned long long)s->port.rx_oversize);
 	for (int dirn = 0; dirn < 2; dirn++) {
 		uint64_t *w = dirn ? s->wire_out : s->wire_in;
