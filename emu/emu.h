@@ -150,8 +150,9 @@ struct emu_match {
 };
 
 struct emu_rule;
+/* Hands a frame to the rule's queue (which judges its checksums). */
 typedef void (*emu_deliver_fn)(struct emu_rule *r, const uint8_t *frame,
-			       uint32_t len, bool csum_ok);
+			       uint32_t len);
 
 /* A rule as a port holds it; where it delivers is its owner's business. */
 struct emu_rule {
@@ -182,6 +183,7 @@ struct emu_port_stats {
 	uint64_t rx_no_wqe;        /* steered, but no receive posted */
 	uint64_t rx_qp_not_ready;  /* steered to a QP not in RTR/RTS */
 	uint64_t rx_oversize;      /* longer than the MTU: never on a cable */
+	uint64_t tx_cable_drop;    /* the cable's socket was full */
 };
 
 struct emu_port {
@@ -301,7 +303,7 @@ void emu__port_del_rule(struct emu_port *p, struct emu_rule *r);
 /* ports.c: the library's ports. */
 /* The deliver function of rules on in-process ports (target: the QP). */
 void emu__deliver_local(struct emu_rule *r, const uint8_t *frame,
-			uint32_t len, bool csum_ok);
+			uint32_t len);
 /* A frame sent by qp on port p (in-process, or to the daemon). */
 void emu__port_transmit(struct emu_port *p, struct emu_qp *qp,
 			const uint8_t *frame, uint32_t len);

@@ -20,12 +20,12 @@
 #include "emu/wire.h"
 
 static void
-sniff(struct emu_port *p, const uint8_t *frame, uint32_t len, bool csum_ok)
+sniff(struct emu_port *p, const uint8_t *frame, uint32_t len)
 {
 	for (struct emu_rule *r = p->rules; r; r = r->next)
 		if (r->type == IBV_FLOW_ATTR_SNIFFER) {
 			r->hits++;
-			r->deliver(r, frame, len, csum_ok);
+			r->deliver(r, frame, len);
 		}
 }
 
@@ -58,8 +58,7 @@ next_match(struct emu_port *p, const struct emu_rule *prev,
 }
 
 static bool
-default_rule(struct emu_port *p, const uint8_t *frame, uint32_t len,
-	     bool csum_ok)
+default_rule(struct emu_port *p, const uint8_t *frame, uint32_t len)
 {
 	bool mcast = frame[0] & 1;
 
@@ -67,7 +66,7 @@ default_rule(struct emu_port *p, const uint8_t *frame, uint32_t len,
 		if (r->type == IBV_FLOW_ATTR_ALL_DEFAULT ||
 		    (mcast && r->type == IBV_FLOW_ATTR_MC_DEFAULT)) {
 			r->hits++;
-			r->deliver(r, frame, len, csum_ok);
+			r->deliver(r, frame, len);
 			return true;
 		}
 	}
@@ -78,23 +77,22 @@ static void
 rules_walk(void *arg, const uint8_t *frame, uint32_t len)
 {
 	struct emu_port *p = arg;
-	bool csum_ok = emu__frame_csum_ok(frame, len);
 	struct emu_rule *r = NULL;
 
 	p->st.rx_frames++;
 	p->st.rx_bytes += len;
-	sniff(p, frame, len, csum_ok);
+	sniff(p, frame, len);
 	while ((r = next_match(p, r, frame, len)) != NULL) {
 		r->hits++;
 		if (r->drop) {
 			p->st.rx_rule_drop++;
 			return;
 		}
-		r->deliver(r, frame, len, csum_ok);
+		r->deliver(r, frame, len);
 		if (!r->dont_trap)
 			return;
 	}
-	if (default_rule(p, frame, len, csum_ok))
+	if (default_rule(p, frame, len))
 		return;
 	p->st.rx_no_match++;
 	if (p->to_kernel)
@@ -123,7 +121,7 @@ emu__port_egress(struct emu_port *p, const uint8_t *frame, uint32_t len)
 {
 	p->st.tx_frames++;
 	p->st.tx_bytes += len;
-	sniff(p, frame, len, emu__frame_csum_ok(frame, len));
+	sniff(p, frame, len);
 	if (!p->to_cable)
 		return;
 	if (p->wire_out)

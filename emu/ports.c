@@ -14,8 +14,7 @@
 #include "emu/wire.h"
 
 void
-emu__deliver_local(struct emu_rule *r, const uint8_t *frame, uint32_t len,
-		   bool csum_ok)
+emu__deliver_local(struct emu_rule *r, const uint8_t *frame, uint32_t len)
 {
 	struct emu_qp *qp = r->target;
 	struct emu_port *p = to_ectx(qp->ibvx.qp_base.context)->port;
@@ -27,7 +26,7 @@ emu__deliver_local(struct emu_rule *r, const uint8_t *frame, uint32_t len,
 	else if (!rq->count)
 		p->st.rx_no_wqe++;
 	else
-		emu__rq_deliver(rq, frame, len, csum_ok);
+		emu__rq_deliver(rq, frame, len, emu__frame_csum_ok(frame, len));
 }
 
 void

@@ -100,6 +100,10 @@ struct daemon {
 	struct d_client *clients;
 	int nclients;
 	uint8_t buf[BATCH][EMU_MAX_FRAME];
+	/* Frames for the cable, sent together by flush_cable(). */
+	uint8_t out[BATCH][EMU_MAX_FRAME];
+	uint32_t out_len[BATCH];
+	unsigned nout;
 };
 
 static volatile sig_atomic_t stop;
@@ -120,14 +124,37 @@ now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* Port callbacks: the cable and the kernel. A full socket is a drop. */
+/* Sends the frames queued for the cable with one sendmmsg(2); what the
+ * socket refuses (its buffer is full) is lost, as on a congested link. */
+static void
+flush_cable(struct daemon *d)
+{
+	struct mmsghdr mm[BATCH];
+	struct iovec iov[BATCH];
+
+	for (unsigned i = 0; i < d->nout; i++) {
+		iov[i] = (struct iovec){ d->out[i], d->out_len[i] };
+		mm[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i],
+						 .msg_iovlen = 1 };
+	}
+	if (d->nout) {
+		int sent = sendmmsg(d->wire_fd, mm, d->nout, MSG_DONTWAIT);
+
+		d->port.st.tx_cable_drop += d->nout - (unsigned)(sent > 0 ? sent : 0);
+	}
+	d->nout = 0;
+}
+
+/* Port callbacks: the cable and the kernel. */
 static void
 to_cable(struct emu_port *p, const uint8_t *f, uint32_t len)
 {
 	struct daemon *d = p->priv;
 
-	if (send(d->wire_fd, f, len, MSG_DONTWAIT) < 0)
-		return;
+	memcpy(d->out[d->nout], f, len);
+	d->out_len[d->nout++] = len;
+	if (d->nout == BATCH)
+		flush_cable(d);
 }
 
 static void
@@ -140,11 +167,12 @@ to_kernel(struct emu_port *p, const uint8_t *f, uint32_t len)
 }
 
 static void
-deliver_rq(struct d_rq *q, const uint8_t *f, uint32_t len, bool csum_ok)
+deliver_rq(struct d_rq *q, const uint8_t *f, uint32_t len)
 {
+	uint32_t flags = emu__frame_csum_ok(f, len) ? EMU_SLOT_CSUM_OK : 0;
 	uint64_t one = 1;
 
-	if (!emu_ring_put(q->ring, f, len, csum_ok ? EMU_SLOT_CSUM_OK : 0))
+	if (!emu_ring_put(q->ring, f, len, flags))
 		return; /* counted in the ring: the application is behind */
 	if (q->chan_fd >= 0 && atomic_exchange(&q->ring->armed, 0) &&
 	    write(q->chan_fd, &one, sizeof(one)) < 0)
@@ -152,7 +180,7 @@ deliver_rq(struct d_rq *q, const uint8_t *f, uint32_t len, bool csum_ok)
 }
 
 static void
-deliver(struct emu_rule *r, const uint8_t *f, uint32_t len, bool csum_ok)
+deliver(struct emu_rule *r, const uint8_t *f, uint32_t len)
 {
 	struct d_rule *dr = container_of(r, struct d_rule, r);
 	struct d_rq *q = dr->rq;
@@ -163,7 +191,7 @@ deliver(struct emu_rule *r, const uint8_t *f, uint32_t len, bool csum_ok)
 
 		q = dr->rss->wq[h & ((1u << dr->rss->log_size) - 1)];
 	}
-	deliver_rq(q, f, len, csum_ok);
+	deliver_rq(q, f, len);
 }
 
 /* --- the data path --- */
@@ -983,6 +1011,7 @@ run(struct daemon *d)
 		int timeout = 0;
 
 		emu__port_tick(&d->port);
+		flush_cable(d);
 		if (work) {
 			idle_since = now_us();
 		} else if (now_us() - idle_since >= d->spin_us) {
@@ -1132,9 +1161,11 @@ cli_stats(const char *dir, const char *dev)
 	if (cli_call(dir, dev, &m) < 0 || m.err)
 		return 1;
 	printf("%s: %u clients, %u rules\n", dev, s->clients, s->rules);
-	printf("  tx_frames %llu tx_bytes %llu rx_frames %llu rx_bytes %llu\n",
+	printf("  tx_frames %llu tx_bytes %llu tx_cable_drop %llu rx_frames %llu "
+	       "rx_bytes %llu\n",
 	       (unsigned long long)s->port.tx_frames,
 	       (unsigned long long)s->port.tx_bytes,
+	       (unsigned long long)s->port.tx_cable_drop,
 	       (unsigned long long)s->port.rx_frames,
 	       (unsigned long long)s->port.rx_bytes);
 	printf("  rx_no_match %llu rx_rule_drop %llu rx_no_wqe %llu "

@@ -17,6 +17,7 @@ struct vsemu_port_stats {
 	uint64_t rx_no_wqe;       /* steered, but no receive was posted */
 	uint64_t rx_qp_not_ready; /* steered to a QP not in RTR/RTS */
 	uint64_t rx_oversize;     /* from the cable, longer than the MTU */
+	uint64_t tx_cable_drop;   /* the cable's socket was full */
 };
 
 struct vsemu_wire_stats {
