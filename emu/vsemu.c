@@ -612,13 +612,14 @@ h_del_rule(struct daemon *d, struct d_client *c, struct req *q)
 }
 
 static void
-wire_numbers(const struct emu_wire *w, uint64_t out[5])
+wire_numbers(const struct emu_wire *w, uint64_t out[6])
 {
 	const struct emu_wire_stats *s = w ? emu__wire_stats(w) : NULL;
 
-	memset(out, 0, 5 * sizeof(*out));
+	_Static_assert(sizeof(*s) == 6 * sizeof(*out), "wire stats layout");
+	memset(out, 0, 6 * sizeof(*out));
 	if (s)
-		memcpy(out, s, 5 * sizeof(*out));
+		memcpy(out, s, sizeof(*s));
 }
 
 static int
@@ -945,7 +946,7 @@ setup(struct daemon *d)
 	d->port.priv = d;
 	d->port.to_cable = to_cable;
 	d->port.to_kernel = to_kernel;
-	if (open_wire(d) < 0 || open_tap(d) < 0 || open_listen(d) < 0)
+	if (open_listen(d) < 0 || open_wire(d) < 0 || open_tap(d) < 0)
 		return -1;
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	d->doorbell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1012,16 +1013,17 @@ run(struct daemon *d)
 
 		emu__port_tick(&d->port);
 		flush_cable(d);
-		if (work) {
+		/* Frames in flight on an impaired wire are due soon: keep
+		 * polling until they are out. */
+		if (work || emu__wire_busy(d->port.wire_in) ||
+		    emu__wire_busy(d->port.wire_out)) {
 			idle_since = now_us();
 		} else if (now_us() - idle_since >= d->spin_us) {
 			/* Sleep: say so, then look once more, so a frame
 			 * queued in between is not left waiting. */
 			set_sleeping(d, 1);
 			if (!tx_pending(d))
-				timeout = d->port.wire_in || d->port.wire_out
-						  ? 1
-						  : -1;
+				timeout = -1;
 		}
 		handle_events(d, timeout);
 		if (timeout)
@@ -1041,7 +1043,8 @@ static const char usage_text[] =
 	"Serves the emulated ConnectX port DEV (default mlx5_0): IFNAME is\n"
 	"its cable, NETDEV (default vs<DEV>) a TAP that is its kernel\n"
 	"netdev. Processes reach it through libvsemu at DIR/DEV.sock\n"
-	"(default /run/vsemu). SPEC: loss=P,dup=P,reorder=P,corrupt=P,seed=N.\n"
+	"(default /run/vsemu). SPEC: loss=P,dup=P,reorder=P,corrupt=P,\n"
+	"delay_us=N,rate_mbps=N,seed=N (P a probability 0..1).\n"
 	"See vsemu(8).\n";
 
 static int
@@ -1154,7 +1157,7 @@ static int
 cli_stats(const char *dir, const char *dev)
 {
 	static const char *const wn[] = { "frames", "lost", "duplicated",
-					  "reordered", "corrupted" };
+					  "reordered", "corrupted", "overflow" };
 	struct emu_msg m = { .type = EMU_MSG_STATS };
 	struct emu_msg_stats_reply *s = &m.u.stats;
 
@@ -1178,7 +1181,7 @@ cli_stats(const char *dir, const char *dev)
 		uint64_t *w = dirn ? s->wire_out : s->wire_in;
 
 		printf("  wire_%s", dirn ? "out" : "in");
-		for (int i = 0; i < 5; i++)
+		for (int i = 0; i < 6; i++)
 			printf(" %s %llu", wn[i], (unsigned long long)w[i]);
 		printf("\n");
 	}

@@ -22,6 +22,7 @@ struct vsemu_port_stats {
 
 struct vsemu_wire_stats {
 	uint64_t frames, lost, duplicated, reordered, corrupted;
+	uint64_t overflow; /* the in-flight queue (delay, rate) was full */
 };
 
 int vsemu_port_stats(struct ibv_context *ctx, struct vsemu_port_stats *st);

@@ -8,8 +8,18 @@
 #include "emu/emu.h"
 #include "emu/wire.h"
 
+struct flight {
+	uint64_t due_ns;
+	uint32_t len;
+	struct flight *next;
+	uint8_t data[];
+};
+
 struct emu_wire {
 	struct emu_wire_conf c;
+	struct flight *head, *tail; /* in flight, by due time */
+	uint32_t inflight;
+	uint64_t last_due_ns;
 	uint64_t rng;
 	struct emu_wire_stats st;
 	uint8_t held[EMU_MAX_FRAME];
@@ -73,6 +83,20 @@ emu__wire_parse(const char *spec, struct emu_wire_conf *c, char *err,
 					 kv, eq);
 				rc = -EINVAL;
 			}
+		} else if (strcmp(kv, "delay_us") == 0 ||
+			   strcmp(kv, "rate_mbps") == 0) {
+			unsigned long long v = strtoull(eq, &end, 10);
+
+			if (!*eq || *end || *eq == '-' || v > 100000000ull) {
+				snprintf(err, errlen,
+					 "%s=%s: expected an integer 0..100000000",
+					 kv, eq);
+				rc = -EINVAL;
+			} else if (kv[0] == 'd') {
+				c->delay_us = (uint32_t)v;
+			} else {
+				c->rate_bps = v * 1000000ull;
+			}
 		} else if (strcmp(kv, "seed") == 0) {
 			c->seed = strtoull(eq, &end, 0);
 			if (!*eq || *end) {
@@ -83,7 +107,7 @@ emu__wire_parse(const char *spec, struct emu_wire_conf *c, char *err,
 		} else {
 			snprintf(err, errlen,
 				 "unknown impairment '%s' (accepted: loss, dup, "
-				 "reorder, corrupt, seed)",
+				 "reorder, corrupt, delay_us, rate_mbps, seed)",
 				 kv);
 			rc = -EINVAL;
 		}
@@ -107,7 +131,21 @@ emu__wire_new(const struct emu_wire_conf *c)
 void
 emu__wire_free(struct emu_wire *w)
 {
+	if (!w)
+		return;
+	while (w->head) {
+		struct flight *f = w->head;
+
+		w->head = f->next;
+		free(f);
+	}
 	free(w);
+}
+
+bool
+emu__wire_busy(const struct emu_wire *w)
+{
+	return w && (w->head || w->held_len);
 }
 
 const struct emu_wire_stats *
@@ -128,8 +166,66 @@ now_ns(void)
 void
 emu__wire_tick(struct emu_wire *w, emu_wire_out_fn out, void *arg)
 {
-	if (w->held_len && now_ns() - w->held_ns > 1000000)
+	uint64_t now = now_ns();
+
+	while (w->head && w->head->due_ns <= now) {
+		struct flight *f = w->head;
+
+		w->head = f->next;
+		if (!w->head)
+			w->tail = NULL;
+		w->inflight--;
+		out(arg, f->data, f->len);
+		free(f);
+	}
+	if (w->held_len && now - w->held_ns > 1000000)
 		emu__wire_flush(w, out, arg);
+}
+
+/*
+ * Puts a frame in flight, due once the link has serialised it (after the
+ * frames before it) and it has propagated for the delay. Without delay or
+ * rate it goes out at once.
+ */
+static void
+fly(struct emu_wire *w, const uint8_t *frame, uint32_t len,
+    emu_wire_out_fn out, void *arg)
+{
+	uint64_t now, due;
+	struct flight *f;
+
+	if (!w->c.delay_us && !w->c.rate_bps) {
+		out(arg, frame, len);
+		return;
+	}
+	if (w->inflight >= EMU_WIRE_QUEUE_MAX ||
+	    !(f = malloc(sizeof(*f) + len))) {
+		w->st.overflow++;
+		return;
+	}
+	now = now_ns();
+	due = now;
+	if (w->c.rate_bps) {
+		/* Serialisation: 8 bits a byte, plus preamble and gap (20),
+		 * after whatever the link is still sending. */
+		uint64_t tx = ((uint64_t)len + 20) * 8000000000ull / w->c.rate_bps;
+		uint64_t start = w->last_due_ns > now ? w->last_due_ns : now;
+
+		w->last_due_ns = start + tx;
+		due = w->last_due_ns;
+	}
+	/* Then it propagates. */
+	due += (uint64_t)w->c.delay_us * 1000u;
+	f->due_ns = due;
+	f->len = len;
+	f->next = NULL;
+	memcpy(f->data, frame, len);
+	if (w->tail)
+		w->tail->next = f;
+	else
+		w->head = f;
+	w->tail = f;
+	w->inflight++;
 }
 
 void
@@ -140,7 +236,7 @@ emu__wire_flush(struct emu_wire *w, emu_wire_out_fn out, void *arg)
 	if (!len)
 		return;
 	w->held_len = 0;
-	out(arg, w->held, len);
+	fly(w, w->held, len, out, arg);
 }
 
 void
@@ -172,10 +268,10 @@ emu__wire_send(struct emu_wire *w, const uint8_t *frame, uint32_t len,
 		w->st.reordered++;
 		return;
 	}
-	out(arg, w->buf, len);
+	fly(w, w->buf, len, out, arg);
 	if (r_dup < w->c.dup) {
 		w->st.duplicated++;
-		out(arg, w->buf, len);
+		fly(w, w->buf, len, out, arg);
 	}
 	emu__wire_flush(w, out, arg);
 }

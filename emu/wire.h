@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * wire.h - one direction of an emulated cable, with seeded, reproducible
- * impairment: loss, duplication, reordering and corruption.
+ * impairment: loss, duplication, reordering, corruption, delay and a rate
+ * limit.
  *
- * Owns: its random state, the frame it holds back to reorder, counters.
+ * Owns: its random state, the frame it holds back to reorder, the queue
+ * of frames in flight (delay, rate), counters. In order, a frame may be
+ * lost, corrupted, held back one frame (reordered) or duplicated, then
+ * waits in the in-flight queue until the link has serialised it at the
+ * rate (after the frames before it) and it has propagated for the delay;
+ * a full queue drops (overflow), as a router's buffer would.
  * For every frame it draws the same number of random values whatever it
  * decides, so a seed fixes the whole pattern.
  *
@@ -15,24 +21,29 @@
 #ifndef VS_EMU_WIRE_H
 #define VS_EMU_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct emu_wire_conf {
 	double loss, dup, reorder, corrupt; /* probabilities 0..1 */
 	uint64_t seed;
+	uint32_t delay_us;  /* one-way delay */
+	uint64_t rate_bps;  /* 0: unlimited */
 };
 
+#define EMU_WIRE_QUEUE_MAX 65536 /* frames in flight on one direction */
+
 struct emu_wire_stats {
-	uint64_t frames, lost, duplicated, reordered, corrupted;
+	uint64_t frames, lost, duplicated, reordered, corrupted, overflow;
 };
 
 struct emu_wire;
 typedef void (*emu_wire_out_fn)(void *arg, const uint8_t *frame,
 				uint32_t len);
 
-/* "loss=0.01,dup=0.01,reorder=0.01,corrupt=0.001,seed=42"; -EINVAL and
- * a message naming the bad field on error. */
+/* "loss=0.01,dup=0.01,reorder=0.01,corrupt=0.001,delay_us=500,
+ * rate_mbps=100,seed=42"; -EINVAL and a message naming the bad field. */
 int emu__wire_parse(const char *spec, struct emu_wire_conf *c, char *err,
 		    size_t errlen);
 struct emu_wire *emu__wire_new(const struct emu_wire_conf *c);
@@ -41,9 +52,12 @@ void emu__wire_send(struct emu_wire *w, const uint8_t *frame, uint32_t len,
 		    emu_wire_out_fn out, void *arg);
 /* Releases a frame held back for reordering. */
 void emu__wire_flush(struct emu_wire *w, emu_wire_out_fn out, void *arg);
-/* Releases it only if no frame followed it for a millisecond, so that a
- * reordered last frame of a burst is late, not lost. */
+/* Releases the in-flight frames that are due, and a held-back frame no
+ * frame followed for a millisecond (a reordered last frame is late, not
+ * lost). */
 void emu__wire_tick(struct emu_wire *w, emu_wire_out_fn out, void *arg);
+/* True while frames are in flight: the owner must tick it. */
+bool emu__wire_busy(const struct emu_wire *w);
 const struct emu_wire_stats *emu__wire_stats(const struct emu_wire *w);
 /* The wire VSEMU_IMPAIR describes (direction dir varies the seed), or
  * NULL when it is unset; exits with a message when it is invalid. */

@@ -8,6 +8,7 @@
 #include <linux/capability.h>
 #include <math.h>
 #include <poll.h>
+#include <time.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -871,6 +872,75 @@ START_TEST(impairment)
 }
 END_TEST
 
+static uint64_t
+ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Polls b's CQ until n receives completed; the elapsed ms, or -1. */
+static long
+await_recv(int n, uint64_t t0, uint64_t limit_ms)
+{
+	struct ibv_wc wc[64];
+	int got = 0;
+
+	while (got < n && ms_now() - t0 < limit_ms) {
+		got += poll_n(b.cq, wc, 64);
+		while (poll_n(a.cq, wc, 64) > 0)
+			;
+	}
+	return got >= n ? (long)(ms_now() - t0) : -1;
+}
+
+/* Child side of delay_and_rate: exit codes name what went wrong. */
+static int
+delay_rate_run(void)
+{
+	struct ibv_flow *fl;
+	uint64_t t0;
+	long ms;
+
+	setenv("VSEMU_IMPAIR", "delay_us=20000,rate_mbps=10", 1);
+	fl = pair_up();
+	for (int i = 0; i < 128; i++)
+		post_recv_buf(&b, i, BUF_SIZE);
+	/* One small frame: not there before 20 ms, there soon after. */
+	t0 = ms_now();
+	send_udp(&a, 0, 64, 7);
+	if (await_recv(1, t0, 15) != -1)
+		return 3;
+	ms = await_recv(1, t0, 200);
+	if (ms < 20 || ms > 60)
+		return 4;
+	/* 50 frames of 1250 bytes at 10 Mb/s: 1.016 ms each on the wire,
+	 * so the last arrives 20 + 50.8 ms after they were sent. */
+	t0 = ms_now();
+	for (int i = 0; i < 50; i++)
+		send_udp(&a, 1, 1250, 7);
+	ms = await_recv(50, t0, 500);
+	if (ms < 70 || ms > 120)
+		return 5;
+	pair_down(fl);
+	return 0;
+}
+
+START_TEST(delay_and_rate)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(delay_rate_run());
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "delay/rate run failed at step %d", WEXITSTATUS(status));
+}
+END_TEST
+
 Suite *
 vstest_suite(void)
 {
@@ -897,5 +967,6 @@ vstest_suite(void)
 	VSTEST_ADD(s, cq_ex_polling);
 	VSTEST_ADD(s, rss_spread);
 	VSTEST_ADD(s, impairment);
+	VSTEST_ADD(s, delay_and_rate);
 	return s;
 }
