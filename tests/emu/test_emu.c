@@ -272,6 +272,30 @@ START_TEST(recv_needs_local_write)
 }
 END_TEST
 
+START_TEST(dereg_mr_under_posted_recv)
+{
+	struct ibv_flow *fl = pair_up();
+	uint8_t *mem = calloc(1, 4096);
+	struct ibv_mr *mr = ibv_reg_mr(b.pd, mem, 4096, IBV_ACCESS_LOCAL_WRITE);
+	struct ibv_sge sge = { (uintptr_t)mem, 4096, mr->lkey };
+	struct ibv_recv_wr wr = { .wr_id = 9, .sg_list = &sge, .num_sge = 1 },
+			   *bad;
+	struct ibv_wc wc[2];
+
+	/* Deregistering is allowed; the receive naming it fails when a
+	 * frame arrives, and nothing is written to the memory. */
+	ck_assert_int_eq(ibv_post_recv(b.qp, &wr, &bad), 0);
+	ck_assert_int_eq(ibv_dereg_mr(mr), 0);
+	send_udp(&a, 0, 60, 7);
+	ck_assert_int_eq(poll_n(b.cq, wc, 2), 1);
+	ck_assert_int_eq(wc[0].status, IBV_WC_LOC_PROT_ERR);
+	ck_assert_uint_eq(wc[0].wr_id, 9);
+	ck_assert_int_eq(mem[14], 0);
+	free(mem);
+	pair_down(fl);
+}
+END_TEST
+
 START_TEST(frame_longer_than_buffer)
 {
 	struct ibv_flow *fl = pair_up();
@@ -307,6 +331,12 @@ START_TEST(limits)
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_ptr_null(make_qp(&a, 8, 1, 100000));
 	ck_assert_int_eq(errno, EINVAL);
+	/* Only raw packet work is emulated. */
+	ck_assert_ptr_null(ibv_create_qp(a.pd, &(struct ibv_qp_init_attr){
+		.send_cq = a.cq, .recv_cq = a.cq, .qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 1, .max_recv_wr = 1,
+			 .max_send_sge = 1, .max_recv_sge = 1 } }));
+	ck_assert_int_eq(errno, EOPNOTSUPP);
 	/* More SGEs than the QP was created with (4). */
 	for (i = 0; i < 5; i++)
 		sg[i] = (struct ibv_sge){ (uintptr_t)bufp(&a, 0), 20,
@@ -953,6 +983,7 @@ vstest_suite(void)
 	VSTEST_ADD(s, bad_lkey);
 	VSTEST_ADD(s, sge_outside_mr);
 	VSTEST_ADD(s, recv_needs_local_write);
+	VSTEST_ADD(s, dereg_mr_under_posted_recv);
 	VSTEST_ADD(s, frame_longer_than_buffer);
 	VSTEST_ADD(s, limits);
 	VSTEST_ADD(s, selective_signaling);
