@@ -80,7 +80,7 @@ struct emu_msg_impair {
 struct emu_msg_stats_reply {
 	struct emu_port_stats port;
 	uint64_t wire_in[6], wire_out[6]; /* struct emu_wire_stats */
-	uint32_t clients, rules;
+	uint32_t clients, rules, queues;
 };
 
 struct emu_msg {

@@ -90,12 +90,13 @@ rq_fail_qp(struct emu_rq *rq)
 	emu__qp_to_err(container_of(rq, struct emu_qp, rq));
 }
 
+/* max_wr 0: no receive queue (a send-only QP); posting finds it full. */
 static int
 rq_init(struct emu_rq *rq, uint32_t max_wr, uint32_t max_sge,
 	struct emu_cq *cq, uint32_t num, enum ibv_qp_state *state)
 {
-	rq->size = pow2_at_least(max_wr ? max_wr : 1);
-	rq->wqe = calloc(rq->size, sizeof(*rq->wqe));
+	rq->size = max_wr ? pow2_at_least(max_wr) : 0;
+	rq->wqe = calloc(rq->size ? rq->size : 1, sizeof(*rq->wqe));
 	if (!rq->wqe)
 		return ENOMEM;
 	rq->max_sge = max_sge ? max_sge : 1;
@@ -132,7 +133,7 @@ rq_attach(struct emu_rq *rq, struct emu_context *ctx)
 	int rc = 0;
 
 	rq->ctx = ctx;
-	if (link)
+	if (link && rq->size)
 		rc = emu__link_add_rq(link, rq, ch ? ch->fd : -1);
 	if (rc)
 		return rc;

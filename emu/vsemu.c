@@ -626,7 +626,7 @@ static int
 h_stats(struct daemon *d, struct d_client *c, struct req *q)
 {
 	struct emu_msg_stats_reply *r = &q->m->u.stats;
-	uint32_t rules = 0;
+	uint32_t rules = 0, queues = 0;
 
 	(void)c;
 	memset(r, 0, sizeof(*r));
@@ -635,6 +635,7 @@ h_stats(struct daemon *d, struct d_client *c, struct req *q)
 	wire_numbers(d->port.wire_out, r->wire_out);
 	for (struct d_client *k = d->clients; k; k = k->next) {
 		rules += (uint32_t)k->nrules;
+		queues += (uint32_t)k->nrqs;
 		/* Frames a queue's buffer could not hold: no receive posted
 		 * in time. */
 		for (struct d_rq *rq = k->rqs; rq; rq = rq->next)
@@ -642,6 +643,7 @@ h_stats(struct daemon *d, struct d_client *c, struct req *q)
 	}
 	r->clients = (uint32_t)d->nclients;
 	r->rules = rules;
+	r->queues = queues;
 	return 0;
 }
 
@@ -1163,7 +1165,8 @@ cli_stats(const char *dir, const char *dev)
 
 	if (cli_call(dir, dev, &m) < 0 || m.err)
 		return 1;
-	printf("%s: %u clients, %u rules\n", dev, s->clients, s->rules);
+	printf("%s: %u clients, %u receive queues, %u rules\n", dev,
+	       s->clients, s->queues, s->rules);
 	printf("  tx_frames %llu tx_bytes %llu tx_cable_drop %llu rx_frames %llu "
 	       "rx_bytes %llu\n",
 	       (unsigned long long)s->port.tx_frames,

@@ -15,6 +15,7 @@
 
 #include "base/compiler.h"
 #include "emu/vsemu.h"
+#include "frames.h"
 #include "vstest.h"
 
 #define BUF_SIZE 2048
@@ -133,48 +134,6 @@ post_send_buf(struct side *s, int i, uint32_t len, unsigned flags)
 				  .send_flags = flags }, *bad = NULL;
 
 	return ibv_post_send(s->qp, &wr, &bad);
-}
-
-/* An Ethernet/IPv4 frame of total length len carrying UDP (proto 17,
- * len >= 42) or TCP (proto 6, len >= 54), payload bytes numbered. */
-static inline void
-ip4_frame(uint8_t *f, uint32_t len, const uint8_t *dmac, const uint8_t *smac,
-	  uint8_t proto, uint32_t sip, uint32_t dip, uint16_t sport,
-	  uint16_t dport)
-{
-	uint16_t iplen = htons((uint16_t)(len - 14)),
-		 udplen = htons((uint16_t)(len - 34));
-	uint32_t l4 = proto == 6 ? 54 : 42;
-
-	memset(f, 0, len);
-	memcpy(f, dmac, 6);
-	memcpy(f + 6, smac, 6);
-	f[12] = 0x08;
-	f[14] = 0x45;
-	memcpy(f + 16, &iplen, 2);
-	f[22] = 64;
-	f[23] = proto;
-	sip = htonl(sip);
-	dip = htonl(dip);
-	memcpy(f + 26, &sip, 4);
-	memcpy(f + 30, &dip, 4);
-	sport = htons(sport);
-	dport = htons(dport);
-	memcpy(f + 34, &sport, 2);
-	memcpy(f + 36, &dport, 2);
-	if (proto == 17)
-		memcpy(f + 38, &udplen, 2);
-	else
-		f[46] = 5 << 4; /* TCP data offset: 20 bytes */
-	for (uint32_t i = l4; i < len; i++)
-		f[i] = (uint8_t)i;
-}
-
-static inline void
-udp4_frame(uint8_t *f, uint32_t len, const uint8_t *dmac, const uint8_t *smac,
-	   uint32_t sip, uint32_t dip, uint16_t sport, uint16_t dport)
-{
-	ip4_frame(f, len, dmac, smac, 17, sip, dip, sport, dport);
 }
 
 /* A flow attribute with room for up to four specs. */

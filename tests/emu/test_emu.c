@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "emu_util.h"
 
 static struct side a, b;
@@ -552,18 +553,6 @@ START_TEST(ip_checksum)
 	pair_down(fl);
 }
 END_TEST
-
-static int
-drop_net_raw(void)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return -1;
-	d[CAP_NET_RAW / 32].effective &= ~(1u << (CAP_NET_RAW % 32));
-	return (int)syscall(SYS_capset, &h, d);
-}
 
 START_TEST(needs_cap_net_raw)
 {

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * port - the NIC as the engines see it: queues of packet buffers, flow
+ * rules, counters and a file descriptor to sleep on. Backends (verbs for
+ * ConnectX, later AF_XDP) plug in through struct vs_port_ops; nothing
+ * here names a verbs or XDP type.
+ *
+ * Threads: queue q belongs to one thread (its engine), which alone calls
+ * rx_burst/tx_burst/arm/buf_get/buf_put for q. Rules, info and opening
+ * and closing may come from any thread, serialised by the caller.
+ * Counters may be read by any thread at any time (single writer, relaxed
+ * atomics, no locks).
+ *
+ * Errors: 0 or -errno; open also leaves a message for the user.
+ */
+#ifndef VS_VERBS_PORT_H
+#define VS_VERBS_PORT_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A packet buffer of the port's pool. */
+struct vs_buf {
+	uint8_t *data;   /* the frame */
+	uint32_t len;    /* its length */
+	uint16_t queue;  /* the queue it came from (rx) */
+	uint16_t flags;  /* VS_BUF_* */
+	uint32_t idx;    /* index in the pool (private) */
+	uint32_t lkey;   /* the region's key (private to the backend) */
+	uint8_t *head;   /* start of the buffer, headroom included */
+};
+
+enum {
+	VS_BUF_CSUM_OK = 1 << 0, /* rx: the NIC verified IP/TCP/UDP sums */
+	VS_BUF_TX_CSUM = 1 << 1, /* tx: ask the NIC to fill the sums */
+};
+
+struct vs_port_opts {
+	size_t sz;           /* sizeof(struct vs_port_opts) */
+	const char *device;  /* mlx5_0, or the netdev (eth0) */
+	unsigned nqueues;    /* queues (one per engine core), >= 1 */
+	uint32_t buf_size;   /* 2048 or 9216 */
+	uint32_t nbufs;      /* buffers in the pool */
+	uint32_t rx_depth;   /* receive buffers posted per queue */
+	uint32_t tx_depth;   /* send queue depth per queue */
+	bool hugepages;      /* try 2 MiB pages first */
+};
+
+#define VS_PORT_MAX_ADDRS 8
+
+struct vs_port_info {
+	char ifname[IF_NAMESIZE]; /* the kernel netdev */
+	char device[64];          /* the RDMA device, or the backend's name */
+	const char *backend;      /* "verbs" */
+	uint8_t mac[6];
+	uint32_t mtu;
+	int numa_node;            /* -1 when unknown */
+	unsigned nqueues;
+	uint32_t max_inline;      /* bytes sent inline, 0 if none */
+	bool tx_csum, rx_csum;    /* checksum offloads */
+	bool huge;                /* the pool uses hugepages */
+	unsigned naddrs;
+	struct sockaddr_storage addrs[VS_PORT_MAX_ADDRS];
+};
+
+/*
+ * A flow rule: which frames, and what the NIC does with them. Precedence
+ * follows from the rule: drop rules first, then exact 5-tuples, then
+ * local address and port, then ports alone. Frames of no rule stay with
+ * the kernel.
+ */
+enum vs_rule_action {
+	VS_RULE_STEER,     /* to one queue */
+	VS_RULE_STEER_RSS, /* spread over all queues by RSS */
+	VS_RULE_DROP,      /* dropped by the NIC */
+};
+
+struct vs_rule {
+	enum vs_rule_action action;
+	unsigned queue;        /* VS_RULE_STEER */
+	uint8_t proto;         /* IPPROTO_TCP, IPPROTO_UDP, 0: any */
+	uint8_t family;        /* AF_INET, AF_INET6, 0: any IP */
+	uint8_t src[16], src_mask[16], dst[16], dst_mask[16];
+	uint16_t sport, sport_mask, dport, dport_mask; /* host order */
+};
+
+/* Counters of one queue; a single writer, any reader. */
+struct vs_queue_stats {
+	_Atomic uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
+	_Atomic uint64_t rx_no_buf;  /* receives not posted: pool empty */
+	_Atomic uint64_t rx_err;     /* error completions on receive */
+	_Atomic uint64_t tx_err;     /* error completions on send */
+	_Atomic uint64_t tx_full;    /* frames refused: send queue full */
+	_Atomic uint64_t recovered;  /* queues recreated after an error */
+	/* Gauges: buffers the NIC holds for this queue right now. */
+	_Atomic uint64_t rx_posted;  /* receive buffers posted */
+	_Atomic uint64_t tx_inflight; /* sent buffers not yet completed */
+};
+
+struct vs_port;
+struct vs_rule_handle;
+
+struct vs_port_ops {
+	const char *name;
+	int (*open)(struct vs_port *p, char *err, size_t errlen);
+	void (*close)(struct vs_port *p);
+	/* Received frames (buffers now the caller's). */
+	unsigned (*rx_burst)(struct vs_port *p, unsigned q, struct vs_buf **b,
+			     unsigned n);
+	/* Sends; returns how many were taken (the rest stay the caller's). */
+	unsigned (*tx_burst)(struct vs_port *p, unsigned q, struct vs_buf **b,
+			     unsigned n);
+	int (*rule_add)(struct vs_port *p, const struct vs_rule *r,
+			struct vs_rule_handle **h);
+	int (*rule_del)(struct vs_port *p, struct vs_rule_handle *h);
+	/* Before sleeping on sleep_fd: arms it; > 0 if work is already
+	 * there (do not sleep). After waking: acknowledges the wakeup. */
+	int (*arm)(struct vs_port *p, unsigned q);
+	void (*woken)(struct vs_port *p, unsigned q);
+	int (*sleep_fd)(struct vs_port *p, unsigned q);
+};
+
+struct vs_port *vs__port_open(const struct vs_port_opts *o, char *err,
+			      size_t errlen);
+void vs__port_close(struct vs_port *p);
+const struct vs_port_info *vs__port_info(const struct vs_port *p);
+const struct vs_queue_stats *vs__port_stats(const struct vs_port *p,
+					    unsigned q);
+/* Free buffers in the pool (slow; for statistics and leak checks). */
+uint32_t vs__port_bufs_free(struct vs_port *p);
+
+unsigned vs__port_rx_burst(struct vs_port *p, unsigned q, struct vs_buf **b,
+			   unsigned n);
+unsigned vs__port_tx_burst(struct vs_port *p, unsigned q, struct vs_buf **b,
+			   unsigned n);
+/* Buffers for building frames to send; frees received or unsent ones. */
+unsigned vs__port_buf_get(struct vs_port *p, unsigned q, struct vs_buf **b,
+			  unsigned n);
+void vs__port_buf_put(struct vs_port *p, unsigned q, struct vs_buf **b,
+		      unsigned n);
+int vs__port_rule_add(struct vs_port *p, const struct vs_rule *r,
+		      struct vs_rule_handle **h);
+int vs__port_rule_del(struct vs_port *p, struct vs_rule_handle *h);
+int vs__port_arm(struct vs_port *p, unsigned q);
+void vs__port_woken(struct vs_port *p, unsigned q);
+int vs__port_sleep_fd(struct vs_port *p, unsigned q);
+
+/* Adds n to a counter that only this thread writes: a plain add, no
+ * locked instruction, and readers never see a torn value. */
+static inline void
+vs__stat_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+#endif

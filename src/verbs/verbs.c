@@ -1,0 +1,1001 @@
+// SPDX-License-Identifier: MIT
+/*
+ * verbs.c - the port backend for ConnectX (mlx5) through libibverbs.
+ *
+ * Owns, per port: the device context, a PD, one MR over the whole buffer
+ * pool, an RSS QP over every queue's WQ (rules that spread), and the flow
+ * rules. Per queue: a completion channel, a receive CQ and a WQ behind
+ * its own one-entry RSS QP (rules that steer to this queue), and a send
+ * CQ and a send-only RAW_PACKET QP.
+ *
+ * Fast path (per queue, one thread, no lock, no allocation, no syscall):
+ * receive completions are polled in batches and buffers are reposted in
+ * chained batches; sends are chained, small frames go inline (copied at
+ * post time, their buffer freed at once), and only the last send of a
+ * burst (or every quarter of the queue) asks for a completion, which
+ * retires every send before it.
+ *
+ * Must never: block, or leak a buffer across an error: a queue whose work
+ * queue fails is reported, reset and refilled.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <infiniband/verbs.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "verbs/port_impl.h"
+
+#define RX_BATCH 32
+#define MAX_BURST 64
+#define MAX_RULES 8192
+#define INLINE_WANTED 256
+
+struct vq {
+	struct ibv_comp_channel *ch;
+	struct ibv_cq *rx_cq, *tx_cq;
+	struct ibv_wq *wq;
+	struct ibv_rwq_ind_table *ind1;
+	struct ibv_qp *rx_qp; /* RSS over this queue alone */
+	struct ibv_qp *tx_qp;
+	/* receive buffers in the order posted (a WQ completes in order) */
+	struct vs_buf **rx_ring;
+	uint32_t rx_head, rx_count;
+	struct ibv_wc stash; /* a completion arm() found */
+	bool stashed;
+	/* buffers of sends in flight, NULL for inline ones */
+	struct vs_buf **tx_ring;
+	uint32_t tx_head, tx_count, tx_unsignaled;
+	uint32_t tx_held; /* entries of tx_ring that hold a buffer */
+	unsigned ev_rx, ev_tx; /* CQ events not yet acknowledged */
+};
+
+struct vport {
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_mr *mr;
+	struct ibv_rwq_ind_table *ind_all;
+	struct ibv_qp *rss_qp;
+	struct vq *q;
+	unsigned nrules;
+	struct vs_rule_handle *rules; /* removed at close if still there */
+	char ibdev_path[IBV_SYSFS_PATH_MAX];
+};
+
+struct vs_rule_handle {
+	struct ibv_flow *flow[2]; /* IPv4 and IPv6 for a rule of any family */
+	struct vs_rule_handle *prev, *next; /* the port's rules */
+};
+
+static struct vport *
+vp(struct vs_port *p)
+{
+	return p->priv;
+}
+
+/* --- finding the device --- */
+
+/* The netdev of an RDMA device: the entry in <ibdev_path>/device/net/. */
+static int
+dev_netdev(const char *ibdev_path, char *ifname, size_t len)
+{
+	char path[IBV_SYSFS_PATH_MAX + 16];
+	struct dirent *de;
+	DIR *d;
+	int rc = -ENOENT;
+
+	snprintf(path, sizeof(path), "%s/device/net", ibdev_path);
+	d = opendir(path);
+	if (!d)
+		return rc;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && strlen(de->d_name) < len) {
+			memcpy(ifname, de->d_name, strlen(de->d_name) + 1);
+			rc = 0;
+			break;
+		}
+	closedir(d);
+	return rc;
+}
+
+static int
+dev_numa_node(const char *ibdev_path)
+{
+	char path[IBV_SYSFS_PATH_MAX + 16];
+	FILE *f;
+	int node = -1;
+
+	snprintf(path, sizeof(path), "%s/device/numa_node", ibdev_path);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%d", &node) != 1)
+			node = -1;
+		fclose(f);
+	}
+	return node;
+}
+
+/* "mlx5_0 (eth0), mlx5_1 (eth1)" for messages. */
+static void
+list_devices(struct ibv_device **l, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; l[i] && off < len; i++) {
+		char ifname[IF_NAMESIZE] = "no netdev";
+
+		dev_netdev(l[i]->ibdev_path, ifname, sizeof(ifname));
+		off += (size_t)snprintf(buf + off, len - off, "%s%s (%s)",
+					i ? ", " : "", l[i]->name, ifname);
+	}
+}
+
+/* By RDMA device name, or by the name of its netdev. */
+static struct ibv_device *
+find_device(struct ibv_device **l, const char *want, char *ifname)
+{
+	for (int i = 0; l[i]; i++) {
+		char nd[IF_NAMESIZE] = "";
+
+		dev_netdev(l[i]->ibdev_path, nd, sizeof(nd));
+		if (strcmp(l[i]->name, want) == 0 || strcmp(nd, want) == 0) {
+			snprintf(ifname, IF_NAMESIZE, "%s", nd);
+			return l[i];
+		}
+	}
+	return NULL;
+}
+
+static int
+open_device(struct vs_port *p, char *err, size_t errlen)
+{
+	struct vport *v = vp(p);
+	struct ibv_device **l = ibv_get_device_list(NULL);
+	struct ibv_device *dev;
+	char names[512];
+
+	if (!l || !l[0]) {
+		snprintf(err, errlen, "%s: no RDMA device found (for ConnectX: "
+				      "is mlx5_ib loaded? for the emulated one: "
+				      "is vsemu running, and VSEMU_DIR set?)",
+			 p->o.device);
+		ibv_free_device_list(l);
+		return -ENODEV;
+	}
+	dev = find_device(l, p->o.device, p->info.ifname);
+	if (!dev) {
+		list_devices(l, names, sizeof(names));
+		snprintf(err, errlen, "%s: no such RDMA device or netdev; there "
+				      "are: %s", p->o.device, names);
+		ibv_free_device_list(l);
+		return -ENODEV;
+	}
+	snprintf(p->info.device, sizeof(p->info.device), "%s", dev->name);
+	snprintf(v->ibdev_path, sizeof(v->ibdev_path), "%s", dev->ibdev_path);
+	v->ctx = ibv_open_device(dev);
+	ibv_free_device_list(l);
+	if (!v->ctx) {
+		snprintf(err, errlen, "%s: cannot open: %s", p->info.device,
+			 strerror(errno));
+		return -errno;
+	}
+	if (!p->info.ifname[0]) {
+		snprintf(err, errlen, "%s: has no netdev (%s/device/net is "
+				      "empty)", p->info.device, v->ibdev_path);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* An Ethernet port able to do raw packets (and RSS, for several queues). */
+static int
+check_device(struct vs_port *p, char *err, size_t errlen)
+{
+	struct vport *v = vp(p);
+	struct ibv_device_attr_ex dx;
+	struct ibv_port_attr pa;
+
+	if (ibv_query_port(v->ctx, 1, &pa) ||
+	    ibv_query_device_ex(v->ctx, NULL, &dx)) {
+		snprintf(err, errlen, "%s: cannot query the device: %s",
+			 p->info.device, strerror(errno));
+		return -EIO;
+	}
+	if (pa.link_layer != IBV_LINK_LAYER_ETHERNET) {
+		snprintf(err, errlen, "%s: port 1 is not Ethernet; vstack "
+				      "needs an Ethernet (RoCE) port",
+			 p->info.device);
+		return -EOPNOTSUPP;
+	}
+	if (!(dx.rss_caps.supported_qpts & (1u << IBV_QPT_RAW_PACKET)) ||
+	    dx.rss_caps.max_rwq_indirection_table_size < p->o.nqueues) {
+		snprintf(err, errlen, "%s: no RSS for raw packet QPs over %u "
+				      "queues: not a RAW_PACKET-capable device",
+			 p->info.device, p->o.nqueues);
+		return -EOPNOTSUPP;
+	}
+	if ((uint32_t)dx.orig_attr.max_qp_wr < p->o.rx_depth ||
+	    (uint32_t)dx.orig_attr.max_qp_wr < p->o.tx_depth) {
+		snprintf(err, errlen, "%s: queues of %u/%u exceed the device's "
+				      "%d", p->info.device, p->o.rx_depth,
+			 p->o.tx_depth, dx.orig_attr.max_qp_wr);
+		return -EINVAL;
+	}
+	p->info.tx_csum = p->info.rx_csum =
+		dx.raw_packet_caps & IBV_RAW_PACKET_CAP_IP_CSUM;
+	return 0;
+}
+
+static int
+register_pool(struct vs_port *p, char *err, size_t errlen)
+{
+	struct vport *v = vp(p);
+
+	v->pd = ibv_alloc_pd(v->ctx);
+	if (v->pd)
+		v->mr = ibv_reg_mr(v->pd, p->pool.mem, p->pool.mem_len,
+				   IBV_ACCESS_LOCAL_WRITE);
+	if (!v->pd || !v->mr) {
+		snprintf(err, errlen, "%s: cannot register %zu MiB of packet "
+				      "buffers: %s (is `ulimit -l` too low?)",
+			 p->info.device, p->pool.mem_len >> 20, strerror(errno));
+		return -errno;
+	}
+	for (uint32_t i = 0; i < p->pool.nbufs; i++)
+		p->pool.desc[i].lkey = v->mr->lkey;
+	return 0;
+}
+
+/* --- queues --- */
+
+static struct ibv_qp *
+rss_qp(struct vs_port *p, struct ibv_rwq_ind_table *ind)
+{
+	struct vport *v = vp(p);
+	struct ibv_qp_init_attr_ex a = {
+		.qp_type = IBV_QPT_RAW_PACKET,
+		.comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_IND_TABLE |
+			     IBV_QP_INIT_ATTR_RX_HASH,
+		.pd = v->pd,
+		.rwq_ind_tbl = ind,
+		.rx_hash_conf = {
+			.rx_hash_function = IBV_RX_HASH_FUNC_TOEPLITZ,
+			.rx_hash_key_len = VS_RSS_KEY_LEN,
+			.rx_hash_key = p->rss_key,
+			.rx_hash_fields_mask =
+				IBV_RX_HASH_SRC_IPV4 | IBV_RX_HASH_DST_IPV4 |
+				IBV_RX_HASH_SRC_IPV6 | IBV_RX_HASH_DST_IPV6 |
+				IBV_RX_HASH_SRC_PORT_TCP |
+				IBV_RX_HASH_DST_PORT_TCP |
+				IBV_RX_HASH_SRC_PORT_UDP |
+				IBV_RX_HASH_DST_PORT_UDP,
+		},
+	};
+
+	return ibv_create_qp_ex(v->ctx, &a);
+}
+
+static int
+qp_up(struct ibv_qp *qp)
+{
+	struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT, .port_num = 1 };
+
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PORT))
+		return -1;
+	a.qp_state = IBV_QPS_RTR;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE))
+		return -1;
+	a.qp_state = IBV_QPS_RTS;
+	return ibv_modify_qp(qp, &a, IBV_QP_STATE);
+}
+
+static int
+wq_state(struct ibv_wq *wq, enum ibv_wq_state st)
+{
+	struct ibv_wq_attr a = { .attr_mask = IBV_WQ_ATTR_STATE,
+				 .wq_state = st };
+
+	return ibv_modify_wq(wq, &a);
+}
+
+static struct ibv_qp *
+tx_qp(struct vs_port *p, struct vq *q)
+{
+	struct ibv_qp_init_attr a = {
+		.send_cq = q->tx_cq, .recv_cq = q->tx_cq,
+		.qp_type = IBV_QPT_RAW_PACKET,
+		.cap = { .max_send_wr = p->o.tx_depth, .max_send_sge = 1,
+			 .max_recv_wr = 0, .max_recv_sge = 0,
+			 .max_inline_data = INLINE_WANTED },
+	};
+	struct ibv_qp *qp = ibv_create_qp(vp(p)->pd, &a);
+
+	/* Devices that cannot inline that much say so: ask for none. */
+	if (!qp && errno == EINVAL) {
+		a.cap.max_inline_data = 0;
+		qp = ibv_create_qp(vp(p)->pd, &a);
+	}
+	if (qp)
+		p->info.max_inline = a.cap.max_inline_data;
+	return qp;
+}
+
+static int
+queue_rx_create(struct vs_port *p, struct vq *q)
+{
+	struct vport *v = vp(p);
+	struct ibv_wq_init_attr wa = { .wq_type = IBV_WQT_RQ,
+				       .max_wr = p->o.rx_depth, .max_sge = 1,
+				       .pd = v->pd, .cq = q->rx_cq };
+
+	q->wq = ibv_create_wq(v->ctx, &wa);
+	if (!q->wq || wq_state(q->wq, IBV_WQS_RDY))
+		return -1;
+	q->ind1 = ibv_create_rwq_ind_table(v->ctx,
+		&(struct ibv_rwq_ind_table_init_attr){ .log_ind_tbl_size = 0,
+						       .ind_tbl = &q->wq });
+	if (!q->ind1)
+		return -1;
+	q->rx_qp = rss_qp(p, q->ind1);
+	return q->rx_qp ? 0 : -1;
+}
+
+static int
+queue_create(struct vs_port *p, struct vq *q)
+{
+	struct vport *v = vp(p);
+
+	q->rx_ring = calloc(p->o.rx_depth, sizeof(*q->rx_ring));
+	q->tx_ring = calloc(p->o.tx_depth, sizeof(*q->tx_ring));
+	q->ch = ibv_create_comp_channel(v->ctx);
+	if (!q->rx_ring || !q->tx_ring || !q->ch)
+		return -1;
+	/* Wakeups are drained without blocking (see woken()). */
+	fcntl(q->ch->fd, F_SETFL, fcntl(q->ch->fd, F_GETFL) | O_NONBLOCK);
+	q->rx_cq = ibv_create_cq(v->ctx, (int)p->o.rx_depth, q, q->ch, 0);
+	q->tx_cq = ibv_create_cq(v->ctx, (int)p->o.tx_depth, q, q->ch, 0);
+	if (!q->rx_cq || !q->tx_cq || queue_rx_create(p, q))
+		return -1;
+	q->tx_qp = tx_qp(p, q);
+	return q->tx_qp && !qp_up(q->tx_qp) ? 0 : -1;
+}
+
+/* Posts receives until the queue holds rx_depth of them. */
+static void
+rx_refill(struct vs_port *p, unsigned qi)
+{
+	struct vq *q = &vp(p)->q[qi];
+	struct ibv_recv_wr wr[RX_BATCH], *bad;
+	struct ibv_sge sge[RX_BATCH];
+	struct vs_buf *b[RX_BATCH];
+
+	while (q->rx_count < p->o.rx_depth) {
+		unsigned want = p->o.rx_depth - q->rx_count, n;
+
+		n = vs__pool_get(&p->pool, qi, b, want < RX_BATCH ? want
+								  : RX_BATCH);
+		if (!n) {
+			vs__stat_add(&p->st[qi].rx_no_buf, want);
+			return;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			sge[i] = (struct ibv_sge){ (uintptr_t)b[i]->data,
+						   p->o.buf_size - VS_BUF_HEADROOM,
+						   b[i]->lkey };
+			wr[i] = (struct ibv_recv_wr){ .wr_id = b[i]->idx,
+						      .sg_list = &sge[i],
+						      .num_sge = 1,
+						      .next = &wr[i + 1] };
+			q->rx_ring[(q->rx_head + q->rx_count + i) %
+				   p->o.rx_depth] = b[i];
+		}
+		wr[n - 1].next = NULL;
+		if (ibv_post_wq_recv(q->wq, wr, &bad)) {
+			/* Only a queue in error refuses: those before bad
+			 * were posted, the rest go back. */
+			unsigned k = (unsigned)(bad - wr);
+
+			q->rx_count += k;
+			vs__pool_put(&p->pool, qi, b + k, n - k);
+			return;
+		}
+		q->rx_count += n;
+	}
+}
+
+/* Publishes how many buffers the NIC holds for queue qi. */
+static void
+gauges(struct vs_port *p, unsigned qi)
+{
+	struct vq *q = &vp(p)->q[qi];
+
+	atomic_store_explicit(&p->st[qi].rx_posted, q->rx_count,
+			      memory_order_relaxed);
+	atomic_store_explicit(&p->st[qi].tx_inflight, q->tx_held,
+			      memory_order_relaxed);
+}
+
+/* --- errors --- */
+
+/*
+ * A work queue that failed is in ERR and will not work again until it
+ * is reset: report it, give every buffer it held back to the pool, bring
+ * it back up and refill it. Done on the queue's own thread.
+ */
+static void
+rx_recover(struct vs_port *p, unsigned qi, enum ibv_wc_status st)
+{
+	struct vq *q = &vp(p)->q[qi];
+	struct ibv_wc wc[RX_BATCH];
+
+	vs_err("%s queue %u: receive error (%s): resetting the queue",
+	       p->info.device, qi, ibv_wc_status_str(st));
+	wq_state(q->wq, IBV_WQS_RESET);
+	while (ibv_poll_cq(q->rx_cq, RX_BATCH, wc) > 0)
+		; /* flushed completions of the discarded receives */
+	while (q->rx_count) {
+		vs__pool_put(&p->pool, qi, &q->rx_ring[q->rx_head], 1);
+		q->rx_head = (q->rx_head + 1) % p->o.rx_depth;
+		q->rx_count--;
+	}
+	q->stashed = false;
+	if (wq_state(q->wq, IBV_WQS_RDY))
+		vs_err("%s queue %u: cannot restart the receive queue: %s",
+		       p->info.device, qi, strerror(errno));
+	vs__stat_add(&p->st[qi].recovered, 1);
+	rx_refill(p, qi);
+	gauges(p, qi);
+}
+
+static void
+tx_release(struct vs_port *p, unsigned qi, uint32_t n)
+{
+	struct vq *q = &vp(p)->q[qi];
+
+	for (; n; n--) {
+		struct vs_buf *b = q->tx_ring[q->tx_head];
+
+		if (b) {
+			vs__pool_put(&p->pool, qi, &b, 1);
+			q->tx_held--;
+		}
+		q->tx_head = (q->tx_head + 1) % p->o.tx_depth;
+		q->tx_count--;
+	}
+}
+
+static void
+tx_recover(struct vs_port *p, unsigned qi, enum ibv_wc_status st)
+{
+	struct vq *q = &vp(p)->q[qi];
+	struct ibv_qp_attr a = { .qp_state = IBV_QPS_RESET };
+	struct ibv_wc wc[RX_BATCH];
+
+	vs_err("%s queue %u: send error (%s): resetting the queue",
+	       p->info.device, qi, ibv_wc_status_str(st));
+	ibv_modify_qp(q->tx_qp, &a, IBV_QP_STATE);
+	while (ibv_poll_cq(q->tx_cq, RX_BATCH, wc) > 0)
+		;
+	tx_release(p, qi, q->tx_count);
+	q->tx_unsignaled = 0;
+	if (qp_up(q->tx_qp))
+		vs_err("%s queue %u: cannot restart the send queue: %s",
+		       p->info.device, qi, strerror(errno));
+	vs__stat_add(&p->st[qi].recovered, 1);
+	gauges(p, qi);
+}
+
+/* --- the fast path --- */
+
+static unsigned
+v_rx_burst(struct vs_port *p, unsigned qi, struct vs_buf **out, unsigned n)
+{
+	struct vq *q = &vp(p)->q[qi];
+	struct ibv_wc wc[MAX_BURST];
+	unsigned got = 0;
+	uint64_t bytes = 0;
+	int k = 0;
+
+	if (n > MAX_BURST)
+		n = MAX_BURST;
+	if (q->stashed) {
+		wc[k++] = q->stash;
+		q->stashed = false;
+	}
+	k += ibv_poll_cq(q->rx_cq, (int)n - k, wc + k);
+	for (int i = 0; i < k; i++) {
+		struct vs_buf *b = q->rx_ring[q->rx_head];
+
+		if (unlikely(wc[i].status != IBV_WC_SUCCESS)) {
+			vs__stat_add(&p->st[qi].rx_err, 1);
+			rx_recover(p, qi, wc[i].status);
+			break;
+		}
+		q->rx_head = (q->rx_head + 1) % p->o.rx_depth;
+		q->rx_count--;
+		b->len = wc[i].byte_len;
+		b->queue = (uint16_t)qi;
+		b->flags = (wc[i].wc_flags & IBV_WC_IP_CSUM_OK) ? VS_BUF_CSUM_OK
+								: 0;
+		bytes += b->len;
+		out[got++] = b;
+	}
+	if (got) {
+		vs__stat_add(&p->st[qi].rx_frames, got);
+		vs__stat_add(&p->st[qi].rx_bytes, bytes);
+	}
+	if (q->rx_count <= p->o.rx_depth - RX_BATCH || !q->rx_count)
+		rx_refill(p, qi);
+	gauges(p, qi);
+	return got;
+}
+
+/* Retires sends whose signaled completion arrived. */
+static void
+tx_reap(struct vs_port *p, unsigned qi)
+{
+	struct vq *q = &vp(p)->q[qi];
+	struct ibv_wc wc[16];
+	int n;
+
+	if (!q->tx_count)
+		return;
+	while ((n = ibv_poll_cq(q->tx_cq, 16, wc)) > 0) {
+		for (int i = 0; i < n; i++) {
+			if (unlikely(wc[i].status != IBV_WC_SUCCESS)) {
+				vs__stat_add(&p->st[qi].tx_err, 1);
+				tx_recover(p, qi, wc[i].status);
+				return;
+			}
+			/* wr_id: how many sends this completion retires */
+			tx_release(p, qi, (uint32_t)wc[i].wr_id);
+		}
+	}
+	gauges(p, qi);
+}
+
+static unsigned
+v_tx_burst(struct vs_port *p, unsigned qi, struct vs_buf **b, unsigned n)
+{
+	struct vq *q = &vp(p)->q[qi];
+	struct ibv_send_wr wr[MAX_BURST], *bad;
+	struct ibv_sge sge[MAX_BURST];
+	uint32_t room, sig_every = p->o.tx_depth / 4 ? p->o.tx_depth / 4 : 1;
+	uint64_t bytes = 0;
+	unsigned sent;
+
+	tx_reap(p, qi);
+	room = p->o.tx_depth - q->tx_count;
+	if (n > room || n > MAX_BURST) {
+		unsigned keep = room < MAX_BURST ? room : MAX_BURST;
+
+		vs__stat_add(&p->st[qi].tx_full, n - keep);
+		n = keep;
+	}
+	if (!n)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		bool inl = b[i]->len <= p->info.max_inline;
+		unsigned f = inl ? IBV_SEND_INLINE : 0;
+
+		if ((b[i]->flags & VS_BUF_TX_CSUM) && p->info.tx_csum)
+			f |= IBV_SEND_IP_CSUM;
+		q->tx_unsignaled++;
+		/* Ask for a completion at the end of the burst, and every
+		 * quarter of the queue: it retires all sends before it. */
+		if (i == n - 1 || q->tx_unsignaled >= sig_every) {
+			f |= IBV_SEND_SIGNALED;
+			wr[i].wr_id = q->tx_unsignaled;
+			q->tx_unsignaled = 0;
+		}
+		sge[i] = (struct ibv_sge){ (uintptr_t)b[i]->data, b[i]->len,
+					   b[i]->lkey };
+		wr[i].sg_list = &sge[i];
+		wr[i].num_sge = 1;
+		wr[i].opcode = IBV_WR_SEND;
+		wr[i].send_flags = f;
+		wr[i].next = &wr[i + 1];
+	}
+	wr[n - 1].next = NULL;
+	sent = ibv_post_send(q->tx_qp, wr, &bad) ? (unsigned)(bad - wr) : n;
+	for (unsigned i = 0; i < sent; i++) {
+		bytes += b[i]->len;
+		/* Inline data was copied when posted: the buffer is free. */
+		bool inl = wr[i].send_flags & IBV_SEND_INLINE;
+
+		q->tx_ring[(q->tx_head + q->tx_count++) % p->o.tx_depth] =
+			inl ? NULL : b[i];
+		if (inl)
+			vs__pool_put(&p->pool, qi, &b[i], 1);
+		else
+			q->tx_held++;
+	}
+	if (unlikely(sent < n)) /* the rest did not go: not counted */
+		q->tx_unsignaled = 0;
+	vs__stat_add(&p->st[qi].tx_frames, sent);
+	vs__stat_add(&p->st[qi].tx_bytes, bytes);
+	gauges(p, qi);
+	return sent;
+}
+
+/* --- rules --- */
+
+/*
+ * Precedence (lower first): drop rules (a block list beats any steering),
+ * then exact 5-tuples, then 3-tuples (local address and port), then
+ * ports alone, then the rest. Equal rules never overlap by construction.
+ */
+static uint16_t
+rule_priority(const struct vs_rule *r)
+{
+	static const uint8_t full[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff };
+	size_t alen = r->family == AF_INET6 ? 16 : 4;
+	bool src = r->family && !memcmp(r->src_mask, full, alen);
+	bool dst = r->family && !memcmp(r->dst_mask, full, alen);
+
+	if (r->action == VS_RULE_DROP)
+		return 0;
+	if (src && dst && r->sport_mask == 0xffff && r->dport_mask == 0xffff)
+		return 1;
+	if (dst && r->dport_mask == 0xffff)
+		return 2;
+	if (r->dport_mask || r->sport_mask)
+		return 3;
+	return 4;
+}
+
+struct flow_buf {
+	struct ibv_flow_attr attr;
+	struct ibv_flow_spec_eth eth;
+	union {
+		struct ibv_flow_spec_ipv4 v4;
+		struct ibv_flow_spec_ipv6 v6;
+	} ip;
+	struct ibv_flow_spec_tcp_udp l4;
+	struct ibv_flow_spec_action_drop drop;
+};
+
+static void *
+spec_next(struct flow_buf *f, uint8_t **at, uint16_t size)
+{
+	void *s = *at;
+
+	f->attr.size = (uint16_t)(f->attr.size + size);
+	f->attr.num_of_specs++;
+	*at += size;
+	return s;
+}
+
+/* The specs for one address family (4 or 6). */
+static void
+build_flow(struct vs_port *p, const struct vs_rule *r, int family,
+	   uint8_t *buf)
+{
+	struct flow_buf *f = (struct flow_buf *)buf;
+	uint8_t *at = buf + sizeof(f->attr);
+	struct ibv_flow_spec_eth *eth;
+
+	memset(buf, 0, sizeof(*f));
+	f->attr = (struct ibv_flow_attr){ .type = IBV_FLOW_ATTR_NORMAL,
+					  .size = sizeof(f->attr), .port = 1,
+					  .priority = rule_priority(r) };
+	eth = spec_next(f, &at, sizeof(*eth));
+	*eth = (struct ibv_flow_spec_eth){ .type = IBV_FLOW_SPEC_ETH,
+					   .size = sizeof(*eth) };
+	memcpy(eth->val.dst_mac, p->info.mac, 6);
+	memset(eth->mask.dst_mac, 0xff, 6);
+	if (family == AF_INET) {
+		struct ibv_flow_spec_ipv4 *ip = spec_next(f, &at, sizeof(*ip));
+
+		*ip = (struct ibv_flow_spec_ipv4){ .type = IBV_FLOW_SPEC_IPV4,
+						   .size = sizeof(*ip) };
+		if (r->family) {
+			memcpy(&ip->val.src_ip, r->src, 4);
+			memcpy(&ip->mask.src_ip, r->src_mask, 4);
+			memcpy(&ip->val.dst_ip, r->dst, 4);
+			memcpy(&ip->mask.dst_ip, r->dst_mask, 4);
+		}
+	} else {
+		struct ibv_flow_spec_ipv6 *ip = spec_next(f, &at, sizeof(*ip));
+
+		*ip = (struct ibv_flow_spec_ipv6){ .type = IBV_FLOW_SPEC_IPV6,
+						   .size = sizeof(*ip) };
+		if (r->family) {
+			memcpy(ip->val.src_ip, r->src, 16);
+			memcpy(ip->mask.src_ip, r->src_mask, 16);
+			memcpy(ip->val.dst_ip, r->dst, 16);
+			memcpy(ip->mask.dst_ip, r->dst_mask, 16);
+		}
+	}
+	if (r->proto) {
+		struct ibv_flow_spec_tcp_udp *l4 = spec_next(f, &at, sizeof(*l4));
+
+		*l4 = (struct ibv_flow_spec_tcp_udp){
+			.type = r->proto == IPPROTO_TCP ? IBV_FLOW_SPEC_TCP
+							: IBV_FLOW_SPEC_UDP,
+			.size = sizeof(*l4),
+			.val = { .src_port = htons(r->sport & r->sport_mask),
+				 .dst_port = htons(r->dport & r->dport_mask) },
+			.mask = { .src_port = htons(r->sport_mask),
+				  .dst_port = htons(r->dport_mask) },
+		};
+	}
+	if (r->action == VS_RULE_DROP) {
+		struct ibv_flow_spec_action_drop *d = spec_next(f, &at, sizeof(*d));
+
+		*d = (struct ibv_flow_spec_action_drop){
+			.type = IBV_FLOW_SPEC_ACTION_DROP, .size = sizeof(*d) };
+	}
+}
+
+static int
+v_rule_add(struct vs_port *p, const struct vs_rule *r,
+	   struct vs_rule_handle **out)
+{
+	struct vport *v = vp(p);
+	struct ibv_qp *qp = r->action == VS_RULE_STEER ? v->q[r->queue].rx_qp
+						       : v->rss_qp;
+	int fams[2] = { r->family ? r->family : AF_INET, AF_INET6 };
+	int nf = r->family ? 1 : 2;
+	struct vs_rule_handle *h;
+	_Alignas(8) uint8_t buf[sizeof(struct flow_buf)];
+
+	if (v->nrules + (unsigned)nf > MAX_RULES)
+		return -ENOSPC;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	for (int i = 0; i < nf; i++) {
+		build_flow(p, r, fams[i], buf);
+		h->flow[i] = ibv_create_flow(qp, (struct ibv_flow_attr *)buf);
+		if (!h->flow[i]) {
+			int rc = -errno;
+
+			if (i)
+				ibv_destroy_flow(h->flow[0]);
+			free(h);
+			return rc ? rc : -EIO;
+		}
+	}
+	v->nrules += (unsigned)nf;
+	h->next = v->rules;
+	if (v->rules)
+		v->rules->prev = h;
+	v->rules = h;
+	*out = h;
+	return 0;
+}
+
+static int
+v_rule_del(struct vs_port *p, struct vs_rule_handle *h)
+{
+	struct vport *v = vp(p);
+	int rc = 0;
+
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		v->rules = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	for (int i = 0; i < 2; i++) {
+		if (!h->flow[i])
+			continue;
+		if (ibv_destroy_flow(h->flow[i]))
+			rc = -EIO;
+		vp(p)->nrules--;
+	}
+	free(h);
+	return rc;
+}
+
+/* --- sleeping --- */
+
+static int
+v_arm(struct vs_port *p, unsigned qi)
+{
+	struct vq *q = &vp(p)->q[qi];
+
+	if (q->stashed)
+		return 1;
+	tx_reap(p, qi);
+	if (ibv_req_notify_cq(q->rx_cq, 0) ||
+	    (q->tx_count && ibv_req_notify_cq(q->tx_cq, 0)))
+		return -EIO;
+	/* A completion that came before the arming raises no event: look
+	 * once more, and keep what is found for the next rx_burst. */
+	if (ibv_poll_cq(q->rx_cq, 1, &q->stash) == 1) {
+		q->stashed = true;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+v_woken(struct vs_port *p, unsigned qi)
+{
+	struct vq *q = &vp(p)->q[qi];
+	struct ibv_cq *cq;
+	void *ctx;
+
+	while (ibv_get_cq_event(q->ch, &cq, &ctx) == 0) {
+		unsigned *n = cq == q->rx_cq ? &q->ev_rx : &q->ev_tx;
+
+		/* Acknowledging takes a lock in the provider: batch it. */
+		if (++*n >= 64) {
+			ibv_ack_cq_events(cq, *n);
+			*n = 0;
+		}
+	}
+}
+
+static int
+v_sleep_fd(struct vs_port *p, unsigned qi)
+{
+	return vp(p)->q[qi].ch->fd;
+}
+
+/* --- opening and closing --- */
+
+static void
+queue_destroy(struct vs_port *p, unsigned qi)
+{
+	struct vq *q = &vp(p)->q[qi];
+
+	if (q->tx_qp)
+		ibv_destroy_qp(q->tx_qp);
+	if (q->rx_qp)
+		ibv_destroy_qp(q->rx_qp);
+	if (q->ind1)
+		ibv_destroy_rwq_ind_table(q->ind1);
+	if (q->wq)
+		ibv_destroy_wq(q->wq);
+	if (q->rx_cq) {
+		ibv_ack_cq_events(q->rx_cq, q->ev_rx);
+		ibv_destroy_cq(q->rx_cq);
+	}
+	if (q->tx_cq) {
+		ibv_ack_cq_events(q->tx_cq, q->ev_tx);
+		ibv_destroy_cq(q->tx_cq);
+	}
+	if (q->ch)
+		ibv_destroy_comp_channel(q->ch);
+	/* Buffers the queue held go back (the pool is freed anyway, but a
+	 * leak check counts them). */
+	if (q->rx_ring)
+		while (q->rx_count) {
+			vs__pool_put(&p->pool, qi, &q->rx_ring[q->rx_head], 1);
+			q->rx_head = (q->rx_head + 1) % p->o.rx_depth;
+			q->rx_count--;
+		}
+	if (q->tx_ring)
+		tx_release(p, qi, q->tx_count);
+	free(q->rx_ring);
+	free(q->tx_ring);
+}
+
+static void
+v_close(struct vs_port *p)
+{
+	struct vport *v = vp(p);
+
+	if (!v)
+		return;
+	/* Rules pin their QPs: they go first. */
+	while (v->rules)
+		v_rule_del(p, v->rules);
+	if (v->rss_qp)
+		ibv_destroy_qp(v->rss_qp);
+	if (v->ind_all)
+		ibv_destroy_rwq_ind_table(v->ind_all);
+	for (unsigned i = 0; v->q && i < p->o.nqueues; i++)
+		queue_destroy(p, i);
+	if (v->mr)
+		ibv_dereg_mr(v->mr);
+	if (v->pd)
+		ibv_dealloc_pd(v->pd);
+	if (v->ctx)
+		ibv_close_device(v->ctx);
+	free(v->q);
+	free(v);
+	p->priv = NULL;
+}
+
+/* One indirection table over every queue's WQ, for rules that spread. */
+static int
+create_rss(struct vs_port *p)
+{
+	struct vport *v = vp(p);
+	struct ibv_wq *wqs[VS_RSS_TABLE_MAX];
+	uint32_t log = 0;
+
+	while ((1u << log) < p->o.nqueues)
+		log++;
+	p->rss_table_len = 1u << log;
+	for (uint32_t i = 0; i < p->rss_table_len; i++) {
+		p->rss_table[i] = (uint16_t)(i % p->o.nqueues);
+		wqs[i] = v->q[p->rss_table[i]].wq;
+	}
+	v->ind_all = ibv_create_rwq_ind_table(v->ctx,
+		&(struct ibv_rwq_ind_table_init_attr){ .log_ind_tbl_size = log,
+						       .ind_tbl = wqs });
+	v->rss_qp = v->ind_all ? rss_qp(p, v->ind_all) : NULL;
+	return v->rss_qp ? 0 : -1;
+}
+
+static int
+create_queues(struct vs_port *p, char *err, size_t errlen)
+{
+	struct vport *v = vp(p);
+	int rc = 0;
+
+	v->q = calloc(p->o.nqueues, sizeof(*v->q));
+	if (!v->q)
+		return -ENOMEM;
+	for (unsigned i = 0; i < p->o.nqueues && !rc; i++)
+		rc = queue_create(p, &v->q[i]);
+	if (!rc)
+		rc = create_rss(p);
+	if (rc && errno == EPERM) {
+		snprintf(err, errlen, "%s: CAP_NET_RAW required; run as root or "
+				      "`setcap cap_net_raw+ep PROGRAM`",
+			 p->info.device);
+		return -EPERM;
+	}
+	if (rc) {
+		snprintf(err, errlen, "%s: cannot create the queues: %s",
+			 p->info.device, strerror(errno));
+		return errno ? -errno : -EIO;
+	}
+	for (unsigned i = 0; i < p->o.nqueues; i++) {
+		rx_refill(p, i);
+		gauges(p, i);
+	}
+	return 0;
+}
+
+static int
+v_open(struct vs_port *p, char *err, size_t errlen)
+{
+	struct vport *v = calloc(1, sizeof(*v));
+	int rc;
+
+	if (!v)
+		return -ENOMEM;
+	p->priv = v;
+	rc = open_device(p, err, errlen);
+	if (!rc)
+		rc = check_device(p, err, errlen);
+	if (!rc)
+		rc = vs__port_netdev_info(p, err, errlen);
+	if (!rc)
+		rc = vs__port_pool_init(p, dev_numa_node(v->ibdev_path), err,
+					errlen);
+	if (!rc)
+		rc = register_pool(p, err, errlen);
+	if (!rc)
+		rc = create_queues(p, err, errlen);
+	if (rc)
+		v_close(p);
+	return rc;
+}
+
+const struct vs_port_ops vs__verbs_ops = {
+	.name = "verbs",
+	.open = v_open,
+	.close = v_close,
+	.rx_burst = v_rx_burst,
+	.tx_burst = v_tx_burst,
+	.rule_add = v_rule_add,
+	.rule_del = v_rule_del,
+	.arm = v_arm,
+	.woken = v_woken,
+	.sleep_fd = v_sleep_fd,
+};

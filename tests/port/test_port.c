@@ -1,0 +1,619 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The vs_port conformance suite, for every backend: queue setup and
+ * teardown, every rule kind and precedence, RSS spreading, buffer
+ * exhaustion and recovery, error completions, statistics exactness,
+ * sleeping, and nothing left behind at close. And port.errors: each
+ * error gives its message.
+ *
+ * Run by test_port.sh inside a namespace whose NIC is VS_TEST_DEVICE (its
+ * netdev 10.77.1.1, MTU 9000); the peer is an AF_PACKET socket on
+ * VS_TEST_PEER_IF in the namespace VS_TEST_PEER_NS (a path). VS_TEST_SUITE
+ * selects "conformance" or "errors"; VS_TEST_STATS runs the emulator's
+ * stats command (for the leak check at close).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/compiler.h"
+#include "base/toeplitz.h"
+#include "frames.h"
+#include "verbs/port.h"
+#include "caps.h"
+#include "vstest.h"
+
+#define LOCAL_IP 0x0a4d0101u /* 10.77.1.1, the port's netdev */
+#define PEER_IP 0x0a4d0102u  /* 10.77.1.2 */
+#define NQ 4
+#define RX_DEPTH 64
+#define TX_DEPTH 64
+#define NBUFS 2048
+
+static struct vs_port *port;
+static uint32_t nbufs;
+static char err[512];
+static int peer = -1;
+static uint8_t peer_mac[6];
+
+static struct vs_port_opts
+opts(unsigned nq, uint32_t n)
+{
+	return (struct vs_port_opts){
+		.sz = sizeof(struct vs_port_opts),
+		.device = getenv("VS_TEST_DEVICE"),
+		.nqueues = nq, .buf_size = 2048, .nbufs = n,
+		.rx_depth = RX_DEPTH, .tx_depth = TX_DEPTH, .hugepages = false,
+	};
+}
+
+/* An AF_PACKET socket in the peer's namespace. */
+static int
+peer_open(void)
+{
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	int other = open(getenv("VS_TEST_PEER_NS"), O_RDONLY | O_CLOEXEC);
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(ETH_P_ALL) };
+	struct ifreq ifr = { 0 };
+	int s;
+
+	ck_assert_int_ge(other, 0);
+	ck_assert_int_eq(setns(other, CLONE_NEWNET), 0);
+	s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", getenv("VS_TEST_PEER_IF"));
+	ck_assert_int_eq(ioctl(s, SIOCGIFINDEX, &ifr), 0);
+	sll.sll_ifindex = ifr.ifr_ifindex;
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	ck_assert_int_eq(ioctl(s, SIOCGIFHWADDR, &ifr), 0);
+	memcpy(peer_mac, ifr.ifr_hwaddr.sa_data, 6);
+	ck_assert_int_eq(setns(self, CLONE_NEWNET), 0);
+	close(self);
+	close(other);
+	return s;
+}
+
+static void
+setup_n(unsigned nq, uint32_t n)
+{
+	struct vs_port_opts o = opts(nq, n);
+
+	nbufs = n;
+	port = vs__port_open(&o, err, sizeof(err));
+	ck_assert_msg(port != NULL, "open: %s", err);
+	peer = peer_open();
+}
+
+static void
+setup(void)
+{
+	setup_n(NQ, NBUFS);
+}
+
+/* Every buffer is free, posted for receive or in a send: none leaked. */
+static void
+teardown(void)
+{
+	uint64_t held = 0;
+
+	for (unsigned q = 0; q < vs__port_info(port)->nqueues; q++)
+		held += vs__port_stats(port, q)->rx_posted +
+			vs__port_stats(port, q)->tx_inflight;
+	ck_assert_uint_eq(vs__port_bufs_free(port) + held, nbufs);
+	vs__port_close(port);
+	close(peer);
+}
+
+static uint64_t
+ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The peer sends a UDP frame of len bytes; tag goes into the payload. */
+static void
+peer_send(uint32_t len, uint16_t sport, uint16_t dport, uint32_t tag)
+{
+	uint8_t f[9000];
+
+	udp4_frame(f, len, vs__port_info(port)->mac, peer_mac, PEER_IP,
+		   LOCAL_IP, sport, dport);
+	memcpy(f + 42, &tag, 4);
+	ck_assert_int_eq(send(peer, f, len, 0), (ssize_t)len);
+}
+
+/* Receives on every queue for ms; counts per queue, keeps the frames of
+ * queue want (up to max) in keep. Returns frames of queue want. */
+static unsigned
+rx_collect(unsigned *per_q, unsigned want, struct vs_buf **keep, unsigned max,
+	   unsigned expect, unsigned ms)
+{
+	uint64_t t0 = ms_now();
+	unsigned got = 0;
+
+	memset(per_q, 0, sizeof(*per_q) * NQ);
+	while (ms_now() - t0 < ms) {
+		for (unsigned q = 0; q < vs__port_info(port)->nqueues; q++) {
+			struct vs_buf *b[32];
+			unsigned n = vs__port_rx_burst(port, q, b, 32);
+
+			per_q[q] += n;
+			for (unsigned i = 0; i < n; i++) {
+				if (q == want && got < max && keep)
+					keep[got++] = b[i];
+				else
+					vs__port_buf_put(port, q, &b[i], 1);
+			}
+		}
+		if (expect && per_q[want] >= expect)
+			break;
+	}
+	return per_q[want];
+}
+
+static struct vs_rule
+udp_rule(enum vs_rule_action a, unsigned q, uint16_t dport, uint16_t sport,
+	 bool addrs)
+{
+	struct vs_rule r = { .action = a, .queue = q, .proto = IPPROTO_UDP,
+			     .dport = dport, .dport_mask = 0xffff,
+			     .sport = sport, .sport_mask = sport ? 0xffff : 0 };
+	uint32_t l = htonl(LOCAL_IP), pe = htonl(PEER_IP);
+
+	if (addrs) {
+		r.family = AF_INET;
+		memcpy(r.dst, &l, 4);
+		memset(r.dst_mask, 0xff, 4);
+		if (sport) {
+			memcpy(r.src, &pe, 4);
+			memset(r.src_mask, 0xff, 4);
+		}
+	}
+	return r;
+}
+
+static struct vs_rule_handle *
+add(struct vs_rule r)
+{
+	struct vs_rule_handle *h = NULL;
+
+	ck_assert_int_eq(vs__port_rule_add(port, &r, &h), 0);
+	return h;
+}
+
+START_TEST(open_info)
+{
+	const struct vs_port_info *in;
+	struct vs_port_opts o = opts(1, 1024);
+	char dev[64];
+	bool addr = false;
+
+	setup();
+	in = vs__port_info(port);
+	ck_assert_str_eq(in->backend, "verbs");
+	ck_assert_str_eq(in->device, getenv("VS_TEST_DEVICE"));
+	ck_assert_str_eq(in->ifname, getenv("VS_TEST_IFNAME"));
+	ck_assert_uint_eq(in->mtu, 9000);
+	ck_assert_uint_eq(in->nqueues, NQ);
+	ck_assert_uint_gt(in->max_inline, 0);
+	ck_assert(in->rx_csum && in->tx_csum);
+	for (unsigned i = 0; i < in->naddrs; i++)
+		if (in->addrs[i].ss_family == AF_INET &&
+		    ((struct sockaddr_in *)&in->addrs[i])->sin_addr.s_addr ==
+			    htonl(LOCAL_IP))
+			addr = true;
+	ck_assert_msg(addr, "10.77.1.1 missing from the port's addresses");
+	snprintf(dev, sizeof(dev), "%s", in->device);
+	teardown();
+	/* By the netdev's name, the same device. */
+	o.device = getenv("VS_TEST_IFNAME");
+	port = vs__port_open(&o, err, sizeof(err));
+	ck_assert_msg(port != NULL, "open by netdev: %s", err);
+	ck_assert_str_eq(vs__port_info(port)->device, dev);
+	vs__port_close(port);
+}
+END_TEST
+
+START_TEST(steer_rx)
+{
+	struct vs_buf *keep[16];
+	unsigned per_q[NQ], n;
+	uint64_t bytes = 0;
+	struct vs_rule_handle *h;
+
+	setup();
+	h = add(udp_rule(VS_RULE_STEER, 2, 9100, 0, false));
+	for (uint32_t i = 0; i < 10; i++) {
+		peer_send(60 + i * 100, 1234, 9100, i);
+		bytes += 60 + i * 100;
+	}
+	n = rx_collect(per_q, 2, keep, 16, 10, 2000);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_uint_eq(per_q[0] + per_q[1] + per_q[3], 0);
+	for (uint32_t i = 0; i < 10; i++) {
+		uint32_t tag;
+
+		ck_assert_uint_eq(keep[i]->len, 60 + i * 100);
+		ck_assert_uint_eq(keep[i]->queue, 2);
+		memcpy(&tag, keep[i]->data + 42, 4);
+		ck_assert_uint_eq(tag, i);
+		ck_assert_uint_eq(keep[i]->data[keep[i]->len - 1],
+				  (uint8_t)(keep[i]->len - 1));
+	}
+	vs__port_buf_put(port, 2, keep, 10);
+	ck_assert_uint_eq(vs__port_stats(port, 2)->rx_frames, 10);
+	ck_assert_uint_eq(vs__port_stats(port, 2)->rx_bytes, bytes);
+	ck_assert_uint_eq(vs__port_stats(port, 0)->rx_frames, 0);
+	ck_assert_int_eq(vs__port_rule_del(port, h), 0);
+	teardown();
+}
+END_TEST
+
+/* The peer's next frame from the port to a UDP port >= 9000, or 0. */
+static ssize_t
+peer_recv(uint8_t *buf, size_t len, unsigned ms)
+{
+	uint64_t t0 = ms_now();
+	struct pollfd p = { .fd = peer, .events = POLLIN };
+
+	while (ms_now() - t0 < ms && poll(&p, 1, (int)ms) == 1) {
+		struct sockaddr_ll sll;
+		socklen_t sl = sizeof(sll);
+		ssize_t n = recvfrom(peer, buf, len, 0, (struct sockaddr *)&sll,
+				     &sl);
+
+		if (n >= 42 && sll.sll_pkttype != PACKET_OUTGOING &&
+		    buf[12] == 0x08 && buf[13] == 0 && buf[23] == 17 &&
+		    ((buf[36] << 8) | buf[37]) >= 9000)
+			return n;
+	}
+	return 0;
+}
+
+START_TEST(tx_frames)
+{
+	static const uint32_t sizes[] = { 60, 200, 1400, 8000 };
+	struct vs_buf *b[4];
+	uint8_t got[9100], want[9100];
+	uint64_t bytes = 0;
+	uint32_t before;
+
+	setup();
+	before = vs__port_bufs_free(port);
+	ck_assert_uint_eq(vs__port_buf_get(port, 1, b, 4), 4);
+	for (int i = 0; i < 4; i++) {
+		udp4_frame(b[i]->data, sizes[i], peer_mac,
+			   vs__port_info(port)->mac, LOCAL_IP, PEER_IP, 777,
+			   9200 + i);
+		b[i]->len = sizes[i];
+		bytes += sizes[i];
+	}
+	ck_assert_uint_eq(vs__port_tx_burst(port, 1, b, 4), 4);
+	for (int i = 0; i < 4; i++) {
+		ssize_t n = peer_recv(got, sizeof(got), 2000);
+
+		udp4_frame(want, sizes[i], peer_mac, vs__port_info(port)->mac,
+			   LOCAL_IP, PEER_IP, 777, 9200 + i);
+		ck_assert_int_eq(n, sizes[i]);
+		ck_assert_int_eq(memcmp(got, want, sizes[i]), 0);
+	}
+	ck_assert_uint_eq(vs__port_stats(port, 1)->tx_frames, 4);
+	ck_assert_uint_eq(vs__port_stats(port, 1)->tx_bytes, bytes);
+	/* Completed sends give their buffers back (arm reaps them). */
+	for (int i = 0; i < 100 && vs__port_bufs_free(port) != before; i++) {
+		vs__port_arm(port, 1);
+		usleep(1000);
+	}
+	ck_assert_uint_eq(vs__port_bufs_free(port), before);
+	teardown();
+}
+END_TEST
+
+START_TEST(rule_precedence)
+{
+	struct vs_rule_handle *port_only, *three, *five;
+	unsigned per_q[NQ];
+
+	setup();
+	port_only = add(udp_rule(VS_RULE_STEER, 0, 9300, 0, false));
+	three = add(udp_rule(VS_RULE_STEER, 2, 9300, 0, true));
+	five = add(udp_rule(VS_RULE_STEER, 1, 9300, 4000, true));
+	peer_send(100, 4000, 9300, 1); /* the 5-tuple */
+	ck_assert_uint_eq(rx_collect(per_q, 1, NULL, 0, 1, 2000), 1);
+	peer_send(100, 4001, 9300, 2); /* the 3-tuple beats the port */
+	ck_assert_uint_eq(rx_collect(per_q, 2, NULL, 0, 1, 2000), 1);
+	ck_assert_uint_eq(per_q[0] + per_q[1] + per_q[3], 0);
+	ck_assert_int_eq(vs__port_rule_del(port, three), 0);
+	peer_send(100, 4001, 9300, 3); /* now the port rule */
+	ck_assert_uint_eq(rx_collect(per_q, 0, NULL, 0, 1, 2000), 1);
+	ck_assert_int_eq(vs__port_rule_del(port, five), 0);
+	ck_assert_int_eq(vs__port_rule_del(port, port_only), 0);
+	peer_send(100, 4000, 9300, 4); /* no rule: the kernel's */
+	rx_collect(per_q, 0, NULL, 0, 0, 300);
+	ck_assert_uint_eq(per_q[0] + per_q[1] + per_q[2] + per_q[3], 0);
+	teardown();
+}
+END_TEST
+
+START_TEST(drop_rule)
+{
+	struct vs_rule_handle *steer, *drop;
+	unsigned per_q[NQ];
+
+	setup();
+	steer = add(udp_rule(VS_RULE_STEER, 3, 9400, 5000, true));
+	/* A block list beats even an exact 5-tuple. */
+	drop = add(udp_rule(VS_RULE_DROP, 0, 9400, 5000, false));
+	peer_send(100, 5000, 9400, 1);
+	rx_collect(per_q, 3, NULL, 0, 0, 300);
+	ck_assert_uint_eq(per_q[0] + per_q[1] + per_q[2] + per_q[3], 0);
+	ck_assert_int_eq(vs__port_rule_del(port, drop), 0);
+	peer_send(100, 5000, 9400, 2);
+	ck_assert_uint_eq(rx_collect(per_q, 3, NULL, 0, 1, 2000), 1);
+	ck_assert_int_eq(vs__port_rule_del(port, steer), 0);
+	teardown();
+}
+END_TEST
+
+START_TEST(rss_spread)
+{
+	struct vs_rule_handle *h;
+	unsigned used[NQ] = { 0 };
+	struct vs_rule r = udp_rule(VS_RULE_STEER_RSS, 0, 9500, 0, false);
+
+	setup();
+	h = add(r);
+	for (uint16_t i = 0; i < 32; i++) {
+		uint8_t in[12];
+		uint32_t s = htonl(PEER_IP), d = htonl(LOCAL_IP);
+		uint16_t sp = htons(10000 + i), dp = htons(9500);
+		unsigned per_q[NQ], want;
+
+		memcpy(in, &s, 4);
+		memcpy(in + 4, &d, 4);
+		memcpy(in + 8, &sp, 2);
+		memcpy(in + 10, &dp, 2);
+		/* Microsoft's key; table entry i is queue i mod NQ. */
+		want = (vs__toeplitz(vs__rss_ms_key, 40, in, 12) & (NQ - 1)) % NQ;
+		peer_send(80, 10000 + i, 9500, i);
+		ck_assert_msg(rx_collect(per_q, want, NULL, 0, 1, 2000) == 1,
+			      "flow %u: expected on queue %u", i, want);
+		ck_assert_uint_eq(per_q[0] + per_q[1] + per_q[2] + per_q[3], 1);
+		used[want]++;
+	}
+	for (unsigned q = 0; q < NQ; q++)
+		ck_assert_msg(used[q] > 0, "queue %u got no flow of 32", q);
+	ck_assert_int_eq(vs__port_rule_del(port, h), 0);
+	teardown();
+}
+END_TEST
+
+START_TEST(exhaustion)
+{
+	static struct vs_buf *held[4096];
+	struct vs_buf *keep[2 * RX_DEPTH];
+	struct vs_rule_handle *h;
+	unsigned per_q[NQ], nheld = 0, k, got;
+
+	/* Just enough buffers for the queues, and a few more. */
+	setup_n(NQ, NQ * (RX_DEPTH + TX_DEPTH) + 8);
+	h = add(udp_rule(VS_RULE_STEER, 0, 9600, 0, false));
+	/* Every queue's cache too: the test plays all the engines. */
+	for (unsigned q = 0; q < NQ; q++)
+		while ((k = vs__port_buf_get(port, q, held + nheld, 64)) > 0)
+			nheld += k;
+	ck_assert_uint_eq(vs__port_bufs_free(port), 0);
+	/* The posted receives fill; then none can be reposted. */
+	for (uint32_t i = 0; i < 2 * RX_DEPTH; i++)
+		peer_send(100, 1, 9600, i);
+	got = rx_collect(per_q, 0, keep, 2 * RX_DEPTH, 2 * RX_DEPTH, 1000);
+	ck_assert_uint_eq(got, RX_DEPTH);
+	ck_assert_uint_gt(vs__port_stats(port, 0)->rx_no_buf, 0);
+	/* Buffers come back: the queue refills and receives again. */
+	vs__port_buf_put(port, 0, held, nheld);
+	vs__port_buf_put(port, 0, keep, got);
+	rx_collect(per_q, 0, NULL, 0, 0, 100); /* drain; the queue refills */
+	for (uint32_t i = 0; i < 10; i++)
+		peer_send(100, 1, 9600, 1000 + i);
+	ck_assert_uint_eq(rx_collect(per_q, 0, NULL, 0, 10, 2000), 10);
+	ck_assert_int_eq(vs__port_rule_del(port, h), 0);
+	teardown();
+}
+END_TEST
+
+START_TEST(error_recovery)
+{
+	struct vs_rule_handle *h;
+	unsigned per_q[NQ];
+
+	setup();
+	h = add(udp_rule(VS_RULE_STEER, 1, 9700, 0, false));
+	/* A frame longer than a receive buffer: a length error completion,
+	 * after which the queue is reset and refilled. */
+	peer_send(4000, 1, 9700, 1);
+	rx_collect(per_q, 1, NULL, 0, 0, 500);
+	ck_assert_uint_eq(per_q[1], 0);
+	ck_assert_uint_eq(vs__port_stats(port, 1)->rx_err, 1);
+	ck_assert_uint_eq(vs__port_stats(port, 1)->recovered, 1);
+	for (uint32_t i = 0; i < 5; i++)
+		peer_send(300, 1, 9700, i);
+	ck_assert_uint_eq(rx_collect(per_q, 1, NULL, 0, 5, 2000), 5);
+	ck_assert_int_eq(vs__port_rule_del(port, h), 0);
+	teardown();
+}
+END_TEST
+
+START_TEST(sleep_wake)
+{
+	struct vs_rule_handle *h;
+	struct pollfd p;
+	struct vs_buf *b[4];
+
+	setup();
+	h = add(udp_rule(VS_RULE_STEER, 0, 9800, 0, false));
+	p = (struct pollfd){ .fd = vs__port_sleep_fd(port, 0), .events = POLLIN };
+	ck_assert_int_ge(p.fd, 0);
+	ck_assert_int_eq(vs__port_arm(port, 0), 0);
+	ck_assert_int_eq(poll(&p, 1, 100), 0); /* nothing: it sleeps */
+	peer_send(100, 1, 9800, 1);
+	ck_assert_int_eq(poll(&p, 1, 2000), 1);
+	vs__port_woken(port, 0);
+	ck_assert_uint_eq(vs__port_rx_burst(port, 0, b, 4), 1);
+	vs__port_buf_put(port, 0, b, 1);
+	/* Armed again with nothing new: the fd stays quiet. */
+	ck_assert_int_eq(vs__port_arm(port, 0), 0);
+	ck_assert_int_eq(poll(&p, 1, 100), 0);
+	/* A frame that arrives between the last poll and arming is seen by
+	 * arm, so nobody sleeps on it. */
+	peer_send(100, 1, 9800, 2);
+	usleep(200000);
+	vs__port_woken(port, 0);
+	ck_assert_int_eq(vs__port_arm(port, 0), 1);
+	ck_assert_uint_eq(vs__port_rx_burst(port, 0, b, 4), 1);
+	vs__port_buf_put(port, 0, b, 1);
+	ck_assert_int_eq(vs__port_rule_del(port, h), 0);
+	teardown();
+}
+END_TEST
+
+/* The emulator's view of this process: "N receive queues, M rules". */
+static void
+assert_emulator_holds(unsigned queues, unsigned rules)
+{
+	char line[256], want[64];
+	FILE *f = popen(getenv("VS_TEST_STATS"), "r");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	pclose(f);
+	snprintf(want, sizeof(want), "%u receive queues, %u rules", queues,
+		 rules);
+	ck_assert_msg(strstr(line, want), "emulator: %s", line);
+}
+
+START_TEST(close_leaks)
+{
+	struct vs_rule_handle *h;
+
+	setup();
+	h = add(udp_rule(VS_RULE_STEER, 0, 9900, 0, false));
+	(void)h;
+	/* NQ WQs; a rule of any family is an IPv4 and an IPv6 flow. The
+	 * rule is not deleted: closing removes what is left. */
+	assert_emulator_holds(NQ, 2);
+	vs__port_close(port);
+	close(peer);
+	assert_emulator_holds(0, 0);
+}
+END_TEST
+
+/* --- port.errors --- */
+
+static void
+assert_open_fails(struct vs_port_opts o, int want_errno, const char *want)
+{
+	errno = 0;
+	err[0] = '\0';
+	ck_assert_ptr_null(vs__port_open(&o, err, sizeof(err)));
+	ck_assert_int_eq(errno, want_errno);
+	ck_assert_str_eq(err, want);
+}
+
+START_TEST(no_such_device)
+{
+	struct vs_port_opts o = opts(1, 1024);
+	char want[256];
+
+	o.device = "mlx5_9";
+	snprintf(want, sizeof(want), "mlx5_9: no such RDMA device or netdev; "
+				     "there are: %s (%s)",
+		 getenv("VS_TEST_DEVICE"), getenv("VS_TEST_IFNAME"));
+	assert_open_fails(o, ENODEV, want);
+}
+END_TEST
+
+START_TEST(no_device_at_all)
+{
+	setenv("VSEMU_DIR", "/nonexistent", 1);
+	assert_open_fails(opts(1, 1024), ENODEV,
+			  "mlx5_0: no RDMA device found (for ConnectX: is "
+			  "mlx5_ib loaded? for the emulated one: is vsemu "
+			  "running, and VSEMU_DIR set?)");
+}
+END_TEST
+
+START_TEST(no_cap_net_raw)
+{
+	char want[256];
+
+	ck_assert_int_eq(drop_net_raw(), 0);
+	snprintf(want, sizeof(want), "%s: CAP_NET_RAW required; run as root or "
+				     "`setcap cap_net_raw+ep PROGRAM`",
+		 getenv("VS_TEST_DEVICE"));
+	assert_open_fails(opts(2, 1024), EPERM, want);
+	/* What was made before the refusal is gone again. */
+	assert_emulator_holds(0, 0);
+}
+END_TEST
+
+START_TEST(bad_options)
+{
+	struct vs_port_opts o = opts(0, 1024);
+	char want[64];
+
+	assert_open_fails(o, EINVAL, "0 queues: expected 1..256");
+	o = opts(4, 100);
+	assert_open_fails(o, EINVAL,
+			  "100 buffers of 2048 bytes cannot fill 4 queues of "
+			  "64 receive and 64 send slots");
+	o = opts(1, 1024);
+	o.sz = 8;
+	snprintf(want, sizeof(want), "port options: size 8, expected %zu",
+		 sizeof(o));
+	assert_open_fails(o, EINVAL, want);
+	o = opts(1, 1024);
+	o.device = NULL;
+	assert_open_fails(o, EINVAL, "no device given (set `device` in the "
+				     "configuration, e.g. mlx5_0)");
+}
+END_TEST
+
+Suite *
+vstest_suite(void)
+{
+	Suite *s = suite_create("port");
+	const char *which = getenv("VS_TEST_SUITE");
+
+	if (!which || strcmp(which, "errors") != 0) {
+		VSTEST_ADD(s, open_info);
+		VSTEST_ADD(s, steer_rx);
+		VSTEST_ADD(s, tx_frames);
+		VSTEST_ADD(s, rule_precedence);
+		VSTEST_ADD(s, drop_rule);
+		VSTEST_ADD(s, rss_spread);
+		VSTEST_ADD(s, exhaustion);
+		VSTEST_ADD(s, error_recovery);
+		VSTEST_ADD(s, sleep_wake);
+		VSTEST_ADD(s, close_leaks);
+	} else {
+		VSTEST_ADD(s, no_such_device);
+		VSTEST_ADD(s, no_device_at_all);
+		VSTEST_ADD(s, no_cap_net_raw);
+		VSTEST_ADD(s, bad_options);
+	}
+	return s;
+}
