@@ -153,11 +153,10 @@ vs__pool_get(struct vs_pool *p, unsigned q, struct vs_buf **b, unsigned n)
 		n = c->n;
 	c->n -= n;
 	memcpy(b, &c->b[c->n], n * sizeof(*b));
-	for (unsigned i = 0; i < n; i++) {
+	/* Only where the frame starts is reset (users may move it); length
+	 * and flags are the next user's to set. */
+	for (unsigned i = 0; i < n; i++)
 		b[i]->data = b[i]->head + VS_BUF_HEADROOM;
-		b[i]->len = 0;
-		b[i]->flags = 0;
-	}
 	return n;
 }
 

@@ -137,7 +137,8 @@ unsigned vs__port_rx_burst(struct vs_port *p, unsigned q, struct vs_buf **b,
 			   unsigned n);
 unsigned vs__port_tx_burst(struct vs_port *p, unsigned q, struct vs_buf **b,
 			   unsigned n);
-/* Buffers for building frames to send; frees received or unsent ones. */
+/* Buffers for building frames to send (set len and flags); frees
+ * received or unsent ones. */
 unsigned vs__port_buf_get(struct vs_port *p, unsigned q, struct vs_buf **b,
 			  unsigned n);
 void vs__port_buf_put(struct vs_port *p, unsigned q, struct vs_buf **b,

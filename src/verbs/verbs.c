@@ -44,13 +44,20 @@ struct vq {
 	struct ibv_qp *tx_qp;
 	/* receive buffers in the order posted (a WQ completes in order) */
 	struct vs_buf **rx_ring;
-	uint32_t rx_head, rx_count;
+	uint32_t rx_head, rx_count, rx_mask;
+	struct ibv_recv_wr rwr[RX_BATCH]; /* built once, chained */
+	struct ibv_sge rsge[RX_BATCH];
 	struct ibv_wc stash; /* a completion arm() found */
 	bool stashed;
 	/* buffers of sends in flight, NULL for inline ones */
 	struct vs_buf **tx_ring;
-	uint32_t tx_head, tx_count, tx_unsignaled;
+	uint32_t tx_head, tx_count;
+	uint32_t tx_mask; /* tx_ring has tx_mask + 1 (a power of two) slots */
 	uint32_t tx_held; /* entries of tx_ring that hold a buffer */
+	/* Work requests built once and chained: a send writes only what
+	 * changes per frame (as perftest does). */
+	struct ibv_send_wr wr[MAX_BURST];
+	struct ibv_sge sge[MAX_BURST];
 	unsigned ev_rx, ev_tx; /* CQ events not yet acknowledged */
 };
 
@@ -350,8 +357,14 @@ queue_create(struct vs_port *p, struct vq *q)
 {
 	struct vport *v = vp(p);
 
-	q->rx_ring = calloc(p->o.rx_depth, sizeof(*q->rx_ring));
-	q->tx_ring = calloc(p->o.tx_depth, sizeof(*q->tx_ring));
+	q->rx_mask = 1;
+	while (q->rx_mask < p->o.rx_depth)
+		q->rx_mask <<= 1;
+	q->rx_ring = calloc(q->rx_mask--, sizeof(*q->rx_ring));
+	q->tx_mask = 1;
+	while (q->tx_mask < p->o.tx_depth)
+		q->tx_mask <<= 1;
+	q->tx_ring = calloc(q->tx_mask--, sizeof(*q->tx_ring));
 	q->ch = ibv_create_comp_channel(v->ctx);
 	if (!q->rx_ring || !q->tx_ring || !q->ch)
 		return -1;
@@ -362,6 +375,21 @@ queue_create(struct vs_port *p, struct vq *q)
 	if (!q->rx_cq || !q->tx_cq || queue_rx_create(p, q))
 		return -1;
 	q->tx_qp = tx_qp(p, q);
+	for (unsigned i = 0; i < RX_BATCH; i++) {
+		q->rsge[i] = (struct ibv_sge){
+			.length = p->o.buf_size - VS_BUF_HEADROOM,
+			.lkey = vp(p)->mr->lkey };
+		q->rwr[i] = (struct ibv_recv_wr){ .sg_list = &q->rsge[i],
+						  .num_sge = 1,
+						  .next = &q->rwr[i + 1] };
+	}
+	for (unsigned i = 0; i < MAX_BURST; i++) {
+		q->sge[i].lkey = vp(p)->mr->lkey;
+		q->wr[i] = (struct ibv_send_wr){ .sg_list = &q->sge[i],
+						 .num_sge = 1,
+						 .opcode = IBV_WR_SEND,
+						 .next = &q->wr[i + 1] };
+	}
 	return q->tx_qp && !qp_up(q->tx_qp) ? 0 : -1;
 }
 
@@ -370,12 +398,12 @@ static void
 rx_refill(struct vs_port *p, unsigned qi)
 {
 	struct vq *q = &vp(p)->q[qi];
-	struct ibv_recv_wr wr[RX_BATCH], *bad;
-	struct ibv_sge sge[RX_BATCH];
+	struct ibv_recv_wr *bad;
 	struct vs_buf *b[RX_BATCH];
 
 	while (q->rx_count < p->o.rx_depth) {
 		unsigned want = p->o.rx_depth - q->rx_count, n;
+		uint32_t slot = q->rx_head + q->rx_count;
 
 		n = vs__pool_get(&p->pool, qi, b, want < RX_BATCH ? want
 								  : RX_BATCH);
@@ -384,26 +412,21 @@ rx_refill(struct vs_port *p, unsigned qi)
 			return;
 		}
 		for (unsigned i = 0; i < n; i++) {
-			sge[i] = (struct ibv_sge){ (uintptr_t)b[i]->data,
-						   p->o.buf_size - VS_BUF_HEADROOM,
-						   b[i]->lkey };
-			wr[i] = (struct ibv_recv_wr){ .wr_id = b[i]->idx,
-						      .sg_list = &sge[i],
-						      .num_sge = 1,
-						      .next = &wr[i + 1] };
-			q->rx_ring[(q->rx_head + q->rx_count + i) %
-				   p->o.rx_depth] = b[i];
+			q->rsge[i].addr = (uintptr_t)b[i]->data;
+			q->rx_ring[(slot + i) & q->rx_mask] = b[i];
 		}
-		wr[n - 1].next = NULL;
-		if (ibv_post_wq_recv(q->wq, wr, &bad)) {
+		q->rwr[n - 1].next = NULL;
+		if (ibv_post_wq_recv(q->wq, q->rwr, &bad)) {
 			/* Only a queue in error refuses: those before bad
 			 * were posted, the rest go back. */
-			unsigned k = (unsigned)(bad - wr);
+			unsigned k = (unsigned)(bad - q->rwr);
 
+			q->rwr[n - 1].next = n < RX_BATCH ? &q->rwr[n] : NULL;
 			q->rx_count += k;
 			vs__pool_put(&p->pool, qi, b + k, n - k);
 			return;
 		}
+		q->rwr[n - 1].next = n < RX_BATCH ? &q->rwr[n] : NULL;
 		q->rx_count += n;
 	}
 }
@@ -439,8 +462,8 @@ rx_recover(struct vs_port *p, unsigned qi, enum ibv_wc_status st)
 	while (ibv_poll_cq(q->rx_cq, RX_BATCH, wc) > 0)
 		; /* flushed completions of the discarded receives */
 	while (q->rx_count) {
-		vs__pool_put(&p->pool, qi, &q->rx_ring[q->rx_head], 1);
-		q->rx_head = (q->rx_head + 1) % p->o.rx_depth;
+		vs__pool_put(&p->pool, qi, &q->rx_ring[q->rx_head++ & q->rx_mask],
+			     1);
 		q->rx_count--;
 	}
 	q->stashed = false;
@@ -457,6 +480,12 @@ tx_release(struct vs_port *p, unsigned qi, uint32_t n)
 {
 	struct vq *q = &vp(p)->q[qi];
 
+	q->tx_count -= n;
+	if (!q->tx_held) {
+		/* Only inline sends in flight: nothing to give back. */
+		q->tx_head = (q->tx_head + n) & q->tx_mask;
+		return;
+	}
 	for (; n; n--) {
 		struct vs_buf *b = q->tx_ring[q->tx_head];
 
@@ -464,8 +493,7 @@ tx_release(struct vs_port *p, unsigned qi, uint32_t n)
 			vs__pool_put(&p->pool, qi, &b, 1);
 			q->tx_held--;
 		}
-		q->tx_head = (q->tx_head + 1) % p->o.tx_depth;
-		q->tx_count--;
+		q->tx_head = (q->tx_head + 1) & q->tx_mask;
 	}
 }
 
@@ -482,7 +510,6 @@ tx_recover(struct vs_port *p, unsigned qi, enum ibv_wc_status st)
 	while (ibv_poll_cq(q->tx_cq, RX_BATCH, wc) > 0)
 		;
 	tx_release(p, qi, q->tx_count);
-	q->tx_unsignaled = 0;
 	if (qp_up(q->tx_qp))
 		vs_err("%s queue %u: cannot restart the send queue: %s",
 		       p->info.device, qi, strerror(errno));
@@ -508,23 +535,35 @@ v_rx_burst(struct vs_port *p, unsigned qi, struct vs_buf **out, unsigned n)
 		q->stashed = false;
 	}
 	k += ibv_poll_cq(q->rx_cq, (int)n - k, wc + k);
+	/* Locals: stores through b must not make the compiler reload q. */
+	struct vs_buf **ring = q->rx_ring;
+	uint32_t head = q->rx_head, mask = q->rx_mask;
+
+	_Static_assert(VS_BUF_CSUM_OK == 1, "the shift below");
 	for (int i = 0; i < k; i++) {
-		struct vs_buf *b = q->rx_ring[q->rx_head];
+		struct vs_buf *b = ring[head & mask];
+		uint32_t len = wc[i].byte_len;
 
 		if (unlikely(wc[i].status != IBV_WC_SUCCESS)) {
+			/* The frames before it are delivered; the recovery
+			 * takes back the buffers still posted. */
+			q->rx_head = head;
+			q->rx_count -= got;
 			vs__stat_add(&p->st[qi].rx_err, 1);
 			rx_recover(p, qi, wc[i].status);
-			break;
+			goto out;
 		}
-		q->rx_head = (q->rx_head + 1) % p->o.rx_depth;
-		q->rx_count--;
-		b->len = wc[i].byte_len;
+		head++;
+		b->len = len;
 		b->queue = (uint16_t)qi;
-		b->flags = (wc[i].wc_flags & IBV_WC_IP_CSUM_OK) ? VS_BUF_CSUM_OK
-								: 0;
-		bytes += b->len;
+		b->flags = (uint16_t)((wc[i].wc_flags >> IBV_WC_IP_CSUM_OK_SHIFT) &
+				      1);
+		bytes += len;
 		out[got++] = b;
 	}
+	q->rx_head = head;
+	q->rx_count -= got;
+out:
 	if (got) {
 		vs__stat_add(&p->st[qi].rx_frames, got);
 		vs__stat_add(&p->st[qi].rx_bytes, bytes);
@@ -559,19 +598,39 @@ tx_reap(struct vs_port *p, unsigned qi)
 	gauges(p, qi);
 }
 
+/* A post that stopped at frame sent (the queue went to error): the
+ * frames after it stay the caller's, their slots are taken back. */
+static void
+tx_unpost(struct vs_port *p, unsigned qi, struct vs_buf **b, unsigned sent,
+	  unsigned n)
+{
+	struct vq *q = &vp(p)->q[qi];
+
+	for (unsigned i = n; i-- > sent;) {
+		q->tx_count--;
+		if (!(q->wr[i].send_flags & IBV_SEND_INLINE))
+			q->tx_held--;
+	}
+	(void)b;
+}
+
 static unsigned
 v_tx_burst(struct vs_port *p, unsigned qi, struct vs_buf **b, unsigned n)
 {
 	struct vq *q = &vp(p)->q[qi];
-	struct ibv_send_wr wr[MAX_BURST], *bad;
-	struct ibv_sge sge[MAX_BURST];
+	struct ibv_send_wr *bad;
+	struct vs_buf *done[MAX_BURST];
 	uint32_t room, sig_every = p->o.tx_depth / 4 ? p->o.tx_depth / 4 : 1;
+	uint32_t max_inline = p->info.max_inline;
+	uint32_t slot = q->tx_head + q->tx_count;
+	unsigned csum = p->info.tx_csum ? IBV_SEND_IP_CSUM : 0;
 	uint64_t bytes = 0;
-	unsigned sent;
+	unsigned sent, ndone = 0;
 
 	tx_reap(p, qi);
+	slot = q->tx_head + q->tx_count;
 	room = p->o.tx_depth - q->tx_count;
-	if (n > room || n > MAX_BURST) {
+	if (unlikely(n > room || n > MAX_BURST)) {
 		unsigned keep = room < MAX_BURST ? room : MAX_BURST;
 
 		vs__stat_add(&p->st[qi].tx_full, n - keep);
@@ -580,43 +639,48 @@ v_tx_burst(struct vs_port *p, unsigned qi, struct vs_buf **b, unsigned n)
 	if (!n)
 		return 0;
 	for (unsigned i = 0; i < n; i++) {
-		bool inl = b[i]->len <= p->info.max_inline;
-		unsigned f = inl ? IBV_SEND_INLINE : 0;
+		struct vs_buf *x = b[i];
+		uint32_t len = x->len;
+		bool inl = len <= max_inline;
 
-		if ((b[i]->flags & VS_BUF_TX_CSUM) && p->info.tx_csum)
-			f |= IBV_SEND_IP_CSUM;
-		q->tx_unsignaled++;
-		/* Ask for a completion at the end of the burst, and every
-		 * quarter of the queue: it retires all sends before it. */
-		if (i == n - 1 || q->tx_unsignaled >= sig_every) {
-			f |= IBV_SEND_SIGNALED;
-			wr[i].wr_id = q->tx_unsignaled;
-			q->tx_unsignaled = 0;
-		}
-		sge[i] = (struct ibv_sge){ (uintptr_t)b[i]->data, b[i]->len,
-					   b[i]->lkey };
-		wr[i].sg_list = &sge[i];
-		wr[i].num_sge = 1;
-		wr[i].opcode = IBV_WR_SEND;
-		wr[i].send_flags = f;
-		wr[i].next = &wr[i + 1];
-	}
-	wr[n - 1].next = NULL;
-	sent = ibv_post_send(q->tx_qp, wr, &bad) ? (unsigned)(bad - wr) : n;
-	for (unsigned i = 0; i < sent; i++) {
-		bytes += b[i]->len;
-		/* Inline data was copied when posted: the buffer is free. */
-		bool inl = wr[i].send_flags & IBV_SEND_INLINE;
-
-		q->tx_ring[(q->tx_head + q->tx_count++) % p->o.tx_depth] =
-			inl ? NULL : b[i];
+		q->sge[i].addr = (uintptr_t)x->data;
+		q->sge[i].length = len;
+		q->wr[i].send_flags = (inl ? IBV_SEND_INLINE : 0) |
+				      ((x->flags & VS_BUF_TX_CSUM) ? csum : 0);
+		q->tx_ring[(slot + i) & q->tx_mask] = inl ? NULL : x;
+		bytes += len;
+		/* Inline data is copied when posted: the buffer is free then. */
 		if (inl)
-			vs__pool_put(&p->pool, qi, &b[i], 1);
-		else
-			q->tx_held++;
+			done[ndone++] = x;
 	}
-	if (unlikely(sent < n)) /* the rest did not go: not counted */
-		q->tx_unsignaled = 0;
+	/*
+	 * A completion for the last send of the burst, and every quarter of
+	 * the queue before it; each retires the sends since the previous
+	 * one (its wr_id says how many). So none is pending between bursts.
+	 */
+	for (unsigned i = sig_every - 1; i < n - 1; i += sig_every) {
+		q->wr[i].send_flags |= IBV_SEND_SIGNALED;
+		q->wr[i].wr_id = sig_every;
+	}
+	q->wr[n - 1].send_flags |= IBV_SEND_SIGNALED;
+	q->wr[n - 1].wr_id = n - ((n - 1) / sig_every) * sig_every;
+	q->tx_count += n;
+	q->tx_held += n - ndone;
+	q->wr[n - 1].next = NULL;
+	sent = ibv_post_send(q->tx_qp, q->wr, &bad) ? (unsigned)(bad - q->wr)
+						    : n;
+	q->wr[n - 1].next = n < MAX_BURST ? &q->wr[n] : NULL;
+	if (unlikely(sent < n)) {
+		tx_unpost(p, qi, b, sent, n);
+		bytes = ndone = 0;
+		for (unsigned i = 0; i < sent; i++) {
+			bytes += b[i]->len;
+			if (q->wr[i].send_flags & IBV_SEND_INLINE)
+				done[ndone++] = b[i];
+		}
+	}
+	if (ndone)
+		vs__pool_put(&p->pool, qi, done, ndone);
 	vs__stat_add(&p->st[qi].tx_frames, sent);
 	vs__stat_add(&p->st[qi].tx_bytes, bytes);
 	gauges(p, qi);
@@ -871,8 +935,8 @@ queue_destroy(struct vs_port *p, unsigned qi)
 	 * leak check counts them). */
 	if (q->rx_ring)
 		while (q->rx_count) {
-			vs__pool_put(&p->pool, qi, &q->rx_ring[q->rx_head], 1);
-			q->rx_head = (q->rx_head + 1) % p->o.rx_depth;
+			vs__pool_put(&p->pool, qi,
+				     &q->rx_ring[q->rx_head++ & q->rx_mask], 1);
 			q->rx_count--;
 		}
 	if (q->tx_ring)

@@ -300,6 +300,7 @@ START_TEST(tx_frames)
 			   vs__port_info(port)->mac, LOCAL_IP, PEER_IP, 777,
 			   9200 + i);
 		b[i]->len = sizes[i];
+		b[i]->flags = 0;
 		bytes += sizes[i];
 	}
 	ck_assert_uint_eq(vs__port_tx_burst(port, 1, b, 4), 4);

@@ -1,0 +1,19 @@
+# callgrind_ir.awk - exclusive instruction counts from a callgrind output
+# written with --compress-strings=no --compress-pos=no.
+#   awk -v src=/src/ -v obj=raw_ethernet_bw -f callgrind_ir.awk OUT
+# prints "src IR" (instructions in code from files whose path contains
+# src, inlined code included) and "obj IR" (instructions in the object
+# whose path contains obj). The cost line after a calls= line is the
+# callee's inclusive cost and is skipped: these are exclusive counts.
+/^ob=/ { ob = substr($0, 4); next }
+/^fl=/ { fl = substr($0, 4); file = fl; next }
+/^(fi|fe)=/ { file = substr($0, 4); next }
+/^fn=/ { file = fl; next }
+/^calls=/ { skip = 1; next }
+/^[0-9]/ {
+	if (skip) { skip = 0; next }
+	if (src != "" && index(file, src)) s += $2
+	if (obj != "" && index(ob, obj)) o += $2
+	next
+}
+END { printf "src %d\nobj %d\n", s, o }
