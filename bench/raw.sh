@@ -114,8 +114,7 @@ rx() { # KIND SECS: one RX run, fed at full speed by the other port
 			--server -D "$2"
 	else
 		cg b "$out" "$out.log" raw_ethernet_bw -d mlx5_1 -B $m1 -E $m0 \
-			-j 10.0.0.1 -J 10.0.0.2 -k 5000 -K 5001 -F -s 64 -D "$2" \
-			--server
+			$pt -s 64 -D "$2" --server
 	fi
 	kill "$feeder" 2>/dev/null; wait "$feeder" 2>/dev/null || true
 	echo "$(frames "$out.log") $(count "$out" "$1")"

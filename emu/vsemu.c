@@ -831,6 +831,38 @@ ifreq_ioctl(unsigned long req, struct ifreq *ifr)
 	return rc;
 }
 
+/*
+ * A real ConnectX's cable is not a netdev. The interface used as one is,
+ * and its kernel would answer ARP and neighbour solicitations for the
+ * host's addresses on it (Linux answers for any local address on any
+ * interface), so peers could reach the kernel around the emulated NIC.
+ * Make it inert: no ARP, no IPv6.
+ */
+static int
+silence_cable(struct daemon *d)
+{
+	struct ifreq ifr = { 0 };
+	char path[128];
+	int fd;
+
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", d->wire);
+	if (ifreq_ioctl(SIOCGIFFLAGS, &ifr) < 0)
+		return -1;
+	ifr.ifr_flags |= IFF_NOARP | IFF_UP;
+	if (ifreq_ioctl(SIOCSIFFLAGS, &ifr) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+		 d->wire);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) != 1)
+			fprintf(stderr, "vsemu: %s: cannot disable IPv6 on the "
+					"cable\n", d->wire);
+		close(fd);
+	}
+	return 0;
+}
+
 /* The TAP is the port's kernel netdev: the port's MAC and MTU, up. */
 static int
 open_tap(struct daemon *d)
@@ -950,6 +982,10 @@ setup(struct daemon *d)
 	d->port.to_kernel = to_kernel;
 	if (open_listen(d) < 0 || open_wire(d) < 0 || open_tap(d) < 0)
 		return -1;
+	if (silence_cable(d) < 0) {
+		fprintf(stderr, "vsemu: cable %s: %s\n", d->wire, strerror(errno));
+		return -1;
+	}
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	d->doorbell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (d->epfd < 0 || d->doorbell < 0)
