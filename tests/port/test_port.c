@@ -522,6 +522,81 @@ START_TEST(close_leaks)
 }
 END_TEST
 
+
+START_TEST(tx_checksum)
+{
+	struct vs_buf *b;
+	uint8_t got[2048];
+	ssize_t n;
+
+	setup();
+	ck_assert_uint_eq(vs__port_buf_get(port, 0, &b, 1), 1);
+	/* Built with zero checksums; the NIC is asked to fill them. */
+	udp4_frame(b->data, 300, peer_mac, vs__port_info(port)->mac, LOCAL_IP,
+		   PEER_IP, 777, 9250);
+	b->len = 300;
+	b->flags = VS_BUF_TX_CSUM;
+	ck_assert_uint_eq(vs__port_tx_burst(port, 0, &b, 1), 1);
+	n = peer_recv(got, sizeof(got), 2000);
+	ck_assert_int_eq(n, 300);
+	ck_assert(got[24] || got[25]); /* IPv4 header checksum */
+	ck_assert(got[40] || got[41]); /* UDP checksum */
+	teardown();
+}
+END_TEST
+
+START_TEST(source_port_bits)
+{
+	struct vs_rule r = udp_rule(VS_RULE_STEER, 0, 9650, 0, false);
+	struct vs_rule_handle *even, *odd;
+	unsigned per_q[NQ];
+
+	setup();
+	/* Two processes sharing a listening port split it by the low bit
+	 * of the source port; here two queues stand for them. */
+	r.sport_mask = 1;
+	r.sport = 0;
+	even = add(r);
+	r.queue = 3;
+	r.sport = 1;
+	odd = add(r);
+	for (uint16_t sp = 2000; sp < 2010; sp++)
+		peer_send(100, sp, 9650, sp);
+	rx_collect(per_q, 0, NULL, 0, 0, 500);
+	ck_assert_uint_eq(per_q[0], 5);
+	ck_assert_uint_eq(per_q[3], 5);
+	ck_assert_int_eq(vs__port_rule_del(port, even), 0);
+	ck_assert_int_eq(vs__port_rule_del(port, odd), 0);
+	teardown();
+}
+END_TEST
+
+START_TEST(jumbo)
+{
+	struct vs_port_opts o = opts(1, 512);
+	struct vs_rule_handle *h;
+	struct vs_buf *b[2];
+	uint64_t t0;
+	unsigned n = 0;
+
+	o.buf_size = 9216;
+	nbufs = 512;
+	port = vs__port_open(&o, err, sizeof(err));
+	ck_assert_msg(port != NULL, "open: %s", err);
+	peer = peer_open();
+	h = add(udp_rule(VS_RULE_STEER, 0, 9660, 0, false));
+	peer_send(8000, 1, 9660, 42);
+	for (t0 = ms_now(); !n && ms_now() - t0 < 2000;)
+		n = vs__port_rx_burst(port, 0, b, 2);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(b[0]->len, 8000);
+	ck_assert_uint_eq(b[0]->data[7999], (uint8_t)7999);
+	vs__port_buf_put(port, 0, b, 1);
+	ck_assert_int_eq(vs__port_rule_del(port, h), 0);
+	teardown();
+}
+END_TEST
+
 /* --- port.errors --- */
 
 static void
@@ -610,6 +685,9 @@ vstest_suite(void)
 		VSTEST_ADD(s, error_recovery);
 		VSTEST_ADD(s, sleep_wake);
 		VSTEST_ADD(s, close_leaks);
+		VSTEST_ADD(s, tx_checksum);
+		VSTEST_ADD(s, source_port_bits);
+		VSTEST_ADD(s, jumbo);
 	} else {
 		VSTEST_ADD(s, no_such_device);
 		VSTEST_ADD(s, no_device_at_all);
