@@ -36,7 +36,8 @@
 #define VS_LWIP_FUNCS(X)                                                      \
 	X(lwip_init) X(sys_check_timeouts) X(sys_timeouts_sleeptime)          \
 	X(netif_add) X(netif_remove) X(netif_set_up) X(netif_set_link_up)     \
-	X(netif_set_default) X(ethernet_input)                                \
+	X(netif_set_default) X(ethernet_input) X(ip_input)                    \
+	X(netif_add_ip6_address) X(netif_ip6_addr_set_state)                  \
 	X(pbuf_alloc) X(pbuf_alloced_custom) X(pbuf_free) X(pbuf_ref)         \
 	X(pbuf_copy_partial) X(pbuf_take)                                     \
 	X(tcp_new_ip_type) X(tcp_bind) X(tcp_listen_with_backlog)             \

@@ -68,6 +68,8 @@ vs__port_open(const struct vs_port_opts *o, char *err, size_t errlen)
 	}
 	p->o = *o;
 	p->info.nqueues = o->nqueues;
+	p->info.nbufs = o->nbufs;
+	p->info.buf_size = o->buf_size;
 	memcpy(p->rss_key, vs__rss_ms_key, VS_RSS_KEY_LEN);
 	p->ops = &vs__verbs_ops;
 	p->info.backend = p->ops->name;

@@ -60,6 +60,7 @@ struct vs_port_info {
 	uint32_t mtu;
 	int numa_node;            /* -1 when unknown */
 	unsigned nqueues;
+	uint32_t nbufs, buf_size; /* the pool; buffer idx < nbufs */
 	uint32_t max_inline;      /* bytes sent inline, 0 if none */
 	bool tx_csum, rx_csum;    /* checksum offloads */
 	bool huge;                /* the pool uses hugepages */

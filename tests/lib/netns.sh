@@ -12,7 +12,7 @@
 # address outside the namespaces it created.
 #
 #   netns_create a b          # namespaces; $(netns_name a) is the real name
-#   netns_link a b            # veth a<->b: in a "to_b" 10.77.K.1/24
+#   netns_link a b            # veth a<->b (no TSO/GSO, as a cable): in a "to_b" 10.77.K.1/24
 #                             #  fd77:K::1/64, in b "to_a" 10.77.K.2 fd77:K::2
 #   netns_exec a CMD...       # run CMD inside a
 #   netns_addr a b 4|6        # a's address on its link to b
@@ -118,6 +118,9 @@ netns_link() {
 	ip -n "$nsb" addr add "10.77.$k.2/24" dev "to_$a"
 	ip -n "$nsa" addr add "fd77:$k::1/64" dev "to_$b" nodad
 	ip -n "$nsb" addr add "fd77:$k::2/64" dev "to_$a" nodad
+	# A cable carries frames of the MTU, not TSO/GSO super-frames.
+	ip netns exec "$nsa" ethtool -K "to_$b" tso off gso off gro off >/dev/null 2>&1 || true
+	ip netns exec "$nsb" ethtool -K "to_$a" tso off gso off gro off >/dev/null 2>&1 || true
 	ip -n "$nsa" link set "to_$b" up
 	ip -n "$nsb" link set "to_$a" up
 	NETNS_ADDR["$a,$b,4"]=10.77.$k.1

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/compiler.h"
+#include "stack/netif.h"
+
+#define ETH_HLEN 14
+#define RX_BURST 32
+
+struct vs_rx_pbuf {
+	struct pbuf_custom pc; /* first: lwIP frees it as a pbuf */
+	struct vs_netif *n;
+	struct vs_buf *b;
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* lwIP is done with a received frame: its buffer goes back. */
+static void
+rx_pbuf_free(struct pbuf *p)
+{
+	struct vs_rx_pbuf *r = (struct vs_rx_pbuf *)p;
+
+	vs__port_buf_put(r->n->port, r->n->q, &r->b, 1);
+}
+
+/* One frame to the next hop's MAC; 0, or -errno (-EAGAIN: unresolved). */
+static int
+send_frame(struct vs_netif *n, struct pbuf *p, const struct sockaddr *dst,
+	   uint16_t ethertype)
+{
+	uint8_t mac[6];
+	struct vs_buf *b;
+	int rc = vs__kernel_next_hop(n->k, dst, mac, NULL);
+
+	if (rc)
+		return rc;
+	if (vs__port_buf_get(n->port, n->q, &b, 1) != 1) {
+		n->st.tx_no_buf++;
+		return -ENOBUFS;
+	}
+	memcpy(b->data, mac, 6);
+	memcpy(b->data + 6, n->nif.hwaddr, 6);
+	b->data[12] = (uint8_t)(ethertype >> 8);
+	b->data[13] = (uint8_t)ethertype;
+	/* TODO(zero-copy TX): lwIP's pbufs are copied into a port buffer. */
+	b->len = ETH_HLEN + n->lw->pbuf_copy_partial(p, b->data + ETH_HLEN,
+						     p->tot_len, 0);
+	b->flags = 0;
+	if (vs__port_tx_burst(n->port, n->q, &b, 1) != 1) {
+		vs__port_buf_put(n->port, n->q, &b, 1);
+		n->st.tx_no_buf++;
+		return -ENOBUFS;
+	}
+	n->st.tx_frames++;
+	return 0;
+}
+
+/* Keeps p until the kernel resolved dst's next hop (or a second passed). */
+static void
+wait_for_neighbour(struct vs_netif *n, struct pbuf *p,
+		   const struct sockaddr *dst)
+{
+	if (n->npend == VS_NETIF_PENDING) {
+		n->st.neigh_timeout++; /* full: the oldest would time out */
+		return;
+	}
+	n->lw->pbuf_ref(p);
+	n->pend[n->npend].p = p;
+	memcpy(&n->pend[n->npend].dst, dst,
+	       dst->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+					 : sizeof(struct sockaddr_in6));
+	n->pend[n->npend++].since_ms = now_ms();
+	n->st.neigh_waited++;
+}
+
+static err_t
+output(struct vs_netif *n, struct pbuf *p, const struct sockaddr *dst,
+       uint16_t ethertype)
+{
+	int rc = send_frame(n, p, dst, ethertype);
+
+	if (rc == -EAGAIN)
+		wait_for_neighbour(n, p, dst);
+	else if (rc == -ENETUNREACH)
+		n->st.tx_no_route++;
+	return rc == -ENETUNREACH ? ERR_RTE : ERR_OK;
+}
+
+static err_t
+output4(struct netif *nif, struct pbuf *p, const ip4_addr_t *dst)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = dst->addr };
+
+	return output(nif->state, p, (struct sockaddr *)&sin, 0x0800);
+}
+
+static err_t
+output6(struct netif *nif, struct pbuf *p, const ip6_addr_t *dst)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+
+	memcpy(&sin6.sin6_addr, dst->addr, 16);
+	return output(nif->state, p, (struct sockaddr *)&sin6, 0x86dd);
+}
+
+void
+vs__netif_kernel_news(struct vs_netif *n)
+{
+	uint64_t now = now_ms();
+	unsigned kept = 0;
+
+	vs__kernel_update(n->k);
+	for (unsigned i = 0; i < n->npend; i++) {
+		struct sockaddr *dst = (struct sockaddr *)&n->pend[i].dst;
+		int rc = send_frame(n, n->pend[i].p, dst,
+				    dst->sa_family == AF_INET ? 0x0800 : 0x86dd);
+
+		if (rc == -EAGAIN && now - n->pend[i].since_ms < 1000) {
+			n->pend[kept++] = n->pend[i];
+			continue;
+		}
+		if (rc == -EAGAIN)
+			n->st.neigh_timeout++;
+		n->lw->pbuf_free(n->pend[i].p);
+	}
+	n->npend = kept;
+}
+
+unsigned
+vs__netif_poll(struct vs_netif *n)
+{
+	struct vs_buf *b[RX_BURST];
+	unsigned got = vs__port_rx_burst(n->port, n->q, b, RX_BURST);
+
+	for (unsigned i = 0; i < got; i++) {
+		const uint8_t *f = b[i]->data;
+		uint16_t type = (uint16_t)(f[12] << 8 | f[13]);
+		struct vs_rx_pbuf *r = &n->rxp[b[i]->idx];
+		struct pbuf *p;
+
+		if (unlikely(b[i]->len < ETH_HLEN ||
+			     (type != 0x0800 && type != 0x86dd))) {
+			n->st.rx_not_ip++;
+			vs__port_buf_put(n->port, n->q, &b[i], 1);
+			continue;
+		}
+		/* The frame stays where the NIC wrote it: lwIP gets a pbuf
+		 * over it, and its free hands the buffer back. */
+		r->b = b[i];
+		p = n->lw->pbuf_alloced_custom(PBUF_RAW,
+					       (u16_t)(b[i]->len - ETH_HLEN),
+					       PBUF_REF, &r->pc,
+					       b[i]->data + ETH_HLEN,
+					       (u16_t)(b[i]->len - ETH_HLEN));
+		n->st.rx_frames++;
+		if (n->lw->ip_input(p, &n->nif) != ERR_OK)
+			n->lw->pbuf_free(p);
+	}
+	if (n->npend)
+		vs__netif_kernel_news(n);
+	return got;
+}
+
+static err_t
+nif_init(struct netif *nif)
+{
+	struct vs_netif *n = nif->state;
+	const struct vs_port_info *in = vs__port_info(n->port);
+
+	nif->name[0] = 'v';
+	nif->name[1] = 's';
+	nif->output = output4;
+	nif->output_ip6 = output6;
+	nif->mtu = (u16_t)in->mtu;
+	nif->hwaddr_len = 6;
+	memcpy(nif->hwaddr, in->mac, 6);
+	/* No ETHARP, no MLD6: the kernel speaks ARP and ND for the host. */
+	nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_LINK_UP;
+	return ERR_OK;
+}
+
+static ip4_addr_t
+first_v4(const struct vs_port_info *in)
+{
+	ip4_addr_t v4 = { 0 };
+
+	for (unsigned i = 0; i < in->naddrs && !v4.addr; i++)
+		if (in->addrs[i].ss_family == AF_INET)
+			v4.addr = ((const struct sockaddr_in *)&in->addrs[i])
+					  ->sin_addr.s_addr;
+	return v4;
+}
+
+static void
+add_ip6_addresses(struct vs_netif *n)
+{
+	const struct vs_port_info *in = vs__port_info(n->port);
+
+	for (unsigned i = 0; i < in->naddrs; i++) {
+		const struct sockaddr_storage *a = &in->addrs[i];
+
+		if (a->ss_family == AF_INET6) {
+			ip6_addr_t a6 = { 0 };
+			s8_t idx;
+
+			memcpy(a6.addr, &((const struct sockaddr_in6 *)a)->sin6_addr,
+			       16);
+			/* Preferred at once: the kernel already did DAD. */
+			if (n->lw->netif_add_ip6_address(&n->nif, &a6, &idx) ==
+			    ERR_OK)
+				n->lw->netif_ip6_addr_set_state(&n->nif, idx,
+								IP6_ADDR_PREFERRED);
+		}
+	}
+}
+
+int
+vs__netif_open(struct vs_netif *n, struct vs_lwip *lw, struct vs_port *port,
+	       unsigned q, struct vs_kernel *k, char *err, size_t errlen)
+{
+	const struct vs_port_info *in = vs__port_info(port);
+	ip4_addr_t v4 = first_v4(in), mask = { 0xffffffffu }, gw = { 0 };
+
+	memset(n, 0, sizeof(*n));
+	n->lw = lw;
+	n->port = port;
+	n->q = q;
+	n->k = k;
+	n->rxp = calloc(in->nbufs, sizeof(*n->rxp));
+	if (!n->rxp) {
+		snprintf(err, errlen, "out of memory for %u pbufs", in->nbufs);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < in->nbufs; i++) {
+		n->rxp[i].n = n;
+		n->rxp[i].pc.custom_free_function = rx_pbuf_free;
+	}
+	/* The address alone (/32): routing is the kernel's (output()). */
+	if (!lw->netif_add(&n->nif, &v4, &mask, &gw, n, nif_init, lw->ip_input)) {
+		snprintf(err, errlen, "lwIP refused the netif");
+		free(n->rxp);
+		return -EINVAL;
+	}
+	add_ip6_addresses(n);
+	lw->netif_set_default(&n->nif);
+	lw->netif_set_up(&n->nif);
+	return 0;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netif - one lwIP instance on one port queue: frames received on the
+ * queue go up to lwIP without a copy (custom pbufs over the port's
+ * buffers, returned to the pool when lwIP frees them); what lwIP sends
+ * gets the next hop's MAC from the kernel's tables and goes out on the
+ * queue.
+ *
+ * Owns: the lwIP netif, a custom pbuf per pool buffer, and a short queue
+ * of packets waiting for the kernel to resolve their next hop (released
+ * when it does, dropped and counted after a second).
+ *
+ * Must never: speak ARP or ND (the netif has neither NETIF_FLAG_ETHARP
+ * nor NETIF_FLAG_MLD6; the kernel resolves), allocate per packet on
+ * receive, or run outside the engine's thread.
+ */
+#ifndef VS_STACK_NETIF_H
+#define VS_STACK_NETIF_H
+
+#include "stack/kernel.h"
+#include "stack/lwip.h"
+#include "verbs/port.h"
+
+#define VS_NETIF_PENDING 64
+
+struct vs_netif_stats {
+	uint64_t rx_frames, rx_not_ip, tx_frames, tx_no_buf, tx_no_route;
+	uint64_t neigh_waited, neigh_timeout;
+};
+
+struct vs_rx_pbuf;
+
+struct vs_netif {
+	struct vs_lwip *lw;
+	struct vs_port *port;
+	unsigned q;
+	struct vs_kernel *k;
+	struct netif nif;
+	struct vs_rx_pbuf *rxp; /* one per pool buffer, by idx */
+	struct {
+		struct pbuf *p;
+		struct sockaddr_storage dst;
+		uint64_t since_ms;
+	} pend[VS_NETIF_PENDING];
+	unsigned npend;
+	struct vs_netif_stats st;
+};
+
+/* Adds the netif with the port's first IPv4 and IPv6 addresses. */
+int vs__netif_open(struct vs_netif *n, struct vs_lwip *lw,
+		   struct vs_port *port, unsigned q, struct vs_kernel *k,
+		   char *err, size_t errlen);
+/* Receives a burst into lwIP and retries packets waiting for their
+ * next hop; returns the frames received. */
+unsigned vs__netif_poll(struct vs_netif *n);
+/* Call when the kernel's fd is readable: applies its news and sends
+ * what was waiting for it. */
+void vs__netif_kernel_news(struct vs_netif *n);
+
+#endif
