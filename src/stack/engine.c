@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/compiler.h"
+#include "base/log.h"
+#include "stack/engine.h"
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * The ring is a bounded MPMC queue with a sequence number per cell
+ * (producers claim a position with a CAS on enq; the one consumer needs
+ * no atomic read-modify-write). A cell is free for position pos when its
+ * sequence is pos, and full when it is pos + 1.
+ */
+int
+vs__engine_call(struct vs_engine *e, vs_engine_fn fn, void *arg)
+{
+	size_t pos = atomic_load_explicit(&e->enq, memory_order_relaxed);
+	struct vs_engine_cell *c;
+	uint64_t one = 1;
+
+	for (;;) {
+		intptr_t dif;
+
+		c = &e->ring[pos % VS_ENGINE_RING];
+		dif = (intptr_t)atomic_load_explicit(&c->seq,
+						     memory_order_acquire) -
+		      (intptr_t)pos;
+		if (dif == 0 && atomic_compare_exchange_weak_explicit(
+					&e->enq, &pos, pos + 1,
+					memory_order_relaxed,
+					memory_order_relaxed))
+			break;
+		if (dif < 0)
+			return -EAGAIN; /* full */
+		if (dif > 0)
+			pos = atomic_load_explicit(&e->enq,
+						   memory_order_relaxed);
+	}
+	c->fn = fn;
+	c->arg = arg;
+	/* Release: the call's contents before the sequence that shows it. */
+	atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
+	/* Seq-cst against the engine's store to sleeping, so that either it
+	 * sees the call before sleeping or this thread sees it asleep. */
+	if (atomic_load(&e->sleeping) && write(e->evfd, &one, sizeof(one)) < 0)
+		return 0;
+	return 0;
+}
+
+static unsigned
+run_calls(struct vs_engine *e)
+{
+	unsigned n = 0;
+
+	for (;;) {
+		struct vs_engine_cell *c = &e->ring[e->deq % VS_ENGINE_RING];
+
+		if (atomic_load_explicit(&c->seq, memory_order_acquire) !=
+		    e->deq + 1)
+			return n;
+		c->fn(c->arg);
+		atomic_store_explicit(&c->seq, e->deq + VS_ENGINE_RING,
+				      memory_order_release);
+		e->deq++;
+		n++;
+		vs__stat_add(&e->calls, 1);
+	}
+}
+
+static bool
+ring_empty(struct vs_engine *e)
+{
+	struct vs_engine_cell *c = &e->ring[e->deq % VS_ENGINE_RING];
+
+	return atomic_load_explicit(&c->seq, memory_order_acquire) != e->deq + 1;
+}
+
+/* Sleeps until the port, the kernel, a call or lwIP's next timer. */
+static void
+sleep_once(struct vs_engine *e, int timeout_ms)
+{
+	struct pollfd p[3] = {
+		{ .fd = vs__port_sleep_fd(e->port, e->q), .events = POLLIN },
+		{ .fd = vs__kernel_fd(e->k), .events = POLLIN },
+		{ .fd = e->evfd, .events = POLLIN },
+	};
+	u32_t next = e->lw.sys_timeouts_sleeptime();
+	uint64_t drain;
+
+	if (next != SYS_TIMEOUTS_SLEEPTIME_INFINITE &&
+	    (timeout_ms < 0 || next < (u32_t)timeout_ms))
+		timeout_ms = (int)next;
+	atomic_store(&e->sleeping, 1);
+	/* Look once more after saying so (see vs__engine_call), and let the
+	 * port arm itself (it says if a frame slipped in meanwhile). */
+	if (!ring_empty(e) || vs__port_arm(e->port, e->q) != 0) {
+		atomic_store(&e->sleeping, 0);
+		return;
+	}
+	vs__stat_add(&e->sleeps, 1);
+	poll(p, 3, timeout_ms);
+	atomic_store(&e->sleeping, 0);
+	if (p[0].revents)
+		vs__port_woken(e->port, e->q);
+	if (p[1].revents)
+		vs__netif_kernel_news(&e->nif);
+	if (p[2].revents && read(e->evfd, &drain, sizeof(drain)) < 0)
+		return;
+}
+
+void
+vs__engine_run_once(struct vs_engine *e, int timeout_ms)
+{
+	unsigned work = vs__netif_poll(&e->nif) + run_calls(e);
+	uint64_t now = now_us();
+
+	e->lw.sys_check_timeouts();
+	vs__stat_add(&e->loops, 1);
+	if (work || !e->last_work_us) {
+		e->last_work_us = now;
+		return;
+	}
+	if (now - e->last_work_us >= e->spin_us && timeout_ms != 0)
+		sleep_once(e, timeout_ms);
+}
+
+static void *
+engine_main(void *arg)
+{
+	struct vs_engine *e = arg;
+
+	if (e->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(e->cpu, &set);
+		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+			vs_warn("engine %u: cannot pin to core %d", e->q, e->cpu);
+	}
+	while (!atomic_load(&e->stop))
+		vs__engine_run_once(e, -1);
+	return NULL;
+}
+
+int
+vs__engine_open(struct vs_engine *e, struct vs_port *port, unsigned q,
+		uint32_t spin_us, int cpu, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	e->port = port;
+	e->q = q;
+	e->spin_us = spin_us;
+	e->cpu = cpu;
+	for (size_t i = 0; i < VS_ENGINE_RING; i++)
+		atomic_init(&e->ring[i].seq, i);
+	e->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	e->k = vs__kernel_open(vs__port_info(port)->ifname, err, errlen);
+	if (e->evfd < 0 || !e->k) {
+		if (e->evfd >= 0)
+			close(e->evfd);
+		return e->k ? -errno : -ENODEV;
+	}
+	rc = vs__lwip_load(&e->lw, NULL, err, errlen);
+	if (!rc)
+		rc = vs__netif_open(&e->nif, &e->lw, port, q, e->k, err, errlen);
+	if (rc) {
+		vs__kernel_close(e->k);
+		close(e->evfd);
+	}
+	return rc;
+}
+
+int
+vs__engine_start(struct vs_engine *e)
+{
+	int rc = pthread_create(&e->thread, NULL, engine_main, e);
+
+	e->started = !rc;
+	return -rc;
+}
+
+static void
+stop_call(void *arg)
+{
+	atomic_store(&((struct vs_engine *)arg)->stop, true);
+}
+
+void
+vs__engine_close(struct vs_engine *e)
+{
+	if (e->started) {
+		/* Through the ring, so a sleeping engine wakes up for it. */
+		while (vs__engine_call(e, stop_call, e) == -EAGAIN)
+			sched_yield();
+		pthread_join(e->thread, NULL);
+	}
+	vs__kernel_close(e->k);
+	close(e->evfd);
+	/* The lwIP instance and its netif stay: lwIP cannot be shut down. */
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine - one core's TCP/IP: a private lwIP instance on one port queue,
+ * its timers, the kernel's tables, and work other threads hand it.
+ *
+ * Owns: the lwIP instance, the netif, the kernel tables, a lock-free ring
+ * of calls posted by other threads, and (when started) its thread,
+ * pinned to a core. The loop polls while there is work and for spin_us
+ * after; then it arms the port and sleeps in poll(2) on the port's fd,
+ * the kernel's fd and the ring's eventfd, until lwIP's next timer: an
+ * idle engine uses no CPU.
+ *
+ * Must never: let another thread touch lwIP (everything goes through
+ * vs__engine_call), or make a syscall per packet while busy.
+ */
+#ifndef VS_STACK_ENGINE_H
+#define VS_STACK_ENGINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "stack/netif.h"
+
+#define VS_ENGINE_RING 1024
+
+typedef void (*vs_engine_fn)(void *arg);
+
+struct vs_engine_cell {
+	_Atomic size_t seq;
+	vs_engine_fn fn;
+	void *arg;
+};
+
+struct vs_engine {
+	struct vs_lwip lw;
+	struct vs_kernel *k;
+	struct vs_netif nif;
+	struct vs_port *port;
+	unsigned q;
+	uint32_t spin_us;
+	int cpu; /* pinned to it when started; -1: not pinned */
+	/* calls from other threads (bounded MPSC ring) */
+	struct vs_engine_cell ring[VS_ENGINE_RING];
+	_Atomic size_t enq;
+	size_t deq;
+	int evfd;
+	_Atomic int sleeping;
+	_Atomic bool stop;
+	pthread_t thread;
+	bool started;
+	uint64_t last_work_us;
+	/* counters, read by anyone */
+	_Atomic uint64_t loops, sleeps, calls;
+};
+
+/* Sets up the engine for queue q of port. cpu < 0: no pinning. */
+int vs__engine_open(struct vs_engine *e, struct vs_port *port, unsigned q,
+		    uint32_t spin_us, int cpu, char *err, size_t errlen);
+/* Runs the loop in its own thread, until vs__engine_close. */
+int vs__engine_start(struct vs_engine *e);
+/* One pass of the loop on the caller's thread (for programs with their
+ * own loop); sleeps at most timeout_ms when there is nothing to do. */
+void vs__engine_run_once(struct vs_engine *e, int timeout_ms);
+/* Has fn(arg) run on the engine's thread, soon; from any thread.
+ * -EAGAIN if the ring is full. */
+int vs__engine_call(struct vs_engine *e, vs_engine_fn fn, void *arg);
+void vs__engine_close(struct vs_engine *e);
+
+#endif
