@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tcp - the engine's TCP API, used by the socket layer and the native
+ * API alike: listen, accept, connect, send, receive, close, with
+ * callbacks on the engine's thread.
+ *
+ * Owns, per connection: the lwIP pcb, its flow rules (what steers its
+ * frames to this engine's queue) and the kernel socket that reserves its
+ * local port, so the kernel cannot hand the same port to another
+ * program. Rules and reservations go when the connection does.
+ *
+ * Must never: be called from a thread that is not the engine's (post a
+ * call with vs__engine_call), or touch a connection after its `closed`
+ * callback.
+ */
+#ifndef VS_STACK_TCP_H
+#define VS_STACK_TCP_H
+
+#include <sys/socket.h>
+
+#include "stack/engine.h"
+
+struct vs_tcp;
+
+struct vs_tcp_ops {
+	/* A listener's new connection (set its ops with vs__tcp_set_ops). */
+	void (*accepted)(struct vs_tcp *listener, struct vs_tcp *c);
+	/* connect() finished: 0, or -errno (the connection is then gone). */
+	void (*connected)(struct vs_tcp *c, int err);
+	/* Data (caller owns the chain: vs__tcp_consumed + pbuf_free), or
+	 * NULL when the peer closed its side. */
+	void (*received)(struct vs_tcp *c, struct pbuf *p);
+	/* len bytes were acknowledged by the peer. */
+	void (*sent)(struct vs_tcp *c, size_t len);
+	/* The connection is gone: err 0 after a close, else -ECONNRESET,
+	 * -ETIMEDOUT... Nothing of it may be used afterwards. */
+	void (*closed)(struct vs_tcp *c, int err);
+};
+
+int vs__tcp_listen(struct vs_engine *e, const struct sockaddr *addr,
+		   int backlog, const struct vs_tcp_ops *ops, void *user,
+		   struct vs_tcp **out);
+int vs__tcp_connect(struct vs_engine *e, const struct sockaddr *dst,
+		    const struct vs_tcp_ops *ops, void *user,
+		    struct vs_tcp **out);
+void vs__tcp_set_ops(struct vs_tcp *c, const struct vs_tcp_ops *ops,
+		     void *user);
+void *vs__tcp_user(const struct vs_tcp *c);
+/* Copies up to len bytes into the send queue; returns how many (0: the
+ * queue is full, `sent` will say when there is room), or -errno. */
+ssize_t vs__tcp_send(struct vs_tcp *c, const void *data, size_t len);
+/* The application took len received bytes: opens the window again. */
+void vs__tcp_consumed(struct vs_tcp *c, size_t len);
+/* Graceful close; `closed` follows when lwIP is done. */
+void vs__tcp_close(struct vs_tcp *c);
+
+#endif
