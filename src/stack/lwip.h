@@ -40,7 +40,7 @@
 	X(netif_set_default) X(ethernet_input) X(ip_input)                    \
 	X(netif_add_ip6_address) X(netif_ip6_addr_set_state)                  \
 	X(pbuf_alloc) X(pbuf_alloced_custom) X(pbuf_free) X(pbuf_ref)         \
-	X(pbuf_copy_partial) X(pbuf_take)                                     \
+	X(pbuf_copy_partial) X(pbuf_take) X(pbuf_cat) X(pbuf_free_header)     \
 	X(tcp_new_ip_type) X(tcp_bind) X(tcp_listen_with_backlog)             \
 	X(tcp_accept) X(tcp_connect) X(tcp_write) X(tcp_output) X(tcp_recved) \
 	X(tcp_arg) X(tcp_recv) X(tcp_sent) X(tcp_err) X(tcp_poll)             \

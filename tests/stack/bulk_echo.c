@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bulk_echo DEV PORT N - an echo server on the engine's TCP API that
+ * keeps what the send queue cannot take (unconsumed, so the peer's
+ * window closes) and goes on when the peer acknowledges: back-pressure
+ * end to end. Serves N connections, prints the netif's counters.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stack/tcp.h"
+
+static struct vs_engine e;
+static _Atomic int served, failures;
+
+struct conn {
+	struct pbuf *pend; /* received, not yet sent back */
+	bool peer_closed;
+};
+
+static void
+pump(struct vs_tcp *c)
+{
+	struct conn *cn = vs__tcp_user(c);
+
+	while (cn->pend) {
+		ssize_t n = vs__tcp_send(c, cn->pend->payload, cn->pend->len);
+
+		if (n < 0)
+			failures++;
+		if (n <= 0)
+			return; /* `sent` will call again */
+		vs__tcp_consumed(c, (size_t)n);
+		cn->pend = e.lw.pbuf_free_header(cn->pend, (u16_t)n);
+	}
+	if (cn->peer_closed) {
+		vs__tcp_close(c);
+		free(cn);
+		served++;
+	}
+}
+
+static void
+on_received(struct vs_tcp *c, struct pbuf *p)
+{
+	struct conn *cn = vs__tcp_user(c);
+
+	if (!p)
+		cn->peer_closed = true;
+	else if (cn->pend)
+		e.lw.pbuf_cat(cn->pend, p);
+	else
+		cn->pend = p;
+	pump(c);
+}
+
+static void
+on_sent(struct vs_tcp *c, size_t len)
+{
+	(void)len;
+	pump(c);
+}
+
+static void
+on_closed(struct vs_tcp *c, int err)
+{
+	if (err)
+		failures++;
+	(void)c;
+}
+
+static const struct vs_tcp_ops conn_ops = { .received = on_received,
+					    .sent = on_sent,
+					    .closed = on_closed };
+
+static void
+on_accepted(struct vs_tcp *l, struct vs_tcp *c)
+{
+	(void)l;
+	vs__tcp_set_ops(c, &conn_ops, calloc(1, sizeof(struct conn)));
+}
+
+static const struct vs_tcp_ops listen_ops = { .accepted = on_accepted };
+static struct sockaddr_in6 any6 = { .sin6_family = AF_INET6 };
+static struct sockaddr_in any4 = { .sin_family = AF_INET };
+
+static void
+start(void *arg)
+{
+	struct vs_tcp *l;
+
+	(void)arg;
+	if (vs__tcp_listen(&e, (struct sockaddr *)&any4, 16, &listen_ops, NULL,
+			   &l) ||
+	    vs__tcp_listen(&e, (struct sockaddr *)&any6, 16, &listen_ops, NULL,
+			   &l))
+		failures++;
+	printf("ready\n");
+	fflush(stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct vs_port_opts o = { .sz = sizeof(o), .nqueues = 1,
+				  .buf_size = 2048, .nbufs = 8192,
+				  .rx_depth = 512, .tx_depth = 512,
+				  .hugepages = true };
+	struct vs_port *port;
+	char err[256];
+	time_t end = time(NULL) + 600;
+
+	if (argc != 4)
+		return 2;
+	o.device = argv[1];
+	any4.sin_port = any6.sin6_port = htons((uint16_t)atoi(argv[2]));
+	port = vs__port_open(&o, err, sizeof(err));
+	if (!port || vs__engine_open(&e, port, 0, 50, -1, err, sizeof(err)) ||
+	    vs__engine_start(&e) || vs__engine_call(&e, start, NULL))
+		return fprintf(stderr, "bulk_echo: %s\n", err), 1;
+	while (served < atoi(argv[3]) && !failures && time(NULL) < end)
+		usleep(10000);
+	vs__engine_close(&e);
+	printf("served %d, %d failures; rx %llu frames, tx %llu frames, "
+	       "no send buffer %llu, queue rx_no_buf %llu\n", served, failures,
+	       (unsigned long long)e.nif.st.rx_frames,
+	       (unsigned long long)e.nif.st.tx_frames,
+	       (unsigned long long)e.nif.st.tx_no_buf,
+	       (unsigned long long)vs__port_stats(port, 0)->rx_no_buf);
+	return served == atoi(argv[3]) && !failures ? 0 : 1;
+}
