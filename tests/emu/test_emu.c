@@ -932,16 +932,18 @@ delay_rate_run(void)
 	send_udp(&a, 0, 64, 7);
 	if (await_recv(1, t0, 15) != -1)
 		return 3;
-	ms = await_recv(1, t0, 200);
-	if (ms < 20 || ms > 60)
+	/* Lower bounds prove the delay; upper ones only catch a hang
+	 * (a loaded machine may be slow to poll). */
+	ms = await_recv(1, t0, 500);
+	if (ms < 20 || ms > 250)
 		return 4;
 	/* 50 frames of 1250 bytes at 10 Mb/s: 1.016 ms each on the wire,
 	 * so the last arrives 20 + 50.8 ms after they were sent. */
 	t0 = ms_now();
 	for (int i = 0; i < 50; i++)
 		send_udp(&a, 1, 1250, 7);
-	ms = await_recv(50, t0, 500);
-	if (ms < 70 || ms > 120)
+	ms = await_recv(50, t0, 1000);
+	if (ms < 70 || ms > 500)
 		return 5;
 	pair_down(fl);
 	return 0;
