@@ -601,8 +601,7 @@ tx_reap(struct vs_port *p, unsigned qi)
 /* A post that stopped at frame sent (the queue went to error): the
  * frames after it stay the caller's, their slots are taken back. */
 static void
-tx_unpost(struct vs_port *p, unsigned qi, struct vs_buf **b, unsigned sent,
-	  unsigned n)
+tx_unpost(struct vs_port *p, unsigned qi, unsigned sent, unsigned n)
 {
 	struct vq *q = &vp(p)->q[qi];
 
@@ -611,7 +610,6 @@ tx_unpost(struct vs_port *p, unsigned qi, struct vs_buf **b, unsigned sent,
 		if (!(q->wr[i].send_flags & IBV_SEND_INLINE))
 			q->tx_held--;
 	}
-	(void)b;
 }
 
 static unsigned
@@ -671,7 +669,7 @@ v_tx_burst(struct vs_port *p, unsigned qi, struct vs_buf **b, unsigned n)
 						    : n;
 	q->wr[n - 1].next = n < MAX_BURST ? &q->wr[n] : NULL;
 	if (unlikely(sent < n)) {
-		tx_unpost(p, qi, b, sent, n);
+		tx_unpost(p, qi, sent, n);
 		bytes = ndone = 0;
 		for (unsigned i = 0; i < sent; i++) {
 			bytes += b[i]->len;
