@@ -16,6 +16,7 @@ struct vs_tcp {
 	struct vs_rule_handle *rule;
 	int reserve_fd; /* kernel socket holding the local port, or -1 */
 	bool listener;
+	bool closing; /* closed by the application, draining its sends */
 };
 
 static ip_addr_t
@@ -94,12 +95,18 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	return ERR_OK;
 }
 
+static void finish_close(struct vs_tcp *c);
+
 static err_t
 on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
 	struct vs_tcp *c = arg;
 
-	(void)pcb;
+	if (c->closing) {
+		if (!pcb->unsent && !pcb->unacked)
+			finish_close(c);
+		return ERR_OK;
+	}
 	if (c->ops && c->ops->sent)
 		c->ops->sent(c, len);
 	return ERR_OK;
@@ -342,6 +349,15 @@ recv_after_close(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	return ERR_OK;
 }
 
+/* While draining: incoming data is dropped, the connection stays ours. */
+static err_t
+recv_while_closing(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct vs_tcp *c = arg;
+
+	return recv_after_close(&c->e->lw, pcb, p, err);
+}
+
 /* The end of the closing handshake's grace: rule and port go. */
 static void
 linger_done(void *arg)
@@ -349,32 +365,53 @@ linger_done(void *arg)
 	conn_free(arg);
 }
 
+/* Everything sent was acknowledged: FIN, `closed`, and the rule lingers
+ * for the peer's last segments. */
+static void
+finish_close(struct vs_tcp *c)
+{
+	struct vs_lwip *lw = &c->e->lw;
+	struct tcp_pcb *pcb = c->pcb;
+	const struct vs_tcp_ops *ops = c->ops;
+
+	lw->tcp_arg(pcb, lw);
+	lw->tcp_err(pcb, NULL);
+	lw->tcp_sent(pcb, NULL);
+	lw->tcp_recv(pcb, recv_after_close);
+	if (lw->tcp_close(pcb) != ERR_OK)
+		lw->tcp_abort(pcb);
+	c->pcb = NULL;
+	c->ops = NULL;
+	if (ops && ops->closed)
+		ops->closed(c, 0);
+	/* TODO: follow lwIP's TIME_WAIT instead of a fixed grace. */
+	lw->sys_timeout(2000, linger_done, c);
+}
+
+/*
+ * Graceful close: what was sent is delivered first (the connection
+ * lingers, retransmitting, until the peer acknowledged all of it), then
+ * the FIN goes and `closed(c, 0)` is called; a reset or timeout meanwhile
+ * reports `closed(c, -err)`.
+ */
 void
 vs__tcp_close(struct vs_tcp *c)
 {
 	struct vs_lwip *lw = &c->e->lw;
-	struct tcp_pcb *pcb = c->pcb;
 
-	if (c->ops && c->ops->closed)
-		c->ops->closed(c, 0);
-	c->ops = NULL;
-	if (!pcb) {
+	if (c->listener || !c->pcb) {
+		if (c->pcb && lw->tcp_close(c->pcb) != ERR_OK)
+			lw->tcp_abort(c->pcb);
+		c->pcb = NULL;
+		if (c->ops && c->ops->closed)
+			c->ops->closed(c, 0);
 		conn_free(c);
 		return;
 	}
-	lw->tcp_arg(pcb, lw);
-	lw->tcp_err(pcb, NULL);
-	lw->tcp_sent(pcb, NULL);
-	if (!c->listener)
-		lw->tcp_recv(pcb, recv_after_close);
-	if (lw->tcp_close(pcb) != ERR_OK)
-		lw->tcp_abort(pcb);
-	c->pcb = NULL;
-	if (c->listener) {
-		conn_free(c);
-		return;
-	}
-	/* The peer's last segments (its FIN, our last ACK's retransmission)
-	 * still need the rule for a while. TODO: follow lwIP's TIME_WAIT. */
-	lw->sys_timeout(2000, linger_done, c);
+	c->closing = true;
+	lw->tcp_recv(c->pcb, recv_while_closing);
+	if (!c->pcb->unsent && !c->pcb->unacked)
+		finish_close(c);
+	else
+		lw->tcp_output(c->pcb);
 }

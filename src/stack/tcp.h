@@ -32,8 +32,8 @@ struct vs_tcp_ops {
 	void (*received)(struct vs_tcp *c, struct pbuf *p);
 	/* len bytes were acknowledged by the peer. */
 	void (*sent)(struct vs_tcp *c, size_t len);
-	/* The connection is gone: err 0 after a close, else -ECONNRESET,
-	 * -ETIMEDOUT... Nothing of it may be used afterwards. */
+	/* The connection is gone: err 0 when a close completed, else
+	 * -ECONNRESET, -ETIMEDOUT... Nothing of it may be used afterwards. */
 	void (*closed)(struct vs_tcp *c, int err);
 };
 
@@ -51,7 +51,10 @@ void *vs__tcp_user(const struct vs_tcp *c);
 ssize_t vs__tcp_send(struct vs_tcp *c, const void *data, size_t len);
 /* The application took len received bytes: opens the window again. */
 void vs__tcp_consumed(struct vs_tcp *c, size_t len);
-/* Graceful close; `closed` follows when lwIP is done. */
+/* Graceful close: the data already sent is delivered first (the
+ * connection lingers until the peer acknowledged it), then the FIN and
+ * `closed(c, 0)`; a reset or timeout meanwhile gives `closed(c, -err)`.
+ * Incoming data after the close is dropped. */
 void vs__tcp_close(struct vs_tcp *c);
 
 #endif

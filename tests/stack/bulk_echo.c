@@ -36,11 +36,8 @@ pump(struct vs_tcp *c)
 		vs__tcp_consumed(c, (size_t)n);
 		cn->pend = e.lw.pbuf_free_header(cn->pend, (u16_t)n);
 	}
-	if (cn->peer_closed) {
-		vs__tcp_close(c);
-		free(cn);
-		served++;
-	}
+	if (cn->peer_closed)
+		vs__tcp_close(c); /* served once all is delivered */
 }
 
 static void
@@ -67,9 +64,15 @@ on_sent(struct vs_tcp *c, size_t len)
 static void
 on_closed(struct vs_tcp *c, int err)
 {
+	struct conn *cn = vs__tcp_user(c);
+
+	if (cn->pend)
+		e.lw.pbuf_free(cn->pend);
+	free(cn);
 	if (err)
 		failures++;
-	(void)c;
+	else
+		served++;
 }
 
 static const struct vs_tcp_ops conn_ops = { .received = on_received,

@@ -22,8 +22,8 @@ srv=$!
 netns_exec a "$VS_BUILD/tests/kecho" 7300 1 >"$VSEMU_TMP/kecho" 2>&1 &
 wait_for_line "$VSEMU_TMP/srv" ready
 wait_for_line "$VSEMU_TMP/kecho" listening
-v=$(netns_exec b timeout 900 "$VS_BUILD/tests/kbulk" 10.77.1.1 7200 "$mib") || fail "through vstack"
-k=$(netns_exec b timeout 900 "$VS_BUILD/tests/kbulk" 10.77.1.1 7300 "$mib") || fail "through the kernel"
+v=$(netns_exec b timeout 400 "$VS_BUILD/tests/kbulk" 10.77.1.1 7200 "$mib") || fail "through vstack"
+k=$(netns_exec b timeout 400 "$VS_BUILD/tests/kbulk" 10.77.1.1 7300 "$mib") || fail "through the kernel"
 wait "$srv" || fail "the server"
 echo "vstack: $v"
 echo "kernel: $k"

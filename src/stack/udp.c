@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stack/udp.h"
+
+struct vs_udp {
+	struct vs_engine *e;
+	struct udp_pcb *pcb;
+	const struct vs_udp_ops *ops;
+	void *user;
+	struct vs_rule_handle *rule;
+	int reserve_fd;
+	struct sockaddr_storage local;
+};
+
+static size_t
+sa_len(int family)
+{
+	return family == AF_INET ? sizeof(struct sockaddr_in)
+				 : sizeof(struct sockaddr_in6);
+}
+
+static const void *
+sa_addr(const struct sockaddr *sa)
+{
+	return sa->sa_family == AF_INET
+		       ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+		       : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+}
+
+static u16_t
+sa_port(const struct sockaddr *sa)
+{
+	return ntohs(sa->sa_family == AF_INET
+			     ? ((const struct sockaddr_in *)sa)->sin_port
+			     : ((const struct sockaddr_in6 *)sa)->sin6_port);
+}
+
+static ip_addr_t
+to_ip(const struct sockaddr *sa)
+{
+	ip_addr_t a;
+
+	memset(&a, 0, sizeof(a));
+	if (sa->sa_family == AF_INET) {
+		memcpy(&ip_2_ip4(&a)->addr, sa_addr(sa), 4);
+		IP_SET_TYPE_VAL(a, IPADDR_TYPE_V4);
+	} else {
+		memcpy(ip_2_ip6(&a)->addr, sa_addr(sa), 16);
+		IP_SET_TYPE_VAL(a, IPADDR_TYPE_V6);
+	}
+	return a;
+}
+
+static void
+from_ip(const ip_addr_t *ip, u16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (IP_IS_V4(ip)) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = ip_2_ip4(ip)->addr;
+		in->sin_port = htons(port);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+		in6->sin6_family = AF_INET6;
+		memcpy(&in6->sin6_addr, ip_2_ip6(ip)->addr, 16);
+		in6->sin6_port = htons(port);
+	}
+}
+
+static void
+on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+	u16_t port)
+{
+	struct vs_udp *u = arg;
+	struct sockaddr_storage from;
+
+	(void)pcb;
+	from_ip(addr, port, &from);
+	if (u->ops && u->ops->received)
+		u->ops->received(u, p, (struct sockaddr *)&from);
+	else
+		u->e->lw.pbuf_free(p);
+}
+
+/* An ephemeral port from the kernel, held by a bound kernel socket. */
+static int
+reserve(struct vs_udp *u)
+{
+	socklen_t len = sizeof(u->local);
+
+	u->reserve_fd = socket(u->local.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (u->reserve_fd < 0 ||
+	    bind(u->reserve_fd, (struct sockaddr *)&u->local,
+		 (socklen_t)sa_len(u->local.ss_family)) < 0 ||
+	    getsockname(u->reserve_fd, (struct sockaddr *)&u->local, &len) < 0)
+		return -errno;
+	return 0;
+}
+
+static int
+steer(struct vs_udp *u)
+{
+	const struct sockaddr *l = (struct sockaddr *)&u->local;
+	size_t alen = l->sa_family == AF_INET ? 4 : 16;
+	struct vs_rule r = { .action = VS_RULE_STEER, .queue = u->e->q,
+			     .proto = IPPROTO_UDP, .family = (uint8_t)l->sa_family,
+			     .dport = sa_port(l), .dport_mask = 0xffff };
+
+	memcpy(r.dst, sa_addr(l), alen);
+	if (memcmp(r.dst, (const uint8_t[16]){ 0 }, alen))
+		memset(r.dst_mask, 0xff, alen);
+	return vs__port_rule_add(u->e->port, &r, &u->rule);
+}
+
+static void
+udp_free(struct vs_udp *u)
+{
+	if (u->pcb)
+		u->e->lw.udp_remove(u->pcb);
+	if (u->rule)
+		vs__port_rule_del(u->e->port, u->rule);
+	if (u->reserve_fd >= 0)
+		close(u->reserve_fd);
+	free(u);
+}
+
+int
+vs__udp_open(struct vs_engine *e, const struct sockaddr *local,
+	     const struct vs_udp_ops *ops, void *user, struct vs_udp **out)
+{
+	struct vs_udp *u = calloc(1, sizeof(*u));
+	ip_addr_t ip;
+	int rc = 0;
+
+	if (!u)
+		return -ENOMEM;
+	u->e = e;
+	u->ops = ops;
+	u->user = user;
+	u->reserve_fd = -1;
+	memcpy(&u->local, local, sa_len(local->sa_family));
+	if (!sa_port(local))
+		rc = reserve(u);
+	if (!rc)
+		rc = steer(u);
+	ip = to_ip((struct sockaddr *)&u->local);
+	if (!rc && !(u->pcb = e->lw.udp_new_ip_type(IP_GET_TYPE(&ip))))
+		rc = -ENOMEM;
+	if (!rc && e->lw.udp_bind(u->pcb, &ip,
+				  sa_port((struct sockaddr *)&u->local)) != ERR_OK)
+		rc = -EADDRINUSE;
+	if (rc) {
+		udp_free(u);
+		return rc;
+	}
+	e->lw.udp_recv(u->pcb, on_recv, u);
+	*out = u;
+	return 0;
+}
+
+ssize_t
+vs__udp_sendto(struct vs_udp *u, const void *data, size_t len,
+	       const struct sockaddr *to)
+{
+	/* What one IP datagram can carry, as the kernel enforces it. */
+	size_t max = to->sa_family == AF_INET ? 65507 : 65527;
+	ip_addr_t ip = to_ip(to);
+	struct pbuf *p;
+	err_t err;
+
+	if (len > max)
+		return -EMSGSIZE;
+	p = u->e->lw.pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
+	if (!p)
+		return -ENOBUFS;
+	u->e->lw.pbuf_take(p, data, (u16_t)len);
+	err = u->e->lw.udp_sendto(u->pcb, p, &ip, sa_port(to));
+	u->e->lw.pbuf_free(p);
+	return err == ERR_OK ? (ssize_t)len : err == ERR_RTE ? -ENETUNREACH
+							     : -ENOBUFS;
+}
+
+void *
+vs__udp_user(const struct vs_udp *u)
+{
+	return u->user;
+}
+
+void
+vs__udp_local(const struct vs_udp *u, struct sockaddr_storage *ss)
+{
+	*ss = u->local;
+}
+
+void
+vs__udp_close(struct vs_udp *u)
+{
+	udp_free(u);
+}

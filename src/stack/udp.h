@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * udp - the engine's UDP API: open (bind) a socket, send datagrams,
+ * receive them through a callback on the engine's thread.
+ *
+ * Owns, per socket: the lwIP pcb, the rule that steers its local address
+ * and port to the engine's queue, and, for an ephemeral port, the kernel
+ * socket that reserves it.
+ *
+ * Must never: be called from another thread than the engine's.
+ */
+#ifndef VS_STACK_UDP_H
+#define VS_STACK_UDP_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "stack/engine.h"
+
+struct vs_udp;
+
+struct vs_udp_ops {
+	/* A datagram (the callee owns p: pbuf_free) from `from`. */
+	void (*received)(struct vs_udp *u, struct pbuf *p,
+			 const struct sockaddr *from);
+};
+
+/* Binds to local (port 0: an ephemeral port reserved from the kernel). */
+int vs__udp_open(struct vs_engine *e, const struct sockaddr *local,
+		 const struct vs_udp_ops *ops, void *user, struct vs_udp **out);
+/* Sends len bytes to `to` (lwIP fragments above the MTU). -EMSGSIZE
+ * beyond what IP can carry, as the kernel says. */
+ssize_t vs__udp_sendto(struct vs_udp *u, const void *data, size_t len,
+		       const struct sockaddr *to);
+void *vs__udp_user(const struct vs_udp *u);
+/* The local address, with the port actually bound. */
+void vs__udp_local(const struct vs_udp *u, struct sockaddr_storage *ss);
+void vs__udp_close(struct vs_udp *u);
+
+#endif

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kudp echo PORT N          a kernel UDP echo server (IPv4 and IPv6) for
+ *                           N datagrams; prints "listening"
+ * kudp client ADDR PORT SIZE...
+ *                           sends a datagram of each size and checks the
+ *                           echo (three tries, a second each); exit 0 if
+ *                           every one came back identical
+ */
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static uint8_t out[65536], in[65536];
+
+static int
+echo(int port, int n)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6,
+				   .sin6_port = htons((uint16_t)port) };
+	int s = socket(AF_INET6, SOCK_DGRAM, 0), zero = 0;
+
+	setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)))
+		return perror("kudp"), 1;
+	printf("listening\n");
+	fflush(stdout);
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t len = recvfrom(s, in, sizeof(in), 0,
+				       (struct sockaddr *)&from, &fl);
+
+		if (len < 0 || sendto(s, in, (size_t)len, 0,
+				      (struct sockaddr *)&from, fl) != len)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+client(const char *addr, const char *port, char **sizes, int n)
+{
+	struct addrinfo *ai, hints = { .ai_socktype = SOCK_DGRAM };
+	int s;
+
+	if (getaddrinfo(addr, port, &hints, &ai))
+		return 2;
+	s = socket(ai->ai_family, SOCK_DGRAM, 0);
+	for (int i = 0; i < n; i++) {
+		size_t len = (size_t)atoi(sizes[i]);
+		int ok = 0;
+
+		for (size_t k = 0; k < len; k++)
+			out[k] = (uint8_t)(k * 7 + (size_t)i);
+		for (int t = 0; t < 3 && !ok; t++) {
+			struct pollfd p = { .fd = s, .events = POLLIN };
+
+			sendto(s, out, len, 0, ai->ai_addr, ai->ai_addrlen);
+			if (poll(&p, 1, 1000) == 1 &&
+			    recv(s, in, sizeof(in), 0) == (ssize_t)len &&
+			    !memcmp(in, out, len))
+				ok = 1;
+		}
+		printf("kudp: %s %zu bytes: %s\n", addr, len, ok ? "ok" : "LOST");
+		if (!ok)
+			return 1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "echo"))
+		return echo(atoi(argv[2]), atoi(argv[3]));
+	if (argc >= 5 && !strcmp(argv[1], "client"))
+		return client(argv[2], argv[3], argv + 4, argc - 4);
+	fprintf(stderr, "usage: kudp echo PORT N | kudp client ADDR PORT SIZE...\n");
+	return 2;
+}
