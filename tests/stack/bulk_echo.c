@@ -105,6 +105,23 @@ start(void *arg)
 	fflush(stdout);
 }
 
+static _Atomic int active = -1, time_wait = -1;
+
+/* On the engine's thread: connections lwIP still holds. */
+static void
+count_pcbs(void *arg)
+{
+	int a = 0, t = 0;
+
+	(void)arg;
+	for (struct tcp_pcb *p = *e.lw.tcp_active_pcbs; p; p = p->next)
+		a++;
+	for (struct tcp_pcb *p = *e.lw.tcp_tw_pcbs; p; p = p->next)
+		t++;
+	time_wait = t;
+	active = a;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -126,7 +143,23 @@ main(int argc, char **argv)
 		return fprintf(stderr, "bulk_echo: %s\n", err), 1;
 	while (served < atoi(argv[3]) && !failures && time(NULL) < end)
 		usleep(10000);
+	/* The closes finish when the peer's last ACKs arrive, or after
+	 * lwIP retransmitted a FIN whose ACK was lost: up to 15 s. */
+	for (time_t t = time(NULL) + 15; time(NULL) < t;) {
+		active = -1;
+		vs__engine_call(&e, count_pcbs, NULL);
+		while (active < 0)
+			usleep(1000);
+		if (active == 0 && time_wait == 0)
+			break;
+		usleep(200000);
+	}
 	vs__engine_close(&e);
+	printf("lwIP still holds %d connections, %d in TIME_WAIT; buffers "
+	       "free %u of %u (%llu posted, %llu in flight)\n", active,
+	       time_wait, vs__port_bufs_free(port), vs__port_info(port)->nbufs,
+	       (unsigned long long)vs__port_stats(port, 0)->rx_posted,
+	       (unsigned long long)vs__port_stats(port, 0)->tx_inflight);
 	printf("served %d, %d failures; rx %llu frames, tx %llu frames, "
 	       "no send buffer %llu, queue rx_no_buf %llu\n", served, failures,
 	       (unsigned long long)e.nif.st.rx_frames,
