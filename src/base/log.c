@@ -67,6 +67,14 @@ vs__log_init_from_env(void)
 	return 0;
 }
 
+/* Every program linking the logger follows VSTACK_LOG from the start; an
+ * invalid value is reported by the configuration when it loads. */
+__attribute__((constructor)) static void
+log_from_env(void)
+{
+	vs__log_init_from_env();
+}
+
 void
 vs__log_emit(int level, const char *fmt, ...)
 {

@@ -30,4 +30,6 @@ for side in bc bs; do
 	grep -A1 "MsgRate\[Mpps\]" "$VSEMU_TMP/$side"
 	grep -qE "^ 64 +[1-9][0-9]* +[0-9.]+ +[0-9.]+ +[0-9.]+" "$VSEMU_TMP/$side" || fail "no bandwidth table ($side)"
 done
+# VSTACK_LOG=error was set: the hugepage warning must not show.
+! grep -q "warn:" "$VSEMU_TMP/lc" "$VSEMU_TMP/bc" || fail "VSTACK_LOG=error did not silence warnings"
 echo "bench.raw_smoke: ok"
