@@ -183,7 +183,6 @@ emu__link_send(struct emu_link *l, const uint8_t *f, uint32_t len)
 	uint64_t deadline = 0;
 
 	while (!emu_ring_put(l->tx, f, len, 0)) {
-		atomic_fetch_sub(&l->tx->full, 1); /* not lost yet */
 		kick(l);
 		if (!deadline)
 			deadline = now_ms() + 1000;

@@ -33,7 +33,8 @@ struct emu_ring {
 	_Alignas(64) _Atomic uint32_t cons;
 	_Alignas(64) _Atomic uint32_t sleeping; /* consumer wants a kick */
 	_Atomic uint32_t armed;    /* rx: the CQ is armed, kick the channel */
-	_Atomic uint64_t full;     /* frames dropped: ring full */
+	_Atomic uint64_t full;     /* frames dropped: ring full (the
+				    * producer counts them) */
 	_Atomic uint64_t frames, bytes; /* frames and bytes that went in */
 	_Alignas(64) uint8_t slots[];
 };
@@ -68,7 +69,8 @@ emu_ring_slot(struct emu_ring *r, uint32_t idx)
 				   (size_t)(idx % r->nslots) * r->slot_size);
 }
 
-/* Producer: copies a frame in; false (and counted) when full. */
+/* Producer: copies a frame in; false when full (the caller decides
+ * whether that is a drop, and counts it in `full`). */
 static inline bool
 emu_ring_put(struct emu_ring *r, const uint8_t *f, uint32_t len,
 	     uint32_t flags)
@@ -78,10 +80,8 @@ emu_ring_put(struct emu_ring *r, const uint8_t *f, uint32_t len,
 	struct emu_slot *s;
 
 	if (prod - cons >= r->nslots ||
-	    len > r->slot_size - sizeof(struct emu_slot)) {
-		atomic_fetch_add_explicit(&r->full, 1, memory_order_relaxed);
+	    len > r->slot_size - sizeof(struct emu_slot))
 		return false;
-	}
 	s = emu_ring_slot(r, prod);
 	s->len = len;
 	s->flags = flags;

@@ -172,8 +172,12 @@ deliver_rq(struct d_rq *q, const uint8_t *f, uint32_t len)
 	uint32_t flags = emu__frame_csum_ok(f, len) ? EMU_SLOT_CSUM_OK : 0;
 	uint64_t one = 1;
 
-	if (!emu_ring_put(q->ring, f, len, flags))
-		return; /* counted in the ring: the application is behind */
+	if (!emu_ring_put(q->ring, f, len, flags)) {
+		/* The application is behind: a drop, counted in the ring. */
+		atomic_fetch_add_explicit(&q->ring->full, 1,
+					  memory_order_relaxed);
+		return;
+	}
 	if (q->chan_fd >= 0 && atomic_exchange(&q->ring->armed, 0) &&
 	    write(q->chan_fd, &one, sizeof(one)) < 0)
 		return;
