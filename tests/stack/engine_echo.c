@@ -13,68 +13,18 @@
 #include <unistd.h>
 
 #include "stack/engine.h"
+#include "lwip_echo.h"
 
 static struct vs_engine e;
-static _Atomic int served;
 static u16_t port_no;
-
-static u16_t
-chain_len(const struct pbuf *p)
-{
-	u16_t n = 0;
-
-	for (; p; p = p->next)
-		n++;
-	return n;
-}
-
-static err_t
-on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
-{
-	(void)arg;
-	(void)err;
-	if (!p) {
-		e.lw.tcp_close(pcb);
-		served++;
-		return ERR_OK;
-	}
-	/* All of it or nothing: refused data comes back whole later. */
-	if (tcp_sndbuf(pcb) < p->tot_len ||
-	    tcp_sndqueuelen(pcb) + chain_len(p) > TCP_SND_QUEUELEN) {
-		e.lw.tcp_output(pcb);
-		return ERR_MEM;
-	}
-	for (struct pbuf *q = p; q; q = q->next)
-		if (e.lw.tcp_write(pcb, q->payload, q->len,
-				   TCP_WRITE_FLAG_COPY) != ERR_OK)
-			abort();
-	e.lw.tcp_recved(pcb, p->tot_len);
-	e.lw.pbuf_free(p);
-	e.lw.tcp_output(pcb);
-	return ERR_OK;
-}
-
-static err_t
-on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
-{
-	(void)arg;
-	if (err != ERR_OK || !pcb)
-		return ERR_VAL;
-	e.lw.tcp_recv(pcb, on_recv);
-	return ERR_OK;
-}
 
 /* Runs on the engine's thread. */
 static void
 listen_call(void *arg)
 {
-	ip_addr_t any = vs__lwip_addr_any(IPADDR_TYPE_ANY);
-	struct tcp_pcb *pcb = e.lw.tcp_new_ip_type(IPADDR_TYPE_ANY);
-
-	if (e.lw.tcp_bind(pcb, &any, port_no) != ERR_OK)
+	echo_lw = &e.lw;
+	if (echo_listen(port_no))
 		abort();
-	pcb = e.lw.tcp_listen_with_backlog(pcb, 16);
-	e.lw.tcp_accept(pcb, on_accept);
 	printf("ready\n");
 	fflush(stdout);
 	(void)arg;
@@ -115,13 +65,13 @@ main(int argc, char **argv)
 	    vs__engine_open(&e, port, 0, 50, 0, err, sizeof(err)) ||
 	    vs__engine_start(&e) || vs__engine_call(&e, listen_call, NULL))
 		return fprintf(stderr, "engine_echo: %s\n", err), 1;
-	while (served < atoi(argv[3]) && time(NULL) < end)
+	while (echo_served < atoi(argv[3]) && time(NULL) < end)
 		usleep(10000);
 	usleep(200000);
 	cpu0 = thread_cpu_ms(e.thread);
 	sleep(2);
 	printf("served %d; idle engine: %.1f ms of CPU in 2000 ms, %llu "
-	       "sleeps, %llu calls\n", served, thread_cpu_ms(e.thread) - cpu0,
+	       "sleeps, %llu calls\n", echo_served, thread_cpu_ms(e.thread) - cpu0,
 	       (unsigned long long)e.sleeps, (unsigned long long)e.calls);
 	if (thread_cpu_ms(e.thread) - cpu0 > 20)
 		return fprintf(stderr, "engine_echo: the idle engine spins\n"), 1;
@@ -133,5 +83,5 @@ main(int argc, char **argv)
 	       (unsigned long long)e.nif.st.neigh_waited,
 	       (unsigned long long)e.nif.st.neigh_timeout);
 	vs__port_close(port);
-	return served == atoi(argv[3]) ? 0 : 1;
+	return echo_served == atoi(argv[3]) ? 0 : 1;
 }

@@ -13,56 +13,9 @@
 #include <time.h>
 
 #include "stack/netif.h"
+#include "lwip_echo.h"
 
 static struct vs_lwip lw;
-static int served;
-
-/* pbuf_clen() without calling into lwIP: pbufs in the chain. */
-static u16_t
-pbuf_clen_of(const struct pbuf *p)
-{
-	u16_t n = 0;
-
-	for (; p; p = p->next)
-		n++;
-	return n;
-}
-
-static err_t
-on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
-{
-	(void)arg;
-	(void)err;
-	if (!p) { /* the peer closed */
-		lw.tcp_close(pcb);
-		served++;
-		return ERR_OK;
-	}
-	/* All of it or nothing: refused data comes back whole later. */
-	if (tcp_sndbuf(pcb) < p->tot_len ||
-	    tcp_sndqueuelen(pcb) + pbuf_clen_of(p) > TCP_SND_QUEUELEN) {
-		lw.tcp_output(pcb);
-		return ERR_MEM;
-	}
-	for (struct pbuf *q = p; q; q = q->next)
-		if (lw.tcp_write(pcb, q->payload, q->len, TCP_WRITE_FLAG_COPY) !=
-		    ERR_OK)
-			abort(); /* checked above: cannot happen */
-	lw.tcp_recved(pcb, p->tot_len);
-	lw.pbuf_free(p);
-	lw.tcp_output(pcb);
-	return ERR_OK;
-}
-
-static err_t
-on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
-{
-	(void)arg;
-	if (err != ERR_OK || !pcb)
-		return ERR_VAL;
-	lw.tcp_recv(pcb, on_recv);
-	return ERR_OK;
-}
 
 static struct vs_port *
 open_port(const char *dev, uint16_t port)
@@ -89,8 +42,6 @@ main(int argc, char **argv)
 	struct vs_netif n;
 	struct vs_kernel *k;
 	struct vs_port *port;
-	struct tcp_pcb *pcb;
-	ip_addr_t any = vs__lwip_addr_any(IPADDR_TYPE_ANY);
 	char err[256];
 	time_t end = time(NULL) + 60;
 	int want;
@@ -103,14 +54,12 @@ main(int argc, char **argv)
 	if (!k || vs__lwip_load(&lw, NULL, err, sizeof(err)) ||
 	    vs__netif_open(&n, &lw, port, 0, k, err, sizeof(err)))
 		return fprintf(stderr, "netif_echo: %s\n", err), 1;
-	pcb = lw.tcp_new_ip_type(IPADDR_TYPE_ANY);
-	if (lw.tcp_bind(pcb, &any, (u16_t)atoi(argv[2])) != ERR_OK)
+	echo_lw = &lw;
+	if (echo_listen((u16_t)atoi(argv[2])))
 		return fprintf(stderr, "netif_echo: bind\n"), 1;
-	pcb = lw.tcp_listen_with_backlog(pcb, 16);
-	lw.tcp_accept(pcb, on_accept);
 	printf("ready\n");
 	fflush(stdout);
-	while (served < want && time(NULL) < end) {
+	while (echo_served < want && time(NULL) < end) {
 		struct pollfd p = { .fd = vs__kernel_fd(k), .events = POLLIN };
 
 		vs__netif_poll(&n);
@@ -119,10 +68,10 @@ main(int argc, char **argv)
 			vs__netif_kernel_news(&n);
 	}
 	printf("served %d; rx %llu tx %llu waited-for-neighbour %llu "
-	       "timed-out %llu\n", served,
+	       "timed-out %llu\n", echo_served,
 	       (unsigned long long)n.st.rx_frames,
 	       (unsigned long long)n.st.tx_frames,
 	       (unsigned long long)n.st.neigh_waited,
 	       (unsigned long long)n.st.neigh_timeout);
-	return served == want ? 0 : 1;
+	return echo_served == want ? 0 : 1;
 }
