@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine_run.h"
 #include "stack/tcp.h"
 
 static struct vs_engine e;
@@ -125,22 +126,13 @@ count_pcbs(void *arg)
 int
 main(int argc, char **argv)
 {
-	struct vs_port_opts o = { .sz = sizeof(o), .nqueues = 1,
-				  .buf_size = 2048, .nbufs = 8192,
-				  .rx_depth = 512, .tx_depth = 512,
-				  .hugepages = true };
 	struct vs_port *port;
-	char err[256];
 	time_t end = time(NULL) + 600;
 
 	if (argc != 4)
 		return 2;
-	o.device = argv[1];
 	any4.sin_port = any6.sin6_port = htons((uint16_t)atoi(argv[2]));
-	port = vs__port_open(&o, err, sizeof(err));
-	if (!port || vs__engine_open(&e, port, 0, 50, -1, err, sizeof(err)) ||
-	    vs__engine_start(&e) || vs__engine_call(&e, start, NULL))
-		return fprintf(stderr, "bulk_echo: %s\n", err), 1;
+	port = engine_run(&e, "bulk_echo", argv[1], 8192, 512, start);
 	while (served < atoi(argv[3]) && !failures && time(NULL) < end)
 		usleep(10000);
 	/* The closes finish when the peer's last ACKs arrive, or after

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine_run.h"
 #include "stack/tcp.h"
 
 static struct vs_engine e;
@@ -129,20 +130,11 @@ start(void *arg)
 int
 main(int argc, char **argv)
 {
-	struct vs_port_opts o = { .sz = sizeof(o), .nqueues = 1,
-				  .buf_size = 2048, .nbufs = 4096,
-				  .rx_depth = 256, .tx_depth = 256 };
-	struct vs_port *port;
-	char err[256];
 	time_t end = time(NULL) + 60;
 
 	if (argc != 2)
 		return 2;
-	o.device = argv[1];
-	port = vs__port_open(&o, err, sizeof(err));
-	if (!port || vs__engine_open(&e, port, 0, 50, -1, err, sizeof(err)) ||
-	    vs__engine_start(&e) || vs__engine_call(&e, start, NULL))
-		return fprintf(stderr, "tcp_kernel_peer: %s\n", err), 1;
+	engine_run(&e, "tcp_kernel_peer", argv[1], 4096, 256, start);
 	while ((served < 2 || clients_ok < 2) && !failures && time(NULL) < end)
 		usleep(10000);
 	usleep(500000); /* let the closes finish */
