@@ -79,7 +79,7 @@ run_calls(struct vs_engine *e)
 				      memory_order_release);
 		e->deq++;
 		n++;
-		vs__stat_add(&e->calls, 1);
+		vs__stat_add(&e->st.calls, 1);
 	}
 }
 
@@ -113,7 +113,7 @@ sleep_once(struct vs_engine *e, int timeout_ms)
 		atomic_store(&e->sleeping, 0);
 		return;
 	}
-	vs__stat_add(&e->sleeps, 1);
+	vs__stat_add(&e->st.sleeps, 1);
 	poll(p, 3, timeout_ms);
 	atomic_store(&e->sleeping, 0);
 	if (p[0].revents)
@@ -131,7 +131,7 @@ vs__engine_run_once(struct vs_engine *e, int timeout_ms)
 	uint64_t now = now_us();
 
 	e->lw.sys_check_timeouts();
-	vs__stat_add(&e->loops, 1);
+	vs__stat_add(&e->st.loops, 1);
 	if (work || !e->last_work_us) {
 		e->last_work_us = now;
 		return;

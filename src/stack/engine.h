@@ -32,6 +32,18 @@ struct vs_engine_cell {
 	void *arg;
 };
 
+/* The engine's counters: written by its thread alone, read by anyone. */
+struct vs_engine_stats {
+	_Atomic uint64_t loops, sleeps, calls;
+	/* TCP: connections accepted, connects started, outbound ports
+	 * chosen so RSS lands them here (else a 5-tuple rule each),
+	 * connections ended by the peer's reset or a timeout. */
+	_Atomic uint64_t tcp_accepted, tcp_connects, tcp_rss_ports,
+		tcp_tuple_rules, tcp_resets, tcp_timeouts;
+	_Atomic uint64_t tcp_rx_bytes, tcp_tx_bytes;
+	_Atomic uint64_t udp_rx_datagrams, udp_tx_datagrams;
+};
+
 struct vs_engine {
 	struct vs_lwip lw;
 	struct vs_kernel *k;
@@ -50,8 +62,7 @@ struct vs_engine {
 	pthread_t thread;
 	bool started;
 	uint64_t last_work_us;
-	/* counters, read by anyone */
-	_Atomic uint64_t loops, sleeps, calls;
+	struct vs_engine_stats st;
 };
 
 /* Sets up the engine for queue q of port. cpu < 0: no pinning. */

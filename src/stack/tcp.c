@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,7 +16,9 @@ struct vs_tcp {
 	void *user;
 	struct vs_rule_handle *rule;
 	int reserve_fd; /* kernel socket holding the local port, or -1 */
+	uint64_t rx_bytes, tx_bytes;
 	bool listener;
+	bool rss_port; /* outbound: RSS lands the peer's frames here */
 	bool closing; /* closed by the application, draining its sends */
 };
 
@@ -76,6 +79,10 @@ on_err(void *arg, err_t err)
 
 	/* lwIP freed the pcb already. */
 	c->pcb = NULL;
+	if (rc == -ECONNRESET)
+		vs__stat_add(&c->e->st.tcp_resets, 1);
+	else if (rc == -ETIMEDOUT)
+		vs__stat_add(&c->e->st.tcp_timeouts, 1);
 	if (c->ops && c->ops->closed)
 		c->ops->closed(c, rc);
 	conn_free(c);
@@ -88,6 +95,10 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 
 	(void)pcb;
 	(void)err;
+	if (p) {
+		c->rx_bytes += p->tot_len;
+		vs__stat_add(&c->e->st.tcp_rx_bytes, p->tot_len);
+	}
 	if (c->ops && c->ops->received)
 		c->ops->received(c, p);
 	else if (p)
@@ -132,49 +143,61 @@ on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	if (err != ERR_OK || !pcb || !(c = conn_new(l->e, NULL, NULL)))
 		return ERR_MEM;
 	attach(c, pcb);
+	vs__stat_add(&l->e->st.tcp_accepted, 1);
 	if (l->ops && l->ops->accepted)
 		l->ops->accepted(l, c);
 	return ERR_OK;
 }
 
-/* A rule steering this queue the frames to addr:port (and from the peer
- * when peer is not NULL). */
-static int
-steer(struct vs_tcp *c, const struct sockaddr *local,
-      const struct sockaddr *peer)
+static const void *
+sa_addr(const struct sockaddr *sa)
 {
-	struct vs_rule r = { .action = VS_RULE_STEER, .queue = c->e->q,
+	return sa->sa_family == AF_INET
+		       ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+		       : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+}
+
+/* A rule for the frames to local's address and port (and from the peer
+ * when peer is not NULL): to queue q, or with q < 0 spread by RSS. */
+static int
+rule_for(struct vs_port *port, int q, const struct sockaddr *local,
+	 const struct sockaddr *peer, struct vs_rule_handle **h)
+{
+	struct vs_rule r = { .action = q < 0 ? VS_RULE_STEER_RSS
+					     : VS_RULE_STEER,
+			     .queue = q < 0 ? 0 : (unsigned)q,
 			     .proto = IPPROTO_TCP, .dport_mask = 0xffff };
 	size_t alen = local->sa_family == AF_INET ? 4 : 16;
-	const void *la = local->sa_family == AF_INET
-				 ? (const void *)&((const struct sockaddr_in *)local)->sin_addr
-				 : (const void *)&((const struct sockaddr_in6 *)local)->sin6_addr;
 	u16_t lport, pport;
 
 	to_ip(local, &lport);
 	r.dport = lport;
 	r.family = (uint8_t)local->sa_family;
-	memcpy(r.dst, la, alen);
+	memcpy(r.dst, sa_addr(local), alen);
 	/* An unspecified local address: any destination address. */
 	if (memcmp(r.dst, (const uint8_t[16]){ 0 }, alen))
 		memset(r.dst_mask, 0xff, alen);
 	if (peer) {
-		const void *pa = peer->sa_family == AF_INET
-			? (const void *)&((const struct sockaddr_in *)peer)->sin_addr
-			: (const void *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
-
 		to_ip(peer, &pport);
-		memcpy(r.src, pa, alen);
+		memcpy(r.src, sa_addr(peer), alen);
 		memset(r.src_mask, 0xff, alen);
 		r.sport = pport;
 		r.sport_mask = 0xffff;
 	}
-	return vs__port_rule_add(c->e->port, &r, &c->rule);
+	return vs__port_rule_add(port, &r, h);
+}
+
+int
+vs__tcp_listen_steer(struct vs_port *port, const struct sockaddr *addr,
+		     struct vs_rule_handle **h)
+{
+	return rule_for(port, -1, addr, NULL, h);
 }
 
 int
 vs__tcp_listen(struct vs_engine *e, const struct sockaddr *addr, int backlog,
-	       const struct vs_tcp_ops *ops, void *user, struct vs_tcp **out)
+	       unsigned flags, const struct vs_tcp_ops *ops, void *user,
+	       struct vs_tcp **out)
 {
 	struct vs_lwip *lw = &e->lw;
 	struct vs_tcp *l = conn_new(e, ops, user);
@@ -192,7 +215,9 @@ vs__tcp_listen(struct vs_engine *e, const struct sockaddr *addr, int backlog,
 		free(l);
 		return pcb ? -EADDRINUSE : -ENOMEM;
 	}
-	rc = steer(l, addr, NULL);
+	rc = flags & VS_TCP_SHARED
+		     ? 0
+		     : rule_for(e->port, (int)e->q, addr, NULL, &l->rule);
 	if (rc) {
 		lw->tcp_abort(pcb);
 		free(l);
@@ -218,32 +243,92 @@ on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 	return ERR_OK;
 }
 
+/* The address of family on the port (the first one). */
+static int
+port_addr(struct vs_port *port, int family, struct sockaddr_storage *ss)
+{
+	const struct vs_port_info *in = vs__port_info(port);
+
+	for (unsigned i = 0; i < in->naddrs; i++)
+		if (in->addrs[i].ss_family == family) {
+			*ss = in->addrs[i];
+			return 0;
+		}
+	return -EADDRNOTAVAIL;
+}
+
+static int
+bound_socket(struct sockaddr_storage *local)
+{
+	socklen_t len = sizeof(*local);
+	int fd = socket(local->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	((struct sockaddr_in *)local)->sin_port = 0;
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)local,
+		 local->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+					     : sizeof(struct sockaddr_in6)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)local, &len) < 0) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+#define VS_RSS_TRIES 64
+
 /*
- * A local port for an outbound connection, reserved with a kernel socket
- * bound to it (kept open as long as the connection), so that the kernel
- * does not give it to anyone else. Fills local with the port's address.
+ * A local port for an outbound connection to dst, reserved with a kernel
+ * socket bound to it (kept open as long as the connection), so that the
+ * kernel does not give it to anyone else; one whose RSS hash lands the
+ * peer's frames on this engine's queue if one of VS_RSS_TRIES does (the
+ * ports tried meanwhile stay bound until the choice, so each try is a
+ * new port). Fills local; c->rss_port says whether it lands.
  */
 static int
-reserve_port(struct vs_tcp *c, int family, struct sockaddr_storage *local)
+reserve_port(struct vs_tcp *c, const struct sockaddr *dst,
+	     struct sockaddr_storage *local)
 {
-	const struct vs_port_info *in = vs__port_info(c->e->port);
-	socklen_t len = sizeof(*local);
-	unsigned i;
+	int tried[VS_RSS_TRIES], n = 0, rc;
+	u16_t dport;
 
-	for (i = 0; i < in->naddrs && in->addrs[i].ss_family != family; i++)
-		;
-	if (i == in->naddrs)
-		return -EADDRNOTAVAIL;
-	*local = in->addrs[i];
-	((struct sockaddr_in *)local)->sin_port = 0;
-	c->reserve_fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->reserve_fd < 0 ||
-	    bind(c->reserve_fd, (struct sockaddr *)local,
-		 family == AF_INET ? sizeof(struct sockaddr_in)
-				   : sizeof(struct sockaddr_in6)) < 0 ||
-	    getsockname(c->reserve_fd, (struct sockaddr *)local, &len) < 0)
-		return -errno;
-	return 0;
+	rc = port_addr(c->e->port, dst->sa_family, local);
+	to_ip(dst, &dport);
+	while (!rc && n < VS_RSS_TRIES) {
+		struct sockaddr_storage l = *local;
+		u16_t lport;
+		int fd = bound_socket(&l);
+
+		if (fd < 0) {
+			rc = fd;
+			break;
+		}
+		to_ip((struct sockaddr *)&l, &lport);
+		if (vs__port_rss_queue(c->e->port, dst->sa_family,
+				       sa_addr(dst), sa_addr((struct sockaddr *)&l),
+				       dport, lport) == c->e->q) {
+			c->reserve_fd = fd;
+			c->rss_port = true;
+			*local = l;
+			break;
+		}
+		tried[n++] = fd;
+	}
+	/* None landed: the first port, with a 5-tuple rule. */
+	if (!rc && c->reserve_fd < 0 && n) {
+		socklen_t len = sizeof(*local);
+
+		c->reserve_fd = tried[0];
+		tried[0] = -1;
+		getsockname(c->reserve_fd, (struct sockaddr *)local, &len);
+	}
+	for (int i = 0; i < n; i++)
+		if (tried[i] >= 0)
+			close(tried[i]);
+	return rc;
 }
 
 int
@@ -260,9 +345,16 @@ vs__tcp_connect(struct vs_engine *e, const struct sockaddr *dst,
 
 	if (!c)
 		return -ENOMEM;
-	rc = reserve_port(c, dst->sa_family, &local);
-	if (!rc)
-		rc = steer(c, (struct sockaddr *)&local, dst);
+	rc = reserve_port(c, dst, &local);
+	/* Landed: a rule for the local port, spread by RSS like a listener's
+	 * (one queue: no RSS needed); else the whole 5-tuple to this queue. */
+	if (!rc && c->rss_port)
+		rc = rule_for(e->port,
+			      vs__port_info(e->port)->nqueues > 1 ? -1 : (int)e->q,
+			      (struct sockaddr *)&local, NULL, &c->rule);
+	else if (!rc)
+		rc = rule_for(e->port, (int)e->q, (struct sockaddr *)&local, dst,
+			      &c->rule);
 	if (rc) {
 		conn_free(c);
 		return rc;
@@ -284,6 +376,9 @@ vs__tcp_connect(struct vs_engine *e, const struct sockaddr *dst,
 		conn_free(c);
 		return -ENOMEM;
 	}
+	vs__stat_add(&e->st.tcp_connects, 1);
+	vs__stat_add(c->rss_port ? &e->st.tcp_rss_ports : &e->st.tcp_tuple_rules,
+		     1);
 	*out = c;
 	return 0;
 }
@@ -320,7 +415,74 @@ vs__tcp_send(struct vs_tcp *c, const void *data, size_t len)
 	    ERR_OK)
 		return 0;
 	lw->tcp_output(c->pcb);
+	c->tx_bytes += len;
+	vs__stat_add(&c->e->st.tcp_tx_bytes, len);
 	return (ssize_t)len;
+}
+
+int
+vs__tcp_shutdown(struct vs_tcp *c)
+{
+	if (!c->pcb || c->listener || c->closing)
+		return -ENOTCONN;
+	if (c->e->lw.tcp_shutdown(c->pcb, 0, 1) != ERR_OK)
+		return -ENOBUFS;
+	c->e->lw.tcp_output(c->pcb);
+	return 0;
+}
+
+static void
+from_ip(const ip_addr_t *ip, u16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (IP_IS_V4(ip)) {
+		struct sockaddr_in *in = (void *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		in->sin_addr.s_addr = ip_2_ip4(ip)->addr;
+	} else {
+		struct sockaddr_in6 *in6 = (void *)ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		memcpy(&in6->sin6_addr, ip_2_ip6(ip)->addr, 16);
+	}
+}
+
+/* lwIP's states (enum tcp_state) as Linux names them. */
+static const int linux_state[] = {
+	[CLOSED] = TCP_CLOSE,	      [LISTEN] = TCP_LISTEN,
+	[SYN_SENT] = TCP_SYN_SENT,    [SYN_RCVD] = TCP_SYN_RECV,
+	[ESTABLISHED] = TCP_ESTABLISHED, [FIN_WAIT_1] = TCP_FIN_WAIT1,
+	[FIN_WAIT_2] = TCP_FIN_WAIT2, [CLOSE_WAIT] = TCP_CLOSE_WAIT,
+	[CLOSING] = TCP_CLOSING,      [LAST_ACK] = TCP_LAST_ACK,
+	[TIME_WAIT] = TCP_TIME_WAIT,
+};
+
+void
+vs__tcp_info(const struct vs_tcp *c, struct vs_tcp_info *in)
+{
+	const struct tcp_pcb *p = c->pcb;
+
+	memset(in, 0, sizeof(*in));
+	in->queue = c->e->q;
+	in->rss_port = c->rss_port;
+	in->rx_bytes = c->rx_bytes;
+	in->tx_bytes = c->tx_bytes;
+	in->state = TCP_CLOSE;
+	if (!p)
+		return;
+	in->state = linux_state[p->state];
+	from_ip(&p->local_ip, p->local_port, &in->local);
+	if (c->listener)
+		return; /* a listen pcb has no more than this */
+	from_ip(&p->remote_ip, p->remote_port, &in->peer);
+	in->mss = p->mss;
+	in->snd_wnd = p->snd_wnd;
+	in->rcv_wnd = p->rcv_wnd;
+	in->snd_space = tcp_sndbuf(p);
+	in->snd_queued = TCP_SND_BUF - tcp_sndbuf(p);
 }
 
 void

@@ -37,12 +37,42 @@ struct vs_tcp_ops {
 	void (*closed)(struct vs_tcp *c, int err);
 };
 
+/*
+ * Listens on addr. With flags 0 the listener steers addr's frames to
+ * this engine's queue. With VS_TCP_SHARED it installs no rule: every
+ * queue's engine listens on addr, then one vs__tcp_listen_steer spreads
+ * the connections over them by RSS.
+ */
+#define VS_TCP_SHARED 1u
 int vs__tcp_listen(struct vs_engine *e, const struct sockaddr *addr,
-		   int backlog, const struct vs_tcp_ops *ops, void *user,
-		   struct vs_tcp **out);
+		   int backlog, unsigned flags, const struct vs_tcp_ops *ops,
+		   void *user, struct vs_tcp **out);
+/* The rule of a shared listener: addr's frames spread over the port's
+ * queues by RSS. From any thread, once every engine listens. */
+int vs__tcp_listen_steer(struct vs_port *port, const struct sockaddr *addr,
+			 struct vs_rule_handle **h);
+/*
+ * Connects to dst from a local port the kernel reserves for us, chosen
+ * so that the port's RSS hash of the peer's frames lands on this
+ * engine's queue (a rule on the local address and port, spreading by
+ * RSS); after 64 ports that land elsewhere, a 5-tuple rule to this queue.
+ */
 int vs__tcp_connect(struct vs_engine *e, const struct sockaddr *dst,
 		    const struct vs_tcp_ops *ops, void *user,
 		    struct vs_tcp **out);
+/* What `ss` and TCP_INFO show of a connection. */
+struct vs_tcp_info {
+	int state;        /* TCP_ESTABLISHED, TCP_LISTEN... (netinet/tcp.h) */
+	struct sockaddr_storage local, peer;
+	unsigned queue;   /* the engine's */
+	bool rss_port;    /* outbound port chosen for RSS (else a 5-tuple) */
+	uint32_t mss, snd_wnd, rcv_wnd;
+	uint32_t snd_queued; /* bytes sent by the application, not acked */
+	uint32_t snd_space;  /* what vs__tcp_send would take now */
+	uint64_t rx_bytes, tx_bytes; /* delivered to / taken from the app */
+};
+
+void vs__tcp_info(const struct vs_tcp *c, struct vs_tcp_info *info);
 void vs__tcp_set_ops(struct vs_tcp *c, const struct vs_tcp_ops *ops,
 		     void *user);
 void *vs__tcp_user(const struct vs_tcp *c);
@@ -51,6 +81,8 @@ void *vs__tcp_user(const struct vs_tcp *c);
 ssize_t vs__tcp_send(struct vs_tcp *c, const void *data, size_t len);
 /* The application took len received bytes: opens the window again. */
 void vs__tcp_consumed(struct vs_tcp *c, size_t len);
+/* Half-close: a FIN after the data queued so far; receiving goes on. */
+int vs__tcp_shutdown(struct vs_tcp *c);
 /* Graceful close: the data already sent is delivered first (the
  * connection lingers until the peer acknowledged it), then the FIN and
  * `closed(c, 0)`; a reset or timeout meanwhile gives `closed(c, -err)`.

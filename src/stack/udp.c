@@ -84,6 +84,7 @@ on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
 
 	(void)pcb;
 	from_ip(addr, port, &from);
+	vs__stat_add(&u->e->st.udp_rx_datagrams, 1);
 	if (u->ops && u->ops->received)
 		u->ops->received(u, p, (struct sockaddr *)&from);
 	else
@@ -184,6 +185,8 @@ vs__udp_sendto(struct vs_udp *u, const void *data, size_t len,
 	u->e->lw.pbuf_take(p, data, (u16_t)len);
 	err = u->e->lw.udp_sendto(u->pcb, p, &ip, sa_port(to));
 	u->e->lw.pbuf_free(p);
+	if (err == ERR_OK)
+		vs__stat_add(&u->e->st.udp_tx_datagrams, 1);
 	return err == ERR_OK ? (ssize_t)len : err == ERR_RTE ? -ENETUNREACH
 							     : -ENOBUFS;
 }

@@ -3,6 +3,7 @@
  * port.c - the part of a port every backend shares: options, the pool,
  * the netdev's description, counters, and dispatch to the backend.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <stdio.h>
@@ -67,6 +68,7 @@ vs__port_open(const struct vs_port_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	p->o = *o;
+	pthread_mutex_init(&p->rules_lock, NULL);
 	p->info.nqueues = o->nqueues;
 	p->info.nbufs = o->nbufs;
 	p->info.buf_size = o->buf_size;
@@ -167,6 +169,25 @@ vs__port_stats(const struct vs_port *p, unsigned q)
 	return q < p->o.nqueues ? &p->st[q] : NULL;
 }
 
+unsigned
+vs__port_rss_queue(const struct vs_port *p, int family, const void *src,
+		   const void *dst, uint16_t sport, uint16_t dport)
+{
+	size_t alen = family == AF_INET ? 4 : 16;
+	uint8_t in[36];
+	uint16_t sp = htons(sport), dp = htons(dport);
+	uint32_t h;
+
+	if (p->rss_table_len < 2)
+		return 0;
+	memcpy(in, src, alen);
+	memcpy(in + alen, dst, alen);
+	memcpy(in + 2 * alen, &sp, 2);
+	memcpy(in + 2 * alen + 2, &dp, 2);
+	h = vs__toeplitz(p->rss_key, VS_RSS_KEY_LEN, in, 2 * alen + 4);
+	return p->rss_table[h & (p->rss_table_len - 1)];
+}
+
 uint32_t
 vs__port_bufs_free(struct vs_port *p)
 {
@@ -201,6 +222,8 @@ int
 vs__port_rule_add(struct vs_port *p, const struct vs_rule *r,
 		  struct vs_rule_handle **h)
 {
+	int rc;
+
 	if (r->action == VS_RULE_STEER && r->queue >= p->o.nqueues)
 		return -EINVAL;
 	if (r->family && r->family != AF_INET && r->family != AF_INET6)
@@ -209,13 +232,21 @@ vs__port_rule_add(struct vs_port *p, const struct vs_rule *r,
 		return -EPROTONOSUPPORT;
 	if ((r->sport_mask || r->dport_mask) && !r->proto)
 		return -EINVAL; /* ports need a protocol */
-	return p->ops->rule_add(p, r, h);
+	pthread_mutex_lock(&p->rules_lock);
+	rc = p->ops->rule_add(p, r, h);
+	pthread_mutex_unlock(&p->rules_lock);
+	return rc;
 }
 
 int
 vs__port_rule_del(struct vs_port *p, struct vs_rule_handle *h)
 {
-	return p->ops->rule_del(p, h);
+	int rc;
+
+	pthread_mutex_lock(&p->rules_lock);
+	rc = p->ops->rule_del(p, h);
+	pthread_mutex_unlock(&p->rules_lock);
+	return rc;
 }
 
 int

@@ -6,8 +6,10 @@
  * here names a verbs or XDP type.
  *
  * Threads: queue q belongs to one thread (its engine), which alone calls
- * rx_burst/tx_burst/arm/buf_get/buf_put for q. Rules, info and opening
- * and closing may come from any thread, serialised by the caller.
+ * rx_burst/tx_burst/arm/buf_get/buf_put for q. Rules may be added and
+ * removed from any thread at any time (the port serialises them); info
+ * from any thread; opening and closing from one, with nothing else
+ * running.
  * Counters may be read by any thread at any time (single writer, relaxed
  * atomics, no locks).
  *
@@ -131,6 +133,15 @@ void vs__port_close(struct vs_port *p);
 const struct vs_port_info *vs__port_info(const struct vs_port *p);
 const struct vs_queue_stats *vs__port_stats(const struct vs_port *p,
 					    unsigned q);
+/*
+ * The queue a VS_RULE_STEER_RSS rule delivers a frame of this flow to,
+ * as the NIC computes it (Toeplitz over the addresses and ports, then
+ * the indirection table). src/dst: 4 or 16 bytes by family, ports in
+ * host order; src is the sender of the frame.
+ */
+unsigned vs__port_rss_queue(const struct vs_port *p, int family,
+			    const void *src, const void *dst, uint16_t sport,
+			    uint16_t dport);
 /* Free buffers in the pool (slow; for statistics and leak checks). */
 uint32_t vs__port_bufs_free(struct vs_port *p);
 

@@ -6,6 +6,8 @@
 #ifndef VS_VERBS_PORT_IMPL_H
 #define VS_VERBS_PORT_IMPL_H
 
+#include <pthread.h>
+
 #include "verbs/pool.h"
 #include "verbs/port.h"
 
@@ -18,6 +20,7 @@ struct vs_port {
 	struct vs_port_info info;
 	struct vs_pool pool;
 	struct vs_queue_stats *st; /* one per queue */
+	pthread_mutex_t rules_lock; /* rule_add/rule_del, from any thread */
 	/* What RSS does: Toeplitz with key over the 4-tuple, then table. */
 	uint8_t rss_key[VS_RSS_KEY_LEN];
 	unsigned rss_table_len;

@@ -390,6 +390,9 @@ START_TEST(rss_spread)
 		memcpy(in + 10, &dp, 2);
 		/* Microsoft's key; table entry i is queue i mod NQ. */
 		want = (vs__toeplitz(vs__rss_ms_key, 40, in, 12) & (NQ - 1)) % NQ;
+		ck_assert_uint_eq(vs__port_rss_queue(port, AF_INET, &s, &d,
+						     10000 + i, 9500),
+				  want);
 		peer_send(80, 10000 + i, 9500, i);
 		ck_assert_msg(rx_collect(per_q, want, NULL, 0, 1, 2000) == 1,
 			      "flow %u: expected on queue %u", i, want);

@@ -97,9 +97,9 @@ start(void *arg)
 	struct vs_tcp *l;
 
 	(void)arg;
-	if (vs__tcp_listen(&e, (struct sockaddr *)&any4, 16, &listen_ops, NULL,
+	if (vs__tcp_listen(&e, (struct sockaddr *)&any4, 16, 0, &listen_ops, NULL,
 			   &l) ||
-	    vs__tcp_listen(&e, (struct sockaddr *)&any6, 16, &listen_ops, NULL,
+	    vs__tcp_listen(&e, (struct sockaddr *)&any6, 16, 0, &listen_ops, NULL,
 			   &l))
 		failures++;
 	printf("ready\n");

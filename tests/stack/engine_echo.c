@@ -72,7 +72,7 @@ main(int argc, char **argv)
 	sleep(2);
 	printf("served %d; idle engine: %.1f ms of CPU in 2000 ms, %llu "
 	       "sleeps, %llu calls\n", echo_served, thread_cpu_ms(e.thread) - cpu0,
-	       (unsigned long long)e.sleeps, (unsigned long long)e.calls);
+	       (unsigned long long)e.st.sleeps, (unsigned long long)e.st.calls);
 	if (thread_cpu_ms(e.thread) - cpu0 > 20)
 		return fprintf(stderr, "engine_echo: the idle engine spins\n"), 1;
 	vs__engine_close(&e);

@@ -114,9 +114,9 @@ start(void *arg)
 	(void)arg;
 	inet_pton(AF_INET, "10.77.1.2", &k4.sin_addr);
 	inet_pton(AF_INET6, "fd77:1::2", &k6.sin6_addr);
-	if (vs__tcp_listen(&e, (struct sockaddr *)&any, 16, &srv_listen, NULL,
+	if (vs__tcp_listen(&e, (struct sockaddr *)&any, 16, 0, &srv_listen, NULL,
 			   &l4) ||
-	    vs__tcp_listen(&e, (struct sockaddr *)&any6, 16, &srv_listen, NULL,
+	    vs__tcp_listen(&e, (struct sockaddr *)&any6, 16, 0, &srv_listen, NULL,
 			   &l6) ||
 	    vs__tcp_connect(&e, (struct sockaddr *)&k4, &cli_ops, &cl4, &c4) ||
 	    vs__tcp_connect(&e, (struct sockaddr *)&k6, &cli_ops, &cl6, &c6)) {
