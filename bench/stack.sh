@@ -16,7 +16,7 @@ export VS_BUILD=$PWD/build
 mib=${1:-8} nconn=${2:-2000}
 [ "$(id -u)" = 0 ] || { echo "bench/stack.sh: run as root" >&2; exit 1; }
 scripts/setup
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind gawk >/dev/null
 scripts/build build >/dev/null
 . tests/lib/netns.sh
 . tests/lib/vsemu.sh
@@ -35,16 +35,27 @@ wait_ready() { # FILE: valgrind starts slowly
 	for _ in $(seq 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
 	echo "bench/stack.sh: no '$2' in $1" >&2; cat "$1" >&2; exit 1
 }
+# lwIP's symbols and PLT entries, for naming its code in the memfd copy;
+# the checksum functions are those of its inet_chksum.c.
+lwip_so=$(ldconfig -p | awk '/liblwip.so.0 .*x86-64/ {print $NF; exit}')
+lwip_map=$(mktemp)
+NETNS_CLEANUP+=("rm -f '$lwip_map'")
+{ nm -D --defined-only "$lwip_so" | awk '{print $1, $3}'
+  objdump -d -j .plt "$lwip_so" | sed -n 's/^\([0-9a-f]*\) <\(.*\)@plt>:$/\1 \2/p'
+} | sort >"$lwip_map"
+csum_re='^(lwip_standard_chksum|lwip_chksum_copy|inet_chksum.*|ip6?_chksum_pseudo.*)$'
 # FRAMES SRC LWIP CSUM of one run: frames in the direction measured, then
 # exclusive instructions in src/, in lwIP's copy, in its checksums.
 count() { # OUT LOG DIR(rx|tx)
-	local f
+	local f base
 	f=$(sed -n "s/.*frames rx \([0-9]*\) tx \([0-9]*\).*/\1 \2/p" "$2")
-	[ -n "$f" ] || { echo "bench/stack.sh: run failed, see $2" >&2; cat "$2" >&2; exit 1; }
+	base=$(sed -n 's/^lwip base //p' "$2")
+	[ -n "$f" ] && [ -n "$base" ] || { echo "bench/stack.sh: run failed, see $2" >&2; cat "$2" >&2; exit 1; }
 	set -- "$1" "$2" "$3" $f
 	[ "$3" = rx ] && f=$4 || f=$5
-	echo "$f $(awk -v src="$PWD/src/" -v obj=memfd: -v fn='chksum|cksum' \
-		-f bench/callgrind_ir.awk "$1" | awk '{printf "%s ", $2}')"
+	echo "$f $(awk -v src="$PWD/src/" -f bench/callgrind_ir.awk "$1" | awk '/^src/ {print $2}') $(
+		gawk -v base="$base" -v map="$lwip_map" -v re="$csum_re" \
+			-f bench/callgrind_lwip.awk "$1" | awk '{printf "%s ", $2}')"
 }
 rx_run() { # MIB
 	local out=$VSEMU_TMP/rx.$1
@@ -86,4 +97,6 @@ k=$!
 wait_ready "$VSEMU_TMP/idle.log" "heap bytes"
 wait "$k" "$p"
 sed -n 's/^idle: /vstack heap: /p' "$VSEMU_TMP/idle.log"
-echo "kernel (for comparison): $(awk '/^TCP:/ {print}' /proc/net/sockstat)"
+# The kernel's own per-connection object (struct tcp_sock; socket, file
+# and dentry come on top), for comparison.
+echo "kernel: struct tcp_sock alone is $(awk '$1 == "TCP" {print $4}' /proc/slabinfo) bytes (slab object size)"

@@ -7,9 +7,12 @@
  * sink and source print the bytes and the frames the netif received and
  * sent; idle prints the heap bytes per established connection (glibc's
  * mallinfo2: lwIP's pcbs and vstack's connection state come from it)
- * and waits for the peer to close them.
+ * and waits for the peer to close them. All print where the engine's
+ * lwIP copy is loaded ("lwip base 0x..."): profilers cannot name code in
+ * a memfd, bench/stack.sh maps its addresses to liblwip's symbols.
  */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <malloc.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -89,10 +92,12 @@ pump(struct vs_tcp *c)
 static void
 on_connected(struct vs_tcp *c, int err)
 {
-	if (err)
-		failures++, done = 1;
-	else
+	if (!err) {
 		pump(c);
+		return;
+	}
+	failures++;
+	done = 1;
 }
 
 static void
@@ -117,8 +122,10 @@ start(void *arg)
 	if (mode == 'S' ? vs__tcp_connect(&e, (struct sockaddr *)&where,
 					  &source_ops, NULL, &t)
 			: vs__tcp_listen(&e, (struct sockaddr *)&where, 128, 0,
-					 &listen_ops, NULL, &t))
-		failures++, done = 1;
+					 &listen_ops, NULL, &t)) {
+		failures++;
+		done = 1;
+	}
 	printf("ready\n");
 	fflush(stdout);
 }
@@ -155,6 +162,12 @@ main(int argc, char **argv)
 	if (mode == 'i')
 		n = atoi(argv[4]);
 	engine_run(&e, "vstack_tcp", argv[1], 8192, 512, start);
+	{
+		Dl_info di;
+
+		if (dladdr((void *)e.lw.lwip_init, &di))
+			printf("lwip base %p\n", di.dli_fbase);
+	}
 	if (mode == 'i') {
 		while (established < n && !failures && time(NULL) < end)
 			usleep(10000);
