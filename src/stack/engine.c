@@ -12,6 +12,43 @@
 #include "base/log.h"
 #include "stack/engine.h"
 
+static uint64_t now_us(void);
+
+void
+vs__engine_wake(struct vs_engine *e)
+{
+	uint64_t one = 1;
+
+	if (atomic_load(&e->sleeping) && write(e->evfd, &one, sizeof(one)) < 0)
+		return;
+}
+
+void
+vs__engine_lock(struct vs_engine *e)
+{
+	atomic_fetch_add(&e->lock_wanted, 1);
+	pthread_mutex_lock(&e->lock);
+	atomic_fetch_sub(&e->lock_wanted, 1);
+}
+
+void
+vs__engine_unlock(struct vs_engine *e)
+{
+	/* A call may have started a timer (a retransmission, a delayed
+	 * ACK) earlier than the sleeping engine will wake for. */
+	bool wake = false;
+
+	if (atomic_load(&e->sleeping)) {
+		u32_t next = e->lw.sys_timeouts_sleeptime();
+
+		wake = next != SYS_TIMEOUTS_SLEEPTIME_INFINITE &&
+		       now_us() / 1000 + next < atomic_load(&e->sleep_until_ms);
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (wake)
+		vs__engine_wake(e);
+}
+
 static uint64_t
 now_us(void)
 {
@@ -91,7 +128,8 @@ ring_empty(struct vs_engine *e)
 	return atomic_load_explicit(&c->seq, memory_order_acquire) != e->deq + 1;
 }
 
-/* Sleeps until the port, the kernel, a call or lwIP's next timer. */
+/* Sleeps until the port, the kernel, a call or lwIP's next timer.
+ * Called with the lock held; sleeps without it. */
 static void
 sleep_once(struct vs_engine *e, int timeout_ms)
 {
@@ -106,6 +144,8 @@ sleep_once(struct vs_engine *e, int timeout_ms)
 	if (next != SYS_TIMEOUTS_SLEEPTIME_INFINITE &&
 	    (timeout_ms < 0 || next < (u32_t)timeout_ms))
 		timeout_ms = (int)next;
+	atomic_store(&e->sleep_until_ms,
+		     timeout_ms < 0 ? UINT64_MAX : now_us() / 1000 + (uint64_t)timeout_ms);
 	atomic_store(&e->sleeping, 1);
 	/* Look once more after saying so (see vs__engine_call), and let the
 	 * port arm itself (it says if a frame slipped in meanwhile). */
@@ -114,7 +154,9 @@ sleep_once(struct vs_engine *e, int timeout_ms)
 		return;
 	}
 	vs__stat_add(&e->st.sleeps, 1);
+	pthread_mutex_unlock(&e->lock);
 	poll(p, 3, timeout_ms);
+	pthread_mutex_lock(&e->lock);
 	atomic_store(&e->sleeping, 0);
 	if (p[0].revents)
 		vs__port_woken(e->port, e->q);
@@ -127,17 +169,23 @@ sleep_once(struct vs_engine *e, int timeout_ms)
 void
 vs__engine_run_once(struct vs_engine *e, int timeout_ms)
 {
-	unsigned work = vs__netif_poll(&e->nif) + run_calls(e);
-	uint64_t now = now_us();
+	unsigned work;
+	uint64_t now;
 
+	/* Socket calls waiting for the lock go first: the loop would
+	 * otherwise take it back before they wake. */
+	while (atomic_load_explicit(&e->lock_wanted, memory_order_relaxed))
+		sched_yield();
+	pthread_mutex_lock(&e->lock);
+	work = vs__netif_poll(&e->nif) + run_calls(e);
+	now = now_us();
 	e->lw.sys_check_timeouts();
 	vs__stat_add(&e->st.loops, 1);
-	if (work || !e->last_work_us) {
+	if (work || !e->last_work_us)
 		e->last_work_us = now;
-		return;
-	}
-	if (now - e->last_work_us >= e->spin_us && timeout_ms != 0)
+	else if (now - e->last_work_us >= e->spin_us && timeout_ms != 0)
 		sleep_once(e, timeout_ms);
+	pthread_mutex_unlock(&e->lock);
 }
 
 static void *
@@ -171,6 +219,7 @@ vs__engine_open(struct vs_engine *e, struct vs_port *port, unsigned q,
 	e->cpu = cpu;
 	for (size_t i = 0; i < VS_ENGINE_RING; i++)
 		atomic_init(&e->ring[i].seq, i);
+	pthread_mutex_init(&e->lock, NULL);
 	e->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	e->k = vs__kernel_open(vs__port_info(port)->ifname, err, errlen);
 	if (e->evfd < 0 || !e->k) {

@@ -10,8 +10,15 @@
  * the kernel's fd and the ring's eventfd, until lwIP's next timer: an
  * idle engine uses no CPU.
  *
- * Must never: let another thread touch lwIP (everything goes through
- * vs__engine_call), or make a syscall per packet while busy.
+ * Threads: lwIP, the netif and the port's queue are touched only by the
+ * thread holding the engine's lock: the engine's own thread while it
+ * works (never while it sleeps), or a thread that took it with
+ * vs__engine_lock for a socket call (the socket layer sends and
+ * receives on the caller's thread, without a hand-off). Threads that
+ * want no lock post a call with vs__engine_call instead.
+ *
+ * Must never: let a thread touch lwIP without the lock, hold the lock
+ * while sleeping, or make a syscall per packet while busy.
  */
 #ifndef VS_STACK_ENGINE_H
 #define VS_STACK_ENGINE_H
@@ -58,6 +65,9 @@ struct vs_engine {
 	size_t deq;
 	int evfd;
 	_Atomic int sleeping;
+	_Atomic uint64_t sleep_until_ms; /* while sleeping: when it wakes */
+	pthread_mutex_t lock;
+	_Atomic int lock_wanted; /* threads waiting in vs__engine_lock */
 	_Atomic bool stop;
 	pthread_t thread;
 	bool started;
@@ -77,5 +87,11 @@ void vs__engine_run_once(struct vs_engine *e, int timeout_ms);
  * -EAGAIN if the ring is full. */
 int vs__engine_call(struct vs_engine *e, vs_engine_fn fn, void *arg);
 void vs__engine_close(struct vs_engine *e);
+/* For another thread's calls into lwIP (see Threads above). Unlocking
+ * wakes a sleeping engine if lwIP now has an earlier timer. */
+void vs__engine_lock(struct vs_engine *e);
+void vs__engine_unlock(struct vs_engine *e);
+/* Wakes a sleeping engine (e.g. after handing it work by other means). */
+void vs__engine_wake(struct vs_engine *e);
 
 #endif
