@@ -460,6 +460,32 @@ static const int linux_state[] = {
 	[TIME_WAIT] = TCP_TIME_WAIT,
 };
 
+struct vs_engine *
+vs__tcp_engine(const struct vs_tcp *c)
+{
+	return c->e;
+}
+
+size_t
+vs__tcp_send_space(const struct vs_tcp *c)
+{
+	if (!c->pcb || c->listener || c->closing ||
+	    tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN)
+		return 0;
+	return tcp_sndbuf(c->pcb);
+}
+
+void
+vs__tcp_set_nodelay(struct vs_tcp *c, bool on)
+{
+	if (!c->pcb || c->listener)
+		return;
+	if (on)
+		tcp_nagle_disable(c->pcb);
+	else
+		tcp_nagle_enable(c->pcb);
+}
+
 void
 vs__tcp_info(const struct vs_tcp *c, struct vs_tcp_info *in)
 {

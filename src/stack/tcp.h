@@ -73,6 +73,11 @@ struct vs_tcp_info {
 };
 
 void vs__tcp_info(const struct vs_tcp *c, struct vs_tcp_info *info);
+struct vs_engine *vs__tcp_engine(const struct vs_tcp *c);
+/* What vs__tcp_send would take now (0: wait for `sent`). */
+size_t vs__tcp_send_space(const struct vs_tcp *c);
+/* TCP_NODELAY: no Nagle (segments go out at once). */
+void vs__tcp_set_nodelay(struct vs_tcp *c, bool on);
 void vs__tcp_set_ops(struct vs_tcp *c, const struct vs_tcp_ops *ops,
 		     void *user);
 void *vs__tcp_user(const struct vs_tcp *c);

@@ -25,11 +25,6 @@ check_opts(const struct vs_port_opts *o, char *err, size_t errlen)
 			 o->sz, sizeof(*o));
 		return -EINVAL;
 	}
-	if (!o->device || !*o->device) {
-		snprintf(err, errlen, "no device given (set `device` in the "
-				      "configuration, e.g. mlx5_0)");
-		return -EINVAL;
-	}
 	if (!o->nqueues || o->nqueues > VS_RSS_TABLE_MAX) {
 		snprintf(err, errlen, "%u queues: expected 1..%u", o->nqueues,
 			 VS_RSS_TABLE_MAX);

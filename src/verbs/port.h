@@ -43,7 +43,8 @@ enum {
 
 struct vs_port_opts {
 	size_t sz;           /* sizeof(struct vs_port_opts) */
-	const char *device;  /* mlx5_0, or the netdev (eth0) */
+	const char *device;  /* mlx5_0, or the netdev (eth0); NULL or "":
+				the first device that has a netdev */
 	unsigned nqueues;    /* queues (one per engine core), >= 1 */
 	uint32_t buf_size;   /* 2048 or 9216 */
 	uint32_t nbufs;      /* buffers in the pool */

@@ -142,7 +142,8 @@ list_devices(struct ibv_device **l, char *buf, size_t len)
 	}
 }
 
-/* By RDMA device name, or by the name of its netdev. */
+/* By RDMA device name, or by the name of its netdev; "" or NULL: the
+ * first device that has a netdev. */
 static struct ibv_device *
 find_device(struct ibv_device **l, const char *want, char *ifname)
 {
@@ -150,7 +151,9 @@ find_device(struct ibv_device **l, const char *want, char *ifname)
 		char nd[IF_NAMESIZE] = "";
 
 		dev_netdev(l[i]->ibdev_path, nd, sizeof(nd));
-		if (strcmp(l[i]->name, want) == 0 || strcmp(nd, want) == 0) {
+		if (!want || !*want ? nd[0] != 0
+				    : strcmp(l[i]->name, want) == 0 ||
+					      strcmp(nd, want) == 0) {
 			snprintf(ifname, IF_NAMESIZE, "%s", nd);
 			return l[i];
 		}
@@ -170,15 +173,19 @@ open_device(struct vs_port *p, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: no RDMA device found (for ConnectX: "
 				      "is mlx5_ib loaded? for the emulated one: "
 				      "is vsemu running, and VSEMU_DIR set?)",
-			 p->o.device);
+			 p->o.device && *p->o.device ? p->o.device : "vstack");
 		ibv_free_device_list(l);
 		return -ENODEV;
 	}
 	dev = find_device(l, p->o.device, p->info.ifname);
 	if (!dev) {
 		list_devices(l, names, sizeof(names));
-		snprintf(err, errlen, "%s: no such RDMA device or netdev; there "
-				      "are: %s", p->o.device, names);
+		if (p->o.device && *p->o.device)
+			snprintf(err, errlen, "%s: no such RDMA device or netdev; "
+					      "there are: %s", p->o.device, names);
+		else
+			snprintf(err, errlen, "no RDMA device has a netdev; there "
+					      "are: %s", names);
 		ibv_free_device_list(l);
 		return -ENODEV;
 	}

@@ -664,10 +664,6 @@ START_TEST(bad_options)
 	snprintf(want, sizeof(want), "port options: size 8, expected %zu",
 		 sizeof(o));
 	assert_open_fails(o, EINVAL, want);
-	o = opts(1, 1024);
-	o.device = NULL;
-	assert_open_fails(o, EINVAL, "no device given (set `device` in the "
-				     "configuration, e.g. mlx5_0)");
 }
 END_TEST
 

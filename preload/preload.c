@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: MIT
+/*
+ * preload - the libc calls libvstack.so interposes (LD_PRELOAD).
+ *
+ * Owns nothing but the wrappers: each looks the fd up and either goes
+ * to src/sockapi (a vstack socket or epoll set, or a socket that may
+ * become one: listen, connect) or straight to libc. vstack's own calls
+ * (vs__in_vstack set) always go to libc.
+ *
+ * Must never: keep state of its own, or do more than a table lookup on
+ * a kernel fd's path.
+ */
+#include <errno.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include "base/compiler.h"
+#include "sockapi/sock.h"
+
+static void
+child(void)
+{
+	vs__sock_atfork_child();
+}
+
+__attribute__((constructor)) static void
+preload_init(void)
+{
+	if (!vs__real.socket) {
+		vs__real_init();
+		pthread_atfork(NULL, NULL, child);
+	}
+}
+
+/* glibc's fortified variants (no header declares them). */
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+		       struct sockaddr *sa, socklen_t *len);
+int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t len);
+
+#define REAL(f) (vs__real.f ? vs__real.f : (preload_init(), vs__real.f))
+
+static long
+ret(long rc)
+{
+	if (rc < 0) {
+		errno = (int)-rc;
+		return -1;
+	}
+	return rc;
+}
+
+/* Runs e with vstack's own calls going to libc; sets errno. */
+#define VS(e)                          \
+	({                             \
+		long rc_;              \
+		vs__in_vstack++;       \
+		rc_ = (long)(e);       \
+		vs__in_vstack--;       \
+		ret(rc_);              \
+	})
+
+static inline struct vs_sock *
+sock_of(int fd)
+{
+	return vs__in_vstack ? NULL : vs__fd_sock(fd);
+}
+
+/* --- connections --- */
+
+VS_EXPORT int
+listen(int fd, int backlog)
+{
+	if (vs__in_vstack)
+		return REAL(listen)(fd, backlog);
+	return (int)VS(vs__sock_listen(fd, backlog));
+}
+
+VS_EXPORT int
+accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	if (!sock_of(fd))
+		return REAL(accept4)(fd, sa, len, flags);
+	return (int)VS(vs__sock_accept(fd, sa, len, flags));
+}
+
+VS_EXPORT int
+accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	return accept4(fd, sa, len, 0);
+}
+
+VS_EXPORT int
+connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	if (vs__in_vstack)
+		return REAL(connect)(fd, sa, len);
+	return (int)VS(vs__sock_connect(fd, sa, len));
+}
+
+VS_EXPORT int
+close(int fd)
+{
+	if (!vs__in_vstack) {
+		if (vs__fd_internal(fd))
+			return 0; /* vstack's own; the program never had it */
+		if (vs__fd_sock(fd))
+			return (int)VS(vs__sock_close(fd));
+		if (vs__fd_ep(fd))
+			return (int)VS(vs__epoll_close(fd));
+	}
+	return REAL(close)(fd);
+}
+
+VS_EXPORT int
+shutdown(int fd, int how)
+{
+	struct vs_sock *s = sock_of(fd);
+
+	return s ? (int)VS(vs__sock_shutdown(s, how)) : REAL(shutdown)(fd, how);
+}
+
+VS_EXPORT int
+getsockname(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	struct vs_sock *s = sock_of(fd);
+
+	if (!s || s->state == VS_S_LISTEN)
+		return REAL(getsockname)(fd, sa, len);
+	return (int)VS(vs__sock_name(s, false, sa, len));
+}
+
+VS_EXPORT int
+getpeername(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	struct vs_sock *s = sock_of(fd);
+
+	if (!s || s->state == VS_S_LISTEN)
+		return REAL(getpeername)(fd, sa, len);
+	return (int)VS(vs__sock_name(s, true, sa, len));
+}
+
+VS_EXPORT int
+getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	struct vs_sock *s = sock_of(fd);
+
+	if (!s)
+		return REAL(getsockopt)(fd, level, name, val, len);
+	return (int)VS(vs__sock_getsockopt(fd, s, level, name, val, len));
+}
+
+VS_EXPORT int
+setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	struct vs_sock *s = sock_of(fd);
+
+	if (!s)
+		return REAL(setsockopt)(fd, level, name, val, len);
+	return (int)VS(vs__sock_setsockopt(fd, s, level, name, val, len));
+}
+
+/* --- data --- */
+
+VS_EXPORT ssize_t
+read(int fd, void *buf, size_t n)
+{
+	struct vs_sock *s = sock_of(fd);
+	struct iovec iov = { buf, n };
+
+	return s ? VS(vs__sock_recv(s, &iov, 1, 0)) : REAL(read)(fd, buf, n);
+}
+
+VS_EXPORT ssize_t
+__read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	if (n > buflen)
+		abort();
+	return read(fd, buf, n);
+}
+
+VS_EXPORT ssize_t
+readv(int fd, const struct iovec *iov, int n)
+{
+	struct vs_sock *s = sock_of(fd);
+
+	return s ? VS(vs__sock_recv(s, iov, n, 0)) : REAL(readv)(fd, iov, n);
+}
+
+VS_EXPORT ssize_t
+recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
+	 socklen_t *len)
+{
+	struct vs_sock *s = sock_of(fd);
+	struct iovec iov = { buf, n };
+	ssize_t rc;
+
+	if (!s)
+		return REAL(recvfrom)(fd, buf, n, flags, sa, len);
+	rc = VS(vs__sock_recv(s, &iov, 1, flags));
+	if (rc >= 0 && sa && len)
+		vs__sock_name(s, true, sa, len);
+	return rc;
+}
+
+VS_EXPORT ssize_t
+recv(int fd, void *buf, size_t n, int flags)
+{
+	return recvfrom(fd, buf, n, flags, NULL, NULL);
+}
+
+VS_EXPORT ssize_t
+__recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	if (n > buflen)
+		abort();
+	return recv(fd, buf, n, flags);
+}
+
+VS_EXPORT ssize_t
+__recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+	       struct sockaddr *sa, socklen_t *len)
+{
+	if (n > buflen)
+		abort();
+	return recvfrom(fd, buf, n, flags, sa, len);
+}
+
+VS_EXPORT ssize_t
+recvmsg(int fd, struct msghdr *m, int flags)
+{
+	struct vs_sock *s = sock_of(fd);
+	ssize_t rc;
+
+	if (!s)
+		return REAL(recvmsg)(fd, m, flags);
+	rc = VS(vs__sock_recv(s, m->msg_iov, (int)m->msg_iovlen, flags));
+	if (rc >= 0) {
+		if (m->msg_name)
+			vs__sock_name(s, true, m->msg_name, &m->msg_namelen);
+		m->msg_controllen = 0;
+		m->msg_flags = 0;
+	}
+	return rc;
+}
+
+VS_EXPORT int
+recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
+	 struct timespec *tmo)
+{
+	struct vs_sock *s = sock_of(fd);
+	unsigned i;
+
+	if (!s)
+		return ((int (*)(int, struct mmsghdr *, unsigned, int,
+				 struct timespec *))dlsym(RTLD_NEXT, "recvmmsg"))(
+			fd, v, n, flags, tmo);
+	for (i = 0; i < n; i++) {
+		ssize_t rc = recvmsg(fd, &v[i].msg_hdr,
+				     i ? flags | MSG_DONTWAIT : flags);
+
+		if (rc < 0)
+			return i ? (int)i : -1;
+		v[i].msg_len = (unsigned)rc;
+		if (!rc)
+			return (int)i + 1;
+	}
+	return (int)i;
+}
+
+VS_EXPORT ssize_t
+write(int fd, const void *buf, size_t n)
+{
+	struct vs_sock *s = sock_of(fd);
+	struct iovec iov = { (void *)buf, n };
+
+	return s ? VS(vs__sock_send(s, &iov, 1, 0)) : REAL(write)(fd, buf, n);
+}
+
+VS_EXPORT ssize_t
+writev(int fd, const struct iovec *iov, int n)
+{
+	struct vs_sock *s = sock_of(fd);
+
+	return s ? VS(vs__sock_send(s, iov, n, 0)) : REAL(writev)(fd, iov, n);
+}
+
+VS_EXPORT ssize_t
+sendto(int fd, const void *buf, size_t n, int flags,
+       const struct sockaddr *sa, socklen_t len)
+{
+	struct vs_sock *s = sock_of(fd);
+	struct iovec iov = { (void *)buf, n };
+
+	if (!s)
+		return REAL(sendto)(fd, buf, n, flags, sa, len);
+	/* A connected stream ignores the address, as the kernel does. */
+	return VS(vs__sock_send(s, &iov, 1, flags));
+}
+
+VS_EXPORT ssize_t
+send(int fd, const void *buf, size_t n, int flags)
+{
+	return sendto(fd, buf, n, flags, NULL, 0);
+}
+
+VS_EXPORT ssize_t
+sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	struct vs_sock *s = sock_of(fd);
+
+	if (!s)
+		return REAL(sendmsg)(fd, m, flags);
+	return VS(vs__sock_send(s, m->msg_iov, (int)m->msg_iovlen, flags));
+}
+
+VS_EXPORT int
+sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
+{
+	struct vs_sock *s = sock_of(fd);
+	unsigned i;
+
+	if (!s)
+		return ((int (*)(int, struct mmsghdr *, unsigned, int))dlsym(
+			RTLD_NEXT, "sendmmsg"))(fd, v, n, flags);
+	for (i = 0; i < n; i++) {
+		ssize_t rc = sendmsg(fd, &v[i].msg_hdr, flags);
+
+		if (rc < 0)
+			return i ? (int)i : -1;
+		v[i].msg_len = (unsigned)rc;
+	}
+	return (int)i;
+}
+
+/* sendfile to a vstack socket: the file's bytes are read and sent;
+ * what could not be sent is not taken from the file. */
+VS_EXPORT ssize_t
+sendfile(int out, int in, off_t *off, size_t count)
+{
+	struct vs_sock *s = sock_of(out);
+	char buf[65536];
+	size_t done = 0;
+
+	if (!s)
+		return REAL(sendfile)(out, in, off, count);
+	while (done < count) {
+		size_t want = count - done < sizeof(buf) ? count - done : sizeof(buf);
+		ssize_t r = off ? REAL(pread)(in, buf, want, *off)
+				: REAL(read)(in, buf, want);
+		ssize_t w;
+		struct iovec iov;
+
+		if (r <= 0) {
+			if (r < 0 && !done)
+				return -1;
+			break;
+		}
+		iov = (struct iovec){ buf, (size_t)r };
+		vs__in_vstack++;
+		w = vs__sock_send(s, &iov, 1, 0);
+		vs__in_vstack--;
+		if (w < 0) {
+			if (!off)
+				lseek(in, -r, SEEK_CUR);
+			if (!done)
+				return ret(w);
+			break;
+		}
+		if (off)
+			*off += w;
+		else if (w < r)
+			lseek(in, w - r, SEEK_CUR);
+		done += (size_t)w;
+		if (w < r)
+			break;
+	}
+	return (ssize_t)done;
+}
+
+/* --- fds --- */
+
+VS_EXPORT int
+fcntl(int fd, int cmd, ...)
+{
+	struct vs_sock *s = sock_of(fd);
+	va_list ap;
+	long arg;
+	int rc;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, long);
+	va_end(ap);
+	if (!s) {
+		rc = REAL(fcntl)(fd, cmd, arg);
+		if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
+		    !vs__in_vstack && vs__fd_ep(fd))
+			vs__sock_dup(fd, rc);
+		return rc;
+	}
+	switch (cmd) {
+	case F_GETFL:
+		rc = REAL(fcntl)(fd, cmd);
+		if (rc >= 0)
+			rc = (rc & ~O_NONBLOCK) |
+			     (atomic_load(&s->nonblock) ? O_NONBLOCK : 0);
+		return rc;
+	case F_SETFL:
+		/* A listener's kernel socket stays non-blocking. */
+		rc = REAL(fcntl)(fd, cmd,
+				 s->state == VS_S_LISTEN ? arg | O_NONBLOCK : arg);
+		if (rc == 0)
+			atomic_store(&s->nonblock, (arg & O_NONBLOCK) != 0);
+		return rc;
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		rc = REAL(fcntl)(fd, cmd, arg);
+		if (rc >= 0)
+			vs__sock_dup(fd, rc);
+		return rc;
+	default:
+		return REAL(fcntl)(fd, cmd, arg);
+	}
+}
+
+VS_EXPORT int
+ioctl(int fd, unsigned long req, ...)
+{
+	struct vs_sock *s = sock_of(fd);
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (s && req == FIONBIO && arg) {
+		int on = *(int *)arg != 0;
+
+		if (s->state != VS_S_LISTEN && REAL(ioctl)(fd, req, arg) < 0)
+			return -1;
+		atomic_store(&s->nonblock, on);
+		return 0;
+	}
+	if (s && req == FIONREAD && arg && s->state != VS_S_LISTEN) {
+		*(int *)arg = (int)vs__sock_rx_avail(s);
+		return 0;
+	}
+	return REAL(ioctl)(fd, req, arg);
+}
+
+VS_EXPORT int
+dup(int fd)
+{
+	int nfd = REAL(dup)(fd);
+
+	if (nfd >= 0 && !vs__in_vstack)
+		vs__sock_dup(fd, nfd);
+	return nfd;
+}
+
+static int
+dup_onto(int old, int nfd, int flags, bool three)
+{
+	int rc;
+
+	if (vs__in_vstack)
+		return three ? REAL(dup3)(old, nfd, flags) : REAL(dup2)(old, nfd);
+	if (old == nfd && !three)
+		return REAL(dup2)(old, nfd);
+	/* The kernel closes what nfd was: so does vstack. */
+	if (vs__fd_sock(nfd) || vs__fd_ep(nfd)) {
+		vs__in_vstack++;
+		if (vs__fd_sock(nfd))
+			vs__sock_close(nfd);
+		else
+			vs__epoll_close(nfd);
+		vs__in_vstack--;
+	}
+	rc = three ? REAL(dup3)(old, nfd, flags) : REAL(dup2)(old, nfd);
+	if (rc >= 0)
+		vs__sock_dup(old, rc);
+	return rc;
+}
+
+VS_EXPORT int
+dup2(int old, int nfd)
+{
+	return dup_onto(old, nfd, 0, false);
+}
+
+VS_EXPORT int
+dup3(int old, int nfd, int flags)
+{
+	return dup_onto(old, nfd, flags, true);
+}
+
+/* --- readiness --- */
+
+static bool
+any_vstack(const struct pollfd *fds, nfds_t n)
+{
+	if (vs__in_vstack)
+		return false;
+	for (nfds_t i = 0; i < n; i++)
+		if (vs__fd_sock(fds[i].fd))
+			return true;
+	return false;
+}
+
+VS_EXPORT int
+poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	if (!any_vstack(fds, n))
+		return REAL(poll)(fds, n, timeout);
+	return (int)VS(vs__poll(fds, n, timeout, NULL));
+}
+
+VS_EXPORT int
+__poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t len)
+{
+	if (n > len / sizeof(*fds))
+		abort();
+	return poll(fds, n, timeout);
+}
+
+VS_EXPORT int
+ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
+      const sigset_t *mask)
+{
+	if (!any_vstack(fds, n))
+		return REAL(ppoll)(fds, n, ts, mask);
+	return (int)VS(vs__poll(fds, n,
+				ts ? (int)(ts->tv_sec * 1000 + ts->tv_nsec / 1000000)
+				   : -1,
+				mask));
+}
+
+static bool
+any_vstack_set(int nfds, fd_set *r, fd_set *w, fd_set *x)
+{
+	if (vs__in_vstack)
+		return false;
+	for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++)
+		if (((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) ||
+		     (x && FD_ISSET(fd, x))) &&
+		    vs__fd_sock(fd))
+			return true;
+	return false;
+}
+
+VS_EXPORT int
+select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
+{
+	if (!any_vstack_set(nfds, r, w, x))
+		return REAL(select)(nfds, r, w, x, tv);
+	return (int)VS(vs__select(nfds, r, w, x, tv));
+}
+
+VS_EXPORT int
+pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *ts,
+	const sigset_t *mask)
+{
+	struct timeval tv;
+	sigset_t old;
+	int rc;
+
+	if (!any_vstack_set(nfds, r, w, x))
+		return ((int (*)(int, fd_set *, fd_set *, fd_set *,
+				 const struct timespec *, const sigset_t *))dlsym(
+			RTLD_NEXT, "pselect"))(nfds, r, w, x, ts, mask);
+	if (ts)
+		tv = (struct timeval){ ts->tv_sec, ts->tv_nsec / 1000 };
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, mask, &old);
+	rc = select(nfds, r, w, x, ts ? &tv : NULL);
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+VS_EXPORT int
+epoll_create1(int flags)
+{
+	if (vs__in_vstack)
+		return REAL(epoll_create1)(flags);
+	return (int)VS(vs__epoll_create(flags));
+}
+
+VS_EXPORT int
+epoll_create(int size)
+{
+	if (size <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return epoll_create1(0);
+}
+
+VS_EXPORT int
+epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct vs_ep *ep = vs__in_vstack ? NULL : vs__fd_ep(epfd);
+
+	if (!ep)
+		return REAL(epoll_ctl)(epfd, op, fd, ev);
+	return (int)VS(vs__epoll_ctl(ep, epfd, op, fd, ev));
+}
+
+VS_EXPORT int
+epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout,
+	    const sigset_t *mask)
+{
+	struct vs_ep *ep = vs__in_vstack ? NULL : vs__fd_ep(epfd);
+
+	if (!ep)
+		return REAL(epoll_pwait)(epfd, evs, max, timeout, mask);
+	return (int)VS(vs__epoll_wait(ep, epfd, evs, max, timeout, mask));
+}
+
+VS_EXPORT int
+epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
+{
+	return epoll_pwait(epfd, evs, max, timeout, NULL);
+}

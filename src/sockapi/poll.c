@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: MIT
+/*
+ * poll - epoll, poll and select over any mix of kernel and vstack fds.
+ *
+ * An epoll fd is the kernel's epoll instance: kernel fds go into it as
+ * usual. vstack sockets are items of vstack's own, each watching its
+ * socket: a readiness change marks the item pending and wakes the set's
+ * waiter if it sleeps. epoll_wait reports pending items first (level-
+ * triggered ones stay pending while ready), asks the kernel's instance
+ * without waiting, and only when nothing is ready sleeps in poll(2) on
+ * the kernel instance and the set's eventfd. A vstack listener is in
+ * both: its kernel socket listens too, for loopback.
+ *
+ * Must never: hold a set's lock while taking a socket's watcher lock
+ * (notify takes the latter, and never the former).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sockapi/sock.h"
+
+int vs__fd_set_ep(int fd, struct vs_ep *ep);
+
+struct vs_epitem {
+	_Atomic int pending; /* first: notify() sets it through the watch */
+	struct vs_ep *ep;
+	struct vs_sock *s;
+	int fd;
+	uint32_t events;
+	epoll_data_t data;
+	bool disabled; /* EPOLLONESHOT fired */
+	struct vs_watch watch;
+	struct vs_epitem *next;
+};
+
+struct vs_ep {
+	pthread_mutex_t lock;
+	struct vs_waiter w;
+	struct vs_epitem *items;
+	_Atomic int nkernel; /* kernel fds in the kernel instance */
+	unsigned tick;
+};
+
+static struct vs_ep *
+ep_new(void)
+{
+	struct vs_ep *ep = calloc(1, sizeof(*ep));
+
+	if (!ep)
+		return NULL;
+	pthread_mutex_init(&ep->lock, NULL);
+	vs__in_vstack++;
+	ep->w.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vs__in_vstack--;
+	if (ep->w.efd < 0) {
+		free(ep);
+		return NULL;
+	}
+	vs__fd_mark_internal(ep->w.efd);
+	return ep;
+}
+
+/* Every epoll fd gets its vstack half at creation: a vstack socket may
+ * be added to any set. */
+int
+vs__epoll_create(int flags)
+{
+	int fd = vs__real.epoll_create1(flags);
+	struct vs_ep *ep;
+
+	if (fd < 0)
+		return -errno;
+	ep = ep_new();
+	if (!ep || vs__fd_set_ep(fd, ep)) {
+		free(ep);
+		vs__real.close(fd);
+		return -ENOMEM;
+	}
+	return fd;
+}
+
+static struct vs_epitem *
+item_find(struct vs_ep *ep, int fd, struct vs_epitem ***prev)
+{
+	struct vs_epitem **p = &ep->items;
+
+	for (; *p; p = &(*p)->next)
+		if ((*p)->fd == fd) {
+			if (prev)
+				*prev = p;
+			return *p;
+		}
+	return NULL;
+}
+
+static void
+item_free(struct vs_epitem *it)
+{
+	vs__watch_del(it->s, &it->watch);
+	free(it);
+}
+
+int
+vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,
+	      struct epoll_event *ev)
+{
+	struct vs_sock *s = vs__fd_sock(fd);
+	struct vs_epitem *it, **prev;
+
+	if (!s) { /* the kernel's fd: the kernel's instance */
+		int rc = vs__real.epoll_ctl(epfd, op, fd, ev);
+
+		if (rc < 0)
+			return -errno;
+		if (op == EPOLL_CTL_ADD)
+			atomic_fetch_add(&ep->nkernel, 1);
+		else if (op == EPOLL_CTL_DEL)
+			atomic_fetch_sub(&ep->nkernel, 1);
+		return 0;
+	}
+	if (op != EPOLL_CTL_DEL && !ev)
+		return -EFAULT;
+	if (fd == epfd)
+		return -EINVAL;
+	/* A listener's kernel socket listens too: the kernel watches it. */
+	if (s->state == VS_S_LISTEN && s->kernel_too) {
+		if (vs__real.epoll_ctl(epfd, op, fd, ev) < 0)
+			return -errno;
+	}
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		pthread_mutex_lock(&ep->lock);
+		it = item_find(ep, fd, NULL);
+		pthread_mutex_unlock(&ep->lock);
+		if (it)
+			return -EEXIST;
+		it = calloc(1, sizeof(*it));
+		if (!it)
+			return -ENOMEM;
+		it->ep = ep;
+		it->s = s;
+		it->fd = fd;
+		it->events = ev->events;
+		it->data = ev->data;
+		it->watch.w = &ep->w;
+		it->watch.item = it;
+		atomic_store(&it->pending, 1);
+		vs__watch_add(s, &it->watch);
+		pthread_mutex_lock(&ep->lock);
+		it->next = ep->items;
+		ep->items = it;
+		pthread_mutex_unlock(&ep->lock);
+		return 0;
+	case EPOLL_CTL_MOD:
+		pthread_mutex_lock(&ep->lock);
+		it = item_find(ep, fd, NULL);
+		if (it) {
+			it->events = ev->events;
+			it->data = ev->data;
+			it->disabled = false;
+			atomic_store(&it->pending, 1);
+		}
+		pthread_mutex_unlock(&ep->lock);
+		return it ? 0 : -ENOENT;
+	case EPOLL_CTL_DEL:
+		pthread_mutex_lock(&ep->lock);
+		it = item_find(ep, fd, &prev);
+		if (it)
+			*prev = it->next;
+		pthread_mutex_unlock(&ep->lock);
+		if (!it)
+			return -ENOENT;
+		item_free(it);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* The socket's last fd closed: it leaves every set (the kernel does
+ * the same for its own fds). */
+void
+vs__epoll_forget(struct vs_sock *s)
+{
+	for (;;) {
+		struct vs_epitem *it = NULL, **p;
+
+		pthread_mutex_lock(&s->wlock);
+		for (struct vs_watch *w = s->watch; w && !it; w = w->next)
+			it = w->item;
+		pthread_mutex_unlock(&s->wlock);
+		if (!it)
+			return;
+		pthread_mutex_lock(&it->ep->lock);
+		for (p = &it->ep->items; *p && *p != it; p = &(*p)->next)
+			;
+		if (*p)
+			*p = it->next;
+		pthread_mutex_unlock(&it->ep->lock);
+		item_free(it);
+	}
+}
+
+/* vstack's ready items into evs (at most max); under ep->lock. */
+static int
+collect(struct vs_ep *ep, struct epoll_event *evs, int max)
+{
+	int n = 0;
+
+	for (struct vs_epitem *it = ep->items; it && n < max; it = it->next) {
+		uint32_t ev;
+
+		if (it->disabled || !atomic_load(&it->pending))
+			continue;
+		ev = vs__sock_events(it->s) &
+		     (it->events | EPOLLERR | EPOLLHUP);
+		if (!ev) {
+			atomic_store(&it->pending, 0);
+			continue;
+		}
+		evs[n].events = ev;
+		evs[n].data = it->data;
+		n++;
+		if (it->events & EPOLLONESHOT)
+			it->disabled = true;
+		if (it->events & (EPOLLET | EPOLLONESHOT))
+			atomic_store(&it->pending, 0);
+	}
+	return n;
+}
+
+static bool
+any_pending(struct vs_ep *ep)
+{
+	bool p = false;
+
+	pthread_mutex_lock(&ep->lock);
+	for (struct vs_epitem *it = ep->items; it && !p; it = it->next)
+		p = !it->disabled && atomic_load(&it->pending) &&
+		    (vs__sock_events(it->s) & (it->events | EPOLLERR | EPOLLHUP));
+	pthread_mutex_unlock(&ep->lock);
+	return p;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* How often the kernel's instance is asked while vstack has events:
+ * every 8th call, so kernel fds are not starved and a busy vstack set
+ * makes no syscall on most calls. */
+#define KERNEL_EVERY 8
+
+int
+vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
+	       int timeout_ms, const sigset_t *mask)
+{
+	uint64_t end = timeout_ms > 0 ? now_ms() + (uint64_t)timeout_ms : 0;
+
+	if (max <= 0)
+		return -EINVAL;
+	for (;;) {
+		struct pollfd k = { .fd = epfd, .events = POLLIN };
+		int n, left = timeout_ms < 0 ? -1 : 0, rc;
+
+		pthread_mutex_lock(&ep->lock);
+		n = collect(ep, evs, max);
+		pthread_mutex_unlock(&ep->lock);
+		if (n < max && atomic_load(&ep->nkernel) &&
+		    (!n || ++ep->tick % KERNEL_EVERY == 0)) {
+			rc = vs__real.epoll_pwait(epfd, evs + n, max - n, 0, NULL);
+			if (rc > 0)
+				n += rc;
+		}
+		if (n || timeout_ms == 0)
+			return n;
+		if (end) {
+			uint64_t now = now_ms();
+
+			if (now >= end)
+				return 0;
+			left = (int)(end - now);
+		}
+		/* Say we sleep, then look once more: notify() either saw
+		 * us armed or set its item pending before we looked. */
+		atomic_store(&ep->w.armed, 1);
+		if (any_pending(ep)) {
+			atomic_store(&ep->w.armed, 0);
+			continue;
+		}
+		rc = vs__waiter_sleep(&ep->w, &k, 1, left, mask);
+		if (rc == -EINTR)
+			return -EINTR;
+	}
+}
+
+int
+vs__epoll_close(int fd)
+{
+	struct vs_ep *ep = vs__fd_ep(fd);
+
+	if (ep) {
+		vs__fd_set_ep(fd, NULL);
+		pthread_mutex_lock(&ep->lock);
+		while (ep->items) {
+			struct vs_epitem *it = ep->items;
+
+			ep->items = it->next;
+			item_free(it);
+		}
+		pthread_mutex_unlock(&ep->lock);
+		vs__real.close(ep->w.efd);
+		free(ep);
+	}
+	return vs__real.close(fd) < 0 ? -errno : 0;
+}
+
+/* --- poll and select --- */
+
+int
+vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
+{
+	struct vs_waiter *w = vs__thread_waiter();
+	struct pollfd *k = calloc(n ? n : 1, sizeof(*k));
+	struct vs_watch *watch = calloc(n ? n : 1, sizeof(*watch));
+	uint64_t end = timeout_ms > 0 ? now_ms() + (uint64_t)timeout_ms : 0;
+	bool watching = false;
+	int rc;
+
+	if (!k || !watch || w->efd < 0) {
+		free(k);
+		free(watch);
+		return -ENOMEM;
+	}
+	/* The kernel's fds, with vstack's replaced by -1 (ignored). */
+	for (nfds_t i = 0; i < n; i++) {
+		k[i] = fds[i];
+		if (vs__fd_sock(fds[i].fd))
+			k[i].fd = -1;
+	}
+	for (;;) {
+		int ready = 0, left = timeout_ms < 0 ? -1 : 0;
+
+		atomic_store(&w->armed, 1);
+		for (nfds_t i = 0; i < n; i++) {
+			struct vs_sock *s = vs__fd_sock(fds[i].fd);
+
+			fds[i].revents = 0;
+			if (!s)
+				continue;
+			fds[i].revents = (short)(vs__sock_events(s) &
+						 ((uint32_t)fds[i].events | POLLERR | POLLHUP));
+			ready += fds[i].revents != 0;
+		}
+		rc = vs__real.poll(k, n, 0);
+		if (rc < 0) {
+			rc = -errno;
+			break;
+		}
+		for (nfds_t i = 0; i < n; i++)
+			if (k[i].fd >= 0) {
+				fds[i].revents = k[i].revents;
+				ready += k[i].revents != 0;
+			}
+		if (ready || timeout_ms == 0) {
+			rc = ready;
+			break;
+		}
+		if (end) {
+			uint64_t now = now_ms();
+
+			if (now >= end) {
+				rc = 0;
+				break;
+			}
+			left = (int)(end - now);
+		}
+		if (!watching) {
+			for (nfds_t i = 0; i < n; i++) {
+				struct vs_sock *s = vs__fd_sock(fds[i].fd);
+
+				watch[i].w = w;
+				if (s)
+					vs__watch_add(s, &watch[i]);
+			}
+			watching = true;
+			continue; /* look again, watched */
+		}
+		rc = vs__waiter_sleep(w, k, n, left, mask);
+		if (rc == -EINTR)
+			break;
+	}
+	atomic_store(&w->armed, 0);
+	if (watching)
+		for (nfds_t i = 0; i < n; i++) {
+			struct vs_sock *s = vs__fd_sock(fds[i].fd);
+
+			if (s)
+				vs__watch_del(s, &watch[i]);
+		}
+	free(k);
+	free(watch);
+	return rc;
+}
+
+int
+vs__select(int nfds, fd_set *r, fd_set *wr, fd_set *x, struct timeval *tv)
+{
+	struct pollfd p[FD_SETSIZE];
+	nfds_t n = 0;
+	int rc, timeout = tv ? (int)(tv->tv_sec * 1000 + tv->tv_usec / 1000) : -1;
+
+	if (nfds < 0 || nfds > FD_SETSIZE)
+		return -EINVAL;
+	for (int fd = 0; fd < nfds; fd++) {
+		short ev = 0;
+
+		if (r && FD_ISSET(fd, r))
+			ev |= POLLIN;
+		if (wr && FD_ISSET(fd, wr))
+			ev |= POLLOUT;
+		if (x && FD_ISSET(fd, x))
+			ev |= POLLPRI;
+		if (ev)
+			p[n++] = (struct pollfd){ .fd = fd, .events = ev };
+	}
+	rc = vs__poll(p, n, timeout, NULL);
+	if (rc < 0)
+		return rc;
+	if (r)
+		FD_ZERO(r);
+	if (wr)
+		FD_ZERO(wr);
+	if (x)
+		FD_ZERO(x);
+	rc = 0;
+	for (nfds_t i = 0; i < n; i++) {
+		short re = p[i].revents;
+
+		if (re & POLLNVAL)
+			return -EBADF;
+		if (r && (re & (POLLIN | POLLHUP | POLLERR)) &&
+		    (p[i].events & POLLIN)) {
+			FD_SET(p[i].fd, r);
+			rc++;
+		}
+		if (wr && (re & (POLLOUT | POLLERR)) && (p[i].events & POLLOUT)) {
+			FD_SET(p[i].fd, wr);
+			rc++;
+		}
+		if (x && (re & POLLPRI)) {
+			FD_SET(p[i].fd, x);
+			rc++;
+		}
+	}
+	if (tv)
+		*tv = (struct timeval){ 0 };
+	return rc;
+}

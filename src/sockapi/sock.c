@@ -1,0 +1,1249 @@
+// SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/config.h"
+#include "base/log.h"
+#include "sockapi/sock.h"
+
+struct vs_real vs__real;
+_Thread_local int vs__in_vstack;
+
+void
+vs__real_init(void)
+{
+#define R(f) *(void **)&vs__real.f = dlsym(RTLD_NEXT, #f)
+	R(socket); R(bind); R(listen); R(accept4); R(connect); R(close);
+	R(shutdown); R(getsockname); R(getpeername); R(getsockopt);
+	R(setsockopt); R(read); R(write); R(readv); R(writev); R(recvfrom);
+	R(sendto); R(recvmsg); R(sendmsg); R(fcntl); R(ioctl); R(dup);
+	R(dup2); R(dup3); R(poll); R(ppoll); R(select); R(epoll_create1);
+	R(epoll_ctl); R(epoll_pwait); R(sendfile); R(pread); R(fork);
+#undef R
+}
+
+/* --- the fd table: two levels, allocated as fds appear --- */
+
+#define TAB_L2 4096
+#define TAB_L1 1024 /* 4M fds */
+#define TAG_MASK 3u
+
+static _Atomic(_Atomic uintptr_t *) tab[TAB_L1];
+
+static _Atomic uintptr_t *
+slot(int fd, bool make)
+{
+	_Atomic uintptr_t *l2;
+	unsigned hi;
+
+	if (fd < 0 || (unsigned)fd >= TAB_L1 * TAB_L2)
+		return NULL;
+	hi = (unsigned)fd / TAB_L2;
+	l2 = atomic_load_explicit(&tab[hi], memory_order_acquire);
+	if (!l2 && make) {
+		_Atomic uintptr_t *n = calloc(TAB_L2, sizeof(*n)), *want = NULL;
+
+		if (!n)
+			return NULL;
+		if (atomic_compare_exchange_strong(&tab[hi], &want, n))
+			l2 = n;
+		else {
+			free(n);
+			l2 = want;
+		}
+	}
+	return l2 ? &l2[(unsigned)fd % TAB_L2] : NULL;
+}
+
+static uintptr_t
+fd_get(int fd)
+{
+	_Atomic uintptr_t *s = slot(fd, false);
+
+	return s ? atomic_load_explicit(s, memory_order_acquire) : 0;
+}
+
+static int
+fd_set_obj(int fd, void *obj, enum vs_fdkind kind)
+{
+	_Atomic uintptr_t *s = slot(fd, true);
+
+	if (!s)
+		return -EMFILE;
+	atomic_store_explicit(s, obj ? (uintptr_t)obj | kind : 0,
+			      memory_order_release);
+	return 0;
+}
+
+struct vs_sock *
+vs__fd_sock(int fd)
+{
+	uintptr_t v = fd_get(fd);
+
+	return (v & TAG_MASK) == VS_FD_SOCK ? (struct vs_sock *)(v & ~(uintptr_t)TAG_MASK)
+					    : NULL;
+}
+
+struct vs_ep *
+vs__fd_ep(int fd)
+{
+	uintptr_t v = fd_get(fd);
+
+	return (v & TAG_MASK) == VS_FD_EPOLL ? (struct vs_ep *)(v & ~(uintptr_t)TAG_MASK)
+					     : NULL;
+}
+
+bool
+vs__fd_internal(int fd)
+{
+	return (fd_get(fd) & TAG_MASK) == VS_FD_INTERNAL;
+}
+
+void
+vs__fd_mark_internal(int fd)
+{
+	static char mark[8] __attribute__((aligned(8)));
+
+	fd_set_obj(fd, mark, VS_FD_INTERNAL);
+}
+
+int vs__fd_set_ep(int fd, struct vs_ep *ep);
+int
+vs__fd_set_ep(int fd, struct vs_ep *ep)
+{
+	return fd_set_obj(fd, ep, VS_FD_EPOLL);
+}
+
+/* --- the runtime: configuration, port, engines --- */
+
+static struct {
+	pthread_mutex_t lock;
+	int state; /* 0: not tried, 1: up, -1: failed (kernel only) */
+	struct vs_config cfg;
+	struct vs_port *port;
+	unsigned n;
+	struct vs_engine *es;
+} rt = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+extern char **environ;
+
+/* The CPUs this process may use, in order (at most max). */
+static unsigned
+usable_cpus(int *cpus, unsigned max)
+{
+	cpu_set_t set;
+	unsigned n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 0;
+	for (int c = 0; c < CPU_SETSIZE && n < max; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	return n;
+}
+
+static int
+rt_start(void)
+{
+	char err[512] = "";
+	int cpus[1024];
+	unsigned ncpu;
+	struct vs_port_opts o = { .sz = sizeof(o) };
+
+	if (vs__config_load(&rt.cfg, environ, err, sizeof(err))) {
+		vs_err("configuration: %s; every socket stays on the kernel", err);
+		return -1;
+	}
+	ncpu = usable_cpus(cpus, 1024);
+	rt.n = rt.cfg.cores ? rt.cfg.cores : (ncpu ? ncpu : 1);
+	if (rt.n > 64)
+		rt.n = 64;
+	o.device = rt.cfg.device;
+	o.nqueues = rt.n;
+	o.buf_size = rt.cfg.buffer_size;
+	o.nbufs = rt.cfg.buffers;
+	o.rx_depth = o.nbufs / rt.n / 4 > 1024 ? 1024 : o.nbufs / rt.n / 4;
+	o.tx_depth = o.rx_depth;
+	o.hugepages = rt.cfg.hugepages;
+	rt.port = vs__port_open(&o, err, sizeof(err));
+	if (!rt.port) {
+		vs_warn("%s; every socket stays on the kernel", err);
+		return -1;
+	}
+	rt.es = calloc(rt.n, sizeof(*rt.es));
+	for (unsigned i = 0; rt.es && i < rt.n; i++) {
+		if (vs__engine_open(&rt.es[i], rt.port, i, rt.cfg.spin_us,
+				    ncpu ? cpus[i % ncpu] : -1, err, sizeof(err)) ||
+		    vs__engine_start(&rt.es[i])) {
+			vs_err("engine %u: %s; new sockets stay on the kernel", i,
+			       err);
+			rt.n = i;
+			break;
+		}
+	}
+	if (!rt.n)
+		return -1;
+	vs_info("vstack: %s (%s), %u engines", vs__port_info(rt.port)->device,
+		vs__port_info(rt.port)->ifname, rt.n);
+	return 1;
+}
+
+/* The runtime, started on first use; false when vstack cannot run
+ * (reported once) and everything stays on the kernel. */
+static bool
+rt_up(void)
+{
+	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE))
+		return rt.state > 0;
+	pthread_mutex_lock(&rt.lock);
+	if (!rt.state) {
+		vs__config_init(&rt.cfg);
+		__atomic_store_n(&rt.state, rt_start(), __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&rt.lock);
+	return rt.state > 0;
+}
+
+void
+vs__sock_atfork_child(void)
+{
+	/* The parent's engines are threads that do not exist here. */
+	for (unsigned i = 0; i < TAB_L1; i++) {
+		_Atomic uintptr_t *l2 = atomic_load(&tab[i]);
+
+		for (unsigned j = 0; l2 && j < TAB_L2; j++)
+			if ((atomic_load(&l2[j]) & TAG_MASK) != VS_FD_INTERNAL)
+				atomic_store(&l2[j], 0);
+	}
+	pthread_mutex_init(&rt.lock, NULL);
+	rt.state = 0;
+}
+
+/* --- addresses --- */
+
+static socklen_t
+sa_len(int family)
+{
+	return family == AF_INET ? sizeof(struct sockaddr_in)
+				 : sizeof(struct sockaddr_in6);
+}
+
+static bool
+sa_is_any(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == 0;
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+/* Is sa (port ignored) one of the port's addresses? */
+static bool
+sa_on_port(const struct sockaddr *sa)
+{
+	const struct vs_port_info *in = vs__port_info(rt.port);
+
+	for (unsigned i = 0; i < in->naddrs; i++) {
+		const struct sockaddr *a = (const void *)&in->addrs[i];
+
+		if (a->sa_family != sa->sa_family)
+			continue;
+		if (sa->sa_family == AF_INET
+			    ? ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+				      ((const struct sockaddr_in *)sa)->sin_addr.s_addr
+			    : !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+				      &((const struct sockaddr_in6 *)sa)->sin6_addr, 16))
+			return true;
+	}
+	return false;
+}
+
+static void
+copy_addr(const struct sockaddr_storage *ss, struct sockaddr *sa,
+	  socklen_t *len)
+{
+	socklen_t n;
+
+	if (!sa || !len)
+		return;
+	n = sa_len(ss->ss_family);
+	memcpy(sa, ss, *len < n ? *len : n);
+	*len = n;
+}
+
+/* --- sockets: life --- */
+
+static struct vs_sock *
+sock_new(int family, int type)
+{
+	struct vs_sock *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->family = family;
+	s->type = type;
+	pthread_mutex_init(&s->qlock, NULL);
+	pthread_mutex_init(&s->wlock, NULL);
+	return s;
+}
+
+/* Drops a reference; the last frees (a connection's, under its lock). */
+static void
+sock_put(struct vs_sock *s)
+{
+	if (atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	if (s->rxq)
+		s->e->lw.pbuf_free(s->rxq);
+	free(s->ltcp);
+	free(s);
+}
+
+/* Wakes whoever watches s, after its readiness changed. */
+static void
+notify(struct vs_sock *s)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&s->wlock);
+	for (struct vs_watch *w = s->watch; w; w = w->next) {
+		if (w->item)
+			atomic_store((_Atomic int *)w->item, 1); /* pending */
+		if (atomic_exchange(&w->w->armed, 0) &&
+		    vs__real.write(w->w->efd, &one, sizeof(one)) < 0)
+			continue;
+	}
+	pthread_mutex_unlock(&s->wlock);
+}
+
+/* A connection's readiness, under its engine's lock. */
+static void
+conn_update(struct vs_sock *s)
+{
+	uint32_t ev = 0, old;
+
+	if (s->rx_bytes || s->rx_fin || s->shut_rd || s->err)
+		ev |= EPOLLIN | EPOLLRDNORM;
+	if (s->rx_fin)
+		ev |= EPOLLRDHUP;
+	if (s->state == VS_S_CONNECTED &&
+	    (s->shut_wr || !s->tcp || vs__tcp_send_space(s->tcp) > 0))
+		ev |= EPOLLOUT | EPOLLWRNORM;
+	if (s->err)
+		ev |= EPOLLERR;
+	if (s->state == VS_S_CLOSED)
+		ev |= EPOLLOUT | EPOLLWRNORM | EPOLLHUP | EPOLLIN | EPOLLRDNORM;
+	if (s->rx_fin && s->shut_wr)
+		ev |= EPOLLHUP;
+	old = atomic_exchange(&s->ev, ev);
+	if (ev != old)
+		notify(s);
+}
+
+uint32_t
+vs__sock_events(struct vs_sock *s)
+{
+	return atomic_load(&s->ev);
+}
+
+size_t
+vs__sock_rx_avail(struct vs_sock *s)
+{
+	size_t n = 0;
+
+	if (s->e) {
+		vs__engine_lock(s->e);
+		n = s->rx_bytes;
+		vs__engine_unlock(s->e);
+	}
+	return n;
+}
+
+/* --- engine callbacks (engine's lock held) --- */
+
+static void
+on_received(struct vs_tcp *c, struct pbuf *p)
+{
+	struct vs_sock *s = vs__tcp_user(c);
+
+	if (!p)
+		s->rx_fin = true;
+	else if (s->shut_rd) {
+		vs__tcp_consumed(c, p->tot_len);
+		s->e->lw.pbuf_free(p);
+		return;
+	} else {
+		s->rx_bytes += p->tot_len;
+		if (s->rxq)
+			s->e->lw.pbuf_cat(s->rxq, p);
+		else
+			s->rxq = p;
+	}
+	conn_update(s);
+}
+
+static void
+on_sent(struct vs_tcp *c, size_t len)
+{
+	(void)len;
+	conn_update(vs__tcp_user(c));
+}
+
+static void
+on_connected(struct vs_tcp *c, int err)
+{
+	struct vs_sock *s = vs__tcp_user(c);
+	struct vs_tcp_info in;
+
+	if (err) {
+		s->err = err;
+		s->state = VS_S_CLOSED;
+		s->tcp = NULL;
+		conn_update(s);
+		sock_put(s); /* the connection's reference */
+		return;
+	}
+	vs__tcp_info(c, &in);
+	s->local = in.local;
+	s->peer = in.peer;
+	s->state = VS_S_CONNECTED;
+	vs__tcp_set_nodelay(c, s->nodelay);
+	conn_update(s);
+}
+
+static void
+on_closed(struct vs_tcp *c, int err)
+{
+	struct vs_sock *s = vs__tcp_user(c);
+
+	s->tcp = NULL;
+	if (err && s->state != VS_S_CLOSED) {
+		s->err = err;
+		s->state = VS_S_CLOSED;
+	}
+	conn_update(s);
+	sock_put(s);
+}
+
+static const struct vs_tcp_ops conn_ops = { .connected = on_connected,
+					    .received = on_received,
+					    .sent = on_sent,
+					    .closed = on_closed };
+
+static void
+on_accepted(struct vs_tcp *l, struct vs_tcp *c)
+{
+	struct vs_sock *ls = vs__tcp_user(l), *s;
+	struct vs_tcp_info in;
+
+	pthread_mutex_lock(&ls->qlock);
+	if (ls->nacc >= ls->backlog || !(s = sock_new(ls->family, SOCK_STREAM))) {
+		pthread_mutex_unlock(&ls->qlock);
+		vs__tcp_set_ops(c, NULL, NULL);
+		vs__tcp_close(c); /* the kernel drops it too, past the backlog */
+		return;
+	}
+	vs__tcp_info(c, &in);
+	s->e = vs__tcp_engine(c);
+	s->tcp = c;
+	s->local = in.local;
+	s->peer = in.peer;
+	s->state = VS_S_CONNECTED;
+	s->nodelay = ls->nodelay;
+	atomic_store(&s->refs, 1); /* the connection's; accept adds the fd's */
+	vs__tcp_set_ops(c, &conn_ops, s);
+	vs__tcp_set_nodelay(c, s->nodelay);
+	if (ls->acc_tail)
+		ls->acc_tail->acc_next = s;
+	else
+		ls->acc_head = s;
+	ls->acc_tail = s;
+	ls->nacc++;
+	pthread_mutex_unlock(&ls->qlock);
+	conn_update(s);
+	atomic_fetch_or(&ls->ev, EPOLLIN | EPOLLRDNORM);
+	notify(ls);
+}
+
+static const struct vs_tcp_ops listen_ops = { .accepted = on_accepted };
+
+/* --- waiting --- */
+
+static _Thread_local struct vs_waiter thread_w = { .efd = -1 };
+
+struct vs_waiter *
+vs__thread_waiter(void)
+{
+	if (thread_w.efd < 0) {
+		vs__in_vstack++;
+		thread_w.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		vs__in_vstack--;
+		if (thread_w.efd >= 0)
+			vs__fd_mark_internal(thread_w.efd);
+	}
+	return &thread_w;
+}
+
+void
+vs__watch_add(struct vs_sock *s, struct vs_watch *w)
+{
+	pthread_mutex_lock(&s->wlock);
+	w->next = s->watch;
+	s->watch = w;
+	pthread_mutex_unlock(&s->wlock);
+}
+
+void
+vs__watch_del(struct vs_sock *s, struct vs_watch *w)
+{
+	pthread_mutex_lock(&s->wlock);
+	for (struct vs_watch **p = &s->watch; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	pthread_mutex_unlock(&s->wlock);
+}
+
+int
+vs__waiter_sleep(struct vs_waiter *w, struct pollfd *kfds, nfds_t nk,
+		 int timeout_ms, const sigset_t *mask)
+{
+	struct pollfd p[nk + 1];
+	uint64_t drain;
+	int rc;
+
+	memcpy(p, kfds, nk * sizeof(*p));
+	p[nk] = (struct pollfd){ .fd = w->efd, .events = POLLIN };
+	if (mask) {
+		struct timespec ts = { timeout_ms / 1000,
+				       (timeout_ms % 1000) * 1000000L };
+
+		rc = vs__real.ppoll(p, nk + 1, timeout_ms < 0 ? NULL : &ts, mask);
+	} else {
+		rc = vs__real.poll(p, nk + 1, timeout_ms);
+	}
+	atomic_store(&w->armed, 0);
+	if (rc > 0 && p[nk].revents) {
+		if (vs__real.read(w->efd, &drain, sizeof(drain)) < 0)
+			drain = 0;
+		rc--;
+	}
+	memcpy(kfds, p, nk * sizeof(*p));
+	return rc < 0 ? -errno : rc;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Waits until s shows one of mask's events (or the kernel fd kfd, when
+ * >= 0, shows kev), at most timeout_ms (0: no limit). Returns 0, -EAGAIN
+ * after the timeout, -EINTR on a signal.
+ */
+static int
+wait_for(struct vs_sock *s, uint32_t mask, int kfd, short kev, int timeout_ms)
+{
+	struct vs_waiter *w = vs__thread_waiter();
+	struct vs_watch watch = { .w = w };
+	uint64_t end = timeout_ms > 0 ? now_ms() + (uint64_t)timeout_ms : 0;
+	int rc = 0;
+
+	if (w->efd < 0)
+		return -ENOMEM;
+	vs__watch_add(s, &watch);
+	for (;;) {
+		struct pollfd k = { .fd = kfd, .events = kev };
+		int left = -1;
+
+		atomic_store(&w->armed, 1);
+		if (atomic_load(&s->ev) & mask)
+			break;
+		if (end) {
+			uint64_t now = now_ms();
+
+			if (now >= end) {
+				rc = -EAGAIN;
+				break;
+			}
+			left = (int)(end - now);
+		}
+		rc = vs__waiter_sleep(w, &k, kfd >= 0, left, NULL);
+		if (rc == -EINTR)
+			break;
+		if (rc > 0) { /* the kernel fd */
+			rc = 0;
+			break;
+		}
+		rc = 0;
+	}
+	atomic_store(&w->armed, 0);
+	vs__watch_del(s, &watch);
+	return rc;
+}
+
+/* --- listen, accept, connect --- */
+
+static int
+sock_type(int fd, int *family)
+{
+	int type = 0, fam = 0;
+	socklen_t l = sizeof(type);
+
+	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
+		return -1;
+	l = sizeof(fam);
+	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &fam, &l) < 0)
+		return -1;
+	*family = fam;
+	return type;
+}
+
+/* Options the application set on the kernel socket before vstack took
+ * it over. */
+static void
+inherit_options(int fd, struct vs_sock *s)
+{
+	int one = 0, fl = vs__real.fcntl(fd, F_GETFL);
+	socklen_t l = sizeof(one);
+	struct timeval tv;
+
+	if (vs__real.getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, &l) == 0)
+		s->nodelay = one != 0;
+	atomic_store(&s->nonblock, fl >= 0 && (fl & O_NONBLOCK));
+	l = sizeof(tv);
+	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) == 0)
+		s->rcvtimeo_ms = (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000);
+	l = sizeof(tv);
+	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &l) == 0)
+		s->sndtimeo_ms = (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000);
+}
+
+static void
+listener_stop(struct vs_sock *s)
+{
+	for (int i = 0; i < 2; i++)
+		if (s->lrule[i]) {
+			vs__port_rule_del(rt.port, s->lrule[i]);
+			s->lrule[i] = NULL;
+		}
+	for (unsigned i = 0; i < s->nltcp; i++) {
+		struct vs_engine *e = vs__tcp_engine(s->ltcp[i]);
+
+		vs__engine_lock(e);
+		vs__tcp_close(s->ltcp[i]);
+		vs__engine_unlock(e);
+	}
+	s->nltcp = 0;
+}
+
+/* Listens on every engine (and, for a dual-stack socket, on IPv4's
+ * unspecified address too), then installs the rules. */
+static int
+listener_start(struct vs_sock *s, bool dual)
+{
+	struct sockaddr_in any4 = { .sin_family = AF_INET };
+	const struct sockaddr *addrs[2] = { (struct sockaddr *)&s->local,
+					    (struct sockaddr *)&any4 };
+	unsigned na = dual ? 2 : 1;
+	int rc = 0;
+
+	any4.sin_port = ((struct sockaddr_in6 *)&s->local)->sin6_port;
+	s->ltcp = calloc(2 * rt.n, sizeof(*s->ltcp));
+	if (!s->ltcp)
+		return -ENOMEM;
+	for (unsigned i = 0; !rc && i < rt.n; i++) {
+		vs__engine_lock(&rt.es[i]);
+		for (unsigned a = 0; !rc && a < na; a++) {
+			rc = vs__tcp_listen(&rt.es[i], addrs[a], (int)s->backlog,
+					    VS_TCP_SHARED, &listen_ops, s,
+					    &s->ltcp[s->nltcp]);
+			if (!rc)
+				s->nltcp++;
+		}
+		vs__engine_unlock(&rt.es[i]);
+	}
+	/* Every engine listens: now the rules may bring SYNs. */
+	for (unsigned a = 0; !rc && a < na; a++)
+		rc = vs__tcp_listen_steer(rt.port, addrs[a], &s->lrule[a]);
+	if (rc)
+		listener_stop(s);
+	return rc;
+}
+
+int
+vs__sock_listen(int fd, int backlog)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
+	struct vs_sock *s = vs__fd_sock(fd);
+	int family, type, v6only = 0, rc;
+
+	if (vs__real.listen(fd, backlog) < 0)
+		return -errno;
+	if (backlog <= 0)
+		backlog = 1;
+	if (backlog > 4096)
+		backlog = 4096;
+	if (s) { /* listening already: a new backlog */
+		s->backlog = (unsigned)backlog;
+		return 0;
+	}
+	type = sock_type(fd, &family);
+	if (type != SOCK_STREAM || (family != AF_INET && family != AF_INET6) ||
+	    vs__real.getsockname(fd, (struct sockaddr *)&ss, &l) < 0 || !rt_up() ||
+	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_TCP_SERVER,
+			      (struct sockaddr *)&ss, NULL) != VS_POLICY_OFFLOAD ||
+	    !(sa_is_any((struct sockaddr *)&ss) || sa_on_port((struct sockaddr *)&ss)))
+		return 0;
+	if (family == AF_INET6) {
+		l = sizeof(v6only);
+		vs__real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l);
+	}
+	s = sock_new(family, SOCK_STREAM);
+	if (!s)
+		return 0; /* the kernel's alone: still a listener */
+	s->backlog = (unsigned)backlog;
+	s->local = ss;
+	s->state = VS_S_LISTEN;
+	inherit_options(fd, s);
+	atomic_store(&s->refs, 1);
+	atomic_store(&s->nfds, 1);
+	rc = listener_start(s, family == AF_INET6 && !v6only &&
+				       sa_is_any((struct sockaddr *)&ss));
+	if (rc) {
+		vs_warn("fd %d: cannot listen on vstack (%s); the kernel keeps it",
+			fd, strerror(-rc));
+		sock_put(s);
+		return 0;
+	}
+	/* The kernel socket listens too (loopback, other interfaces);
+	 * accept() must never block in it. */
+	s->kernel_too = true;
+	vs__real.fcntl(fd, F_SETFL, vs__real.fcntl(fd, F_GETFL) | O_NONBLOCK);
+	fd_set_obj(fd, s, VS_FD_SOCK);
+	return 0;
+}
+
+/* A new fd for s: a kernel socket of the same kind holds the number. */
+static int
+install(struct vs_sock *s, int flags)
+{
+	int fd = vs__real.socket(s->family, SOCK_STREAM |
+					      (flags & (SOCK_NONBLOCK | SOCK_CLOEXEC)),
+				 0);
+
+	if (fd < 0)
+		return -errno;
+	if (fd_set_obj(fd, s, VS_FD_SOCK)) {
+		vs__real.close(fd);
+		return -EMFILE;
+	}
+	atomic_store(&s->nonblock, (flags & SOCK_NONBLOCK) != 0);
+	atomic_fetch_add(&s->refs, 1);
+	atomic_fetch_add(&s->nfds, 1);
+	return fd;
+}
+
+int
+vs__sock_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	struct vs_sock *ls = vs__fd_sock(fd);
+
+	if (ls->state != VS_S_LISTEN)
+		return -EINVAL;
+	for (;;) {
+		struct vs_sock *s;
+		int nfd, rc;
+
+		pthread_mutex_lock(&ls->qlock);
+		s = ls->acc_head;
+		if (s) {
+			ls->acc_head = s->acc_next;
+			if (!ls->acc_head)
+				ls->acc_tail = NULL;
+			ls->nacc--;
+			if (!ls->nacc)
+				atomic_fetch_and(&ls->ev, ~(uint32_t)(EPOLLIN | EPOLLRDNORM));
+		}
+		pthread_mutex_unlock(&ls->qlock);
+		if (s) {
+			nfd = install(s, flags);
+			if (nfd < 0) { /* no fd: the connection goes */
+				vs__engine_lock(s->e);
+				if (s->tcp)
+					vs__tcp_close(s->tcp);
+				vs__engine_unlock(s->e);
+				return nfd;
+			}
+			copy_addr(&s->peer, sa, len);
+			return nfd;
+		}
+		nfd = vs__real.accept4(fd, sa, len, flags);
+		if (nfd >= 0 || errno != EAGAIN)
+			return nfd >= 0 ? nfd : -errno;
+		if (atomic_load(&ls->nonblock))
+			return -EAGAIN;
+		rc = wait_for(ls, EPOLLIN, fd, POLLIN, ls->rcvtimeo_ms);
+		if (rc)
+			return rc;
+	}
+}
+
+/* Does the kernel route dst out of the port's netdev? It says which
+ * source address it would use: ours, or not. */
+static bool
+routed_via_port(const struct sockaddr *dst)
+{
+	struct sockaddr_storage src;
+	socklen_t l = sizeof(src);
+	int fd = vs__real.socket(dst->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = vs__real.connect(fd, dst, sa_len(dst->sa_family)) == 0 &&
+	     vs__real.getsockname(fd, (struct sockaddr *)&src, &l) == 0 &&
+	     sa_on_port((struct sockaddr *)&src);
+	vs__real.close(fd);
+	return ok;
+}
+
+/* The engine of the calling thread's core. */
+static struct vs_engine *
+my_engine(void)
+{
+	int cpu = sched_getcpu();
+
+	return &rt.es[(cpu < 0 ? 0 : (unsigned)cpu) % rt.n];
+}
+
+int
+vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct vs_sock *s = vs__fd_sock(fd);
+	int family, type, rc;
+
+	if (s)
+		return s->state == VS_S_CONNECTING ? -EALREADY
+		       : s->state == VS_S_LISTEN   ? -EINVAL
+						   : -EISCONN;
+	if (!sa || len < sizeof(sa_family_t) ||
+	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
+	    len < sa_len(sa->sa_family))
+		goto kernel;
+	type = sock_type(fd, &family);
+	if (type != SOCK_STREAM || family != sa->sa_family || !rt_up() ||
+	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_TCP_CLIENT, sa, NULL) !=
+		    VS_POLICY_OFFLOAD ||
+	    !routed_via_port(sa))
+		goto kernel;
+	s = sock_new(family, SOCK_STREAM);
+	if (!s)
+		goto kernel;
+	inherit_options(fd, s);
+	s->e = my_engine();
+	s->state = VS_S_CONNECTING;
+	s->peer = (struct sockaddr_storage){ 0 };
+	memcpy(&s->peer, sa, sa_len(family));
+	atomic_store(&s->refs, 2); /* the fd's and the connection's */
+	atomic_store(&s->nfds, 1);
+	vs__engine_lock(s->e);
+	rc = vs__tcp_connect(s->e, sa, &conn_ops, s, &s->tcp);
+	if (!rc) {
+		struct vs_tcp_info in;
+
+		vs__tcp_info(s->tcp, &in);
+		s->local = in.local;
+	}
+	vs__engine_unlock(s->e);
+	if (rc) {
+		free(s);
+		return rc;
+	}
+	fd_set_obj(fd, s, VS_FD_SOCK);
+	if (atomic_load(&s->nonblock))
+		return -EINPROGRESS;
+	rc = wait_for(s, EPOLLOUT | EPOLLERR | EPOLLHUP, -1, 0, 0);
+	if (rc)
+		return rc;
+	vs__engine_lock(s->e);
+	rc = s->err;
+	s->err = 0;
+	conn_update(s);
+	vs__engine_unlock(s->e);
+	return rc;
+kernel:
+	return vs__real.connect(fd, sa, len) < 0 ? -errno : 0;
+}
+
+/* --- data --- */
+
+static size_t
+iov_total(const struct iovec *iov, int n)
+{
+	size_t t = 0;
+
+	for (int i = 0; i < n; i++)
+		t += iov[i].iov_len;
+	return t;
+}
+
+/* Copies up to want bytes of the receive queue, from its byte off,
+ * into iov after its first skip bytes; under the engine's lock. */
+static size_t
+copy_out(struct vs_sock *s, const struct iovec *iov, int n, size_t skip,
+	 size_t off, size_t want)
+{
+	size_t done = 0;
+	int i = 0;
+	size_t ioff = skip;
+
+	/* find the iovec where `skip` ends */
+	while (i < n && ioff >= iov[i].iov_len) {
+		ioff -= iov[i].iov_len;
+		i++;
+	}
+	while (done < want && i < n) {
+		size_t room = iov[i].iov_len - ioff, k = want - done;
+
+		if (k > room)
+			k = room;
+		k = s->e->lw.pbuf_copy_partial(s->rxq, (char *)iov[i].iov_base + ioff,
+					       (u16_t)(k > 0xffff ? 0xffff : k),
+					       (u16_t)off);
+		if (!k)
+			break;
+		done += k;
+		off += k;
+		ioff += k;
+		if (ioff == iov[i].iov_len) {
+			i++;
+			ioff = 0;
+		}
+	}
+	return done;
+}
+
+/* Takes len bytes off the front of the queue and reopens the window. */
+static void
+consume(struct vs_sock *s, size_t len)
+{
+	size_t left = len;
+
+	while (left) {
+		u16_t k = left > 0xffff ? 0xffff : (u16_t)left;
+
+		s->rxq = s->e->lw.pbuf_free_header(s->rxq, k);
+		left -= k;
+	}
+	s->rx_bytes -= len;
+	if (s->tcp)
+		vs__tcp_consumed(s->tcp, len);
+}
+
+ssize_t
+vs__sock_recv(struct vs_sock *s, const struct iovec *iov, int n, int flags)
+{
+	size_t want = iov_total(iov, n), got = 0;
+
+	if (s->state == VS_S_LISTEN)
+		return -ENOTCONN;
+	for (;;) {
+		bool eof, nb;
+		int err = 0, rc;
+
+		vs__engine_lock(s->e);
+		if (s->rx_bytes && want > got) {
+			size_t k = want - got > 0xffff ? 0xffff : want - got;
+
+			/* pbuf_copy_partial takes 16-bit lengths and offsets */
+			k = copy_out(s, iov, n, got, flags & MSG_PEEK ? got : 0,
+				     k > s->rx_bytes ? s->rx_bytes : k);
+			if (!(flags & MSG_PEEK))
+				consume(s, k);
+			got += k;
+			conn_update(s);
+			if (!(flags & MSG_PEEK) && s->rx_bytes && got < want) {
+				vs__engine_unlock(s->e);
+				continue;
+			}
+		}
+		eof = s->rx_fin || s->shut_rd || s->state == VS_S_CLOSED;
+		if (!got && s->err) {
+			err = s->err;
+			s->err = 0;
+			conn_update(s);
+		}
+		vs__engine_unlock(s->e);
+		if (err)
+			return err;
+		if (got && (got == want || !(flags & MSG_WAITALL) || eof ||
+			    (flags & MSG_PEEK)))
+			return (ssize_t)got;
+		if (!want || eof)
+			return (ssize_t)got;
+		nb = atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT);
+		if (nb)
+			return got ? (ssize_t)got : -EAGAIN;
+		rc = wait_for(s, EPOLLIN | EPOLLERR | EPOLLHUP, -1, 0, s->rcvtimeo_ms);
+		if (rc)
+			return got ? (ssize_t)got : rc;
+	}
+}
+
+static int
+epipe(int flags)
+{
+	if (!(flags & MSG_NOSIGNAL))
+		raise(SIGPIPE);
+	return -EPIPE;
+}
+
+ssize_t
+vs__sock_send(struct vs_sock *s, const struct iovec *iov, int n, int flags)
+{
+	size_t want = iov_total(iov, n), done = 0;
+	int i = 0;
+	size_t ioff = 0;
+
+	if (s->state == VS_S_LISTEN)
+		return -ENOTCONN;
+	for (;;) {
+		int err = 0, rc;
+
+		vs__engine_lock(s->e);
+		if (s->err) {
+			err = s->err;
+			s->err = 0;
+			conn_update(s);
+		} else if (s->state == VS_S_CONNECTING) {
+			err = -EAGAIN;
+		} else if (s->shut_wr || s->state == VS_S_CLOSED || !s->tcp) {
+			err = -EPIPE;
+		} else {
+			while (i < n) {
+				ssize_t k = vs__tcp_send(s->tcp,
+							 (char *)iov[i].iov_base + ioff,
+							 iov[i].iov_len - ioff);
+
+				if (k <= 0)
+					break;
+				done += (size_t)k;
+				ioff += (size_t)k;
+				if (ioff == iov[i].iov_len) {
+					i++;
+					ioff = 0;
+				}
+			}
+			conn_update(s);
+		}
+		vs__engine_unlock(s->e);
+		if (err == -EPIPE)
+			return done ? (ssize_t)done : epipe(flags);
+		if (err && err != -EAGAIN)
+			return done ? (ssize_t)done : err;
+		if (done == want)
+			return (ssize_t)done;
+		if (atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT))
+			return done ? (ssize_t)done : -EAGAIN;
+		rc = wait_for(s, EPOLLOUT | EPOLLERR | EPOLLHUP, -1, 0, s->sndtimeo_ms);
+		if (rc)
+			return done ? (ssize_t)done : rc;
+	}
+}
+
+/* --- close, shutdown, names, options, dup --- */
+
+/* The last fd of s went. */
+static void
+sock_release(struct vs_sock *s)
+{
+	vs__epoll_forget(s);
+	if (s->state == VS_S_LISTEN) {
+		listener_stop(s);
+		/* Connections never accepted: closed as the kernel would. */
+		for (;;) {
+			struct vs_sock *c;
+
+			pthread_mutex_lock(&s->qlock);
+			c = s->acc_head;
+			if (c)
+				s->acc_head = c->acc_next;
+			pthread_mutex_unlock(&s->qlock);
+			if (!c)
+				break;
+			vs__engine_lock(c->e);
+			if (c->tcp)
+				vs__tcp_close(c->tcp);
+			vs__engine_unlock(c->e);
+		}
+		sock_put(s);
+		return;
+	}
+	struct vs_engine *e = s->e;
+
+	vs__engine_lock(e);
+	if (s->tcp)
+		vs__tcp_close(s->tcp); /* `closed` drops the connection's ref */
+	sock_put(s);
+	vs__engine_unlock(e);
+}
+
+int
+vs__sock_close(int fd)
+{
+	struct vs_sock *s = vs__fd_sock(fd);
+
+	if (s) {
+		fd_set_obj(fd, NULL, VS_FD_NONE);
+		if (atomic_fetch_sub(&s->nfds, 1) == 1)
+			sock_release(s);
+		else
+			sock_put(s);
+	}
+	return vs__real.close(fd) < 0 ? -errno : 0;
+}
+
+int
+vs__sock_shutdown(struct vs_sock *s, int how)
+{
+	int rc = 0;
+
+	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+		return -EINVAL;
+	if (s->state == VS_S_LISTEN || s->state == VS_S_CONNECTING)
+		return -ENOTCONN;
+	vs__engine_lock(s->e);
+	if (how != SHUT_WR && !s->shut_rd) {
+		s->shut_rd = true;
+		if (s->rx_bytes)
+			consume(s, s->rx_bytes);
+	}
+	if (how != SHUT_RD && !s->shut_wr) {
+		s->shut_wr = true;
+		if (s->tcp)
+			rc = vs__tcp_shutdown(s->tcp);
+	}
+	conn_update(s);
+	vs__engine_unlock(s->e);
+	return rc == -ENOTCONN ? 0 : rc;
+}
+
+int
+vs__sock_name(struct vs_sock *s, bool peer, struct sockaddr *sa,
+	      socklen_t *len)
+{
+	if (!len)
+		return -EFAULT;
+	if (peer && s->state != VS_S_CONNECTED &&
+	    !(s->state == VS_S_CLOSED && s->peer.ss_family))
+		return -ENOTCONN;
+	copy_addr(peer ? &s->peer : &s->local, sa, len);
+	return 0;
+}
+
+static int
+ms_of(const void *val, socklen_t len)
+{
+	const struct timeval *tv = val;
+
+	if (len < sizeof(*tv))
+		return -1;
+	return (int)(tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000);
+}
+
+int
+vs__sock_setsockopt(int fd, struct vs_sock *s, int level, int name,
+		    const void *val, socklen_t len)
+{
+	/* The kernel socket gets every option too: its getsockopt answers
+	 * for what vstack does not track, and it validates the values. */
+	if (vs__real.setsockopt(fd, level, name, val, len) < 0)
+		return -errno;
+	if (level == IPPROTO_TCP && name == TCP_NODELAY && len >= sizeof(int)) {
+		s->nodelay = *(const int *)val != 0;
+		if (s->state != VS_S_LISTEN) {
+			vs__engine_lock(s->e);
+			if (s->tcp)
+				vs__tcp_set_nodelay(s->tcp, s->nodelay);
+			vs__engine_unlock(s->e);
+		}
+	} else if (level == SOL_SOCKET && name == SO_RCVTIMEO) {
+		s->rcvtimeo_ms = ms_of(val, len);
+	} else if (level == SOL_SOCKET && name == SO_SNDTIMEO) {
+		s->sndtimeo_ms = ms_of(val, len);
+	}
+	return 0;
+}
+
+int
+vs__sock_getsockopt(int fd, struct vs_sock *s, int level, int name,
+		    void *val, socklen_t *len)
+{
+	if (level == SOL_SOCKET && name == SO_ERROR && s->state != VS_S_LISTEN) {
+		int err;
+
+		if (!val || !len || *len < sizeof(int))
+			return -EINVAL;
+		vs__engine_lock(s->e);
+		err = -s->err;
+		s->err = 0;
+		conn_update(s);
+		vs__engine_unlock(s->e);
+		*(int *)val = err;
+		*len = sizeof(int);
+		return 0;
+	}
+	if (level == IPPROTO_TCP && name == TCP_INFO && s->state != VS_S_LISTEN) {
+		struct tcp_info ti = { 0 };
+		struct vs_tcp_info in = { .state = TCP_CLOSE };
+
+		if (!val || !len)
+			return -EFAULT;
+		vs__engine_lock(s->e);
+		if (s->tcp)
+			vs__tcp_info(s->tcp, &in);
+		vs__engine_unlock(s->e);
+		ti.tcpi_state = (uint8_t)in.state;
+		ti.tcpi_snd_mss = in.mss;
+		ti.tcpi_rcv_mss = in.mss;
+		ti.tcpi_rcv_space = in.rcv_wnd;
+		ti.tcpi_unacked = in.mss ? in.snd_queued / in.mss : 0;
+		memcpy(val, &ti, *len < sizeof(ti) ? *len : sizeof(ti));
+		*len = *len < sizeof(ti) ? *len : sizeof(ti);
+		return 0;
+	}
+	return vs__real.getsockopt(fd, level, name, val, len) < 0 ? -errno : 0;
+}
+
+int
+vs__sock_dup(int oldfd, int newfd)
+{
+	struct vs_sock *s = vs__fd_sock(oldfd);
+	struct vs_ep *ep = vs__fd_ep(oldfd);
+
+	if (s) {
+		atomic_fetch_add(&s->refs, 1);
+		atomic_fetch_add(&s->nfds, 1);
+		return fd_set_obj(newfd, s, VS_FD_SOCK);
+	}
+	if (ep)
+		return fd_set_obj(newfd, ep, VS_FD_EPOLL);
+	return 0;
+}

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sock - socket semantics on top of the engines, for the interposed libc
+ * calls of preload/ (and nothing else).
+ *
+ * Owns: the runtime (configuration, the port, one engine per core,
+ * started on the first socket that can be offloaded), the table from fd
+ * to vstack object (sockets and epoll sets), every vstack socket's
+ * queues, and the waiters that sleeping callers park on.
+ *
+ * The fd model: every vstack socket is backed by a real kernel socket of
+ * the same family and type, whose number the application sees; fd
+ * numbers, dup, close-on-exec and fallback stay the kernel's. A TCP
+ * socket becomes vstack's when it listens on, or connects through, the
+ * port's netdev and the policy says offload; until then (and for
+ * anything else) it is the kernel's alone. A listener stays listening on
+ * the kernel too, so loopback and other interfaces keep working.
+ *
+ * Threads: any application thread may call in. A connection's state is
+ * guarded by its engine's lock; a listener's accept queue and a socket's
+ * watchers by their own mutexes (lock order: engine, then socket).
+ * Sleeping callers sleep in poll(2) on an eventfd, woken only when
+ * something they wait for happened: an idle process uses no CPU.
+ *
+ * Errors: functions return the call's result or -errno; preload/ sets
+ * errno. Must never: block with an engine's lock held, or call an
+ * interposed function except through vs__real (preload.c's guard lets
+ * vstack's own calls through to libc).
+ */
+#ifndef VS_SOCKAPI_SOCK_H
+#define VS_SOCKAPI_SOCK_H
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "stack/tcp.h"
+
+/* libc's own functions, resolved with dlsym(RTLD_NEXT). */
+struct vs_real {
+	int (*socket)(int, int, int);
+	int (*bind)(int, const struct sockaddr *, socklen_t);
+	int (*listen)(int, int);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*close)(int);
+	int (*shutdown)(int, int);
+	int (*getsockname)(int, struct sockaddr *, socklen_t *);
+	int (*getpeername)(int, struct sockaddr *, socklen_t *);
+	int (*getsockopt)(int, int, int, void *, socklen_t *);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*readv)(int, const struct iovec *, int);
+	ssize_t (*writev)(int, const struct iovec *, int);
+	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *,
+			    socklen_t *);
+	ssize_t (*sendto)(int, const void *, size_t, int,
+			  const struct sockaddr *, socklen_t);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	int (*fcntl)(int, int, ...);
+	int (*ioctl)(int, unsigned long, ...);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*poll)(struct pollfd *, nfds_t, int);
+	int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *,
+		     const sigset_t *);
+	int (*select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
+	int (*epoll_create1)(int);
+	int (*epoll_ctl)(int, int, int, struct epoll_event *);
+	int (*epoll_pwait)(int, struct epoll_event *, int, int,
+			   const sigset_t *);
+	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	ssize_t (*pread)(int, void *, size_t, off_t);
+	pid_t (*fork)(void);
+};
+
+extern struct vs_real vs__real;
+
+/* Set while vstack itself runs on this thread: interposed calls then
+ * go straight to libc. */
+extern _Thread_local int vs__in_vstack;
+
+/* Fills vs__real (once; from preload's constructor). */
+void vs__real_init(void);
+
+/* --- waiting --- */
+
+/* Someone who sleeps until woken: a thread in a blocking call, or an
+ * epoll set. */
+struct vs_waiter {
+	int efd;            /* eventfd it sleeps on */
+	_Atomic int armed;  /* asleep or about to be: wake it */
+};
+
+struct vs_epitem;
+
+/* A waiter's interest in one socket, on the socket's watch list. */
+struct vs_watch {
+	struct vs_watch *next;
+	struct vs_waiter *w;
+	struct vs_epitem *item; /* epoll's, or NULL */
+};
+
+/* --- sockets --- */
+
+enum vs_sstate {
+	VS_S_LISTEN,
+	VS_S_CONNECTING,
+	VS_S_CONNECTED,
+	VS_S_CLOSED, /* reset, failed, or closed by the application */
+};
+
+struct vs_sock {
+	_Atomic int refs; /* fds naming it, + 1 while its connection lives */
+	_Atomic int nfds; /* fds naming it */
+	int family, type;
+	enum vs_sstate state;
+	_Atomic uint32_t ev;  /* EPOLLIN, EPOLLOUT, ... as of now */
+	_Atomic int nonblock; /* O_NONBLOCK of the open file */
+	int rcvtimeo_ms, sndtimeo_ms; /* 0: none */
+	struct sockaddr_storage local, peer;
+
+	/* a connection: under its engine's lock */
+	struct vs_engine *e;
+	struct vs_tcp *tcp;    /* NULL once lwIP let go of it */
+	struct pbuf *rxq;      /* received, not yet read */
+	size_t rx_bytes;
+	bool rx_fin, shut_rd, shut_wr;
+	int err;               /* pending SO_ERROR, as -errno */
+	bool nodelay;
+
+	/* a listener: one per engine and family, and one rule */
+	struct vs_tcp **ltcp;
+	unsigned nltcp;
+	struct vs_rule_handle *lrule[2]; /* its address; IPv4 too if dual */
+	bool kernel_too;       /* the kernel socket listens as well */
+	pthread_mutex_t qlock; /* the accept queue */
+	struct vs_sock *acc_head, *acc_tail, *acc_next;
+	unsigned nacc, backlog;
+
+	pthread_mutex_t wlock; /* watchers */
+	struct vs_watch *watch;
+};
+
+/* What the table holds for an fd. */
+enum vs_fdkind { VS_FD_NONE, VS_FD_SOCK, VS_FD_EPOLL, VS_FD_INTERNAL };
+
+struct vs_ep;
+
+/* The vstack object of fd (a reference is not taken: the fd's own
+ * holds it while the call runs), or NULL: the kernel's. */
+struct vs_sock *vs__fd_sock(int fd);
+struct vs_ep *vs__fd_ep(int fd);
+/* vstack's own fds (engines, port): close() leaves them alone. */
+bool vs__fd_internal(int fd);
+void vs__fd_mark_internal(int fd);
+
+/* Called after fork() in the child: the parent's engines do not exist
+ * here; the child's sockets go back to the kernel's, vstack starts
+ * afresh on the next offloadable socket. */
+void vs__sock_atfork_child(void);
+
+/* The interposed calls on a vstack socket (or a kernel one that may
+ * become vstack's: bind, listen, connect). -errno on error. */
+int vs__sock_listen(int fd, int backlog);
+int vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len);
+int vs__sock_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags);
+ssize_t vs__sock_recv(struct vs_sock *s, const struct iovec *iov, int n,
+		      int flags);
+ssize_t vs__sock_send(struct vs_sock *s, const struct iovec *iov, int n,
+		      int flags);
+int vs__sock_close(int fd);
+int vs__sock_shutdown(struct vs_sock *s, int how);
+int vs__sock_name(struct vs_sock *s, bool peer, struct sockaddr *sa,
+		  socklen_t *len);
+int vs__sock_getsockopt(int fd, struct vs_sock *s, int level, int name,
+			void *val, socklen_t *len);
+int vs__sock_setsockopt(int fd, struct vs_sock *s, int level, int name,
+			const void *val, socklen_t len);
+int vs__sock_dup(int oldfd, int newfd);
+/* The readiness of s now (EPOLL* bits). */
+uint32_t vs__sock_events(struct vs_sock *s);
+size_t vs__sock_rx_avail(struct vs_sock *s);
+
+/* Watches: a waiter is woken when s's readiness changes. */
+void vs__watch_add(struct vs_sock *s, struct vs_watch *w);
+void vs__watch_del(struct vs_sock *s, struct vs_watch *w);
+
+/* This thread's waiter. */
+struct vs_waiter *vs__thread_waiter(void);
+/* Sleeps on w (and on the kernel fds in kfds, if any) until woken or
+ * timeout_ms (-1: no limit); returns the kernel poll's result. */
+int vs__waiter_sleep(struct vs_waiter *w, struct pollfd *kfds, nfds_t nk,
+		     int timeout_ms, const sigset_t *mask);
+
+/* --- readiness calls (poll.c) --- */
+int vs__epoll_create(int flags);
+int vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,
+		  struct epoll_event *ev);
+int vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs,
+		   int max, int timeout_ms, const sigset_t *mask);
+int vs__epoll_close(int fd);
+int vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms,
+	     const sigset_t *mask);
+int vs__select(int nfds, fd_set *r, fd_set *w, fd_set *x,
+	       struct timeval *tv);
+/* Drops s from every epoll set watching it (its last fd closed). */
+void vs__epoll_forget(struct vs_sock *s);
+
+#endif
