@@ -341,7 +341,8 @@ conn_update(struct vs_sock *s)
 	if (s->err)
 		ev |= EPOLLERR;
 	if (s->state == VS_S_CLOSED)
-		ev |= EPOLLOUT | EPOLLWRNORM | EPOLLHUP | EPOLLIN | EPOLLRDNORM;
+		ev |= EPOLLOUT | EPOLLWRNORM | EPOLLHUP | EPOLLIN | EPOLLRDNORM |
+		      EPOLLRDHUP;
 	if (s->rx_fin && s->shut_wr)
 		ev |= EPOLLHUP;
 	old = atomic_exchange(&s->ev, ev);
@@ -375,6 +376,8 @@ on_received(struct vs_tcp *c, struct pbuf *p)
 {
 	struct vs_sock *s = vs__tcp_user(c);
 
+	/* Every arrival is an edge (EPOLLET), even with data waiting. */
+	atomic_fetch_and(&s->ev, ~(uint32_t)EPOLLIN);
 	if (!p)
 		s->rx_fin = true;
 	else if (s->shut_rd) {
@@ -394,8 +397,12 @@ on_received(struct vs_tcp *c, struct pbuf *p)
 static void
 on_sent(struct vs_tcp *c, size_t len)
 {
+	struct vs_sock *s = vs__tcp_user(c);
+
+	/* Room made is an edge for EPOLLOUT, as in the kernel. */
 	(void)len;
-	conn_update(vs__tcp_user(c));
+	atomic_fetch_and(&s->ev, ~(uint32_t)EPOLLOUT);
+	conn_update(s);
 }
 
 static void
@@ -839,6 +846,8 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	struct vs_sock *s = vs__fd_sock(fd);
 	int family, type, rc;
 
+	if (s && (!sa || len < sizeof(sa_family_t)))
+		return -EINVAL;
 	if (s)
 		return s->state == VS_S_CONNECTING ? -EALREADY
 		       : s->state == VS_S_LISTEN   ? -EINVAL

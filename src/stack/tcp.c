@@ -19,6 +19,7 @@ struct vs_tcp {
 	uint64_t rx_bytes, tx_bytes;
 	bool listener;
 	bool rss_port; /* outbound: RSS lands the peer's frames here */
+	bool connecting; /* connect() not finished */
 	bool closing; /* closed by the application, draining its sends */
 };
 
@@ -79,6 +80,13 @@ on_err(void *arg, err_t err)
 
 	/* lwIP freed the pcb already. */
 	c->pcb = NULL;
+	if (c->connecting) { /* a reset answering the SYN: refused */
+		c->connecting = false;
+		if (c->ops && c->ops->connected)
+			c->ops->connected(c, err == ERR_RST ? -ECONNREFUSED : rc);
+		conn_free(c);
+		return;
+	}
 	if (rc == -ECONNRESET)
 		vs__stat_add(&c->e->st.tcp_resets, 1);
 	else if (rc == -ETIMEDOUT)
@@ -238,6 +246,7 @@ on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 	struct vs_tcp *c = arg;
 
 	(void)pcb;
+	c->connecting = false;
 	if (c->ops && c->ops->connected)
 		c->ops->connected(c, err == ERR_OK ? 0 : -ECONNREFUSED);
 	return ERR_OK;
@@ -369,6 +378,7 @@ vs__tcp_connect(struct vs_engine *e, const struct sockaddr *dst,
 		return pcb ? -EADDRINUSE : -ENOMEM;
 	}
 	attach(c, pcb);
+	c->connecting = true;
 	if (lw->tcp_connect(pcb, &dip, dport, on_connected) != ERR_OK) {
 		lw->tcp_arg(pcb, NULL);
 		lw->tcp_err(pcb, NULL);

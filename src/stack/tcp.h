@@ -25,7 +25,8 @@ struct vs_tcp;
 struct vs_tcp_ops {
 	/* A listener's new connection (set its ops with vs__tcp_set_ops). */
 	void (*accepted)(struct vs_tcp *listener, struct vs_tcp *c);
-	/* connect() finished: 0, or -errno (the connection is then gone). */
+	/* connect() finished: 0, or -errno (-ECONNREFUSED, -ETIMEDOUT;
+	 * the connection is then gone and `closed` does not follow). */
 	void (*connected)(struct vs_tcp *c, int err);
 	/* Data (caller owns the chain: vs__tcp_consumed + pbuf_free), or
 	 * NULL when the peer closed its side. */

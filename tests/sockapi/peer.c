@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+/*
+ * peer PORT - the kernel side of the sockapi tests (another namespace).
+ * Listens on PORT (IPv4 and IPv6); each connection's first line says
+ * what to do:
+ *   echo            echo until end of stream, then close
+ *   rst             close at once with a reset (SO_LINGER 0)
+ *   close           close at once
+ *   send N          send N bytes (i % 251), then close
+ *   wait            read until end of stream, then close
+ *   connect A P     connect to A:P, send "ping", read "pong", close it;
+ *                   then answer "done" here and close
+ * Prints "listening" once ready; one process per connection.
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int
+line(int fd, char *buf, size_t n)
+{
+	size_t i = 0;
+
+	while (i + 1 < n && read(fd, buf + i, 1) == 1 && buf[i] != '\n')
+		i++;
+	buf[i] = 0;
+	return (int)i;
+}
+
+static void
+serve(int fd)
+{
+	char cmd[128], buf[65536];
+	ssize_t k;
+
+	line(fd, cmd, sizeof(cmd));
+	if (!strcmp(cmd, "echo")) {
+		while ((k = read(fd, buf, sizeof(buf))) > 0)
+			if (write(fd, buf, (size_t)k) != k)
+				break;
+	} else if (!strcmp(cmd, "rst")) {
+		struct linger l = { 1, 0 };
+
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	} else if (!strncmp(cmd, "send ", 5)) {
+		long n = atol(cmd + 5);
+
+		for (long i = 0; i < n; i++)
+			buf[i % sizeof(buf)] = (char)(i % 251);
+		while (n > 0) {
+			k = write(fd, buf, n < (long)sizeof(buf) ? (size_t)n : sizeof(buf));
+			if (k <= 0)
+				break;
+			n -= k;
+		}
+	} else if (!strcmp(cmd, "wait")) {
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+	} else if (!strncmp(cmd, "connect ", 8)) {
+		char *a = cmd + 8, *p = strchr(a, ' ');
+		struct addrinfo *ai, h = { .ai_socktype = SOCK_STREAM };
+		int c;
+
+		if (p)
+			*p++ = 0;
+		if (p && !getaddrinfo(a, p, &h, &ai) &&
+		    (c = socket(ai->ai_family, SOCK_STREAM, 0)) >= 0 &&
+		    !connect(c, ai->ai_addr, ai->ai_addrlen) &&
+		    write(c, "ping", 4) == 4 && read(c, buf, 4) == 4 &&
+		    !memcmp(buf, "pong", 4)) {
+			close(c);
+			k = write(fd, "done\n", 5);
+		} else {
+			k = write(fd, "failed\n", 7);
+		}
+	}
+	close(fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
+	int l = socket(AF_INET6, SOCK_STREAM, 0), one = 1, zero = 0;
+
+	if (argc != 2)
+		return 2;
+	signal(SIGCHLD, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	sa.sin6_port = htons((uint16_t)atoi(argv[1]));
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 64))
+		return perror("peer"), 1;
+	printf("listening\n");
+	fflush(stdout);
+	for (;;) {
+		int fd = accept(l, NULL, NULL);
+
+		if (fd < 0)
+			continue;
+		if (fork() == 0) {
+			close(l);
+			serve(fd);
+			_exit(0);
+		}
+		close(fd);
+	}
+}

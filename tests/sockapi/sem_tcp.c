@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sem_tcp PEER LOCAL - TCP socket semantics, as a transcript: every call
+ * and what it returned (value, errno, data, readiness). Run once on the
+ * kernel and once under LD_PRELOAD=libvstack.so; the two transcripts
+ * must be identical (tests/sockapi/test_sem.sh). PEER runs
+ * tests/sockapi/peer on port 8000 (nothing on 8001); LOCAL is this
+ * namespace's address on the same link.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static const char *peer, *local;
+static int failures;
+
+static const char *
+errname(int e)
+{
+	switch (e) {
+	case EAGAIN: return "EAGAIN";
+	case EINPROGRESS: return "EINPROGRESS";
+	case ECONNREFUSED: return "ECONNREFUSED";
+	case ECONNRESET: return "ECONNRESET";
+	case EPIPE: return "EPIPE";
+	case ENOTCONN: return "ENOTCONN";
+	case EISCONN: return "EISCONN";
+	case EALREADY: return "EALREADY";
+	case EINVAL: return "EINVAL";
+	case EBADF: return "EBADF";
+	case EEXIST: return "EEXIST";
+	case ENOENT: return "ENOENT";
+	default: return strerror(e);
+	}
+}
+
+/* "what: rc" or "what: -1 ERRNO" */
+static long
+say(const char *what, long rc)
+{
+	if (rc < 0)
+		printf("%s: -1 %s\n", what, errname(errno));
+	else
+		printf("%s: %ld\n", what, rc);
+	return rc;
+}
+
+static const char *
+evs(unsigned ev)
+{
+	static char b[64];
+
+	b[0] = 0;
+	if (ev & EPOLLIN) strcat(b, "IN|");
+	if (ev & EPOLLPRI) strcat(b, "PRI|");
+	if (ev & EPOLLOUT) strcat(b, "OUT|");
+	if (ev & EPOLLERR) strcat(b, "ERR|");
+	if (ev & EPOLLHUP) strcat(b, "HUP|");
+	if (ev & EPOLLRDHUP) strcat(b, "RDHUP|");
+	if (b[0])
+		b[strlen(b) - 1] = 0;
+	else
+		strcpy(b, "-");
+	return b;
+}
+
+static int
+poll1(const char *what, int fd, short events, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int rc = poll(&p, 1, ms);
+
+	printf("%s: %d %s\n", what, rc, rc > 0 ? evs((unsigned)p.revents) : "");
+	return rc;
+}
+
+static void
+sa_of(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(addr, ':')) {
+		struct sockaddr_in6 *s6 = (void *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		inet_pton(AF_INET6, addr, &s6->sin6_addr);
+		*len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (void *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		inet_pton(AF_INET, addr, &s4->sin_addr);
+		*len = sizeof(*s4);
+	}
+}
+
+static const char *
+addr_str(const struct sockaddr_storage *ss, bool port)
+{
+	static char b[80];
+	char a[INET6_ADDRSTRLEN];
+	int p;
+
+	if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
+		p = ntohs(((struct sockaddr_in *)ss)->sin_port);
+	} else {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ss)->sin6_addr, a, sizeof(a));
+		p = ntohs(((struct sockaddr_in6 *)ss)->sin6_port);
+	}
+	if (port)
+		snprintf(b, sizeof(b), "%s port %d", a, p);
+	else
+		snprintf(b, sizeof(b), "%s port %s", a, p ? "set" : "0");
+	return b;
+}
+
+static int
+dial(const char *what, int port, bool nonblock)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	sa_of(peer, port, &ss, &len);
+	fd = socket(ss.ss_family, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	say(what, connect(fd, (struct sockaddr *)&ss, len));
+	return fd;
+}
+
+static void
+send_str(const char *what, int fd, const char *s)
+{
+	say(what, send(fd, s, strlen(s), MSG_NOSIGNAL));
+}
+
+static void
+recv_str(const char *what, int fd, size_t n, int flags)
+{
+	char b[256];
+	ssize_t k = recv(fd, b, n < sizeof(b) ? n : sizeof(b) - 1, flags);
+
+	if (k < 0) {
+		say(what, k);
+		return;
+	}
+	b[k] = 0;
+	printf("%s: %zd \"%s\"\n", what, k, b);
+}
+
+/* Addresses; the peer's port only when it is a fixed one. */
+static void
+names(int fd, bool peer_port)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &l) == 0)
+		printf("getsockname: %s\n", addr_str(&ss, false));
+	else
+		say("getsockname", -1);
+	l = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &l) == 0)
+		printf("getpeername: %s\n", addr_str(&ss, peer_port));
+	else
+		say("getpeername", -1);
+}
+
+static void
+client_basics(void)
+{
+	int fd = dial("connect", 8000, false), fl, n = 0;
+	struct iovec iov[3] = { { "a", 1 }, { "bb", 2 }, { "ccc", 3 } };
+	struct timeval tv = { 0, 200000 };
+
+	printf("== client basics\n");
+	names(fd, true);
+	send_str("send", fd, "echo\n");
+	send_str("send", fd, "hello");
+	poll1("poll", fd, POLLIN, 2000);
+	recv_str("recv peek", fd, 5, MSG_PEEK);
+	say("ioctl FIONREAD", ioctl(fd, FIONREAD, &n));
+	printf("FIONREAD: %d\n", n);
+	recv_str("recv", fd, 5, 0);
+	fl = fcntl(fd, F_GETFL);
+	say("fcntl F_SETFL", fcntl(fd, F_SETFL, fl | O_NONBLOCK));
+	printf("O_NONBLOCK: %d\n", (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
+	recv_str("recv nonblocking", fd, 5, 0);
+	say("fcntl F_SETFL", fcntl(fd, F_SETFL, fl));
+	recv_str("recv DONTWAIT", fd, 5, MSG_DONTWAIT);
+	say("setsockopt SO_RCVTIMEO", setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	recv_str("recv timeout", fd, 5, 0);
+	say("writev", writev(fd, iov, 3));
+	recv_str("recv WAITALL", fd, 6, MSG_WAITALL);
+	n = 1;
+	say("setsockopt TCP_NODELAY", setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &n, sizeof(n)));
+	n = 0;
+	{
+		socklen_t l = sizeof(n);
+
+		say("getsockopt TCP_NODELAY", getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &n, &l));
+		printf("TCP_NODELAY: %d\n", n != 0);
+	}
+	poll1("poll out", fd, POLLOUT, 1000);
+	say("shutdown WR", shutdown(fd, SHUT_WR));
+	recv_str("recv after shutdown", fd, 5, 0);
+	poll1("poll end", fd, POLLIN | POLLOUT | POLLRDHUP, 1000);
+	recv_str("recv again", fd, 5, 0);
+	say("close", close(fd));
+}
+
+/* 4 MiB through the echo, non-blocking, driven by poll. */
+static void
+client_bulk(void)
+{
+	enum { TOTAL = 4 << 20 };
+	static unsigned char out[65536], in[65536];
+	int fd = dial("connect", 8000, false);
+	long sent = 0, got = 0, bad = 0;
+
+	printf("== client bulk\n");
+	send_str("send", fd, "echo\n");
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	while (got < TOTAL) {
+		struct pollfd p = { .fd = fd,
+				    .events = (short)(POLLIN | (sent < TOTAL ? POLLOUT : 0)) };
+
+		if (poll(&p, 1, 10000) <= 0)
+			break;
+		if ((p.revents & POLLOUT) && sent < TOTAL) {
+			size_t want = TOTAL - sent < (long)sizeof(out) ? (size_t)(TOTAL - sent)
+								    : sizeof(out);
+			ssize_t k;
+
+			for (size_t i = 0; i < want; i++)
+				out[i] = (unsigned char)((sent + (long)i) % 253);
+			k = send(fd, out, want, MSG_NOSIGNAL);
+			if (k > 0)
+				sent += k;
+		}
+		if (p.revents & POLLIN) {
+			ssize_t k = recv(fd, in, sizeof(in), 0);
+
+			if (k <= 0)
+				break;
+			for (ssize_t i = 0; i < k; i++)
+				bad += in[i] != (unsigned char)((got + i) % 253);
+			got += k;
+		}
+	}
+	printf("bulk: sent %ld got %ld mismatched %ld\n", sent, got, bad);
+	say("close", close(fd));
+}
+
+static void
+client_errors(void)
+{
+	int fd, e = 0;
+	socklen_t l = sizeof(e);
+
+	printf("== client errors\n");
+	fd = dial("connect closed port", 8001, false);
+	close(fd);
+	fd = dial("connect closed port nonblocking", 8001, true);
+	poll1("poll", fd, POLLOUT, 2000);
+	say("getsockopt SO_ERROR", getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l));
+	printf("SO_ERROR: %s\n", e ? errname(e) : "0");
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l);
+	printf("SO_ERROR again: %s\n", e ? errname(e) : "0");
+	close(fd);
+	fd = dial("connect", 8000, true);
+	poll1("poll connecting", fd, POLLOUT, 2000);
+	e = -1;
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l);
+	printf("SO_ERROR: %s\n", e ? errname(e) : "0");
+	say("connect again", connect(fd, NULL, 0) == 0 ? 0 : -1);
+	send_str("send", fd, "rst\n");
+	poll1("poll reset", fd, POLLIN, 2000);
+	recv_str("recv reset", fd, 5, 0);
+	recv_str("recv after reset", fd, 5, 0);
+	send_str("send after reset", fd, "x");
+	close(fd);
+	fd = dial("connect", 8000, false);
+	send_str("send", fd, "send 3\n");
+	recv_str("recv WAITALL", fd, 10, MSG_WAITALL);
+	close(fd);
+}
+
+static void
+server(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(7000) };
+	struct epoll_event ev = { .events = EPOLLIN }, got;
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1, ep, c, a;
+	char cmd[80], done[8] = "";
+
+	printf("== server\n");
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	say("bind", bind(l, (struct sockaddr *)&sa, sizeof(sa)));
+	say("listen", listen(l, 16));
+	fcntl(l, F_SETFL, O_NONBLOCK);
+	say("accept none", accept(l, NULL, NULL));
+	fcntl(l, F_SETFL, 0);
+	printf("listener O_NONBLOCK: %d\n", (fcntl(l, F_GETFL) & O_NONBLOCK) != 0);
+	ep = epoll_create1(0);
+	ev.data.u64 = 42;
+	say("epoll_ctl ADD", epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev));
+	say("epoll_ctl ADD again", epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev));
+	c = dial("connect control", 8000, false);
+	snprintf(cmd, sizeof(cmd), "connect %s 7000\n", local);
+	send_str("send", c, cmd);
+	say("epoll_wait", epoll_wait(ep, &got, 1, 5000));
+	printf("event: %s data %llu\n", evs(got.events), (unsigned long long)got.data.u64);
+	a = accept(l, NULL, NULL);
+	printf("accept: %s\n", a >= 0 ? "fd" : errname(errno));
+	names(a, false);
+	recv_str("recv", a, 4, MSG_WAITALL);
+	send_str("send", a, "pong");
+	recv_str("recv end", a, 4, 0);
+	say("close", close(a));
+	recv_str("control", c, 5, MSG_WAITALL);
+	(void)done;
+	say("epoll_wait none", epoll_wait(ep, &got, 1, 100));
+	say("epoll_ctl DEL", epoll_ctl(ep, EPOLL_CTL_DEL, l, NULL));
+	say("epoll_ctl DEL again", epoll_ctl(ep, EPOLL_CTL_DEL, l, NULL));
+	close(c);
+	say("close", close(l));
+	close(ep);
+}
+
+static void
+epoll_modes(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET }, got[4];
+	int fd = dial("connect", 8000, false), ep = epoll_create1(0), d;
+	char b[8];
+
+	printf("== epoll modes\n");
+	send_str("send", fd, "echo\n");
+	ev.data.fd = fd;
+	say("epoll_ctl ADD ET", epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+	send_str("send", fd, "x");
+	say("epoll_wait", epoll_wait(ep, got, 4, 2000));
+	printf("event: %s\n", evs(got[0].events));
+	say("epoll_wait ET again", epoll_wait(ep, got, 4, 100));
+	send_str("send", fd, "y");
+	usleep(100000);
+	say("epoll_wait new data", epoll_wait(ep, got, 4, 2000));
+	ev.events = EPOLLIN;
+	say("epoll_ctl MOD LT", epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev));
+	say("epoll_wait LT", epoll_wait(ep, got, 4, 100));
+	say("epoll_wait LT again", epoll_wait(ep, got, 4, 100));
+	recv_str("recv", fd, 2, MSG_WAITALL);
+	say("epoll_wait drained", epoll_wait(ep, got, 4, 100));
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	say("epoll_ctl MOD ONESHOT", epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev));
+	send_str("send", fd, "z");
+	say("epoll_wait", epoll_wait(ep, got, 4, 2000));
+	say("epoll_wait fired", epoll_wait(ep, got, 4, 200));
+	say("epoll_ctl MOD rearm", epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev));
+	say("epoll_wait rearmed", epoll_wait(ep, got, 4, 2000));
+	recv_str("recv", fd, 1, 0);
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	say("epoll_ctl MOD RDHUP", epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev));
+	d = dup(fd);
+	say("close original", close(fd));
+	send_str("send on dup", d, "w");
+	recv_str("recv on dup", d, 1, 0);
+	say("shutdown WR", shutdown(d, SHUT_WR));
+	say("epoll_wait", epoll_wait(ep, got, 4, 2000));
+	printf("event: %s\n", evs(got[0].events));
+	(void)b;
+	say("close dup", close(d));
+	say("epoll_wait closed", epoll_wait(ep, got, 4, 100));
+	close(ep);
+}
+
+static void
+selects(void)
+{
+	int fd = dial("connect", 8000, false), p[2];
+	fd_set r;
+	struct timeval tv = { 2, 0 };
+	int rc;
+
+	printf("== select\n");
+	if (pipe(p))
+		return;
+	send_str("send", fd, "echo\n");
+	if (write(p[1], "p", 1) != 1)
+		return;
+	FD_ZERO(&r);
+	FD_SET(fd, &r);
+	FD_SET(p[0], &r);
+	rc = select((fd > p[0] ? fd : p[0]) + 1, &r, NULL, NULL, &tv);
+	printf("select: %d socket %d pipe %d\n", rc, FD_ISSET(fd, &r), FD_ISSET(p[0], &r));
+	if (read(p[0], &rc, 1) != 1)
+		return;
+	send_str("send", fd, "s");
+	FD_ZERO(&r);
+	FD_SET(fd, &r);
+	FD_SET(p[0], &r);
+	tv = (struct timeval){ 2, 0 };
+	rc = select((fd > p[0] ? fd : p[0]) + 1, &r, NULL, NULL, &tv);
+	printf("select: %d socket %d pipe %d\n", rc, FD_ISSET(fd, &r), FD_ISSET(p[0], &r));
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 3)
+		return 2;
+	peer = argv[1];
+	local = argv[2];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	client_basics();
+	client_bulk();
+	client_errors();
+	server();
+	epoll_modes();
+	selects();
+	return failures;
+}
