@@ -26,7 +26,7 @@ run() { # OUT [preload]
 }
 run "$VSEMU_TMP/kernel"
 netns_exec a ss -tn state established >"$VSEMU_TMP/ss.before"
-(while sleep 0.2; do netns_exec a ss -tn state established | grep -c ':8000' ; done) >"$VSEMU_TMP/ss.during" 2>/dev/null &
+(while sleep 0.2; do netns_exec a ss -tn state established | grep -c ':8000' || true; done) >"$VSEMU_TMP/ss.during" 2>/dev/null &
 watch=$!
 run "$VSEMU_TMP/vstack" preload
 kill "$watch" 2>/dev/null || true
