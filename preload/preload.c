@@ -387,17 +387,12 @@ sendfile(int out, int in, off_t *off, size_t count)
 
 /* --- fds --- */
 
-VS_EXPORT int
-fcntl(int fd, int cmd, ...)
+static int
+do_fcntl(int fd, int cmd, long arg)
 {
 	struct vs_sock *s = sock_of(fd);
-	va_list ap;
-	long arg;
 	int rc;
 
-	va_start(ap, cmd);
-	arg = va_arg(ap, long);
-	va_end(ap);
 	if (!s) {
 		rc = REAL(fcntl)(fd, cmd, arg);
 		if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
@@ -428,6 +423,32 @@ fcntl(int fd, int cmd, ...)
 	default:
 		return REAL(fcntl)(fd, cmd, arg);
 	}
+}
+
+VS_EXPORT int
+fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	long arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, long);
+	va_end(ap);
+	return do_fcntl(fd, cmd, arg);
+}
+
+/* What programs built with 64-bit file offsets call (glibc >= 2.28). */
+VS_EXPORT int fcntl64(int fd, int cmd, ...);
+VS_EXPORT int
+fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	long arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, long);
+	va_end(ap);
+	return do_fcntl(fd, cmd, arg);
 }
 
 VS_EXPORT int
