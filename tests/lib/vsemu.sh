@@ -9,6 +9,10 @@
 #       ADDR... to the netdev. Stopped by netns teardown with the rest.
 #   vsemu stats DEV           the daemon's counters
 #   wait_for_line FILE TEXT   waits (10 s) for a line in FILE
+#   vstack_exec NS DEV CMD... runs an unmodified program in NS on vstack
+#                             (LD_PRELOAD=libvstack.so) over port DEV
+#   kernel_conns NS PORT      established kernel TCP connections in NS
+#                             with PORT at either end
 #
 # VSEMU_DIR: the sockets' directory, private to this test.
 # VSEMU_ARGS: more vsemu options (e.g. --impair-in SPEC).
@@ -52,4 +56,16 @@ vsemu_start() {
 
 vsemu() {
 	"$VSEMU_BIN" "$1" --dir "$VSEMU_DIR" "${@:2}"
+}
+
+vstack_exec() {
+	local ns=$1 dev=$2
+	shift 2
+	netns_exec "$ns" env VSEMU_DIR="$VSEMU_DIR" \
+		LD_PRELOAD="$VSEMU_LIB/libvsemu.so $VS_BUILD/libvstack.so" \
+		VSTACK_DEVICE="$dev" VSTACK_LOG="${VSTACK_LOG:-warn}" "$@"
+}
+
+kernel_conns() {
+	netns_exec "$1" ss -Htn state established "( sport = :$2 or dport = :$2 )" | wc -l
 }

@@ -1,0 +1,26 @@
+# apps.idle_cpu: a preloaded redis-server that served a client and then
+# sits idle for 5 s uses under 1% of a core (its engines sleep).
+set -eu
+. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/vsemu.sh"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+command -v redis-server >/dev/null || { echo "redis-server missing: run scripts/setup"; exit 77; }
+
+netns_create a b
+netns_link a b
+vsemu_start a mlx5_0 to_b 10.77.1.1/24
+vstack_exec a mlx5_0 redis-server --port 6379 --save "" --appendonly no \
+	--protected-mode no --daemonize no --logfile "" >"$VSEMU_TMP/redis.log" 2>&1 &
+wait_for_line "$VSEMU_TMP/redis.log" "Ready to accept" || fail "redis did not start"
+[ "$(netns_exec b timeout 10 redis-cli -h 10.77.1.1 ping)" = PONG ] || fail "PING"
+pid=$(pgrep -f 'redis-server \*:6379' | head -1)
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+sleep 1
+t0=$(ticks)
+sleep 5
+t1=$(ticks)
+hz=$(getconf CLK_TCK)
+pct=$(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN { printf "%.2f", 100 * d / hz / 5 }')
+echo "idle redis-server on vstack: $pct% of a core over 5 s (redis's own 10 Hz timer included)"
+awk -v p="$pct" 'BEGIN { exit !(p < 1) }' || fail "$pct% of a core while idle"
+echo "apps.idle_cpu: ok"
