@@ -169,13 +169,55 @@ setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 
 /* --- data --- */
 
+static ssize_t
+vs_recv(int fd, struct vs_sock *s, struct iovec *iov, int n, int flags,
+	struct sockaddr *sa, socklen_t *len)
+{
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)n,
+			    .msg_name = sa, .msg_namelen = len ? *len : 0 };
+	ssize_t rc;
+
+	if (!len)
+		m.msg_name = NULL;
+	rc = VS(vs__sock_recvmsg(fd, s, &m, flags));
+	if (rc >= 0 && len && sa)
+		*len = m.msg_namelen;
+	return rc;
+}
+
+static ssize_t
+vs_send(int fd, struct vs_sock *s, const struct iovec *iov, int n, int flags,
+	const struct sockaddr *sa, socklen_t len)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n,
+			    .msg_name = (void *)sa, .msg_namelen = len };
+
+	return VS(vs__sock_sendmsg(fd, s, &m, flags));
+}
+
+VS_EXPORT int
+bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int rc = REAL(bind)(fd, sa, len);
+
+	/* A UDP socket on the port's addresses becomes vstack's now; a TCP
+	 * one when it listens or connects. */
+	if (rc == 0 && !vs__in_vstack && sa &&
+	    (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
+		vs__in_vstack++;
+		vs__sock_bound(fd);
+		vs__in_vstack--;
+	}
+	return rc;
+}
+
 VS_EXPORT ssize_t
 read(int fd, void *buf, size_t n)
 {
 	struct vs_sock *s = sock_of(fd);
 	struct iovec iov = { buf, n };
 
-	return s ? VS(vs__sock_recv(s, &iov, 1, 0)) : REAL(read)(fd, buf, n);
+	return s ? vs_recv(fd, s, &iov, 1, 0, NULL, NULL) : REAL(read)(fd, buf, n);
 }
 
 VS_EXPORT ssize_t
@@ -191,7 +233,8 @@ readv(int fd, const struct iovec *iov, int n)
 {
 	struct vs_sock *s = sock_of(fd);
 
-	return s ? VS(vs__sock_recv(s, iov, n, 0)) : REAL(readv)(fd, iov, n);
+	return s ? vs_recv(fd, s, (struct iovec *)iov, n, 0, NULL, NULL)
+		 : REAL(readv)(fd, iov, n);
 }
 
 VS_EXPORT ssize_t
@@ -200,14 +243,10 @@ recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
 {
 	struct vs_sock *s = sock_of(fd);
 	struct iovec iov = { buf, n };
-	ssize_t rc;
 
 	if (!s)
 		return REAL(recvfrom)(fd, buf, n, flags, sa, len);
-	rc = VS(vs__sock_recv(s, &iov, 1, flags));
-	if (rc >= 0 && sa && len)
-		vs__sock_name(s, true, sa, len);
-	return rc;
+	return vs_recv(fd, s, &iov, 1, flags, sa, len);
 }
 
 VS_EXPORT ssize_t
@@ -237,18 +276,10 @@ VS_EXPORT ssize_t
 recvmsg(int fd, struct msghdr *m, int flags)
 {
 	struct vs_sock *s = sock_of(fd);
-	ssize_t rc;
 
 	if (!s)
 		return REAL(recvmsg)(fd, m, flags);
-	rc = VS(vs__sock_recv(s, m->msg_iov, (int)m->msg_iovlen, flags));
-	if (rc >= 0) {
-		if (m->msg_name)
-			vs__sock_name(s, true, m->msg_name, &m->msg_namelen);
-		m->msg_controllen = 0;
-		m->msg_flags = 0;
-	}
-	return rc;
+	return VS(vs__sock_recvmsg(fd, s, m, flags));
 }
 
 VS_EXPORT int
@@ -281,7 +312,7 @@ write(int fd, const void *buf, size_t n)
 	struct vs_sock *s = sock_of(fd);
 	struct iovec iov = { (void *)buf, n };
 
-	return s ? VS(vs__sock_send(s, &iov, 1, 0)) : REAL(write)(fd, buf, n);
+	return s ? vs_send(fd, s, &iov, 1, 0, NULL, 0) : REAL(write)(fd, buf, n);
 }
 
 VS_EXPORT ssize_t
@@ -289,7 +320,7 @@ writev(int fd, const struct iovec *iov, int n)
 {
 	struct vs_sock *s = sock_of(fd);
 
-	return s ? VS(vs__sock_send(s, iov, n, 0)) : REAL(writev)(fd, iov, n);
+	return s ? vs_send(fd, s, iov, n, 0, NULL, 0) : REAL(writev)(fd, iov, n);
 }
 
 VS_EXPORT ssize_t
@@ -301,8 +332,7 @@ sendto(int fd, const void *buf, size_t n, int flags,
 
 	if (!s)
 		return REAL(sendto)(fd, buf, n, flags, sa, len);
-	/* A connected stream ignores the address, as the kernel does. */
-	return VS(vs__sock_send(s, &iov, 1, flags));
+	return vs_send(fd, s, &iov, 1, flags, sa, len);
 }
 
 VS_EXPORT ssize_t
@@ -318,7 +348,7 @@ sendmsg(int fd, const struct msghdr *m, int flags)
 
 	if (!s)
 		return REAL(sendmsg)(fd, m, flags);
-	return VS(vs__sock_send(s, m->msg_iov, (int)m->msg_iovlen, flags));
+	return VS(vs__sock_sendmsg(fd, s, m, flags));
 }
 
 VS_EXPORT int
@@ -364,9 +394,13 @@ sendfile(int out, int in, off_t *off, size_t count)
 			break;
 		}
 		iov = (struct iovec){ buf, (size_t)r };
-		vs__in_vstack++;
-		w = vs__sock_send(s, &iov, 1, 0);
-		vs__in_vstack--;
+		{
+			struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+			vs__in_vstack++;
+			w = vs__sock_sendmsg(out, s, &m, 0);
+			vs__in_vstack--;
+		}
 		if (w < 0) {
 			if (!off)
 				lseek(in, -r, SEEK_CUR);

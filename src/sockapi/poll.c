@@ -126,8 +126,9 @@ vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,
 		return -EFAULT;
 	if (fd == epfd)
 		return -EINVAL;
-	/* A listener's kernel socket listens too: the kernel watches it. */
-	if (s->state == VS_S_LISTEN && s->kernel_too) {
+	/* A listener's (a bound UDP socket's) kernel half listens
+	 * (receives) too: the kernel watches it. */
+	if (s->kernel_too) {
 		if (vs__real.epoll_ctl(epfd, op, fd, ev) < 0)
 			return -errno;
 	}

@@ -15,6 +15,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "sockapi/sock.h"
+#include "stack/udp.h"
 
 struct vs_real vs__real;
 _Thread_local int vs__in_vstack;
@@ -267,20 +268,52 @@ sa_on_port(const struct sockaddr *sa)
 	return false;
 }
 
+/* An address as a socket of `family` shows it: IPv4 on an IPv6
+ * (dual-stack) socket is IPv4-mapped. */
 static void
-copy_addr(const struct sockaddr_storage *ss, struct sockaddr *sa,
+copy_addr(int family, const struct sockaddr_storage *ss, struct sockaddr *sa,
 	  socklen_t *len)
 {
+	struct sockaddr_in6 m = { .sin6_family = AF_INET6 };
+	const void *src = ss;
 	socklen_t n;
 
 	if (!sa || !len)
 		return;
-	n = sa_len(ss->ss_family);
-	memcpy(sa, ss, *len < n ? *len : n);
+	if (family == AF_INET6 && ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		m.sin6_port = in->sin_port;
+		m.sin6_addr.s6_addr[10] = m.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&m.sin6_addr.s6_addr[12], &in->sin_addr, 4);
+		src = &m;
+	}
+	n = sa_len(((const struct sockaddr *)src)->sa_family);
+	memcpy(sa, src, *len < n ? *len : n);
 	*len = n;
 }
 
+/* The other way: an IPv4-mapped IPv6 address as IPv4. */
+static const struct sockaddr *
+unmap(const struct sockaddr *sa, struct sockaddr_in *buf)
+{
+	const struct sockaddr_in6 *s6 = (const void *)sa;
+
+	if (sa->sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return sa;
+	*buf = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = s6->sin6_port };
+	memcpy(&buf->sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+	return (const struct sockaddr *)buf;
+}
+
 /* --- sockets: life --- */
+
+struct vs_dgram {
+	struct vs_dgram *next;
+	struct pbuf *p;
+	struct sockaddr_storage from;
+};
+
 
 static struct vs_sock *
 sock_new(int family, int type)
@@ -304,6 +337,13 @@ sock_put(struct vs_sock *s)
 		return;
 	if (s->rxq)
 		s->e->lw.pbuf_free(s->rxq);
+	while (s->dq_head) {
+		struct vs_dgram *d = s->dq_head;
+
+		s->dq_head = d->next;
+		s->e->lw.pbuf_free(d->p);
+		free(d);
+	}
 	free(s->ltcp);
 	free(s);
 }
@@ -798,7 +838,7 @@ vs__sock_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 				vs__engine_unlock(s->e);
 				return nfd;
 			}
-			copy_addr(&s->peer, sa, len);
+			copy_addr(s->family, &s->peer, sa, len);
 			return nfd;
 		}
 		nfd = vs__real.accept4(fd, sa, len, flags);
@@ -815,7 +855,7 @@ vs__sock_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 /* Does the kernel route dst out of the port's netdev? It says which
  * source address it would use: ours, or not. */
 static bool
-routed_via_port(const struct sockaddr *dst)
+routed_via_port_src(const struct sockaddr *dst, struct sockaddr_storage *out)
 {
 	struct sockaddr_storage src;
 	socklen_t l = sizeof(src);
@@ -828,7 +868,15 @@ routed_via_port(const struct sockaddr *dst)
 	     vs__real.getsockname(fd, (struct sockaddr *)&src, &l) == 0 &&
 	     sa_on_port((struct sockaddr *)&src);
 	vs__real.close(fd);
+	if (ok && out)
+		*out = src;
 	return ok;
+}
+
+static bool
+routed_via_port(const struct sockaddr *dst)
+{
+	return routed_via_port_src(dst, NULL);
 }
 
 /* The engine of the calling thread's core. */
@@ -840,6 +888,9 @@ my_engine(void)
 	return &rt.es[(cpu < 0 ? 0 : (unsigned)cpu) % rt.n];
 }
 
+static int sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
+			  socklen_t len);
+
 int
 vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
@@ -848,6 +899,8 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 
 	if (s && (!sa || len < sizeof(sa_family_t)))
 		return -EINVAL;
+	if (s && s->type == SOCK_DGRAM)
+		return sk_udp_connect(fd, s, sa, len);
 	if (s)
 		return s->state == VS_S_CONNECTING ? -EALREADY
 		       : s->state == VS_S_LISTEN   ? -EINVAL
@@ -857,6 +910,8 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	    len < sa_len(sa->sa_family))
 		goto kernel;
 	type = sock_type(fd, &family);
+	if (type == SOCK_DGRAM)
+		return sk_udp_connect(fd, NULL, sa, len);
 	if (type != SOCK_STREAM || family != sa->sa_family || !rt_up() ||
 	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_TCP_CLIENT, sa, NULL) !=
 		    VS_POLICY_OFFLOAD ||
@@ -913,17 +968,15 @@ iov_total(const struct iovec *iov, int n)
 	return t;
 }
 
-/* Copies up to want bytes of the receive queue, from its byte off,
- * into iov after its first skip bytes; under the engine's lock. */
+/* Copies up to want bytes of chain p, from its byte off, into iov after
+ * the iovecs' first skip bytes; under the engine's lock. */
 static size_t
-copy_out(struct vs_sock *s, const struct iovec *iov, int n, size_t skip,
-	 size_t off, size_t want)
+copy_chain(struct vs_lwip *lw, struct pbuf *p, const struct iovec *iov,
+	   int n, size_t skip, size_t off, size_t want)
 {
-	size_t done = 0;
+	size_t done = 0, ioff = skip;
 	int i = 0;
-	size_t ioff = skip;
 
-	/* find the iovec where `skip` ends */
 	while (i < n && ioff >= iov[i].iov_len) {
 		ioff -= iov[i].iov_len;
 		i++;
@@ -933,9 +986,8 @@ copy_out(struct vs_sock *s, const struct iovec *iov, int n, size_t skip,
 
 		if (k > room)
 			k = room;
-		k = s->e->lw.pbuf_copy_partial(s->rxq, (char *)iov[i].iov_base + ioff,
-					       (u16_t)(k > 0xffff ? 0xffff : k),
-					       (u16_t)off);
+		k = lw->pbuf_copy_partial(p, (char *)iov[i].iov_base + ioff,
+					  (u16_t)(k > 0xffff ? 0xffff : k), (u16_t)off);
 		if (!k)
 			break;
 		done += k;
@@ -947,6 +999,21 @@ copy_out(struct vs_sock *s, const struct iovec *iov, int n, size_t skip,
 		}
 	}
 	return done;
+}
+
+static size_t
+copy_out(struct vs_sock *s, const struct iovec *iov, int n, size_t skip,
+	 size_t off, size_t want)
+{
+	return copy_chain(&s->e->lw, s->rxq, iov, n, skip, off, want);
+}
+
+static size_t
+copy_dgram(struct vs_sock *s, struct pbuf *p, const struct iovec *iov, int n,
+	   size_t want)
+{
+	return copy_chain(&s->e->lw, p, iov, n, 0, 0,
+			  want < p->tot_len ? want : p->tot_len);
 }
 
 /* Takes len bytes off the front of the queue and reopens the window. */
@@ -966,8 +1033,8 @@ consume(struct vs_sock *s, size_t len)
 		vs__tcp_consumed(s->tcp, len);
 }
 
-ssize_t
-vs__sock_recv(struct vs_sock *s, const struct iovec *iov, int n, int flags)
+static ssize_t
+sk_tcp_recv(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 {
 	size_t want = iov_total(iov, n), got = 0;
 
@@ -1024,8 +1091,8 @@ epipe(int flags)
 	return -EPIPE;
 }
 
-ssize_t
-vs__sock_send(struct vs_sock *s, const struct iovec *iov, int n, int flags)
+static ssize_t
+sk_tcp_send(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 {
 	size_t want = iov_total(iov, n), done = 0;
 	int i = 0;
@@ -1077,6 +1144,280 @@ vs__sock_send(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 	}
 }
 
+/* --- UDP --- */
+
+/* What a UDP socket may hold unread before arrivals are dropped: the
+ * datagrams hold packet buffers of the port's pool. */
+#define UDP_QUEUE_MAX 1024
+#define UDP_QUEUE_BYTES (1u << 20)
+
+static void
+sk_udp_update(struct vs_sock *s)
+{
+	uint32_t ev = EPOLLOUT | EPOLLWRNORM, old;
+
+	if (s->dq_head)
+		ev |= EPOLLIN | EPOLLRDNORM;
+	if (s->err)
+		ev |= EPOLLERR;
+	old = atomic_exchange(&s->ev, ev);
+	if (ev != old)
+		notify(s);
+}
+
+static void
+on_dgram(struct vs_udp *u, struct pbuf *p, const struct sockaddr *from)
+{
+	struct vs_sock *s = vs__udp_user(u);
+	struct vs_dgram *d;
+	unsigned n = 0;
+
+	for (d = s->dq_head; d && n < UDP_QUEUE_MAX; d = d->next)
+		n++;
+	if (n >= UDP_QUEUE_MAX || s->dq_bytes + p->tot_len > UDP_QUEUE_BYTES ||
+	    !(d = malloc(sizeof(*d)))) {
+		s->udp_drops++;
+		s->e->lw.pbuf_free(p);
+		return;
+	}
+	d->next = NULL;
+	d->p = p;
+	memcpy(&d->from, from, sa_len(from->sa_family));
+	if (s->dq_tail)
+		s->dq_tail->next = d;
+	else
+		s->dq_head = d;
+	s->dq_tail = d;
+	s->dq_bytes += p->tot_len;
+	atomic_fetch_and(&s->ev, ~(uint32_t)EPOLLIN); /* an edge each */
+	sk_udp_update(s);
+}
+
+static const struct vs_udp_ops udp_ops = { .received = on_dgram };
+
+static int
+sk_udp_open(struct vs_sock *s, const struct sockaddr *local, unsigned flags)
+{
+	int rc;
+
+	s->e = my_engine();
+	vs__engine_lock(s->e);
+	rc = vs__udp_open(s->e, local, flags, &udp_ops, s, &s->udp);
+	if (!rc) {
+		vs__udp_local(s->udp, &s->local);
+		s->state = VS_S_CONNECTED;
+		sk_udp_update(s);
+	}
+	vs__engine_unlock(s->e);
+	return rc;
+}
+
+void
+vs__sock_bound(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
+	int family, v6only = 0;
+	struct vs_sock *s;
+
+	if (vs__fd_sock(fd) || sock_type(fd, &family) != SOCK_DGRAM ||
+	    (family != AF_INET && family != AF_INET6) ||
+	    vs__real.getsockname(fd, (struct sockaddr *)&ss, &l) < 0 || !rt_up() ||
+	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP, (struct sockaddr *)&ss,
+			      NULL) != VS_POLICY_OFFLOAD ||
+	    !(sa_is_any((struct sockaddr *)&ss) || sa_on_port((struct sockaddr *)&ss)))
+		return;
+	if (family == AF_INET6) {
+		l = sizeof(v6only);
+		vs__real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l);
+	}
+	s = sock_new(family, SOCK_DGRAM);
+	if (!s)
+		return;
+	inherit_options(fd, s);
+	atomic_store(&s->refs, 1);
+	atomic_store(&s->nfds, 1);
+	if (sk_udp_open(s, (struct sockaddr *)&ss, v6only ? 0 : VS_UDP_DUAL)) {
+		free(s);
+		return;
+	}
+	s->kernel_too = true; /* loopback datagrams reach the kernel's half */
+	fd_set_obj(fd, s, VS_FD_SOCK);
+}
+
+/* connect() on a UDP socket: the default destination (AF_UNSPEC:
+ * none). A socket not yet vstack's becomes so if dst is reached through
+ * the port. */
+static int
+sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa, socklen_t len)
+{
+	struct sockaddr_storage src;
+	int family = 0;
+
+	if (!s) {
+		if (sa->sa_family == AF_UNSPEC || !rt_up() ||
+		    sock_type(fd, &family) != SOCK_DGRAM || family != sa->sa_family ||
+		    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP, sa, NULL) !=
+			    VS_POLICY_OFFLOAD ||
+		    !routed_via_port_src(sa, &src))
+			return vs__real.connect(fd, sa, len) < 0 ? -errno : 0;
+		s = sock_new(family, SOCK_DGRAM);
+		if (!s)
+			return -ENOMEM;
+		inherit_options(fd, s);
+		atomic_store(&s->refs, 1);
+		atomic_store(&s->nfds, 1);
+		((struct sockaddr_in *)&src)->sin_port = 0; /* the kernel's pick */
+		if (sk_udp_open(s, (struct sockaddr *)&src, 0)) {
+			free(s);
+			return vs__real.connect(fd, sa, len) < 0 ? -errno : 0;
+		}
+		fd_set_obj(fd, s, VS_FD_SOCK);
+	}
+	vs__engine_lock(s->e);
+	if (sa->sa_family == AF_UNSPEC) {
+		s->udp_connected = false;
+	} else {
+		struct sockaddr_in b;
+		const struct sockaddr *d = unmap(sa, &b);
+
+		memset(&s->peer, 0, sizeof(s->peer));
+		memcpy(&s->peer, d, sa_len(d->sa_family));
+		s->udp_connected = true;
+	}
+	vs__engine_unlock(s->e);
+	return 0;
+}
+
+static ssize_t
+sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
+{
+	for (;;) {
+		struct vs_dgram *d;
+		size_t want = iov_total(m->msg_iov, (int)m->msg_iovlen), got = 0;
+		size_t dlen = 0;
+		int rc;
+
+		vs__engine_lock(s->e);
+		d = s->dq_head;
+		if (d) {
+			dlen = d->p->tot_len;
+			got = copy_dgram(s, d->p, m->msg_iov, (int)m->msg_iovlen, want);
+			if (m->msg_name)
+				copy_addr(s->family, &d->from, m->msg_name,
+					  &m->msg_namelen);
+			if (!(flags & MSG_PEEK)) {
+				s->dq_head = d->next;
+				if (!s->dq_head)
+					s->dq_tail = NULL;
+				s->dq_bytes -= dlen;
+				s->e->lw.pbuf_free(d->p);
+				free(d);
+				sk_udp_update(s);
+			}
+		}
+		vs__engine_unlock(s->e);
+		if (d) {
+			m->msg_flags = dlen > got ? MSG_TRUNC : 0;
+			m->msg_controllen = 0;
+			return (ssize_t)(flags & MSG_TRUNC ? dlen : got);
+		}
+		if (s->kernel_too) { /* loopback datagrams, to the kernel's half */
+			ssize_t k = vs__real.recvmsg(fd, m, flags | MSG_DONTWAIT);
+
+			if (k >= 0 || errno != EAGAIN)
+				return k >= 0 ? k : -errno;
+		}
+		if (atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT))
+			return -EAGAIN;
+		rc = wait_for(s, EPOLLIN, s->kernel_too ? fd : -1, POLLIN,
+			      s->rcvtimeo_ms);
+		if (rc)
+			return rc;
+	}
+}
+
+/* routed_via_port, remembered for the last destination (a syscall
+ * pair per new destination, none per datagram to the same one). */
+static bool
+via_port_cached(struct vs_sock *s, const struct sockaddr *to)
+{
+	socklen_t n = sa_len(to->sa_family);
+
+	if (memcmp(&s->last_to, to, n)) {
+		s->last_via = routed_via_port(to);
+		memset(&s->last_to, 0, sizeof(s->last_to));
+		memcpy(&s->last_to, to, n);
+	}
+	return s->last_via;
+}
+
+static ssize_t
+sk_udp_send(int fd, struct vs_sock *s, const struct msghdr *m, int flags)
+{
+	size_t len = iov_total(m->msg_iov, (int)m->msg_iovlen), off = 0;
+	const struct sockaddr *to;
+	struct sockaddr_in b;
+	char small[2048], *buf = small;
+	ssize_t rc;
+
+	if (m->msg_name) {
+		if (m->msg_namelen < sizeof(sa_family_t))
+			return -EINVAL;
+		to = unmap(m->msg_name, &b);
+	} else if (s->udp_connected) {
+		to = (const struct sockaddr *)&s->peer;
+	} else {
+		return -EDESTADDRREQ;
+	}
+	/* Not through the port (loopback...): the kernel's half sends. */
+	if (!via_port_cached(s, to))
+		return vs__real.sendmsg(fd, m, flags) < 0 ? -errno : (ssize_t)len;
+	if (m->msg_iovlen == 1) {
+		buf = m->msg_iov[0].iov_base;
+	} else if (len > sizeof(small) && !(buf = malloc(len))) {
+		return -ENOBUFS;
+	} else {
+		for (size_t i = 0; i < m->msg_iovlen; i++) {
+			memcpy(buf + off, m->msg_iov[i].iov_base, m->msg_iov[i].iov_len);
+			off += m->msg_iov[i].iov_len;
+		}
+	}
+	vs__engine_lock(s->e);
+	rc = vs__udp_sendto(s->udp, buf, len, to);
+	vs__engine_unlock(s->e);
+	if (buf != small && m->msg_iovlen != 1)
+		free(buf);
+	(void)flags;
+	return rc;
+}
+
+ssize_t
+vs__sock_recvmsg(int fd, struct vs_sock *s, struct msghdr *m, int flags)
+{
+	ssize_t rc;
+
+	if (s->type == SOCK_DGRAM)
+		return sk_udp_recv(fd, s, m, flags);
+	rc = sk_tcp_recv(s, m->msg_iov, (int)m->msg_iovlen, flags);
+	if (rc >= 0) {
+		if (m->msg_name)
+			copy_addr(s->family, &s->peer, m->msg_name, &m->msg_namelen);
+		m->msg_controllen = 0;
+		m->msg_flags = 0;
+	}
+	return rc;
+}
+
+ssize_t
+vs__sock_sendmsg(int fd, struct vs_sock *s, const struct msghdr *m, int flags)
+{
+	if (s->type == SOCK_DGRAM)
+		return sk_udp_send(fd, s, m, flags);
+	/* A connected stream ignores the address, as the kernel does. */
+	return sk_tcp_send(s, m->msg_iov, (int)m->msg_iovlen, flags);
+}
+
 /* --- close, shutdown, names, options, dup --- */
 
 /* The last fd of s went. */
@@ -1108,6 +1449,10 @@ sock_release(struct vs_sock *s)
 	struct vs_engine *e = s->e;
 
 	vs__engine_lock(e);
+	if (s->udp) {
+		vs__udp_close(s->udp);
+		s->udp = NULL;
+	}
 	if (s->tcp)
 		vs__tcp_close(s->tcp); /* `closed` drops the connection's ref */
 	sock_put(s);
@@ -1163,7 +1508,7 @@ vs__sock_name(struct vs_sock *s, bool peer, struct sockaddr *sa,
 	if (peer && s->state != VS_S_CONNECTED &&
 	    !(s->state == VS_S_CLOSED && s->peer.ss_family))
 		return -ENOTCONN;
-	copy_addr(peer ? &s->peer : &s->local, sa, len);
+	copy_addr(s->family, peer ? &s->peer : &s->local, sa, len);
 	return 0;
 }
 

@@ -138,11 +138,20 @@ struct vs_sock {
 	int err;               /* pending SO_ERROR, as -errno */
 	bool nodelay;
 
+	/* a UDP socket: under its engine's lock */
+	struct vs_udp *udp;
+	struct vs_dgram *dq_head, *dq_tail; /* received datagrams */
+	size_t dq_bytes;
+	uint64_t udp_drops; /* datagrams dropped: receive queue full */
+	bool udp_connected; /* peer is the default destination */
+	bool last_via;      /* the last destination is reached via the port */
+	struct sockaddr_storage last_to;
+
 	/* a listener: one per engine and family, and one rule */
 	struct vs_tcp **ltcp;
 	unsigned nltcp;
 	struct vs_rule_handle *lrule[2]; /* its address; IPv4 too if dual */
-	bool kernel_too;       /* the kernel socket listens as well */
+	bool kernel_too;       /* the kernel socket listens (receives) too */
 	pthread_mutex_t qlock; /* the accept queue */
 	struct vs_sock *acc_head, *acc_tail, *acc_next;
 	unsigned nacc, backlog;
@@ -172,12 +181,17 @@ void vs__sock_atfork_child(void);
 /* The interposed calls on a vstack socket (or a kernel one that may
  * become vstack's: bind, listen, connect). -errno on error. */
 int vs__sock_listen(int fd, int backlog);
+/* After the kernel bound fd: a UDP socket on the port's addresses
+ * becomes vstack's (the kernel's binding keeps the port reserved). */
+void vs__sock_bound(int fd);
 int vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len);
 int vs__sock_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags);
-ssize_t vs__sock_recv(struct vs_sock *s, const struct iovec *iov, int n,
-		      int flags);
-ssize_t vs__sock_send(struct vs_sock *s, const struct iovec *iov, int n,
-		      int flags);
+/* Every receive and send call comes here (read, recv, recvfrom, readv
+ * build a msghdr); fd is the socket's (a UDP socket's kernel half). */
+ssize_t vs__sock_recvmsg(int fd, struct vs_sock *s, struct msghdr *m,
+			 int flags);
+ssize_t vs__sock_sendmsg(int fd, struct vs_sock *s, const struct msghdr *m,
+			 int flags);
 int vs__sock_close(int fd);
 int vs__sock_shutdown(struct vs_sock *s, int how);
 int vs__sock_name(struct vs_sock *s, bool peer, struct sockaddr *sa,

@@ -14,6 +14,7 @@ struct vs_udp {
 	void *user;
 	struct vs_rule_handle *rule;
 	int reserve_fd;
+	bool dual;
 	struct sockaddr_storage local;
 };
 
@@ -112,7 +113,8 @@ steer(struct vs_udp *u)
 	const struct sockaddr *l = (struct sockaddr *)&u->local;
 	size_t alen = l->sa_family == AF_INET ? 4 : 16;
 	struct vs_rule r = { .action = VS_RULE_STEER, .queue = u->e->q,
-			     .proto = IPPROTO_UDP, .family = (uint8_t)l->sa_family,
+			     .proto = IPPROTO_UDP,
+			     .family = u->dual ? 0 : (uint8_t)l->sa_family,
 			     .dport = sa_port(l), .dport_mask = 0xffff };
 
 	memcpy(r.dst, sa_addr(l), alen);
@@ -135,7 +137,8 @@ udp_free(struct vs_udp *u)
 
 int
 vs__udp_open(struct vs_engine *e, const struct sockaddr *local,
-	     const struct vs_udp_ops *ops, void *user, struct vs_udp **out)
+	     unsigned flags, const struct vs_udp_ops *ops, void *user,
+	     struct vs_udp **out)
 {
 	struct vs_udp *u = calloc(1, sizeof(*u));
 	ip_addr_t ip;
@@ -148,11 +151,15 @@ vs__udp_open(struct vs_engine *e, const struct sockaddr *local,
 	u->user = user;
 	u->reserve_fd = -1;
 	memcpy(&u->local, local, sa_len(local->sa_family));
+	ip = to_ip((struct sockaddr *)&u->local);
+	u->dual = (flags & VS_UDP_DUAL) && local->sa_family == AF_INET6 &&
+		  ip_addr_isany(&ip);
+	if (u->dual)
+		ip = vs__lwip_addr_any(IPADDR_TYPE_ANY);
 	if (!sa_port(local))
 		rc = reserve(u);
 	if (!rc)
 		rc = steer(u);
-	ip = to_ip((struct sockaddr *)&u->local);
 	if (!rc && !(u->pcb = e->lw.udp_new_ip_type(IP_GET_TYPE(&ip))))
 		rc = -ENOMEM;
 	if (!rc && e->lw.udp_bind(u->pcb, &ip,

@@ -25,9 +25,13 @@ struct vs_udp_ops {
 			 const struct sockaddr *from);
 };
 
-/* Binds to local (port 0: an ephemeral port reserved from the kernel). */
+/* Binds to local (port 0: an ephemeral port reserved from the kernel).
+ * VS_UDP_DUAL with IPv6's unspecified address: IPv4 datagrams too (a
+ * dual-stack socket); they come `from` an AF_INET address. */
+#define VS_UDP_DUAL 1u
 int vs__udp_open(struct vs_engine *e, const struct sockaddr *local,
-		 const struct vs_udp_ops *ops, void *user, struct vs_udp **out);
+		 unsigned flags, const struct vs_udp_ops *ops, void *user,
+		 struct vs_udp **out);
 /* Sends len bytes to `to` (lwIP fragments above the MTU). -EMSGSIZE
  * beyond what IP can carry, as the kernel says. */
 ssize_t vs__udp_sendto(struct vs_udp *u, const void *data, size_t len,

@@ -10,6 +10,7 @@
  *   wait            read until end of stream, then close
  *   connect A P     connect to A:P, send "ping", read "pong", close it;
  *                   then answer "done" here and close
+ * and on UDP port PORT, echoes every datagram to its sender.
  * Prints "listening" once ready; one process per connection.
  */
 #include <arpa/inet.h>
@@ -98,6 +99,22 @@ main(int argc, char **argv)
 	setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 64))
 		return perror("peer"), 1;
+	if (fork() == 0) { /* the UDP echo */
+		static char d[65536];
+		int u = socket(AF_INET6, SOCK_DGRAM, 0);
+
+		setsockopt(u, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		if (bind(u, (struct sockaddr *)&sa, sizeof(sa)))
+			_exit(1);
+		for (;;) {
+			struct sockaddr_in6 from;
+			socklen_t fl = sizeof(from);
+			ssize_t k = recvfrom(u, d, sizeof(d), 0, (struct sockaddr *)&from, &fl);
+
+			if (k >= 0)
+				sendto(u, d, (size_t)k, 0, (struct sockaddr *)&from, fl);
+		}
+	}
 	printf("listening\n");
 	fflush(stdout);
 	for (;;) {

@@ -1,8 +1,8 @@
 # sockapi.*: a semantics program (test_sem.sh PROGRAM) runs on the
 # kernel, then under LD_PRELOAD=libvstack.so on the emulated ConnectX;
-# both transcripts must be identical, and under vstack the connections
-# must really have been vstack's (the kernel of namespace a never saw
-# an established TCP connection to the peer).
+# both transcripts must be identical, and under vstack the traffic must
+# really have been vstack's: the kernel of namespace a never held a TCP
+# connection to the peer, and received no UDP datagram.
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
@@ -26,16 +26,20 @@ run() { # OUT [preload]
 }
 run "$VSEMU_TMP/kernel"
 netns_exec a ss -tn state established >"$VSEMU_TMP/ss.before"
-(while sleep 0.2; do netns_exec a ss -tn state established | grep -c ':8000' || true; done) >"$VSEMU_TMP/ss.during" 2>/dev/null &
+(while :; do netns_exec a ss -tn state established | grep -c ':8000' || true; sleep 0.1; done) >"$VSEMU_TMP/ss.during" 2>/dev/null &
 watch=$!
+udp_in() { netns_exec a awk '/^Udp: [0-9]/ {print $2}' /proc/net/snmp; }
+udp0=$(udp_in)
 run "$VSEMU_TMP/vstack" preload
+udp1=$(udp_in)
 kill "$watch" 2>/dev/null || true
 wait "$watch" 2>/dev/null || true
 cat "$VSEMU_TMP/vstack.err" >&2
 diff -u "$VSEMU_TMP/kernel" "$VSEMU_TMP/vstack" || fail "the transcripts differ (- kernel, + vstack)"
-[ "$(wc -l <"$VSEMU_TMP/ss.during")" -ge 3 ] || fail "the watch of the kernel's connections did not run"
+[ -s "$VSEMU_TMP/ss.during" ] || fail "the watch of the kernel's connections did not run"
 if grep -qv '^0$' "$VSEMU_TMP/ss.during"; then
 	fail "the kernel of namespace a had connections to the peer: not offloaded"
 fi
+[ "$udp1" = "$udp0" ] || fail "the kernel of namespace a received $((udp1 - udp0)) UDP datagrams: not offloaded"
 cat "$VSEMU_TMP/vstack"
 echo "sockapi: $prog: kernel and vstack agree"

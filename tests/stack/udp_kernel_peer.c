@@ -73,10 +73,10 @@ start(void *arg)
 	(void)arg;
 	inet_pton(AF_INET, "10.77.1.2", &k4.sin_addr);
 	inet_pton(AF_INET6, "fd77:1::2", &k6.sin6_addr);
-	if (vs__udp_open(&e, (struct sockaddr *)&l4, &srv, NULL, &s4) ||
-	    vs__udp_open(&e, (struct sockaddr *)&l6, &srv, NULL, &s6) ||
-	    vs__udp_open(&e, (struct sockaddr *)&any4, &cli, NULL, &c4) ||
-	    vs__udp_open(&e, (struct sockaddr *)&any6, &cli, NULL, &c6)) {
+	if (vs__udp_open(&e, (struct sockaddr *)&l4, 0, &srv, NULL, &s4) ||
+	    vs__udp_open(&e, (struct sockaddr *)&l6, 0, &srv, NULL, &s6) ||
+	    vs__udp_open(&e, (struct sockaddr *)&any4, 0, &cli, NULL, &c4) ||
+	    vs__udp_open(&e, (struct sockaddr *)&any6, 0, &cli, NULL, &c6)) {
 		failures++;
 		return;
 	}

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sem_udp PEER LOCAL - UDP socket semantics as a transcript (see
+ * sem_tcp.c): PEER echoes datagrams on port 8000 (tests/sockapi/peer).
+ * Run on the kernel and under LD_PRELOAD; the transcripts must match.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char *peer;
+
+static const char *
+errname(int e)
+{
+	switch (e) {
+	case EAGAIN: return "EAGAIN";
+	case EMSGSIZE: return "EMSGSIZE";
+	case EDESTADDRREQ: return "EDESTADDRREQ";
+	case ENOTCONN: return "ENOTCONN";
+	default: return strerror(e);
+	}
+}
+
+static long
+say(const char *what, long rc)
+{
+	if (rc < 0)
+		printf("%s: -1 %s\n", what, errname(errno));
+	else
+		printf("%s: %ld\n", what, rc);
+	return rc;
+}
+
+static void
+addr(const char *what, const struct sockaddr_storage *ss, bool port)
+{
+	char a[INET6_ADDRSTRLEN];
+	int p;
+
+	if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
+		p = ntohs(((struct sockaddr_in *)ss)->sin_port);
+	} else {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ss)->sin6_addr, a, sizeof(a));
+		p = ntohs(((struct sockaddr_in6 *)ss)->sin6_port);
+	}
+	if (port)
+		printf("%s: %s port %d\n", what, a, p);
+	else
+		printf("%s: %s port %s\n", what, a, p ? "set" : "0");
+}
+
+static struct sockaddr_in
+peer4(void)
+{
+	struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = htons(8000) };
+
+	inet_pton(AF_INET, peer, &s.sin_addr);
+	return s;
+}
+
+static int
+wait_in(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 3000);
+}
+
+static void
+recv_from(const char *what, int fd, size_t n, int flags)
+{
+	char b[256];
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
+	ssize_t k;
+
+	wait_in(fd);
+	k = recvfrom(fd, b, n, flags, (struct sockaddr *)&ss, &l);
+	if (k < 0) {
+		say(what, k);
+		return;
+	}
+	b[k < (ssize_t)sizeof(b) ? k : (ssize_t)sizeof(b) - 1] = 0;
+	printf("%s: %zd \"%.*s\"\n", what, k, (int)(k < (ssize_t)n ? k : (ssize_t)n), b);
+	addr("  from", &ss, true);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sockaddr_in p4, any = { .sin_family = AF_INET, .sin_port = htons(7001) };
+	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6, .sin6_port = htons(7002) },
+			    mapped = { .sin6_family = AF_INET6, .sin6_port = htons(8000) };
+	struct sockaddr_storage ss;
+	socklen_t l;
+	static char big[70000], buf[256];
+	struct iovec iov = { buf, 10 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct epoll_event ev = { .events = EPOLLIN }, got;
+	struct timeval tv = { 0, 200000 };
+	int c, u, d, ep, zero = 0;
+
+	if (argc != 3)
+		return 2;
+	peer = argv[1];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	p4 = peer4();
+
+	printf("== connected client\n");
+	c = socket(AF_INET, SOCK_DGRAM, 0);
+	say("connect", connect(c, (struct sockaddr *)&p4, sizeof(p4)));
+	l = sizeof(ss);
+	getsockname(c, (struct sockaddr *)&ss, &l);
+	addr("getsockname", &ss, false);
+	l = sizeof(ss);
+	say("getpeername", getpeername(c, (struct sockaddr *)&ss, &l));
+	addr("peer", &ss, true);
+	say("send", send(c, "hello", 5, 0));
+	recv_from("recv", c, 64, 0);
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = AF_UNSPEC;
+	say("connect AF_UNSPEC", connect(c, (struct sockaddr *)&ss, sizeof(ss)));
+	say("send unconnected", send(c, "x", 1, 0));
+	close(c);
+
+	printf("== bound socket\n");
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	say("bind", bind(u, (struct sockaddr *)&any, sizeof(any)));
+	say("sendto", sendto(u, "abc", 3, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	recv_from("recvfrom", u, 64, 0);
+	memset(big, 'z', 100);
+	say("sendto 100", sendto(u, big, 100, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	say("sendto 7", sendto(u, "seventh", 7, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	wait_in(u);
+	usleep(200000);
+	say("recvmsg 10 of 100", recvmsg(u, &m, 0));
+	printf("MSG_TRUNC: %d\n", (m.msg_flags & MSG_TRUNC) != 0);
+	recv_from("recv peek", u, 64, MSG_PEEK);
+	recv_from("recv", u, 64, 0);
+	say("sendto 100", sendto(u, big, 100, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	wait_in(u);
+	say("recv MSG_TRUNC", recv(u, buf, 10, MSG_TRUNC));
+	say("recv empty DONTWAIT", recv(u, buf, 10, MSG_DONTWAIT));
+	fcntl(u, F_SETFL, O_NONBLOCK);
+	say("recv empty nonblocking", recv(u, buf, 10, 0));
+	fcntl(u, F_SETFL, 0);
+	setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	say("recv timeout", recv(u, buf, 10, 0));
+	say("sendto 70000", sendto(u, big, 70000, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	say("sendto 65508", sendto(u, big, 65508, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	say("send without address", send(u, "x", 1, 0));
+	ep = epoll_create1(0);
+	ev.data.fd = u;
+	say("epoll_ctl", epoll_ctl(ep, EPOLL_CTL_ADD, u, &ev));
+	say("epoll_wait empty", epoll_wait(ep, &got, 1, 100));
+	say("sendto", sendto(u, "e", 1, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	say("epoll_wait", epoll_wait(ep, &got, 1, 3000));
+	say("recv", recv(u, buf, 10, 0));
+	d = dup(u);
+	say("close", close(u));
+	say("sendto on dup", sendto(d, "d", 1, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	recv_from("recv on dup", d, 64, 0);
+	close(d);
+	close(ep);
+
+	printf("== dual-stack socket\n");
+	u = socket(AF_INET6, SOCK_DGRAM, 0);
+	setsockopt(u, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	say("bind ::", bind(u, (struct sockaddr *)&any6, sizeof(any6)));
+	inet_pton(AF_INET6, "::ffff:0.0.0.0", &mapped.sin6_addr);
+	memcpy(&mapped.sin6_addr.s6_addr[12], &p4.sin_addr, 4);
+	say("sendto v4-mapped", sendto(u, "mapped", 6, 0, (struct sockaddr *)&mapped, sizeof(mapped)));
+	recv_from("recvfrom", u, 64, 0);
+	close(u);
+	return 0;
+}
