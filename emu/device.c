@@ -111,11 +111,24 @@ daemon_init(const char *dir)
  * cable). Otherwise the ports of the vsemu daemons in VSEMU_DIR, by
  * default /run/vsemu; with no daemon there is no device.
  */
+/* The environment as the program started with it: some programs clear
+ * theirs before the first verbs call (nginx's worker processes). */
+static char *env_mode, *env_dir;
+
+__attribute__((constructor)) static void
+env_snapshot(void)
+{
+	const char *m = getenv("VSEMU_MODE"), *d = getenv("VSEMU_DIR");
+
+	env_mode = m ? strdup(m) : NULL;
+	env_dir = d ? strdup(d) : NULL;
+}
+
 static void
 fabric_init(void)
 {
-	const char *mode = getenv("VSEMU_MODE");
-	const char *dir = getenv("VSEMU_DIR");
+	const char *mode = env_mode;
+	const char *dir = env_dir;
 
 	fabric.next_qpn = 0x100;
 	if (mode && strcmp(mode, "inproc") == 0)

@@ -34,6 +34,7 @@ preload_init(void)
 {
 	if (!vs__real.socket) {
 		vs__real_init();
+		vs__sock_init();
 		pthread_atfork(NULL, NULL, child);
 	}
 }
@@ -419,6 +420,14 @@ sendfile(int out, int in, off_t *off, size_t count)
 	return (ssize_t)done;
 }
 
+/* What programs built with 64-bit file offsets call. */
+VS_EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t count);
+VS_EXPORT ssize_t
+sendfile64(int out, int in, off_t *off, size_t count)
+{
+	return sendfile(out, in, off, count);
+}
+
 /* --- fds --- */
 
 static int
@@ -437,14 +446,15 @@ do_fcntl(int fd, int cmd, long arg)
 	switch (cmd) {
 	case F_GETFL:
 		rc = REAL(fcntl)(fd, cmd);
-		if (rc >= 0)
+		if (rc >= 0 && !s->pending)
 			rc = (rc & ~O_NONBLOCK) |
 			     (atomic_load(&s->nonblock) ? O_NONBLOCK : 0);
 		return rc;
 	case F_SETFL:
 		/* A listener's kernel socket stays non-blocking. */
 		rc = REAL(fcntl)(fd, cmd,
-				 s->state == VS_S_LISTEN ? arg | O_NONBLOCK : arg);
+				 s->state == VS_S_LISTEN && !s->pending ? arg | O_NONBLOCK
+									: arg);
 		if (rc == 0)
 			atomic_store(&s->nonblock, (arg & O_NONBLOCK) != 0);
 		return rc;

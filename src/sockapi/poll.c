@@ -111,6 +111,8 @@ vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,
 	struct vs_sock *s = vs__fd_sock(fd);
 	struct vs_epitem *it, **prev;
 
+	if (s && s->pending && !vs__sock_activate(fd, s))
+		s = NULL;
 	if (!s) { /* the kernel's fd: the kernel's instance */
 		int rc = vs__real.epoll_ctl(epfd, op, fd, ev);
 
@@ -344,8 +346,12 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 	}
 	/* The kernel's fds, with vstack's replaced by -1 (ignored). */
 	for (nfds_t i = 0; i < n; i++) {
+		struct vs_sock *s = vs__fd_sock(fds[i].fd);
+
 		k[i] = fds[i];
-		if (vs__fd_sock(fds[i].fd))
+		if (s && s->pending && !vs__sock_activate(fds[i].fd, s))
+			s = NULL;
+		if (s)
 			k[i].fd = -1;
 	}
 	for (;;) {

@@ -153,6 +153,21 @@ usable_cpus(int *cpus, unsigned max)
 	return n;
 }
 
+static char cfg_err[512];
+static bool cfg_bad;
+
+/* The configuration is read when the library loads, from the
+ * environment the program started with (nginx's workers clear theirs). */
+void
+vs__sock_init(void)
+{
+	vs__config_init(&rt.cfg);
+	cfg_bad = vs__config_load(&rt.cfg, environ, cfg_err, sizeof(cfg_err)) != 0;
+	if (cfg_bad)
+		vs_err("configuration: %s; every socket stays on the kernel",
+		       cfg_err);
+}
+
 static int
 rt_start(void)
 {
@@ -161,10 +176,8 @@ rt_start(void)
 	unsigned ncpu;
 	struct vs_port_opts o = { .sz = sizeof(o) };
 
-	if (vs__config_load(&rt.cfg, environ, err, sizeof(err))) {
-		vs_err("configuration: %s; every socket stays on the kernel", err);
+	if (cfg_bad)
 		return -1;
-	}
 	ncpu = usable_cpus(cpus, 1024);
 	rt.n = rt.cfg.cores ? rt.cfg.cores : (ncpu ? ncpu : 1);
 	if (rt.n > 64)
@@ -207,10 +220,8 @@ rt_up(void)
 	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE))
 		return rt.state > 0;
 	pthread_mutex_lock(&rt.lock);
-	if (!rt.state) {
-		vs__config_init(&rt.cfg);
+	if (!rt.state)
 		__atomic_store_n(&rt.state, rt_start(), __ATOMIC_RELEASE);
-	}
 	pthread_mutex_unlock(&rt.lock);
 	return rt.state > 0;
 }
@@ -218,13 +229,38 @@ rt_up(void)
 void
 vs__sock_atfork_child(void)
 {
-	/* The parent's engines are threads that do not exist here. */
+	/*
+	 * The parent's engines are threads that do not exist here, and its
+	 * connections are its own. Listeners are kept, pending: the child
+	 * takes one over when it accepts from it (nginx's workers). The
+	 * rest become the plain kernel sockets behind them.
+	 */
 	for (unsigned i = 0; i < TAB_L1; i++) {
 		_Atomic uintptr_t *l2 = atomic_load(&tab[i]);
 
-		for (unsigned j = 0; l2 && j < TAB_L2; j++)
-			if ((atomic_load(&l2[j]) & TAG_MASK) != VS_FD_INTERNAL)
-				atomic_store(&l2[j], 0);
+		for (unsigned j = 0; l2 && j < TAB_L2; j++) {
+			uintptr_t v = atomic_load(&l2[j]);
+			struct vs_sock *s = (struct vs_sock *)(v & ~(uintptr_t)TAG_MASK);
+
+			if ((v & TAG_MASK) == VS_FD_INTERNAL)
+				continue;
+			if ((v & TAG_MASK) == VS_FD_SOCK && s->state == VS_S_LISTEN) {
+				if (!s->pending) {
+					s->pending = true;
+					s->nltcp = 0;
+					s->ltcp = NULL;
+					s->lrule[0] = s->lrule[1] = NULL;
+					s->acc_head = s->acc_tail = NULL;
+					s->nacc = 0;
+					s->watch = NULL;
+					atomic_store(&s->ev, 0);
+					pthread_mutex_init(&s->qlock, NULL);
+					pthread_mutex_init(&s->wlock, NULL);
+				}
+				continue;
+			}
+			atomic_store(&l2[j], 0);
+		}
 	}
 	pthread_mutex_init(&rt.lock, NULL);
 	rt.state = 0;
@@ -736,10 +772,8 @@ listener_start(struct vs_sock *s, bool dual)
 int
 vs__sock_listen(int fd, int backlog)
 {
-	struct sockaddr_storage ss;
-	socklen_t l = sizeof(ss);
 	struct vs_sock *s = vs__fd_sock(fd);
-	int family, type, v6only = 0, rc;
+	int family, type;
 
 	if (vs__real.listen(fd, backlog) < 0)
 		return -errno;
@@ -752,39 +786,79 @@ vs__sock_listen(int fd, int backlog)
 		return 0;
 	}
 	type = sock_type(fd, &family);
-	if (type != SOCK_STREAM || (family != AF_INET && family != AF_INET6) ||
-	    vs__real.getsockname(fd, (struct sockaddr *)&ss, &l) < 0 || !rt_up() ||
-	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_TCP_SERVER,
-			      (struct sockaddr *)&ss, NULL) != VS_POLICY_OFFLOAD ||
-	    !(sa_is_any((struct sockaddr *)&ss) || sa_on_port((struct sockaddr *)&ss)))
+	if (type != SOCK_STREAM || (family != AF_INET && family != AF_INET6))
 		return 0;
-	if (family == AF_INET6) {
-		l = sizeof(v6only);
-		vs__real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l);
-	}
 	s = sock_new(family, SOCK_STREAM);
 	if (!s)
 		return 0; /* the kernel's alone: still a listener */
 	s->backlog = (unsigned)backlog;
-	s->local = ss;
 	s->state = VS_S_LISTEN;
-	inherit_options(fd, s);
+	s->pending = true;
 	atomic_store(&s->refs, 1);
 	atomic_store(&s->nfds, 1);
-	rc = listener_start(s, family == AF_INET6 && !v6only &&
-				       sa_is_any((struct sockaddr *)&ss));
+	fd_set_obj(fd, s, VS_FD_SOCK);
+	return 0;
+}
+
+/* Takes a pending listener over; under s->qlock. */
+static bool
+activate(int fd, struct vs_sock *s)
+{
+	socklen_t l = sizeof(s->local);
+	int v6only = 0, rc;
+
+	if (vs__real.getsockname(fd, (struct sockaddr *)&s->local, &l) < 0 ||
+	    !rt_up() ||
+	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_TCP_SERVER,
+			      (struct sockaddr *)&s->local, NULL) != VS_POLICY_OFFLOAD ||
+	    !(sa_is_any((struct sockaddr *)&s->local) ||
+	      sa_on_port((struct sockaddr *)&s->local)))
+		return false;
+	if (s->family == AF_INET6) {
+		l = sizeof(v6only);
+		vs__real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l);
+	}
+	{
+		/* Taken over again after fork: the kernel socket's O_NONBLOCK
+		 * is vstack's doing, the program's flag is s's. */
+		int nb = atomic_load(&s->nonblock);
+
+		inherit_options(fd, s);
+		if (s->kernel_too)
+			atomic_store(&s->nonblock, nb);
+	}
+	rc = listener_start(s, s->family == AF_INET6 && !v6only &&
+				       sa_is_any((struct sockaddr *)&s->local));
 	if (rc) {
 		vs_warn("fd %d: cannot listen on vstack (%s); the kernel keeps it",
 			fd, strerror(-rc));
-		sock_put(s);
-		return 0;
+		return false;
 	}
 	/* The kernel socket listens too (loopback, other interfaces);
 	 * accept() must never block in it. */
 	s->kernel_too = true;
 	vs__real.fcntl(fd, F_SETFL, vs__real.fcntl(fd, F_GETFL) | O_NONBLOCK);
-	fd_set_obj(fd, s, VS_FD_SOCK);
-	return 0;
+	return true;
+}
+
+bool
+vs__sock_activate(int fd, struct vs_sock *s)
+{
+	bool ok = true;
+
+	if (!s->pending)
+		return true;
+	pthread_mutex_lock(&s->qlock);
+	if (s->pending) {
+		ok = activate(fd, s);
+		s->pending = false;
+		/* Not ours: the kernel's alone; s itself stays allocated, a
+		 * concurrent call may still hold it. */
+		if (!ok)
+			fd_set_obj(fd, NULL, VS_FD_NONE);
+	}
+	pthread_mutex_unlock(&s->qlock);
+	return ok;
 }
 
 /* A new fd for s: a kernel socket of the same kind holds the number. */
@@ -814,6 +888,8 @@ vs__sock_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 
 	if (ls->state != VS_S_LISTEN)
 		return -EINVAL;
+	if (!vs__sock_activate(fd, ls))
+		return vs__real.accept4(fd, sa, len, flags) < 0 ? -errno : 0;
 	for (;;) {
 		struct vs_sock *s;
 		int nfd, rc;

@@ -91,6 +91,8 @@ extern _Thread_local int vs__in_vstack;
 
 /* Fills vs__real (once; from preload's constructor). */
 void vs__real_init(void);
+/* Reads the configuration (from preload's constructor). */
+void vs__sock_init(void);
 
 /* --- waiting --- */
 
@@ -152,6 +154,8 @@ struct vs_sock {
 	unsigned nltcp;
 	struct vs_rule_handle *lrule[2]; /* its address; IPv4 too if dual */
 	bool kernel_too;       /* the kernel socket listens (receives) too */
+	bool pending;          /* listening, not yet taken over (see
+				* vs__sock_activate) */
 	pthread_mutex_t qlock; /* the accept queue */
 	struct vs_sock *acc_head, *acc_tail, *acc_next;
 	unsigned nacc, backlog;
@@ -181,6 +185,11 @@ void vs__sock_atfork_child(void);
 /* The interposed calls on a vstack socket (or a kernel one that may
  * become vstack's: bind, listen, connect). -errno on error. */
 int vs__sock_listen(int fd, int backlog);
+/* A listener becomes vstack's when first used for accepting (accept,
+ * epoll, poll, select), in the process that accepts: nginx's workers,
+ * not its master. False: fd stays the kernel's alone (and is no longer
+ * in the table). */
+bool vs__sock_activate(int fd, struct vs_sock *s);
 /* After the kernel bound fd: a UDP socket on the port's addresses
  * becomes vstack's (the kernel's binding keeps the port reserved). */
 void vs__sock_bound(int fd);
