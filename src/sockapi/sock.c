@@ -838,6 +838,8 @@ activate(int fd, struct vs_sock *s)
 	 * accept() must never block in it. */
 	s->kernel_too = true;
 	vs__real.fcntl(fd, F_SETFL, vs__real.fcntl(fd, F_GETFL) | O_NONBLOCK);
+	vs_info("fd %d: listening on vstack, port %u", fd,
+		ntohs(((struct sockaddr_in *)&s->local)->sin_port));
 	return true;
 }
 

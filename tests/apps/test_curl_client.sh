@@ -1,0 +1,47 @@
+# apps.curl_client: curl on vstack (LD_PRELOAD) fetching from an nginx on
+# the kernel in the other namespace; the connection is not the kernel's
+# (the client's namespace has no kernel TCP connection to port 8080).
+set -eu
+. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/vsemu.sh"
+fail() { echo "FAIL: $*" >&2; cat "$VSEMU_TMP/ngx/error.log" >&2 2>/dev/null; exit 1; }
+for p in nginx curl; do
+	command -v "$p" >/dev/null || { echo "$p missing: run scripts/setup"; exit 77; }
+done
+d=$VSEMU_TMP/ngx
+mkdir -p "$d/www"
+head -c $((20 << 20)) /dev/urandom >"$d/www/f.bin"
+cat >"$d/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 64; }
+http { access_log off; server { listen 8080; listen [::]:8080; root $d/www; }
+	client_body_temp_path $d/body; proxy_temp_path $d/proxy;
+	fastcgi_temp_path $d/fcgi; uwsgi_temp_path $d/uwsgi; scgi_temp_path $d/scgi; }
+CONF
+chmod 755 "$VSEMU_TMP" "$d" "$d/www"
+chmod 644 "$d/www/f.bin"
+netns_create a b
+netns_link a b
+vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
+netns_exec b ip addr add 10.77.1.2/24 dev to_a 2>/dev/null || true
+netns_exec b nginx -c "$d/nginx.conf" >"$d/out" 2>&1 &
+for _ in $(seq 50); do
+	netns_exec b curl -s -m 1 -o /dev/null http://127.0.0.1:8080/f.bin && break
+	sleep 0.2
+done
+want=$(sha256sum <"$d/www/f.bin" | cut -d' ' -f1)
+for url in http://10.77.1.2:8080/f.bin 'http://[fd77:1::2]:8080/f.bin'; do
+	vstack_exec a mlx5_0 curl -s -m 120 --limit-rate 8M -o "$d/got" "$url" &
+	c=$!
+	sleep 1
+	conns=$(kernel_conns a 8080)
+	wait "$c" || fail "curl $url"
+	got=$(sha256sum <"$d/got" | cut -d' ' -f1)
+	[ "$got" = "$want" ] || fail "$url: sha256 $got, expected $want"
+	[ "$conns" = 0 ] || fail "$url: the kernel held the connection: not offloaded"
+	echo "$url: 20 MiB, sha256 right, on vstack"
+done
+echo "apps.curl_client: ok"
