@@ -111,8 +111,9 @@ daemon_init(const char *dir)
  * cable). Otherwise the ports of the vsemu daemons in VSEMU_DIR, by
  * default /run/vsemu; with no daemon there is no device.
  */
-/* The environment as the program started with it: some programs clear
- * theirs before the first verbs call (nginx's worker processes). */
+/* The environment as the program started with it, for programs that
+ * clear theirs before the first verbs call (nginx's worker processes);
+ * the live value, when there is one, wins. */
 static char *env_mode, *env_dir;
 
 __attribute__((constructor)) static void
@@ -127,8 +128,8 @@ env_snapshot(void)
 static void
 fabric_init(void)
 {
-	const char *mode = env_mode;
-	const char *dir = env_dir;
+	const char *mode = getenv("VSEMU_MODE") ? getenv("VSEMU_MODE") : env_mode;
+	const char *dir = getenv("VSEMU_DIR") ? getenv("VSEMU_DIR") : env_dir;
 
 	fabric.next_qpn = 0x100;
 	if (mode && strcmp(mode, "inproc") == 0)

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# bench/apps.sh - unmodified applications on vstack and on the kernel,
+# side by side in one run, on the same pair of namespaces and the same
+# emulated ConnectX (as root):
+#   1. redis-benchmark (SET/GET, 50 clients; with -P 1 and -P 16):
+#      requests/s and p99;
+#   2. syscalls per request of the redis-server process, all threads
+#      (strace -c -f during a SET/GET run; strace slows both alike);
+#   3. sockperf ping-pong latency, UDP and TCP;
+#   4. iperf3 TCP throughput.
+# The emulated ConnectX's speed is not a product number: both servers go
+# through it (vstack by raw queues, the kernel by its netdev), so only
+# the ratios and the syscall counts mean something. bench/README.md has
+# the results.
+#   bench/apps.sh [REQUESTS]     (default 100000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export VS_BUILD=$PWD/build
+n=${1:-100000}
+[ "$(id -u)" = 0 ] || { echo "bench/apps.sh: run as root" >&2; exit 1; }
+scripts/setup
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q strace >/dev/null
+scripts/build build >/dev/null
+. tests/lib/netns.sh
+. tests/lib/vsemu.sh
+
+netns_create a b
+netns_link a b
+vsemu_start a mlx5_0 to_b 10.77.1.1/24
+# on vstack|kernel CMD...: runs CMD in namespace a, on vstack or not
+on() {
+	local how=$1
+	shift
+	if [ "$how" = vstack ]; then vstack_exec a mlx5_0 "$@"; else netns_exec a "$@"; fi
+}
+redis() { # vstack|kernel PORT
+	on "$1" redis-server --port "$2" --save "" --appendonly no --protected-mode no \
+		--daemonize no --logfile "" >"$VSEMU_TMP/redis.$2" 2>&1 &
+	wait_for_line "$VSEMU_TMP/redis.$2" "Ready to accept"
+}
+rb() { # PORT ARGS...: "TEST rps p99" lines (redis-benchmark --csv)
+	netns_exec b redis-benchmark -h 10.77.1.1 -p "$1" --csv "${@:2}" 2>/dev/null |
+		awk -F'","' 'NR > 1 { gsub(/"/, ""); print $1, $2, $7 }'
+}
+pid_of() { pgrep -f "redis-server \\*:$1" | head -1; }
+syscalls() { # PORT: syscalls per request during a SET/GET run
+	local pid out=$VSEMU_TMP/strace.$1 req=$((n / 2))
+	pid=$(pid_of "$1")
+	strace -c -f -p "$pid" -o "$out" 2>/dev/null &
+	local st=$!
+	sleep 1
+	netns_exec b redis-benchmark -h 10.77.1.1 -p "$1" -q -n "$req" -c 50 -t set,get >/dev/null 2>&1
+	kill -INT "$st"
+	wait "$st" 2>/dev/null || true
+	awk -v r=$((2 * req)) '/total$/ { printf "%.3f", $(NF - 1) / r }' "$out"
+}
+
+redis vstack 6379
+redis kernel 6380
+echo "== redis-benchmark, SET and GET, 50 clients, $n requests each (requests/s, p99 ms)"
+printf '%-12s %14s %9s %14s %9s %8s\n' test "vstack rps" p99 "kernel rps" p99 ratio
+for p in 1 16; do
+	join <(rb 6379 -n "$n" -c 50 -P $p -t set,get | sort) \
+	     <(rb 6380 -n "$n" -c 50 -P $p -t set,get | sort) |
+	while read -r t vr vp kr kp; do
+		printf '%-12s %14s %9s %14s %9s %7.2fx\n' "$t -P $p" "$vr" "$vp" "$kr" "$kp" \
+			"$(awk -v a="$vr" -v b="$kr" 'BEGIN { print b ? a / b : 0 }')"
+	done
+done
+echo
+echo "== syscalls per request of redis-server (all threads, strace -c -f)"
+printf '%-12s %s\n' vstack "$(syscalls 6379)" kernel "$(syscalls 6380)"
+
+echo
+echo "== sockperf ping-pong, 5 s (average round trip / 2, usec)"
+for proto in udp tcp; do
+	flag=; [ $proto = tcp ] && flag=--tcp
+	row=()
+	for how in vstack kernel; do
+		port=$([ $how = vstack ] && echo 11111 || echo 11112)
+		on $how sockperf sr $flag -i 10.77.1.1 -p $port >/dev/null 2>&1 &
+		s=$!
+		sleep 1
+		row+=("$(netns_exec b sockperf pp $flag -i 10.77.1.1 -p $port -t 5 2>&1 |
+			sed -n 's/.*Summary: Latency is \([0-9.]*\) usec.*/\1/p')")
+		kill $s 2>/dev/null || true
+	done
+	printf '%-12s vstack %8s   kernel %8s   ratio %.2fx\n' $proto "${row[0]}" "${row[1]}" \
+		"$(awk -v a="${row[0]}" -v b="${row[1]}" 'BEGIN { print b ? a / b : 0 }')"
+done
+
+echo
+echo "== iperf3 TCP, 5 s, client on host B's kernel"
+for how in vstack kernel; do
+	on $how iperf3 -s -1 --forceflush >"$VSEMU_TMP/iperf.$how" 2>&1 &
+	wait_for_line "$VSEMU_TMP/iperf.$how" "Server listening"
+	printf '%-12s %s\n' "$how" "$(netns_exec b iperf3 -c 10.77.1.1 -t 5 2>&1 |
+		awk '/receiver/ { print $7, $8 }')"
+done
