@@ -566,6 +566,32 @@ dup3(int old, int nfd, int flags)
 	return dup_onto(old, nfd, flags, true);
 }
 
+/* --- signals: SA_RESTART for blocking vstack calls --- */
+
+VS_EXPORT int
+sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	static int (*real)(int, const struct sigaction *, struct sigaction *);
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "sigaction");
+	return vs__sig_action(sig, act, old, real);
+}
+
+/* glibc's signal() has BSD semantics (SA_RESTART) and calls its own
+ * sigaction internally, past the one above. */
+VS_EXPORT sighandler_t
+signal(int sig, sighandler_t h)
+{
+	struct sigaction act = { .sa_handler = h, .sa_flags = SA_RESTART }, old;
+
+	sigemptyset(&act.sa_mask);
+	sigaddset(&act.sa_mask, sig);
+	if (sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
 /* --- readiness --- */
 
 static bool

@@ -667,7 +667,9 @@ wait_for(struct vs_sock *s, uint32_t mask, int kfd, short kev, int timeout_ms)
 			left = (int)(end - now);
 		}
 		rc = vs__waiter_sleep(w, &k, kfd >= 0, left, NULL);
-		if (rc == -EINTR)
+		/* As the kernel: SA_RESTART restarts, unless the socket has
+		 * a timeout for this call. */
+		if (rc == -EINTR && (timeout_ms > 0 || !vs__sig_restart()))
 			break;
 		if (rc > 0) { /* the kernel fd */
 			rc = 0;

@@ -225,6 +225,13 @@ struct vs_waiter *vs__thread_waiter(void);
 int vs__waiter_sleep(struct vs_waiter *w, struct pollfd *kfds, nfds_t nk,
 		     int timeout_ms, const sigset_t *mask);
 
+/* --- signals (signal.c) --- */
+/* sigaction through a trampoline that notes the signal (real: libc's). */
+int vs__sig_action(int sig, const struct sigaction *act, struct sigaction *old,
+		   int (*real)(int, const struct sigaction *, struct sigaction *));
+/* After EINTR: did the interrupting signal's handler ask for SA_RESTART? */
+bool vs__sig_restart(void);
+
 /* --- readiness calls (poll.c) --- */
 int vs__epoll_create(int flags);
 int vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,

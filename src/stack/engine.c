@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -192,6 +193,11 @@ static void *
 engine_main(void *arg)
 {
 	struct vs_engine *e = arg;
+	sigset_t all;
+
+	/* The program's signals go to the program's threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 
 	if (e->cpu >= 0) {
 		cpu_set_t set;
