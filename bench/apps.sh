@@ -40,7 +40,7 @@ redis() { # vstack|kernel PORT
 }
 rb() { # PORT ARGS...: "TEST rps p99" lines (redis-benchmark --csv)
 	netns_exec b redis-benchmark -h 10.77.1.1 -p "$1" --csv "${@:2}" 2>/dev/null |
-		awk -F'","' 'NR > 1 { gsub(/"/, ""); print $1, $2, $7 }'
+		awk -F, 'NR > 1 { gsub(/"/, ""); print $1, $2, $7 }'
 }
 pid_of() { pgrep -f "redis-server \\*:$1" | head -1; }
 syscalls() { # PORT: syscalls per request during a SET/GET run
@@ -52,7 +52,7 @@ syscalls() { # PORT: syscalls per request during a SET/GET run
 	netns_exec b redis-benchmark -h 10.77.1.1 -p "$1" -q -n "$req" -c 50 -t set,get >/dev/null 2>&1
 	kill -INT "$st"
 	wait "$st" 2>/dev/null || true
-	awk -v r=$((2 * req)) '/total$/ { printf "%.3f", $(NF - 1) / r }' "$out"
+	awk -v r=$((2 * req)) '$NF == "total" { printf "%.3f", $4 / r }' "$out"
 }
 
 redis vstack 6379
@@ -71,6 +71,7 @@ echo
 echo "== syscalls per request of redis-server (all threads, strace -c -f)"
 printf '%-12s %s\n' vstack "$(syscalls 6379)" kernel "$(syscalls 6380)"
 
+pkill -f 'redis-server \*:63' || true
 echo
 echo "== sockperf ping-pong, 5 s (average round trip / 2, usec)"
 for proto in udp tcp; do
@@ -78,9 +79,9 @@ for proto in udp tcp; do
 	row=()
 	for how in vstack kernel; do
 		port=$([ $how = vstack ] && echo 11111 || echo 11112)
-		on $how sockperf sr $flag -i 10.77.1.1 -p $port >/dev/null 2>&1 &
+		on $how sockperf sr $flag -i 10.77.1.1 -p $port >"$VSEMU_TMP/sp.$how" 2>&1 &
 		s=$!
-		sleep 1
+		wait_for_line "$VSEMU_TMP/sp.$how" "to block on"
 		row+=("$(netns_exec b sockperf pp $flag -i 10.77.1.1 -p $port -t 5 2>&1 |
 			sed -n 's/.*Summary: Latency is \([0-9.]*\) usec.*/\1/p')")
 		kill $s 2>/dev/null || true

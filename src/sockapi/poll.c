@@ -42,7 +42,7 @@ struct vs_ep {
 	struct vs_waiter w;
 	struct vs_epitem *items;
 	_Atomic int nkernel; /* kernel fds in the kernel instance */
-	unsigned tick;
+	uint64_t kernel_us;  /* when the kernel instance was last asked */
 };
 
 static struct vs_ep *
@@ -250,18 +250,24 @@ any_pending(struct vs_ep *ep)
 }
 
 static uint64_t
-now_ms(void)
+now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t
+now_ms(void)
+{
+	return now_us() / 1000;
 }
 
 /* How often the kernel's instance is asked while vstack has events:
- * every 8th call, so kernel fds are not starved and a busy vstack set
- * makes no syscall on most calls. */
-#define KERNEL_EVERY 8
+ * once a millisecond, so kernel fds are not starved and a busy vstack
+ * set makes almost no syscall. */
+#define KERNEL_EVERY_US 1000
 
 int
 vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
@@ -274,12 +280,26 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 	for (;;) {
 		struct pollfd k = { .fd = epfd, .events = POLLIN };
 		int n, left = timeout_ms < 0 ? -1 : 0, rc;
+		uint64_t now, spin_end;
 
 		pthread_mutex_lock(&ep->lock);
 		n = collect(ep, evs, max);
 		pthread_mutex_unlock(&ep->lock);
+		/* Nothing yet: poll vstack's sockets for spin_us before asking
+		 * the kernel and sleeping; under load the next event comes
+		 * sooner than a sleep and a wake-up would take. */
+		now = now_us();
+		spin_end = timeout_ms ? now + vs__spin_us() : now;
+		while (!n && now < spin_end) {
+			__builtin_ia32_pause();
+			pthread_mutex_lock(&ep->lock);
+			n = collect(ep, evs, max);
+			pthread_mutex_unlock(&ep->lock);
+			now = now_us();
+		}
 		if (n < max && atomic_load(&ep->nkernel) &&
-		    (!n || ++ep->tick % KERNEL_EVERY == 0)) {
+		    (!n || now - ep->kernel_us >= KERNEL_EVERY_US)) {
+			ep->kernel_us = now;
 			rc = vs__real.epoll_pwait(epfd, evs + n, max - n, 0, NULL);
 			if (rc > 0)
 				n += rc;
@@ -287,11 +307,11 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 		if (n || timeout_ms == 0)
 			return n;
 		if (end) {
-			uint64_t now = now_ms();
+			uint64_t ms = now / 1000;
 
-			if (now >= end)
+			if (ms >= end)
 				return 0;
-			left = (int)(end - now);
+			left = (int)(end - ms);
 		}
 		/* Say we sleep, then look once more: notify() either saw
 		 * us armed or set its item pending before we looked. */

@@ -212,6 +212,12 @@ rt_start(void)
 	return 1;
 }
 
+uint32_t
+vs__spin_us(void)
+{
+	return rt.cfg.spin_us;
+}
+
 /* The runtime, started on first use; false when vstack cannot run
  * (reported once) and everything stays on the kernel. */
 static bool
@@ -626,12 +632,18 @@ vs__waiter_sleep(struct vs_waiter *w, struct pollfd *kfds, nfds_t nk,
 }
 
 static uint64_t
-now_ms(void)
+now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t
+now_ms(void)
+{
+	return now_us() / 1000;
 }
 
 /*
@@ -649,6 +661,12 @@ wait_for(struct vs_sock *s, uint32_t mask, int kfd, short kev, int timeout_ms)
 
 	if (w->efd < 0)
 		return -ENOMEM;
+	/* Poll for spin_us first: under load, sooner than a sleep. */
+	for (uint64_t spin_end = now_us() + vs__spin_us(); now_us() < spin_end;) {
+		if (atomic_load(&s->ev) & mask)
+			return 0;
+		__builtin_ia32_pause();
+	}
 	vs__watch_add(s, &watch);
 	for (;;) {
 		struct pollfd k = { .fd = kfd, .events = kev };

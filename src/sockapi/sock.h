@@ -218,6 +218,9 @@ size_t vs__sock_rx_avail(struct vs_sock *s);
 void vs__watch_add(struct vs_sock *s, struct vs_watch *w);
 void vs__watch_del(struct vs_sock *s, struct vs_watch *w);
 
+/* How long a caller polls before it sleeps (the `spin_us` key). */
+uint32_t vs__spin_us(void);
+
 /* This thread's waiter. */
 struct vs_waiter *vs__thread_waiter(void);
 /* Sleeps on w (and on the kernel fds in kfds, if any) until woken or

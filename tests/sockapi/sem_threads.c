@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sem_threads PEER LOCAL - sockets used by many threads at once, as a
+ * transcript (see sem_tcp.c): 8 threads each echo 1 MiB through their
+ * own connection with blocking calls; then one connection shared by two
+ * threads, one sending while the other receives; then a listener whose
+ * accept() is called by 2 threads while the peer connects back twice.
+ */
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define NT 8
+#define BYTES (1 << 20)
+
+static const char *peer, *local;
+
+static int
+echo_conn(void)
+{
+	struct sockaddr_in p = { .sin_family = AF_INET, .sin_port = htons(8000) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, peer, &p.sin_addr);
+	if (connect(fd, (struct sockaddr *)&p, sizeof(p)) || send(fd, "echo\n", 5, 0) != 5)
+		return -1;
+	return fd;
+}
+
+static unsigned char
+pat(long i, int salt)
+{
+	return (unsigned char)((i * 7 + salt) % 251);
+}
+
+struct sender {
+	int fd, salt;
+	long bytes;
+};
+
+static void *
+send_all(void *arg)
+{
+	struct sender *s = arg;
+	unsigned char b[8192];
+	long off = 0;
+
+	while (off < s->bytes) {
+		size_t n = sizeof(b);
+		ssize_t k;
+
+		if ((long)n > s->bytes - off)
+			n = (size_t)(s->bytes - off);
+		for (size_t i = 0; i < n; i++)
+			b[i] = pat(off + (long)i, s->salt);
+		k = send(s->fd, b, n, MSG_NOSIGNAL);
+		if (k <= 0)
+			break;
+		off += k;
+	}
+	return NULL;
+}
+
+/* Receives `bytes` and checks them; the number of bad bytes (or -1). */
+static long
+recv_check(int fd, long bytes, int salt)
+{
+	unsigned char b[16384];
+	long got = 0, bad = 0;
+
+	while (got < bytes) {
+		ssize_t k = recv(fd, b, sizeof(b), 0);
+
+		if (k <= 0)
+			return -1;
+		for (ssize_t i = 0; i < k; i++)
+			bad += b[i] != pat(got + i, salt);
+		got += k;
+	}
+	return bad;
+}
+
+static long results[NT];
+
+static void *
+worker(void *arg)
+{
+	int i = (int)(long)arg, fd = echo_conn();
+	struct sender s = { fd, i, BYTES };
+	pthread_t t;
+
+	if (fd < 0) {
+		results[i] = -2;
+		return NULL;
+	}
+	/* its own sender thread: the echo returns while we send */
+	pthread_create(&t, NULL, send_all, &s);
+	results[i] = recv_check(fd, BYTES, i);
+	pthread_join(t, NULL);
+	close(fd);
+	return NULL;
+}
+
+static int lfd;
+static int accepted[2];
+
+static void *
+acceptor(void *arg)
+{
+	int i = (int)(long)arg, a = accept(lfd, NULL, NULL);
+	char b[4];
+
+	if (a >= 0 && recv(a, b, 4, MSG_WAITALL) == 4 && send(a, "pong", 4, 0) == 4)
+		accepted[i] = 1;
+	if (a >= 0)
+		close(a);
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	pthread_t t[NT], acc[2];
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(7000) };
+	int one = 1, ctl[2];
+
+	if (argc != 3)
+		return 2;
+	peer = argv[1];
+	local = argv[2];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	for (long i = 0; i < NT; i++)
+		pthread_create(&t[i], NULL, worker, (void *)i);
+	for (int i = 0; i < NT; i++) {
+		pthread_join(t[i], NULL);
+		printf("thread %d: 1 MiB echoed, %ld bad bytes\n", i, results[i]);
+	}
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 8))
+		perror("listen");
+	for (long i = 0; i < 2; i++)
+		pthread_create(&acc[i], NULL, acceptor, (void *)i);
+	usleep(200000);
+	for (int i = 0; i < 2; i++) {
+		struct sockaddr_in p = { .sin_family = AF_INET, .sin_port = htons(8000) };
+		char cmd[64];
+
+		inet_pton(AF_INET, peer, &p.sin_addr);
+		ctl[i] = socket(AF_INET, SOCK_STREAM, 0);
+		snprintf(cmd, sizeof(cmd), "connect %s 7000\n", local);
+		if (connect(ctl[i], (struct sockaddr *)&p, sizeof(p)) ||
+		    send(ctl[i], cmd, strlen(cmd), 0) < 0)
+			perror("control");
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(acc[i], NULL);
+	printf("two threads in accept: %d connections served\n", accepted[0] + accepted[1]);
+	for (int i = 0; i < 2; i++)
+		close(ctl[i]);
+	close(lfd);
+	return 0;
+}
