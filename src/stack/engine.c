@@ -173,11 +173,13 @@ vs__engine_run_once(struct vs_engine *e, int timeout_ms)
 	unsigned work;
 	uint64_t now;
 
-	/* Socket calls waiting for the lock go first: the loop would
-	 * otherwise take it back before they wake. */
-	while (atomic_load_explicit(&e->lock_wanted, memory_order_relaxed))
-		sched_yield();
-	pthread_mutex_lock(&e->lock);
+	/* Socket calls go first: while one waits for the lock or holds it,
+	 * the loop comes back later (no syscall; it is spinning anyway). */
+	if (atomic_load_explicit(&e->lock_wanted, memory_order_relaxed) ||
+	    pthread_mutex_trylock(&e->lock)) {
+		__builtin_ia32_pause();
+		return;
+	}
 	work = vs__netif_poll(&e->nif) + run_calls(e);
 	now = now_us();
 	e->lw.sys_check_timeouts();
@@ -225,7 +227,16 @@ vs__engine_open(struct vs_engine *e, struct vs_port *port, unsigned q,
 	e->cpu = cpu;
 	for (size_t i = 0; i < VS_ENGINE_RING; i++)
 		atomic_init(&e->ring[i].seq, i);
-	pthread_mutex_init(&e->lock, NULL);
+	{
+		/* Callers spin briefly before sleeping on the lock: the
+		 * engine holds it for one pass of its loop. */
+		pthread_mutexattr_t a;
+
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+		pthread_mutex_init(&e->lock, &a);
+		pthread_mutexattr_destroy(&a);
+	}
 	e->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	e->k = vs__kernel_open(vs__port_info(port)->ifname, err, errlen);
 	if (e->evfd < 0 || !e->k) {
