@@ -1551,8 +1551,11 @@ sock_release(struct vs_sock *s)
 		vs__udp_close(s->udp);
 		s->udp = NULL;
 	}
-	if (s->tcp)
-		vs__tcp_close(s->tcp); /* `closed` drops the connection's ref */
+	/* `closed` drops the connection's reference. */
+	if (s->tcp && s->linger_rst)
+		vs__tcp_abort(s->tcp);
+	else if (s->tcp)
+		vs__tcp_close(s->tcp);
 	sock_put(s);
 	vs__engine_unlock(e);
 }
@@ -1636,6 +1639,11 @@ vs__sock_setsockopt(int fd, struct vs_sock *s, int level, int name,
 				vs__tcp_set_nodelay(s->tcp, s->nodelay);
 			vs__engine_unlock(s->e);
 		}
+	} else if (level == SOL_SOCKET && name == SO_LINGER &&
+		   len >= sizeof(struct linger)) {
+		const struct linger *l = val;
+
+		s->linger_rst = l->l_onoff && !l->l_linger;
 	} else if (level == SOL_SOCKET && name == SO_RCVTIMEO) {
 		s->rcvtimeo_ms = ms_of(val, len);
 	} else if (level == SOL_SOCKET && name == SO_SNDTIMEO) {

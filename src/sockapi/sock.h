@@ -139,6 +139,7 @@ struct vs_sock {
 	bool rx_fin, shut_rd, shut_wr;
 	int err;               /* pending SO_ERROR, as -errno */
 	bool nodelay;
+	bool linger_rst;       /* SO_LINGER on with 0 s: close resets */
 
 	/* a UDP socket: under its engine's lock */
 	struct vs_udp *udp;

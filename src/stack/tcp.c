@@ -613,3 +613,14 @@ vs__tcp_close(struct vs_tcp *c)
 	else
 		lw->tcp_output(c->pcb);
 }
+
+void
+vs__tcp_abort(struct vs_tcp *c)
+{
+	if (c->listener || !c->pcb || c->closing) {
+		vs__tcp_close(c);
+		return;
+	}
+	/* lwIP sends the reset, frees the pcb and calls on_err. */
+	c->e->lw.tcp_abort(c->pcb);
+}

@@ -94,5 +94,8 @@ int vs__tcp_shutdown(struct vs_tcp *c);
  * `closed(c, 0)`; a reset or timeout meanwhile gives `closed(c, -err)`.
  * Incoming data after the close is dropped. */
 void vs__tcp_close(struct vs_tcp *c);
+/* Abortive close (SO_LINGER 0): a reset now, nothing more is sent;
+ * `closed(c, -ECONNABORTED)` follows at once. */
+void vs__tcp_abort(struct vs_tcp *c);
 
 #endif

@@ -10,10 +10,15 @@
  *   wait            read until end of stream, then close
  *   connect A P     connect to A:P, send "ping", read "pong", close it;
  *                   then answer "done" here and close
+ *   watch ID        read until end of stream or error; write how it
+ *                   ended ("eof N" or "reset N", N bytes read) to
+ *                   /tmp/vstack-peer-ID
+ *   result ID       answer what `watch ID` wrote (waiting for it)
  * and on UDP port PORT, echoes every datagram to its sender.
  * Prints "listening" once ready; one process per connection.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -63,6 +68,36 @@ serve(int fd)
 	} else if (!strcmp(cmd, "wait")) {
 		while (read(fd, buf, sizeof(buf)) > 0)
 			;
+	} else if (!strncmp(cmd, "watch ", 6)) {
+		char path[160], tmp[170];
+		long got = 0;
+		FILE *f;
+
+		while ((k = read(fd, buf, sizeof(buf))) > 0)
+			got += k;
+		snprintf(path, sizeof(path), "/tmp/vstack-peer-%s", cmd + 6);
+		snprintf(tmp, sizeof(tmp), "%s.new", path);
+		f = fopen(tmp, "w");
+		if (f) { /* whole, then renamed: `result` never reads half */
+			fprintf(f, "%s %ld\n", k < 0 && errno == ECONNRESET ? "reset"
+					    : k < 0 ? "error" : "eof", got);
+			fclose(f);
+			rename(tmp, path);
+		}
+	} else if (!strncmp(cmd, "result ", 7)) {
+		char path[160], res[64] = "none\n";
+		FILE *f = NULL;
+
+		snprintf(path, sizeof(path), "/tmp/vstack-peer-%s", cmd + 7);
+		for (int i = 0; i < 50 && !(f = fopen(path, "r")); i++)
+			usleep(100000);
+		if (f) {
+			if (!fgets(res, sizeof(res), f))
+				strcpy(res, "none\n");
+			fclose(f);
+			unlink(path);
+		}
+		k = write(fd, res, strlen(res));
 	} else if (!strncmp(cmd, "connect ", 8)) {
 		char *a = cmd + 8, *p = strchr(a, ' ');
 		struct addrinfo *ai, h = { .ai_socktype = SOCK_STREAM };

@@ -300,6 +300,48 @@ client_errors(void)
 	close(fd);
 }
 
+/* How the peer saw a connection end: "eof N" or "reset N". */
+static void
+peer_saw(const char *what, const char *id)
+{
+	char cmd[64], b[64] = "";
+	int c = dial("connect", 8000, false);
+	ssize_t k;
+
+	snprintf(cmd, sizeof(cmd), "result %s\n", id);
+	send(c, cmd, strlen(cmd), 0);
+	k = recv(c, b, sizeof(b) - 1, MSG_WAITALL);
+	b[k > 0 ? k : 0] = 0;
+	printf("%s: peer saw %s", what, b);
+	close(c);
+}
+
+static void
+closes(void)
+{
+	struct linger lg = { 1, 0 };
+	char id[2][32], cmd[64];
+	int fd;
+
+	printf("== closes\n");
+	for (int i = 0; i < 2; i++)
+		snprintf(id[i], sizeof(id[i]), "%d-%d", (int)getpid(), i);
+	fd = dial("connect", 8000, false);
+	snprintf(cmd, sizeof(cmd), "watch %s\n", id[0]);
+	send_str("send", fd, cmd);
+	send_str("send", fd, "data");
+	say("close", close(fd));
+	peer_saw("close", id[0]);
+
+	fd = dial("connect", 8000, false);
+	snprintf(cmd, sizeof(cmd), "watch %s\n", id[1]);
+	send_str("send", fd, cmd);
+	say("setsockopt SO_LINGER 0", setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	usleep(100000);
+	say("close", close(fd));
+	peer_saw("close with SO_LINGER 0", id[1]);
+}
+
 static void
 server(void)
 {
@@ -434,6 +476,7 @@ main(int argc, char **argv)
 	client_basics();
 	client_bulk();
 	client_errors();
+	closes();
 	server();
 	epoll_modes();
 	selects();
