@@ -451,6 +451,15 @@ vs__sock_rx_avail(struct vs_sock *s)
 	return n;
 }
 
+/* SO_KEEPALIVE and its TCP_KEEP* on the connection; under its lock. */
+static void
+apply_keepalive(struct vs_sock *s)
+{
+	if (s->tcp)
+		vs__tcp_set_keepalive(s->tcp, s->keepalive, s->keep_idle,
+				      s->keep_intvl, s->keep_cnt);
+}
+
 /* --- engine callbacks (engine's lock held) --- */
 
 static void
@@ -506,6 +515,7 @@ on_connected(struct vs_tcp *c, int err)
 	s->peer = in.peer;
 	s->state = VS_S_CONNECTED;
 	vs__tcp_set_nodelay(c, s->nodelay);
+	apply_keepalive(s);
 	conn_update(s);
 }
 
@@ -548,9 +558,14 @@ on_accepted(struct vs_tcp *l, struct vs_tcp *c)
 	s->peer = in.peer;
 	s->state = VS_S_CONNECTED;
 	s->nodelay = ls->nodelay;
+	s->keepalive = ls->keepalive;
+	s->keep_idle = ls->keep_idle;
+	s->keep_intvl = ls->keep_intvl;
+	s->keep_cnt = ls->keep_cnt;
 	atomic_store(&s->refs, 1); /* the connection's; accept adds the fd's */
 	vs__tcp_set_ops(c, &conn_ops, s);
 	vs__tcp_set_nodelay(c, s->nodelay);
+	apply_keepalive(s);
 	if (ls->acc_tail)
 		ls->acc_tail->acc_next = s;
 	else
@@ -728,6 +743,9 @@ inherit_options(int fd, struct vs_sock *s)
 
 	if (vs__real.getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, &l) == 0)
 		s->nodelay = one != 0;
+	l = sizeof(one);
+	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, &l) == 0)
+		s->keepalive = one != 0;
 	atomic_store(&s->nonblock, fl >= 0 && (fl & O_NONBLOCK));
 	l = sizeof(tv);
 	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) == 0)
@@ -1637,6 +1655,26 @@ vs__sock_setsockopt(int fd, struct vs_sock *s, int level, int name,
 			vs__engine_lock(s->e);
 			if (s->tcp)
 				vs__tcp_set_nodelay(s->tcp, s->nodelay);
+			vs__engine_unlock(s->e);
+		}
+	} else if (len >= sizeof(int) &&
+		   ((level == SOL_SOCKET && name == SO_KEEPALIVE) ||
+		    (level == IPPROTO_TCP &&
+		     (name == TCP_KEEPIDLE || name == TCP_KEEPINTVL ||
+		      name == TCP_KEEPCNT)))) {
+		unsigned v = (unsigned)*(const int *)val;
+
+		if (name == SO_KEEPALIVE && level == SOL_SOCKET)
+			s->keepalive = v != 0;
+		else if (name == TCP_KEEPIDLE)
+			s->keep_idle = v;
+		else if (name == TCP_KEEPINTVL)
+			s->keep_intvl = v;
+		else
+			s->keep_cnt = v;
+		if (s->state != VS_S_LISTEN && s->type == SOCK_STREAM) {
+			vs__engine_lock(s->e);
+			apply_keepalive(s);
 			vs__engine_unlock(s->e);
 		}
 	} else if (level == SOL_SOCKET && name == SO_LINGER &&

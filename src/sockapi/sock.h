@@ -140,6 +140,8 @@ struct vs_sock {
 	int err;               /* pending SO_ERROR, as -errno */
 	bool nodelay;
 	bool linger_rst;       /* SO_LINGER on with 0 s: close resets */
+	bool keepalive;        /* SO_KEEPALIVE, with: */
+	unsigned keep_idle, keep_intvl, keep_cnt; /* 0: lwIP's defaults */
 
 	/* a UDP socket: under its engine's lock */
 	struct vs_udp *udp;

@@ -497,6 +497,25 @@ vs__tcp_set_nodelay(struct vs_tcp *c, bool on)
 }
 
 void
+vs__tcp_set_keepalive(struct vs_tcp *c, bool on, unsigned idle_s,
+		      unsigned intvl_s, unsigned cnt)
+{
+	if (!c->pcb || c->listener)
+		return;
+	if (!on) {
+		ip_reset_option(c->pcb, SOF_KEEPALIVE);
+		return;
+	}
+	ip_set_option(c->pcb, SOF_KEEPALIVE);
+	if (idle_s)
+		c->pcb->keep_idle = idle_s * 1000u;
+	if (intvl_s)
+		c->pcb->keep_intvl = intvl_s * 1000u;
+	if (cnt)
+		c->pcb->keep_cnt = cnt;
+}
+
+void
 vs__tcp_info(const struct vs_tcp *c, struct vs_tcp_info *in)
 {
 	const struct tcp_pcb *p = c->pcb;

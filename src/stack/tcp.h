@@ -79,6 +79,10 @@ struct vs_engine *vs__tcp_engine(const struct vs_tcp *c);
 size_t vs__tcp_send_space(const struct vs_tcp *c);
 /* TCP_NODELAY: no Nagle (segments go out at once). */
 void vs__tcp_set_nodelay(struct vs_tcp *c, bool on);
+/* SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL (seconds, 0: lwIP's
+ * default) and TCP_KEEPCNT (lwIP's own probes count; 0: its default). */
+void vs__tcp_set_keepalive(struct vs_tcp *c, bool on, unsigned idle_s,
+			   unsigned intvl_s, unsigned cnt);
 void vs__tcp_set_ops(struct vs_tcp *c, const struct vs_tcp_ops *ops,
 		     void *user);
 void *vs__tcp_user(const struct vs_tcp *c);
