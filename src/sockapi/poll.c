@@ -133,6 +133,10 @@ vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,
 	if (s->kernel_too) {
 		if (vs__real.epoll_ctl(epfd, op, fd, ev) < 0)
 			return -errno;
+		if (op == EPOLL_CTL_ADD)
+			atomic_fetch_add(&ep->nkernel, 1);
+		else if (op == EPOLL_CTL_DEL)
+			atomic_fetch_sub(&ep->nkernel, 1);
 	}
 	switch (op) {
 	case EPOLL_CTL_ADD:
@@ -274,6 +278,7 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 	       int timeout_ms, const sigset_t *mask)
 {
 	uint64_t end = timeout_ms > 0 ? now_ms() + (uint64_t)timeout_ms : 0;
+	bool kernel_ready = false;
 
 	if (max <= 0)
 		return -EINVAL;
@@ -297,8 +302,9 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 			pthread_mutex_unlock(&ep->lock);
 			now = now_us();
 		}
-		if (n < max && atomic_load(&ep->nkernel) &&
+		if (n < max && (atomic_load(&ep->nkernel) || kernel_ready) &&
 		    (!n || now - ep->kernel_us >= KERNEL_EVERY_US)) {
+			kernel_ready = false;
 			ep->kernel_us = now;
 			rc = vs__real.epoll_pwait(epfd, evs + n, max - n, 0, NULL);
 			if (rc > 0)
@@ -323,6 +329,9 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 		rc = vs__waiter_sleep(&ep->w, &k, 1, left, mask);
 		if (rc == -EINTR)
 			return -EINTR;
+		/* The kernel's instance has something: ask it next time
+		 * round, whatever nkernel says. */
+		kernel_ready = k.revents != 0;
 	}
 }
 
@@ -371,33 +380,30 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 		k[i] = fds[i];
 		if (s && s->pending && !vs__sock_activate(fds[i].fd, s))
 			s = NULL;
-		if (s)
+		/* A listener's or bound UDP socket's kernel half is polled
+		 * too (loopback); a connection's kernel socket is not. */
+		if (s && !s->kernel_too)
 			k[i].fd = -1;
 	}
 	for (;;) {
 		int ready = 0, left = timeout_ms < 0 ? -1 : 0;
 
 		atomic_store(&w->armed, 1);
-		for (nfds_t i = 0; i < n; i++) {
-			struct vs_sock *s = vs__fd_sock(fds[i].fd);
-
-			fds[i].revents = 0;
-			if (!s)
-				continue;
-			fds[i].revents = (short)(vs__sock_events(s) &
-						 ((uint32_t)fds[i].events | POLLERR | POLLHUP));
-			ready += fds[i].revents != 0;
-		}
 		rc = vs__real.poll(k, n, 0);
 		if (rc < 0) {
 			rc = -errno;
 			break;
 		}
-		for (nfds_t i = 0; i < n; i++)
-			if (k[i].fd >= 0) {
-				fds[i].revents = k[i].revents;
-				ready += k[i].revents != 0;
-			}
+		for (nfds_t i = 0; i < n; i++) {
+			struct vs_sock *s = vs__fd_sock(fds[i].fd);
+
+			fds[i].revents = k[i].fd >= 0 ? k[i].revents : 0;
+			if (s)
+				fds[i].revents |= (short)(vs__sock_events(s) &
+							  ((uint32_t)fds[i].events |
+							   POLLERR | POLLHUP));
+			ready += fds[i].revents != 0;
+		}
 		if (ready || timeout_ms == 0) {
 			rc = ready;
 			break;

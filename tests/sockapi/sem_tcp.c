@@ -377,6 +377,22 @@ server(void)
 	recv_str("control", c, 5, MSG_WAITALL);
 	(void)done;
 	say("epoll_wait none", epoll_wait(ep, &got, 1, 100));
+	{ /* a loopback client: the kernel's, through the same listener */
+		struct sockaddr_in lo = { .sin_family = AF_INET,
+					  .sin_port = htons(7000) };
+		int lc = socket(AF_INET, SOCK_STREAM, 0);
+
+		lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		say("connect loopback", connect(lc, (struct sockaddr *)&lo, sizeof(lo)));
+		poll1("poll listener", l, POLLIN, 2000);
+		say("epoll_wait loopback", epoll_wait(ep, &got, 1, 2000));
+		a = accept(l, NULL, NULL);
+		printf("accept loopback: %s\n", a >= 0 ? "fd" : errname(errno));
+		send_str("send", a, "lo");
+		recv_str("recv on loopback client", lc, 2, MSG_WAITALL);
+		close(a);
+		close(lc);
+	}
 	say("epoll_ctl DEL", epoll_ctl(ep, EPOLL_CTL_DEL, l, NULL));
 	say("epoll_ctl DEL again", epoll_ctl(ep, EPOLL_CTL_DEL, l, NULL));
 	close(c);
