@@ -9,6 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <elf.h>
+#include <link.h>
+
+#include "stack/csum.h"
 #include "stack/lwip.h"
 
 #ifndef VS_LWIP_PATH
@@ -69,6 +73,57 @@ resolve(struct vs_lwip *l, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Points the copy's calls of its own function `name` at fn: lwIP calls
+ * its exported functions through its PLT, so the copy's GOT slot for
+ * `name` is what they jump through. The copy is bound at load
+ * (BIND_NOW) and its GOT is read-only after that (RELRO): the page is
+ * made writable for the store and read-only again. Only this copy
+ * changes. Returns 0, or -ENOENT when the copy has no such slot.
+ */
+static int
+redirect(struct vs_lwip *l, const char *name, void *fn)
+{
+	struct link_map *map;
+	const ElfW(Rela) *rel = NULL;
+	const ElfW(Sym) *sym = NULL;
+	const char *str = NULL;
+	size_t relsz = 0;
+
+	if (dlinfo(l->handle, RTLD_DI_LINKMAP, &map))
+		return -ENOENT;
+	for (const ElfW(Dyn) *d = map->l_ld; d->d_tag != DT_NULL; d++) {
+		if (d->d_tag == DT_JMPREL)
+			rel = (const void *)d->d_un.d_ptr;
+		else if (d->d_tag == DT_PLTRELSZ)
+			relsz = d->d_un.d_val;
+		else if (d->d_tag == DT_SYMTAB)
+			sym = (const void *)d->d_un.d_ptr;
+		else if (d->d_tag == DT_STRTAB)
+			str = (const void *)d->d_un.d_ptr;
+	}
+	if (!rel || !sym || !str)
+		return -ENOENT;
+	for (size_t i = 0; i < relsz / sizeof(*rel); i++) {
+		const ElfW(Sym) *s = &sym[ELF64_R_SYM(rel[i].r_info)];
+		void **slot;
+		uintptr_t page;
+		long psz = sysconf(_SC_PAGESIZE);
+
+		if (ELF64_R_TYPE(rel[i].r_info) != R_X86_64_JUMP_SLOT ||
+		    strcmp(str + s->st_name, name))
+			continue;
+		slot = (void **)(map->l_addr + rel[i].r_offset);
+		page = (uintptr_t)slot & ~(uintptr_t)(psz - 1);
+		if (mprotect((void *)page, (size_t)psz, PROT_READ | PROT_WRITE))
+			return -errno;
+		*slot = fn;
+		mprotect((void *)page, (size_t)psz, PROT_READ);
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int
 vs__lwip_load(struct vs_lwip *l, const char *path, char *err, size_t errlen)
 {
@@ -100,6 +155,8 @@ vs__lwip_load(struct vs_lwip *l, const char *path, char *err, size_t errlen)
 		memset(l, 0, sizeof(*l));
 		return rc;
 	}
+	/* lwIP's checksums, 64 bits at a time (src/stack/csum.h). */
+	l->csum_fast = redirect(l, "lwip_standard_chksum", (void *)vs__csum) == 0;
 	l->lwip_init();
 	return 0;
 }

@@ -20,6 +20,7 @@
 #ifndef VS_STACK_LWIP_H
 #define VS_STACK_LWIP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lwip/init.h"
@@ -55,6 +56,7 @@
 struct vs_lwip {
 	void *handle;
 	int memfd; /* kept open: its number makes each copy's path unique */
+	bool csum_fast; /* its checksums go to vs__csum (src/stack/csum.h) */
 #define VS_LWIP_FN(f) __typeof__(f) *f;
 	VS_LWIP_FUNCS(VS_LWIP_FN)
 #undef VS_LWIP_FN

@@ -5,7 +5,10 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "stack/csum.h"
 #include "stack/lwip.h"
 #include "vstest.h"
 
@@ -56,6 +59,46 @@ START_TEST(lwip_instances)
 }
 END_TEST
 
+/*
+ * vs__csum gives lwIP's own result for every length and alignment, and
+ * the copy's checksums go through it (its inet_chksum, which calls
+ * lwip_standard_chksum through the PLT, agrees with the original).
+ */
+START_TEST(lwip_csum)
+{
+	static struct vs_lwip l;
+	static unsigned char buf[4096 + 16];
+	char err[256] = "";
+	uint16_t (*orig)(const void *, int);
+	uint16_t (*inet)(const void *, uint16_t);
+	unsigned seed = 7;
+
+	ck_assert_msg(vs__lwip_load(&l, NULL, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(l.csum_fast);
+	*(void **)&orig = dlsym(l.handle, "lwip_standard_chksum");
+	*(void **)&inet = dlsym(l.handle, "inet_chksum");
+	ck_assert_ptr_nonnull(orig);
+	ck_assert_ptr_nonnull(inet);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)(rand_r(&seed) >> 3);
+	for (int off = 0; off < 8; off++)
+		for (int len = 0; len <= 4096; len += len < 80 ? 1 : 37) {
+			uint16_t want = orig(buf + off, len);
+
+			ck_assert_msg(vs__csum(buf + off, len) == want,
+				      "offset %d length %d: %#x, lwIP %#x", off, len,
+				      vs__csum(buf + off, len), want);
+			ck_assert_uint_eq(inet(buf + off, (uint16_t)len),
+					  (uint16_t)~want);
+		}
+	/* All ones and all zeros: the two zeros of one's complement. */
+	memset(buf, 0xff, 64);
+	ck_assert_uint_eq(vs__csum(buf, 64), orig(buf, 64));
+	memset(buf, 0, 64);
+	ck_assert_uint_eq(vs__csum(buf, 64), orig(buf, 64));
+}
+END_TEST
+
 START_TEST(lwip_missing)
 {
 	struct vs_lwip l;
@@ -83,5 +126,6 @@ vstest_suite(void)
 
 	VSTEST_ADD(s, lwip_instances);
 	VSTEST_ADD(s, lwip_missing);
+	VSTEST_ADD(s, lwip_csum);
 	return s;
 }
