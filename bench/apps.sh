@@ -42,7 +42,12 @@ rb() { # PORT ARGS...: "TEST rps p99" lines (redis-benchmark --csv)
 	netns_exec b redis-benchmark -h 10.77.1.1 -p "$1" --csv "${@:2}" 2>/dev/null |
 		awk -F, 'NR > 1 { gsub(/"/, ""); print $1, $2, $7 }'
 }
-pid_of() { pgrep -f "redis-server \\*:$1" | head -1; }
+pid_of() { # PORT
+	local p
+	for p in $(netns_pidof a redis-server); do
+		tr '\0' ' ' <"/proc/$p/cmdline" | grep -q ":$1" && echo "$p"
+	done | head -1
+}
 syscalls() { # PORT: syscalls per request during a SET/GET run
 	local pid out=$VSEMU_TMP/strace.$1 req=$((n / 2))
 	pid=$(pid_of "$1")
@@ -71,7 +76,7 @@ echo
 echo "== syscalls per request of redis-server (all threads, strace -c -f)"
 printf '%-12s %s\n' vstack "$(syscalls 6379)" kernel "$(syscalls 6380)"
 
-pkill -f 'redis-server \*:63' || true
+kill $(netns_pidof a redis-server) 2>/dev/null || true
 echo
 echo "== sockperf ping-pong, 5 s (average round trip / 2, usec)"
 for proto in udp tcp; do

@@ -13,7 +13,8 @@ vstack_exec a mlx5_0 redis-server --port 6379 --save "" --appendonly no \
 	--protected-mode no --daemonize no --logfile "" >"$VSEMU_TMP/redis.log" 2>&1 &
 wait_for_line "$VSEMU_TMP/redis.log" "Ready to accept" || fail "redis did not start"
 [ "$(netns_exec b timeout 10 redis-cli -h 10.77.1.1 ping)" = PONG ] || fail "PING"
-pid=$(pgrep -f 'redis-server \*:6379' | head -1)
+pid=$(netns_pidof a redis-server | head -1)
+[ -n "$pid" ] || fail "no redis-server in the namespace"
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 sleep 1
 t0=$(ticks)

@@ -40,5 +40,5 @@ echo "default test set:"
 bench -n 2000
 echo "-P 16, 50 clients:"
 bench -n 50000 -P 16 -c 50 -t set,get
-kill "$(pgrep -f 'redis-server \*:6379' | head -1)" 2>/dev/null || true
+kill $(netns_pidof a redis-server) 2>/dev/null || true
 echo "apps.redis: ok"

@@ -88,6 +88,15 @@ netns_create() {
 	done
 }
 
+# netns_pidof NS NAME: the pids of the processes called NAME in NS.
+netns_pidof() {
+	local p
+	for p in $(ip netns pids "$(netns_name "$1")"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$2" ] && echo "$p"
+	done
+	return 0
+}
+
 netns_exec() {
 	local n=$1
 	shift
