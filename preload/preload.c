@@ -116,6 +116,7 @@ close(int fd)
 			return (int)VS(vs__sock_close(fd));
 		if (vs__fd_ep(fd))
 			return (int)VS(vs__epoll_close(fd));
+		vs__fd_forget(fd);
 	}
 	return REAL(close)(fd);
 }
@@ -331,6 +332,11 @@ sendto(int fd, const void *buf, size_t n, int flags,
 	struct vs_sock *s = sock_of(fd);
 	struct iovec iov = { (void *)buf, n };
 
+	if (!s && sa && !vs__in_vstack) {
+		vs__in_vstack++;
+		s = vs__sock_first_send(fd, sa, len);
+		vs__in_vstack--;
+	}
 	if (!s)
 		return REAL(sendto)(fd, buf, n, flags, sa, len);
 	return vs_send(fd, s, &iov, 1, flags, sa, len);
@@ -347,6 +353,11 @@ sendmsg(int fd, const struct msghdr *m, int flags)
 {
 	struct vs_sock *s = sock_of(fd);
 
+	if (!s && m && m->msg_name && !vs__in_vstack) {
+		vs__in_vstack++;
+		s = vs__sock_first_send(fd, m->msg_name, m->msg_namelen);
+		vs__in_vstack--;
+	}
 	if (!s)
 		return REAL(sendmsg)(fd, m, flags);
 	return VS(vs__sock_sendmsg(fd, s, m, flags));
@@ -539,6 +550,7 @@ dup_onto(int old, int nfd, int flags, bool three)
 		return three ? REAL(dup3)(old, nfd, flags) : REAL(dup2)(old, nfd);
 	if (old == nfd && !three)
 		return REAL(dup2)(old, nfd);
+	vs__fd_forget(nfd);
 	/* The kernel closes what nfd was: so does vstack. */
 	if (vs__fd_sock(nfd) || vs__fd_ep(nfd)) {
 		vs__in_vstack++;

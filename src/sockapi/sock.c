@@ -37,7 +37,7 @@ vs__real_init(void)
 
 #define TAB_L2 4096
 #define TAB_L1 1024 /* 4M fds */
-#define TAG_MASK 3u
+#define TAG_MASK 7u /* the objects are 8-aligned: 3 bits for the kind */
 
 static _Atomic(_Atomic uintptr_t *) tab[TAB_L1];
 
@@ -116,6 +116,21 @@ vs__fd_mark_internal(int fd)
 	static char mark[8] __attribute__((aligned(8)));
 
 	fd_set_obj(fd, mark, VS_FD_INTERNAL);
+}
+
+void
+vs__fd_forget(int fd)
+{
+	if ((fd_get(fd) & TAG_MASK) == VS_FD_KERNEL)
+		fd_set_obj(fd, NULL, VS_FD_NONE);
+}
+
+static void
+fd_mark_kernel(int fd)
+{
+	static char mark[8] __attribute__((aligned(8)));
+
+	fd_set_obj(fd, mark, VS_FD_KERNEL);
 }
 
 int vs__fd_set_ep(int fd, struct vs_ep *ep);
@@ -1359,6 +1374,42 @@ vs__sock_bound(int fd)
 	}
 	s->kernel_too = true; /* loopback datagrams reach the kernel's half */
 	fd_set_obj(fd, s, VS_FD_SOCK);
+}
+
+struct vs_sock *
+vs__sock_first_send(int fd, const struct sockaddr *to, socklen_t len)
+{
+	struct sockaddr_storage src, bound;
+	socklen_t l = sizeof(bound);
+	int family = 0;
+	struct vs_sock *s;
+
+	if (fd_get(fd) || !to || len < sizeof(sa_family_t) ||
+	    (to->sa_family != AF_INET && to->sa_family != AF_INET6))
+		return NULL;
+	if (sock_type(fd, &family) != SOCK_DGRAM || family != to->sa_family ||
+	    vs__real.getsockname(fd, (struct sockaddr *)&bound, &l) < 0 ||
+	    ((struct sockaddr_in *)&bound)->sin_port != 0 || !rt_up() ||
+	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP, to, NULL) !=
+		    VS_POLICY_OFFLOAD ||
+	    !routed_via_port_src(to, &src) || !(s = sock_new(family, SOCK_DGRAM))) {
+		fd_mark_kernel(fd);
+		return NULL;
+	}
+	inherit_options(fd, s);
+	atomic_store(&s->refs, 1);
+	atomic_store(&s->nfds, 1);
+	/* Bound as the kernel binds it: the unspecified address, a port of
+	 * the kernel's choosing. */
+	memset(&src, 0, sizeof(src));
+	src.ss_family = (sa_family_t)family;
+	if (sk_udp_open(s, (struct sockaddr *)&src, 0)) {
+		free(s);
+		fd_mark_kernel(fd);
+		return NULL;
+	}
+	fd_set_obj(fd, s, VS_FD_SOCK);
+	return s;
 }
 
 /* connect() on a UDP socket: the default destination (AF_UNSPEC:

@@ -168,7 +168,13 @@ struct vs_sock {
 };
 
 /* What the table holds for an fd. */
-enum vs_fdkind { VS_FD_NONE, VS_FD_SOCK, VS_FD_EPOLL, VS_FD_INTERNAL };
+enum vs_fdkind {
+	VS_FD_NONE,
+	VS_FD_SOCK,
+	VS_FD_EPOLL,
+	VS_FD_INTERNAL,
+	VS_FD_KERNEL, /* a UDP socket looked at once and left to the kernel */
+};
 
 struct vs_ep;
 
@@ -179,6 +185,15 @@ struct vs_ep *vs__fd_ep(int fd);
 /* vstack's own fds (engines, port): close() leaves them alone. */
 bool vs__fd_internal(int fd);
 void vs__fd_mark_internal(int fd);
+
+/* Before libc's close or dup2 onto fd: a VS_FD_KERNEL mark goes. */
+void vs__fd_forget(int fd);
+/* sendto/sendmsg with an address on an fd vstack does not know: an
+ * unbound UDP socket whose first destination is reached through the
+ * port becomes vstack's (as the kernel would bind it then). The socket,
+ * or NULL: the kernel's (remembered, so later sends cost a lookup). */
+struct vs_sock *vs__sock_first_send(int fd, const struct sockaddr *to,
+				    socklen_t len);
 
 /* Called after fork() in the child: the parent's engines do not exist
  * here; the child's sockets go back to the kernel's, vstack starts

@@ -172,6 +172,15 @@ main(int argc, char **argv)
 	close(d);
 	close(ep);
 
+	printf("== unbound socket: bound by its first sendto\n");
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	say("sendto", sendto(u, "first", 5, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	recv_from("recvfrom", u, 64, 0);
+	l = sizeof(ss);
+	getsockname(u, (struct sockaddr *)&ss, &l);
+	addr("getsockname", &ss, false);
+	close(u);
+
 	printf("== dual-stack socket\n");
 	u = socket(AF_INET6, SOCK_DGRAM, 0);
 	setsockopt(u, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
