@@ -74,6 +74,14 @@ sock_of(int fd)
 	return vs__in_vstack ? NULL : vs__fd_sock(fd);
 }
 
+/* A reference for the length of a call that may block: a close() from
+ * another thread meanwhile does not free the socket under it. */
+static inline void
+hold(struct vs_sock *s)
+{
+	atomic_fetch_add(&s->refs, 1);
+}
+
 /* --- connections --- */
 
 VS_EXPORT int
@@ -87,9 +95,15 @@ listen(int fd, int backlog)
 VS_EXPORT int
 accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
-	if (!sock_of(fd))
+	struct vs_sock *s = sock_of(fd);
+	int rc;
+
+	if (!s)
 		return REAL(accept4)(fd, sa, len, flags);
-	return (int)VS(vs__sock_accept(fd, sa, len, flags));
+	hold(s);
+	rc = (int)VS(vs__sock_accept(fd, sa, len, flags));
+	vs__sock_unref(s);
+	return rc;
 }
 
 VS_EXPORT int
@@ -181,7 +195,9 @@ vs_recv(int fd, struct vs_sock *s, struct iovec *iov, int n, int flags,
 
 	if (!len)
 		m.msg_name = NULL;
+	hold(s);
 	rc = VS(vs__sock_recvmsg(fd, s, &m, flags));
+	vs__sock_unref(s);
 	if (rc >= 0 && len && sa)
 		*len = m.msg_namelen;
 	return rc;
@@ -193,8 +209,12 @@ vs_send(int fd, struct vs_sock *s, const struct iovec *iov, int n, int flags,
 {
 	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n,
 			    .msg_name = (void *)sa, .msg_namelen = len };
+	ssize_t rc;
 
-	return VS(vs__sock_sendmsg(fd, s, &m, flags));
+	hold(s);
+	rc = VS(vs__sock_sendmsg(fd, s, &m, flags));
+	vs__sock_unref(s);
+	return rc;
 }
 
 VS_EXPORT int
@@ -279,9 +299,14 @@ recvmsg(int fd, struct msghdr *m, int flags)
 {
 	struct vs_sock *s = sock_of(fd);
 
+	ssize_t rc;
+
 	if (!s)
 		return REAL(recvmsg)(fd, m, flags);
-	return VS(vs__sock_recvmsg(fd, s, m, flags));
+	hold(s);
+	rc = VS(vs__sock_recvmsg(fd, s, m, flags));
+	vs__sock_unref(s);
+	return rc;
 }
 
 VS_EXPORT int
@@ -358,9 +383,14 @@ sendmsg(int fd, const struct msghdr *m, int flags)
 		s = vs__sock_first_send(fd, m->msg_name, m->msg_namelen);
 		vs__in_vstack--;
 	}
+	ssize_t rc;
+
 	if (!s)
 		return REAL(sendmsg)(fd, m, flags);
-	return VS(vs__sock_sendmsg(fd, s, m, flags));
+	hold(s);
+	rc = VS(vs__sock_sendmsg(fd, s, m, flags));
+	vs__sock_unref(s);
+	return rc;
 }
 
 VS_EXPORT int
@@ -393,6 +423,7 @@ sendfile(int out, int in, off_t *off, size_t count)
 
 	if (!s)
 		return REAL(sendfile)(out, in, off, count);
+	hold(s);
 	while (done < count) {
 		size_t want = count - done < sizeof(buf) ? count - done : sizeof(buf);
 		ssize_t r = off ? REAL(pread)(in, buf, want, *off)
@@ -401,8 +432,10 @@ sendfile(int out, int in, off_t *off, size_t count)
 		struct iovec iov;
 
 		if (r <= 0) {
-			if (r < 0 && !done)
+			if (r < 0 && !done) {
+				vs__sock_unref(s);
 				return -1;
+			}
 			break;
 		}
 		iov = (struct iovec){ buf, (size_t)r };
@@ -416,8 +449,10 @@ sendfile(int out, int in, off_t *off, size_t count)
 		if (w < 0) {
 			if (!off)
 				lseek(in, -r, SEEK_CUR);
-			if (!done)
+			if (!done) {
+				vs__sock_unref(s);
 				return ret(w);
+			}
 			break;
 		}
 		if (off)
@@ -428,6 +463,7 @@ sendfile(int out, int in, off_t *off, size_t count)
 		if (w < r)
 			break;
 	}
+	vs__sock_unref(s);
 	return (ssize_t)done;
 }
 

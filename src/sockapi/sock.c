@@ -386,12 +386,45 @@ sock_new(int family, int type)
 	return s;
 }
 
+static void sock_free(struct vs_sock *s);
+
 /* Drops a reference; the last frees (a connection's, under its lock). */
 static void
 sock_put(struct vs_sock *s)
 {
+	if (atomic_fetch_sub(&s->refs, 1) == 1)
+		sock_free(s);
+}
+
+struct vs_sock *
+vs__sock_get(int fd)
+{
+	struct vs_sock *s = vs__fd_sock(fd);
+
+	if (s)
+		atomic_fetch_add(&s->refs, 1);
+	return s;
+}
+
+void
+vs__sock_unref(struct vs_sock *s)
+{
+	struct vs_engine *e = s->e;
+
 	if (atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
+	/* The last reference, dropped by a call that outlived the close:
+	 * the queues hold lwIP's pbufs, freed under the engine's lock. */
+	if (e)
+		vs__engine_lock(e);
+	sock_free(s);
+	if (e)
+		vs__engine_unlock(e);
+}
+
+static void
+sock_free(struct vs_sock *s)
+{
 	if (s->rxq)
 		s->e->lw.pbuf_free(s->rxq);
 	while (s->dq_head) {
@@ -936,15 +969,26 @@ install(struct vs_sock *s, int flags)
 	return fd;
 }
 
+/* libc's accept4, as the result of ours. */
+static int
+kernel_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	int r = vs__real.accept4(fd, sa, len, flags);
+
+	return r < 0 ? -errno : r;
+}
+
 int
 vs__sock_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
 	struct vs_sock *ls = vs__fd_sock(fd);
 
+	if (!ls) /* closed meanwhile, or the kernel's now */
+		return kernel_accept(fd, sa, len, flags);
 	if (ls->state != VS_S_LISTEN)
 		return -EINVAL;
 	if (!vs__sock_activate(fd, ls))
-		return vs__real.accept4(fd, sa, len, flags) < 0 ? -errno : 0;
+		return kernel_accept(fd, sa, len, flags);
 	for (;;) {
 		struct vs_sock *s;
 		int nfd, rc;
@@ -1021,6 +1065,7 @@ my_engine(void)
 
 static int sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
 			  socklen_t len);
+
 
 int
 vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)

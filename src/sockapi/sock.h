@@ -181,6 +181,10 @@ struct vs_ep;
 /* The vstack object of fd (a reference is not taken: the fd's own
  * holds it while the call runs), or NULL: the kernel's. */
 struct vs_sock *vs__fd_sock(int fd);
+/* The same with a reference, for calls that may block: a close() from
+ * another thread meanwhile does not free the socket under them. */
+struct vs_sock *vs__sock_get(int fd);
+void vs__sock_unref(struct vs_sock *s);
 struct vs_ep *vs__fd_ep(int fd);
 /* vstack's own fds (engines, port): close() leaves them alone. */
 bool vs__fd_internal(int fd);

@@ -7,6 +7,7 @@
  * accept() is called by 2 threads while the peer connects back twice.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,19 @@ worker(void *arg)
 	return NULL;
 }
 
+static ssize_t closed_under;
+static int closed_errno;
+
+static void *
+blocked_reader(void *arg)
+{
+	char b[4];
+
+	closed_under = recv(*(int *)arg, b, sizeof(b), 0);
+	closed_errno = errno;
+	return NULL;
+}
+
 static int lfd;
 static int accepted[2];
 
@@ -139,6 +153,33 @@ main(int argc, char **argv)
 	for (int i = 0; i < NT; i++) {
 		pthread_join(t[i], NULL);
 		printf("thread %d: 1 MiB echoed, %ld bad bytes\n", i, results[i]);
+	}
+
+	{ /* shutdown() wakes a thread blocked in recv */
+		int fd = echo_conn();
+		pthread_t r;
+
+		pthread_create(&r, NULL, blocked_reader, &fd);
+		usleep(200000);
+		printf("shutdown under a blocked reader: %d\n", shutdown(fd, SHUT_RDWR));
+		pthread_join(r, NULL);
+		printf("the blocked recv returned %zd\n", closed_under);
+		close(fd);
+	}
+	{ /* close() under a blocked reader: it stays blocked (the socket
+	   * lives while the call does) until its timeout */
+		struct timeval tv = { 0, 500000 };
+		int fd = echo_conn(), saved;
+		pthread_t r;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		saved = fd;
+		pthread_create(&r, NULL, blocked_reader, &saved);
+		usleep(200000);
+		printf("close under a blocked reader: %d\n", close(fd));
+		pthread_join(r, NULL);
+		printf("the blocked recv returned %zd%s\n", closed_under,
+		       closed_under < 0 && closed_errno == EAGAIN ? " EAGAIN" : "");
 	}
 
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
