@@ -296,7 +296,7 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 		now = now_us();
 		spin_end = timeout_ms ? now + vs__spin_us() : now;
 		while (!n && now < spin_end) {
-			__builtin_ia32_pause();
+			vs__sock_poll_engines();
 			pthread_mutex_lock(&ep->lock);
 			n = collect(ep, evs, max);
 			pthread_mutex_unlock(&ep->lock);

@@ -233,6 +233,15 @@ vs__spin_us(void)
 	return rt.cfg.spin_us;
 }
 
+void
+vs__sock_poll_engines(void)
+{
+	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE) <= 0)
+		return;
+	for (unsigned i = 0; i < rt.n; i++)
+		vs__engine_run_once(&rt.es[i], 0);
+}
+
 /* The runtime, started on first use; false when vstack cannot run
  * (reported once) and everything stays on the kernel. */
 static bool
@@ -728,7 +737,7 @@ wait_for(struct vs_sock *s, uint32_t mask, int kfd, short kev, int timeout_ms)
 	for (uint64_t spin_end = now_us() + vs__spin_us(); now_us() < spin_end;) {
 		if (atomic_load(&s->ev) & mask)
 			return 0;
-		__builtin_ia32_pause();
+		vs__sock_poll_engines();
 	}
 	vs__watch_add(s, &watch);
 	for (;;) {

@@ -242,6 +242,10 @@ void vs__watch_del(struct vs_sock *s, struct vs_watch *w);
 
 /* How long a caller polls before it sleeps (the `spin_us` key). */
 uint32_t vs__spin_us(void);
+/* One pass of every engine's loop on the calling thread (those whose
+ * lock is free): a caller that waits drives the engines itself, and
+ * what arrives reaches it without a hand-off between threads. */
+void vs__sock_poll_engines(void);
 
 /* This thread's waiter. */
 struct vs_waiter *vs__thread_waiter(void);
