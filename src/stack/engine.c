@@ -188,7 +188,9 @@ vs__engine_run_once(struct vs_engine *e, int timeout_ms)
 		e->last_work_us = now;
 	else if (now - e->last_work_us >= e->spin_us && timeout_ms != 0)
 		sleep_once(e, timeout_ms);
-	pthread_mutex_unlock(&e->lock);
+	/* Run by another thread, the pass may have started an lwIP timer
+	 * earlier than the sleeping engine will wake for. */
+	vs__engine_unlock(e);
 }
 
 static void *
