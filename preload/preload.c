@@ -74,13 +74,6 @@ sock_of(int fd)
 	return vs__in_vstack ? NULL : vs__fd_sock(fd);
 }
 
-/* A reference for the length of a call that may block: a close() from
- * another thread meanwhile does not free the socket under it. */
-static inline void
-hold(struct vs_sock *s)
-{
-	atomic_fetch_add(&s->refs, 1);
-}
 
 /* --- connections --- */
 
@@ -100,7 +93,7 @@ accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 
 	if (!s)
 		return REAL(accept4)(fd, sa, len, flags);
-	hold(s);
+	vs__sock_hold(s);
 	rc = (int)VS(vs__sock_accept(fd, sa, len, flags));
 	vs__sock_unref(s);
 	return rc;
@@ -143,24 +136,28 @@ shutdown(int fd, int how)
 	return s ? (int)VS(vs__sock_shutdown(s, how)) : REAL(shutdown)(fd, how);
 }
 
-VS_EXPORT int
-getsockname(int fd, struct sockaddr *sa, socklen_t *len)
+/* A listener's names are its kernel socket's. */
+static int
+name_of(int fd, bool peer, struct sockaddr *sa, socklen_t *len)
 {
 	struct vs_sock *s = sock_of(fd);
 
 	if (!s || s->state == VS_S_LISTEN)
-		return REAL(getsockname)(fd, sa, len);
-	return (int)VS(vs__sock_name(s, false, sa, len));
+		return peer ? REAL(getpeername)(fd, sa, len)
+			    : REAL(getsockname)(fd, sa, len);
+	return (int)VS(vs__sock_name(s, peer, sa, len));
+}
+
+VS_EXPORT int
+getsockname(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	return name_of(fd, false, sa, len);
 }
 
 VS_EXPORT int
 getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 {
-	struct vs_sock *s = sock_of(fd);
-
-	if (!s || s->state == VS_S_LISTEN)
-		return REAL(getpeername)(fd, sa, len);
-	return (int)VS(vs__sock_name(s, true, sa, len));
+	return name_of(fd, true, sa, len);
 }
 
 VS_EXPORT int
@@ -195,7 +192,7 @@ vs_recv(int fd, struct vs_sock *s, struct iovec *iov, int n, int flags,
 
 	if (!len)
 		m.msg_name = NULL;
-	hold(s);
+	vs__sock_hold(s);
 	rc = VS(vs__sock_recvmsg(fd, s, &m, flags));
 	vs__sock_unref(s);
 	if (rc >= 0 && len && sa)
@@ -211,7 +208,7 @@ vs_send(int fd, struct vs_sock *s, const struct iovec *iov, int n, int flags,
 			    .msg_name = (void *)sa, .msg_namelen = len };
 	ssize_t rc;
 
-	hold(s);
+	vs__sock_hold(s);
 	rc = VS(vs__sock_sendmsg(fd, s, &m, flags));
 	vs__sock_unref(s);
 	return rc;
@@ -303,7 +300,7 @@ recvmsg(int fd, struct msghdr *m, int flags)
 
 	if (!s)
 		return REAL(recvmsg)(fd, m, flags);
-	hold(s);
+	vs__sock_hold(s);
 	rc = VS(vs__sock_recvmsg(fd, s, m, flags));
 	vs__sock_unref(s);
 	return rc;
@@ -387,7 +384,7 @@ sendmsg(int fd, const struct msghdr *m, int flags)
 
 	if (!s)
 		return REAL(sendmsg)(fd, m, flags);
-	hold(s);
+	vs__sock_hold(s);
 	rc = VS(vs__sock_sendmsg(fd, s, m, flags));
 	vs__sock_unref(s);
 	return rc;
@@ -423,7 +420,7 @@ sendfile(int out, int in, off_t *off, size_t count)
 
 	if (!s)
 		return REAL(sendfile)(out, in, off, count);
-	hold(s);
+	vs__sock_hold(s);
 	while (done < count) {
 		size_t want = count - done < sizeof(buf) ? count - done : sizeof(buf);
 		ssize_t r = off ? REAL(pread)(in, buf, want, *off)

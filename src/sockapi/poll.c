@@ -21,9 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "sockapi/sock.h"
-
-int vs__fd_set_ep(int fd, struct vs_ep *ep);
 
 struct vs_epitem {
 	_Atomic int pending; /* first: notify() sets it through the watch */
@@ -41,6 +40,7 @@ struct vs_ep {
 	pthread_mutex_t lock;
 	struct vs_waiter w;
 	struct vs_epitem *items;
+	_Atomic int nfds;    /* fds naming the set (dup) */
 	_Atomic int nkernel; /* kernel fds in the kernel instance */
 	uint64_t kernel_us;  /* when the kernel instance was last asked */
 };
@@ -53,6 +53,7 @@ ep_new(void)
 	if (!ep)
 		return NULL;
 	pthread_mutex_init(&ep->lock, NULL);
+	atomic_init(&ep->nfds, 1);
 	vs__in_vstack++;
 	ep->w.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vs__in_vstack--;
@@ -253,21 +254,6 @@ any_pending(struct vs_ep *ep)
 	return p;
 }
 
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static uint64_t
-now_ms(void)
-{
-	return now_us() / 1000;
-}
-
 /* How often the kernel's instance is asked while vstack has events:
  * once a millisecond, so kernel fds are not starved and a busy vstack
  * set makes almost no syscall. */
@@ -277,13 +263,13 @@ int
 vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 	       int timeout_ms, const sigset_t *mask)
 {
-	uint64_t end = timeout_ms > 0 ? now_ms() + (uint64_t)timeout_ms : 0;
+	uint64_t end = timeout_ms > 0 ? vs__now_ms() + (uint64_t)timeout_ms : 0;
 	bool kernel_ready = false;
 
 	if (max <= 0)
 		return -EINVAL;
 	for (;;) {
-		struct pollfd k = { .fd = epfd, .events = POLLIN };
+		struct pollfd k[2] = { { .fd = epfd, .events = POLLIN } };
 		int n, left = timeout_ms < 0 ? -1 : 0, rc;
 		uint64_t now, spin_end;
 
@@ -293,14 +279,14 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 		/* Nothing yet: poll vstack's sockets for spin_us before asking
 		 * the kernel and sleeping; under load the next event comes
 		 * sooner than a sleep and a wake-up would take. */
-		now = now_us();
+		now = vs__now_us();
 		spin_end = timeout_ms ? now + vs__spin_us() : now;
 		while (!n && now < spin_end) {
 			vs__sock_poll_engines();
 			pthread_mutex_lock(&ep->lock);
 			n = collect(ep, evs, max);
 			pthread_mutex_unlock(&ep->lock);
-			now = now_us();
+			now = vs__now_us();
 		}
 		if (n < max && (atomic_load(&ep->nkernel) || kernel_ready) &&
 		    (!n || now - ep->kernel_us >= KERNEL_EVERY_US)) {
@@ -326,12 +312,12 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 			atomic_store(&ep->w.armed, 0);
 			continue;
 		}
-		rc = vs__waiter_sleep(&ep->w, &k, 1, left, mask);
+		rc = vs__waiter_sleep(&ep->w, k, 1, left, mask);
 		if (rc == -EINTR)
 			return -EINTR;
 		/* The kernel's instance has something: ask it next time
 		 * round, whatever nkernel says. */
-		kernel_ready = k.revents != 0;
+		kernel_ready = k[0].revents != 0;
 	}
 }
 
@@ -342,6 +328,8 @@ vs__epoll_close(int fd)
 
 	if (ep) {
 		vs__fd_set_ep(fd, NULL);
+		if (atomic_fetch_sub(&ep->nfds, 1) != 1)
+			return vs__real.close(fd) < 0 ? -errno : 0;
 		pthread_mutex_lock(&ep->lock);
 		while (ep->items) {
 			struct vs_epitem *it = ep->items;
@@ -356,16 +344,24 @@ vs__epoll_close(int fd)
 	return vs__real.close(fd) < 0 ? -errno : 0;
 }
 
+int
+vs__epoll_dup(struct vs_ep *ep, int newfd)
+{
+	atomic_fetch_add(&ep->nfds, 1);
+	return vs__fd_set_ep(newfd, ep);
+}
+
 /* --- poll and select --- */
 
 int
 vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 {
 	struct vs_waiter *w = vs__thread_waiter();
-	struct pollfd *k = calloc(n ? n : 1, sizeof(*k));
+	struct pollfd *k = calloc(n + 1, sizeof(*k)); /* + the waiter's */
 	struct vs_watch *watch = calloc(n ? n : 1, sizeof(*watch));
-	uint64_t end = timeout_ms > 0 ? now_ms() + (uint64_t)timeout_ms : 0;
+	uint64_t end = timeout_ms > 0 ? vs__now_ms() + (uint64_t)timeout_ms : 0;
 	bool watching = false;
+	nfds_t nk = 0; /* kernel fds among them */
 	int rc;
 
 	if (!k || !watch || w->efd < 0) {
@@ -384,13 +380,13 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 		 * too (loopback); a connection's kernel socket is not. */
 		if (s && !s->kernel_too)
 			k[i].fd = -1;
+		nk += k[i].fd >= 0;
 	}
 	for (;;) {
 		int ready = 0, left = timeout_ms < 0 ? -1 : 0;
 
 		atomic_store(&w->armed, 1);
-		rc = vs__real.poll(k, n, 0);
-		if (rc < 0) {
+		if (nk && vs__real.poll(k, n, 0) < 0) {
 			rc = -errno;
 			break;
 		}
@@ -409,7 +405,7 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 			break;
 		}
 		if (end) {
-			uint64_t now = now_ms();
+			uint64_t now = vs__now_ms();
 
 			if (now >= end) {
 				rc = 0;

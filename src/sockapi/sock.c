@@ -12,9 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "sockapi/sock.h"
+#include "stack/addr.h"
 #include "stack/udp.h"
 
 struct vs_real vs__real;
@@ -29,7 +31,7 @@ vs__real_init(void)
 	R(setsockopt); R(read); R(write); R(readv); R(writev); R(recvfrom);
 	R(sendto); R(recvmsg); R(sendmsg); R(fcntl); R(ioctl); R(dup);
 	R(dup2); R(dup3); R(poll); R(ppoll); R(select); R(epoll_create1);
-	R(epoll_ctl); R(epoll_pwait); R(sendfile); R(pread); R(fork);
+	R(epoll_ctl); R(epoll_pwait); R(sendfile); R(pread);
 #undef R
 }
 
@@ -104,6 +106,9 @@ vs__fd_ep(int fd)
 					     : NULL;
 }
 
+/* What VS_FD_INTERNAL and VS_FD_KERNEL entries point at. */
+static char fd_mark[8] __attribute__((aligned(8)));
+
 bool
 vs__fd_internal(int fd)
 {
@@ -113,9 +118,7 @@ vs__fd_internal(int fd)
 void
 vs__fd_mark_internal(int fd)
 {
-	static char mark[8] __attribute__((aligned(8)));
-
-	fd_set_obj(fd, mark, VS_FD_INTERNAL);
+	fd_set_obj(fd, fd_mark, VS_FD_INTERNAL);
 }
 
 void
@@ -128,12 +131,9 @@ vs__fd_forget(int fd)
 static void
 fd_mark_kernel(int fd)
 {
-	static char mark[8] __attribute__((aligned(8)));
-
-	fd_set_obj(fd, mark, VS_FD_KERNEL);
+	fd_set_obj(fd, fd_mark, VS_FD_KERNEL);
 }
 
-int vs__fd_set_ep(int fd, struct vs_ep *ep);
 int
 vs__fd_set_ep(int fd, struct vs_ep *ep)
 {
@@ -298,13 +298,6 @@ vs__sock_atfork_child(void)
 
 /* --- addresses --- */
 
-static socklen_t
-sa_len(int family)
-{
-	return family == AF_INET ? sizeof(struct sockaddr_in)
-				 : sizeof(struct sockaddr_in6);
-}
-
 static bool
 sa_is_any(const struct sockaddr *sa)
 {
@@ -354,7 +347,7 @@ copy_addr(int family, const struct sockaddr_storage *ss, struct sockaddr *sa,
 		memcpy(&m.sin6_addr.s6_addr[12], &in->sin_addr, 4);
 		src = &m;
 	}
-	n = sa_len(((const struct sockaddr *)src)->sa_family);
+	n = (socklen_t)vs__sa_len(((const struct sockaddr *)src)->sa_family);
 	memcpy(sa, src, *len < n ? *len : n);
 	*len = n;
 }
@@ -381,8 +374,9 @@ struct vs_dgram {
 };
 
 
+/* refs: the fds naming it (nfds), + 1 for a connection lwIP holds. */
 static struct vs_sock *
-sock_new(int family, int type)
+sock_new(int family, int type, int nfds, int refs)
 {
 	struct vs_sock *s = calloc(1, sizeof(*s));
 
@@ -390,6 +384,8 @@ sock_new(int family, int type)
 		return NULL;
 	s->family = family;
 	s->type = type;
+	atomic_init(&s->nfds, nfds);
+	atomic_init(&s->refs, refs);
 	pthread_mutex_init(&s->qlock, NULL);
 	pthread_mutex_init(&s->wlock, NULL);
 	return s;
@@ -405,14 +401,10 @@ sock_put(struct vs_sock *s)
 		sock_free(s);
 }
 
-struct vs_sock *
-vs__sock_get(int fd)
+void
+vs__sock_hold(struct vs_sock *s)
 {
-	struct vs_sock *s = vs__fd_sock(fd);
-
-	if (s)
-		atomic_fetch_add(&s->refs, 1);
-	return s;
+	atomic_fetch_add(&s->refs, 1);
 }
 
 void
@@ -441,6 +433,12 @@ sock_free(struct vs_sock *s)
 
 		s->dq_head = d->next;
 		s->e->lw.pbuf_free(d->p);
+		free(d);
+	}
+	while (s->dq_free) {
+		struct vs_dgram *d = s->dq_free;
+
+		s->dq_free = d->next;
 		free(d);
 	}
 	free(s->ltcp);
@@ -508,13 +506,28 @@ vs__sock_rx_avail(struct vs_sock *s)
 	return n;
 }
 
-/* SO_KEEPALIVE and its TCP_KEEP* on the connection; under its lock. */
+/* The socket's TCP options on its connection; under its engine's lock. */
 static void
-apply_keepalive(struct vs_sock *s)
+apply_options(struct vs_sock *s)
 {
-	if (s->tcp)
-		vs__tcp_set_keepalive(s->tcp, s->keepalive, s->keep_idle,
-				      s->keep_intvl, s->keep_cnt);
+	if (!s->tcp)
+		return;
+	vs__tcp_set_nodelay(s->tcp, s->opt.nodelay);
+	vs__tcp_set_keepalive(s->tcp, s->opt.keepalive, s->opt.keep_idle,
+			      s->opt.keep_intvl, s->opt.keep_cnt);
+}
+
+/* The pending error (SO_ERROR), taken; under the engine's lock. */
+static int
+take_err(struct vs_sock *s)
+{
+	int err = s->err;
+
+	if (err) {
+		s->err = 0;
+		conn_update(s);
+	}
+	return err;
 }
 
 /* --- engine callbacks (engine's lock held) --- */
@@ -571,8 +584,7 @@ on_connected(struct vs_tcp *c, int err)
 	s->local = in.local;
 	s->peer = in.peer;
 	s->state = VS_S_CONNECTED;
-	vs__tcp_set_nodelay(c, s->nodelay);
-	apply_keepalive(s);
+	apply_options(s);
 	conn_update(s);
 }
 
@@ -602,7 +614,9 @@ on_accepted(struct vs_tcp *l, struct vs_tcp *c)
 	struct vs_tcp_info in;
 
 	pthread_mutex_lock(&ls->qlock);
-	if (ls->nacc >= ls->backlog || !(s = sock_new(ls->family, SOCK_STREAM))) {
+	/* No fd yet (accept gives one); lwIP's is the only reference. */
+	if (ls->nacc >= ls->backlog ||
+	    !(s = sock_new(ls->family, SOCK_STREAM, 0, 1))) {
 		pthread_mutex_unlock(&ls->qlock);
 		vs__tcp_set_ops(c, NULL, NULL);
 		vs__tcp_close(c); /* the kernel drops it too, past the backlog */
@@ -614,15 +628,9 @@ on_accepted(struct vs_tcp *l, struct vs_tcp *c)
 	s->local = in.local;
 	s->peer = in.peer;
 	s->state = VS_S_CONNECTED;
-	s->nodelay = ls->nodelay;
-	s->keepalive = ls->keepalive;
-	s->keep_idle = ls->keep_idle;
-	s->keep_intvl = ls->keep_intvl;
-	s->keep_cnt = ls->keep_cnt;
-	atomic_store(&s->refs, 1); /* the connection's; accept adds the fd's */
+	s->opt = ls->opt; /* inherited, as on Linux */
 	vs__tcp_set_ops(c, &conn_ops, s);
-	vs__tcp_set_nodelay(c, s->nodelay);
-	apply_keepalive(s);
+	apply_options(s);
 	if (ls->acc_tail)
 		ls->acc_tail->acc_next = s;
 	else
@@ -676,46 +684,28 @@ vs__watch_del(struct vs_sock *s, struct vs_watch *w)
 }
 
 int
-vs__waiter_sleep(struct vs_waiter *w, struct pollfd *kfds, nfds_t nk,
+vs__waiter_sleep(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
 		 int timeout_ms, const sigset_t *mask)
 {
-	struct pollfd p[nk + 1];
 	uint64_t drain;
 	int rc;
 
-	memcpy(p, kfds, nk * sizeof(*p));
-	p[nk] = (struct pollfd){ .fd = w->efd, .events = POLLIN };
+	fds[nk] = (struct pollfd){ .fd = w->efd, .events = POLLIN };
 	if (mask) {
 		struct timespec ts = { timeout_ms / 1000,
 				       (timeout_ms % 1000) * 1000000L };
 
-		rc = vs__real.ppoll(p, nk + 1, timeout_ms < 0 ? NULL : &ts, mask);
+		rc = vs__real.ppoll(fds, nk + 1, timeout_ms < 0 ? NULL : &ts, mask);
 	} else {
-		rc = vs__real.poll(p, nk + 1, timeout_ms);
+		rc = vs__real.poll(fds, nk + 1, timeout_ms);
 	}
 	atomic_store(&w->armed, 0);
-	if (rc > 0 && p[nk].revents) {
+	if (rc > 0 && fds[nk].revents) {
 		if (vs__real.read(w->efd, &drain, sizeof(drain)) < 0)
 			drain = 0;
 		rc--;
 	}
-	memcpy(kfds, p, nk * sizeof(*p));
 	return rc < 0 ? -errno : rc;
-}
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static uint64_t
-now_ms(void)
-{
-	return now_us() / 1000;
 }
 
 /*
@@ -728,27 +718,27 @@ wait_for(struct vs_sock *s, uint32_t mask, int kfd, short kev, int timeout_ms)
 {
 	struct vs_waiter *w = vs__thread_waiter();
 	struct vs_watch watch = { .w = w };
-	uint64_t end = timeout_ms > 0 ? now_ms() + (uint64_t)timeout_ms : 0;
+	uint64_t end = timeout_ms > 0 ? vs__now_ms() + (uint64_t)timeout_ms : 0;
 	int rc = 0;
 
 	if (w->efd < 0)
 		return -ENOMEM;
 	/* Poll for spin_us first: under load, sooner than a sleep. */
-	for (uint64_t spin_end = now_us() + vs__spin_us(); now_us() < spin_end;) {
+	for (uint64_t spin_end = vs__now_us() + vs__spin_us(); vs__now_us() < spin_end;) {
 		if (atomic_load(&s->ev) & mask)
 			return 0;
 		vs__sock_poll_engines();
 	}
 	vs__watch_add(s, &watch);
 	for (;;) {
-		struct pollfd k = { .fd = kfd, .events = kev };
+		struct pollfd k[2] = { { .fd = kfd, .events = kev } };
 		int left = -1;
 
 		atomic_store(&w->armed, 1);
 		if (atomic_load(&s->ev) & mask)
 			break;
 		if (end) {
-			uint64_t now = now_ms();
+			uint64_t now = vs__now_ms();
 
 			if (now >= end) {
 				rc = -EAGAIN;
@@ -756,7 +746,7 @@ wait_for(struct vs_sock *s, uint32_t mask, int kfd, short kev, int timeout_ms)
 			}
 			left = (int)(end - now);
 		}
-		rc = vs__waiter_sleep(w, &k, kfd >= 0, left, NULL);
+		rc = vs__waiter_sleep(w, k, kfd >= 0, left, NULL);
 		/* As the kernel: SA_RESTART restarts, unless the socket has
 		 * a timeout for this call. */
 		if (rc == -EINTR && (timeout_ms > 0 || !vs__sig_restart()))
@@ -789,6 +779,17 @@ sock_type(int fd, int *family)
 	return type;
 }
 
+/* A timeval option (SO_RCVTIMEO, SO_SNDTIMEO) in ms; 0: none. */
+static int
+ms_of(const void *val, socklen_t len)
+{
+	const struct timeval *tv = val;
+
+	if (len < sizeof(*tv))
+		return -1;
+	return (int)(tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000);
+}
+
 /* Options the application set on the kernel socket before vstack took
  * it over. */
 static void
@@ -799,17 +800,17 @@ inherit_options(int fd, struct vs_sock *s)
 	struct timeval tv;
 
 	if (vs__real.getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, &l) == 0)
-		s->nodelay = one != 0;
+		s->opt.nodelay = one != 0;
 	l = sizeof(one);
 	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, &l) == 0)
-		s->keepalive = one != 0;
+		s->opt.keepalive = one != 0;
 	atomic_store(&s->nonblock, fl >= 0 && (fl & O_NONBLOCK));
 	l = sizeof(tv);
 	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) == 0)
-		s->rcvtimeo_ms = (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000);
+		s->rcvtimeo_ms = ms_of(&tv, l);
 	l = sizeof(tv);
 	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &l) == 0)
-		s->sndtimeo_ms = (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000);
+		s->sndtimeo_ms = ms_of(&tv, l);
 }
 
 static void
@@ -883,14 +884,12 @@ vs__sock_listen(int fd, int backlog)
 	type = sock_type(fd, &family);
 	if (type != SOCK_STREAM || (family != AF_INET && family != AF_INET6))
 		return 0;
-	s = sock_new(family, SOCK_STREAM);
+	s = sock_new(family, SOCK_STREAM, 1, 1);
 	if (!s)
 		return 0; /* the kernel's alone: still a listener */
 	s->backlog = (unsigned)backlog;
 	s->state = VS_S_LISTEN;
 	s->pending = true;
-	atomic_store(&s->refs, 1);
-	atomic_store(&s->nfds, 1);
 	fd_set_obj(fd, s, VS_FD_SOCK);
 	return 0;
 }
@@ -1048,7 +1047,7 @@ routed_via_port_src(const struct sockaddr *dst, struct sockaddr_storage *out)
 
 	if (fd < 0)
 		return false;
-	ok = vs__real.connect(fd, dst, sa_len(dst->sa_family)) == 0 &&
+	ok = vs__real.connect(fd, dst, (socklen_t)vs__sa_len(dst->sa_family)) == 0 &&
 	     vs__real.getsockname(fd, (struct sockaddr *)&src, &l) == 0 &&
 	     sa_on_port((struct sockaddr *)&src);
 	vs__real.close(fd);
@@ -1092,7 +1091,7 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 						   : -EISCONN;
 	if (!sa || len < sizeof(sa_family_t) ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
-	    len < sa_len(sa->sa_family))
+	    len < (socklen_t)vs__sa_len(sa->sa_family))
 		goto kernel;
 	type = sock_type(fd, &family);
 	if (type == SOCK_DGRAM)
@@ -1102,16 +1101,13 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		    VS_POLICY_OFFLOAD ||
 	    !routed_via_port(sa))
 		goto kernel;
-	s = sock_new(family, SOCK_STREAM);
+	s = sock_new(family, SOCK_STREAM, 1, 2); /* the fd's, the connection's */
 	if (!s)
 		goto kernel;
 	inherit_options(fd, s);
 	s->e = my_engine();
 	s->state = VS_S_CONNECTING;
-	s->peer = (struct sockaddr_storage){ 0 };
-	memcpy(&s->peer, sa, sa_len(family));
-	atomic_store(&s->refs, 2); /* the fd's and the connection's */
-	atomic_store(&s->nfds, 1);
+	memcpy(&s->peer, sa, (socklen_t)vs__sa_len(family));
 	vs__engine_lock(s->e);
 	rc = vs__tcp_connect(s->e, sa, &conn_ops, s, &s->tcp);
 	if (!rc) {
@@ -1132,9 +1128,7 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (rc)
 		return rc;
 	vs__engine_lock(s->e);
-	rc = s->err;
-	s->err = 0;
-	conn_update(s);
+	rc = take_err(s);
 	vs__engine_unlock(s->e);
 	return rc;
 kernel:
@@ -1246,11 +1240,8 @@ sk_tcp_recv(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 			}
 		}
 		eof = s->rx_fin || s->shut_rd || s->state == VS_S_CLOSED;
-		if (!got && s->err) {
-			err = s->err;
-			s->err = 0;
-			conn_update(s);
-		}
+		if (!got)
+			err = take_err(s);
 		vs__engine_unlock(s->e);
 		if (err)
 			return err;
@@ -1289,17 +1280,16 @@ sk_tcp_send(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 		int err = 0, rc;
 
 		vs__engine_lock(s->e);
-		if (s->err) {
-			err = s->err;
-			s->err = 0;
-			conn_update(s);
-		} else if (s->state == VS_S_CONNECTING) {
+		err = take_err(s);
+		if (!err && s->state == VS_S_CONNECTING)
 			err = -EAGAIN;
-		} else if (s->shut_wr || s->state == VS_S_CLOSED || !s->tcp) {
+		else if (!err && (s->shut_wr || s->state == VS_S_CLOSED || !s->tcp))
 			err = -EPIPE;
-		} else {
+		if (!err) {
+			/* Every iovec into lwIP, then one output: a writev makes
+			 * as few segments as its bytes need. */
 			while (i < n) {
-				ssize_t k = vs__tcp_send(s->tcp,
+				ssize_t k = vs__tcp_write(s->tcp,
 							 (char *)iov[i].iov_base + ioff,
 							 iov[i].iov_len - ioff);
 
@@ -1312,6 +1302,7 @@ sk_tcp_send(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 					ioff = 0;
 				}
 			}
+			vs__tcp_output(s->tcp);
 			conn_update(s);
 		}
 		vs__engine_unlock(s->e);
@@ -1354,25 +1345,32 @@ static void
 on_dgram(struct vs_udp *u, struct pbuf *p, const struct sockaddr *from)
 {
 	struct vs_sock *s = vs__udp_user(u);
-	struct vs_dgram *d;
-	unsigned n = 0;
+	struct vs_dgram *d = s->dq_free;
 
-	for (d = s->dq_head; d && n < UDP_QUEUE_MAX; d = d->next)
-		n++;
-	if (n >= UDP_QUEUE_MAX || s->dq_bytes + p->tot_len > UDP_QUEUE_BYTES ||
-	    !(d = malloc(sizeof(*d)))) {
+	/* Entries are recycled: no allocation per datagram once warm. */
+	if (d)
+		s->dq_free = d->next;
+	else if (s->dq_n < UDP_QUEUE_MAX)
+		d = malloc(sizeof(*d));
+	if (!d || s->dq_n >= UDP_QUEUE_MAX ||
+	    s->dq_bytes + p->tot_len > UDP_QUEUE_BYTES) {
+		if (d) {
+			d->next = s->dq_free;
+			s->dq_free = d;
+		}
 		s->udp_drops++;
 		s->e->lw.pbuf_free(p);
 		return;
 	}
 	d->next = NULL;
 	d->p = p;
-	memcpy(&d->from, from, sa_len(from->sa_family));
+	memcpy(&d->from, from, (socklen_t)vs__sa_len(from->sa_family));
 	if (s->dq_tail)
 		s->dq_tail->next = d;
 	else
 		s->dq_head = d;
 	s->dq_tail = d;
+	s->dq_n++;
 	s->dq_bytes += p->tot_len;
 	atomic_fetch_and(&s->ev, ~(uint32_t)EPOLLIN); /* an edge each */
 	sk_udp_update(s);
@@ -1397,6 +1395,24 @@ sk_udp_open(struct vs_sock *s, const struct sockaddr *local, unsigned flags)
 	return rc;
 }
 
+/* fd's UDP socket becomes vstack's, bound to local: the socket, or NULL
+ * (the kernel keeps it). */
+static struct vs_sock *
+udp_take(int fd, int family, const struct sockaddr *local, unsigned flags)
+{
+	struct vs_sock *s = sock_new(family, SOCK_DGRAM, 1, 1);
+
+	if (!s)
+		return NULL;
+	inherit_options(fd, s);
+	if (sk_udp_open(s, local, flags)) {
+		free(s);
+		return NULL;
+	}
+	fd_set_obj(fd, s, VS_FD_SOCK);
+	return s;
+}
+
 void
 vs__sock_bound(int fd)
 {
@@ -1416,53 +1432,34 @@ vs__sock_bound(int fd)
 		l = sizeof(v6only);
 		vs__real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l);
 	}
-	s = sock_new(family, SOCK_DGRAM);
-	if (!s)
-		return;
-	inherit_options(fd, s);
-	atomic_store(&s->refs, 1);
-	atomic_store(&s->nfds, 1);
-	if (sk_udp_open(s, (struct sockaddr *)&ss, v6only ? 0 : VS_UDP_DUAL)) {
-		free(s);
-		return;
-	}
-	s->kernel_too = true; /* loopback datagrams reach the kernel's half */
-	fd_set_obj(fd, s, VS_FD_SOCK);
+	s = udp_take(fd, family, (struct sockaddr *)&ss, v6only ? 0 : VS_UDP_DUAL);
+	if (s)
+		s->kernel_too = true; /* loopback datagrams reach the kernel's half */
 }
 
 struct vs_sock *
 vs__sock_first_send(int fd, const struct sockaddr *to, socklen_t len)
 {
-	struct sockaddr_storage src, bound;
+	struct sockaddr_storage bound, any = { 0 };
 	socklen_t l = sizeof(bound);
 	int family = 0;
-	struct vs_sock *s;
+	struct vs_sock *s = NULL;
 
 	if (fd_get(fd) || !to || len < sizeof(sa_family_t) ||
 	    (to->sa_family != AF_INET && to->sa_family != AF_INET6))
 		return NULL;
-	if (sock_type(fd, &family) != SOCK_DGRAM || family != to->sa_family ||
-	    vs__real.getsockname(fd, (struct sockaddr *)&bound, &l) < 0 ||
-	    ((struct sockaddr_in *)&bound)->sin_port != 0 || !rt_up() ||
-	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP, to, NULL) !=
-		    VS_POLICY_OFFLOAD ||
-	    !routed_via_port_src(to, &src) || !(s = sock_new(family, SOCK_DGRAM))) {
-		fd_mark_kernel(fd);
-		return NULL;
-	}
-	inherit_options(fd, s);
-	atomic_store(&s->refs, 1);
-	atomic_store(&s->nfds, 1);
 	/* Bound as the kernel binds it: the unspecified address, a port of
 	 * the kernel's choosing. */
-	memset(&src, 0, sizeof(src));
-	src.ss_family = (sa_family_t)family;
-	if (sk_udp_open(s, (struct sockaddr *)&src, 0)) {
-		free(s);
+	any.ss_family = to->sa_family;
+	if (sock_type(fd, &family) == SOCK_DGRAM && family == to->sa_family &&
+	    vs__real.getsockname(fd, (struct sockaddr *)&bound, &l) == 0 &&
+	    ((struct sockaddr_in *)&bound)->sin_port == 0 && rt_up() &&
+	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP, to, NULL) ==
+		    VS_POLICY_OFFLOAD &&
+	    routed_via_port(to))
+		s = udp_take(fd, family, (struct sockaddr *)&any, 0);
+	if (!s)
 		fd_mark_kernel(fd);
-		return NULL;
-	}
-	fd_set_obj(fd, s, VS_FD_SOCK);
 	return s;
 }
 
@@ -1482,18 +1479,10 @@ sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa, socklen_t l
 			    VS_POLICY_OFFLOAD ||
 		    !routed_via_port_src(sa, &src))
 			return vs__real.connect(fd, sa, len) < 0 ? -errno : 0;
-		s = sock_new(family, SOCK_DGRAM);
-		if (!s)
-			return -ENOMEM;
-		inherit_options(fd, s);
-		atomic_store(&s->refs, 1);
-		atomic_store(&s->nfds, 1);
 		((struct sockaddr_in *)&src)->sin_port = 0; /* the kernel's pick */
-		if (sk_udp_open(s, (struct sockaddr *)&src, 0)) {
-			free(s);
+		s = udp_take(fd, family, (struct sockaddr *)&src, 0);
+		if (!s)
 			return vs__real.connect(fd, sa, len) < 0 ? -errno : 0;
-		}
-		fd_set_obj(fd, s, VS_FD_SOCK);
 	}
 	vs__engine_lock(s->e);
 	if (sa->sa_family == AF_UNSPEC) {
@@ -1503,7 +1492,7 @@ sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa, socklen_t l
 		const struct sockaddr *d = unmap(sa, &b);
 
 		memset(&s->peer, 0, sizeof(s->peer));
-		memcpy(&s->peer, d, sa_len(d->sa_family));
+		memcpy(&s->peer, d, (socklen_t)vs__sa_len(d->sa_family));
 		s->udp_connected = true;
 	}
 	vs__engine_unlock(s->e);
@@ -1531,9 +1520,11 @@ sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
 				s->dq_head = d->next;
 				if (!s->dq_head)
 					s->dq_tail = NULL;
+				s->dq_n--;
 				s->dq_bytes -= dlen;
 				s->e->lw.pbuf_free(d->p);
-				free(d);
+				d->next = s->dq_free;
+				s->dq_free = d;
 				sk_udp_update(s);
 			}
 		}
@@ -1563,7 +1554,7 @@ sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
 static bool
 via_port_cached(struct vs_sock *s, const struct sockaddr *to)
 {
-	socklen_t n = sa_len(to->sa_family);
+	socklen_t n = (socklen_t)vs__sa_len(to->sa_family);
 
 	if (memcmp(&s->last_to, to, n)) {
 		s->last_via = routed_via_port(to);
@@ -1609,7 +1600,6 @@ sk_udp_send(int fd, struct vs_sock *s, const struct msghdr *m, int flags)
 	vs__engine_unlock(s->e);
 	if (buf != small && m->msg_iovlen != 1)
 		free(buf);
-	(void)flags;
 	return rc;
 }
 
@@ -1729,21 +1719,13 @@ vs__sock_name(struct vs_sock *s, bool peer, struct sockaddr *sa,
 {
 	if (!len)
 		return -EFAULT;
-	if (peer && s->state != VS_S_CONNECTED &&
-	    !(s->state == VS_S_CLOSED && s->peer.ss_family))
+	if (peer && (s->type == SOCK_DGRAM ? !s->udp_connected
+					    : s->state != VS_S_CONNECTED &&
+						      !(s->state == VS_S_CLOSED &&
+							s->peer.ss_family)))
 		return -ENOTCONN;
 	copy_addr(s->family, peer ? &s->peer : &s->local, sa, len);
 	return 0;
-}
-
-static int
-ms_of(const void *val, socklen_t len)
-{
-	const struct timeval *tv = val;
-
-	if (len < sizeof(*tv))
-		return -1;
-	return (int)(tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000);
 }
 
 int
@@ -1754,32 +1736,27 @@ vs__sock_setsockopt(int fd, struct vs_sock *s, int level, int name,
 	 * for what vstack does not track, and it validates the values. */
 	if (vs__real.setsockopt(fd, level, name, val, len) < 0)
 		return -errno;
-	if (level == IPPROTO_TCP && name == TCP_NODELAY && len >= sizeof(int)) {
-		s->nodelay = *(const int *)val != 0;
-		if (s->state != VS_S_LISTEN) {
-			vs__engine_lock(s->e);
-			if (s->tcp)
-				vs__tcp_set_nodelay(s->tcp, s->nodelay);
-			vs__engine_unlock(s->e);
-		}
-	} else if (len >= sizeof(int) &&
-		   ((level == SOL_SOCKET && name == SO_KEEPALIVE) ||
-		    (level == IPPROTO_TCP &&
-		     (name == TCP_KEEPIDLE || name == TCP_KEEPINTVL ||
-		      name == TCP_KEEPCNT)))) {
+	if (len >= sizeof(int) && s->type == SOCK_STREAM &&
+	    ((level == SOL_SOCKET && name == SO_KEEPALIVE) ||
+	     (level == IPPROTO_TCP &&
+	      (name == TCP_NODELAY || name == TCP_KEEPIDLE ||
+	       name == TCP_KEEPINTVL || name == TCP_KEEPCNT)))) {
 		unsigned v = (unsigned)*(const int *)val;
 
-		if (name == SO_KEEPALIVE && level == SOL_SOCKET)
-			s->keepalive = v != 0;
+		if (level == SOL_SOCKET)
+			s->opt.keepalive = v != 0;
+		else if (name == TCP_NODELAY)
+			s->opt.nodelay = v != 0;
 		else if (name == TCP_KEEPIDLE)
-			s->keep_idle = v;
+			s->opt.keep_idle = v;
 		else if (name == TCP_KEEPINTVL)
-			s->keep_intvl = v;
+			s->opt.keep_intvl = v;
 		else
-			s->keep_cnt = v;
-		if (s->state != VS_S_LISTEN && s->type == SOCK_STREAM) {
+			s->opt.keep_cnt = v;
+		/* A listener's go to the connections it accepts. */
+		if (s->state != VS_S_LISTEN) {
 			vs__engine_lock(s->e);
-			apply_keepalive(s);
+			apply_options(s);
 			vs__engine_unlock(s->e);
 		}
 	} else if (level == SOL_SOCKET && name == SO_LINGER &&
@@ -1805,15 +1782,14 @@ vs__sock_getsockopt(int fd, struct vs_sock *s, int level, int name,
 		if (!val || !len || *len < sizeof(int))
 			return -EINVAL;
 		vs__engine_lock(s->e);
-		err = -s->err;
-		s->err = 0;
-		conn_update(s);
+		err = -take_err(s);
 		vs__engine_unlock(s->e);
 		*(int *)val = err;
 		*len = sizeof(int);
 		return 0;
 	}
-	if (level == IPPROTO_TCP && name == TCP_INFO && s->state != VS_S_LISTEN) {
+	if (level == IPPROTO_TCP && name == TCP_INFO && s->type == SOCK_STREAM &&
+	    s->state != VS_S_LISTEN) {
 		struct tcp_info ti = { 0 };
 		struct vs_tcp_info in = { .state = TCP_CLOSE };
 
@@ -1846,7 +1822,5 @@ vs__sock_dup(int oldfd, int newfd)
 		atomic_fetch_add(&s->nfds, 1);
 		return fd_set_obj(newfd, s, VS_FD_SOCK);
 	}
-	if (ep)
-		return fd_set_obj(newfd, ep, VS_FD_EPOLL);
-	return 0;
+	return ep ? vs__epoll_dup(ep, newfd) : 0;
 }

@@ -138,14 +138,19 @@ struct vs_sock {
 	size_t rx_bytes;
 	bool rx_fin, shut_rd, shut_wr;
 	int err;               /* pending SO_ERROR, as -errno */
-	bool nodelay;
 	bool linger_rst;       /* SO_LINGER on with 0 s: close resets */
-	bool keepalive;        /* SO_KEEPALIVE, with: */
-	unsigned keep_idle, keep_intvl, keep_cnt; /* 0: lwIP's defaults */
+	/* TCP options for the connection (a listener's: for those it
+	 * accepts). Keepalive times in s, 0: lwIP's defaults. */
+	struct {
+		bool nodelay, keepalive;
+		unsigned keep_idle, keep_intvl, keep_cnt;
+	} opt;
 
 	/* a UDP socket: under its engine's lock */
 	struct vs_udp *udp;
 	struct vs_dgram *dq_head, *dq_tail; /* received datagrams */
+	struct vs_dgram *dq_free; /* entries for reuse */
+	unsigned dq_n;
 	size_t dq_bytes;
 	uint64_t udp_drops; /* datagrams dropped: receive queue full */
 	bool udp_connected; /* peer is the default destination */
@@ -181,10 +186,11 @@ struct vs_ep;
 /* The vstack object of fd (a reference is not taken: the fd's own
  * holds it while the call runs), or NULL: the kernel's. */
 struct vs_sock *vs__fd_sock(int fd);
-/* The same with a reference, for calls that may block: a close() from
- * another thread meanwhile does not free the socket under them. */
-struct vs_sock *vs__sock_get(int fd);
+/* A reference for the length of a call that may block: a close() from
+ * another thread meanwhile does not free the socket under it. */
+void vs__sock_hold(struct vs_sock *s);
 void vs__sock_unref(struct vs_sock *s);
+int vs__fd_set_ep(int fd, struct vs_ep *ep);
 struct vs_ep *vs__fd_ep(int fd);
 /* vstack's own fds (engines, port): close() leaves them alone. */
 bool vs__fd_internal(int fd);
@@ -249,9 +255,10 @@ void vs__sock_poll_engines(void);
 
 /* This thread's waiter. */
 struct vs_waiter *vs__thread_waiter(void);
-/* Sleeps on w (and on the kernel fds in kfds, if any) until woken or
- * timeout_ms (-1: no limit); returns the kernel poll's result. */
-int vs__waiter_sleep(struct vs_waiter *w, struct pollfd *kfds, nfds_t nk,
+/* Sleeps on w and on the nk kernel fds in fds until woken or
+ * timeout_ms (-1: no limit); fds must have room for nk + 1 entries (the
+ * last is w's). Returns how many kernel fds are ready, or -errno. */
+int vs__waiter_sleep(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
 		     int timeout_ms, const sigset_t *mask);
 
 /* --- signals (signal.c) --- */
@@ -268,6 +275,8 @@ int vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,
 int vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs,
 		   int max, int timeout_ms, const sigset_t *mask);
 int vs__epoll_close(int fd);
+/* newfd names ep too (dup); the set lives until its last fd closes. */
+int vs__epoll_dup(struct vs_ep *ep, int newfd);
 int vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms,
 	     const sigset_t *mask);
 int vs__select(int nfds, fd_set *r, fd_set *w, fd_set *x,

@@ -9,11 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/compiler.h"
 #include "base/log.h"
 #include "stack/engine.h"
-
-static uint64_t now_us(void);
 
 void
 vs__engine_wake(struct vs_engine *e)
@@ -43,20 +42,11 @@ vs__engine_unlock(struct vs_engine *e)
 		u32_t next = e->lw.sys_timeouts_sleeptime();
 
 		wake = next != SYS_TIMEOUTS_SLEEPTIME_INFINITE &&
-		       now_us() / 1000 + next < atomic_load(&e->sleep_until_ms);
+		       vs__now_us() / 1000 + next < atomic_load(&e->sleep_until_ms);
 	}
 	pthread_mutex_unlock(&e->lock);
 	if (wake)
 		vs__engine_wake(e);
-}
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /*
@@ -146,7 +136,7 @@ sleep_once(struct vs_engine *e, int timeout_ms)
 	    (timeout_ms < 0 || next < (u32_t)timeout_ms))
 		timeout_ms = (int)next;
 	atomic_store(&e->sleep_until_ms,
-		     timeout_ms < 0 ? UINT64_MAX : now_us() / 1000 + (uint64_t)timeout_ms);
+		     timeout_ms < 0 ? UINT64_MAX : vs__now_us() / 1000 + (uint64_t)timeout_ms);
 	atomic_store(&e->sleeping, 1);
 	/* Look once more after saying so (see vs__engine_call), and let the
 	 * port arm itself (it says if a frame slipped in meanwhile). */
@@ -181,7 +171,7 @@ vs__engine_run_once(struct vs_engine *e, int timeout_ms)
 		return;
 	}
 	work = vs__netif_poll(&e->nif) + run_calls(e);
-	now = now_us();
+	now = vs__now_us();
 	e->lw.sys_check_timeouts();
 	vs__stat_add(&e->st.loops, 1);
 	if (work || !e->last_work_us)

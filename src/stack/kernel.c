@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "stack/kernel.h"
 
 #define MAX_ADDRS 32
@@ -52,15 +53,6 @@ struct vs_kernel {
 	struct ip16 addr[MAX_ADDRS];
 	unsigned naddr;
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static size_t
 alen(uint8_t family)
@@ -475,8 +467,8 @@ vs__kernel_next_hop(struct vs_kernel *k, const struct sockaddr *dst,
 	}
 	/* Ask the kernel, at most once a second for the same neighbour. */
 	n = neigh_get(k, &via);
-	if (n && now_ms() - n->asked_ms >= 1000) {
-		n->asked_ms = now_ms();
+	if (n && vs__now_ms() - n->asked_ms >= 1000) {
+		n->asked_ms = vs__now_ms();
 		resolve(k, &via);
 	}
 	return -EAGAIN;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/compiler.h"
 #include "stack/netif.h"
 
@@ -16,15 +17,6 @@ struct vs_rx_pbuf {
 	struct vs_netif *n;
 	struct vs_buf *b;
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* lwIP is done with a received frame: its buffer goes back. */
 static void
@@ -81,7 +73,7 @@ wait_for_neighbour(struct vs_netif *n, struct pbuf *p,
 	memcpy(&n->pend[n->npend].dst, dst,
 	       dst->sa_family == AF_INET ? sizeof(struct sockaddr_in)
 					 : sizeof(struct sockaddr_in6));
-	n->pend[n->npend++].since_ms = now_ms();
+	n->pend[n->npend++].since_ms = vs__now_ms();
 	n->st.neigh_waited++;
 }
 
@@ -119,7 +111,7 @@ output6(struct netif *nif, struct pbuf *p, const ip6_addr_t *dst)
 void
 vs__netif_kernel_news(struct vs_netif *n)
 {
-	uint64_t now = now_ms();
+	uint64_t now = vs__now_ms();
 	unsigned kept = 0;
 
 	vs__kernel_update(n->k);

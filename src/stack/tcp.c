@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "stack/addr.h"
 #include "stack/tcp.h"
 
 struct vs_tcp {
@@ -22,28 +23,6 @@ struct vs_tcp {
 	bool connecting; /* connect() not finished */
 	bool closing; /* closed by the application, draining its sends */
 };
-
-static ip_addr_t
-to_ip(const struct sockaddr *sa, u16_t *port)
-{
-	ip_addr_t a;
-
-	memset(&a, 0, sizeof(a));
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-
-		ip_2_ip4(&a)->addr = in->sin_addr.s_addr;
-		IP_SET_TYPE_VAL(a, IPADDR_TYPE_V4);
-		*port = ntohs(in->sin_port);
-	} else {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-
-		memcpy(ip_2_ip6(&a)->addr, &in6->sin6_addr, 16);
-		IP_SET_TYPE_VAL(a, IPADDR_TYPE_V6);
-		*port = ntohs(in6->sin6_port);
-	}
-	return a;
-}
 
 static struct vs_tcp *
 conn_new(struct vs_engine *e, const struct vs_tcp_ops *ops, void *user)
@@ -157,14 +136,6 @@ on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	return ERR_OK;
 }
 
-static const void *
-sa_addr(const struct sockaddr *sa)
-{
-	return sa->sa_family == AF_INET
-		       ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
-		       : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-}
-
 /* A rule for the frames to local's address and port (and from the peer
  * when peer is not NULL): to queue q, or with q < 0 spread by RSS. */
 static int
@@ -178,16 +149,16 @@ rule_for(struct vs_port *port, int q, const struct sockaddr *local,
 	size_t alen = local->sa_family == AF_INET ? 4 : 16;
 	u16_t lport, pport;
 
-	to_ip(local, &lport);
+	lport = vs__sa_port(local);
 	r.dport = lport;
 	r.family = (uint8_t)local->sa_family;
-	memcpy(r.dst, sa_addr(local), alen);
+	memcpy(r.dst, vs__sa_addr(local), alen);
 	/* An unspecified local address: any destination address. */
 	if (memcmp(r.dst, (const uint8_t[16]){ 0 }, alen))
 		memset(r.dst_mask, 0xff, alen);
 	if (peer) {
-		to_ip(peer, &pport);
-		memcpy(r.src, sa_addr(peer), alen);
+		pport = vs__sa_port(peer);
+		memcpy(r.src, vs__sa_addr(peer), alen);
 		memset(r.src_mask, 0xff, alen);
 		r.sport = pport;
 		r.sport_mask = 0xffff;
@@ -210,8 +181,8 @@ vs__tcp_listen(struct vs_engine *e, const struct sockaddr *addr, int backlog,
 	struct vs_lwip *lw = &e->lw;
 	struct vs_tcp *l = conn_new(e, ops, user);
 	struct tcp_pcb *pcb;
-	u16_t port;
-	ip_addr_t ip = to_ip(addr, &port);
+	u16_t port = vs__sa_port(addr);
+	ip_addr_t ip = vs__ip_of(addr);
 	int rc;
 
 	if (!l)
@@ -305,7 +276,7 @@ reserve_port(struct vs_tcp *c, const struct sockaddr *dst,
 	u16_t dport;
 
 	rc = port_addr(c->e->port, dst->sa_family, local);
-	to_ip(dst, &dport);
+	dport = vs__sa_port(dst);
 	while (!rc && n < VS_RSS_TRIES) {
 		struct sockaddr_storage l = *local;
 		u16_t lport;
@@ -315,9 +286,9 @@ reserve_port(struct vs_tcp *c, const struct sockaddr *dst,
 			rc = fd;
 			break;
 		}
-		to_ip((struct sockaddr *)&l, &lport);
+		lport = vs__sa_port((struct sockaddr *)&l);
 		if (vs__port_rss_queue(c->e->port, dst->sa_family,
-				       sa_addr(dst), sa_addr((struct sockaddr *)&l),
+				       vs__sa_addr(dst), vs__sa_addr((struct sockaddr *)&l),
 				       dport, lport) == c->e->q) {
 			c->reserve_fd = fd;
 			c->rss_port = true;
@@ -368,8 +339,10 @@ vs__tcp_connect(struct vs_engine *e, const struct sockaddr *dst,
 		conn_free(c);
 		return rc;
 	}
-	lip = to_ip((struct sockaddr *)&local, &lport);
-	dip = to_ip(dst, &dport);
+	lip = vs__ip_of((struct sockaddr *)&local);
+	lport = vs__sa_port((struct sockaddr *)&local);
+	dip = vs__ip_of(dst);
+	dport = vs__sa_port(dst);
 	pcb = lw->tcp_new_ip_type(IP_GET_TYPE(&dip));
 	if (!pcb || lw->tcp_bind(pcb, &lip, lport) != ERR_OK) {
 		if (pcb)
@@ -407,27 +380,40 @@ vs__tcp_user(const struct vs_tcp *c)
 }
 
 ssize_t
-vs__tcp_send(struct vs_tcp *c, const void *data, size_t len)
+vs__tcp_write(struct vs_tcp *c, const void *data, size_t len)
 {
-	struct vs_lwip *lw = &c->e->lw;
 	size_t room;
 
 	if (!c->pcb || c->listener)
 		return -ENOTCONN;
-	room = tcp_sndbuf(c->pcb);
+	room = vs__tcp_send_space(c);
 	if (len > room)
 		len = room;
 	if (len > 0xffff)
 		len = 0xffff;
-	if (!len || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN)
+	if (!len || c->e->lw.tcp_write(c->pcb, data, (u16_t)len,
+				       TCP_WRITE_FLAG_COPY) != ERR_OK)
 		return 0;
-	if (lw->tcp_write(c->pcb, data, (u16_t)len, TCP_WRITE_FLAG_COPY) !=
-	    ERR_OK)
-		return 0;
-	lw->tcp_output(c->pcb);
 	c->tx_bytes += len;
 	vs__stat_add(&c->e->st.tcp_tx_bytes, len);
 	return (ssize_t)len;
+}
+
+void
+vs__tcp_output(struct vs_tcp *c)
+{
+	if (c->pcb && !c->listener)
+		c->e->lw.tcp_output(c->pcb);
+}
+
+ssize_t
+vs__tcp_send(struct vs_tcp *c, const void *data, size_t len)
+{
+	ssize_t n = vs__tcp_write(c, data, len);
+
+	if (n > 0)
+		vs__tcp_output(c);
+	return n;
 }
 
 int
@@ -439,25 +425,6 @@ vs__tcp_shutdown(struct vs_tcp *c)
 		return -ENOBUFS;
 	c->e->lw.tcp_output(c->pcb);
 	return 0;
-}
-
-static void
-from_ip(const ip_addr_t *ip, u16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (IP_IS_V4(ip)) {
-		struct sockaddr_in *in = (void *)ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		in->sin_addr.s_addr = ip_2_ip4(ip)->addr;
-	} else {
-		struct sockaddr_in6 *in6 = (void *)ss;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		memcpy(&in6->sin6_addr, ip_2_ip6(ip)->addr, 16);
-	}
 }
 
 /* lwIP's states (enum tcp_state) as Linux names them. */
@@ -529,10 +496,10 @@ vs__tcp_info(const struct vs_tcp *c, struct vs_tcp_info *in)
 	if (!p)
 		return;
 	in->state = linux_state[p->state];
-	from_ip(&p->local_ip, p->local_port, &in->local);
+	vs__sa_of_ip(&p->local_ip, p->local_port, &in->local);
 	if (c->listener)
 		return; /* a listen pcb has no more than this */
-	from_ip(&p->remote_ip, p->remote_port, &in->peer);
+	vs__sa_of_ip(&p->remote_ip, p->remote_port, &in->peer);
 	in->mss = p->mss;
 	in->snd_wnd = p->snd_wnd;
 	in->rcv_wnd = p->rcv_wnd;

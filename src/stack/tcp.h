@@ -90,6 +90,10 @@ void *vs__tcp_user(const struct vs_tcp *c);
  * queue is full, `sent` will say when there is room), or -errno. */
 ssize_t vs__tcp_send(struct vs_tcp *c, const void *data, size_t len);
 /* The application took len received bytes: opens the window again. */
+/* vs__tcp_send without sending yet: queue several pieces, then one
+ * vs__tcp_output, and they leave in as few segments as they fill. */
+ssize_t vs__tcp_write(struct vs_tcp *c, const void *data, size_t len);
+void vs__tcp_output(struct vs_tcp *c);
 void vs__tcp_consumed(struct vs_tcp *c, size_t len);
 /* Half-close: a FIN after the data queued so far; receiving goes on. */
 int vs__tcp_shutdown(struct vs_tcp *c);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "stack/addr.h"
 #include "stack/udp.h"
 
 struct vs_udp {
@@ -18,64 +19,6 @@ struct vs_udp {
 	struct sockaddr_storage local;
 };
 
-static size_t
-sa_len(int family)
-{
-	return family == AF_INET ? sizeof(struct sockaddr_in)
-				 : sizeof(struct sockaddr_in6);
-}
-
-static const void *
-sa_addr(const struct sockaddr *sa)
-{
-	return sa->sa_family == AF_INET
-		       ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
-		       : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-}
-
-static u16_t
-sa_port(const struct sockaddr *sa)
-{
-	return ntohs(sa->sa_family == AF_INET
-			     ? ((const struct sockaddr_in *)sa)->sin_port
-			     : ((const struct sockaddr_in6 *)sa)->sin6_port);
-}
-
-static ip_addr_t
-to_ip(const struct sockaddr *sa)
-{
-	ip_addr_t a;
-
-	memset(&a, 0, sizeof(a));
-	if (sa->sa_family == AF_INET) {
-		memcpy(&ip_2_ip4(&a)->addr, sa_addr(sa), 4);
-		IP_SET_TYPE_VAL(a, IPADDR_TYPE_V4);
-	} else {
-		memcpy(ip_2_ip6(&a)->addr, sa_addr(sa), 16);
-		IP_SET_TYPE_VAL(a, IPADDR_TYPE_V6);
-	}
-	return a;
-}
-
-static void
-from_ip(const ip_addr_t *ip, u16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (IP_IS_V4(ip)) {
-		struct sockaddr_in *in = (struct sockaddr_in *)ss;
-
-		in->sin_family = AF_INET;
-		in->sin_addr.s_addr = ip_2_ip4(ip)->addr;
-		in->sin_port = htons(port);
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-		in6->sin6_family = AF_INET6;
-		memcpy(&in6->sin6_addr, ip_2_ip6(ip)->addr, 16);
-		in6->sin6_port = htons(port);
-	}
-}
-
 static void
 on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
 	u16_t port)
@@ -84,7 +27,7 @@ on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
 	struct sockaddr_storage from;
 
 	(void)pcb;
-	from_ip(addr, port, &from);
+	vs__sa_of_ip(addr, port, &from);
 	vs__stat_add(&u->e->st.udp_rx_datagrams, 1);
 	if (u->ops && u->ops->received)
 		u->ops->received(u, p, (struct sockaddr *)&from);
@@ -101,7 +44,7 @@ reserve(struct vs_udp *u)
 	u->reserve_fd = socket(u->local.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (u->reserve_fd < 0 ||
 	    bind(u->reserve_fd, (struct sockaddr *)&u->local,
-		 (socklen_t)sa_len(u->local.ss_family)) < 0 ||
+		 (socklen_t)vs__sa_len(u->local.ss_family)) < 0 ||
 	    getsockname(u->reserve_fd, (struct sockaddr *)&u->local, &len) < 0)
 		return -errno;
 	return 0;
@@ -115,9 +58,9 @@ steer(struct vs_udp *u)
 	struct vs_rule r = { .action = VS_RULE_STEER, .queue = u->e->q,
 			     .proto = IPPROTO_UDP,
 			     .family = u->dual ? 0 : (uint8_t)l->sa_family,
-			     .dport = sa_port(l), .dport_mask = 0xffff };
+			     .dport = vs__sa_port(l), .dport_mask = 0xffff };
 
-	memcpy(r.dst, sa_addr(l), alen);
+	memcpy(r.dst, vs__sa_addr(l), alen);
 	if (memcmp(r.dst, (const uint8_t[16]){ 0 }, alen))
 		memset(r.dst_mask, 0xff, alen);
 	return vs__port_rule_add(u->e->port, &r, &u->rule);
@@ -150,20 +93,20 @@ vs__udp_open(struct vs_engine *e, const struct sockaddr *local,
 	u->ops = ops;
 	u->user = user;
 	u->reserve_fd = -1;
-	memcpy(&u->local, local, sa_len(local->sa_family));
-	ip = to_ip((struct sockaddr *)&u->local);
+	memcpy(&u->local, local, vs__sa_len(local->sa_family));
+	ip = vs__ip_of((struct sockaddr *)&u->local);
 	u->dual = (flags & VS_UDP_DUAL) && local->sa_family == AF_INET6 &&
 		  ip_addr_isany(&ip);
 	if (u->dual)
 		ip = vs__lwip_addr_any(IPADDR_TYPE_ANY);
-	if (!sa_port(local))
+	if (!vs__sa_port(local))
 		rc = reserve(u);
 	if (!rc)
 		rc = steer(u);
 	if (!rc && !(u->pcb = e->lw.udp_new_ip_type(IP_GET_TYPE(&ip))))
 		rc = -ENOMEM;
 	if (!rc && e->lw.udp_bind(u->pcb, &ip,
-				  sa_port((struct sockaddr *)&u->local)) != ERR_OK)
+				  vs__sa_port((struct sockaddr *)&u->local)) != ERR_OK)
 		rc = -EADDRINUSE;
 	if (rc) {
 		udp_free(u);
@@ -180,7 +123,7 @@ vs__udp_sendto(struct vs_udp *u, const void *data, size_t len,
 {
 	/* What one IP datagram can carry, as the kernel enforces it. */
 	size_t max = to->sa_family == AF_INET ? 65507 : 65527;
-	ip_addr_t ip = to_ip(to);
+	ip_addr_t ip = vs__ip_of(to);
 	struct pbuf *p;
 	err_t err;
 
@@ -190,7 +133,7 @@ vs__udp_sendto(struct vs_udp *u, const void *data, size_t len,
 	if (!p)
 		return -ENOBUFS;
 	u->e->lw.pbuf_take(p, data, (u16_t)len);
-	err = u->e->lw.udp_sendto(u->pcb, p, &ip, sa_port(to));
+	err = u->e->lw.udp_sendto(u->pcb, p, &ip, vs__sa_port(to));
 	u->e->lw.pbuf_free(p);
 	if (err == ERR_OK)
 		vs__stat_add(&u->e->st.udp_tx_datagrams, 1);

@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sem.h"
+
 static const char *peer, *local;
 static pthread_t main_thread;
 static volatile sig_atomic_t handled;
@@ -66,25 +68,13 @@ poker(void *arg)
 	return NULL;
 }
 
-static int
-echo_conn(void)
-{
-	struct sockaddr_in p = { .sin_family = AF_INET, .sin_port = htons(8000) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	inet_pton(AF_INET, peer, &p.sin_addr);
-	if (connect(fd, (struct sockaddr *)&p, sizeof(p)) || send(fd, "echo\n", 5, 0) != 5)
-		perror("echo");
-	return fd;
-}
-
 static void
 recv_case(const char *what, int flags, int timeout_s)
 {
 	char b[8] = "";
 	pthread_t t;
 	ssize_t k;
-	int fd = echo_conn();
+	int fd = echo_conn(peer);
 
 	if (timeout_s) {
 		struct timeval tv = { timeout_s, 0 };

@@ -15,22 +15,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sem.h"
+
 #define NT 8
 #define BYTES (1 << 20)
 
 static const char *peer, *local;
-
-static int
-echo_conn(void)
-{
-	struct sockaddr_in p = { .sin_family = AF_INET, .sin_port = htons(8000) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	inet_pton(AF_INET, peer, &p.sin_addr);
-	if (connect(fd, (struct sockaddr *)&p, sizeof(p)) || send(fd, "echo\n", 5, 0) != 5)
-		return -1;
-	return fd;
-}
 
 static unsigned char
 pat(long i, int salt)
@@ -90,7 +80,7 @@ static long results[NT];
 static void *
 worker(void *arg)
 {
-	int i = (int)(long)arg, fd = echo_conn();
+	int i = (int)(long)arg, fd = echo_conn(peer);
 	struct sender s = { fd, i, BYTES };
 	pthread_t t;
 
@@ -156,7 +146,7 @@ main(int argc, char **argv)
 	}
 
 	{ /* shutdown() wakes a thread blocked in recv */
-		int fd = echo_conn();
+		int fd = echo_conn(peer);
 		pthread_t r;
 
 		pthread_create(&r, NULL, blocked_reader, &fd);
@@ -169,7 +159,7 @@ main(int argc, char **argv)
 	{ /* close() under a blocked reader: it stays blocked (the socket
 	   * lives while the call does) until its timeout */
 		struct timeval tv = { 0, 500000 };
-		int fd = echo_conn(), saved;
+		int fd = echo_conn(peer), saved;
 		pthread_t r;
 
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

@@ -15,47 +15,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sem.h"
+
 static const char *peer;
-
-static const char *
-errname(int e)
-{
-	switch (e) {
-	case EAGAIN: return "EAGAIN";
-	case EMSGSIZE: return "EMSGSIZE";
-	case EDESTADDRREQ: return "EDESTADDRREQ";
-	case ENOTCONN: return "ENOTCONN";
-	default: return strerror(e);
-	}
-}
-
-static long
-say(const char *what, long rc)
-{
-	if (rc < 0)
-		printf("%s: -1 %s\n", what, errname(errno));
-	else
-		printf("%s: %ld\n", what, rc);
-	return rc;
-}
 
 static void
 addr(const char *what, const struct sockaddr_storage *ss, bool port)
 {
-	char a[INET6_ADDRSTRLEN];
-	int p;
-
-	if (ss->ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
-		p = ntohs(((struct sockaddr_in *)ss)->sin_port);
-	} else {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ss)->sin6_addr, a, sizeof(a));
-		p = ntohs(((struct sockaddr_in6 *)ss)->sin6_port);
-	}
-	if (port)
-		printf("%s: %s port %d\n", what, a, p);
-	else
-		printf("%s: %s port %s\n", what, a, p ? "set" : "0");
+	printf("%s: %s\n", what, addr_str(ss, port));
 }
 
 static struct sockaddr_in
