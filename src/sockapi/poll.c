@@ -11,6 +11,14 @@
  * the kernel instance and the set's eventfd. A vstack listener is in
  * both: its kernel socket listens too, for loopback.
  *
+ * A set that is itself watched (added to another epoll set, or given to
+ * poll/select) is "shown": its eventfd joins its kernel instance, every
+ * readiness change of its vstack items signals it, and each epoll_wait
+ * leaves it signalled when an item is still ready; whoever asks the
+ * kernel about a shown set (an outer set, poll) first brings its signal
+ * up to date, so it is readable exactly as vstack's items make it. Nested sets cost a write per readiness change;
+ * sets that nobody watches cost nothing.
+ *
  * Must never: hold a set's lock while taking a socket's watcher lock
  * (notify takes the latter, and never the former).
  */
@@ -43,7 +51,52 @@ struct vs_ep {
 	_Atomic int nfds;    /* fds naming the set (dup) */
 	_Atomic int nkernel; /* kernel fds in the kernel instance */
 	uint64_t kernel_us;  /* when the kernel instance was last asked */
+	int *kids;           /* fds of epoll sets nested in this one */
+	int nkids;
 };
+
+static void ep_show(struct vs_ep *ep, int epfd);
+static void ep_resignal(struct vs_ep *ep);
+
+/* The epoll sets nested in ep, so that a wait brings their signals up to
+ * date before asking the kernel. */
+static void
+kids_update(struct vs_ep *ep, int op, int fd)
+{
+	pthread_mutex_lock(&ep->lock);
+	if (op == EPOLL_CTL_ADD) {
+		int *k = realloc(ep->kids, sizeof(*k) * (size_t)(ep->nkids + 1));
+
+		if (k) {
+			ep->kids = k;
+			ep->kids[ep->nkids++] = fd;
+		}
+	} else if (op == EPOLL_CTL_DEL) {
+		for (int i = 0; i < ep->nkids; i++)
+			if (ep->kids[i] == fd)
+				ep->kids[i--] = ep->kids[--ep->nkids];
+	}
+	pthread_mutex_unlock(&ep->lock);
+}
+
+static void
+kids_resignal(struct vs_ep *ep)
+{
+	for (int i = 0;; i++) {
+		struct vs_ep *kid = NULL;
+		int n;
+
+		pthread_mutex_lock(&ep->lock);
+		n = ep->nkids;
+		if (i < n)
+			kid = vs__fd_ep(ep->kids[i]);
+		pthread_mutex_unlock(&ep->lock);
+		if (i >= n)
+			return;
+		if (kid && kid != ep)
+			ep_resignal(kid);
+	}
+}
 
 static struct vs_ep *
 ep_new(void)
@@ -115,7 +168,14 @@ vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,
 	if (s && s->pending && !vs__sock_activate(fd, s))
 		s = NULL;
 	if (!s) { /* the kernel's fd: the kernel's instance */
-		int rc = vs__real.epoll_ctl(epfd, op, fd, ev);
+		struct vs_ep *inner = vs__fd_ep(fd);
+		int rc;
+
+		if (inner && op == EPOLL_CTL_ADD)
+			ep_show(inner, fd);
+		rc = vs__real.epoll_ctl(epfd, op, fd, ev);
+		if (!rc && inner)
+			kids_update(ep, op, fd);
 
 		if (rc < 0)
 			return -errno;
@@ -254,6 +314,52 @@ any_pending(struct vs_ep *ep)
 	return p;
 }
 
+/* A shown set's eventfd: signalled iff a vstack item is ready. A
+ * notify() racing with this sets its item pending first, then signals. */
+static void
+ep_resignal(struct vs_ep *ep)
+{
+	uint64_t v = 1;
+
+	if (!atomic_load(&ep->w.shown))
+		return;
+	if (vs__real.read(ep->w.efd, &v, sizeof(v)) < 0)
+		v = 0;
+	v = 1;
+	if (any_pending(ep) && vs__real.write(ep->w.efd, &v, sizeof(v)) < 0)
+		return;
+}
+
+/* Drops the shown set's own eventfd from what its kernel instance
+ * reported (its events are vstack's, already collected). */
+static int
+drop_own(struct vs_ep *ep, struct epoll_event *evs, int n)
+{
+	int m = 0;
+
+	for (int i = 0; i < n; i++)
+		if (evs[i].data.ptr != ep)
+			evs[m++] = evs[i];
+	return m;
+}
+
+/* The set is watched by another set or by poll: let the kernel see
+ * its readiness (see the top of this file). */
+static void
+ep_show(struct vs_ep *ep, int epfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ep };
+	bool was = false;
+
+	if (!atomic_compare_exchange_strong(&ep->w.shown, &was, true))
+		return;
+	if (vs__real.epoll_ctl(epfd, EPOLL_CTL_ADD, ep->w.efd, &ev) < 0) {
+		atomic_store(&ep->w.shown, false);
+		return;
+	}
+	ep_resignal(ep);
+}
+
 /* How often the kernel's instance is asked while vstack has events:
  * once a millisecond, so kernel fds are not starved and a busy vstack
  * set makes almost no syscall. */
@@ -292,17 +398,25 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 		    (!n || now - ep->kernel_us >= KERNEL_EVERY_US)) {
 			kernel_ready = false;
 			ep->kernel_us = now;
+			if (ep->nkids)
+				kids_resignal(ep);
 			rc = vs__real.epoll_pwait(epfd, evs + n, max - n, 0, NULL);
 			if (rc > 0)
-				n += rc;
+				n += atomic_load(&ep->w.shown)
+					     ? drop_own(ep, evs + n, rc)
+					     : rc;
 		}
-		if (n || timeout_ms == 0)
+		if (n || timeout_ms == 0) {
+			ep_resignal(ep);
 			return n;
+		}
 		if (end) {
 			uint64_t ms = now / 1000;
 
-			if (ms >= end)
+			if (ms >= end) {
+				ep_resignal(ep);
 				return 0;
+			}
 			left = (int)(end - ms);
 		}
 		/* Say we sleep, then look once more: notify() either saw
@@ -313,8 +427,10 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 			continue;
 		}
 		rc = vs__waiter_sleep(&ep->w, k, 1, left, mask);
-		if (rc == -EINTR)
+		if (rc == -EINTR) {
+			ep_resignal(ep);
 			return -EINTR;
+		}
 		/* The kernel's instance has something: ask it next time
 		 * round, whatever nkernel says. */
 		kernel_ready = k[0].revents != 0;
@@ -339,6 +455,7 @@ vs__epoll_close(int fd)
 		}
 		pthread_mutex_unlock(&ep->lock);
 		vs__real.close(ep->w.efd);
+		free(ep->kids);
 		free(ep);
 	}
 	return vs__real.close(fd) < 0 ? -errno : 0;
@@ -374,6 +491,8 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 		struct vs_sock *s = vs__fd_sock(fds[i].fd);
 
 		k[i] = fds[i];
+		if (!s && vs__fd_ep(fds[i].fd))
+			ep_show(vs__fd_ep(fds[i].fd), fds[i].fd);
 		if (s && s->pending && !vs__sock_activate(fds[i].fd, s))
 			s = NULL;
 		/* A listener's or bound UDP socket's kernel half is polled
@@ -386,6 +505,9 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 		int ready = 0, left = timeout_ms < 0 ? -1 : 0;
 
 		atomic_store(&w->armed, 1);
+		for (nfds_t i = 0; i < n; i++)
+			if (!vs__fd_sock(fds[i].fd) && vs__fd_ep(fds[i].fd))
+				ep_resignal(vs__fd_ep(fds[i].fd));
 		if (nk && vs__real.poll(k, n, 0) < 0) {
 			rc = -errno;
 			break;

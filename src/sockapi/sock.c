@@ -455,7 +455,8 @@ notify(struct vs_sock *s)
 	for (struct vs_watch *w = s->watch; w; w = w->next) {
 		if (w->item)
 			atomic_store((_Atomic int *)w->item, 1); /* pending */
-		if (atomic_exchange(&w->w->armed, 0) &&
+		if ((atomic_exchange(&w->w->armed, 0) ||
+		     atomic_load(&w->w->shown)) &&
 		    vs__real.write(w->w->efd, &one, sizeof(one)) < 0)
 			continue;
 	}

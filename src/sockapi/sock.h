@@ -101,6 +101,10 @@ void vs__sock_init(void);
 struct vs_waiter {
 	int efd;            /* eventfd it sleeps on */
 	_Atomic int armed;  /* asleep or about to be: wake it */
+	/* An epoll set that is itself watched (nested in another set,
+	 * or polled): its eventfd is in its kernel instance, so the kernel
+	 * sees the set readable; every readiness change signals it. */
+	_Atomic bool shown;
 };
 
 struct vs_epitem;

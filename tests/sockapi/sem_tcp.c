@@ -406,6 +406,43 @@ epoll_modes(void)
 	}
 }
 
+/* An epoll set inside another, and given to poll: readable exactly
+ * while its sockets are. */
+static void
+nested_epoll(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, got[4];
+	int fd = dial("connect", 8000, false), in = epoll_create1(0),
+	    out = epoll_create1(0);
+	struct pollfd p = { .fd = in, .events = POLLIN };
+
+	printf("== nested epoll\n");
+	send_str("send", fd, "echo\n");
+	ev.data.fd = fd;
+	say("epoll_ctl ADD socket to inner", epoll_ctl(in, EPOLL_CTL_ADD, fd, &ev));
+	ev.data.fd = in;
+	say("epoll_ctl ADD inner to outer", epoll_ctl(out, EPOLL_CTL_ADD, in, &ev));
+	say("outer epoll_wait idle", epoll_wait(out, got, 4, 100));
+	say("poll inner idle", poll(&p, 1, 100));
+	send_str("send", fd, "x");
+	say("outer epoll_wait", epoll_wait(out, got, 4, 2000));
+	printf("outer's event names the inner set: %d\n", got[0].data.fd == in);
+	say("poll inner", poll(&p, 1, 2000));
+	printf("revents: %s\n", evs((uint32_t)p.revents));
+	say("inner epoll_wait", epoll_wait(in, got, 4, 0));
+	printf("inner's event names the socket: %d\n", got[0].data.fd == fd);
+	recv_str("recv", fd, 1, 0);
+	say("outer epoll_wait drained", epoll_wait(out, got, 4, 100));
+	say("poll inner drained", poll(&p, 1, 0));
+	send_str("send", fd, "y");
+	say("outer epoll_wait again", epoll_wait(out, got, 4, 2000));
+	recv_str("recv", fd, 1, 0);
+	say("epoll_ctl DEL inner from outer", epoll_ctl(out, EPOLL_CTL_DEL, in, NULL));
+	close(fd);
+	close(in);
+	close(out);
+}
+
 static void
 selects(void)
 {
@@ -454,6 +491,7 @@ main(int argc, char **argv)
 	closes();
 	server();
 	epoll_modes();
+	nested_epoll();
 	selects();
 	return 0;
 }
