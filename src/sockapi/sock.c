@@ -1080,6 +1080,8 @@ int
 vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct vs_sock *s = vs__fd_sock(fd);
+	struct sockaddr_storage bound;
+	socklen_t bl;
 	int family, type, rc;
 
 	if (s && (!sa || len < sizeof(sa_family_t)))
@@ -1102,6 +1104,16 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		    VS_POLICY_OFFLOAD ||
 	    !routed_via_port(sa))
 		goto kernel;
+	/* bind() before connect(): the kernel socket holds the program's
+	 * port, which the connection keeps; an address not the port's
+	 * stays the kernel's. */
+	bl = sizeof(bound);
+	if (vs__real.getsockname(fd, (struct sockaddr *)&bound, &bl) < 0 ||
+	    bound.ss_family != family)
+		goto kernel;
+	if (!vs__ip_is_any((struct sockaddr *)&bound) &&
+	    !sa_on_port((struct sockaddr *)&bound))
+		goto kernel;
 	s = sock_new(family, SOCK_STREAM, 1, 2); /* the fd's, the connection's */
 	if (!s)
 		goto kernel;
@@ -1110,7 +1122,8 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	s->state = VS_S_CONNECTING;
 	memcpy(&s->peer, sa, (socklen_t)vs__sa_len(family));
 	vs__engine_lock(s->e);
-	rc = vs__tcp_connect(s->e, sa, &conn_ops, s, &s->tcp);
+	rc = vs__tcp_connect_from(s->e, (struct sockaddr *)&bound, sa,
+				  &conn_ops, s, &s->tcp);
 	if (!rc) {
 		struct vs_tcp_info in;
 

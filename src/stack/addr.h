@@ -9,6 +9,7 @@
 #define VS_STACK_ADDR_H
 
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "stack/lwip.h"
@@ -36,6 +37,15 @@ vs__sa_port(const struct sockaddr *sa)
 	return ntohs(sa->sa_family == AF_INET
 			     ? ((const struct sockaddr_in *)sa)->sin_port
 			     : ((const struct sockaddr_in6 *)sa)->sin6_port);
+}
+
+/* The unspecified address (0.0.0.0, ::)? */
+static inline bool
+vs__ip_is_any(const struct sockaddr *sa)
+{
+	static const unsigned char zero[16];
+
+	return !memcmp(vs__sa_addr(sa), zero, sa->sa_family == AF_INET ? 4 : 16);
 }
 
 static inline ip_addr_t

@@ -311,9 +311,56 @@ reserve_port(struct vs_tcp *c, const struct sockaddr *dst,
 	return rc;
 }
 
+/* A local address and port the caller holds (bound): the address must
+ * be the port's (or unspecified: the port's); the port lands by RSS or
+ * gets a 5-tuple rule. */
+static int
+given_port(struct vs_tcp *c, const struct sockaddr *from,
+	   const struct sockaddr *dst, struct sockaddr_storage *local)
+{
+	const struct vs_port_info *in = vs__port_info(c->e->port);
+	u16_t lport = vs__sa_port(from);
+	bool ours = false;
+	int rc;
+
+	if (from->sa_family != dst->sa_family)
+		return -EAFNOSUPPORT;
+	if (vs__ip_is_any(from)) {
+		rc = port_addr(c->e->port, dst->sa_family, local);
+		if (rc)
+			return rc;
+	} else {
+		memcpy(local, from, (size_t)vs__sa_len(from->sa_family));
+	}
+	for (unsigned i = 0; i < in->naddrs && !ours; i++)
+		ours = in->addrs[i].ss_family == local->ss_family &&
+		       !memcmp(vs__sa_addr((struct sockaddr *)&in->addrs[i]),
+			       vs__sa_addr((struct sockaddr *)local),
+			       local->ss_family == AF_INET ? 4 : 16);
+	if (!ours)
+		return -EADDRNOTAVAIL;
+	if (local->ss_family == AF_INET)
+		((struct sockaddr_in *)local)->sin_port = htons(lport);
+	else
+		((struct sockaddr_in6 *)local)->sin6_port = htons(lport);
+	c->rss_port = vs__port_rss_queue(c->e->port, dst->sa_family,
+					 vs__sa_addr(dst),
+					 vs__sa_addr((struct sockaddr *)local),
+					 vs__sa_port(dst), lport) == c->e->q;
+	return 0;
+}
+
 int
 vs__tcp_connect(struct vs_engine *e, const struct sockaddr *dst,
 		const struct vs_tcp_ops *ops, void *user, struct vs_tcp **out)
+{
+	return vs__tcp_connect_from(e, NULL, dst, ops, user, out);
+}
+
+int
+vs__tcp_connect_from(struct vs_engine *e, const struct sockaddr *from,
+		     const struct sockaddr *dst, const struct vs_tcp_ops *ops,
+		     void *user, struct vs_tcp **out)
 {
 	struct vs_lwip *lw = &e->lw;
 	struct vs_tcp *c = conn_new(e, ops, user);
@@ -325,7 +372,8 @@ vs__tcp_connect(struct vs_engine *e, const struct sockaddr *dst,
 
 	if (!c)
 		return -ENOMEM;
-	rc = reserve_port(c, dst, &local);
+	rc = from && vs__sa_port(from) ? given_port(c, from, dst, &local)
+				       : reserve_port(c, dst, &local);
 	/* Landed: a rule for the local port, spread by RSS like a listener's
 	 * (one queue: no RSS needed); else the whole 5-tuple to this queue. */
 	if (!rc && c->rss_port)

@@ -61,6 +61,14 @@ int vs__tcp_listen_steer(struct vs_port *port, const struct sockaddr *addr,
 int vs__tcp_connect(struct vs_engine *e, const struct sockaddr *dst,
 		    const struct vs_tcp_ops *ops, void *user,
 		    struct vs_tcp **out);
+/* The same from a local address and port the caller already holds (a
+ * socket it bound keeps the kernel from giving the port away): from's
+ * address must be the port's or unspecified (-EADDRNOTAVAIL). Port 0:
+ * chosen as by vs__tcp_connect. */
+int vs__tcp_connect_from(struct vs_engine *e, const struct sockaddr *from,
+			 const struct sockaddr *dst,
+			 const struct vs_tcp_ops *ops, void *user,
+			 struct vs_tcp **out);
 /* What `ss` and TCP_INFO show of a connection. */
 struct vs_tcp_info {
 	int state;        /* TCP_ESTABLISHED, TCP_LISTEN... (netinet/tcp.h) */

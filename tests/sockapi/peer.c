@@ -14,6 +14,7 @@
  *                   ended ("eof N" or "reset N", N bytes read) to
  *                   /tmp/vstack-peer-ID
  *   result ID       answer what `watch ID` wrote (waiting for it)
+ *   whoami          answer "port N": the port the connection comes from
  * and on UDP port PORT, echoes every datagram to its sender.
  * Prints "listening" once ready; one process per connection.
  */
@@ -98,6 +99,14 @@ serve(int fd)
 			unlink(path);
 		}
 		k = write(fd, res, strlen(res));
+	} else if (!strcmp(cmd, "whoami")) {
+		struct sockaddr_in6 from;
+		socklen_t fl = sizeof(from);
+
+		if (getpeername(fd, (struct sockaddr *)&from, &fl) == 0) {
+			snprintf(buf, sizeof(buf), "port %u\n", ntohs(from.sin6_port));
+			k = write(fd, buf, strlen(buf));
+		}
 	} else if (!strncmp(cmd, "connect ", 8)) {
 		char *a = cmd + 8, *p = strchr(a, ' ');
 		struct addrinfo *ai, h = { .ai_socktype = SOCK_STREAM };

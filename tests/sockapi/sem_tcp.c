@@ -129,6 +129,41 @@ names(int fd, bool peer_port)
 		say("getpeername", -1);
 }
 
+/* bind() then connect(): the connection comes from the bound port, on
+ * the given address and on the unspecified one. */
+static void
+bound_client(void)
+{
+	int base = 40000 + getpid() % 20000;
+
+	printf("== bind before connect\n");
+	for (int i = 0; i < 2; i++) {
+		struct sockaddr_storage to, me, got;
+		socklen_t tl, ml, gl = sizeof(got);
+		int fd, one = 1, port = base + i;
+		char b[64] = "";
+		ssize_t k;
+
+		sa_of(peer, 8000, &to, &tl);
+		sa_of(i ? (to.ss_family == AF_INET ? "0.0.0.0" : "::") : local,
+		      port, &me, &ml);
+		fd = socket(to.ss_family, SOCK_STREAM, 0);
+		say("SO_REUSEADDR", setsockopt(fd, SOL_SOCKET, SO_REUSEADDR,
+					       &one, sizeof(one)));
+		say(i ? "bind unspecified" : "bind local address",
+		    bind(fd, (struct sockaddr *)&me, ml));
+		say("connect", connect(fd, (struct sockaddr *)&to, tl));
+		say("getsockname", getsockname(fd, (struct sockaddr *)&got, &gl));
+		printf("local port is the bound one: %d\n",
+		       ntohs(((struct sockaddr_in *)&got)->sin_port) == port);
+		send_str("send", fd, "whoami\n");
+		k = recv(fd, b, sizeof(b) - 1, MSG_WAITALL);
+		printf("peer sees the bound port: %d\n",
+		       k > 5 && atoi(b + 5) == port);
+		close(fd);
+	}
+}
+
 static void
 client_basics(void)
 {
@@ -486,6 +521,7 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	client_basics();
+	bound_client();
 	client_bulk();
 	client_errors();
 	closes();
