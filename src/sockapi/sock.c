@@ -386,6 +386,7 @@ sock_new(int family, int type, int nfds, int refs)
 	s->type = type;
 	atomic_init(&s->nfds, nfds);
 	atomic_init(&s->refs, refs);
+	s->linger_s = -1;
 	pthread_mutex_init(&s->qlock, NULL);
 	pthread_mutex_init(&s->wlock, NULL);
 	return s;
@@ -595,10 +596,10 @@ on_closed(struct vs_tcp *c, int err)
 	struct vs_sock *s = vs__tcp_user(c);
 
 	s->tcp = NULL;
-	if (err && s->state != VS_S_CLOSED) {
+	/* Only the last close of the fd closes gracefully: 0 means done. */
+	if (err && s->state != VS_S_CLOSED)
 		s->err = err;
-		s->state = VS_S_CLOSED;
-	}
+	s->state = VS_S_CLOSED;
 	conn_update(s);
 	sock_put(s);
 }
@@ -630,6 +631,7 @@ on_accepted(struct vs_tcp *l, struct vs_tcp *c)
 	s->peer = in.peer;
 	s->state = VS_S_CONNECTED;
 	s->opt = ls->opt; /* inherited, as on Linux */
+	s->linger_s = ls->linger_s;
 	vs__tcp_set_ops(c, &conn_ops, s);
 	apply_options(s);
 	if (ls->acc_tail)
@@ -799,7 +801,12 @@ inherit_options(int fd, struct vs_sock *s)
 	int one = 0, fl = vs__real.fcntl(fd, F_GETFL);
 	socklen_t l = sizeof(one);
 	struct timeval tv;
+	struct linger lg;
 
+	l = sizeof(lg);
+	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &l) == 0)
+		s->linger_s = lg.l_onoff ? lg.l_linger : -1;
+	l = sizeof(one);
 	if (vs__real.getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, &l) == 0)
 		s->opt.nodelay = one != 0;
 	l = sizeof(one);
@@ -1679,10 +1686,21 @@ sock_release(struct vs_sock *s)
 		s->udp = NULL;
 	}
 	/* `closed` drops the connection's reference. */
-	if (s->tcp && s->linger_rst)
+	if (s->tcp && s->linger_s == 0) {
 		vs__tcp_abort(s->tcp);
-	else if (s->tcp)
+	} else if (s->tcp && s->linger_s > 0) {
+		/* As the kernel: wait, at most linger_s, until the peer has
+		 * everything sent (`closed` then says so). */
 		vs__tcp_close(s->tcp);
+		vs__engine_unlock(e);
+		wait_for(s, EPOLLHUP, -1, 0, s->linger_s * 1000);
+		vs__engine_lock(e);
+		sock_put(s);
+		vs__engine_unlock(e);
+		return;
+	} else if (s->tcp) {
+		vs__tcp_close(s->tcp);
+	}
 	sock_put(s);
 	vs__engine_unlock(e);
 }
@@ -1777,7 +1795,7 @@ vs__sock_setsockopt(int fd, struct vs_sock *s, int level, int name,
 		   len >= sizeof(struct linger)) {
 		const struct linger *l = val;
 
-		s->linger_rst = l->l_onoff && !l->l_linger;
+		s->linger_s = l->l_onoff ? (l->l_linger < 0 ? 0 : l->l_linger) : -1;
 	} else if (level == SOL_SOCKET && name == SO_RCVTIMEO) {
 		s->rcvtimeo_ms = ms_of(val, len);
 	} else if (level == SOL_SOCKET && name == SO_SNDTIMEO) {

@@ -142,7 +142,10 @@ struct vs_sock {
 	size_t rx_bytes;
 	bool rx_fin, shut_rd, shut_wr;
 	int err;               /* pending SO_ERROR, as -errno */
-	bool linger_rst;       /* SO_LINGER on with 0 s: close resets */
+	/* SO_LINGER: off (-1), or on with this many seconds: 0, close
+	 * resets; more, close waits that long for the peer to take what
+	 * was sent (the connection goes on after). */
+	int linger_s;
 	/* TCP options for the connection (a listener's: for those it
 	 * accepts). Keepalive times in s, 0: lwIP's defaults. */
 	struct {

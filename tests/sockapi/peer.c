@@ -14,6 +14,7 @@
  *                   ended ("eof N" or "reset N", N bytes read) to
  *                   /tmp/vstack-peer-ID
  *   result ID       answer what `watch ID` wrote (waiting for it)
+ *   stall N         read nothing for N seconds, then close
  *   whoami          answer "port N": the port the connection comes from
  * and on UDP port PORT, echoes every datagram to its sender.
  * Prints "listening" once ready; one process per connection.
@@ -99,6 +100,8 @@ serve(int fd)
 			unlink(path);
 		}
 		k = write(fd, res, strlen(res));
+	} else if (!strncmp(cmd, "stall ", 6)) {
+		sleep((unsigned)atoi(cmd + 6));
 	} else if (!strcmp(cmd, "whoami")) {
 		struct sockaddr_in6 from;
 		socklen_t fl = sizeof(from);

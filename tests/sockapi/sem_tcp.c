@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
@@ -300,6 +301,67 @@ peer_saw(const char *what, const char *id)
 	close(c);
 }
 
+static double
+secs(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* SO_LINGER with a timeout: close waits until the peer has what was
+ * sent, at most that long. */
+static void
+linger_timeout(void)
+{
+	struct linger lg = { 1, 5 };
+	static char buf[100000];
+	char cmd[64], id[32];
+	double t;
+	ssize_t k;
+	int fd;
+
+	snprintf(id, sizeof(id), "%d-linger", (int)getpid());
+	fd = dial("connect", 8000, false);
+	snprintf(cmd, sizeof(cmd), "watch %s\n", id);
+	send_str("send", fd, cmd);
+	say("setsockopt SO_LINGER 5", setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	say("send 100000", send(fd, buf, sizeof(buf), 0));
+	t = secs();
+	say("close", close(fd));
+	printf("close took under 2 s: %d\n", secs() - t < 2);
+	peer_saw("close with SO_LINGER 5", id);
+
+	/* The peer reads nothing: the timeout ends the wait. */
+	lg.l_linger = 1;
+	fd = socket(strchr(peer, ':') ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+	say("setsockopt SO_LINGER 1 before connect",
+	    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	{
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		sa_of(peer, 8000, &ss, &len);
+		say("connect", connect(fd, (struct sockaddr *)&ss, len));
+	}
+	send_str("send", fd, "stall 3\n");
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	/* Until the peer's window is shut too, not just the send buffer. */
+	for (int i = 0; i < 20; i++) {
+		do
+			k = send(fd, buf, sizeof(buf), 0);
+		while (k > 0);
+		usleep(20000);
+	}
+	say("send until full", k);
+	fcntl(fd, F_SETFL, 0);
+	t = secs();
+	say("close", close(fd));
+	t = secs() - t;
+	printf("close waited about 1 s: %d\n", t > 0.8 && t < 2.5);
+}
+
 static void
 closes(void)
 {
@@ -324,6 +386,7 @@ closes(void)
 	usleep(100000);
 	say("close", close(fd));
 	peer_saw("close with SO_LINGER 0", id[1]);
+	linger_timeout();
 }
 
 static void
