@@ -596,10 +596,14 @@ on_closed(struct vs_tcp *c, int err)
 	struct vs_sock *s = vs__tcp_user(c);
 
 	s->tcp = NULL;
-	/* Only the last close of the fd closes gracefully: 0 means done. */
-	if (err && s->state != VS_S_CLOSED)
+	if (err && s->state != VS_S_CLOSED) {
 		s->err = err;
-	s->state = VS_S_CLOSED;
+		s->state = VS_S_CLOSED;
+	}
+	/* A close waiting for SO_LINGER's end is woken (a thread still
+	 * blocked in recv is not: as on Linux, it waits on). */
+	if (s->lingering)
+		s->state = VS_S_CLOSED;
 	conn_update(s);
 	sock_put(s);
 }
@@ -1691,6 +1695,7 @@ sock_release(struct vs_sock *s)
 	} else if (s->tcp && s->linger_s > 0) {
 		/* As the kernel: wait, at most linger_s, until the peer has
 		 * everything sent (`closed` then says so). */
+		s->lingering = true;
 		vs__tcp_close(s->tcp);
 		vs__engine_unlock(e);
 		wait_for(s, EPOLLHUP, -1, 0, s->linger_s * 1000);

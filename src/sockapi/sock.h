@@ -146,6 +146,7 @@ struct vs_sock {
 	 * resets; more, close waits that long for the peer to take what
 	 * was sent (the connection goes on after). */
 	int linger_s;
+	bool lingering;        /* close() waits for SO_LINGER's end */
 	/* TCP options for the connection (a listener's: for those it
 	 * accepts). Keepalive times in s, 0: lwIP's defaults. */
 	struct {

@@ -22,6 +22,7 @@ struct vs_tcp {
 	bool rss_port; /* outbound: RSS lands the peer's frames here */
 	bool connecting; /* connect() not finished */
 	bool closing; /* closed by the application, draining its sends */
+	bool aborting; /* vs__tcp_abort: lwIP's ERR_ABRT is ours, not a timeout */
 };
 
 static struct vs_tcp *
@@ -53,9 +54,11 @@ static void
 on_err(void *arg, err_t err)
 {
 	struct vs_tcp *c = arg;
-	int rc = err == ERR_RST ? -ECONNRESET
-		 : err == ERR_ABRT ? -ECONNABORTED
-				   : -ETIMEDOUT;
+	/* lwIP says ERR_ABRT both for tcp_abort and for the slow timer's
+	 * give-ups (retransmissions, keepalive): Linux says ETIMEDOUT. */
+	int rc = err == ERR_RST			   ? -ECONNRESET
+		 : err == ERR_ABRT && c->aborting ? -ECONNABORTED
+						   : -ETIMEDOUT;
 
 	/* lwIP freed the pcb already. */
 	c->pcb = NULL;
@@ -656,5 +659,6 @@ vs__tcp_abort(struct vs_tcp *c)
 		return;
 	}
 	/* lwIP sends the reset, frees the pcb and calls on_err. */
+	c->aborting = true;
 	c->e->lw.tcp_abort(c->pcb);
 }

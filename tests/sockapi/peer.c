@@ -15,6 +15,9 @@
  *                   /tmp/vstack-peer-ID
  *   result ID       answer what `watch ID` wrote (waiting for it)
  *   stall N         read nothing for N seconds, then close
+ *   vanish N        answer "gone", then take every link of the namespace
+ *                   down for N seconds (addresses kept): the peer is
+ *                   silent, as if unplugged; then close
  *   whoami          answer "port N": the port the connection comes from
  * and on UDP port PORT, echoes every datagram to its sender.
  * Prints "listening" once ready; one process per connection.
@@ -102,6 +105,19 @@ serve(int fd)
 		k = write(fd, res, strlen(res));
 	} else if (!strncmp(cmd, "stall ", 6)) {
 		sleep((unsigned)atoi(cmd + 6));
+	} else if (!strncmp(cmd, "vanish ", 7)) {
+		char sh[256];
+
+		k = write(fd, "gone\n", 5);
+		usleep(100000);
+		snprintf(sh, sizeof(sh),
+			 "sysctl -qw net.ipv6.conf.all.keep_addr_on_down=1;"
+			 "l=$(ls /sys/class/net | grep -vx lo);"
+			 "for i in $l; do ip link set $i down; done; sleep %d;"
+			 "for i in $l; do ip link set $i up; done",
+			 atoi(cmd + 7));
+		if (system(sh) != 0)
+			fprintf(stderr, "peer: vanish failed\n");
 	} else if (!strcmp(cmd, "whoami")) {
 		struct sockaddr_in6 from;
 		socklen_t fl = sizeof(from);

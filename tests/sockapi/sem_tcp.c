@@ -541,6 +541,33 @@ nested_epoll(void)
 	close(out);
 }
 
+/* Keepalive: the peer goes silent; a blocked recv ends with ETIMEDOUT
+ * after idle + count * interval (1 + 2 * 1 s). */
+static void
+keepalive(void)
+{
+	int fd = dial("connect", 8000, false), one = 1, two = 2;
+	char b[8];
+	double t0;
+	ssize_t k;
+
+	printf("== keepalive\n");
+	say("SO_KEEPALIVE", setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)));
+	say("TCP_KEEPIDLE 1", setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &one, sizeof(one)));
+	say("TCP_KEEPINTVL 1", setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &one, sizeof(one)));
+	say("TCP_KEEPCNT 2", setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &two, sizeof(two)));
+	t0 = secs();
+	send_str("send", fd, "vanish 6\n");
+	recv_str("recv", fd, 5, MSG_WAITALL);
+	k = recv(fd, b, sizeof(b), 0);
+	say("recv while the peer is silent", k);
+	printf("it took 2.5 to 5.5 s: %d\n", secs() - t0 > 2.5 && secs() - t0 < 5.5);
+	close(fd);
+	/* The peer's links come back at 6 s. */
+	while (secs() - t0 < 7)
+		usleep(100000);
+}
+
 static void
 selects(void)
 {
@@ -592,5 +619,6 @@ main(int argc, char **argv)
 	epoll_modes();
 	nested_epoll();
 	selects();
+	keepalive();
 	return 0;
 }
