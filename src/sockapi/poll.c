@@ -470,6 +470,20 @@ vs__epoll_dup(struct vs_ep *ep, int newfd)
 
 /* --- poll and select --- */
 
+/* Does one of the vstack sockets among fds show what it waits for? */
+static bool
+vs_ready(const struct pollfd *fds, nfds_t n)
+{
+	for (nfds_t i = 0; i < n; i++) {
+		struct vs_sock *s = vs__fd_sock(fds[i].fd);
+
+		if (s && (vs__sock_events(s) &
+			  ((uint32_t)fds[i].events | POLLERR | POLLHUP)))
+			return true;
+	}
+	return false;
+}
+
 int
 vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 {
@@ -477,8 +491,8 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 	struct pollfd *k = calloc(n + 1, sizeof(*k)); /* + the waiter's */
 	struct vs_watch *watch = calloc(n ? n : 1, sizeof(*watch));
 	uint64_t end = timeout_ms > 0 ? vs__now_ms() + (uint64_t)timeout_ms : 0;
-	bool watching = false;
-	nfds_t nk = 0; /* kernel fds among them */
+	bool watching = false, spun = false;
+	nfds_t nk = 0, nv = 0; /* kernel fds, vstack sockets among them */
 	int rc;
 
 	if (!k || !watch || w->efd < 0) {
@@ -500,6 +514,7 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 		if (s && !s->kernel_too)
 			k[i].fd = -1;
 		nk += k[i].fd >= 0;
+		nv += s != NULL;
 	}
 	for (;;) {
 		int ready = 0, left = timeout_ms < 0 ? -1 : 0;
@@ -534,6 +549,16 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 				break;
 			}
 			left = (int)(end - now);
+		}
+		/* Poll vstack's sockets for spin_us first, driving the
+		 * engines, as epoll_wait does. */
+		if (!spun && nv) {
+			uint64_t spin_end = vs__now_us() + vs__spin_us();
+
+			spun = true;
+			while (vs__now_us() < spin_end && !vs_ready(fds, n))
+				vs__sock_poll_engines();
+			continue;
 		}
 		if (!watching) {
 			for (nfds_t i = 0; i < n; i++) {
