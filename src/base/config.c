@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <ctype.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -549,4 +550,18 @@ vs__config_dump(const struct vs_config *cfg, FILE *out)
 	if (!cfg->policy.n)
 		fprintf(out, "# no rules: TCP and UDP on the NIC's addresses "
 			     "are offloaded\n");
+}
+
+unsigned
+vs__usable_cpus(int *cpus, unsigned max)
+{
+	cpu_set_t set;
+	unsigned n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 0;
+	for (int c = 0; c < CPU_SETSIZE && n < max; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	return n;
 }

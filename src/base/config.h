@@ -81,6 +81,10 @@ int vs__config_apply_env(struct vs_config *cfg, char *const *envp, char *err,
 int vs__config_load(struct vs_config *cfg, char *const *envp, char *err,
 		    size_t errlen);
 
+/* The CPUs this process may run on (what `cores = 0` means), at most
+ * max of them into cpus; returns how many. */
+unsigned vs__usable_cpus(int *cpus, unsigned max);
+
 const char *vs__config_key_name(enum vs_config_key key);
 const char *vs__config_source_name(enum vs_config_source src);
 /* Writes "key = value" lines with their sources, as a config file would. */

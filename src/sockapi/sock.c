@@ -154,20 +154,6 @@ static struct {
 extern char **environ;
 
 /* The CPUs this process may use, in order (at most max). */
-static unsigned
-usable_cpus(int *cpus, unsigned max)
-{
-	cpu_set_t set;
-	unsigned n = 0;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return 0;
-	for (int c = 0; c < CPU_SETSIZE && n < max; c++)
-		if (CPU_ISSET(c, &set))
-			cpus[n++] = c;
-	return n;
-}
-
 static char cfg_err[512];
 static bool cfg_bad;
 
@@ -189,21 +175,15 @@ rt_start(void)
 	char err[512] = "";
 	int cpus[1024];
 	unsigned ncpu;
-	struct vs_port_opts o = { .sz = sizeof(o) };
+	struct vs_port_opts o;
 
 	if (cfg_bad)
 		return -1;
-	ncpu = usable_cpus(cpus, 1024);
+	ncpu = vs__usable_cpus(cpus, 1024);
 	rt.n = rt.cfg.cores ? rt.cfg.cores : (ncpu ? ncpu : 1);
 	if (rt.n > 64)
 		rt.n = 64;
-	o.device = rt.cfg.device;
-	o.nqueues = rt.n;
-	o.buf_size = rt.cfg.buffer_size;
-	o.nbufs = rt.cfg.buffers;
-	o.rx_depth = o.nbufs / rt.n / 4 > 1024 ? 1024 : o.nbufs / rt.n / 4;
-	o.tx_depth = o.rx_depth;
-	o.hugepages = rt.cfg.hugepages;
+	vs__port_opts_of(&o, &rt.cfg, rt.n);
 	rt.port = vs__port_open(&o, err, sizeof(err));
 	if (!rt.port) {
 		vs_warn("%s; every socket stays on the kernel", err);
@@ -254,6 +234,20 @@ rt_up(void)
 		__atomic_store_n(&rt.state, rt_start(), __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&rt.lock);
 	return rt.state > 0;
+}
+
+int
+vs__sock_native(void)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&rt.lock);
+	if (rt.state > 0)
+		rc = -EBUSY;
+	else
+		__atomic_store_n(&rt.state, -1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&rt.lock);
+	return rc;
 }
 
 void

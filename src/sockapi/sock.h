@@ -93,6 +93,9 @@ extern _Thread_local int vs__in_vstack;
 void vs__real_init(void);
 /* Reads the configuration (from preload's constructor). */
 void vs__sock_init(void);
+/* The process uses the native API: sockets stay the kernel's from now
+ * on. -EBUSY if the socket layer already runs. */
+int vs__sock_native(void);
 
 /* --- waiting --- */
 

@@ -119,18 +119,15 @@ ring_empty(struct vs_engine *e)
 	return atomic_load_explicit(&c->seq, memory_order_acquire) != e->deq + 1;
 }
 
-/* Sleeps until the port, the kernel, a call or lwIP's next timer.
- * Called with the lock held; sleeps without it. */
-static void
-sleep_once(struct vs_engine *e, int timeout_ms)
+/*
+ * Before sleeping on the port, the kernel, the ring and lwIP's next
+ * timer: says so and arms the port. Returns the time to sleep (-1: no
+ * limit), or -2 if work came meanwhile (do not sleep). Lock held.
+ */
+static int
+sleep_begin(struct vs_engine *e, int timeout_ms)
 {
-	struct pollfd p[3] = {
-		{ .fd = vs__port_sleep_fd(e->port, e->q), .events = POLLIN },
-		{ .fd = vs__kernel_fd(e->k), .events = POLLIN },
-		{ .fd = e->evfd, .events = POLLIN },
-	};
 	u32_t next = e->lw.sys_timeouts_sleeptime();
-	uint64_t drain;
 
 	if (next != SYS_TIMEOUTS_SLEEPTIME_INFINITE &&
 	    (timeout_ms < 0 || next < (u32_t)timeout_ms))
@@ -142,12 +139,18 @@ sleep_once(struct vs_engine *e, int timeout_ms)
 	 * port arm itself (it says if a frame slipped in meanwhile). */
 	if (!ring_empty(e) || vs__port_arm(e->port, e->q) != 0) {
 		atomic_store(&e->sleeping, 0);
-		return;
+		return -2;
 	}
 	vs__stat_add(&e->st.sleeps, 1);
-	pthread_mutex_unlock(&e->lock);
-	poll(p, 3, timeout_ms);
-	pthread_mutex_lock(&e->lock);
+	return timeout_ms;
+}
+
+/* After the sleep: what woke it (p as sleep_once polls it). Lock held. */
+static void
+sleep_end(struct vs_engine *e, const struct pollfd p[3])
+{
+	uint64_t drain;
+
 	atomic_store(&e->sleeping, 0);
 	if (p[0].revents)
 		vs__port_woken(e->port, e->q);
@@ -155,6 +158,71 @@ sleep_once(struct vs_engine *e, int timeout_ms)
 		vs__netif_kernel_news(&e->nif);
 	if (p[2].revents && read(e->evfd, &drain, sizeof(drain)) < 0)
 		return;
+}
+
+static void
+sleep_fds(struct vs_engine *e, struct pollfd p[3])
+{
+	p[0] = (struct pollfd){ .fd = vs__port_sleep_fd(e->port, e->q), .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = vs__kernel_fd(e->k), .events = POLLIN };
+	p[2] = (struct pollfd){ .fd = e->evfd, .events = POLLIN };
+}
+
+/* Sleeps until the port, the kernel, a call or lwIP's next timer.
+ * Called with the lock held; sleeps without it. */
+static void
+sleep_once(struct vs_engine *e, int timeout_ms)
+{
+	struct pollfd p[3];
+
+	timeout_ms = sleep_begin(e, timeout_ms);
+	if (timeout_ms == -2)
+		return;
+	sleep_fds(e, p);
+	pthread_mutex_unlock(&e->lock);
+	poll(p, 3, timeout_ms);
+	pthread_mutex_lock(&e->lock);
+	sleep_end(e, p);
+}
+
+int
+vs__engine_prepare(struct vs_engine *e, int *timeout_ms)
+{
+	int t;
+
+	pthread_mutex_lock(&e->lock);
+	t = sleep_begin(e, *timeout_ms);
+	pthread_mutex_unlock(&e->lock);
+	if (t == -2)
+		return 1;
+	*timeout_ms = t;
+	return 0;
+}
+
+void
+vs__engine_check(struct vs_engine *e)
+{
+	struct pollfd p[3];
+
+	if (!atomic_load(&e->sleeping))
+		return;
+	sleep_fds(e, p);
+	if (poll(p, 3, 0) < 0)
+		memset(p, 0, sizeof(p));
+	pthread_mutex_lock(&e->lock);
+	sleep_end(e, p);
+	pthread_mutex_unlock(&e->lock);
+}
+
+int
+vs__engine_sleep_fds(struct vs_engine *e, int fds[3])
+{
+	struct pollfd p[3];
+
+	sleep_fds(e, p);
+	for (int i = 0; i < 3; i++)
+		fds[i] = p[i].fd;
+	return 3;
 }
 
 void
@@ -230,18 +298,21 @@ vs__engine_open(struct vs_engine *e, struct vs_port *port, unsigned q,
 		pthread_mutexattr_destroy(&a);
 	}
 	e->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	e->k = vs__kernel_open(vs__port_info(port)->ifname, err, errlen);
-	if (e->evfd < 0 || !e->k) {
-		if (e->evfd >= 0)
-			close(e->evfd);
-		return e->k ? -errno : -ENODEV;
+	rc = e->evfd < 0 ? -errno : 0;
+	if (!rc) {
+		e->k = vs__kernel_open(vs__port_info(port)->ifname, err, errlen);
+		rc = e->k ? 0 : -ENODEV;
 	}
-	rc = vs__lwip_load(&e->lw, NULL, err, errlen);
+	if (!rc)
+		rc = vs__lwip_load(&e->lw, NULL, err, errlen);
 	if (!rc)
 		rc = vs__netif_open(&e->nif, &e->lw, port, q, e->k, err, errlen);
-	if (rc) {
-		vs__kernel_close(e->k);
-		close(e->evfd);
+	if (rc) { /* e->k NULL: nothing of the engine is left */
+		if (e->k)
+			vs__kernel_close(e->k);
+		e->k = NULL;
+		if (e->evfd >= 0)
+			close(e->evfd);
 	}
 	return rc;
 }

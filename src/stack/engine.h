@@ -91,6 +91,17 @@ void vs__engine_close(struct vs_engine *e);
  * wakes a sleeping engine if lwIP now has an earlier timer. */
 void vs__engine_lock(struct vs_engine *e);
 void vs__engine_unlock(struct vs_engine *e);
+/*
+ * For a program's own event loop (no engine thread): before it sleeps,
+ * vs__engine_prepare arms the engine and returns 0 with *timeout_ms cut
+ * to lwIP's next timer (-1: none), or 1 if there is work already (do not
+ * sleep: run a pass). The loop then sleeps on the engine's three fds
+ * (vs__engine_sleep_fds) and, awake, calls vs__engine_check before the
+ * next pass.
+ */
+int vs__engine_prepare(struct vs_engine *e, int *timeout_ms);
+void vs__engine_check(struct vs_engine *e);
+int vs__engine_sleep_fds(struct vs_engine *e, int fds[3]);
 /* Wakes a sleeping engine (e.g. after handing it work by other means). */
 void vs__engine_wake(struct vs_engine *e);
 

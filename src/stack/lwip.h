@@ -36,7 +36,7 @@
  * with the type lwIP's header declares. */
 #define VS_LWIP_FUNCS(X)                                                      \
 	X(lwip_init) X(sys_check_timeouts) X(sys_timeouts_sleeptime)          \
-	X(sys_timeout)                                                         \
+	X(sys_timeout) X(sys_untimeout)                                              \
 	X(netif_add) X(netif_remove) X(netif_set_up) X(netif_set_link_up)     \
 	X(netif_set_default) X(ethernet_input) X(ip_input)                    \
 	X(netif_add_ip6_address) X(netif_ip6_addr_set_state)                  \

@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "base/compiler.h"
 #include "stack/netif.h"
+#include "verbs/pool.h"
 
 #define ETH_HLEN 14
 #define RX_BURST 32
@@ -25,6 +26,19 @@ rx_pbuf_free(struct pbuf *p)
 	struct vs_rx_pbuf *r = (struct vs_rx_pbuf *)p;
 
 	vs__port_buf_put(r->n->port, r->n->q, &r->b, 1);
+}
+
+/* Sends a built frame; a full send queue is a counted drop. */
+static int
+buf_send(struct vs_netif *n, struct vs_buf *b)
+{
+	b->flags = 0;
+	if (vs__port_tx_burst(n->port, n->q, &b, 1) != 1) {
+		vs__port_buf_put(n->port, n->q, &b, 1);
+		n->st.tx_no_buf++;
+		return -ENOBUFS;
+	}
+	return 0;
 }
 
 /* One frame to the next hop's MAC; 0, or -errno (-EAGAIN: unresolved). */
@@ -49,12 +63,8 @@ send_frame(struct vs_netif *n, struct pbuf *p, const struct sockaddr *dst,
 	/* TODO(zero-copy TX): lwIP's pbufs are copied into a port buffer. */
 	b->len = ETH_HLEN + n->lw->pbuf_copy_partial(p, b->data + ETH_HLEN,
 						     p->tot_len, 0);
-	b->flags = 0;
-	if (vs__port_tx_burst(n->port, n->q, &b, 1) != 1) {
-		vs__port_buf_put(n->port, n->q, &b, 1);
-		n->st.tx_no_buf++;
+	if (buf_send(n, b))
 		return -ENOBUFS;
-	}
 	n->st.tx_frames++;
 	return 0;
 }
@@ -108,6 +118,26 @@ output6(struct netif *nif, struct pbuf *p, const ip6_addr_t *dst)
 	return output(nif->state, p, (struct sockaddr *)&sin6, 0x86dd);
 }
 
+int
+vs__netif_raw_send(struct vs_netif *n, const void *frame, size_t len)
+{
+	struct vs_buf *b;
+
+	if (len + VS_BUF_HEADROOM > vs__port_info(n->port)->buf_size ||
+	    len < ETH_HLEN)
+		return -EMSGSIZE;
+	if (vs__port_buf_get(n->port, n->q, &b, 1) != 1) {
+		n->st.tx_no_buf++;
+		return -ENOBUFS;
+	}
+	memcpy(b->data, frame, len);
+	b->len = (uint32_t)len;
+	if (buf_send(n, b))
+		return -ENOBUFS;
+	n->st.raw_sent++;
+	return 0;
+}
+
 void
 vs__netif_kernel_news(struct vs_netif *n)
 {
@@ -143,6 +173,18 @@ vs__netif_poll(struct vs_netif *n)
 		struct vs_rx_pbuf *r = &n->rxp[b[i]->idx];
 		struct pbuf *p;
 
+		if (n->hook) {
+			int v = n->hook(n->hook_arg, b[i]->data, b[i]->len);
+
+			if (v != VS_NETIF_PASS) {
+				if (v == VS_NETIF_DROP)
+					n->st.raw_dropped++;
+				else
+					n->st.raw_consumed++;
+				vs__port_buf_put(n->port, n->q, &b[i], 1);
+				continue;
+			}
+		}
 		if (unlikely(b[i]->len < ETH_HLEN ||
 			     (type != 0x0800 && type != 0x86dd))) {
 			n->st.rx_not_ip++;

@@ -26,7 +26,13 @@
 struct vs_netif_stats {
 	uint64_t rx_frames, rx_not_ip, tx_frames, tx_no_buf, tx_no_route;
 	uint64_t neigh_waited, neigh_timeout;
+	uint64_t raw_dropped, raw_consumed, raw_sent;
 };
+
+/* A hook on every received frame before lwIP (the native API's raw
+ * hook): VS_NETIF_PASS, _DROP or _CONSUMED. */
+enum { VS_NETIF_PASS, VS_NETIF_DROP, VS_NETIF_CONSUMED };
+typedef int (*vs_netif_hook)(void *arg, uint8_t *frame, size_t len);
 
 struct vs_rx_pbuf;
 
@@ -43,6 +49,8 @@ struct vs_netif {
 		uint64_t since_ms;
 	} pend[VS_NETIF_PENDING];
 	unsigned npend;
+	vs_netif_hook hook;
+	void *hook_arg;
 	struct vs_netif_stats st;
 };
 
@@ -53,6 +61,8 @@ int vs__netif_open(struct vs_netif *n, struct vs_lwip *lw,
 /* Receives a burst into lwIP and retries packets waiting for their
  * next hop; returns the frames received. */
 unsigned vs__netif_poll(struct vs_netif *n);
+/* Sends a whole Ethernet frame as it is: 0, -EMSGSIZE or -ENOBUFS. */
+int vs__netif_raw_send(struct vs_netif *n, const void *frame, size_t len);
 /* Call when the kernel's fd is readable: applies its news and sends
  * what was waiting for it. */
 void vs__netif_kernel_news(struct vs_netif *n);

@@ -430,8 +430,8 @@ vs__tcp_user(const struct vs_tcp *c)
 	return c->user;
 }
 
-ssize_t
-vs__tcp_write(struct vs_tcp *c, const void *data, size_t len)
+static ssize_t
+write_flags(struct vs_tcp *c, const void *data, size_t len, u8_t flags)
 {
 	size_t room;
 
@@ -442,12 +442,23 @@ vs__tcp_write(struct vs_tcp *c, const void *data, size_t len)
 		len = room;
 	if (len > 0xffff)
 		len = 0xffff;
-	if (!len || c->e->lw.tcp_write(c->pcb, data, (u16_t)len,
-				       TCP_WRITE_FLAG_COPY) != ERR_OK)
+	if (!len || c->e->lw.tcp_write(c->pcb, data, (u16_t)len, flags) != ERR_OK)
 		return 0;
 	c->tx_bytes += len;
 	vs__stat_add(&c->e->st.tcp_tx_bytes, len);
 	return (ssize_t)len;
+}
+
+ssize_t
+vs__tcp_write(struct vs_tcp *c, const void *data, size_t len)
+{
+	return write_flags(c, data, len, TCP_WRITE_FLAG_COPY);
+}
+
+ssize_t
+vs__tcp_write_ref(struct vs_tcp *c, const void *data, size_t len)
+{
+	return write_flags(c, data, len, 0);
 }
 
 void

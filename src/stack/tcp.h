@@ -101,6 +101,9 @@ ssize_t vs__tcp_send(struct vs_tcp *c, const void *data, size_t len);
 /* vs__tcp_send without sending yet: queue several pieces, then one
  * vs__tcp_output, and they leave in as few segments as they fill. */
 ssize_t vs__tcp_write(struct vs_tcp *c, const void *data, size_t len);
+/* vs__tcp_write without copying: lwIP refers to data (which must stay
+ * untouched) until the peer acknowledged it. */
+ssize_t vs__tcp_write_ref(struct vs_tcp *c, const void *data, size_t len);
 void vs__tcp_output(struct vs_tcp *c);
 void vs__tcp_consumed(struct vs_tcp *c, size_t len);
 /* Half-close: a FIN after the data queued so far; receiving goes on. */

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/config.h"
 #include "base/log.h"
 #include "base/toeplitz.h"
 #include "verbs/port_impl.h"
@@ -41,6 +42,21 @@ check_opts(const struct vs_port_opts *o, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+void
+vs__port_opts_of(struct vs_port_opts *o, const struct vs_config *cfg,
+		 unsigned nqueues)
+{
+	memset(o, 0, sizeof(*o));
+	o->sz = sizeof(*o);
+	o->device = cfg->device;
+	o->nqueues = nqueues;
+	o->buf_size = cfg->buffer_size;
+	o->nbufs = cfg->buffers;
+	o->rx_depth = o->nbufs / nqueues / 4 > 1024 ? 1024 : o->nbufs / nqueues / 4;
+	o->tx_depth = o->rx_depth;
+	o->hugepages = cfg->hugepages;
 }
 
 struct vs_port *

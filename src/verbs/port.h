@@ -128,6 +128,11 @@ struct vs_port_ops {
 	int (*sleep_fd)(struct vs_port *p, unsigned q);
 };
 
+struct vs_config;
+/* Options for nqueues queues as the configuration says (device, pool,
+ * hugepages; ring depths from the pool). */
+void vs__port_opts_of(struct vs_port_opts *o, const struct vs_config *cfg,
+		      unsigned nqueues);
 struct vs_port *vs__port_open(const struct vs_port_opts *o, char *err,
 			      size_t errlen);
 void vs__port_close(struct vs_port *p);

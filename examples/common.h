@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * common.h - what every example needs beside its own logic: options,
+ * addresses, and one thread per context running vs_ctx_loop until
+ * SIGINT or SIGTERM.
+ *
+ * Each example is one C file and this header; only vstack.h is used of
+ * vstack.
+ */
+#ifndef VS_EXAMPLES_COMMON_H
+#define VS_EXAMPLES_COMMON_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vstack.h"
+
+/* addr "host:port", "[v6]:port" or ":port"/"port" (every address). */
+static inline int
+ex_addr(const char *s, int family, struct sockaddr_storage *ss)
+{
+	char host[64] = "";
+	const char *colon = strrchr(s, ':');
+	long port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (colon) {
+		size_t n = (size_t)(colon - s);
+
+		if (n >= sizeof(host))
+			return -1;
+		memcpy(host, s, n);
+		s = colon + 1;
+	}
+	port = strtol(s, NULL, 10);
+	if (port <= 0 || port > 65535)
+		return -1;
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = 0;
+	}
+	if ((host[0] && strchr(host, ':')) || (!host[0] && family == AF_INET6)) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		return host[0] && inet_pton(AF_INET6, host, &a->sin6_addr) != 1 ? -1 : 0;
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	return host[0] && inet_pton(AF_INET, host, &a->sin_addr) != 1 ? -1 : 0;
+}
+
+struct ex_run {
+	struct vs_stack *st;
+	int (*setup)(struct vs_ctx *c, void *arg);
+	void *arg;
+	pthread_barrier_t ready;
+	int failed;
+};
+
+struct ex_thread {
+	struct ex_run *r;
+	struct vs_ctx *c;
+};
+
+static void *
+ex_thread_main(void *p)
+{
+	struct ex_thread *t = p;
+	int rc = t->r->setup(t->c, t->r->arg);
+
+	if (rc) {
+		fprintf(stderr, "context %u: %s\n", vs_ctx_index(t->c), strerror(-rc));
+		t->r->failed = 1;
+	}
+	pthread_barrier_wait(&t->r->ready);
+	if (!t->r->failed)
+		vs_ctx_loop(t->c);
+	return NULL;
+}
+
+/*
+ * Opens vstack with `contexts` contexts (0: the configuration's), calls
+ * setup(ctx, arg) on each context's own thread, prints "ready", and runs
+ * the contexts until SIGINT or SIGTERM. Returns the exit status.
+ */
+static inline int
+ex_run(unsigned contexts, int (*setup)(struct vs_ctx *, void *), void *arg)
+{
+	struct vs_options o = { .size = sizeof(o), .contexts = contexts };
+	struct ex_run r = { .setup = setup, .arg = arg };
+	struct ex_thread *t;
+	pthread_t *th;
+	sigset_t sigs;
+	unsigned n;
+	int sig, rc;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* the threads inherit it */
+	rc = vs_init(&o, &r.st);
+	if (rc) {
+		fprintf(stderr, "vs_init: %s\n", strerror(-rc));
+		return 1;
+	}
+	n = vs_contexts(r.st);
+	t = calloc(n, sizeof(*t));
+	th = calloc(n, sizeof(*th));
+	if (!t || !th)
+		return 1;
+	pthread_barrier_init(&r.ready, NULL, n + 1);
+	for (unsigned i = 0; i < n; i++) {
+		t[i] = (struct ex_thread){ &r, vs_context(r.st, i) };
+		pthread_create(&th[i], NULL, ex_thread_main, &t[i]);
+	}
+	pthread_barrier_wait(&r.ready);
+	if (!r.failed) {
+		printf("ready: %u contexts\n", n);
+		fflush(stdout);
+		sigwait(&sigs, &sig);
+	}
+	for (unsigned i = 0; i < n; i++)
+		vs_ctx_stop(vs_context(r.st, i));
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	vs_fini(r.st);
+	free(t);
+	free(th);
+	return r.failed;
+}
+
+#endif
