@@ -163,6 +163,7 @@ struct vs_ctx_stats {
 	uint64_t raw_consumed; /**< frames the raw hook consumed */
 	uint64_t tcp_accepted, tcp_connects, tcp_resets, tcp_timeouts;
 	uint64_t udp_rx, udp_tx;
+	uint64_t chains_held;  /**< received chains the program has not released */
 };
 
 /** vs_ctx_stats() - the context's counters; from any thread. */

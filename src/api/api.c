@@ -71,6 +71,7 @@ struct vs_ctx {
 	int epfd;
 	_Atomic bool stop;
 	struct vs_chain *free_chains;
+	uint64_t held; /* chains the program holds */
 	struct api_timer *timers;
 	vs_raw_hook hook;
 	void *hook_arg;
@@ -130,6 +131,7 @@ chain_get(struct vs_ctx *c, struct pbuf *p, struct vs_conn *conn)
 	ch->c = c;
 	ch->conn = conn;
 	ch->len = p->tot_len;
+	c->held++;
 	return ch;
 }
 
@@ -167,14 +169,21 @@ vs_chain_release(struct vs_chain *ch)
 {
 	struct vs_ctx *c = ch->c;
 
+	if (!ch->p) { /* on the free list: released before */
+		vs_err("vs_chain_release: chain %p released twice; ignored",
+		       (void *)ch);
+		return;
+	}
 	if (ch->conn) {
 		if (ch->conn->t)
 			vs__tcp_consumed(ch->conn->t, ch->len);
 		conn_put(ch->conn);
 	}
 	c->e.lw.pbuf_free(ch->p);
+	ch->p = NULL;
 	ch->next = c->free_chains;
 	c->free_chains = ch;
+	c->held--;
 }
 
 /* --- connections --- */
@@ -862,6 +871,7 @@ vs_ctx_stats(const struct vs_ctx *c, struct vs_ctx_stats *s)
 	s->tcp_timeouts = atomic_load(&e->tcp_timeouts);
 	s->udp_rx = atomic_load(&e->udp_rx_datagrams);
 	s->udp_tx = atomic_load(&e->udp_tx_datagrams);
+	s->chains_held = __atomic_load_n(&c->held, __ATOMIC_RELAXED);
 }
 
 /* The context's sleep fds in one epoll set: the fd of vs_ctx_fd. */
