@@ -61,6 +61,10 @@ ex_addr(const char *s, int family, struct sockaddr_storage *ss)
 struct ex_run {
 	struct vs_stack *st;
 	int (*setup)(struct vs_ctx *c, void *arg);
+	/* The context's loop and how to end it from another thread
+	 * (NULL: vs_ctx_loop and vs_ctx_stop). */
+	void (*loop)(struct vs_ctx *c, void *arg);
+	void (*stop)(struct vs_ctx *c, void *arg);
 	void *arg;
 	pthread_barrier_t ready;
 	int failed;
@@ -82,7 +86,11 @@ ex_thread_main(void *p)
 		t->r->failed = 1;
 	}
 	pthread_barrier_wait(&t->r->ready);
-	if (!t->r->failed)
+	if (t->r->failed)
+		return NULL;
+	if (t->r->loop)
+		t->r->loop(t->c, t->r->arg);
+	else
 		vs_ctx_loop(t->c);
 	return NULL;
 }
@@ -90,13 +98,17 @@ ex_thread_main(void *p)
 /*
  * Opens vstack with `contexts` contexts (0: the configuration's), calls
  * setup(ctx, arg) on each context's own thread, prints "ready", and runs
- * the contexts until SIGINT or SIGTERM. Returns the exit status.
+ * the contexts (loop, or vs_ctx_loop) until SIGINT or SIGTERM (then stop,
+ * or vs_ctx_stop). Returns the exit status.
  */
 static inline int
-ex_run(unsigned contexts, int (*setup)(struct vs_ctx *, void *), void *arg)
+ex_run_with(unsigned contexts, int (*setup)(struct vs_ctx *, void *),
+	    void (*loop)(struct vs_ctx *, void *),
+	    void (*stop)(struct vs_ctx *, void *), void *arg)
 {
 	struct vs_options o = { .size = sizeof(o), .contexts = contexts };
-	struct ex_run r = { .setup = setup, .arg = arg };
+	struct ex_run r = { .setup = setup, .loop = loop, .stop = stop,
+			    .arg = arg };
 	struct ex_thread *t;
 	pthread_t *th;
 	sigset_t sigs;
@@ -128,14 +140,44 @@ ex_run(unsigned contexts, int (*setup)(struct vs_ctx *, void *), void *arg)
 		fflush(stdout);
 		sigwait(&sigs, &sig);
 	}
-	for (unsigned i = 0; i < n; i++)
-		vs_ctx_stop(vs_context(r.st, i));
+	for (unsigned i = 0; i < n; i++) {
+		if (stop && !r.failed)
+			stop(vs_context(r.st, i), arg);
+		else
+			vs_ctx_stop(vs_context(r.st, i));
+	}
 	for (unsigned i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
 	vs_fini(r.st);
 	free(t);
 	free(th);
 	return r.failed;
+}
+
+static inline int
+ex_run(unsigned contexts, int (*setup)(struct vs_ctx *, void *), void *arg)
+{
+	return ex_run_with(contexts, setup, NULL, NULL, arg);
+}
+
+/* -c CONTEXTS and one operand, or the usage; returns the operand. */
+static inline const char *
+ex_args(int argc, char **argv, const char *usage, unsigned *contexts)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: %s\n", usage);
+			exit(0);
+		}
+	}
+	if (argc == 4 && !strcmp(argv[1], "-c")) {
+		*contexts = (unsigned)atoi(argv[2]);
+		return argv[3];
+	}
+	if (argc == 2 && argv[1][0] != '-')
+		return argv[1];
+	fprintf(stderr, "usage: %s\n", usage);
+	exit(2);
 }
 
 #endif

@@ -10,7 +10,6 @@
  * down through TCP's window: nothing is buffered without bound.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <sys/uio.h>
 
 #include "common.h"
@@ -162,20 +161,8 @@ int
 main(int argc, char **argv)
 {
 	unsigned contexts = 0;
-	int o;
+	const char *port = ex_args(argc, argv, "vs-echo [-c CONTEXTS] PORT",
+				   &contexts);
 
-	while ((o = getopt(argc, argv, "c:h")) != -1) {
-		if (o == 'c') {
-			contexts = (unsigned)atoi(optarg);
-		} else {
-			fprintf(o == 'h' ? stdout : stderr,
-				"usage: vs-echo [-c CONTEXTS] PORT\n");
-			return o == 'h' ? 0 : 2;
-		}
-	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: vs-echo [-c CONTEXTS] PORT\n");
-		return 2;
-	}
-	return ex_run(contexts, setup, argv[optind]);
+	return ex_run(contexts, setup, (void *)port);
 }

@@ -1,0 +1,53 @@
+# examples.*: the native API's examples against kernel peers through the
+# emulated ConnectX. Nothing in namespace a listens on the kernel, so
+# every answer is vstack's.
+#   echo      vs-echo, two contexts sharing the listener: 64 MiB echoed
+#             byte-exact over IPv4, 1,000 connections at once, IPv6
+#   udp_echo  vs-udp-echo: datagrams of 1, 1000 and 1452 bytes, IPv4
+#             and IPv6
+# Each server must also stop on SIGTERM.
+set -eu
+. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/vsemu.sh"
+what=$1
+fail() { echo "FAIL: $*" >&2; cat "$VSEMU_TMP"/out* >&2; exit 1; }
+
+netns_create a b
+netns_link a b
+vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
+native() { # OUT PROGRAM ARGS...: in namespace a on the emulated port
+	local out=$1
+	shift
+	netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VSEMU_LIB/libvsemu.so" \
+		VSTACK_DEVICE=mlx5_0 VSTACK_LOG=warn "$@" >"$out" 2>&1
+}
+stop() { # NAME: SIGTERM, and it must end
+	netns_exec a pkill -TERM -x "$1"
+	for i in $(seq 50); do netns_exec a pgrep -x "$1" >/dev/null || return 0; sleep 0.1; done
+	fail "$1 did not stop on SIGTERM"
+}
+
+case $what in
+echo)
+	native "$VSEMU_TMP/out" "$VS_BUILD/examples/vs-echo" -c 2 7000 &
+	wait_for_line "$VSEMU_TMP/out" ready
+	netns_exec b timeout 60 "$VS_BUILD/tests/kbulk" 10.77.1.1 7000 64 ||
+		fail "64 MiB echo over IPv4"
+	netns_exec b timeout 60 "$VS_BUILD/tests/kmany" 10.77.1.1 7000 1000 ||
+		fail "1000 connections"
+	netns_exec b timeout 30 "$VS_BUILD/tests/kbulk" fd77:1::1 7000 4 ||
+		fail "4 MiB echo over IPv6"
+	stop vs-echo
+	;;
+udp_echo)
+	native "$VSEMU_TMP/out" "$VS_BUILD/examples/vs-udp-echo" -c 1 7400 &
+	wait_for_line "$VSEMU_TMP/out" ready
+	for addr in 10.77.1.1 fd77:1::1; do
+		netns_exec b "$VS_BUILD/tests/kudp" client "$addr" 7400 1 1000 1452 ||
+			fail "datagrams to $addr"
+	done
+	stop vs-udp-echo
+	;;
+esac
+cat "$VSEMU_TMP/out"
+echo "examples.$what: ok"
