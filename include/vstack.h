@@ -110,6 +110,9 @@ unsigned vs_contexts(const struct vs_stack *st);
 /** vs_context() - context @i (0 <= i < vs_contexts()), or NULL. */
 struct vs_ctx *vs_context(struct vs_stack *st, unsigned i);
 
+/** vs_ctx_stack() - the stack the context belongs to. */
+struct vs_stack *vs_ctx_stack(const struct vs_ctx *c);
+
 /** vs_ctx_index() - the context's number (its NIC queue). */
 unsigned vs_ctx_index(const struct vs_ctx *c);
 

@@ -794,6 +794,12 @@ vs_context(struct vs_stack *st, unsigned i)
 	return i < st->n ? &st->ctx[i] : NULL;
 }
 
+VS_EXPORT struct vs_stack *
+vs_ctx_stack(const struct vs_ctx *c)
+{
+	return c->st;
+}
+
 VS_EXPORT unsigned
 vs_ctx_index(const struct vs_ctx *c)
 {

@@ -5,6 +5,9 @@
 #             byte-exact over IPv4, 1,000 connections at once, IPv6
 #   udp_echo  vs-udp-echo: datagrams of 1, 1000 and 1452 bytes, IPv4
 #             and IPv6
+#   http      vs-http (libev loops, two contexts, 1 MiB body): curl gets
+#             the exact body over IPv4 and IPv6, HEAD no body, two
+#             pipelined requests two answers, wrk 5 s without errors
 # Each server must also stop on SIGTERM.
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
@@ -47,6 +50,30 @@ udp_echo)
 			fail "datagrams to $addr"
 	done
 	stop vs-udp-echo
+	;;
+http)
+	size=1048576
+	native "$VSEMU_TMP/out" "$VS_BUILD/examples/vs-http" -c 2 -s $size 8080 &
+	wait_for_line "$VSEMU_TMP/out" ready
+	want=$(yes abcdefghijklmnopqrstuvwxyz | head -c $size | sha256sum)
+	for url in http://10.77.1.1:8080/ 'http://[fd77:1::1]:8080/x'; do
+		got=$(netns_exec b curl -sSf --max-time 20 "$url" | sha256sum)
+		[ "$got" = "$want" ] || fail "the body from $url differs"
+	done
+	len=$(netns_exec b curl -sSfI --max-time 5 http://10.77.1.1:8080/ |
+		tr -d '\r' | awk -F': ' 'tolower($1) == "content-length" {print $2}')
+	[ "$len" = $size ] || fail "HEAD: Content-Length '$len'"
+	n=$(netns_exec b timeout 20 bash -c 'exec 3<>/dev/tcp/10.77.1.1/8080
+		printf "GET / HTTP/1.1\r\nHost: a\r\n\r\nHEAD / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" >&3
+		cat <&3' | grep -ao 'HTTP/1.1 200 OK' | wc -l)
+	[ "$n" = 2 ] || fail "two pipelined requests got $n answers"
+	netns_exec b wrk -t 2 -c 20 -d 5 http://10.77.1.1:8080/ >"$VSEMU_TMP/wrk" 2>&1 ||
+		fail "wrk: $(cat "$VSEMU_TMP/wrk")"
+	cat "$VSEMU_TMP/wrk"
+	grep -q 'Socket errors' "$VSEMU_TMP/wrk" && fail "wrk saw socket errors"
+	grep -q 'Non-2xx' "$VSEMU_TMP/wrk" && fail "wrk saw non-2xx answers"
+	grep -Eq '^ +[0-9]+ requests in' "$VSEMU_TMP/wrk" || fail "wrk made no requests"
+	stop vs-http
 	;;
 esac
 cat "$VSEMU_TMP/out"
