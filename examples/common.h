@@ -11,6 +11,7 @@
 #define VS_EXAMPLES_COMMON_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -56,6 +57,46 @@ ex_addr(const char *s, int family, struct sockaddr_storage *ss)
 	a->sin_family = AF_INET;
 	a->sin_port = htons((uint16_t)port);
 	return host[0] && inet_pton(AF_INET, host, &a->sin_addr) != 1 ? -1 : 0;
+}
+
+/* A server's connections: their callbacks and the size of the state
+ * each gets (zeroed, its user data; the callbacks free it at `closed`). */
+struct ex_server {
+	const struct vs_conn_ops *ops;
+	size_t state;
+};
+
+static void
+ex_accepted(struct vs_conn *l, struct vs_conn *c)
+{
+	const struct ex_server *srv = vs_conn_user(l);
+	void *k = calloc(1, srv->state);
+
+	if (!k) {
+		vs_abort(c);
+		return;
+	}
+	vs_conn_set_ops(c, srv->ops, k);
+}
+
+/* Listens on port (IPv4 and IPv6), shared by every context. */
+static inline int
+ex_listen(struct vs_ctx *c, const char *port, int backlog,
+	  const struct ex_server *srv)
+{
+	static const struct vs_conn_ops ops = { .accepted = ex_accepted };
+	struct sockaddr_storage a4, a6;
+	struct vs_conn *l;
+	int rc;
+
+	if (ex_addr(port, AF_INET, &a4) || ex_addr(port, AF_INET6, &a6))
+		return -EINVAL;
+	rc = vs_listen(c, (struct sockaddr *)&a4, backlog, VS_LISTEN_SHARED,
+		       &ops, (void *)srv, &l);
+	if (!rc)
+		rc = vs_listen(c, (struct sockaddr *)&a6, backlog,
+			       VS_LISTEN_SHARED, &ops, (void *)srv, &l);
+	return rc;
 }
 
 struct ex_run {

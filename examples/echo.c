@@ -9,7 +9,6 @@
  * buffers and released once sent, so a slow reader slows its writer
  * down through TCP's window: nothing is buffered without bound.
  */
-#include <errno.h>
 #include <sys/uio.h>
 
 #include "common.h"
@@ -106,8 +105,6 @@ closed(struct vs_conn *c, int err)
 	struct echo *e = vs_conn_user(c);
 
 	(void)err;
-	if (!e)
-		return; /* a listener */
 	while (e->n) {
 		vs_chain_release(e->q[e->head]);
 		e->head = (e->head + 1) % e->cap;
@@ -123,38 +120,12 @@ static const struct vs_conn_ops conn_ops = {
 	.closed = closed,
 };
 
-static void
-accepted(struct vs_conn *l, struct vs_conn *c)
-{
-	struct echo *e = calloc(1, sizeof(*e));
-
-	(void)l;
-	if (!e) {
-		vs_abort(c);
-		return;
-	}
-	vs_conn_set_ops(c, &conn_ops, e);
-}
-
-static const struct vs_conn_ops listen_ops = { .accepted = accepted,
-					       .closed = closed };
+static const struct ex_server server = { &conn_ops, sizeof(struct echo) };
 
 static int
-setup(struct vs_ctx *c, void *arg)
+setup(struct vs_ctx *c, void *port)
 {
-	const char *port = arg;
-	struct sockaddr_storage a4, a6;
-	struct vs_conn *l;
-	int rc;
-
-	if (ex_addr(port, AF_INET, &a4) || ex_addr(port, AF_INET6, &a6))
-		return -EINVAL;
-	rc = vs_listen(c, (struct sockaddr *)&a4, 128, VS_LISTEN_SHARED,
-		       &listen_ops, NULL, &l);
-	if (!rc)
-		rc = vs_listen(c, (struct sockaddr *)&a6, 128, VS_LISTEN_SHARED,
-			       &listen_ops, NULL, &l);
-	return rc;
+	return ex_listen(c, port, 128, &server);
 }
 
 int

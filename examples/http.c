@@ -201,10 +201,8 @@ closed(struct vs_conn *c, int err)
 	struct conn *k = vs_conn_user(c);
 
 	(void)err;
-	if (k) {
-		free(k->jobs);
-		free(k);
-	}
+	free(k->jobs);
+	free(k);
 }
 
 static const struct vs_conn_ops conn_ops = {
@@ -213,21 +211,7 @@ static const struct vs_conn_ops conn_ops = {
 	.closed = closed,
 };
 
-static void
-accepted(struct vs_conn *l, struct vs_conn *c)
-{
-	struct conn *k = calloc(1, sizeof(*k));
-
-	(void)l;
-	if (!k) {
-		vs_abort(c);
-		return;
-	}
-	vs_conn_set_ops(c, &conn_ops, k);
-}
-
-static const struct vs_conn_ops listen_ops = { .accepted = accepted,
-					       .closed = closed };
+static const struct ex_server server = { &conn_ops, sizeof(struct conn) };
 
 static void
 on_stop(struct ev_loop *loop, ev_async *w, int revents)
@@ -241,8 +225,6 @@ static int
 setup(struct vs_ctx *c, void *arg)
 {
 	struct per_ctx *p = &ctxs[vs_ctx_index(c)];
-	struct sockaddr_storage a4, a6;
-	struct vs_conn *l;
 	int rc = 0;
 
 	pthread_mutex_lock(&body_lock);
@@ -252,19 +234,13 @@ setup(struct vs_ctx *c, void *arg)
 	pthread_mutex_unlock(&body_lock);
 	if (rc)
 		return rc;
-	if (ex_addr(arg, AF_INET, &a4) || ex_addr(arg, AF_INET6, &a6))
-		return -EINVAL;
 	p->loop = ev_loop_new(EVFLAG_AUTO);
 	if (!p->loop)
 		return -ENOMEM;
 	ev_async_init(&p->stop, on_stop);
 	ev_async_start(p->loop, &p->stop);
 	vs_ev_start(p->loop, &p->ev, c);
-	rc = vs_listen(c, (struct sockaddr *)&a4, 512, VS_LISTEN_SHARED,
-		       &listen_ops, NULL, &l);
-	if (!rc)
-		rc = vs_listen(c, (struct sockaddr *)&a6, 512, VS_LISTEN_SHARED,
-			       &listen_ops, NULL, &l);
+	rc = ex_listen(c, arg, 512, &server);
 	return rc;
 }
 
