@@ -4,24 +4,14 @@
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
+. "$(dirname "$0")/../lib/nginx.sh"
 fail() { echo "FAIL: $*" >&2; cat "$VSEMU_TMP/ngx/error.log" >&2 2>/dev/null; exit 1; }
 for p in nginx curl; do
 	command -v "$p" >/dev/null || { echo "$p missing: run scripts/setup"; exit 77; }
 done
 d=$VSEMU_TMP/ngx
-mkdir -p "$d/www"
+nginx_conf "$d" 1
 head -c $((20 << 20)) /dev/urandom >"$d/www/f.bin"
-cat >"$d/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 64; }
-http { access_log off; server { listen 8080; listen [::]:8080; root $d/www; }
-	client_body_temp_path $d/body; proxy_temp_path $d/proxy;
-	fastcgi_temp_path $d/fcgi; uwsgi_temp_path $d/uwsgi; scgi_temp_path $d/scgi; }
-CONF
-chmod 755 "$VSEMU_TMP" "$d" "$d/www"
 chmod 644 "$d/www/f.bin"
 netns_create a b
 netns_link a b

@@ -7,6 +7,7 @@
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
+. "$(dirname "$0")/../lib/nginx.sh"
 fail() { echo "FAIL: $*" >&2; cat "$VSEMU_TMP/ngx/error.log" "$VSEMU_TMP/ngx/out" >&2 2>/dev/null; exit 1; }
 for p in nginx wrk curl; do
 	command -v "$p" >/dev/null || { echo "$p missing: run scripts/setup"; exit 77; }
@@ -14,27 +15,9 @@ done
 secs=${APPS_NGINX_SECS:-10}
 
 d=$VSEMU_TMP/ngx
-mkdir -p "$d/www"
+nginx_conf "$d" 2 "user root;"
 echo hello >"$d/www/index.html"
 head -c $((100 << 20)) /dev/urandom >"$d/www/big.bin"
-cat >"$d/nginx.conf" <<CONF
-user root;
-worker_processes 2;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	sendfile on;
-	server { listen 8080; listen [::]:8080; root $d/www; }
-	client_body_temp_path $d/body;
-	proxy_temp_path $d/proxy;
-	fastcgi_temp_path $d/fcgi;
-	uwsgi_temp_path $d/uwsgi;
-	scgi_temp_path $d/scgi;
-}
-CONF
 netns_create a b
 netns_link a b
 vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64

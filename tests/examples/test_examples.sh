@@ -8,10 +8,14 @@
 #   http      vs-http (libev loops, two contexts, 1 MiB body): curl gets
 #             the exact body over IPv4 and IPv6, HEAD no body, two
 #             pipelined requests two answers, wrk 5 s without errors
+#   load      vs-load (two contexts x 8 connections, 2 s) against kernel
+#             servers in namespace b: an epoll echo server and nginx;
+#             requests made, none failed
 # Each server must also stop on SIGTERM.
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
+. "$(dirname "$0")/../lib/nginx.sh"
 what=$1
 fail() { echo "FAIL: $*" >&2; cat "$VSEMU_TMP"/out* >&2; exit 1; }
 
@@ -74,6 +78,25 @@ http)
 	grep -q 'Non-2xx' "$VSEMU_TMP/wrk" && fail "wrk saw non-2xx answers"
 	grep -Eq '^ +[0-9]+ requests in' "$VSEMU_TMP/wrk" || fail "wrk made no requests"
 	stop vs-http
+	;;
+load)
+	d=$VSEMU_TMP/ngx
+	nginx_conf "$d" 1
+	echo "hello from nginx" >"$d/www/index.html"
+	chmod 644 "$d/www/index.html"
+	netns_exec b ip addr add 10.77.1.2/24 dev to_a 2>/dev/null || true
+	netns_exec b "$VS_BUILD/bench/epoll_echo" 7000 >"$VSEMU_TMP/echo" 2>&1 &
+	netns_exec b nginx -c "$d/nginx.conf" >"$d/out" 2>&1 &
+	wait_for_line "$VSEMU_TMP/echo" ready
+	for _ in $(seq 50); do
+		netns_exec b curl -s -m 1 -o /dev/null http://127.0.0.1:8080/ && break
+		sleep 0.2
+	done
+	native "$VSEMU_TMP/out" "$VS_BUILD/examples/vs-load" -c 2 -n 8 -d 2 \
+		-m echo -s 100 10.77.1.2:7000 || fail "vs-load against the echo server"
+	cat "$VSEMU_TMP/out"
+	native "$VSEMU_TMP/out" "$VS_BUILD/examples/vs-load" -c 2 -n 8 -d 2 \
+		-m http 10.77.1.2:8080 || fail "vs-load against nginx"
 	;;
 esac
 cat "$VSEMU_TMP/out"
