@@ -104,6 +104,9 @@ int vs_init(const struct vs_options *opt, struct vs_stack **out);
  */
 void vs_fini(struct vs_stack *st);
 
+/** vs_stack_mac() - the NIC port's MAC address. */
+void vs_stack_mac(const struct vs_stack *st, uint8_t mac[6]);
+
 /** vs_contexts() - the number of contexts. */
 unsigned vs_contexts(const struct vs_stack *st);
 

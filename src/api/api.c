@@ -782,6 +782,12 @@ vs_steer_all(struct vs_ctx *c)
 
 /* --- contexts --- */
 
+VS_EXPORT void
+vs_stack_mac(const struct vs_stack *st, uint8_t mac[6])
+{
+	memcpy(mac, vs__port_info(st->port)->mac, 6);
+}
+
 VS_EXPORT unsigned
 vs_contexts(const struct vs_stack *st)
 {

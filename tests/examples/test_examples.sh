@@ -8,6 +8,9 @@
 #   http      vs-http (libev loops, two contexts, 1 MiB body): curl gets
 #             the exact body over IPv4 and IPv6, HEAD no body, two
 #             pipelined requests two answers, wrk 5 s without errors
+#   l2fwd     vs-l2fwd joins host a and host c through two emulated ports
+#             in namespace f: ping crosses both ways; from the filtered
+#             source address it does not, and the drops are counted
 #   load      vs-load (two contexts x 8 connections, 2 s) against kernel
 #             servers in namespace b: an epoll echo server and nginx;
 #             requests made, none failed
@@ -19,9 +22,11 @@ set -eu
 what=$1
 fail() { echo "FAIL: $*" >&2; cat "$VSEMU_TMP"/out* >&2; exit 1; }
 
-netns_create a b
-netns_link a b
-vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
+if [ "$what" != l2fwd ]; then
+	netns_create a b
+	netns_link a b
+	vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
+fi
 native() { # OUT PROGRAM ARGS...: in namespace a on the emulated port
 	local out=$1
 	shift
@@ -97,6 +102,35 @@ load)
 	cat "$VSEMU_TMP/out"
 	native "$VSEMU_TMP/out" "$VS_BUILD/examples/vs-load" -c 2 -n 8 -d 2 \
 		-m http 10.77.1.2:8080 || fail "vs-load against nginx"
+	;;
+l2fwd)
+	netns_create a f c
+	netns_link a f
+	netns_link f c
+	vsemu_start f mlx5_0 to_a 10.77.1.1/24
+	vsemu_start f mlx5_1 to_c 10.77.2.1/24
+	mac() { netns_exec "$1" cat "/sys/class/net/$2/address"; }
+	netns_exec a ip addr add 10.77.9.1/24 dev to_f
+	netns_exec a ip addr add 10.77.9.3/24 dev to_f
+	netns_exec c ip addr add 10.77.9.2/24 dev to_f
+	# The hosts address the forwarder's ports, as with DPDK's l2fwd.
+	netns_exec a ip neigh replace 10.77.9.2 lladdr "$(mac f vsmlx5_0)" dev to_f nud permanent
+	for src in 10.77.9.1 10.77.9.3; do
+		netns_exec c ip neigh replace $src lladdr "$(mac f vsmlx5_1)" dev to_f nud permanent
+	done
+	netns_exec f env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VSEMU_LIB/libvsemu.so" \
+		VSTACK_LOG=warn "$VS_BUILD/examples/vs-l2fwd" -x 10.77.9.3 \
+		mlx5_0 "$(mac a to_f)" mlx5_1 "$(mac c to_f)" >"$VSEMU_TMP/out" 2>&1 &
+	wait_for_line "$VSEMU_TMP/out" ready
+	netns_exec a ping -c 5 -i 0.2 -W 2 -I 10.77.9.1 10.77.9.2 ||
+		fail "ping across the forwarder"
+	netns_exec a ping -c 3 -i 0.2 -W 1 -I 10.77.9.3 10.77.9.2 &&
+		fail "ping from the filtered address crossed"
+	netns_exec f pkill -TERM -x vs-l2fwd
+	wait_for_line "$VSEMU_TMP/out" forwarded
+	read -r fab dab fba < <(awk '/^forwarded/ {print $2, $4, $11}' "$VSEMU_TMP/out")
+	[ "$fab" -ge 5 ] && [ "$fba" -ge 5 ] || fail "forwarded $fab and $fba frames"
+	[ "$dab" -ge 3 ] || fail "dropped $dab frames of the filtered source"
 	;;
 esac
 cat "$VSEMU_TMP/out"
