@@ -3,6 +3,8 @@
 # (callback order, zero-copy buffers, timers, errors, UDP).
 # `api.raw_hook_drop`: a raw hook that drops one source address stops
 # that peer only, and counts what it dropped.
+# `api.doc_program`: the program in docs/api.md, compiled as a user
+# would, echoes a line from a kernel client.
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
@@ -47,6 +49,19 @@ raw_hook_drop)
 	[ "$dropped" -ge 1 ] || fail "no drop counted"
 	[ "$passed" -ge 6 ] || fail "only $passed frames passed"
 	cat "$VSEMU_TMP/out"
+	;;
+doc_program)
+	awk '/^```c$/ { on = 1; next } /^```$/ { if (on) exit } on' \
+		"$VS_SRC/docs/api.md" >"$VSEMU_TMP/prog.c"
+	[ -s "$VSEMU_TMP/prog.c" ] || fail "no C program in docs/api.md"
+	cc -O2 -Wall -Werror -I"$VS_SRC/include" "$VSEMU_TMP/prog.c" \
+		-L"$VS_BUILD" -Wl,-rpath,"$VS_BUILD" -lvstack -o "$VSEMU_TMP/prog" ||
+		fail "the program in docs/api.md does not compile"
+	native "$VSEMU_TMP/prog" >"$VSEMU_TMP/out" 2>&1 &
+	wait_for_line "$VSEMU_TMP/out" ready
+	got=$(netns_exec b timeout 5 bash -c 'exec 3<>/dev/tcp/10.77.1.1/7000
+		echo "hello, vstack" >&3; read -t 3 l <&3; echo "$l"')
+	[ "$got" = "hello, vstack" ] || fail "echo: '$got'"
 	;;
 esac
 echo "api.$what: ok"
