@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +101,10 @@ ex_listen(struct vs_ctx *c, const char *port, int backlog,
 	return rc;
 }
 
+/* -t: vstack's threads run the contexts (VS_OPT_THREADS); the setups
+ * are handed to them with vs_ctx_call. */
+static bool ex_threads;
+
 struct ex_run {
 	struct vs_stack *st;
 	int (*setup)(struct vs_ctx *c, void *arg);
@@ -108,6 +114,7 @@ struct ex_run {
 	void (*stop)(struct vs_ctx *c, void *arg);
 	void *arg;
 	pthread_barrier_t ready;
+	sem_t done; /* -t: setups run */
 	int failed;
 };
 
@@ -136,11 +143,26 @@ ex_thread_main(void *p)
 	return NULL;
 }
 
+/* -t: a setup run by vstack's thread of the context. */
+static void
+ex_setup_call(void *p)
+{
+	struct ex_thread *t = p;
+	int rc = t->r->setup(t->c, t->r->arg);
+
+	if (rc) {
+		fprintf(stderr, "context %u: %s\n", vs_ctx_index(t->c), strerror(-rc));
+		t->r->failed = 1;
+	}
+	sem_post(&t->r->done);
+}
+
 /*
  * Opens vstack with `contexts` contexts (0: the configuration's), calls
  * setup(ctx, arg) on each context's own thread, prints "ready", and runs
  * the contexts (loop, or vs_ctx_loop) until SIGINT or SIGTERM (then stop,
- * or vs_ctx_stop). Returns the exit status.
+ * or vs_ctx_stop). With -t (ex_threads, no loop of the caller's),
+ * vstack's own threads run the contexts. Returns the exit status.
  */
 static inline int
 ex_run_with(unsigned contexts, int (*setup)(struct vs_ctx *, void *),
@@ -160,6 +182,8 @@ ex_run_with(unsigned contexts, int (*setup)(struct vs_ctx *, void *),
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* the threads inherit it */
+	if (ex_threads && !loop)
+		o.flags = VS_OPT_THREADS;
 	rc = vs_init(&o, &r.st);
 	if (rc) {
 		fprintf(stderr, "vs_init: %s\n", strerror(-rc));
@@ -170,6 +194,25 @@ ex_run_with(unsigned contexts, int (*setup)(struct vs_ctx *, void *),
 	th = calloc(n, sizeof(*th));
 	if (!t || !th)
 		return 1;
+	if (o.flags & VS_OPT_THREADS) {
+		sem_init(&r.done, 0, 0);
+		for (unsigned i = 0; i < n; i++) {
+			t[i] = (struct ex_thread){ &r, vs_context(r.st, i) };
+			if (vs_ctx_call(t[i].c, ex_setup_call, &t[i]))
+				return 1;
+		}
+		for (unsigned i = 0; i < n; i++)
+			sem_wait(&r.done);
+		if (!r.failed) {
+			printf("ready: %u contexts on vstack's threads\n", n);
+			fflush(stdout);
+			sigwait(&sigs, &sig);
+		}
+		vs_fini(r.st); /* stops and joins vstack's threads */
+		free(t);
+		free(th);
+		return r.failed;
+	}
 	pthread_barrier_init(&r.ready, NULL, n + 1);
 	for (unsigned i = 0; i < n; i++) {
 		t[i] = (struct ex_thread){ &r, vs_context(r.st, i) };
@@ -201,22 +244,29 @@ ex_run(unsigned contexts, int (*setup)(struct vs_ctx *, void *), void *arg)
 	return ex_run_with(contexts, setup, NULL, NULL, arg);
 }
 
-/* -c CONTEXTS and one operand, or the usage; returns the operand. */
+/* [-t] [-c CONTEXTS] and one operand, or the usage; returns the operand. */
 static inline const char *
 ex_args(int argc, char **argv, const char *usage, unsigned *contexts)
 {
+	const char *operand = NULL;
+
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			printf("usage: %s\n", usage);
 			exit(0);
+		} else if (!strcmp(argv[i], "-t")) {
+			ex_threads = true;
+		} else if (!strcmp(argv[i], "-c") && i + 1 < argc) {
+			*contexts = (unsigned)atoi(argv[++i]);
+		} else if (argv[i][0] != '-' && !operand) {
+			operand = argv[i];
+		} else {
+			operand = NULL;
+			break;
 		}
 	}
-	if (argc == 4 && !strcmp(argv[1], "-c")) {
-		*contexts = (unsigned)atoi(argv[2]);
-		return argv[3];
-	}
-	if (argc == 2 && argv[1][0] != '-')
-		return argv[1];
+	if (operand)
+		return operand;
 	fprintf(stderr, "usage: %s\n", usage);
 	exit(2);
 }

@@ -2,12 +2,13 @@
 /*
  * vs-echo - a TCP echo server on vstack's native API.
  *
- *   vs-echo [-c CONTEXTS] PORT
+ *   vs-echo [-t] [-c CONTEXTS] PORT
  *
  * Listens on PORT (IPv4 and IPv6) on every context; sends back what each
- * connection receives. Received chains are echoed from the NIC's
- * buffers and released once sent, so a slow reader slows its writer
- * down through TCP's window: nothing is buffered without bound.
+ * connection receives. The program's threads run the contexts, or with
+ * -t vstack's own (VS_OPT_THREADS). Received chains are echoed from the
+ * NIC's buffers and released once sent, so a slow reader slows its
+ * writer down through TCP's window: nothing is buffered without bound.
  */
 #include <sys/uio.h>
 
@@ -132,7 +133,7 @@ int
 main(int argc, char **argv)
 {
 	unsigned contexts = 0;
-	const char *port = ex_args(argc, argv, "vs-echo [-c CONTEXTS] PORT",
+	const char *port = ex_args(argc, argv, "vs-echo [-t] [-c CONTEXTS] PORT",
 				   &contexts);
 
 	return ex_run(contexts, setup, (void *)port);

@@ -2,7 +2,7 @@
 /*
  * vs-udp-echo - a UDP echo server on vstack's native API.
  *
- *   vs-udp-echo [-c CONTEXTS] PORT
+ *   vs-udp-echo [-t] [-c CONTEXTS] PORT
  *
  * Each context binds PORT (IPv4 and IPv6) and sends every datagram back
  * to its sender. With several contexts each binds its own socket; the
@@ -47,7 +47,7 @@ int
 main(int argc, char **argv)
 {
 	unsigned contexts = 0;
-	const char *port = ex_args(argc, argv, "vs-udp-echo [-c CONTEXTS] PORT",
+	const char *port = ex_args(argc, argv, "vs-udp-echo [-t] [-c CONTEXTS] PORT",
 				   &contexts);
 
 	return ex_run(contexts, setup, (void *)port);

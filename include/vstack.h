@@ -237,7 +237,8 @@ struct vs_conn_ops {
  * addresses or the unspecified one).
  * @flags: 0: the context gets every connection to @addr.
  * ::VS_LISTEN_SHARED: call it on every context with the same @addr; once
- * all listen, the NIC spreads the connections over them by RSS.
+ * all listen, the NIC spreads the connections over them by RSS. Closing
+ * one of them stops the spreading for all (close them all).
  *
  * Return: 0; -EADDRINUSE, -EADDRNOTAVAIL, -EAFNOSUPPORT, -ENOMEM.
  */

@@ -327,21 +327,33 @@ sa_ok(const struct sockaddr *sa)
 	return sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6);
 }
 
+/* A listener's address as a key: family, address and port only (not
+ * the padding or IPv6's flow label and scope a caller may leave set). */
+static struct sockaddr_storage
+listen_key(const struct sockaddr *addr)
+{
+	struct sockaddr_storage k;
+	ip_addr_t ip = vs__ip_of(addr);
+
+	vs__sa_of_ip(&ip, vs__sa_port(addr), &k);
+	return k;
+}
+
 static struct shared_listen *
 shared_find(struct vs_stack *st, const struct sockaddr *addr, bool add)
 {
-	size_t len = vs__sa_len(addr->sa_family);
+	struct sockaddr_storage key = listen_key(addr);
 	struct shared_listen *n;
 
 	for (unsigned i = 0; i < st->nsl; i++)
-		if (!memcmp(&st->sl[i].addr, addr, len))
+		if (!memcmp(&st->sl[i].addr, &key, sizeof(key)))
 			return &st->sl[i];
 	if (!add || !(n = realloc(st->sl, sizeof(*n) * (st->nsl + 1))))
 		return NULL;
 	st->sl = n;
 	n = &st->sl[st->nsl++];
 	memset(n, 0, sizeof(*n));
-	memcpy(&n->addr, addr, len);
+	n->addr = key;
 	return n;
 }
 

@@ -2,7 +2,8 @@
 # emulated ConnectX. Nothing in namespace a listens on the kernel, so
 # every answer is vstack's.
 #   echo      vs-echo, two contexts sharing the listener: 64 MiB echoed
-#             byte-exact over IPv4, 1,000 connections at once, IPv6
+#             byte-exact over IPv4, 1,000 connections at once, IPv6;
+#             then run by vstack's threads (-t): 16 MiB, 200 connections
 #   udp_echo  vs-udp-echo: datagrams of 1, 1000 and 1452 bytes, IPv4
 #             and IPv6
 #   http      vs-http (libev loops, two contexts, 1 MiB body): curl gets
@@ -49,6 +50,14 @@ echo)
 		fail "1000 connections"
 	netns_exec b timeout 30 "$VS_BUILD/tests/kbulk" fd77:1::1 7000 4 ||
 		fail "4 MiB echo over IPv6"
+	stop vs-echo
+	# The same on vstack's own threads (VS_OPT_THREADS).
+	native "$VSEMU_TMP/out.t" "$VS_BUILD/examples/vs-echo" -t -c 2 7000 &
+	wait_for_line "$VSEMU_TMP/out.t" "on vstack's threads"
+	netns_exec b timeout 60 "$VS_BUILD/tests/kbulk" 10.77.1.1 7000 16 ||
+		fail "16 MiB echo, vstack's threads"
+	netns_exec b timeout 60 "$VS_BUILD/tests/kmany" 10.77.1.1 7000 200 ||
+		fail "200 connections, vstack's threads"
 	stop vs-echo
 	;;
 udp_echo)
