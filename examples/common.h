@@ -123,16 +123,23 @@ struct ex_thread {
 	struct vs_ctx *c;
 };
 
-static void *
-ex_thread_main(void *p)
+static void
+ex_setup(struct ex_thread *t)
 {
-	struct ex_thread *t = p;
 	int rc = t->r->setup(t->c, t->r->arg);
 
 	if (rc) {
 		fprintf(stderr, "context %u: %s\n", vs_ctx_index(t->c), strerror(-rc));
 		t->r->failed = 1;
 	}
+}
+
+static void *
+ex_thread_main(void *p)
+{
+	struct ex_thread *t = p;
+
+	ex_setup(t);
 	pthread_barrier_wait(&t->r->ready);
 	if (t->r->failed)
 		return NULL;
@@ -148,12 +155,8 @@ static void
 ex_setup_call(void *p)
 {
 	struct ex_thread *t = p;
-	int rc = t->r->setup(t->c, t->r->arg);
 
-	if (rc) {
-		fprintf(stderr, "context %u: %s\n", vs_ctx_index(t->c), strerror(-rc));
-		t->r->failed = 1;
-	}
+	ex_setup(t);
 	sem_post(&t->r->done);
 }
 
