@@ -27,6 +27,7 @@
 #include "base/compiler.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "ctl/server.h"
 #include "sockapi/sock.h"
 #include "stack/addr.h"
 #include "stack/engine.h"
@@ -88,6 +89,7 @@ struct vs_stack {
 	struct shared_listen *sl;
 	unsigned nsl;
 	struct vs_mem *mems;
+	struct vs_ctl_view view; /* what vstackctl sees */
 };
 
 struct zc_send {
@@ -921,6 +923,8 @@ vs_fini(struct vs_stack *st)
 {
 	if (!st)
 		return;
+	if (st->view.port)
+		vs__ctl_remove(&st->view);
 	for (unsigned i = 0; i < st->n; i++) {
 		struct vs_ctx *c = &st->ctx[i];
 
@@ -1033,6 +1037,11 @@ vs_init(const struct vs_options *opt, struct vs_stack **out)
 			return rc;
 		}
 	}
+	st->view = (struct vs_ctl_view){ .mode = "native", .port = st->port,
+					 .engines = &st->ctx[0].e,
+					 .stride = sizeof(st->ctx[0]), .n = st->n,
+					 .cfg = &st->cfg };
+	vs__ctl_add(&st->view);
 	*out = st;
 	return 0;
 }

@@ -134,6 +134,23 @@ set_spin_us(struct vs_config *cfg, const char *v, char *why, size_t whylen)
 }
 
 static int
+set_control_dir(struct vs_config *cfg, const char *v, char *why,
+		size_t whylen)
+{
+	size_t len = strlen(v);
+
+	(void)why;
+	(void)whylen;
+	if (v[0] != '/' || len >= sizeof(cfg->control_dir))
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++)
+		if (isspace((unsigned char)v[i]))
+			return -EINVAL;
+	memcpy(cfg->control_dir, v, len + 1);
+	return 0;
+}
+
+static int
 set_rule(struct vs_config *cfg, const char *v, char *why, size_t whylen)
 {
 	struct vs_policy_rule rule;
@@ -163,6 +180,9 @@ static const struct key_desc keys[VS_CFG_NKEYS] = {
 			     "a number of buffers 1024..1048576", set_buffers },
 	[VS_CFG_SPIN_US] = { "spin_us", "VSTACK_SPIN_US",
 			     "microseconds 0..1000000", set_spin_us },
+	[VS_CFG_CONTROL_DIR] = { "control_dir", "VSTACK_CONTROL_DIR",
+				 "an absolute directory path, 1..79 characters",
+				 set_control_dir },
 	[VS_CFG_RULE] = { "rule", "VSTACK_RULES",
 			  "'ACTION ROLE ADDRESS PORTS'; in VSTACK_RULES, "
 			  "rules separated by ';'",
@@ -182,6 +202,7 @@ vs__config_init(struct vs_config *cfg)
 	cfg->buffer_size = 2048;
 	cfg->buffers = 32768;
 	cfg->spin_us = 50;
+	strcpy(cfg->control_dir, "/run/vstack");
 }
 
 void
@@ -495,8 +516,8 @@ vs__config_load(struct vs_config *cfg, char *const *envp, char *err,
 	return rc;
 }
 
-static void
-format_value(const struct vs_config *cfg, int k, char *buf, size_t len)
+void
+vs__config_value(const struct vs_config *cfg, int k, char *buf, size_t len)
 {
 	switch (k) {
 	case VS_CFG_LOG:
@@ -523,6 +544,9 @@ format_value(const struct vs_config *cfg, int k, char *buf, size_t len)
 	case VS_CFG_SPIN_US:
 		snprintf(buf, len, "%u", cfg->spin_us);
 		break;
+	case VS_CFG_CONTROL_DIR:
+		snprintf(buf, len, "%s", cfg->control_dir);
+		break;
 	default:
 		snprintf(buf, len, "?");
 	}
@@ -531,7 +555,7 @@ format_value(const struct vs_config *cfg, int k, char *buf, size_t len)
 void
 vs__config_dump(const struct vs_config *cfg, FILE *out)
 {
-	char value[VS_DEVICE_MAX + 16], rule[128];
+	char value[VS_CONTROL_DIR_MAX + 16], rule[128];
 
 	fprintf(out, "# file: %s\n", cfg->file[0] ? cfg->file : "(none)");
 	for (int k = 0; k < VS_CFG_NKEYS; k++) {
@@ -539,7 +563,7 @@ vs__config_dump(const struct vs_config *cfg, FILE *out)
 
 		if (k == VS_CFG_RULE)
 			continue;
-		format_value(cfg, k, value, sizeof(value));
+		vs__config_value(cfg, k, value, sizeof(value));
 		fprintf(out, "%-11s = %-20s # %s\n", keys[k].name, value, src);
 	}
 	for (size_t i = 0; i < cfg->policy.n; i++) {

@@ -29,6 +29,8 @@
 
 #define VS_CONFIG_DEFAULT_FILE "/etc/vstack.conf"
 #define VS_DEVICE_MAX 64
+/* DIR/PID.sock must fit a sockaddr_un's 108 bytes. */
+#define VS_CONTROL_DIR_MAX 80
 
 enum vs_config_key {
 	VS_CFG_LOG,
@@ -38,6 +40,7 @@ enum vs_config_key {
 	VS_CFG_BUFFER_SIZE,
 	VS_CFG_BUFFERS,
 	VS_CFG_SPIN_US,
+	VS_CFG_CONTROL_DIR,
 	VS_CFG_RULE,
 	VS_CFG_NKEYS,
 };
@@ -56,6 +59,7 @@ struct vs_config {
 	unsigned buffer_size;        /* bytes per packet buffer */
 	unsigned buffers;            /* packet buffers per port */
 	unsigned spin_us;            /* busy-poll before sleeping */
+	char control_dir[VS_CONTROL_DIR_MAX]; /* control sockets: DIR/PID.sock */
 	struct vs_policy policy;     /* offload rules, first match wins */
 	unsigned char source[VS_CFG_NKEYS]; /* enum vs_config_source */
 	char file[PATH_MAX];         /* the file that was read, or "" */
@@ -87,6 +91,9 @@ unsigned vs__usable_cpus(int *cpus, unsigned max);
 
 const char *vs__config_key_name(enum vs_config_key key);
 const char *vs__config_source_name(enum vs_config_source src);
+/* Key k's value as the configuration file would spell it. */
+void vs__config_value(const struct vs_config *cfg, int k, char *buf,
+		      size_t len);
 /* Writes "key = value" lines with their sources, as a config file would. */
 void vs__config_dump(const struct vs_config *cfg, FILE *out);
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * vstackctl - inspect vstack's configuration (and, as the control plane
- * grows, running vstack processes).
+ * vstackctl - what running vstack processes are doing (list, stats,
+ * snmp, conns, config, set), asked through their control sockets
+ * (ctl/proto.h), and what configuration and policy vstack would use here
+ * (config -f, policy).
  *
  * Commands are rows of one table: name, usage, summary and handler. Each
  * handler parses its own options with getopt and prints --help from the
@@ -15,8 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+#include <unistd.h>
+
 #include "base/config.h"
 #include "base/log.h"
+#include "ctl/client.h"
 
 extern char **environ;
 
@@ -79,16 +85,413 @@ load(const char *file, struct vs_config *cfg)
 	return rc;
 }
 
+/* --- running processes --- */
+
+struct target {
+	int pid;     /* -p; 0: the only one */
+	bool json;   /* -j */
+	char dir[VS_CONTROL_DIR_MAX];
+};
+
+/* The control directory from the configuration vstack would read here. */
+static int
+target_dir(struct target *t)
+{
+	struct vs_config cfg;
+
+	if (load(NULL, &cfg) < 0)
+		return -1;
+	snprintf(t->dir, sizeof(t->dir), "%s", cfg.control_dir);
+	vs__config_free(&cfg);
+	return 0;
+}
+
+/* -h, -p PID, -j and the command's own options (opts, handled by own);
+ * returns the index of the first operand, or -1 after printing why. */
+static int
+parse_target(const struct command *cmd, int argc, char **argv, const char *opts,
+	     struct target *t, int (*own)(int c, const char *arg, void *ctx),
+	     void *ctx)
+{
+	char optstring[32];
+	char *end;
+	int c;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(optstring, sizeof(optstring), "+hjp:%s", opts);
+	optind = 1;
+	while ((c = getopt(argc, argv, optstring)) != -1) {
+		switch (c) {
+		case 'h':
+			cmd_help(cmd, stdout);
+			exit(0);
+		case 'j':
+			t->json = true;
+			break;
+		case 'p':
+			t->pid = (int)strtol(optarg, &end, 10);
+			if (*end || t->pid <= 0) {
+				fprintf(stderr, "vstackctl: bad pid '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		default:
+			if (c != '?' && own && own(c, optarg, ctx) == 0)
+				break;
+			cmd_help(cmd, stderr);
+			return -1;
+		}
+	}
+	return target_dir(t) ? -1 : optind;
+}
+
+/* Asks the target one request; the reply as a table (free both). */
+static int
+ask(struct target *t, const char *req, char **text, struct vs_ctl_table *tab)
+{
+	char err[512];
+	int rc = vs__ctl_pick(t->dir, t->pid, &t->pid, err, sizeof(err));
+
+	if (!rc)
+		rc = vs__ctl_ask(t->dir, t->pid, req, text, err, sizeof(err));
+	if (!rc && vs__ctl_table(*text, tab)) {
+		snprintf(err, sizeof(err), "process %d: a reply that is not a table",
+			 t->pid);
+		rc = -EPROTO;
+	}
+	if (rc) {
+		fprintf(stderr, "vstackctl: %s\n", err);
+		free(*text);
+		*text = NULL;
+	}
+	return rc;
+}
+
+/* A command that asks and prints the table. */
+static int
+simple(const struct command *cmd, int argc, char **argv, const char *req)
+{
+	struct vs_ctl_table tab;
+	struct target t;
+	char *text;
+	int i = parse_target(cmd, argc, argv, "", &t, NULL, NULL);
+
+	if (i < 0 || i != argc) {
+		if (i >= 0)
+			cmd_help(cmd, stderr);
+		return 2;
+	}
+	if (ask(&t, req, &text, &tab))
+		return 1;
+	vs__ctl_print(&tab, t.json, stdout);
+	vs__ctl_table_free(&tab);
+	free(text);
+	return 0;
+}
+
+static int
+run_conns(const struct command *cmd, int argc, char **argv)
+{
+	return simple(cmd, argc, argv, "conns");
+}
+
+static int
+run_snmp(const struct command *cmd, int argc, char **argv)
+{
+	return simple(cmd, argc, argv, "snmp");
+}
+
+static int
+run_list(const struct command *cmd, int argc, char **argv)
+{
+	struct vs_ctl_table all = { 0 };
+	char **keep[256 * 8];
+	char *texts[256] = { 0 };
+	struct vs_ctl_table tabs[256];
+	struct target t;
+	int pids[256], n, i = parse_target(cmd, argc, argv, "", &t, NULL, NULL);
+
+	if (i < 0 || i != argc) {
+		if (i >= 0)
+			cmd_help(cmd, stderr);
+		return 2;
+	}
+	n = vs__ctl_pids(t.dir, pids, 256);
+	if (n < 0) {
+		fprintf(stderr, "vstackctl: %s: %s\n", t.dir, strerror(-n));
+		return 1;
+	}
+	for (int k = 0; k < n; k++) {
+		char err[512];
+
+		memset(&tabs[k], 0, sizeof(tabs[k]));
+		if (vs__ctl_ask(t.dir, pids[k], "info", &texts[k], err, sizeof(err)) ||
+		    vs__ctl_table(texts[k], &tabs[k])) {
+			fprintf(stderr, "vstackctl: %s\n", err);
+			continue;
+		}
+		if (!all.ncols) {
+			all.ncols = tabs[k].ncols;
+			all.head = tabs[k].head;
+		}
+		for (unsigned r = 0; r < tabs[k].nrows && all.nrows < 256 * 8; r++)
+			if (tabs[k].ncols == all.ncols)
+				keep[all.nrows++] = tabs[k].rows[r];
+	}
+	all.rows = keep;
+	if (!all.ncols && !t.json)
+		printf("no vstack process is running (none in %s)\n", t.dir);
+	else if (!all.ncols)
+		printf("[]\n");
+	else
+		vs__ctl_print(&all, t.json, stdout);
+	for (int k = 0; k < n; k++) {
+		vs__ctl_table_free(&tabs[k]);
+		free(texts[k]);
+	}
+	return 0;
+}
+
+struct stats_opts {
+	double interval;
+	long count;
+	int core;
+};
+
+static int
+stats_opt(int c, const char *arg, void *ctx)
+{
+	struct stats_opts *o = ctx;
+	char *end;
+
+	if (c == 'i')
+		o->interval = strtod(arg, &end);
+	else if (c == 'n')
+		o->count = strtol(arg, &end, 10);
+	else if (c == 'c')
+		o->core = (int)strtol(arg, &end, 10);
+	else
+		return -1;
+	if (*end || (c == 'i' && o->interval <= 0) || (c == 'n' && o->count <= 0) ||
+	    (c == 'c' && o->core < 0)) {
+		fprintf(stderr, "vstackctl: bad value '%s' for -%c\n", arg, c);
+		return -1;
+	}
+	return 0;
+}
+
+/* Keeps only the rows of core (column "core"), if core >= 0. */
+static void
+only_core(struct vs_ctl_table *tab, int core)
+{
+	int c = vs__ctl_col(tab, "core");
+	unsigned k = 0;
+
+	if (core < 0 || c < 0)
+		return;
+	for (unsigned r = 0; r < tab->nrows; r++)
+		if (atoi(tab->rows[r][c]) == core)
+			tab->rows[k++] = tab->rows[r];
+		else
+			free(tab->rows[r]);
+	tab->nrows = k;
+}
+
+static double
+cell(const struct vs_ctl_table *t, unsigned r, const char *col)
+{
+	int c = vs__ctl_col(t, col);
+
+	return c < 0 ? 0 : strtod(t->rows[r][c], NULL);
+}
+
+/* Rates between two samples of the same process, per core. */
+static void
+print_rates(const struct vs_ctl_table *a, const struct vs_ctl_table *b,
+	    double secs, bool json)
+{
+	static const char *const drops[] = { "drop_rx_no_buf", "drop_tx_full",
+					     "drop_tx_no_buf", "drop_no_route",
+					     "drop_neigh",     "drop_not_ip",
+					     "drop_raw_hook" };
+	struct vs_ctl_table out = { 0 };
+	static char *head[] = { "core", "device", "rx_pps", "rx_mbps", "tx_pps",
+				"tx_mbps", "drops_ps", "pool_used_pct" };
+	char ***rows = calloc(b->nrows ? b->nrows : 1, sizeof(*rows));
+	char (*cells)[8][32] = calloc(b->nrows ? b->nrows : 1, sizeof(*cells));
+	char *ptrs[64][8];
+
+	if (!rows || !cells || b->nrows > 64 || a->nrows != b->nrows) {
+		fprintf(stderr, "vstackctl: the process's cores changed\n");
+		goto out;
+	}
+	out.ncols = 8;
+	out.head = head;
+	out.rows = rows;
+	for (unsigned r = 0; r < b->nrows; r++) {
+		double d = 0;
+
+		for (size_t k = 0; k < sizeof(drops) / sizeof(*drops); k++)
+			d += cell(b, r, drops[k]) - cell(a, r, drops[k]);
+		snprintf(cells[r][0], 32, "%s", b->rows[r][vs__ctl_col(b, "core")]);
+		snprintf(cells[r][1], 32, "%s", b->rows[r][vs__ctl_col(b, "device")]);
+		snprintf(cells[r][2], 32, "%.0f",
+			 (cell(b, r, "rx_packets") - cell(a, r, "rx_packets")) / secs);
+		snprintf(cells[r][3], 32, "%.3f",
+			 (cell(b, r, "rx_bytes") - cell(a, r, "rx_bytes")) * 8 / secs / 1e6);
+		snprintf(cells[r][4], 32, "%.0f",
+			 (cell(b, r, "tx_packets") - cell(a, r, "tx_packets")) / secs);
+		snprintf(cells[r][5], 32, "%.3f",
+			 (cell(b, r, "tx_bytes") - cell(a, r, "tx_bytes")) * 8 / secs / 1e6);
+		snprintf(cells[r][6], 32, "%.0f", d / secs);
+		snprintf(cells[r][7], 32, "%.1f",
+			 cell(b, r, "pool_size") > 0
+				 ? 100 * (1 - cell(b, r, "pool_free") / cell(b, r, "pool_size"))
+				 : 0);
+		for (int c = 0; c < 8; c++)
+			ptrs[r][c] = cells[r][c];
+		rows[r] = ptrs[r];
+		out.nrows++;
+	}
+	vs__ctl_print(&out, json, stdout);
+out:
+	free(rows);
+	free(cells);
+}
+
+static int
+run_stats(const struct command *cmd, int argc, char **argv)
+{
+	struct stats_opts o = { .core = -1 };
+	struct vs_ctl_table prev = { 0 }, cur;
+	char *prev_text = NULL, *text;
+	struct timespec t0, t1;
+	struct target t;
+	int i = parse_target(cmd, argc, argv, "i:n:c:", &t, stats_opt, &o);
+
+	if (i < 0 || i != argc) {
+		if (i >= 0)
+			cmd_help(cmd, stderr);
+		return 2;
+	}
+	if (ask(&t, "stats", &text, &cur))
+		return 1;
+	only_core(&cur, o.core);
+	if (!o.interval) { /* the counters since the start */
+		vs__ctl_print(&cur, t.json, stdout);
+		vs__ctl_table_free(&cur);
+		free(text);
+		return 0;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long k = 0; !o.count || k < o.count; k++) {
+		struct timespec ts = { (time_t)o.interval,
+				       (long)((o.interval - (time_t)o.interval) * 1e9) };
+
+		vs__ctl_table_free(&prev);
+		free(prev_text);
+		prev = cur;
+		prev_text = text;
+		nanosleep(&ts, NULL);
+		if (ask(&t, "stats", &text, &cur)) {
+			vs__ctl_table_free(&prev);
+			free(prev_text);
+			return 1;
+		}
+		only_core(&cur, o.core);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (!t.json)
+			printf("%s-- process %d, %.1f s\n", k ? "\n" : "", t.pid,
+			       (double)(t1.tv_sec - t0.tv_sec) +
+				       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		print_rates(&prev, &cur, o.interval, t.json);
+	}
+	vs__ctl_table_free(&prev);
+	free(prev_text);
+	vs__ctl_table_free(&cur);
+	free(text);
+	return 0;
+}
+
+static int
+run_set(const struct command *cmd, int argc, char **argv)
+{
+	struct vs_ctl_table tab;
+	struct target t;
+	char req[160], *text;
+	int i = parse_target(cmd, argc, argv, "", &t, NULL, NULL);
+
+	if (i < 0 || argc - i != 2 || strcmp(argv[i], "loglevel")) {
+		if (i >= 0)
+			cmd_help(cmd, stderr);
+		return 2;
+	}
+	if (vs__log_level_parse(argv[i + 1]) < 0) {
+		fprintf(stderr, "vstackctl: bad level '%s' (accepted: error, warn, "
+				"info, debug)\n", argv[i + 1]);
+		return 2;
+	}
+	snprintf(req, sizeof(req), "set loglevel=%s", argv[i + 1]);
+	if (ask(&t, req, &text, &tab))
+		return 1;
+	if (t.json)
+		vs__ctl_print(&tab, true, stdout);
+	else
+		printf("process %d: log level %s\n", t.pid, argv[i + 1]);
+	vs__ctl_table_free(&tab);
+	free(text);
+	return 0;
+}
+
+/* A process's configuration, in the file's format (or JSON). */
+static int
+process_config(struct target *t)
+{
+	struct vs_ctl_table tab;
+	char *text;
+
+	if (ask(t, "config", &text, &tab))
+		return 1;
+	if (t->json) {
+		vs__ctl_print(&tab, true, stdout);
+	} else {
+		printf("# process %d\n", t->pid);
+		for (unsigned r = 0; r < tab.nrows; r++)
+			printf("%-11s = %-20s # %s\n", tab.rows[r][0], tab.rows[r][1],
+			       tab.rows[r][2]);
+	}
+	vs__ctl_table_free(&tab);
+	free(text);
+	return 0;
+}
+
+static int
+config_opt(int c, const char *arg, void *ctx)
+{
+	if (c != 'f')
+		return -1;
+	*(const char **)ctx = arg;
+	return 0;
+}
+
 static int
 run_config(const struct command *cmd, int argc, char **argv)
 {
 	const char *file = NULL;
 	struct vs_config cfg;
+	struct target t;
+	int pid, i = parse_target(cmd, argc, argv, "f:", &t, config_opt, &file);
+	char err[256];
 
-	if (parse_common(cmd, argc, argv, &file) != argc) {
-		cmd_help(cmd, stderr);
+	if (i < 0 || i != argc) {
+		if (i >= 0)
+			cmd_help(cmd, stderr);
 		return 2;
 	}
+	/* A running process's, unless a file is named or none runs. */
+	if (!file && (t.pid || !vs__ctl_pick(t.dir, 0, &pid, err, sizeof(err))))
+		return process_config(&t);
 	if (load(file, &cfg) < 0)
 		return 1;
 	vs__config_dump(&cfg, stdout);
@@ -177,12 +580,34 @@ run_policy(const struct command *cmd, int argc, char **argv)
 }
 
 static const struct command commands[] = {
-	{ "config", "[-f FILE]",
-	  "Print the effective configuration (defaults, then FILE or\n"
-	  "$VSTACK_CONFIG or /etc/vstack.conf, then VSTACK_* variables)\n"
-	  "and where each value came from. Exits 1 with the precise error\n"
-	  "if the configuration is invalid.",
+	{ "list", "[-j]",
+	  "The running vstack processes: pid, program, mode (preload or\n"
+	  "native), device and netdev, the cores of its engines, uptime.",
+	  run_list },
+	{ "stats", "[-p PID] [-j] [-c CORE] [-i SECS [-n COUNT]]",
+	  "Per-core counters of a process: packets and bytes received and\n"
+	  "sent, drops by reason, buffer pool use, engine loops and sleeps.\n"
+	  "With -i, rates every SECS seconds (packets/s, Mbit/s, drops/s,\n"
+	  "pool use), COUNT times or until interrupted. -c: one core only.",
+	  run_stats },
+	{ "snmp", "[-p PID] [-j]",
+	  "IP, TCP and UDP counters of a process, as netstat -s names them\n"
+	  "(the ones vstack counts).",
+	  run_snmp },
+	{ "conns", "[-p PID] [-j]",
+	  "A process's TCP and UDP sockets, as ss -tuna shows them: state,\n"
+	  "local and peer address, send and receive queues, core, device.",
+	  run_conns },
+	{ "config", "[-p PID] [-j] [-f FILE]",
+	  "The effective configuration and where each value came from: the\n"
+	  "running process's (-p, or the only one), else what vstack would\n"
+	  "read here (defaults, FILE or $VSTACK_CONFIG or /etc/vstack.conf,\n"
+	  "then VSTACK_* variables). Exits 1 with the precise error if that\n"
+	  "configuration is invalid.",
 	  run_config },
+	{ "set", "[-p PID] loglevel error|warn|info|debug",
+	  "Change a running process's log level.",
+	  run_set },
 	{ "policy", "[-f FILE] tcp_server|tcp_client|udp ADDRESS PORT",
 	  "Say whether a socket in this role at ADDRESS:PORT (local for\n"
 	  "tcp_server and udp, remote for tcp_client) would be offloaded or\n"
@@ -196,7 +621,8 @@ usage(FILE *out)
 	fprintf(out, "usage: vstackctl COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < VS_ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].usage);
-	fprintf(out, "\n'vstackctl COMMAND --help' describes a command.\n");
+	fprintf(out, "\nA process: -p PID, or the only vstack process running. -j: JSON.\n"
+		     "'vstackctl COMMAND --help' describes a command.\n");
 }
 
 int

@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "ctl/server.h"
 #include "sockapi/sock.h"
 #include "stack/addr.h"
 #include "stack/udp.h"
@@ -149,11 +150,11 @@ static struct {
 	struct vs_port *port;
 	unsigned n;
 	struct vs_engine *es;
+	struct vs_ctl_view view; /* what vstackctl sees */
 } rt = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 extern char **environ;
 
-/* The CPUs this process may use, in order (at most max). */
 static char cfg_err[512];
 static bool cfg_bad;
 
@@ -202,6 +203,10 @@ rt_start(void)
 	}
 	if (!rt.n)
 		return -1;
+	rt.view = (struct vs_ctl_view){ .mode = "preload", .port = rt.port,
+					.engines = rt.es, .stride = sizeof(*rt.es),
+					.n = rt.n, .cfg = &rt.cfg };
+	vs__ctl_add(&rt.view);
 	vs_info("vstack: %s (%s), %u engines", vs__port_info(rt.port)->device,
 		vs__port_info(rt.port)->ifname, rt.n);
 	return 1;
@@ -287,7 +292,9 @@ vs__sock_atfork_child(void)
 		}
 	}
 	pthread_mutex_init(&rt.lock, NULL);
-	rt.state = 0;
+	/* A native program's child stays native (sockets on the kernel). */
+	rt.state = rt.state > 0 ? 0 : rt.state;
+	vs__ctl_atfork_child();
 }
 
 /* --- addresses --- */

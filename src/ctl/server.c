@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ev.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/compiler.h"
+#include "base/log.h"
+#include "ctl/proto.h"
+#include "ctl/server.h"
+#include "sockapi/sock.h"
+#include "stack/addr.h"
+
+#define MAX_VIEWS 8
+#define CLIENT_TIMEOUT_MS 1000
+#define SNAP_TIMEOUT_MS 1000
+
+extern char *program_invocation_short_name;
+
+static struct {
+	pthread_mutex_t lock; /* views */
+	const struct vs_ctl_view *views[MAX_VIEWS];
+	unsigned nviews;
+	bool running, atexit_set;
+	pthread_t thread;
+	int lfd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct ev_loop *loop;
+	ev_io lio;
+	ev_async stop;
+	uint64_t started_ms;
+	pid_t pid;
+} S = { .lock = PTHREAD_MUTEX_INITIALIZER, .lfd = -1 };
+
+static struct vs_engine *
+engine(const struct vs_ctl_view *v, unsigned i)
+{
+	return (struct vs_engine *)((char *)v->engines + (size_t)i * v->stride);
+}
+
+/* --- connections, listed by each engine on its own thread --- */
+
+struct snap {
+	_Atomic int refs; /* the server's and the engine's */
+	sem_t done;
+	struct vs_engine *e;
+	const char *dev;
+	struct vs_ctl_buf out;
+};
+
+static void
+snap_put(struct snap *s)
+{
+	if (atomic_fetch_sub(&s->refs, 1) == 1) {
+		vs__ctl_buf_free(&s->out);
+		sem_destroy(&s->done);
+		free(s);
+	}
+}
+
+static void
+ep_str(const ip_addr_t *ip, u16_t port, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	char a[INET6_ADDRSTRLEN];
+
+	vs__sa_of_ip(ip, port, &ss);
+	inet_ntop(ss.ss_family, vs__sa_addr((struct sockaddr *)&ss), a, sizeof(a));
+	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
+static const char *const state_name[] = {
+	[CLOSED] = "CLOSED",	       [LISTEN] = "LISTEN",
+	[SYN_SENT] = "SYN-SENT",       [SYN_RCVD] = "SYN-RECV",
+	[ESTABLISHED] = "ESTAB",       [FIN_WAIT_1] = "FIN-WAIT-1",
+	[FIN_WAIT_2] = "FIN-WAIT-2",   [CLOSE_WAIT] = "CLOSE-WAIT",
+	[CLOSING] = "CLOSING",	       [LAST_ACK] = "LAST-ACK",
+	[TIME_WAIT] = "TIME-WAIT",
+};
+
+static void
+snap_tcp(struct snap *s, struct tcp_pcb *list)
+{
+	for (struct tcp_pcb *p = list; p; p = p->next) {
+		char l[64], r[64];
+
+		ep_str(&p->local_ip, p->local_port, l, sizeof(l));
+		ep_str(&p->remote_ip, p->remote_port, r, sizeof(r));
+		vs__ctl_printf(&s->out, "tcp\t%s\t%s\t%s\t%u\t%u\t%u\t%s\n",
+			       p->state < VS_ARRAY_SIZE(state_name) ? state_name[p->state] : "?",
+			       l, r, (unsigned)(p->snd_lbb - p->lastack),
+			       (unsigned)(TCP_WND - p->rcv_wnd), s->e->q, s->dev);
+	}
+}
+
+/* On the engine's thread, its lock held (a call from its ring). */
+static void
+snap_run(void *arg)
+{
+	struct snap *s = arg;
+	struct vs_lwip *lw = &s->e->lw;
+
+	for (struct tcp_pcb_listen *p = lw->tcp_listen_pcbs->listen_pcbs; p;
+	     p = p->next) {
+		char l[64];
+
+		ep_str(&p->local_ip, p->local_port, l, sizeof(l));
+		vs__ctl_printf(&s->out, "tcp\tLISTEN\t%s\t*\t0\t0\t%u\t%s\n", l,
+			       s->e->q, s->dev);
+	}
+	snap_tcp(s, *lw->tcp_active_pcbs);
+	snap_tcp(s, *lw->tcp_tw_pcbs);
+	for (struct udp_pcb *p = *lw->udp_pcbs; p; p = p->next) {
+		char l[64], r[64] = "*";
+
+		ep_str(&p->local_ip, p->local_port, l, sizeof(l));
+		if (p->remote_port)
+			ep_str(&p->remote_ip, p->remote_port, r, sizeof(r));
+		vs__ctl_printf(&s->out, "udp\t%s\t%s\t%s\t0\t0\t%u\t%s\n",
+			       p->remote_port ? "ESTAB" : "UNCONN", l, r, s->e->q,
+			       s->dev);
+	}
+	sem_post(&s->done);
+	snap_put(s);
+}
+
+static void
+cmd_conns(struct vs_ctl_buf *out)
+{
+	vs__ctl_printf(out, "proto\tstate\tlocal\tpeer\tsend_q\trecv_q\tcore\tdevice\n");
+	for (unsigned v = 0; v < S.nviews; v++)
+		for (unsigned i = 0; i < S.views[v]->n; i++) {
+			struct snap *s = calloc(1, sizeof(*s));
+			struct timespec until;
+			int rc;
+
+			if (!s) {
+				out->failed = true;
+				return;
+			}
+			atomic_init(&s->refs, 2);
+			sem_init(&s->done, 0, 0);
+			s->e = engine(S.views[v], i);
+			s->dev = vs__port_info(S.views[v]->port)->device;
+			if (vs__engine_call(s->e, snap_run, s)) {
+				snap_put(s);
+				snap_put(s);
+				continue;
+			}
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += SNAP_TIMEOUT_MS / 1000;
+			do
+				rc = sem_timedwait(&s->done, &until);
+			while (rc && errno == EINTR);
+			if (!rc) /* the engine is done with out */
+				vs__ctl_printf(out, "%.*s", (int)s->out.len,
+					       s->out.p ? s->out.p : "");
+			else
+				vs_warn("control: engine %u did not answer in %d ms",
+					s->e->q, SNAP_TIMEOUT_MS);
+			snap_put(s);
+		}
+}
+
+/* --- counters (atomics and single-writer fields: no lock) --- */
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+static void
+cmd_stats(struct vs_ctl_buf *out)
+{
+	vs__ctl_printf(out, "core\tdevice\trx_packets\trx_bytes\ttx_packets\ttx_bytes\t"
+			    "drop_rx_no_buf\tdrop_tx_full\tdrop_tx_no_buf\tdrop_no_route\t"
+			    "drop_neigh\tdrop_not_ip\tdrop_raw_hook\tpool_free\tpool_size\t"
+			    "loops\tsleeps\n");
+	for (unsigned v = 0; v < S.nviews; v++) {
+		const struct vs_ctl_view *w = S.views[v];
+		const struct vs_port_info *in = vs__port_info(w->port);
+		uint32_t free_bufs = vs__port_bufs_free(w->port);
+
+		for (unsigned i = 0; i < w->n; i++) {
+			struct vs_engine *e = engine(w, i);
+			const struct vs_queue_stats *q = vs__port_stats(w->port, e->q);
+			const struct vs_netif_stats *n = &e->nif.st;
+
+			vs__ctl_printf(out,
+				       "%u\t%s\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t"
+				       "%lu\t%u\t%u\t%lu\t%lu\n",
+				       e->q, in->device, (unsigned long)LOAD(q->rx_frames),
+				       (unsigned long)LOAD(q->rx_bytes),
+				       (unsigned long)LOAD(q->tx_frames),
+				       (unsigned long)LOAD(q->tx_bytes),
+				       (unsigned long)LOAD(q->rx_no_buf),
+				       (unsigned long)LOAD(q->tx_full),
+				       (unsigned long)LOAD(n->tx_no_buf),
+				       (unsigned long)LOAD(n->tx_no_route),
+				       (unsigned long)LOAD(n->neigh_timeout),
+				       (unsigned long)LOAD(n->rx_not_ip),
+				       (unsigned long)LOAD(n->raw_dropped), free_bufs,
+				       in->nbufs, (unsigned long)LOAD(e->st.loops),
+				       (unsigned long)LOAD(e->st.sleeps));
+		}
+	}
+}
+
+static void
+cmd_snmp(struct vs_ctl_buf *out)
+{
+	uint64_t c[12] = { 0 };
+	static const char *const names[12] = {
+		"Ip.InReceives",   "Ip.OutRequests",   "Ip.InDiscards",
+		"Ip.OutNoRoutes",  "Tcp.ActiveOpens",  "Tcp.PassiveOpens",
+		"Tcp.EstabResets", "Tcp.Timeouts",     "Tcp.InBytes",
+		"Tcp.OutBytes",	   "Udp.InDatagrams",  "Udp.OutDatagrams",
+	};
+
+	for (unsigned v = 0; v < S.nviews; v++)
+		for (unsigned i = 0; i < S.views[v]->n; i++) {
+			struct vs_engine *e = engine(S.views[v], i);
+			const struct vs_netif_stats *n = &e->nif.st;
+
+			c[0] += LOAD(n->rx_frames);
+			c[1] += LOAD(n->tx_frames);
+			c[2] += LOAD(n->rx_not_ip) + LOAD(n->raw_dropped);
+			c[3] += LOAD(n->tx_no_route);
+			c[4] += LOAD(e->st.tcp_connects);
+			c[5] += LOAD(e->st.tcp_accepted);
+			c[6] += LOAD(e->st.tcp_resets);
+			c[7] += LOAD(e->st.tcp_timeouts);
+			c[8] += LOAD(e->st.tcp_rx_bytes);
+			c[9] += LOAD(e->st.tcp_tx_bytes);
+			c[10] += LOAD(e->st.udp_rx_datagrams);
+			c[11] += LOAD(e->st.udp_tx_datagrams);
+		}
+	vs__ctl_printf(out, "counter\tvalue\n");
+	for (int i = 0; i < 12; i++)
+		vs__ctl_printf(out, "%s\t%lu\n", names[i], (unsigned long)c[i]);
+}
+
+static void
+cmd_info(struct vs_ctl_buf *out)
+{
+	vs__ctl_printf(out, "pid\tprogram\tmode\tdevice\tnetdev\tcores\tuptime_s\n");
+	for (unsigned v = 0; v < S.nviews; v++) {
+		const struct vs_ctl_view *w = S.views[v];
+		const struct vs_port_info *in = vs__port_info(w->port);
+		char cpus[256] = "";
+		size_t k = 0;
+
+		for (unsigned i = 0; i < w->n && k < sizeof(cpus) - 8; i++)
+			k += (size_t)snprintf(cpus + k, sizeof(cpus) - k, "%s%d",
+					      i ? "," : "", engine(w, i)->cpu);
+		vs__ctl_printf(out, "%d\t%s\t%s\t%s\t%s\t%s\t%lu\n", (int)S.pid,
+			       program_invocation_short_name, w->mode, in->device,
+			       in->ifname, cpus,
+			       (unsigned long)((vs__now_ms() - S.started_ms) / 1000));
+	}
+}
+
+static void
+cmd_config(struct vs_ctl_buf *out)
+{
+	const struct vs_config *cfg = S.views[0]->cfg;
+	char value[VS_CONTROL_DIR_MAX + 16];
+
+	vs__ctl_printf(out, "key\tvalue\tsource\n");
+	for (int k = 0; k < VS_CFG_NKEYS; k++) {
+		if (k == VS_CFG_RULE)
+			continue;
+		vs__config_value(cfg, k, value, sizeof(value));
+		vs__ctl_printf(out, "%s\t%s\t%s\n", vs__config_key_name(k), value,
+			       vs__config_source_name(cfg->source[k]));
+	}
+	for (unsigned i = 0; i < cfg->policy.n; i++) {
+		char rule[128];
+
+		vs__policy_rule_format(&cfg->policy.rules[i], rule, sizeof(rule));
+		vs__ctl_printf(out, "rule\t%s\t%s\n", rule,
+			       vs__config_source_name(cfg->source[VS_CFG_RULE]));
+	}
+	if (cfg->file[0])
+		vs__ctl_printf(out, "file\t%s\t-\n", cfg->file);
+}
+
+/* Runs a request; returns the reply's first line's error, or NULL. */
+static const char *
+dispatch(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
+	 size_t whylen)
+{
+	static const struct {
+		const char *name;
+		void (*fn)(struct vs_ctl_buf *out);
+	} plain[] = {
+		{ "info", cmd_info },	{ "stats", cmd_stats },
+		{ "snmp", cmd_snmp },	{ "conns", cmd_conns },
+		{ "config", cmd_config },
+	};
+
+	for (size_t i = 0; i < VS_ARRAY_SIZE(plain); i++)
+		if (!strcmp(r->cmd, plain[i].name)) {
+			if (r->nargs) {
+				snprintf(why, whylen, "%s takes no arguments", r->cmd);
+				return why;
+			}
+			plain[i].fn(out);
+			return NULL;
+		}
+	if (!strcmp(r->cmd, "set")) {
+		const char *lv = vs__ctl_arg(r, "loglevel");
+		int level = lv ? vs__log_level_parse(lv) : -EINVAL;
+
+		if (r->nargs != 1 || !lv) {
+			snprintf(why, whylen, "set takes loglevel=LEVEL");
+			return why;
+		}
+		if (level < 0) {
+			snprintf(why, whylen, "bad level '%s' (error, warn, info, debug)", lv);
+			return why;
+		}
+		vs__log_set_level(level);
+		vs_info("control: log level set to %s", lv);
+		vs__ctl_printf(out, "loglevel\n%s\n", lv);
+		return NULL;
+	}
+	snprintf(why, whylen, "unknown command '%s'", r->cmd);
+	return why;
+}
+
+static void
+serve(int fd)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	struct vs_ctl_buf out = { 0 };
+	struct vs_ctl_req r;
+	static char req[VS_CTL_MAX + 1];
+	char err[200], why[200];
+	const char *fail = NULL;
+	size_t len;
+	int rc;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
+	    (cred.uid != 0 && cred.uid != geteuid())) {
+		vs_warn("control: refused a client of uid %d, pid %d (only uid %d "
+			"or root)", (int)cred.uid, (int)cred.pid, (int)geteuid());
+		fail = "permission denied";
+		goto reply;
+	}
+	rc = vs__ctl_recv(fd, VS_CTL_REQUEST, req, sizeof(req), &len,
+			  CLIENT_TIMEOUT_MS, err, sizeof(err));
+	if (rc == -EPROTO) {
+		vs_warn("control: bad message from pid %d: %s", (int)cred.pid, err);
+		fail = err;
+	} else if (rc) {
+		return; /* gone or too slow: nothing to answer */
+	} else if (vs__ctl_parse(req, len, &r, err, sizeof(err))) {
+		vs_warn("control: bad request from pid %d: %s", (int)cred.pid, err);
+		fail = err;
+	} else {
+		pthread_mutex_lock(&S.lock);
+		fail = S.nviews ? dispatch(&r, &out, why, sizeof(why))
+				: "no engines running";
+		pthread_mutex_unlock(&S.lock);
+		if (!fail && out.failed)
+			fail = "reply too large or out of memory";
+	}
+reply:
+	if (fail) {
+		struct vs_ctl_buf e = { 0 };
+
+		vs__ctl_printf(&e, "error: %s\n", fail);
+		vs__ctl_send(fd, VS_CTL_REPLY, e.p, e.len);
+		vs__ctl_buf_free(&e);
+	} else {
+		struct vs_ctl_buf ok = { 0 };
+
+		vs__ctl_printf(&ok, "ok\n%.*s", (int)out.len, out.p ? out.p : "");
+		if (ok.failed)
+			vs__ctl_send(fd, VS_CTL_REPLY, "error: reply too large\n", 23);
+		else
+			vs__ctl_send(fd, VS_CTL_REPLY, ok.p, ok.len);
+		vs__ctl_buf_free(&ok);
+	}
+	vs__ctl_buf_free(&out);
+}
+
+static void
+on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	int fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
+
+	(void)loop;
+	(void)revents;
+	if (fd < 0)
+		return;
+	serve(fd);
+	close(fd);
+}
+
+static void
+on_stop(struct ev_loop *loop, ev_async *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void *
+server_main(void *arg)
+{
+	sigset_t all;
+
+	(void)arg;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	vs__in_vstack++; /* this thread's socket calls are the kernel's */
+	ev_run(S.loop, 0);
+	return NULL;
+}
+
+static void
+unlink_at_exit(void)
+{
+	if (S.path[0] && S.pid == getpid())
+		unlink(S.path);
+}
+
+/* Sockets of processes that are gone. */
+static void
+sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char path[sizeof(S.path) + 300], *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (end == de->d_name || strcmp(end, ".sock") || pid <= 0 ||
+		    pid > 1 << 22 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (!unlink(path))
+			vs_info("control: removed %s (process gone)", path);
+	}
+	if (d)
+		closedir(d);
+}
+
+static int
+start(const struct vs_config *cfg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *dir = cfg->control_dir;
+	int fd;
+
+	vs__in_vstack++;
+	S.pid = getpid();
+	S.started_ms = vs__now_ms();
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		vs_warn("control: cannot create %s: %s; vstackctl will not see "
+			"this process", dir, strerror(errno));
+		goto fail;
+	}
+	sweep(dir);
+	snprintf(S.path, sizeof(S.path), "%s/%d.sock", dir, (int)S.pid);
+	memcpy(sa.sun_path, S.path, sizeof(S.path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	unlink(S.path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    chmod(S.path, 0600) || listen(fd, 16)) {
+		vs_warn("control: cannot serve %s: %s; vstackctl will not see "
+			"this process", S.path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		S.path[0] = 0;
+		goto fail;
+	}
+	S.lfd = fd;
+	S.loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+	if (!S.loop)
+		goto fail_sock;
+	ev_io_init(&S.lio, on_accept, fd, EV_READ);
+	ev_io_start(S.loop, &S.lio);
+	ev_async_init(&S.stop, on_stop);
+	ev_async_start(S.loop, &S.stop);
+	if (pthread_create(&S.thread, NULL, server_main, NULL)) {
+		ev_loop_destroy(S.loop);
+		goto fail_sock;
+	}
+	if (!S.atexit_set)
+		S.atexit_set = !atexit(unlink_at_exit);
+	S.running = true;
+	vs__in_vstack--;
+	vs_info("control: serving %s", S.path);
+	return 0;
+fail_sock:
+	close(fd);
+	unlink(S.path);
+	S.path[0] = 0;
+	S.lfd = -1;
+fail:
+	vs__in_vstack--;
+	return -1;
+}
+
+void
+vs__ctl_add(const struct vs_ctl_view *v)
+{
+	pthread_mutex_lock(&S.lock);
+	if (S.nviews < MAX_VIEWS)
+		S.views[S.nviews++] = v;
+	if (!S.running && !S.path[0])
+		start(v->cfg);
+	pthread_mutex_unlock(&S.lock);
+}
+
+void
+vs__ctl_remove(const struct vs_ctl_view *v)
+{
+	bool last;
+
+	pthread_mutex_lock(&S.lock);
+	for (unsigned i = 0; i < S.nviews; i++)
+		if (S.views[i] == v) {
+			S.views[i] = S.views[--S.nviews];
+			break;
+		}
+	last = !S.nviews && S.running;
+	pthread_mutex_unlock(&S.lock);
+	if (!last)
+		return;
+	ev_async_send(S.loop, &S.stop);
+	pthread_join(S.thread, NULL);
+	ev_loop_destroy(S.loop);
+	close(S.lfd);
+	unlink(S.path);
+	S.path[0] = 0;
+	S.lfd = -1;
+	S.running = false;
+}
+
+void
+vs__ctl_atfork_child(void)
+{
+	/* The thread is the parent's; the socket file too. */
+	if (S.lfd >= 0)
+		close(S.lfd);
+	S.lfd = -1;
+	S.running = false;
+	S.nviews = 0;
+	S.path[0] = 0;
+	S.loop = NULL;
+	pthread_mutex_init(&S.lock, NULL);
+}
