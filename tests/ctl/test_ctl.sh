@@ -1,0 +1,139 @@
+# ctl.*: vstackctl against a running preloaded server on the emulated
+# ConnectX (the kudp echo server and bench/epoll_echo under LD_PRELOAD,
+# started by `vstack run`), peers on host B's kernel.
+#   counters  list names the process; 3 datagrams echoed move rx and tx
+#             packets and Udp.In/OutDatagrams by exactly 3; stats -i
+#             prints rates; -j prints JSON
+#   conns     a kernel client's connection shows with its addresses and
+#             port; config names its sources; set loglevel takes effect
+#   auth      another uid is refused: by the socket's mode, and (mode
+#             opened) by the server, which logs it
+#   malformed malformed and random requests get error replies (or none,
+#             when truncated) and the process keeps serving
+#   run       `vstack run` with a missing device, without privilege, or
+#             with a bad configuration fails with its message and does
+#             not start the program
+set -eu
+. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/vsemu.sh"
+what=$1
+ctl=$VS_BUILD/src/ctl/vstackctl
+launch=$VS_BUILD/src/ctl/vstack
+fail() { echo "FAIL: $*" >&2; cat "$VSEMU_TMP"/srv* >&2 2>/dev/null; exit 1; }
+export VSTACK_CONTROL_DIR=$VSEMU_TMP/ctl
+
+netns_create a b
+netns_link a b
+vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
+netns_exec b ip addr add 10.77.1.2/24 dev to_a 2>/dev/null || true
+# The emulator's libibverbs first; `vstack run` adds libvstack.so.
+run_vs() { # OUT PROGRAM ARGS...
+	local out=$1
+	shift
+	netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VSEMU_LIB/libvsemu.so" \
+		VSTACK_LOG=info "$launch" run --device mlx5_0 --cores 1 -- "$@" >"$out" 2>&1
+}
+col() { # TABLE-TEXT ROW-MATCH COLUMN-NAME: a cell of vstackctl's output
+	awk -v m="$2" -v c="$3" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
+		$0 ~ m { print $k; exit }' <<<"$1"
+}
+
+case $what in
+counters)
+	run_vs "$VSEMU_TMP/srv" "$VS_BUILD/tests/kudp" echo 7400 1000 &
+	wait_for_line "$VSEMU_TMP/srv" listening
+	wait_for_line "$VSEMU_TMP/srv" "control: serving"
+	out=$("$ctl" list)
+	echo "$out"
+	echo "$out" | grep -q 'kudp.*preload.*mlx5_0.*vsmlx5_0' || fail "list: $out"
+	pid=$(col "$out" kudp pid)
+	snmp() { "$ctl" snmp -p "$pid" | awk -v k="$1" '$1 == k { print $2 }'; }
+	stat() { "$ctl" stats -p "$pid" -c 0 | awk -v c="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next } { print $k }'; }
+	rx0=$(stat rx_packets) tx0=$(stat tx_packets) in0=$(snmp Udp.InDatagrams) out0=$(snmp Udp.OutDatagrams)
+	netns_exec b "$VS_BUILD/tests/kudp" client 10.77.1.1 7400 1 1000 1452 || fail "echo"
+	rx1=$(stat rx_packets) tx1=$(stat tx_packets) in1=$(snmp Udp.InDatagrams) out1=$(snmp Udp.OutDatagrams)
+	echo "rx $rx0 -> $rx1, tx $tx0 -> $tx1, Udp.In $in0 -> $in1, Udp.Out $out0 -> $out1"
+	[ $((rx1 - rx0)) = 3 ] && [ $((tx1 - tx0)) = 3 ] || fail "packets moved by $((rx1 - rx0))/$((tx1 - tx0)), not 3"
+	[ $((in1 - in0)) = 3 ] && [ $((out1 - out0)) = 3 ] || fail "datagrams moved by $((in1 - in0))/$((out1 - out0)), not 3"
+	out=$("$ctl" stats -p "$pid" -i 0.2 -n 2)
+	echo "$out"
+	[ "$(grep -c '^ *0 *mlx5_0' <<<"$out")" = 2 ] || fail "stats -i: $out"
+	"$ctl" stats -j | grep -q '^\[{"core": 0, "device": "mlx5_0", "rx_packets": ' ||
+		fail "stats -j: $("$ctl" stats -j)"
+	"$ctl" list -j | grep -q "\"pid\": $pid, \"program\": \"kudp\", \"mode\": \"preload\"" ||
+		fail "list -j: $("$ctl" list -j)"
+	;;
+conns)
+	run_vs "$VSEMU_TMP/srv" "$VS_BUILD/bench/epoll_echo" 7000 &
+	wait_for_line "$VSEMU_TMP/srv" ready
+	wait_for_line "$VSEMU_TMP/srv" "control: serving"
+	netns_exec b bash -c 'exec 3<>/dev/tcp/10.77.1.1/7000; echo hi >&3; read l <&3; sleep 3' &
+	sleep 0.5
+	cport=$(netns_exec b ss -Htn state established '( dport = :7000 )' | awk '{ split($3, a, ":"); print a[2] }')
+	out=$("$ctl" conns)
+	echo "$out"
+	echo "$out" | grep -Eq "^tcp +ESTAB +10\.77\.1\.1:7000 +10\.77\.1\.2:$cport " ||
+		fail "conns: no ESTAB 10.77.1.1:7000 <- 10.77.1.2:$cport"
+	echo "$out" | grep -Eq '^tcp +LISTEN +(\[::\]|0\.0\.0\.0):7000 ' || fail "conns: no listener"
+	out=$("$ctl" config)
+	echo "$out"
+	echo "$out" | grep -Eq '^device += mlx5_0 +# env$' || fail "config: device"
+	echo "$out" | grep -Eq '^cores += 1 +# env$' || fail "config: cores"
+	"$ctl" set loglevel debug | grep -q 'log level debug' || fail "set loglevel"
+	wait_for_line "$VSEMU_TMP/srv" "control: log level set to debug"
+	if "$ctl" set loglevel loud 2>"$VSEMU_TMP/err"; then fail "a bad level was accepted"; fi
+	grep -q "bad level 'loud'" "$VSEMU_TMP/err" || fail "bad level message: $(cat "$VSEMU_TMP/err")"
+	if "$ctl" conns -p 1 2>"$VSEMU_TMP/err"; then fail "pid 1 accepted"; fi
+	grep -q 'process 1 is not a vstack process' "$VSEMU_TMP/err" || fail "-p 1: $(cat "$VSEMU_TMP/err")"
+	;;
+auth)
+	run_vs "$VSEMU_TMP/srv" "$VS_BUILD/bench/epoll_echo" 7000 &
+	wait_for_line "$VSEMU_TMP/srv" "control: serving"
+	chmod 755 "$VSEMU_TMP" "$VSTACK_CONTROL_DIR"
+	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+	if as_nobody "$ctl" info 2>/dev/null; then :; fi
+	if as_nobody "$ctl" conns 2>"$VSEMU_TMP/err"; then fail "another uid was answered (mode 0600)"; fi
+	cat "$VSEMU_TMP/err"
+	grep -q 'Permission denied' "$VSEMU_TMP/err" || fail "the socket's mode did not refuse"
+	chmod 666 "$VSTACK_CONTROL_DIR"/*.sock
+	if as_nobody "$ctl" conns 2>"$VSEMU_TMP/err"; then fail "another uid was answered by the server"; fi
+	cat "$VSEMU_TMP/err"
+	grep -q 'permission denied' "$VSEMU_TMP/err" || fail "the server did not refuse"
+	wait_for_line "$VSEMU_TMP/srv" "refused a client of uid 65534"
+	"$ctl" conns >/dev/null || fail "root was refused"
+	;;
+malformed)
+	run_vs "$VSEMU_TMP/srv" "$VS_BUILD/bench/epoll_echo" 7000 &
+	wait_for_line "$VSEMU_TMP/srv" "control: serving"
+	sock=$(ls "$VSTACK_CONTROL_DIR"/*.sock)
+	"$VS_BUILD/tests/ctl_fuzz" "$sock" 300 || fail "ctl_fuzz"
+	netns_exec b timeout 10 "$VS_BUILD/tests/kbulk" 10.77.1.1 7000 1 || fail "the server stopped echoing"
+	"$ctl" conns >/dev/null || fail "vstackctl after the fuzzing"
+	;;
+run)
+	expect_fail() { # MESSAGE ARGS...: vstack run fails with MESSAGE, PROGRAM not run
+		local msg=$1
+		shift
+		rm -f "$VSEMU_TMP/ran"
+		if netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VSEMU_LIB/libvsemu.so" \
+			"$@" >"$VSEMU_TMP/err" 2>&1; then fail "succeeded: $*"; fi
+		cat "$VSEMU_TMP/err"
+		grep -q -- "$msg" "$VSEMU_TMP/err" || fail "no '$msg' in: $(cat "$VSEMU_TMP/err")"
+		[ ! -e "$VSEMU_TMP/ran" ] || fail "the program ran: $*"
+	}
+	expect_fail "mlx5_9: no such RDMA device or netdev" \
+		"$launch" run --device mlx5_9 -- touch "$VSEMU_TMP/ran"
+	chmod 755 "$VSEMU_TMP"
+	expect_fail "needs CAP_NET_RAW" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		--inh-caps=-all "$launch" run --device mlx5_0 -- touch "$VSEMU_TMP/ran"
+	expect_fail "key 'cores': bad value 'many'" \
+		"$launch" run --device mlx5_0 --cores many -- touch "$VSEMU_TMP/ran"
+	expect_fail "cannot run /nonexistent" "$launch" run --device mlx5_0 -- /nonexistent
+	# And when all is well, the program runs on vstack.
+	run_vs "$VSEMU_TMP/srv" "$VS_BUILD/bench/epoll_echo" 7000 &
+	wait_for_line "$VSEMU_TMP/srv" "listening on vstack, port 7000"
+	netns_exec b timeout 10 "$VS_BUILD/tests/kbulk" 10.77.1.1 7000 1 || fail "echo through vstack run"
+	"$launch" --help | grep -q '^usage: vstack run' || fail "vstack --help"
+	;;
+esac
+echo "ctl.$what: ok"
