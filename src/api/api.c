@@ -283,6 +283,7 @@ on_received(struct vs_tcp *t, struct pbuf *p)
 		return;
 	}
 	k->refs++;
+	vs__netif_delivered(&k->c->e.nif, p);
 	k->ops->received(k, ch);
 }
 
@@ -634,6 +635,7 @@ on_datagram(struct vs_udp *u, struct pbuf *p, const struct sockaddr *from)
 		d->c->e.lw.pbuf_free(p);
 		return;
 	}
+	vs__netif_delivered(&d->c->e.nif, p);
 	d->ops->received(d, ch, from);
 }
 

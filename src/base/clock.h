@@ -21,6 +21,15 @@ vs__now_us(void)
 }
 
 static inline uint64_t
+vs__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t
 vs__now_ms(void)
 {
 	return vs__now_us() / 1000;

@@ -190,7 +190,10 @@ static const struct key_desc keys[VS_CFG_NKEYS] = {
 };
 
 /* Variables with the prefix that are not configuration keys. */
-static const char *const env_not_keys[] = { "VSTACK_CONFIG" };
+static const char *const env_not_keys[] = {
+	"VSTACK_CONFIG",
+	"VSTACK_LIB", /* vstack run's library (src/ctl/launcher.c) */
+};
 
 void
 vs__config_init(struct vs_config *cfg)
@@ -456,9 +459,12 @@ apply_env_var(struct vs_config *cfg, const char *var, char *err,
 		for (int i = 0; i < VS_CFG_NKEYS; i++)
 			off += (size_t)snprintf(names + off, sizeof(names) - off,
 						"%s, ", keys[i].env);
+		for (size_t i = 0; i < VS_ARRAY_SIZE(env_not_keys); i++)
+			off += (size_t)snprintf(names + off, sizeof(names) - off,
+						"%s%s", env_not_keys[i],
+						i + 1 < VS_ARRAY_SIZE(env_not_keys) ? ", " : "");
 		snprintf(err, errlen,
-			 "environment: unknown variable %.*s (accepted: "
-			 "%sVSTACK_CONFIG)",
+			 "environment: unknown variable %.*s (accepted: %s)",
 			 (int)len, var, names);
 		return -EINVAL;
 	}

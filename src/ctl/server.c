@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "base/compiler.h"
 #include "base/log.h"
+#include "ctl/capture.h"
 #include "ctl/proto.h"
 #include "ctl/server.h"
 #include "sockapi/sock.h"
@@ -42,6 +43,12 @@ static struct {
 	ev_async stop;
 	uint64_t started_ms;
 	pid_t pid;
+	/* vstackctl capture: one at a time, drained by a timer */
+	struct vs_capture *cap;
+	bool cap_done;
+	char cap_file[256];
+	uint64_t cap_written, cap_seen, cap_dropped; /* the last one's */
+	ev_timer cap_timer;
 } S = { .lock = PTHREAD_MUTEX_INITIALIZER, .lfd = -1 };
 
 static struct vs_engine *
@@ -250,6 +257,23 @@ cmd_snmp(struct vs_ctl_buf *out)
 }
 
 static void
+cmd_latency(struct vs_ctl_buf *out)
+{
+	uint64_t h[VS_LAT_BUCKETS] = { 0 };
+
+	for (unsigned v = 0; v < S.nviews; v++)
+		for (unsigned i = 0; i < S.views[v]->n; i++)
+			for (int b = 0; b < VS_LAT_BUCKETS; b++)
+				h[b] += LOAD(engine(S.views[v], i)->nif.st.latency[b]);
+	vs__ctl_printf(out, "below_us\tcount\n");
+	for (int b = 0; b < VS_LAT_BUCKETS; b++)
+		if (b + 1 < VS_LAT_BUCKETS)
+			vs__ctl_printf(out, "%llu\t%lu\n", 1ull << b, (unsigned long)h[b]);
+		else
+			vs__ctl_printf(out, "inf\t%lu\n", (unsigned long)h[b]);
+}
+
+static void
 cmd_info(struct vs_ctl_buf *out)
 {
 	vs__ctl_printf(out, "pid\tprogram\tmode\tdevice\tnetdev\tcores\tuptime_s\n");
@@ -294,6 +318,126 @@ cmd_config(struct vs_ctl_buf *out)
 		vs__ctl_printf(out, "file\t%s\t-\n", cfg->file);
 }
 
+/* --- capture --- */
+
+/* %XX escapes (a filter's spaces travel as %20); false if malformed. */
+static bool
+unescape(const char *in, char *out, size_t len)
+{
+	size_t k = 0;
+
+	for (; *in && k + 1 < len; in++) {
+		unsigned v;
+
+		if (*in != '%') {
+			out[k++] = *in;
+			continue;
+		}
+		if (sscanf(in + 1, "%2x", &v) != 1 || !in[1] || !in[2] || v < 0x20 ||
+		    v > 0x7e)
+			return false;
+		out[k++] = (char)v;
+		in += 2;
+	}
+	out[k] = 0;
+	return !*in;
+}
+
+static void
+cap_end(void)
+{
+	vs__capture_drain(S.cap);
+	vs__capture_counts(S.cap, &S.cap_written, &S.cap_seen, &S.cap_dropped);
+	vs__capture_free(S.cap);
+	S.cap = NULL;
+	S.cap_done = true;
+	ev_timer_stop(S.loop, &S.cap_timer);
+	vs_info("capture: %lu frames written to %s", (unsigned long)S.cap_written,
+		S.cap_file);
+}
+
+static void
+on_cap_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	pthread_mutex_lock(&S.lock);
+	if (S.cap && vs__capture_drain(S.cap))
+		cap_end();
+	pthread_mutex_unlock(&S.lock);
+}
+
+static void
+cap_status(struct vs_ctl_buf *out)
+{
+	if (S.cap)
+		vs__capture_counts(S.cap, &S.cap_written, &S.cap_seen, &S.cap_dropped);
+	vs__ctl_printf(out, "state\tfile\twritten\tseen\tdropped\n%s\t%s\t%lu\t%lu\t%lu\n",
+		       S.cap ? "running" : S.cap_done ? "done" : "none",
+		       S.cap_file[0] ? S.cap_file : "-", (unsigned long)S.cap_written,
+		       (unsigned long)S.cap_seen, (unsigned long)S.cap_dropped);
+}
+
+static const char *
+cap_start(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
+	  size_t whylen)
+{
+	const char *file = vs__ctl_arg(r, "file"), *count = vs__ctl_arg(r, "count");
+	const char *core = vs__ctl_arg(r, "core"), *filter = vs__ctl_arg(r, "filter");
+	struct vs_engine *es[64];
+	char f[160] = "", *end;
+	long n = 0, c = -1;
+	unsigned ne = 0;
+
+	for (unsigned i = 0; i < r->nargs; i++)
+		if (strcmp(r->args[i].key, "file") && strcmp(r->args[i].key, "count") &&
+		    strcmp(r->args[i].key, "core") && strcmp(r->args[i].key, "filter")) {
+			snprintf(why, whylen, "capture_start: unknown argument '%s'",
+				 r->args[i].key);
+			return why;
+		}
+	if (!file || file[0] != '/') {
+		snprintf(why, whylen, "capture_start needs file=ABSOLUTE_PATH");
+		return why;
+	}
+	if (count && ((n = strtol(count, &end, 10)) <= 0 || *end)) {
+		snprintf(why, whylen, "bad count '%s'", count);
+		return why;
+	}
+	if (core && ((c = strtol(core, &end, 10)) < 0 || *end)) {
+		snprintf(why, whylen, "bad core '%s'", core);
+		return why;
+	}
+	if (filter && !unescape(filter, f, sizeof(f))) {
+		snprintf(why, whylen, "bad %%-escape in the filter");
+		return why;
+	}
+	if (S.cap) {
+		snprintf(why, whylen, "a capture is running (to %.120s)", S.cap_file);
+		return why;
+	}
+	for (unsigned v = 0; v < S.nviews; v++)
+		for (unsigned i = 0; i < S.views[v]->n && ne < 64; i++)
+			if (c < 0 || engine(S.views[v], i)->q == (unsigned)c)
+				es[ne++] = engine(S.views[v], i);
+	if (!ne) {
+		snprintf(why, whylen, "no core %ld", c);
+		return why;
+	}
+	S.cap = vs__capture_new(es, ne, file, f, n, why, whylen);
+	if (!S.cap)
+		return why;
+	snprintf(S.cap_file, sizeof(S.cap_file), "%s", file);
+	S.cap_done = false;
+	S.cap_written = S.cap_seen = S.cap_dropped = 0;
+	ev_timer_init(&S.cap_timer, on_cap_timer, 0.01, 0.01);
+	ev_timer_start(S.loop, &S.cap_timer);
+	vs_info("capture: to %s, %u engines, filter '%s'", file, ne, f);
+	cap_status(out);
+	return NULL;
+}
+
 /* Runs a request; returns the reply's first line's error, or NULL. */
 static const char *
 dispatch(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
@@ -306,6 +450,7 @@ dispatch(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 		{ "info", cmd_info },	{ "stats", cmd_stats },
 		{ "snmp", cmd_snmp },	{ "conns", cmd_conns },
 		{ "config", cmd_config },
+		{ "latency", cmd_latency },
 	};
 
 	for (size_t i = 0; i < VS_ARRAY_SIZE(plain); i++)
@@ -317,6 +462,18 @@ dispatch(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 			plain[i].fn(out);
 			return NULL;
 		}
+	if (!strcmp(r->cmd, "capture_start"))
+		return cap_start(r, out, why, whylen);
+	if (!strcmp(r->cmd, "capture_status") || !strcmp(r->cmd, "capture_stop")) {
+		if (r->nargs) {
+			snprintf(why, whylen, "%s takes no arguments", r->cmd);
+			return why;
+		}
+		if (S.cap && !strcmp(r->cmd, "capture_stop"))
+			cap_end();
+		cap_status(out);
+		return NULL;
+	}
 	if (!strcmp(r->cmd, "set")) {
 		const char *lv = vs__ctl_arg(r, "loglevel");
 		int level = lv ? vs__log_level_parse(lv) : -EINVAL;
@@ -544,6 +701,8 @@ vs__ctl_remove(const struct vs_ctl_view *v)
 		return;
 	ev_async_send(S.loop, &S.stop);
 	pthread_join(S.thread, NULL);
+	if (S.cap)
+		cap_end();
 	ev_loop_destroy(S.loop);
 	close(S.lfd);
 	unlink(S.path);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,203 @@ static int
 run_conns(const struct command *cmd, int argc, char **argv)
 {
 	return simple(cmd, argc, argv, "conns");
+}
+
+struct capture_opts {
+	const char *file;
+	long count;
+	int core;
+};
+
+static int
+capture_opt(int c, const char *arg, void *ctx)
+{
+	struct capture_opts *o = ctx;
+	char *end;
+
+	if (c == 'w') {
+		o->file = arg;
+		return 0;
+	}
+	if (c == 'c')
+		o->count = strtol(arg, &end, 10);
+	else if (c == 'i')
+		o->core = (int)strtol(arg, &end, 10);
+	else
+		return -1;
+	if (*end || (c == 'c' && o->count <= 0) || (c == 'i' && o->core < 0)) {
+		fprintf(stderr, "vstackctl: bad value '%s' for -%c\n", arg, c);
+		return -1;
+	}
+	return 0;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* The file as the process will open it: absolute. */
+static int
+absolute(const char *file, char *out, size_t len)
+{
+	char cwd[4096];
+
+	if (file[0] == '/') {
+		snprintf(out, len, "%s", file);
+		return 0;
+	}
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	return snprintf(out, len, "%s/%s", cwd, file) < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+static int
+run_capture(const struct command *cmd, int argc, char **argv)
+{
+	struct capture_opts o = { .core = -1 };
+	struct vs_ctl_table tab;
+	struct target t;
+	char req[1024], path[512], filter[400] = "", *text;
+	int i = parse_target(cmd, argc, argv, "w:c:i:", &t, capture_opt, &o);
+	size_t k = 0;
+	int rc = 0;
+
+	if (i < 0 || !o.file) {
+		if (i >= 0)
+			cmd_help(cmd, stderr);
+		return 2;
+	}
+	/* The filter's words joined, spaces as %20 (values have none). */
+	for (int w = i; w < argc; w++)
+		for (const char *c = argv[w]; ; c++) {
+			char ch = *c ? *c : ' ';
+
+			if (!*c && w + 1 == argc)
+				break;
+			if (k + 4 >= sizeof(filter)) {
+				fprintf(stderr, "vstackctl: the filter is too long\n");
+				return 2;
+			}
+			if (ch == ' ' || ch == '%' || ch < 0x20 || ch > 0x7e)
+				k += (size_t)snprintf(filter + k, sizeof(filter) - k,
+						      "%%%02X", (unsigned char)ch);
+			else
+				filter[k++] = ch;
+			if (!*c)
+				break;
+		}
+	filter[k] = 0;
+	if (absolute(o.file, path, sizeof(path))) {
+		fprintf(stderr, "vstackctl: %s: name too long\n", o.file);
+		return 2;
+	}
+	k = (size_t)snprintf(req, sizeof(req), "capture_start file=%s", path);
+	if (o.count)
+		k += (size_t)snprintf(req + k, sizeof(req) - k, " count=%ld", o.count);
+	if (o.core >= 0)
+		k += (size_t)snprintf(req + k, sizeof(req) - k, " core=%d", o.core);
+	if (filter[0])
+		snprintf(req + k, sizeof(req) - k, " filter=%s", filter);
+	if (ask(&t, req, &text, &tab))
+		return 1;
+	vs__ctl_table_free(&tab);
+	free(text);
+	signal(SIGINT, on_interrupt);
+	signal(SIGTERM, on_interrupt);
+	if (!t.json)
+		fprintf(stderr, "capturing on process %d into %s%s\n", t.pid, path,
+			o.count ? "" : " (Ctrl-C stops)");
+	for (;;) {
+		struct timespec ts = { 0, 100000000 };
+		const char *what = interrupted ? "capture_stop" : "capture_status";
+
+		nanosleep(&ts, NULL);
+		if (ask(&t, what, &text, &tab))
+			return 1;
+		if (tab.nrows != 1 || tab.ncols != 5) {
+			rc = 1;
+			break;
+		}
+		if (strcmp(tab.rows[0][0], "running")) {
+			if (t.json)
+				vs__ctl_print(&tab, true, stdout);
+			else
+				printf("%s frames written to %s (%s seen, %s dropped)\n",
+				       tab.rows[0][2], tab.rows[0][1], tab.rows[0][3],
+				       tab.rows[0][4]);
+			break;
+		}
+		vs__ctl_table_free(&tab);
+		free(text);
+	}
+	vs__ctl_table_free(&tab);
+	free(text);
+	return rc;
+}
+
+/* The histogram with shares and a bar, and where p50/p99/p99.9 fall. */
+static int
+run_latency(const struct command *cmd, int argc, char **argv)
+{
+	static const double ps[] = { 0.5, 0.99, 0.999 };
+	struct vs_ctl_table tab;
+	struct target t;
+	double total = 0, seen = 0;
+	char *text;
+	int i = parse_target(cmd, argc, argv, "", &t, NULL, NULL);
+	unsigned first = 0, last = 0;
+
+	if (i < 0 || i != argc) {
+		if (i >= 0)
+			cmd_help(cmd, stderr);
+		return 2;
+	}
+	if (ask(&t, "latency", &text, &tab))
+		return 1;
+	if (t.json || tab.ncols != 2) {
+		vs__ctl_print(&tab, true, stdout);
+		goto out;
+	}
+	for (unsigned r = 0; r < tab.nrows; r++) {
+		double n = strtod(tab.rows[r][1], NULL);
+
+		total += n;
+		if (n && !first)
+			first = r + 1;
+		if (n)
+			last = r + 1;
+	}
+	printf("process %d: %.0f deliveries, from a frame's arrival to the "
+	       "program\n", t.pid, total);
+	if (!total)
+		goto out;
+	printf("%12s %12s %7s  %s\n", "below (us)", "count", "%", "");
+	for (unsigned r = first - 1; r < last; r++) {
+		double n = strtod(tab.rows[r][1], NULL);
+		int bar = (int)(50 * n / total + 0.5);
+
+		printf("%12s %12.0f %6.2f%%  %.*s\n", tab.rows[r][0], n, 100 * n / total,
+		       bar, "##################################################");
+	}
+	for (size_t k = 0; k < sizeof(ps) / sizeof(*ps); k++) {
+		seen = 0;
+		for (unsigned r = 0; r < tab.nrows; r++) {
+			seen += strtod(tab.rows[r][1], NULL);
+			if (seen >= ps[k] * total) {
+				printf("p%g below %s us\n", ps[k] * 100, tab.rows[r][0]);
+				break;
+			}
+		}
+	}
+out:
+	vs__ctl_table_free(&tab);
+	free(text);
+	return 0;
 }
 
 static int
@@ -598,6 +796,18 @@ static const struct command commands[] = {
 	  "A process's TCP and UDP sockets, as ss -tuna shows them: state,\n"
 	  "local and peer address, send and receive queues, core, device.",
 	  run_conns },
+	{ "latency", "[-p PID] [-j]",
+	  "How long received data waited, from its frame's arrival at the\n"
+	  "engine to its delivery to the program (a recv, or the native API's\n"
+	  "callback): a histogram in powers of two of microseconds, and where\n"
+	  "the 50th, 99th and 99.9th percentiles fall.",
+	  run_latency },
+	{ "capture", "[-p PID] [-j] -w FILE [-c COUNT] [-i CORE] [FILTER...]",
+	  "Write the frames a process receives and sends (on every core, or\n"
+	  "CORE's) that FILTER passes (tcpdump's syntax, libpcap's compiler)\n"
+	  "into FILE, a pcap file for tcpdump -r or tshark -r, until COUNT\n"
+	  "frames or Ctrl-C. The process writes FILE: it must be able to.",
+	  run_capture },
 	{ "config", "[-p PID] [-j] [-f FILE]",
 	  "The effective configuration and where each value came from: the\n"
 	  "running process's (-p, or the only one), else what vstack would\n"

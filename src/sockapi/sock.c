@@ -1227,6 +1227,7 @@ consume(struct vs_sock *s, size_t len)
 {
 	size_t left = len;
 
+	vs__netif_delivered(&s->e->nif, s->rxq);
 	while (left) {
 		u16_t k = left > 0xffff ? 0xffff : (u16_t)left;
 
@@ -1543,6 +1544,7 @@ sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
 				copy_addr(s->family, &d->from, m->msg_name,
 					  &m->msg_namelen);
 			if (!(flags & MSG_PEEK)) {
+				vs__netif_delivered(&s->e->nif, d->p);
 				s->dq_head = d->next;
 				if (!s->dq_head)
 					s->dq_tail = NULL;

@@ -17,6 +17,7 @@ struct vs_rx_pbuf {
 	struct pbuf_custom pc; /* first: lwIP frees it as a pbuf */
 	struct vs_netif *n;
 	struct vs_buf *b;
+	uint64_t arrived_ns; /* when its burst was taken from the queue */
 };
 
 /* lwIP is done with a received frame: its buffer goes back. */
@@ -28,10 +29,36 @@ rx_pbuf_free(struct pbuf *p)
 	vs__port_buf_put(r->n->port, r->n->q, &r->b, 1);
 }
 
+/* A copy for the capture, if one runs. */
+static void
+tap(struct vs_netif *n, const uint8_t *f, uint32_t len)
+{
+	struct vs_tap *t = atomic_load_explicit(&n->tap, memory_order_acquire);
+	uint64_t h;
+	struct vs_tap_slot *sl;
+	struct timespec ts;
+
+	if (likely(!t))
+		return;
+	h = atomic_load_explicit(&t->head, memory_order_relaxed);
+	if (h - atomic_load_explicit(&t->tail, memory_order_acquire) >= VS_TAP_SLOTS) {
+		atomic_fetch_add_explicit(&t->dropped, 1, memory_order_relaxed);
+		return;
+	}
+	sl = &t->slot[h % VS_TAP_SLOTS];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sl->ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	sl->len = len;
+	sl->caplen = len < VS_TAP_SNAP ? len : VS_TAP_SNAP;
+	memcpy(sl->data, f, sl->caplen);
+	atomic_store_explicit(&t->head, h + 1, memory_order_release);
+}
+
 /* Sends a built frame; a full send queue is a counted drop. */
 static int
 buf_send(struct vs_netif *n, struct vs_buf *b)
 {
+	tap(n, b->data, b->len);
 	b->flags = 0;
 	if (vs__port_tx_burst(n->port, n->q, &b, 1) != 1) {
 		vs__port_buf_put(n->port, n->q, &b, 1);
@@ -118,6 +145,29 @@ output6(struct netif *nif, struct pbuf *p, const ip6_addr_t *dst)
 	return output(nif->state, p, (struct sockaddr *)&sin6, 0x86dd);
 }
 
+uint64_t
+vs__netif_arrived_ns(const struct pbuf *p)
+{
+	if (!p || !(p->flags & PBUF_FLAG_IS_CUSTOM) ||
+	    ((const struct pbuf_custom *)p)->custom_free_function != rx_pbuf_free)
+		return 0;
+	return ((const struct vs_rx_pbuf *)p)->arrived_ns;
+}
+
+void
+vs__netif_delivered(struct vs_netif *n, const struct pbuf *p)
+{
+	uint64_t t = vs__netif_arrived_ns(p), us;
+	unsigned b = 0;
+
+	if (!t)
+		return;
+	us = (vs__now_ns() - t) / 1000;
+	while (b + 1 < VS_LAT_BUCKETS && us >= (1ull << b))
+		b++;
+	vs__stat_add(&n->st.latency[b], 1);
+}
+
 int
 vs__netif_raw_send(struct vs_netif *n, const void *frame, size_t len)
 {
@@ -166,6 +216,7 @@ vs__netif_poll(struct vs_netif *n)
 {
 	struct vs_buf *b[RX_BURST];
 	unsigned got = vs__port_rx_burst(n->port, n->q, b, RX_BURST);
+	uint64_t now = got ? vs__now_ns() : 0;
 
 	for (unsigned i = 0; i < got; i++) {
 		const uint8_t *f = b[i]->data;
@@ -173,6 +224,7 @@ vs__netif_poll(struct vs_netif *n)
 		struct vs_rx_pbuf *r = &n->rxp[b[i]->idx];
 		struct pbuf *p;
 
+		tap(n, b[i]->data, b[i]->len);
 		if (n->hook) {
 			int v = n->hook(n->hook_arg, b[i]->data, b[i]->len);
 
@@ -194,6 +246,7 @@ vs__netif_poll(struct vs_netif *n)
 		/* The frame stays where the NIC wrote it: lwIP gets a pbuf
 		 * over it, and its free hands the buffer back. */
 		r->b = b[i];
+		r->arrived_ns = now;
 		p = n->lw->pbuf_alloced_custom(PBUF_RAW,
 					       (u16_t)(b[i]->len - ETH_HLEN),
 					       PBUF_REF, &r->pc,

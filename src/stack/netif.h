@@ -23,10 +23,36 @@
 
 #define VS_NETIF_PENDING 64
 
+/* Latency buckets: [0] under 1 µs, [k] under 2^k µs, the last beyond. */
+#define VS_LAT_BUCKETS 24
+
+/*
+ * A tap: copies of the frames a netif receives and sends, for a capture
+ * (vstackctl capture). One producer at a time (the engine's lock holder),
+ * one consumer (the control server); a full ring drops and counts.
+ */
+#define VS_TAP_SLOTS 512
+#define VS_TAP_SNAP 2048
+
+struct vs_tap_slot {
+	uint64_t ns;      /* CLOCK_REALTIME, for pcap */
+	uint32_t len, caplen;
+	uint8_t data[VS_TAP_SNAP];
+};
+
+struct vs_tap {
+	_Atomic uint64_t head, tail; /* produced, consumed */
+	_Atomic uint64_t dropped;
+	struct vs_tap_slot slot[VS_TAP_SLOTS];
+};
+
 struct vs_netif_stats {
 	uint64_t rx_frames, rx_not_ip, tx_frames, tx_no_buf, tx_no_route;
 	uint64_t neigh_waited, neigh_timeout;
 	uint64_t raw_dropped, raw_consumed, raw_sent;
+	/* From a frame's arrival to its data's delivery to the program
+	 * (written under the engine's lock, by whoever holds it). */
+	_Atomic uint64_t latency[VS_LAT_BUCKETS];
 };
 
 /* A hook on every received frame before lwIP (the native API's raw
@@ -51,6 +77,7 @@ struct vs_netif {
 	unsigned npend;
 	vs_netif_hook hook;
 	void *hook_arg;
+	struct vs_tap *_Atomic tap; /* a capture's, or NULL */
 	struct vs_netif_stats st;
 };
 
@@ -61,6 +88,11 @@ int vs__netif_open(struct vs_netif *n, struct vs_lwip *lw,
 /* Receives a burst into lwIP and retries packets waiting for their
  * next hop; returns the frames received. */
 unsigned vs__netif_poll(struct vs_netif *n);
+/* When the frame under pbuf p arrived (ns, monotonic), or 0 if p is not
+ * a received frame's. */
+uint64_t vs__netif_arrived_ns(const struct pbuf *p);
+/* p's data reaches the program now: counts the latency of its frame. */
+void vs__netif_delivered(struct vs_netif *n, const struct pbuf *p);
 /* Sends a whole Ethernet frame as it is: 0, -EMSGSIZE or -ENOBUFS. */
 int vs__netif_raw_send(struct vs_netif *n, const void *frame, size_t len);
 /* Call when the kernel's fd is readable: applies its news and sends

@@ -2,14 +2,18 @@
 # ConnectX (the kudp echo server and bench/epoll_echo under LD_PRELOAD,
 # started by `vstack run`), peers on host B's kernel.
 #   counters  list names the process; 3 datagrams echoed move rx and tx
-#             packets and Udp.In/OutDatagrams by exactly 3; stats -i
-#             prints rates; -j prints JSON
+#             packets and Udp.In/OutDatagrams by exactly 3, and latency
+#             counts 3 deliveries; stats -i prints rates; -j prints JSON
 #   conns     a kernel client's connection shows with its addresses and
 #             port; config names its sources; set loglevel takes effect
 #   auth      another uid is refused: by the socket's mode, and (mode
 #             opened) by the server, which logs it
 #   malformed malformed and random requests get error replies (or none,
 #             when truncated) and the process keeps serving
+#   capture   a capture of a known exchange (3 datagrams echoed), read
+#             back by tcpdump, has exactly its 6 frames; a filter that
+#             excludes them captures none of them; a bad filter is refused
+#             with libpcap's message
 #   run       `vstack run` with a missing device, without privilege, or
 #             with a bad configuration fails with its message and does
 #             not start the program
@@ -55,6 +59,10 @@ counters)
 	echo "rx $rx0 -> $rx1, tx $tx0 -> $tx1, Udp.In $in0 -> $in1, Udp.Out $out0 -> $out1"
 	[ $((rx1 - rx0)) = 3 ] && [ $((tx1 - tx0)) = 3 ] || fail "packets moved by $((rx1 - rx0))/$((tx1 - tx0)), not 3"
 	[ $((in1 - in0)) = 3 ] && [ $((out1 - out0)) = 3 ] || fail "datagrams moved by $((in1 - in0))/$((out1 - out0)), not 3"
+	# Each datagram was delivered once: three latencies.
+	lat=$("$ctl" latency -j | grep -o '"count": [0-9]*' | awk '{ s += $2 } END { print s + 0 }')
+	"$ctl" latency
+	[ "$lat" = 3 ] || fail "latency counted $lat deliveries, not 3"
 	out=$("$ctl" stats -p "$pid" -i 0.2 -n 2)
 	echo "$out"
 	[ "$(grep -c '^ *0 *mlx5_0' <<<"$out")" = 2 ] || fail "stats -i: $out"
@@ -109,6 +117,41 @@ malformed)
 	"$VS_BUILD/tests/ctl_fuzz" "$sock" 300 || fail "ctl_fuzz"
 	netns_exec b timeout 10 "$VS_BUILD/tests/kbulk" 10.77.1.1 7000 1 || fail "the server stopped echoing"
 	"$ctl" conns >/dev/null || fail "vstackctl after the fuzzing"
+	;;
+capture)
+	run_vs "$VSEMU_TMP/srv" "$VS_BUILD/tests/kudp" echo 7400 1000 &
+	wait_for_line "$VSEMU_TMP/srv" "control: serving"
+	"$ctl" capture -w "$VSEMU_TMP/cap.pcap" -c 6 udp port 7400 >"$VSEMU_TMP/capout" 2>&1 &
+	cap=$!
+	sleep 0.5
+	netns_exec b "$VS_BUILD/tests/kudp" client 10.77.1.1 7400 1 1000 1452 || fail "echo"
+	timeout 10 tail --pid=$cap -f /dev/null || fail "capture did not end after 6 frames"
+	wait $cap || fail "vstackctl capture: $(cat "$VSEMU_TMP/capout")"
+	cat "$VSEMU_TMP/capout"
+	tcpdump -nn -r "$VSEMU_TMP/cap.pcap" >"$VSEMU_TMP/dump" 2>/dev/null || fail "tcpdump -r"
+	cat "$VSEMU_TMP/dump"
+	[ "$(wc -l <"$VSEMU_TMP/dump")" = 6 ] || fail "$(wc -l <"$VSEMU_TMP/dump") frames, not 6"
+	for n in 1 1000 1452; do
+		grep -q "10.77.1.2.[0-9]* > 10.77.1.1.7400: UDP, length $n$" "$VSEMU_TMP/dump" ||
+			fail "no $n-byte datagram in"
+		grep -q "10.77.1.1.7400 > 10.77.1.2.[0-9]*: UDP, length $n$" "$VSEMU_TMP/dump" ||
+			fail "no $n-byte echo out"
+	done
+	# A filter that excludes the exchange: stopped by hand, nothing written.
+	"$ctl" capture -w "$VSEMU_TMP/none.pcap" tcp port 9 >"$VSEMU_TMP/capout" 2>&1 &
+	cap=$!
+	sleep 0.5
+	netns_exec b "$VS_BUILD/tests/kudp" client 10.77.1.1 7400 1 1000 1452 || fail "echo"
+	kill -INT $cap
+	wait $cap || fail "capture stopped by hand: $(cat "$VSEMU_TMP/capout")"
+	cat "$VSEMU_TMP/capout"
+	grep -q '^0 frames written' "$VSEMU_TMP/capout" || fail "the filter let frames through"
+	[ "$(tcpdump -nn -r "$VSEMU_TMP/none.pcap" 2>/dev/null | wc -l)" = 0 ] || fail "frames in none.pcap"
+	if "$ctl" capture -w "$VSEMU_TMP/bad.pcap" udp port banana 2>"$VSEMU_TMP/err"; then
+		fail "a bad filter was accepted"
+	fi
+	cat "$VSEMU_TMP/err"
+	grep -q "filter 'udp port banana'" "$VSEMU_TMP/err" || fail "bad filter message"
 	;;
 run)
 	expect_fail() { # MESSAGE ARGS...: vstack run fails with MESSAGE, PROGRAM not run

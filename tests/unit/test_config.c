@@ -128,7 +128,7 @@ START_TEST(bad_key)
 			 -EINVAL);
 	assert_err(path, ":3: unknown key 'corez' (accepted: log, device, "
 			 "cores, hugepages, buffer_size, buffers, spin_us, "
-			 "rule)");
+			 "control_dir, rule)");
 	unlink(path);
 	free(path);
 	vs__config_free(&cfg);
@@ -283,7 +283,8 @@ START_TEST(env_unknown)
 			      "(accepted: VSTACK_LOG, VSTACK_DEVICE, "
 			      "VSTACK_CORES, VSTACK_HUGEPAGES, "
 			      "VSTACK_BUFFER_SIZE, VSTACK_BUFFERS, "
-			      "VSTACK_SPIN_US, VSTACK_RULES, VSTACK_CONFIG)");
+			      "VSTACK_SPIN_US, VSTACK_CONTROL_DIR, VSTACK_RULES, "
+			      "VSTACK_CONFIG, VSTACK_LIB)");
 	vs__config_free(&cfg);
 }
 END_TEST

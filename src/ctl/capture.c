@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+/*
+ * capture - vstackctl capture: the frames some engines receive and send,
+ * through a tcpdump filter (libpcap's compiler), into a pcap file.
+ *
+ * Owns: each engine's tap (a ring the engine fills, netif.h), the
+ * compiled filter and the pcap file. Runs on the control server's thread.
+ *
+ * Must never: make an engine wait (a full tap drops and counts); free a
+ * tap an engine may still be writing (detached taps are freed only after
+ * each engine ran a call from its ring, i.e. passed a point where it does
+ * not hold the tap).
+ */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <semaphore.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "ctl/capture.h"
+
+struct vs_capture {
+	struct vs_engine *e[64];
+	struct vs_tap *tap[64];
+	unsigned n;
+	pcap_t *dead;
+	pcap_dumper_t *dump;
+	struct bpf_program prog;
+	bool have_prog;
+	long count; /* frames to write; 0: until stopped */
+	uint64_t written, seen;
+};
+
+struct vs_capture *
+vs__capture_new(struct vs_engine **es, unsigned n, const char *file,
+		const char *filter, long count, char *err, size_t errlen)
+{
+	struct vs_capture *c = calloc(1, sizeof(*c));
+
+	if (!c || n > 64) {
+		snprintf(err, errlen, "out of memory");
+		free(c);
+		return NULL;
+	}
+	c->count = count;
+	c->dead = pcap_open_dead(DLT_EN10MB, VS_TAP_SNAP);
+	if (!c->dead) {
+		snprintf(err, errlen, "pcap_open_dead failed");
+		goto fail;
+	}
+	if (filter && *filter) {
+		if (pcap_compile(c->dead, &c->prog, filter, 1, PCAP_NETMASK_UNKNOWN)) {
+			snprintf(err, errlen, "filter '%s': %s", filter,
+				 pcap_geterr(c->dead));
+			goto fail;
+		}
+		c->have_prog = true;
+	}
+	c->dump = pcap_dump_open(c->dead, file);
+	if (!c->dump) {
+		snprintf(err, errlen, "%s", pcap_geterr(c->dead));
+		goto fail;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		c->tap[i] = calloc(1, sizeof(*c->tap[i]));
+		if (!c->tap[i]) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		c->e[i] = es[i];
+		c->n = i + 1;
+	}
+	/* Taps on last: from here the engines copy. */
+	for (unsigned i = 0; i < c->n; i++)
+		atomic_store_explicit(&c->e[i]->nif.tap, c->tap[i], memory_order_release);
+	return c;
+fail:
+	for (unsigned i = 0; i < n; i++)
+		free(c->tap[i]);
+	if (c->dump)
+		pcap_dump_close(c->dump);
+	if (c->have_prog)
+		pcap_freecode(&c->prog);
+	if (c->dead)
+		pcap_close(c->dead);
+	free(c);
+	return NULL;
+}
+
+bool
+vs__capture_drain(struct vs_capture *c)
+{
+	for (unsigned i = 0; i < c->n; i++) {
+		struct vs_tap *t = c->tap[i];
+		uint64_t tail = atomic_load_explicit(&t->tail, memory_order_relaxed);
+		uint64_t head = atomic_load_explicit(&t->head, memory_order_acquire);
+
+		for (; tail != head; tail++) {
+			const struct vs_tap_slot *sl = &t->slot[tail % VS_TAP_SLOTS];
+			struct pcap_pkthdr h = {
+				.ts = { (time_t)(sl->ns / 1000000000u),
+					(suseconds_t)(sl->ns % 1000000000u / 1000) },
+				.caplen = sl->caplen,
+				.len = sl->len,
+			};
+
+			c->seen++;
+			if (c->count && (long)c->written >= c->count)
+				continue;
+			if (c->have_prog && !pcap_offline_filter(&c->prog, &h, sl->data))
+				continue;
+			pcap_dump((u_char *)c->dump, &h, sl->data);
+			c->written++;
+		}
+		atomic_store_explicit(&t->tail, tail, memory_order_release);
+	}
+	pcap_dump_flush(c->dump);
+	return c->count && (long)c->written >= c->count;
+}
+
+void
+vs__capture_counts(const struct vs_capture *c, uint64_t *written,
+		   uint64_t *seen, uint64_t *dropped)
+{
+	*written = c->written;
+	*seen = c->seen;
+	*dropped = 0;
+	for (unsigned i = 0; i < c->n; i++)
+		*dropped += atomic_load(&c->tap[i]->dropped);
+}
+
+static void
+passed(void *arg)
+{
+	sem_post(arg);
+}
+
+void
+vs__capture_free(struct vs_capture *c)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		atomic_store_explicit(&c->e[i]->nif.tap, NULL, memory_order_release);
+	for (unsigned i = 0; i < c->n; i++) {
+		sem_t *s = malloc(sizeof(*s));
+		struct timespec until;
+		int rc = -1;
+
+		/* The engine is past any tap() once it runs a call. */
+		if (s && !sem_init(s, 0, 0) && !vs__engine_call(c->e[i], passed, s)) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			do
+				rc = sem_timedwait(s, &until);
+			while (rc && errno == EINTR);
+		}
+		if (!rc) {
+			free(c->tap[i]);
+			sem_destroy(s);
+			free(s);
+		} else {
+			/* Not provably idle: the tap and the call's semaphore
+			 * stay allocated rather than risk a write into freed
+			 * memory. */
+			vs_warn("capture: engine %u did not answer; its tap is kept",
+				c->e[i]->q);
+		}
+	}
+	pcap_dump_close(c->dump);
+	if (c->have_prog)
+		pcap_freecode(&c->prog);
+	pcap_close(c->dead);
+	free(c);
+}
