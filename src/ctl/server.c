@@ -183,7 +183,9 @@ cmd_conns(struct vs_ctl_buf *out)
 
 /* --- counters (atomics and single-writer fields: no lock) --- */
 
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+/* Counters: LOAD for _Atomic ones, PLOAD for plain single-writer ones. */
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define PLOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 static void
 cmd_stats(struct vs_ctl_buf *out)
@@ -211,11 +213,11 @@ cmd_stats(struct vs_ctl_buf *out)
 				       (unsigned long)LOAD(q->tx_bytes),
 				       (unsigned long)LOAD(q->rx_no_buf),
 				       (unsigned long)LOAD(q->tx_full),
-				       (unsigned long)LOAD(n->tx_no_buf),
-				       (unsigned long)LOAD(n->tx_no_route),
-				       (unsigned long)LOAD(n->neigh_timeout),
-				       (unsigned long)LOAD(n->rx_not_ip),
-				       (unsigned long)LOAD(n->raw_dropped), free_bufs,
+				       (unsigned long)PLOAD(n->tx_no_buf),
+				       (unsigned long)PLOAD(n->tx_no_route),
+				       (unsigned long)PLOAD(n->neigh_timeout),
+				       (unsigned long)PLOAD(n->rx_not_ip),
+				       (unsigned long)PLOAD(n->raw_dropped), free_bufs,
 				       in->nbufs, (unsigned long)LOAD(e->st.loops),
 				       (unsigned long)LOAD(e->st.sleeps));
 		}
@@ -238,10 +240,10 @@ cmd_snmp(struct vs_ctl_buf *out)
 			struct vs_engine *e = engine(S.views[v], i);
 			const struct vs_netif_stats *n = &e->nif.st;
 
-			c[0] += LOAD(n->rx_frames);
-			c[1] += LOAD(n->tx_frames);
-			c[2] += LOAD(n->rx_not_ip) + LOAD(n->raw_dropped);
-			c[3] += LOAD(n->tx_no_route);
+			c[0] += PLOAD(n->rx_frames);
+			c[1] += PLOAD(n->tx_frames);
+			c[2] += PLOAD(n->rx_not_ip) + PLOAD(n->raw_dropped);
+			c[3] += PLOAD(n->tx_no_route);
 			c[4] += LOAD(e->st.tcp_connects);
 			c[5] += LOAD(e->st.tcp_accepted);
 			c[6] += LOAD(e->st.tcp_resets);

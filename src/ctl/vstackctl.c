@@ -503,7 +503,8 @@ cell(const struct vs_ctl_table *t, unsigned r, const char *col)
 	return c < 0 ? 0 : strtod(t->rows[r][c], NULL);
 }
 
-/* Rates between two samples of the same process, per core. */
+/* Rates between two samples of the same process, per core, and their
+ * total when there are several cores. */
 static void
 print_rates(const struct vs_ctl_table *a, const struct vs_ctl_table *b,
 	    double secs, bool json)
@@ -515,9 +516,10 @@ print_rates(const struct vs_ctl_table *a, const struct vs_ctl_table *b,
 	struct vs_ctl_table out = { 0 };
 	static char *head[] = { "core", "device", "rx_pps", "rx_mbps", "tx_pps",
 				"tx_mbps", "drops_ps", "pool_used_pct" };
-	char ***rows = calloc(b->nrows ? b->nrows : 1, sizeof(*rows));
-	char (*cells)[8][32] = calloc(b->nrows ? b->nrows : 1, sizeof(*cells));
-	char *ptrs[64][8];
+	char ***rows = calloc(b->nrows + 1, sizeof(*rows));
+	char (*cells)[8][32] = calloc(b->nrows + 1, sizeof(*cells));
+	char *ptrs[65][8];
+	double tot[8] = { 0 };
 
 	if (!rows || !cells || b->nrows > 64 || a->nrows != b->nrows) {
 		fprintf(stderr, "vstackctl: the process's cores changed\n");
@@ -546,6 +548,21 @@ print_rates(const struct vs_ctl_table *a, const struct vs_ctl_table *b,
 			 cell(b, r, "pool_size") > 0
 				 ? 100 * (1 - cell(b, r, "pool_free") / cell(b, r, "pool_size"))
 				 : 0);
+		for (int c = 0; c < 8; c++) {
+			ptrs[r][c] = cells[r][c];
+			tot[c] += c >= 2 && c <= 6 ? strtod(cells[r][c], NULL) : 0;
+		}
+		rows[r] = ptrs[r];
+		out.nrows++;
+	}
+	if (b->nrows > 1) {
+		unsigned r = b->nrows;
+
+		snprintf(cells[r][0], 32, "total");
+		snprintf(cells[r][1], 32, "-");
+		for (int c = 2; c <= 6; c++)
+			snprintf(cells[r][c], 32, c == 3 || c == 5 ? "%.3f" : "%.0f", tot[c]);
+		snprintf(cells[r][7], 32, "-");
 		for (int c = 0; c < 8; c++)
 			ptrs[r][c] = cells[r][c];
 		rows[r] = ptrs[r];
