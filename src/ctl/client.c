@@ -110,8 +110,10 @@ vs__ctl_ask(const char *dir, int pid, const char *req, char **reply, char *err,
 			 errno == EACCES ? " (run as the process's user or root)" : "");
 		goto out;
 	}
+	/* A server that refuses answers before reading: the request may
+	 * meet a closed socket (EPIPE) with the reply already waiting. */
 	rc = vs__ctl_send(fd, VS_CTL_REQUEST, req, strlen(req));
-	if (!rc)
+	if (!rc || rc == -EPIPE || rc == -ECONNRESET)
 		rc = vs__ctl_recv(fd, VS_CTL_REPLY, buf, VS_CTL_MAX + 1, &len,
 				  TIMEOUT_MS, err, errlen);
 	if (rc && rc != -EPROTO)

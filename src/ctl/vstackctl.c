@@ -855,6 +855,7 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
+	signal(SIGPIPE, SIG_IGN); /* a closed control socket is an error, not death */
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
