@@ -13,16 +13,9 @@
 # is not a product number: only ratios and syscall counts mean something.
 #   bench/api.sh [SECS [CONNS]]     (default 5 s, 8 connections)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export VS_BUILD=$PWD/build
+. "$(dirname "$0")/lib.sh" strace
 secs=${1:-5}
 conns=${2:-8}
-[ "$(id -u)" = 0 ] || { echo "bench/api.sh: run as root" >&2; exit 1; }
-scripts/setup
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q strace >/dev/null
-scripts/build build >/dev/null
-. tests/lib/netns.sh
-. tests/lib/vsemu.sh
 
 netns_create a b
 netns_link a b

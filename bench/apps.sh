@@ -14,15 +14,8 @@
 # the results.
 #   bench/apps.sh [REQUESTS]     (default 100000)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export VS_BUILD=$PWD/build
+. "$(dirname "$0")/lib.sh" strace
 n=${1:-100000}
-[ "$(id -u)" = 0 ] || { echo "bench/apps.sh: run as root" >&2; exit 1; }
-scripts/setup
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q strace >/dev/null
-scripts/build build >/dev/null
-. tests/lib/netns.sh
-. tests/lib/vsemu.sh
 
 netns_create a b
 netns_link a b

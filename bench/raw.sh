@@ -10,15 +10,8 @@
 # the instruction counts mean something. bench/README.md has the results.
 #   bench/raw.sh [ITERS]     (default 200000 frames for the TX counts)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export VS_BUILD=$PWD/build
+. "$(dirname "$0")/lib.sh" valgrind
 iters=${1:-200000}
-[ "$(id -u)" = 0 ] || { echo "bench/raw.sh: run as root" >&2; exit 1; }
-scripts/setup
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind >/dev/null
-scripts/build build >/dev/null
-. tests/lib/netns.sh
-. tests/lib/vsemu.sh
 
 netns_create a b
 netns_link a b

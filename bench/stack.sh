@@ -11,15 +11,8 @@
 # Results and their reading: bench/README.md.
 #   bench/stack.sh [MIB] [N]      (defaults 8 and 2000)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export VS_BUILD=$PWD/build
+. "$(dirname "$0")/lib.sh" valgrind gawk
 mib=${1:-8} nconn=${2:-2000}
-[ "$(id -u)" = 0 ] || { echo "bench/stack.sh: run as root" >&2; exit 1; }
-scripts/setup
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind gawk >/dev/null
-scripts/build build >/dev/null
-. tests/lib/netns.sh
-. tests/lib/vsemu.sh
 
 netns_create a b
 netns_link a b
