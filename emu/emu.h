@@ -173,6 +173,16 @@ struct emu_flow {
 	struct emu_qp *qp;
 	struct emu_rule rule; /* on an in-process port; a daemon keeps its own */
 	uint32_t remote_id;   /* the daemon's id for it */
+	struct emu_counters *counters; /* IBV_FLOW_SPEC_ACTION_COUNT's */
+};
+
+/* The library's ibv_counters: a packet count of one flow (the rule's
+ * hits), read from the rule where it lives. */
+struct emu_counters {
+	struct ibv_counters ibv;
+	struct emu_flow *flow;
+	int pkt_index; /* where IBV_COUNTER_PACKETS goes; -1: not attached */
+	uint32_t nattached;
 };
 
 /* Counters of a port (all frames that crossed it), see docs/emu.md. */
@@ -275,7 +285,15 @@ void emu__rq_deliver(struct emu_rq *rq, const uint8_t *frame, uint32_t len,
 		     bool csum_ok);
 
 /* frame.c */
+struct ibv_counters *emu__create_counters(struct ibv_context *ctx,
+					  struct ibv_counters_init_attr *a);
+int emu__destroy_counters(struct ibv_counters *cs);
+int emu__attach_counters(struct ibv_counters *cs,
+			 struct ibv_counter_attach_attr *a, struct ibv_flow *flow);
+int emu__read_counters(struct ibv_counters *cs, uint64_t *v, uint32_t n,
+		       uint32_t flags);
 int emu__flow_parse(const struct ibv_flow_attr *attr, struct emu_match *m,
+		    struct ibv_counters **counters,
 		    bool *drop);
 bool emu__flow_match(const struct emu_match *m, const uint8_t *frame,
 		     uint32_t len);

@@ -43,8 +43,17 @@ emu__create_flow(struct ibv_qp *iqp, struct ibv_flow_attr *a)
 	fl = rc ? NULL : calloc(1, sizeof(*fl));
 	if (!rc && !fl)
 		rc = ENOMEM;
-	if (!rc)
-		rc = emu__flow_parse(a, &fl->rule.m, &fl->rule.drop);
+	if (!rc) {
+		struct ibv_counters *cs;
+
+		rc = emu__flow_parse(a, &fl->rule.m, &cs, &fl->rule.drop);
+		/* Counters count one flow, attached (described) first. */
+		if (!rc && cs) {
+			fl->counters = container_of(cs, struct emu_counters, ibv);
+			if (fl->counters->flow || cs->context != iqp->context)
+				rc = EINVAL;
+		}
+	}
 	if (rc) {
 		free(fl);
 		errno = rc;
@@ -70,6 +79,8 @@ emu__create_flow(struct ibv_qp *iqp, struct ibv_flow_attr *a)
 		errno = rc;
 		return NULL;
 	}
+	if (fl->counters)
+		fl->counters->flow = fl;
 	return &fl->ibv;
 }
 
@@ -86,7 +97,82 @@ emu__destroy_flow(struct ibv_flow *flow)
 	else
 		emu__port_del_rule(port, &fl->rule);
 	fl->qp->flows--;
+	if (fl->counters)
+		fl->counters->flow = NULL;
 	pthread_mutex_unlock(&f->lock);
 	free(fl);
 	return 0;
+}
+
+/* The counters verbs: a packet count per flow (IBV_COUNTER_PACKETS). */
+
+struct ibv_counters *
+emu__create_counters(struct ibv_context *ctx, struct ibv_counters_init_attr *a)
+{
+	struct emu_counters *c;
+
+	if (a && a->comp_mask) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->ibv.context = ctx;
+	c->pkt_index = -1;
+	return &c->ibv;
+}
+
+int
+emu__destroy_counters(struct ibv_counters *cs)
+{
+	struct emu_counters *c = container_of(cs, struct emu_counters, ibv);
+
+	if (c->flow)
+		return EBUSY;
+	free(c);
+	return 0;
+}
+
+/* As on mlx5: described before the flow is created (flow NULL). */
+int
+emu__attach_counters(struct ibv_counters *cs, struct ibv_counter_attach_attr *a,
+		     struct ibv_flow *flow)
+{
+	struct emu_counters *c = container_of(cs, struct emu_counters, ibv);
+
+	if (flow || !a || a->comp_mask || a->index > 63)
+		return EINVAL;
+	if (a->counter_desc != IBV_COUNTER_PACKETS)
+		return EOPNOTSUPP; /* the emulator counts frames, not bytes */
+	c->pkt_index = (int)a->index;
+	c->nattached = a->index + 1 > c->nattached ? a->index + 1 : c->nattached;
+	return 0;
+}
+
+int
+emu__read_counters(struct ibv_counters *cs, uint64_t *v, uint32_t n,
+		   uint32_t flags)
+{
+	struct emu_counters *c = container_of(cs, struct emu_counters, ibv);
+	struct emu_fabric *f = emu__fabric();
+	struct emu_port *port = to_ectx(cs->context)->port;
+	uint64_t hits = 0;
+	int rc = 0;
+
+	(void)flags;
+	if (n < c->nattached)
+		return EINVAL;
+	memset(v, 0, sizeof(*v) * n);
+	pthread_mutex_lock(&f->lock);
+	if (c->flow && port->link)
+		rc = emu__link_rule_hits(port->link, c->flow, &hits);
+	else if (c->flow)
+		hits = c->flow->rule.hits;
+	pthread_mutex_unlock(&f->lock);
+	if (!rc && c->pkt_index >= 0)
+		v[c->pkt_index] = hits;
+	return rc;
 }

@@ -224,12 +224,13 @@ parse_spec(const struct ibv_flow_spec *sp, struct emu_match *m, bool *drop)
 
 int
 emu__flow_parse(const struct ibv_flow_attr *attr, struct emu_match *m,
-		bool *drop)
+		struct ibv_counters **counters, bool *drop)
 {
 	const uint8_t *p = (const uint8_t *)(attr + 1);
 
 	memset(m, 0, sizeof(*m));
 	*drop = false;
+	*counters = NULL;
 	for (int i = 0; i < attr->num_of_specs; i++) {
 		struct ibv_flow_spec sp;
 		int rc;
@@ -240,6 +241,14 @@ emu__flow_parse(const struct ibv_flow_attr *attr, struct emu_match *m,
 		if (sp.hdr.size < sizeof(sp.hdr) || sp.hdr.size > sizeof(sp))
 			return EINVAL;
 		memcpy(&sp, p, sp.hdr.size);
+		if (sp.hdr.type == IBV_FLOW_SPEC_ACTION_COUNT) {
+			if (sp.hdr.size != sizeof(sp.flow_count) || *counters ||
+			    !sp.flow_count.counters)
+				return EINVAL;
+			*counters = sp.flow_count.counters;
+			p += sp.hdr.size;
+			continue;
+		}
 		rc = parse_spec(&sp, m, drop);
 		if (rc)
 			return rc;

@@ -282,6 +282,17 @@ emu__link_del_rule(struct emu_link *l, struct emu_flow *fl)
 }
 
 int
+emu__link_rule_hits(struct emu_link *l, struct emu_flow *fl, uint64_t *hits)
+{
+	struct emu_msg m = { .type = EMU_MSG_RULE_HITS, .u.id = fl->remote_id };
+	int rc = call(l, &m, NULL, 0, NULL);
+
+	if (!rc)
+		*hits = m.u.hits;
+	return rc;
+}
+
+int
 emu__link_stats(struct emu_link *l, struct emu_msg_stats_reply *st)
 {
 	struct emu_msg m = { .type = EMU_MSG_STATS };

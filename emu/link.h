@@ -30,6 +30,9 @@ void emu__link_del_rss(struct emu_link *l, struct emu_qp *qp);
 int emu__link_add_rule(struct emu_link *l, struct emu_flow *fl);
 void emu__link_del_rule(struct emu_link *l, struct emu_flow *fl);
 int emu__link_stats(struct emu_link *l, struct emu_msg_stats_reply *st);
+/* Frames the daemon's copy of fl's rule matched. */
+int emu__link_rule_hits(struct emu_link *l, struct emu_flow *fl,
+			uint64_t *hits);
 const char *emu__link_netdev(const struct emu_link *l);
 /* Moves the frames waiting in rq's ring into its posted receives. */
 void emu__rq_drain(struct emu_rq *rq);

@@ -32,6 +32,7 @@ enum emu_msg_type {
 	EMU_MSG_DEL_RULE,
 	EMU_MSG_STATS,
 	EMU_MSG_SET_IMPAIR,
+	EMU_MSG_RULE_HITS,  /* u.id; the reply's u.hits: frames it matched */
 	EMU_MSG_REPLY = 100,
 };
 
@@ -94,7 +95,8 @@ struct emu_msg {
 		struct emu_msg_rule rule;
 		struct emu_msg_impair impair;
 		struct emu_msg_stats_reply stats;
-		uint32_t id; /* DEL_* */
+		uint32_t id; /* DEL_*, RULE_HITS */
+		uint64_t hits; /* RULE_HITS' reply */
 	} u;
 };
 

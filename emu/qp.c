@@ -851,6 +851,10 @@ emu__qp_context_ops(struct emu_context *ctx)
 	v->destroy_rwq_ind_table = destroy_ind_table;
 	v->ibv_create_flow = emu__create_flow;
 	v->ibv_destroy_flow = emu__destroy_flow;
+	v->create_counters = emu__create_counters;
+	v->destroy_counters = emu__destroy_counters;
+	v->attach_counters_point_flow = emu__attach_counters;
+	v->read_counters = emu__read_counters;
 	v->context.ops.post_send = emu__post_send;
 	v->context.ops.post_recv = emu__post_recv;
 }

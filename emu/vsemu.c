@@ -615,6 +615,18 @@ h_del_rule(struct daemon *d, struct d_client *c, struct req *q)
 	return ENOENT;
 }
 
+static int
+h_rule_hits(struct daemon *d, struct d_client *c, struct req *q)
+{
+	(void)d;
+	for (struct d_rule *r = c->rules; r; r = r->next)
+		if (r->id == q->m->u.id) {
+			q->m->u.hits = r->r.hits;
+			return 0;
+		}
+	return ENOENT;
+}
+
 static void
 wire_numbers(const struct emu_wire *w, uint64_t out[6])
 {
@@ -694,7 +706,7 @@ static const handler_fn handlers[] = {
 	[EMU_MSG_DEL_RQ] = h_del_rq,	  [EMU_MSG_ADD_RSS] = h_add_rss,
 	[EMU_MSG_DEL_RSS] = h_del_rss,	  [EMU_MSG_ADD_RULE] = h_add_rule,
 	[EMU_MSG_DEL_RULE] = h_del_rule, [EMU_MSG_STATS] = h_stats,
-	[EMU_MSG_SET_IMPAIR] = h_impair,
+	[EMU_MSG_SET_IMPAIR] = h_impair,	  [EMU_MSG_RULE_HITS] = h_rule_hits,
 };
 
 static void

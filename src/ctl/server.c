@@ -49,6 +49,14 @@ static struct {
 	char cap_file[256];
 	uint64_t cap_written, cap_seen, cap_dropped; /* the last one's */
 	ev_timer cap_timer;
+	/* vstackctl flow: rules added at run time */
+	struct ctl_flow {
+		unsigned id;
+		struct vs_port *port;
+		struct vs_rule_handle *h;
+		char text[6][64]; /* proto src dst sport dport action */
+	} flows[64];
+	unsigned nflows, next_flow;
 } S = { .lock = PTHREAD_MUTEX_INITIALIZER, .lfd = -1 };
 
 static struct vs_engine *
@@ -320,6 +328,214 @@ cmd_config(struct vs_ctl_buf *out)
 		vs__ctl_printf(out, "file\t%s\t-\n", cfg->file);
 }
 
+/* --- flow rules --- */
+
+/* "ADDR[/LEN]" into r's address and mask; sets or checks the family. */
+static bool
+parse_net(const char *v, uint8_t *family, uint8_t addr[16], uint8_t mask[16])
+{
+	char a[64], *slash;
+	long len;
+	int fam, bits;
+
+	snprintf(a, sizeof(a), "%s", v);
+	slash = strchr(a, '/');
+	if (slash)
+		*slash++ = 0;
+	fam = strchr(a, ':') ? AF_INET6 : AF_INET;
+	if ((*family && *family != fam) || inet_pton(fam, a, addr) != 1)
+		return false;
+	bits = fam == AF_INET ? 32 : 128;
+	len = bits;
+	if (slash) {
+		char *end;
+
+		len = strtol(slash, &end, 10);
+		if (!*slash || *end || len < 0 || len > bits)
+			return false;
+	}
+	memset(mask, 0, 16);
+	for (long i = 0; i < len; i++)
+		mask[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	for (int i = 0; i < 16; i++)
+		addr[i] &= mask[i];
+	*family = (uint8_t)fam;
+	return true;
+}
+
+/* "PORT[/MASK]" (mask decimal or 0x hex; default all 16 bits). */
+static bool
+parse_port(const char *v, uint16_t *port, uint16_t *mask)
+{
+	char *end;
+	unsigned long n = strtoul(v, &end, 10), m = 0xffff;
+
+	if (end == v || n > 0xffff || (*end && *end != '/'))
+		return false;
+	if (*end == '/') {
+		const char *ms = end + 1;
+
+		m = strtoul(ms, &end, 0);
+		if (end == ms || *end || m > 0xffff)
+			return false;
+	}
+	*port = (uint16_t)(n & m);
+	*mask = (uint16_t)m;
+	return true;
+}
+
+static const char *
+flow_add(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
+	 size_t whylen)
+{
+	static const char *const keys[] = { "proto", "src", "dst", "sport",
+					    "dport", "action", "core" };
+	const char *v, *action = vs__ctl_arg(r, "action");
+	struct vs_rule rule = { .count = true };
+	const struct vs_ctl_view *w = S.views[0];
+	struct ctl_flow *f;
+	int rc;
+
+	for (unsigned i = 0; i < r->nargs; i++) {
+		bool known = false;
+
+		for (size_t k = 0; k < VS_ARRAY_SIZE(keys); k++)
+			known |= !strcmp(r->args[i].key, keys[k]);
+		if (!known) {
+			snprintf(why, whylen, "flow_add: unknown argument '%s'",
+				 r->args[i].key);
+			return why;
+		}
+	}
+	if ((v = vs__ctl_arg(r, "proto"))) {
+		if (strcmp(v, "tcp") && strcmp(v, "udp")) {
+			snprintf(why, whylen, "bad proto '%s' (tcp, udp)", v);
+			return why;
+		}
+		rule.proto = !strcmp(v, "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
+	}
+	if ((v = vs__ctl_arg(r, "src")) &&
+	    !parse_net(v, &rule.family, rule.src, rule.src_mask)) {
+		snprintf(why, whylen, "bad src '%s' (ADDRESS[/LENGTH])", v);
+		return why;
+	}
+	if ((v = vs__ctl_arg(r, "dst")) &&
+	    !parse_net(v, &rule.family, rule.dst, rule.dst_mask)) {
+		snprintf(why, whylen, "bad dst '%s' (ADDRESS[/LENGTH], one family)", v);
+		return why;
+	}
+	if ((v = vs__ctl_arg(r, "sport")) &&
+	    !parse_port(v, &rule.sport, &rule.sport_mask)) {
+		snprintf(why, whylen, "bad sport '%s' (PORT[/MASK])", v);
+		return why;
+	}
+	if ((v = vs__ctl_arg(r, "dport")) &&
+	    !parse_port(v, &rule.dport, &rule.dport_mask)) {
+		snprintf(why, whylen, "bad dport '%s' (PORT[/MASK])", v);
+		return why;
+	}
+	if ((rule.sport_mask || rule.dport_mask) && !rule.proto) {
+		snprintf(why, whylen, "ports need proto=tcp or proto=udp");
+		return why;
+	}
+	if (!action) {
+		snprintf(why, whylen, "flow_add needs action=drop|steer|kernel");
+		return why;
+	}
+	if (!strcmp(action, "drop")) {
+		rule.action = VS_RULE_DROP;
+	} else if (!strcmp(action, "steer")) {
+		const char *c = vs__ctl_arg(r, "core");
+		char *end;
+		long core = c ? strtol(c, &end, 10) : -1;
+
+		if (!c || *end || core < 0 || core >= (long)w->n) {
+			snprintf(why, whylen, "steer needs core=0..%u", w->n - 1);
+			return why;
+		}
+		rule.action = VS_RULE_STEER;
+		rule.queue = engine(w, (unsigned)core)->q;
+	} else if (!strcmp(action, "kernel")) {
+		snprintf(why, whylen, "action kernel: raw-packet flow rules cannot "
+				      "hand frames back to the kernel on this port "
+				      "(it needs the NIC's default-miss action)");
+		return why;
+	} else {
+		snprintf(why, whylen, "bad action '%s' (drop, steer, kernel)", action);
+		return why;
+	}
+	if (S.nflows == VS_ARRAY_SIZE(S.flows)) {
+		snprintf(why, whylen, "%u flow rules already", S.nflows);
+		return why;
+	}
+	f = &S.flows[S.nflows];
+	rc = vs__port_rule_add(w->port, &rule, &f->h);
+	if (rc) {
+		snprintf(why, whylen, "the NIC refused the rule: %s%s", strerror(-rc),
+			 rc == -EOPNOTSUPP ? " (it cannot count a rule's frames)" : "");
+		return why;
+	}
+	f->id = ++S.next_flow;
+	f->port = w->port;
+	for (int k = 0; k < 5; k++)
+		snprintf(f->text[k], sizeof(f->text[k]), "%s",
+			 vs__ctl_arg(r, keys[k]) ? vs__ctl_arg(r, keys[k]) : "*");
+	snprintf(f->text[5], sizeof(f->text[5]), "%s%s%s", action,
+		 rule.action == VS_RULE_STEER ? " " : "",
+		 rule.action == VS_RULE_STEER ? vs__ctl_arg(r, "core") : "");
+	S.nflows++;
+	vs_info("control: flow %u added (%s)", f->id, f->text[5]);
+	vs__ctl_printf(out, "id\n%u\n", f->id);
+	return NULL;
+}
+
+static void
+flow_remove(unsigned i)
+{
+	vs__port_rule_del(S.flows[i].port, S.flows[i].h);
+	S.flows[i] = S.flows[--S.nflows];
+}
+
+static const char *
+flow_del(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
+	 size_t whylen)
+{
+	const char *v = vs__ctl_arg(r, "id");
+	char *end;
+	unsigned long id = v ? strtoul(v, &end, 10) : 0;
+
+	if (!v || *end || r->nargs != 1) {
+		snprintf(why, whylen, "flow_del takes id=N");
+		return why;
+	}
+	for (unsigned i = 0; i < S.nflows; i++)
+		if (S.flows[i].id == id) {
+			flow_remove(i);
+			vs_info("control: flow %lu deleted", id);
+			vs__ctl_printf(out, "id\n%lu\n", id);
+			return NULL;
+		}
+	snprintf(why, whylen, "no flow %lu", id);
+	return why;
+}
+
+static void
+flow_list(struct vs_ctl_buf *out)
+{
+	vs__ctl_printf(out, "id\tproto\tsrc\tdst\tsport\tdport\taction\thits\n");
+	for (unsigned i = 0; i < S.nflows; i++) {
+		struct ctl_flow *f = &S.flows[i];
+		uint64_t hits;
+		char h[24] = "-";
+
+		if (!vs__port_rule_hits(f->port, f->h, &hits))
+			snprintf(h, sizeof(h), "%lu", (unsigned long)hits);
+		vs__ctl_printf(out, "%u\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f->id,
+			       f->text[0], f->text[1], f->text[2], f->text[3],
+			       f->text[4], f->text[5], h);
+	}
+}
+
 /* --- capture --- */
 
 /* %XX escapes (a filter's spaces travel as %20); false if malformed. */
@@ -453,6 +669,7 @@ dispatch(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 		{ "snmp", cmd_snmp },	{ "conns", cmd_conns },
 		{ "config", cmd_config },
 		{ "latency", cmd_latency },
+		{ "flow_list", flow_list },
 	};
 
 	for (size_t i = 0; i < VS_ARRAY_SIZE(plain); i++)
@@ -464,6 +681,10 @@ dispatch(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 			plain[i].fn(out);
 			return NULL;
 		}
+	if (!strcmp(r->cmd, "flow_add"))
+		return flow_add(r, out, why, whylen);
+	if (!strcmp(r->cmd, "flow_del"))
+		return flow_del(r, out, why, whylen);
 	if (!strcmp(r->cmd, "capture_start"))
 		return cap_start(r, out, why, whylen);
 	if (!strcmp(r->cmd, "capture_status") || !strcmp(r->cmd, "capture_stop")) {
@@ -692,6 +913,11 @@ vs__ctl_remove(const struct vs_ctl_view *v)
 	bool last;
 
 	pthread_mutex_lock(&S.lock);
+	for (unsigned i = 0; i < S.nflows;) /* the port is about to close */
+		if (S.flows[i].port == v->port)
+			flow_remove(i);
+		else
+			i++;
 	for (unsigned i = 0; i < S.nviews; i++)
 		if (S.views[i] == v) {
 			S.views[i] = S.views[--S.nviews];

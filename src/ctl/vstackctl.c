@@ -333,6 +333,77 @@ run_capture(const struct command *cmd, int argc, char **argv)
 	return rc;
 }
 
+/* flow add|del|list: rules the process installs on its NIC. */
+static int
+run_flow(const struct command *cmd, int argc, char **argv)
+{
+	struct vs_ctl_table tab;
+	struct target t;
+	char req[512], *text;
+	int i = parse_target(cmd, argc, argv, "", &t, NULL, NULL);
+	size_t k;
+
+	if (i < 0 || i >= argc) {
+		if (i >= 0)
+			cmd_help(cmd, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[i], "list") && i + 1 == argc) {
+		snprintf(req, sizeof(req), "flow_list");
+	} else if (!strcmp(argv[i], "del") && i + 2 == argc) {
+		snprintf(req, sizeof(req), "flow_del id=%s", argv[i + 1]);
+	} else if (!strcmp(argv[i], "add")) {
+		k = (size_t)snprintf(req, sizeof(req), "flow_add");
+		for (i++; i < argc; i++) {
+			const char *w = argv[i], *key = NULL;
+
+			if (!strcmp(w, "tcp") || !strcmp(w, "udp")) {
+				k += (size_t)snprintf(req + k, sizeof(req) - k, " proto=%s", w);
+				continue;
+			}
+			if (!strcmp(w, "drop") || !strcmp(w, "kernel")) {
+				k += (size_t)snprintf(req + k, sizeof(req) - k, " action=%s", w);
+				continue;
+			}
+			if (!strcmp(w, "steer"))
+				key = "core";
+			else if (!strcmp(w, "src") || !strcmp(w, "from"))
+				key = "src";
+			else if (!strcmp(w, "dst") || !strcmp(w, "to"))
+				key = "dst";
+			else if (!strcmp(w, "sport") || !strcmp(w, "dport"))
+				key = w;
+			if (!key || i + 1 >= argc || strchr(argv[i + 1], ' ') ||
+			    strchr(argv[i + 1], '=')) {
+				fprintf(stderr, "vstackctl: flow add: unexpected '%s'\n", w);
+				cmd_help(cmd, stderr);
+				return 2;
+			}
+			if (!strcmp(w, "steer"))
+				k += (size_t)snprintf(req + k, sizeof(req) - k, " action=steer");
+			k += (size_t)snprintf(req + k, sizeof(req) - k, " %s=%s", key,
+					      argv[++i]);
+		}
+		if (k >= sizeof(req)) {
+			fprintf(stderr, "vstackctl: flow add: too long\n");
+			return 2;
+		}
+	} else {
+		cmd_help(cmd, stderr);
+		return 2;
+	}
+	if (ask(&t, req, &text, &tab))
+		return 1;
+	if (t.json || !strcmp(argv[argc - 1], "list") || !strncmp(req, "flow_list", 9))
+		vs__ctl_print(&tab, t.json, stdout);
+	else if (tab.nrows == 1)
+		printf("flow %s %s\n", tab.rows[0][0],
+		       !strncmp(req, "flow_add", 8) ? "added" : "deleted");
+	vs__ctl_table_free(&tab);
+	free(text);
+	return 0;
+}
+
 /* The histogram with shares and a bar, and where p50/p99/p99.9 fall. */
 static int
 run_latency(const struct command *cmd, int argc, char **argv)
@@ -819,6 +890,17 @@ static const struct command commands[] = {
 	  "callback): a histogram in powers of two of microseconds, and where\n"
 	  "the 50th, 99th and 99.9th percentiles fall.",
 	  run_latency },
+	{ "flow", "[-p PID] [-j] add [tcp|udp] [src ADDR[/LEN]] [dst ADDR[/LEN]]\n"
+		  "                  [sport PORT[/MASK]] [dport PORT[/MASK]] "
+		  "drop|steer CORE|kernel\n"
+		  "       vstackctl flow [-p PID] del ID\n"
+		  "       vstackctl flow [-p PID] [-j] list",
+	  "Rules on the process's NIC, at run time: drop the matching frames\n"
+	  "at the NIC, or steer them to a core's queue. list shows each rule\n"
+	  "and the frames it matched (dropped ones included). kernel (leave\n"
+	  "them to the kernel) needs an action raw-packet flow rules lack and\n"
+	  "is refused with that reason. The rules go with the process.",
+	  run_flow },
 	{ "capture", "[-p PID] [-j] -w FILE [-c COUNT] [-i CORE] [FILTER...]",
 	  "Write the frames a process receives and sends (on every core, or\n"
 	  "CORE's) that FILTER passes (tcpdump's syntax, libpcap's compiler)\n"

@@ -261,6 +261,18 @@ vs__port_rule_del(struct vs_port *p, struct vs_rule_handle *h)
 }
 
 int
+vs__port_rule_hits(struct vs_port *p, struct vs_rule_handle *h, uint64_t *hits)
+{
+	int rc = -EOPNOTSUPP;
+
+	pthread_mutex_lock(&p->rules_lock);
+	if (p->ops->rule_hits)
+		rc = p->ops->rule_hits(p, h, hits);
+	pthread_mutex_unlock(&p->rules_lock);
+	return rc;
+}
+
+int
 vs__port_arm(struct vs_port *p, unsigned q)
 {
 	return p->ops->arm(p, q);

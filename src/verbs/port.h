@@ -90,6 +90,7 @@ struct vs_rule {
 	uint8_t family;        /* AF_INET, AF_INET6, 0: any IP */
 	uint8_t src[16], src_mask[16], dst[16], dst_mask[16];
 	uint16_t sport, sport_mask, dport, dport_mask; /* host order */
+	bool count; /* count the frames it matches (vs__port_rule_hits) */
 };
 
 /* Counters of one queue; a single writer, any reader. */
@@ -121,6 +122,9 @@ struct vs_port_ops {
 	int (*rule_add)(struct vs_port *p, const struct vs_rule *r,
 			struct vs_rule_handle **h);
 	int (*rule_del)(struct vs_port *p, struct vs_rule_handle *h);
+	/* Frames a counting rule matched; -EOPNOTSUPP if it does not count. */
+	int (*rule_hits)(struct vs_port *p, struct vs_rule_handle *h,
+			 uint64_t *hits);
 	/* Before sleeping on sleep_fd: arms it; > 0 if work is already
 	 * there (do not sleep). After waking: acknowledges the wakeup. */
 	int (*arm)(struct vs_port *p, unsigned q);
@@ -164,6 +168,10 @@ void vs__port_buf_put(struct vs_port *p, unsigned q, struct vs_buf **b,
 int vs__port_rule_add(struct vs_port *p, const struct vs_rule *r,
 		      struct vs_rule_handle **h);
 int vs__port_rule_del(struct vs_port *p, struct vs_rule_handle *h);
+/* Frames a rule added with `count` matched, dropped ones included; from
+ * any thread. -EOPNOTSUPP: the rule does not count. */
+int vs__port_rule_hits(struct vs_port *p, struct vs_rule_handle *h,
+		       uint64_t *hits);
 int vs__port_arm(struct vs_port *p, unsigned q);
 void vs__port_woken(struct vs_port *p, unsigned q);
 int vs__port_sleep_fd(struct vs_port *p, unsigned q);

@@ -75,6 +75,7 @@ struct vport {
 
 struct vs_rule_handle {
 	struct ibv_flow *flow[2]; /* IPv4 and IPv6 for a rule of any family */
+	struct ibv_counters *cnt[2]; /* a counting rule's, per flow */
 	struct vs_rule_handle *prev, *next; /* the port's rules */
 };
 
@@ -729,6 +730,7 @@ struct flow_buf {
 	} ip;
 	struct ibv_flow_spec_tcp_udp l4;
 	struct ibv_flow_spec_action_drop drop;
+	struct ibv_flow_spec_counter_action count;
 };
 
 static void *
@@ -745,7 +747,7 @@ spec_next(struct flow_buf *f, uint8_t **at, uint16_t size)
 /* The specs for one address family (4 or 6). */
 static void
 build_flow(struct vs_port *p, const struct vs_rule *r, int family,
-	   uint8_t *buf)
+	   struct ibv_counters *cnt, uint8_t *buf)
 {
 	struct flow_buf *f = (struct flow_buf *)buf;
 	uint8_t *at = buf + sizeof(f->attr);
@@ -802,6 +804,37 @@ build_flow(struct vs_port *p, const struct vs_rule *r, int family,
 		*d = (struct ibv_flow_spec_action_drop){
 			.type = IBV_FLOW_SPEC_ACTION_DROP, .size = sizeof(*d) };
 	}
+	if (cnt) {
+		struct ibv_flow_spec_counter_action *c = spec_next(f, &at, sizeof(*c));
+
+		*c = (struct ibv_flow_spec_counter_action){
+			.type = IBV_FLOW_SPEC_ACTION_COUNT, .size = sizeof(*c),
+			.counters = cnt };
+	}
+}
+
+/* A packet counter for one flow, described before the flow exists. */
+static struct ibv_counters *
+counter_new(struct vs_port *p)
+{
+	struct ibv_counter_attach_attr a = { .counter_desc = IBV_COUNTER_PACKETS };
+	struct ibv_counters_init_attr ia = { 0 };
+	struct ibv_counters *c = ibv_create_counters(vp(p)->ctx, &ia);
+
+	if (c && ibv_attach_counters_point_flow(c, &a, NULL)) {
+		ibv_destroy_counters(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+handle_free(struct vs_rule_handle *h)
+{
+	for (int i = 0; i < 2; i++)
+		if (h->cnt[i])
+			ibv_destroy_counters(h->cnt[i]);
+	free(h);
 }
 
 static int
@@ -822,14 +855,22 @@ v_rule_add(struct vs_port *p, const struct vs_rule *r,
 	if (!h)
 		return -ENOMEM;
 	for (int i = 0; i < nf; i++) {
-		build_flow(p, r, fams[i], buf);
+		if (r->count && !(h->cnt[i] = counter_new(p))) {
+			int rc = errno ? -errno : -EOPNOTSUPP;
+
+			if (i)
+				ibv_destroy_flow(h->flow[0]);
+			handle_free(h);
+			return rc;
+		}
+		build_flow(p, r, fams[i], h->cnt[i], buf);
 		h->flow[i] = ibv_create_flow(qp, (struct ibv_flow_attr *)buf);
 		if (!h->flow[i]) {
 			int rc = -errno;
 
 			if (i)
 				ibv_destroy_flow(h->flow[0]);
-			free(h);
+			handle_free(h);
 			return rc ? rc : -EIO;
 		}
 	}
@@ -861,8 +902,29 @@ v_rule_del(struct vs_port *p, struct vs_rule_handle *h)
 			rc = -EIO;
 		vp(p)->nrules--;
 	}
-	free(h);
+	handle_free(h);
 	return rc;
+}
+
+static int
+v_rule_hits(struct vs_port *p, struct vs_rule_handle *h, uint64_t *hits)
+{
+	(void)p;
+	*hits = 0;
+	if (!h->cnt[0])
+		return -EOPNOTSUPP;
+	for (int i = 0; i < 2; i++) {
+		uint64_t n;
+		int rc;
+
+		if (!h->cnt[i])
+			continue;
+		rc = ibv_read_counters(h->cnt[i], &n, 1, 0);
+		if (rc)
+			return -rc;
+		*hits += n;
+	}
+	return 0;
 }
 
 /* --- sleeping --- */
@@ -1064,6 +1126,7 @@ const struct vs_port_ops vs__verbs_ops = {
 	.tx_burst = v_tx_burst,
 	.rule_add = v_rule_add,
 	.rule_del = v_rule_del,
+	.rule_hits = v_rule_hits,
 	.arm = v_arm,
 	.woken = v_woken,
 	.sleep_fd = v_sleep_fd,

@@ -14,6 +14,9 @@
 #             back by tcpdump, has exactly its 6 frames; a filter that
 #             excludes them captures none of them; a bad filter is refused
 #             with libpcap's message
+#   flow      a drop rule (flow add) stops one peer's datagrams at the
+#             NIC and counts them (flow list: exactly the 3 tries); flow
+#             del restores the echo; kernel and bad rules are refused
 #   run       `vstack run` with a missing device, without privilege, or
 #             with a bad configuration fails with its message and does
 #             not start the program
@@ -152,6 +155,30 @@ capture)
 	fi
 	cat "$VSEMU_TMP/err"
 	grep -q "filter 'udp port banana'" "$VSEMU_TMP/err" || fail "bad filter message"
+	;;
+flow)
+	run_vs "$VSEMU_TMP/srv" "$VS_BUILD/tests/kudp" echo 7400 1000 &
+	wait_for_line "$VSEMU_TMP/srv" "control: serving"
+	netns_exec b "$VS_BUILD/tests/kudp" client 10.77.1.1 7400 100 || fail "echo before"
+	out=$("$ctl" flow add udp src 10.77.1.2 dport 7400 drop) || fail "flow add: $out"
+	echo "$out"
+	id=$(awk '{ print $2 }' <<<"$out")
+	if netns_exec b "$VS_BUILD/tests/kudp" client 10.77.1.1 7400 100; then
+		fail "the dropped peer got its echo"
+	fi
+	out=$("$ctl" flow list)
+	echo "$out"
+	[ "$(col "$out" "^ *$id " hits)" = 3 ] || fail "hits: $(col "$out" "^ *$id " hits), not 3"
+	[ "$(col "$out" "^ *$id " action)" = drop ] || fail "list: $out"
+	"$ctl" flow del "$id" | grep -q "flow $id deleted" || fail "flow del"
+	netns_exec b "$VS_BUILD/tests/kudp" client 10.77.1.1 7400 100 || fail "echo after flow del"
+	[ "$("$ctl" flow list | wc -l)" = 1 ] || fail "a rule is left: $("$ctl" flow list)"
+	for bad in "udp dport 7400 kernel:cannot hand frames back" "dport 7400 drop:ports need" \
+		"udp src 10.0.0.300 drop:bad src" "udp steer 9:steer needs core=0..0" "udp:needs action"; do
+		if "$ctl" flow add ${bad%%:*} 2>"$VSEMU_TMP/err"; then fail "accepted: ${bad%%:*}"; fi
+		grep -q "${bad#*:}" "$VSEMU_TMP/err" || fail "${bad%%:*}: $(cat "$VSEMU_TMP/err")"
+	done
+	"$ctl" flow del 99 2>&1 | grep -q 'no flow 99' || fail "flow del 99"
 	;;
 run)
 	expect_fail() { # MESSAGE ARGS...: vstack run fails with MESSAGE, PROGRAM not run
