@@ -53,7 +53,8 @@ static struct {
 	struct ctl_flow {
 		unsigned id;
 		struct vs_port *port;
-		struct vs_rule_handle *h;
+		struct vs_rule_handle *h;  /* at the NIC, or NULL: */
+		const struct vs_ctl_view *kview; int kid; /* a kernel rule */
 		char text[6][64]; /* proto src dst sport dport action */
 	} flows[64];
 	unsigned nflows, next_flow;
@@ -456,10 +457,12 @@ flow_add(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 		rule.action = VS_RULE_STEER;
 		rule.queue = engine(w, (unsigned)core)->q;
 	} else if (!strcmp(action, "kernel")) {
-		snprintf(why, whylen, "action kernel: raw-packet flow rules cannot "
-				      "hand frames back to the kernel on this port "
-				      "(it needs the NIC's default-miss action)");
-		return why;
+		if (!w->kernel_add) {
+			snprintf(why, whylen, "action kernel: a native program decides "
+					      "itself what it takes");
+			return why;
+		}
+		rule.action = VS_RULE_DROP; /* unused: never reaches the NIC */
 	} else {
 		snprintf(why, whylen, "bad action '%s' (drop, steer, kernel)", action);
 		return why;
@@ -469,7 +472,16 @@ flow_add(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 		return why;
 	}
 	f = &S.flows[S.nflows];
-	rc = vs__port_rule_add(w->port, &rule, &f->h);
+	memset(f, 0, sizeof(*f));
+	if (!strcmp(action, "kernel")) {
+		/* Frames no rule takes are the kernel's already: keep vstack
+		 * from taking these (sockets created from now on). */
+		f->kid = w->kernel_add(&rule);
+		f->kview = w;
+		rc = f->kid < 0 ? f->kid : 0;
+	} else {
+		rc = vs__port_rule_add(w->port, &rule, &f->h);
+	}
 	if (rc) {
 		snprintf(why, whylen, "the NIC refused the rule: %s%s", strerror(-rc),
 			 rc == -EOPNOTSUPP ? " (it cannot count a rule's frames)" : "");
@@ -492,7 +504,10 @@ flow_add(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 static void
 flow_remove(unsigned i)
 {
-	vs__port_rule_del(S.flows[i].port, S.flows[i].h);
+	if (S.flows[i].h)
+		vs__port_rule_del(S.flows[i].port, S.flows[i].h);
+	else
+		S.flows[i].kview->kernel_del(S.flows[i].kid);
 	S.flows[i] = S.flows[--S.nflows];
 }
 
@@ -528,7 +543,7 @@ flow_list(struct vs_ctl_buf *out)
 		uint64_t hits;
 		char h[24] = "-";
 
-		if (!vs__port_rule_hits(f->port, f->h, &hits))
+		if (f->h && !vs__port_rule_hits(f->port, f->h, &hits))
 			snprintf(h, sizeof(h), "%lu", (unsigned long)hits);
 		vs__ctl_printf(out, "%u\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f->id,
 			       f->text[0], f->text[1], f->text[2], f->text[3],

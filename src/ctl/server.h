@@ -29,6 +29,11 @@ struct vs_ctl_view {
 	size_t stride;               /* bytes from one engine to the next */
 	unsigned n;
 	const struct vs_config *cfg;
+	/* vstackctl flow ... kernel: rules that keep sockets created from
+	 * now on, whose traffic they cover, on the kernel (NULL: a native
+	 * program, which decides itself). add returns an id or -errno. */
+	int (*kernel_add)(const struct vs_rule *r);
+	int (*kernel_del)(int id);
 };
 
 /* Shows a view, starting the server with the first. The view must stay

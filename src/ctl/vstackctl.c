@@ -896,10 +896,12 @@ static const struct command commands[] = {
 		  "       vstackctl flow [-p PID] del ID\n"
 		  "       vstackctl flow [-p PID] [-j] list",
 	  "Rules on the process's NIC, at run time: drop the matching frames\n"
-	  "at the NIC, or steer them to a core's queue. list shows each rule\n"
-	  "and the frames it matched (dropped ones included). kernel (leave\n"
-	  "them to the kernel) needs an action raw-packet flow rules lack and\n"
-	  "is refused with that reason. The rules go with the process.",
+	  "at the NIC, or steer them to a core's queue; list shows each rule\n"
+	  "and the frames it matched (dropped ones included). kernel leaves\n"
+	  "the traffic to the kernel: sockets the process creates from now\n"
+	  "on whose frames the rule covers stay the kernel's (frames no rule\n"
+	  "takes are the kernel's); it changes no existing socket. The rules\n"
+	  "go with the process.",
 	  run_flow },
 	{ "capture", "[-p PID] [-j] -w FILE [-c COUNT] [-i CORE] [FILTER...]",
 	  "Write the frames a process receives and sends (on every core, or\n"

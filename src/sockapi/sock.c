@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/compiler.h"
 #include "ctl/server.h"
 #include "sockapi/sock.h"
 #include "stack/addr.h"
@@ -170,6 +171,20 @@ vs__sock_init(void)
 		       cfg_err);
 }
 
+static int kernel_rule_add(const struct vs_rule *r);
+static int kernel_rule_del(int id);
+
+/* Rules that leave traffic to the kernel (vstackctl flow ... kernel). */
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		int id;
+		struct vs_rule r;
+	} r[64];
+	unsigned n;
+	int next;
+} kr = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
 static int
 rt_start(void)
 {
@@ -205,7 +220,9 @@ rt_start(void)
 		return -1;
 	rt.view = (struct vs_ctl_view){ .mode = "preload", .port = rt.port,
 					.engines = rt.es, .stride = sizeof(*rt.es),
-					.n = rt.n, .cfg = &rt.cfg };
+					.n = rt.n, .cfg = &rt.cfg,
+					.kernel_add = kernel_rule_add,
+					.kernel_del = kernel_rule_del };
 	vs__ctl_add(&rt.view);
 	vs_info("vstack: %s (%s), %u engines", vs__port_info(rt.port)->device,
 		vs__port_info(rt.port)->ifname, rt.n);
@@ -292,6 +309,9 @@ vs__sock_atfork_child(void)
 		}
 	}
 	pthread_mutex_init(&rt.lock, NULL);
+	/* Kernel rules were the parent's (vstackctl flow ... kernel). */
+	pthread_mutex_init(&kr.lock, NULL);
+	kr.n = 0;
 	/* A native program's child stays native (sockets on the kernel). */
 	rt.state = rt.state > 0 ? 0 : rt.state;
 	vs__ctl_atfork_child();
@@ -907,6 +927,111 @@ vs__sock_listen(int fd, int backlog)
 	return 0;
 }
 
+/* --- rules that leave traffic to the kernel (vstackctl flow ... kernel) --- */
+
+static int
+kernel_rule_add(const struct vs_rule *r)
+{
+	int id = -ENOSPC;
+
+	pthread_mutex_lock(&kr.lock);
+	if (kr.n < VS_ARRAY_SIZE(kr.r)) {
+		id = ++kr.next;
+		kr.r[kr.n].id = id;
+		kr.r[kr.n++].r = *r;
+	}
+	pthread_mutex_unlock(&kr.lock);
+	return id;
+}
+
+static int
+kernel_rule_del(int id)
+{
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&kr.lock);
+	for (unsigned i = 0; i < kr.n; i++)
+		if (kr.r[i].id == id) {
+			kr.r[i] = kr.r[--kr.n];
+			rc = 0;
+			break;
+		}
+	pthread_mutex_unlock(&kr.lock);
+	return rc;
+}
+
+static bool
+masked_eq(const void *v, const uint8_t *want, const uint8_t *mask, size_t n)
+{
+	const uint8_t *b = v;
+
+	for (size_t i = 0; i < n; i++)
+		if ((b[i] & mask[i]) != (want[i] & mask[i]))
+			return false;
+	return true;
+}
+
+static bool
+zero(const uint8_t *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (m[i])
+			return false;
+	return true;
+}
+
+static bool sa_is_any(const struct sockaddr *sa);
+
+/*
+ * Does a kernel rule cover every frame a new socket would receive: of
+ * proto, to local (NULL: not known yet; unspecified: any of the port's
+ * addresses), from peer (NULL: anyone)? Then it stays the kernel's.
+ */
+static bool
+kernel_ruled(uint8_t proto, const struct sockaddr *local,
+	     const struct sockaddr *peer)
+{
+	const struct sockaddr *any = local ? local : peer;
+	bool covered = false;
+
+	if (!__atomic_load_n(&kr.n, __ATOMIC_RELAXED) || !any)
+		return false;
+	pthread_mutex_lock(&kr.lock);
+	for (unsigned i = 0; i < kr.n && !covered; i++) {
+		const struct vs_rule *r = &kr.r[i].r;
+		size_t alen = any->sa_family == AF_INET ? 4 : 16;
+		bool ok = true;
+
+		if ((r->proto && r->proto != proto) ||
+		    (r->family && r->family != any->sa_family))
+			continue;
+		if (!local) {
+			ok = zero(r->dst_mask, 16) && !r->dport_mask;
+		} else {
+			if (sa_is_any(local) && !zero(r->dst_mask, alen)) {
+				const struct vs_port_info *in = vs__port_info(rt.port);
+
+				ok = false;
+				for (unsigned k = 0; k < in->naddrs && !ok; k++)
+					ok = in->addrs[k].ss_family == local->sa_family &&
+					     masked_eq(vs__sa_addr((const struct sockaddr *)&in->addrs[k]),
+						       r->dst, r->dst_mask, alen);
+			} else if (!sa_is_any(local)) {
+				ok = masked_eq(vs__sa_addr(local), r->dst, r->dst_mask, alen);
+			}
+			ok = ok && (vs__sa_port(local) & r->dport_mask) == r->dport;
+		}
+		if (!peer)
+			ok = ok && zero(r->src_mask, 16) && !r->sport_mask;
+		else
+			ok = ok && masked_eq(vs__sa_addr(peer), r->src, r->src_mask, alen) &&
+			     (vs__sa_port(peer) & r->sport_mask) == r->sport;
+		covered = ok;
+	}
+	pthread_mutex_unlock(&kr.lock);
+	return covered;
+}
+
 /* Takes a pending listener over; under s->qlock. */
 static bool
 activate(int fd, struct vs_sock *s)
@@ -918,6 +1043,7 @@ activate(int fd, struct vs_sock *s)
 	    !rt_up() ||
 	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_TCP_SERVER,
 			      (struct sockaddr *)&s->local, NULL) != VS_POLICY_OFFLOAD ||
+	    kernel_ruled(IPPROTO_TCP, (struct sockaddr *)&s->local, NULL) ||
 	    !(sa_is_any((struct sockaddr *)&s->local) ||
 	      sa_on_port((struct sockaddr *)&s->local)))
 		return false;
@@ -1114,6 +1240,7 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (type != SOCK_STREAM || family != sa->sa_family || !rt_up() ||
 	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_TCP_CLIENT, sa, NULL) !=
 		    VS_POLICY_OFFLOAD ||
+	    kernel_ruled(IPPROTO_TCP, NULL, sa) ||
 	    !routed_via_port(sa))
 		goto kernel;
 	/* bind() before connect(): the kernel socket holds the program's
@@ -1453,6 +1580,7 @@ vs__sock_bound(int fd)
 	    vs__real.getsockname(fd, (struct sockaddr *)&ss, &l) < 0 || !rt_up() ||
 	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP, (struct sockaddr *)&ss,
 			      NULL) != VS_POLICY_OFFLOAD ||
+	    kernel_ruled(IPPROTO_UDP, (struct sockaddr *)&ss, NULL) ||
 	    !(sa_is_any((struct sockaddr *)&ss) || sa_on_port((struct sockaddr *)&ss)))
 		return;
 	if (family == AF_INET6) {
@@ -1483,6 +1611,7 @@ vs__sock_first_send(int fd, const struct sockaddr *to, socklen_t len)
 	    ((struct sockaddr_in *)&bound)->sin_port == 0 && rt_up() &&
 	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP, to, NULL) ==
 		    VS_POLICY_OFFLOAD &&
+	    !kernel_ruled(IPPROTO_UDP, NULL, to) &&
 	    routed_via_port(to))
 		s = udp_take(fd, family, (struct sockaddr *)&any, 0);
 	if (!s)
@@ -1504,6 +1633,7 @@ sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa, socklen_t l
 		    sock_type(fd, &family) != SOCK_DGRAM || family != sa->sa_family ||
 		    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP, sa, NULL) !=
 			    VS_POLICY_OFFLOAD ||
+		    kernel_ruled(IPPROTO_UDP, NULL, sa) ||
 		    !routed_via_port_src(sa, &src))
 			return vs__real.connect(fd, sa, len) < 0 ? -errno : 0;
 		((struct sockaddr_in *)&src)->sin_port = 0; /* the kernel's pick */

@@ -16,7 +16,9 @@
 #             with libpcap's message
 #   flow      a drop rule (flow add) stops one peer's datagrams at the
 #             NIC and counts them (flow list: exactly the 3 tries); flow
-#             del restores the echo; kernel and bad rules are refused
+#             del restores the echo; a kernel rule keeps a socket bound
+#             after it on the kernel (and only that one); bad rules are
+#             refused with reasons
 #   run       `vstack run` with a missing device, without privilege, or
 #             with a bad configuration fails with its message and does
 #             not start the program
@@ -173,12 +175,31 @@ flow)
 	"$ctl" flow del "$id" | grep -q "flow $id deleted" || fail "flow del"
 	netns_exec b "$VS_BUILD/tests/kudp" client 10.77.1.1 7400 100 || fail "echo after flow del"
 	[ "$("$ctl" flow list | wc -l)" = 1 ] || fail "a rule is left: $("$ctl" flow list)"
-	for bad in "udp dport 7400 kernel:cannot hand frames back" "dport 7400 drop:ports need" \
+	for bad in "dport 7400 drop:ports need" \
 		"udp src 10.0.0.300 drop:bad src" "udp steer 9:steer needs core=0..0" "udp:needs action"; do
 		if "$ctl" flow add ${bad%%:*} 2>"$VSEMU_TMP/err"; then fail "accepted: ${bad%%:*}"; fi
 		grep -q "${bad#*:}" "$VSEMU_TMP/err" || fail "${bad%%:*}: $(cat "$VSEMU_TMP/err")"
 	done
 	"$ctl" flow del 99 2>&1 | grep -q 'no flow 99' || fail "flow del 99"
+	# A kernel rule: sockets bound after it that it covers stay the kernel's.
+	mkfifo "$VSEMU_TMP/cmd"
+	run_vs "$VSEMU_TMP/late" "$VS_BUILD/tests/late_bind" <"$VSEMU_TMP/cmd" &
+	exec 5>"$VSEMU_TMP/cmd"
+	wait_for_line "$VSEMU_TMP/late" ready
+	echo 7401 >&5 # vstack starts with a process's first socket
+	wait_for_line "$VSEMU_TMP/late" "control: serving"
+	lpid=$("$ctl" list | awk '$2 == "late_bind" { print $1 }')
+	out=$("$ctl" flow -p "$lpid" add udp dport 7402 kernel) || fail "kernel rule: $out"
+	echo "$out"
+	echo 7402 >&5
+	echo 7403 >&5
+	wait_for_line "$VSEMU_TMP/late" "bound 7403"
+	out=$("$ctl" conns -p "$lpid")
+	echo "$out"
+	grep -q ':7403 ' <<<"$out" || fail "the socket on 7403 is not vstack's"
+	grep -q ':7402 ' <<<"$out" && fail "the socket on 7402 is vstack's despite the kernel rule"
+	"$ctl" flow -p "$lpid" list | grep -Eq ' kernel +- *$' || fail "list: $("$ctl" flow -p "$lpid" list)"
+	exec 5>&-
 	;;
 run)
 	expect_fail() { # MESSAGE ARGS...: vstack run fails with MESSAGE, PROGRAM not run
