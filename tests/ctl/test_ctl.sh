@@ -11,7 +11,7 @@
 #   malformed malformed and random requests get error replies (or none,
 #             when truncated) and the process keeps serving
 #   capture   a capture of a known exchange (3 datagrams echoed), read
-#             back by tcpdump, has exactly its 6 frames; a filter that
+#             back by tcpdump and by tshark, has exactly its 6 frames; a filter that
 #             excludes them captures none of them; a bad filter is refused
 #             with libpcap's message
 #   flow      a drop rule (flow add) stops one peer's datagrams at the
@@ -136,6 +136,12 @@ capture)
 	tcpdump -nn -r "$VSEMU_TMP/cap.pcap" >"$VSEMU_TMP/dump" 2>/dev/null || fail "tcpdump -r"
 	cat "$VSEMU_TMP/dump"
 	[ "$(wc -l <"$VSEMU_TMP/dump")" = 6 ] || fail "$(wc -l <"$VSEMU_TMP/dump") frames, not 6"
+	# tshark reads the same file: the same 6 frames, 3 each way.
+	tshark -r "$VSEMU_TMP/cap.pcap" -T fields -e ip.src -e udp.dstport -e udp.length \
+		>"$VSEMU_TMP/tshark" 2>/dev/null || fail "tshark -r"
+	cat "$VSEMU_TMP/tshark"
+	[ "$(wc -l <"$VSEMU_TMP/tshark")" = 6 ] || fail "tshark: $(wc -l <"$VSEMU_TMP/tshark") frames"
+	[ "$(grep -c $'^10.77.1.2\t7400\t' "$VSEMU_TMP/tshark")" = 3 ] || fail "tshark: not 3 datagrams in"
 	for n in 1 1000 1452; do
 		grep -q "10.77.1.2.[0-9]* > 10.77.1.1.7400: UDP, length $n$" "$VSEMU_TMP/dump" ||
 			fail "no $n-byte datagram in"
