@@ -324,10 +324,16 @@ static const struct vs_tcp_ops tcp_ops = {
 	.closed = on_closed,
 };
 
-static bool
-sa_ok(const struct sockaddr *sa)
+/* An address argument and an out pointer: 0, -EINVAL (missing) or
+ * -EAFNOSUPPORT (not IPv4 or IPv6). */
+static int
+sa_check(const struct sockaddr *sa, const void *out)
 {
-	return sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6);
+	if (!sa || !out)
+		return -EINVAL;
+	return sa->sa_family == AF_INET || sa->sa_family == AF_INET6
+		       ? 0
+		       : -EAFNOSUPPORT;
 }
 
 /* A listener's address as a key: family, address and port only (not
@@ -369,8 +375,9 @@ vs_listen(struct vs_ctx *c, const struct sockaddr *addr, int backlog,
 	struct vs_tcp *t;
 	int rc;
 
-	if (!sa_ok(addr) || (flags & ~VS_LISTEN_SHARED) || !out)
-		return !sa_ok(addr) && addr ? -EAFNOSUPPORT : -EINVAL;
+	rc = sa_check(addr, out);
+	if (rc || (flags & ~VS_LISTEN_SHARED))
+		return rc ? rc : -EINVAL;
 	k = conn_new(c, ops, user);
 	if (!k)
 		return -ENOMEM;
@@ -414,8 +421,9 @@ vs_connect(struct vs_ctx *c, const struct sockaddr *dst,
 	struct vs_conn *k;
 	int rc;
 
-	if (!sa_ok(dst) || !out)
-		return dst && out ? -EAFNOSUPPORT : -EINVAL;
+	rc = sa_check(dst, out);
+	if (rc)
+		return rc;
 	k = conn_new(c, ops, user);
 	if (!k)
 		return -ENOMEM;
@@ -648,8 +656,9 @@ vs_udp_open(struct vs_ctx *c, const struct sockaddr *local,
 	struct vs_dgram *d;
 	int rc;
 
-	if (!sa_ok(local) || !out)
-		return local && out ? -EAFNOSUPPORT : -EINVAL;
+	rc = sa_check(local, out);
+	if (rc)
+		return rc;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
@@ -670,9 +679,10 @@ vs_udp_sendto(struct vs_dgram *d, const void *data, size_t len,
 	      const struct sockaddr *to)
 {
 	ssize_t n;
+	int rc = sa_check(to, d);
 
-	if (!sa_ok(to))
-		return to ? -EAFNOSUPPORT : -EINVAL;
+	if (rc)
+		return rc;
 	n = vs__udp_sendto(d->u, data, len, to);
 	return n < 0 ? (int)n : 0;
 }
@@ -1003,12 +1013,11 @@ vs_init(const struct vs_options *opt, struct vs_stack **out)
 	vs__port_opts_of(&po, &st->cfg, st->n);
 	st->port = vs__port_open(&po, err, sizeof(err));
 	if (!st->port) {
+		rc = errno ? -errno : -ENODEV; /* the port sets it */
 		vs_err("vs_init: %s", err);
 		vs__config_free(&st->cfg);
 		free(st);
-		/* The port's message says which; its errno is not kept. */
-		return strstr(err, "ermission") || strstr(err, "EPERM") ? -EPERM
-										: -ENODEV;
+		return rc;
 	}
 	st->ctx = calloc(st->n, sizeof(*st->ctx));
 	if (!st->ctx) {

@@ -41,18 +41,17 @@ vs__ctl_pids(const char *dir, int *pids, int max)
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d)) && n < max) {
-		char path[512], *end;
-		long pid = strtol(de->d_name, &end, 10);
+		char path[512];
+		int pid = vs__ctl_sock_pid(de->d_name);
 
-		if (end == de->d_name || strcmp(end, ".sock") || pid <= 0 ||
-		    pid > 1 << 22)
+		if (!pid)
 			continue;
-		if (kill((pid_t)pid, 0) && errno == ESRCH) { /* gone: its socket too */
+		if (kill(pid, 0) && errno == ESRCH) { /* gone: its socket too */
 			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 			unlink(path);
 			continue;
 		}
-		pids[n++] = (int)pid;
+		pids[n++] = pid;
 	}
 	closedir(d);
 	qsort(pids, (size_t)n, sizeof(*pids), pid_cmp);

@@ -205,6 +205,32 @@ vs__ctl_arg(const struct vs_ctl_req *r, const char *key)
 	return NULL;
 }
 
+const char *
+vs__ctl_unknown_arg(const struct vs_ctl_req *r, const char *const *keys,
+		    size_t n)
+{
+	for (unsigned i = 0; i < r->nargs; i++) {
+		size_t k = 0;
+
+		while (k < n && strcmp(r->args[i].key, keys[k]))
+			k++;
+		if (k == n)
+			return r->args[i].key;
+	}
+	return NULL;
+}
+
+int
+vs__ctl_sock_pid(const char *name)
+{
+	char *end;
+	long pid = strtol(name, &end, 10);
+
+	return end != name && !strcmp(end, ".sock") && pid > 0 && pid <= 1 << 22
+		       ? (int)pid
+		       : 0;
+}
+
 void
 vs__ctl_printf(struct vs_ctl_buf *b, const char *fmt, ...)
 {

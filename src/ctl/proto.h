@@ -53,6 +53,12 @@ int vs__ctl_parse(const char *p, size_t len, struct vs_ctl_req *r, char *err,
 		  size_t errlen);
 /* The value of key, or NULL. */
 const char *vs__ctl_arg(const struct vs_ctl_req *r, const char *key);
+/* The first argument whose key is not one of keys (n of them), or NULL. */
+const char *vs__ctl_unknown_arg(const struct vs_ctl_req *r,
+				const char *const *keys, size_t n);
+
+/* The pid a control socket's file name "PID.sock" names, or 0. */
+int vs__ctl_sock_pid(const char *name);
 
 /* A growing text buffer for replies. */
 struct vs_ctl_buf {

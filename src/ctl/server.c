@@ -397,16 +397,9 @@ flow_add(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 	struct ctl_flow *f;
 	int rc;
 
-	for (unsigned i = 0; i < r->nargs; i++) {
-		bool known = false;
-
-		for (size_t k = 0; k < VS_ARRAY_SIZE(keys); k++)
-			known |= !strcmp(r->args[i].key, keys[k]);
-		if (!known) {
-			snprintf(why, whylen, "flow_add: unknown argument '%s'",
-				 r->args[i].key);
-			return why;
-		}
+	if ((v = vs__ctl_unknown_arg(r, keys, VS_ARRAY_SIZE(keys)))) {
+		snprintf(why, whylen, "flow_add: unknown argument '%s'", v);
+		return why;
 	}
 	if ((v = vs__ctl_arg(r, "proto"))) {
 		if (strcmp(v, "tcp") && strcmp(v, "udp")) {
@@ -623,13 +616,13 @@ cap_start(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 	long n = 0, c = -1;
 	unsigned ne = 0;
 
-	for (unsigned i = 0; i < r->nargs; i++)
-		if (strcmp(r->args[i].key, "file") && strcmp(r->args[i].key, "count") &&
-		    strcmp(r->args[i].key, "core") && strcmp(r->args[i].key, "filter")) {
-			snprintf(why, whylen, "capture_start: unknown argument '%s'",
-				 r->args[i].key);
-			return why;
-		}
+	static const char *const keys[] = { "file", "count", "core", "filter" };
+	const char *bad = vs__ctl_unknown_arg(r, keys, VS_ARRAY_SIZE(keys));
+
+	if (bad) {
+		snprintf(why, whylen, "capture_start: unknown argument '%s'", bad);
+		return why;
+	}
 	if (!file || file[0] != '/') {
 		snprintf(why, whylen, "capture_start needs file=ABSOLUTE_PATH");
 		return why;
@@ -840,11 +833,10 @@ sweep(const char *dir)
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
-		char path[sizeof(S.path) + 300], *end;
-		long pid = strtol(de->d_name, &end, 10);
+		char path[sizeof(S.path) + 300];
+		int pid = vs__ctl_sock_pid(de->d_name);
 
-		if (end == de->d_name || strcmp(end, ".sock") || pid <= 0 ||
-		    pid > 1 << 22 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		if (!pid || kill(pid, 0) == 0 || errno != ESRCH)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (!unlink(path))
