@@ -80,7 +80,8 @@ struct vs_mem;
 struct vs_options {
 	size_t size;        /**< sizeof(struct vs_options): set it */
 	const char *device; /**< "mlx5_0", a netdev name, or NULL */
-	unsigned contexts;  /**< contexts (NIC queues), one per core */
+	unsigned contexts;  /**< contexts (NIC queues), one per core; fewer
+				 if the NIC has fewer queues (xdp) */
 	unsigned flags;     /**< VS_OPT_* */
 	uint32_t spin_us;   /**< how long an idle context polls before it sleeps */
 };

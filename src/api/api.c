@@ -1019,6 +1019,8 @@ vs_init(const struct vs_options *opt, struct vs_stack **out)
 		free(st);
 		return rc;
 	}
+	/* The port may have fewer queues (xdp: the netdev's). */
+	st->n = vs__port_info(st->port)->nqueues;
 	st->ctx = calloc(st->n, sizeof(*st->ctx));
 	if (!st->ctx) {
 		vs__port_close(st->port);

@@ -205,6 +205,7 @@ rt_start(void)
 		vs_warn("%s; every socket stays on the kernel", err);
 		return -1;
 	}
+	rt.n = vs__port_info(rt.port)->nqueues; /* xdp: maybe fewer */
 	rt.es = calloc(rt.n, sizeof(*rt.es));
 	for (unsigned i = 0; rt.es && i < rt.n; i++) {
 		if (vs__engine_open(&rt.es[i], rt.port, i, rt.cfg.spin_us,

@@ -84,7 +84,9 @@ vs__port_open(const struct vs_port_opts *o, char *err, size_t errlen)
 	p->info.nbufs = o->nbufs;
 	p->info.buf_size = o->buf_size;
 	memcpy(p->rss_key, vs__rss_ms_key, VS_RSS_KEY_LEN);
-	p->ops = &vs__verbs_ops;
+	/* "xdp:IFNAME": AF_XDP on that netdev; anything else: verbs. */
+	p->ops = o->device && strncmp(o->device, "xdp:", 4) == 0 ? &vs__xdp_ops
+								: &vs__verbs_ops;
 	p->info.backend = p->ops->name;
 	rc = p->ops->open(p, err, errlen);
 	if (rc) {
@@ -94,7 +96,7 @@ vs__port_open(const struct vs_port_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	vs_info("%s: %s port on %s, %u queues, MTU %u, %s pages", p->info.device,
-		p->info.backend, p->info.ifname, o->nqueues, p->info.mtu,
+		p->info.backend, p->info.ifname, p->info.nqueues, p->info.mtu,
 		p->info.huge ? "2 MiB" : "normal");
 	return p;
 }

@@ -2,8 +2,10 @@
 /*
  * port - the NIC as the engines see it: queues of packet buffers, flow
  * rules, counters and a file descriptor to sleep on. Backends (verbs for
- * ConnectX, later AF_XDP) plug in through struct vs_port_ops; nothing
- * here names a verbs or XDP type.
+ * ConnectX, xdp for AF_XDP on any netdev) plug in through struct
+ * vs_port_ops; nothing here names a verbs or XDP type. A backend may
+ * open fewer queues than asked (info.nqueues says how many: xdp on a
+ * netdev with fewer queues); callers run that many engines.
  *
  * Threads: queue q belongs to one thread (its engine), which alone calls
  * rx_burst/tx_burst/arm/buf_get/buf_put for q. Rules may be added and
@@ -44,7 +46,8 @@ enum {
 struct vs_port_opts {
 	size_t sz;           /* sizeof(struct vs_port_opts) */
 	const char *device;  /* mlx5_0, or the netdev (eth0); NULL or "":
-				the first device that has a netdev */
+				the first device that has a netdev;
+				xdp:IFNAME: the xdp backend on IFNAME */
 	unsigned nqueues;    /* queues (one per engine core), >= 1 */
 	uint32_t buf_size;   /* 2048 or 9216 */
 	uint32_t nbufs;      /* buffers in the pool */
@@ -58,7 +61,7 @@ struct vs_port_opts {
 struct vs_port_info {
 	char ifname[IF_NAMESIZE]; /* the kernel netdev */
 	char device[64];          /* the RDMA device, or the backend's name */
-	const char *backend;      /* "verbs" */
+	const char *backend;      /* "verbs" or "xdp" */
 	uint8_t mac[6];
 	uint32_t mtu;
 	int numa_node;            /* -1 when unknown */

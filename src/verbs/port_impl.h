@@ -35,5 +35,6 @@ int vs__port_pool_init(struct vs_port *p, int numa_node, char *err,
 int vs__port_netdev_info(struct vs_port *p, char *err, size_t errlen);
 
 extern const struct vs_port_ops vs__verbs_ops;
+extern const struct vs_port_ops vs__xdp_ops;
 
 #endif

@@ -1,0 +1,1126 @@
+// SPDX-License-Identifier: MIT
+/*
+ * xdp.c - the AF_XDP port backend: vstack on any netdev with XDP.
+ *
+ * Owns, per port: one UMEM over the pool's region; per engine queue one
+ * AF_XDP socket bound to one netdev queue (the first ones no other
+ * process holds), with its fill, completion, RX and TX rings; an
+ * instance of xdp_prog.bpf.c attached through libxdp's dispatcher (so
+ * several processes share a netdev), whose maps hold the rule table;
+ * a handoff ring per queue; and a reaper process that detaches the
+ * program when this process is gone, however it ended.
+ *
+ * The XDP program can only hand a frame to the socket of the queue it
+ * arrived on; it writes the rule's target queue in front of the frame,
+ * and rx_burst passes frames meant for another engine through that
+ * engine's handoff ring (and wakes it if it sleeps). Rules that spread
+ * by RSS are spread here, by the same Toeplitz hash vs__port_rss_queue
+ * computes, so the stack's view of where a flow lands stays true.
+ *
+ * Must never: make a system call while a ring is busy (need-wakeup
+ * flags decide), leave its program on the netdev after the process, or
+ * take a frame the rules do not ask for (those stay with the kernel).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/if_xdp.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include <xdp/xsk.h>
+
+#include "base/compiler.h"
+#include "base/log.h"
+#include "verbs/port_impl.h"
+#include "verbs/xdp_abi.h"
+
+#ifndef SOL_XDP
+#define SOL_XDP 283
+#endif
+
+#define BURST 64
+#define HANDOFF 2048 /* frames waiting for one queue's engine */
+
+/* The compiled program (xdp_prog.o, embedded by the build). */
+extern const unsigned char vs__xdp_prog_obj[];
+extern const unsigned int vs__xdp_prog_obj_len;
+
+/* A FIFO of frames for one engine, filled by the others. */
+struct handoff {
+	pthread_spinlock_t lock;
+	_Atomic uint32_t n;
+	uint32_t head;
+	struct vs_buf *b[HANDOFF];
+};
+
+struct xq {
+	struct xsk_socket *xsk;
+	struct xsk_ring_cons rx, comp;
+	struct xsk_ring_prod tx, fill;
+	int fd;
+	unsigned hwq;        /* the netdev queue it is bound to */
+	uint32_t fill_depth; /* receive buffers kept in the kernel's hands */
+	uint32_t rx_held;    /* buffers in the fill and RX rings */
+	uint32_t tx_held;    /* buffers in the TX and completion rings */
+	bool tx_kick;        /* frames the kernel has not taken yet */
+	struct handoff in;   /* frames other engines pass to this one */
+	int evfd, epfd;      /* the sleep fd: this socket and evfd */
+	_Atomic bool sleeping;
+};
+
+struct vs_rule_handle {
+	struct vs_rule_handle *next;
+	bool exact;
+	struct vs_xdp_exact_key key;
+	struct vs_xdp_rule r;
+};
+
+struct xport {
+	int ifindex;
+	bool zerocopy;
+	enum xdp_attach_mode mode;
+	struct xsk_umem *umem;
+	struct xdp_program *prog;
+	int map_tables, map_cur, map_exact, map_hits, map_xsks;
+	uint32_t cur;
+	struct vs_rule_handle *rules;
+	uint8_t slot_used[VS_XDP_MAX_SLOTS];
+	int ncpus;
+	int reaper_fd; /* its pipe: closing it (or dying) detaches */
+	struct xq *q;
+};
+
+static struct xport *
+xp(struct vs_port *p)
+{
+	return p->priv;
+}
+
+/* --- messages from libbpf/libxdp: the verifier's reason, kept --- */
+
+static __thread char *lib_msg;
+static __thread size_t lib_msg_len;
+
+static int
+lib_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	size_t used;
+
+	if (level == LIBBPF_DEBUG || !lib_msg)
+		return 0;
+	used = strlen(lib_msg);
+	if (used + 1 < lib_msg_len)
+		vsnprintf(lib_msg + used, lib_msg_len - used, fmt, ap);
+	return 0;
+}
+
+static int
+libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	return lib_print(level == LIBXDP_DEBUG ? LIBBPF_DEBUG : LIBBPF_WARN, fmt,
+			 ap);
+}
+
+/* The last non-empty line of what the libraries said. */
+static const char *
+lib_reason(char *buf)
+{
+	char *end = buf + strlen(buf), *s;
+
+	while (end > buf && (end[-1] == '\n' || end[-1] == ' '))
+		*--end = '\0';
+	s = strrchr(buf, '\n');
+	return s ? s + 1 : buf;
+}
+
+/* --- the reaper --- */
+
+/*
+ * A process that outlives this one: it waits for the end of a pipe
+ * whose other end only this process (and its children) hold, then
+ * detaches the program. Forked twice so that it is nobody's child and
+ * in its own session (no terminal signal reaches it).
+ */
+static int
+reaper_start(int ifindex, uint32_t prog_id, enum xdp_attach_mode mode)
+{
+	int pfd[2];
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		struct xdp_program *prog;
+		char c;
+
+		if (fork() != 0)
+			_exit(0);
+		setsid();
+		prctl(PR_SET_NAME, "vstack-reaper");
+		for (int s = 1; s < 32; s++)
+			signal(s, SIG_DFL);
+		signal(SIGPIPE, SIG_IGN);
+		syscall(SYS_close, pfd[1]);
+		if (pfd[0] != 3) {
+			dup2(pfd[0], 3);
+			pfd[0] = 3;
+		}
+		syscall(SYS_close_range, 4, ~0u, 0);
+		/* Nobody waits for the end of output it would hold open. */
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		for (int fd = 0; null >= 0 && fd < 3; fd++)
+			dup2(null, fd);
+		while (syscall(SYS_read, 3, &c, 1) < 0 && errno == EINTR)
+			;
+		prog = xdp_program__from_id(prog_id);
+		if (!libxdp_get_error(prog)) {
+			xdp_program__detach(prog, ifindex, mode, 0);
+			xdp_program__close(prog);
+		}
+		_exit(0);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	close(pfd[0]);
+	return pfd[1];
+}
+
+/* --- the netdev --- */
+
+static unsigned
+netdev_queues(const char *ifname)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	unsigned n = 1;
+
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+	ifr.ifr_data = (void *)&ch;
+	if (s >= 0 && ioctl(s, SIOCETHTOOL, &ifr) == 0) {
+		n = ch.combined_count + ch.rx_count;
+		if (ch.combined_count && ch.rx_count)
+			n = ch.combined_count > ch.rx_count ? ch.combined_count
+							    : ch.rx_count;
+	}
+	if (s >= 0)
+		close(s);
+	return n ? n : 1;
+}
+
+static int
+netdev_numa(const char *ifname)
+{
+	char path[128];
+	int node = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/device/numa_node",
+		 ifname);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%d", &node) != 1)
+			node = -1;
+		fclose(f);
+	}
+	return node;
+}
+
+static void
+list_netdevs(char *buf, size_t len)
+{
+	struct if_nameindex *l = if_nameindex(), *i;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (i = l; i && i->if_index; i++)
+		if (strcmp(i->if_name, "lo") && used + strlen(i->if_name) + 3 < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s",
+						 used ? ", " : "", i->if_name);
+	if (l)
+		if_freenameindex(l);
+	if (!used)
+		snprintf(buf, len, "none");
+}
+
+static int
+check_netdev(struct vs_port *p, char *err, size_t errlen)
+{
+	const char *name = p->o.device + 4;
+	char names[256];
+	int s;
+
+	if (!*name || strlen(name) >= IF_NAMESIZE) {
+		snprintf(err, errlen, "%s: expected xdp:IFNAME", p->o.device);
+		return -EINVAL;
+	}
+	snprintf(p->info.ifname, sizeof(p->info.ifname), "%s", name);
+	snprintf(p->info.device, sizeof(p->info.device), "xdp:%s", name);
+	xp(p)->ifindex = (int)if_nametoindex(name);
+	if (!xp(p)->ifindex) {
+		list_netdevs(names, sizeof(names));
+		snprintf(err, errlen, "%s: no such interface in this network "
+				      "namespace; there are: %s", p->info.device,
+			 names);
+		return -ENODEV;
+	}
+	if (p->o.buf_size != 2048) {
+		snprintf(err, errlen, "%s: buffers of %u bytes: AF_XDP frames "
+				      "live in chunks of at most one 4 KiB page; "
+				      "use buffer_size = 2048 (jumbo frames need "
+				      "the verbs backend)", p->info.device,
+			 p->o.buf_size);
+		return -EINVAL;
+	}
+	s = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (s < 0 && (errno == EPERM || errno == EACCES)) {
+		snprintf(err, errlen, "%s: AF_XDP needs CAP_NET_RAW, and loading "
+				      "the XDP program CAP_BPF and CAP_NET_ADMIN; "
+				      "run as root", p->info.device);
+		return -EPERM;
+	}
+	if (s < 0) {
+		snprintf(err, errlen, "%s: no AF_XDP sockets in this kernel (%s)",
+			 p->info.device, strerror(errno));
+		return -EAFNOSUPPORT;
+	}
+	close(s);
+	return vs__port_netdev_info(p, err, errlen);
+}
+
+/* --- the program --- */
+
+static int
+map_fd(struct bpf_object *obj, const char *name)
+{
+	return bpf_object__find_map_fd_by_name(obj, name);
+}
+
+static int
+load_program(struct vs_port *p, char *err, size_t errlen)
+{
+	struct xport *x = xp(p);
+	char msg[2048] = "";
+	struct bpf_object *obj;
+	int rc;
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "vstack_xdp");
+
+	lib_msg = msg;
+	lib_msg_len = sizeof(msg);
+	libbpf_set_print(lib_print);
+	libxdp_set_print(libxdp_print);
+	obj = bpf_object__open_mem(vs__xdp_prog_obj, vs__xdp_prog_obj_len, &oo);
+	rc = (int)libbpf_get_error(obj);
+	if (!rc) {
+		DECLARE_LIBXDP_OPTS(xdp_program_opts, po, .obj = obj,
+				    .prog_name = "vstack_xdp");
+
+		x->prog = xdp_program__create(&po);
+		rc = (int)libxdp_get_error(x->prog);
+		if (rc)
+			x->prog = NULL;
+	}
+	if (rc) {
+		snprintf(err, errlen, "%s: cannot open the XDP program: %s",
+			 p->info.device, strerror(-rc));
+		lib_msg = NULL;
+		return rc;
+	}
+	x->mode = XDP_MODE_NATIVE;
+	rc = xdp_program__attach(x->prog, x->ifindex, x->mode, 0);
+	if (rc == -EOPNOTSUPP) {
+		vs_warn("%s: the driver has no native XDP; using generic (skb) "
+			"mode, which is slower", p->info.device);
+		msg[0] = '\0';
+		x->mode = XDP_MODE_SKB;
+		rc = xdp_program__attach(x->prog, x->ifindex, x->mode, 0);
+	}
+	lib_msg = NULL;
+	libbpf_set_print(NULL);
+	libxdp_set_print(NULL);
+	if (rc) {
+		const char *why = lib_reason(msg);
+
+		if (rc == -EPERM)
+			snprintf(err, errlen, "%s: loading the XDP program needs "
+					      "CAP_BPF and CAP_NET_ADMIN; run as "
+					      "root", p->info.device);
+		else if (rc == -EBUSY || rc == -EEXIST)
+			snprintf(err, errlen, "%s: another XDP program on %s cannot "
+					      "be shared%s%s", p->info.device,
+				 p->info.ifname, *why ? ": " : "", why);
+		else if (rc == -EOPNOTSUPP || rc == -EINVAL)
+			snprintf(err, errlen, "%s: XDP not supported here (%s)%s%s",
+				 p->info.device, strerror(-rc), *why ? ": " : "",
+				 why);
+		else
+			snprintf(err, errlen, "%s: the XDP program was rejected "
+					      "(%s)%s%s", p->info.device,
+				 strerror(-rc), *why ? ": " : "", why);
+		xdp_program__close(x->prog);
+		x->prog = NULL;
+		return rc;
+	}
+	obj = xdp_program__bpf_obj(x->prog);
+	x->map_tables = map_fd(obj, "vs_tables");
+	x->map_cur = map_fd(obj, "vs_cur");
+	x->map_exact = map_fd(obj, "vs_exact");
+	x->map_hits = map_fd(obj, "vs_hits");
+	x->map_xsks = map_fd(obj, "vs_xsks");
+	x->ncpus = libbpf_num_possible_cpus();
+	x->reaper_fd = reaper_start(x->ifindex, xdp_program__id(x->prog),
+				    x->mode);
+	if (x->reaper_fd < 0)
+		vs_warn("%s: no reaper (%s): if this process is killed, its XDP "
+			"program stays on %s until `xdp-loader unload`",
+			p->info.device, strerror(-x->reaper_fd), p->info.ifname);
+	return 0;
+}
+
+/* --- queues --- */
+
+static uint32_t
+pow2(uint32_t v)
+{
+	uint32_t r = 64;
+
+	while (r < v)
+		r <<= 1;
+	return r;
+}
+
+static void
+gauges(struct vs_port *p, unsigned qi)
+{
+	struct xq *q = &xp(p)->q[qi];
+
+	atomic_store_explicit(&p->st[qi].rx_posted, q->rx_held,
+			      memory_order_relaxed);
+	atomic_store_explicit(&p->st[qi].tx_inflight, q->tx_held,
+			      memory_order_relaxed);
+}
+
+/* Gives the kernel receive buffers until it holds fill_depth. */
+static void
+fill(struct vs_port *p, unsigned qi)
+{
+	struct xq *q = &xp(p)->q[qi];
+	struct vs_buf *b[BURST];
+	uint32_t idx;
+
+	while (q->rx_held < q->fill_depth) {
+		unsigned want = q->fill_depth - q->rx_held, n;
+
+		if (want > BURST)
+			want = BURST;
+		n = vs__pool_get(&p->pool, qi, b, want);
+		if (!n) {
+			vs__stat_add(&p->st[qi].rx_no_buf, want);
+			return;
+		}
+		if (xsk_ring_prod__reserve(&q->fill, n, &idx) != n) {
+			vs__pool_put(&p->pool, qi, b, n);
+			return;
+		}
+		for (unsigned i = 0; i < n; i++)
+			*xsk_ring_prod__fill_addr(&q->fill, idx + i) =
+				(uint64_t)(b[i]->head - p->pool.mem);
+		xsk_ring_prod__submit(&q->fill, n);
+		q->rx_held += n;
+	}
+}
+
+/* The queue RSS gives the flow of a frame (for VS_XDP_QUEUE_RSS). */
+static unsigned
+rss_of(struct vs_port *p, const uint8_t *f, uint32_t len)
+{
+	uint16_t et;
+	const uint8_t *l4;
+	int family;
+
+	if (len < 14 + 20)
+		return 0;
+	et = (uint16_t)(f[12] << 8 | f[13]);
+	if (et == 0x0800) {
+		family = AF_INET;
+		l4 = f + 14 + (f[14] & 0xf) * 4;
+	} else if (et == 0x86dd && len >= 14 + 40) {
+		family = AF_INET6;
+		l4 = f + 14 + 40;
+	} else {
+		return 0;
+	}
+	if (l4 + 4 > f + len)
+		return 0;
+	return vs__port_rss_queue(p, family,
+				  family == AF_INET ? f + 26 : f + 22,
+				  family == AF_INET ? f + 30 : f + 38,
+				  (uint16_t)(l4[0] << 8 | l4[1]),
+				  (uint16_t)(l4[2] << 8 | l4[3]));
+}
+
+/* Passes frames to engine t's handoff ring; wakes it if it sleeps. */
+static void
+handoff_push(struct vs_port *p, unsigned from, unsigned t, struct vs_buf **b,
+	     unsigned n)
+{
+	struct xq *q = &xp(p)->q[t];
+	unsigned k;
+
+	pthread_spin_lock(&q->in.lock);
+	k = HANDOFF - q->in.n < n ? HANDOFF - q->in.n : n;
+	for (unsigned i = 0; i < k; i++)
+		q->in.b[(q->in.head + q->in.n + i) % HANDOFF] = b[i];
+	atomic_store(&q->in.n, q->in.n + k);
+	pthread_spin_unlock(&q->in.lock);
+	if (k < n) {
+		vs__stat_add(&p->st[from].rx_no_buf, n - k);
+		vs__pool_put(&p->pool, from, b + k, n - k);
+	}
+	if (k && atomic_load(&q->sleeping)) {
+		uint64_t one = 1;
+
+		if (write(q->evfd, &one, sizeof(one)) < 0)
+			(void)0; /* the counter is full: it is awake anyway */
+	}
+}
+
+static unsigned
+handoff_pop(struct xq *q, struct vs_buf **out, unsigned n)
+{
+	unsigned k;
+
+	if (!atomic_load_explicit(&q->in.n, memory_order_relaxed))
+		return 0;
+	pthread_spin_lock(&q->in.lock);
+	k = q->in.n < n ? q->in.n : n;
+	for (unsigned i = 0; i < k; i++)
+		out[i] = q->in.b[(q->in.head + i) % HANDOFF];
+	q->in.head = (q->in.head + k) % HANDOFF;
+	atomic_store(&q->in.n, q->in.n - k);
+	pthread_spin_unlock(&q->in.lock);
+	return k;
+}
+
+static unsigned
+x_rx_burst(struct vs_port *p, unsigned qi, struct vs_buf **out, unsigned n)
+{
+	struct xport *x = xp(p);
+	struct xq *q = &x->q[qi];
+	unsigned nq = p->o.nqueues, got, k;
+	struct vs_buf *away[BURST];
+	uint16_t to[BURST];
+	unsigned naway = 0;
+	uint64_t bytes = 0;
+	uint32_t idx;
+
+	if (n > BURST)
+		n = BURST;
+	got = handoff_pop(q, out, n);
+	k = xsk_ring_cons__peek(&q->rx, n - got, &idx);
+	for (unsigned i = 0; i < k; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
+		struct vs_buf *b = &p->pool.desc[d->addr / p->pool.buf_size];
+		const struct vs_xdp_meta *m;
+		unsigned t = qi;
+
+		b->data = p->pool.mem + d->addr;
+		b->len = d->len;
+		b->queue = (uint16_t)qi;
+		b->flags = 0;
+		m = (const void *)(b->data - sizeof(*m));
+		if (likely(m->magic == VS_XDP_META_MAGIC)) {
+			t = m->queue;
+			if (t == VS_XDP_QUEUE_RSS)
+				t = rss_of(p, b->data, b->len);
+		}
+		if (likely(t == qi || t >= nq)) {
+			out[got++] = b;
+		} else {
+			b->queue = (uint16_t)t;
+			to[naway] = (uint16_t)t;
+			away[naway++] = b;
+		}
+	}
+	if (k) {
+		xsk_ring_cons__release(&q->rx, k);
+		q->rx_held -= k;
+	}
+	/* Frames for other engines, grouped by engine. */
+	for (unsigned i = 0; i < naway;) {
+		struct vs_buf *g[BURST];
+		unsigned ng = 0, t = to[i], j = i;
+
+		for (; j < naway; j++)
+			if (to[j] == t)
+				g[ng++] = away[j];
+		handoff_push(p, qi, t, g, ng);
+		for (unsigned w = i, r = i; r < naway; r++)
+			if (to[r] != t) {
+				to[w] = to[r];
+				away[w++] = away[r];
+			}
+		naway -= ng;
+	}
+	for (unsigned i = 0; i < got; i++)
+		bytes += out[i]->len;
+	if (got) {
+		vs__stat_add(&p->st[qi].rx_frames, got);
+		vs__stat_add(&p->st[qi].rx_bytes, bytes);
+	}
+	if (q->rx_held + BURST <= q->fill_depth || !q->rx_held)
+		fill(p, qi);
+	if (!k && xsk_ring_prod__needs_wakeup(&q->fill))
+		recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+	gauges(p, qi);
+	return got;
+}
+
+/* Buffers of completed sends go back to the pool. */
+static void
+tx_reap(struct vs_port *p, unsigned qi)
+{
+	struct xq *q = &xp(p)->q[qi];
+	struct vs_buf *b[BURST];
+	uint32_t idx;
+	unsigned k;
+
+	while (q->tx_held &&
+	       (k = xsk_ring_cons__peek(&q->comp, BURST, &idx)) > 0) {
+		for (unsigned i = 0; i < k; i++)
+			b[i] = &p->pool.desc[*xsk_ring_cons__comp_addr(&q->comp,
+								     idx + i) /
+					     p->pool.buf_size];
+		xsk_ring_cons__release(&q->comp, k);
+		q->tx_held -= k;
+		vs__pool_put(&p->pool, qi, b, k);
+	}
+}
+
+/*
+ * Asks the kernel to send what the TX ring holds, if it wants to be
+ * asked. In copy mode each call sends a batch and says EAGAIN while
+ * more is left.
+ */
+static void
+tx_kick(struct vs_port *p, unsigned qi)
+{
+	struct xq *q = &xp(p)->q[qi];
+
+	q->tx_kick = false;
+	if (!xsk_ring_prod__needs_wakeup(&q->tx))
+		return;
+	for (int i = 0; i < 64; i++) {
+		if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+			return;
+		if (errno == ENOBUFS) {
+			tx_reap(p, qi);
+			continue;
+		}
+		if (errno != EAGAIN && errno != EBUSY) {
+			vs__stat_add(&p->st[qi].tx_err, 1);
+			return;
+		}
+	}
+	q->tx_kick = true; /* still busy: again at the next burst or arm */
+}
+
+static unsigned
+x_tx_burst(struct vs_port *p, unsigned qi, struct vs_buf **b, unsigned n)
+{
+	struct xq *q = &xp(p)->q[qi];
+	uint64_t bytes = 0;
+	uint32_t idx, room;
+
+	tx_reap(p, qi);
+	room = xsk_prod_nb_free(&q->tx, n);
+	if (room > p->o.tx_depth - q->tx_held)
+		room = p->o.tx_depth - q->tx_held;
+	if (unlikely(n > room)) {
+		vs__stat_add(&p->st[qi].tx_full, n - room);
+		n = room;
+	}
+	if (!n || xsk_ring_prod__reserve(&q->tx, n, &idx) != n) {
+		if (q->tx_kick)
+			tx_kick(p, qi);
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct xdp_desc *d = xsk_ring_prod__tx_desc(&q->tx, idx + i);
+
+		d->addr = (uint64_t)(b[i]->data - p->pool.mem);
+		d->len = b[i]->len;
+		d->options = 0;
+		bytes += b[i]->len;
+	}
+	xsk_ring_prod__submit(&q->tx, n);
+	q->tx_held += n;
+	tx_kick(p, qi);
+	vs__stat_add(&p->st[qi].tx_frames, n);
+	vs__stat_add(&p->st[qi].tx_bytes, bytes);
+	gauges(p, qi);
+	return n;
+}
+
+/* --- sleeping --- */
+
+static int
+x_arm(struct vs_port *p, unsigned qi)
+{
+	struct xq *q = &xp(p)->q[qi];
+
+	tx_reap(p, qi);
+	if (q->tx_kick)
+		tx_kick(p, qi);
+	gauges(p, qi);
+	atomic_store(&q->sleeping, true);
+	/* After the flag: a handoff pushed before it is seen here, one
+	 * pushed after it writes the eventfd. */
+	if (atomic_load(&q->in.n) || xsk_cons_nb_avail(&q->rx, 1)) {
+		atomic_store(&q->sleeping, false);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+x_woken(struct vs_port *p, unsigned qi)
+{
+	struct xq *q = &xp(p)->q[qi];
+	uint64_t v;
+
+	atomic_store(&q->sleeping, false);
+	if (read(q->evfd, &v, sizeof(v)) < 0)
+		(void)0; /* nothing was written: woken by the socket */
+}
+
+static int
+x_sleep_fd(struct vs_port *p, unsigned qi)
+{
+	return xp(p)->q[qi].epfd;
+}
+
+/* --- rules --- */
+
+/* Same precedence classes as the verbs backend (verbs.c). */
+static uint8_t
+rule_class(const struct vs_rule *r, bool *exact)
+{
+	static const uint8_t full[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff };
+	size_t alen = r->family == AF_INET6 ? 16 : 4;
+	bool src = r->family && !memcmp(r->src_mask, full, alen);
+	bool dst = r->family && !memcmp(r->dst_mask, full, alen);
+
+	*exact = false;
+	if (r->action == VS_RULE_DROP)
+		return 0;
+	if (src && dst && r->proto && r->sport_mask == 0xffff &&
+	    r->dport_mask == 0xffff) {
+		*exact = true;
+		return 1;
+	}
+	if (dst && r->dport_mask == 0xffff)
+		return 2;
+	return 3;
+}
+
+/* Writes the table not in use from the rule list, then switches. */
+static int
+table_publish(struct xport *x)
+{
+	static struct vs_xdp_table t; /* 5 KiB; under the port's rule lock */
+	uint32_t next = x->cur ^ 1, zero = 0;
+
+	memset(&t, 0, sizeof(t));
+	for (uint8_t cls = 0; cls < 4; cls++)
+		for (struct vs_rule_handle *h = x->rules; h; h = h->next)
+			if (!h->exact && h->r.cls == cls) {
+				if (t.n == VS_XDP_MAX_RULES)
+					return -ENOSPC;
+				t.r[t.n++] = h->r;
+			}
+	if (bpf_map_update_elem(x->map_tables, &next, &t, BPF_ANY) ||
+	    bpf_map_update_elem(x->map_cur, &zero, &next, BPF_ANY))
+		return -errno;
+	x->cur = next;
+	return 0;
+}
+
+static int
+slot_new(struct xport *x)
+{
+	for (int i = 0; i < VS_XDP_MAX_SLOTS; i++)
+		if (!x->slot_used[i]) {
+			uint64_t *zeros = calloc((size_t)x->ncpus, sizeof(*zeros));
+			uint32_t k = (uint32_t)i;
+
+			if (!zeros)
+				return -ENOMEM;
+			bpf_map_update_elem(x->map_hits, &k, zeros, BPF_ANY);
+			free(zeros);
+			x->slot_used[i] = 1;
+			return i;
+		}
+	return -ENOSPC;
+}
+
+static int
+x_rule_add(struct vs_port *p, const struct vs_rule *r,
+	   struct vs_rule_handle **out)
+{
+	struct xport *x = xp(p);
+	struct vs_rule_handle *h = calloc(1, sizeof(*h));
+	struct vs_xdp_rule *xr;
+	size_t alen = r->family == AF_INET6 ? 16 : 4;
+	int rc = 0;
+
+	if (!h)
+		return -ENOMEM;
+	xr = &h->r;
+	xr->cls = rule_class(r, &h->exact);
+	xr->action = r->action == VS_RULE_DROP ? VS_XDP_DROP
+		     : r->action == VS_RULE_STEER_RSS ? VS_XDP_RSS
+						      : VS_XDP_STEER;
+	xr->proto = r->proto;
+	xr->family = r->family;
+	xr->queue = (uint16_t)r->queue;
+	xr->sport = htons(r->sport & r->sport_mask);
+	xr->sport_mask = htons(r->sport_mask);
+	xr->dport = htons(r->dport & r->dport_mask);
+	xr->dport_mask = htons(r->dport_mask);
+	if (r->family) {
+		for (size_t i = 0; i < alen; i++) {
+			xr->src[i] = r->src[i] & r->src_mask[i];
+			xr->dst[i] = r->dst[i] & r->dst_mask[i];
+		}
+		memcpy(xr->src_mask, r->src_mask, alen);
+		memcpy(xr->dst_mask, r->dst_mask, alen);
+	}
+	xr->slot = VS_XDP_NO_SLOT;
+	if (r->count) {
+		rc = slot_new(x);
+		if (rc < 0) {
+			free(h);
+			return rc;
+		}
+		xr->slot = (uint16_t)rc;
+		rc = 0;
+	}
+	if (h->exact) {
+		struct vs_xdp_exact_val v = { .action = xr->action,
+					      .queue = xr->queue,
+					      .slot = xr->slot };
+
+		h->key.family = r->family;
+		h->key.proto = r->proto;
+		h->key.sport = xr->sport;
+		h->key.dport = xr->dport;
+		memcpy(h->key.src, xr->src, alen);
+		memcpy(h->key.dst, xr->dst, alen);
+		if (bpf_map_update_elem(x->map_exact, &h->key, &v, BPF_NOEXIST))
+			rc = -errno;
+	}
+	if (!rc) {
+		h->next = x->rules;
+		x->rules = h;
+		if (!h->exact && (rc = table_publish(x)) != 0)
+			x->rules = h->next;
+	}
+	if (rc) {
+		if (xr->slot != VS_XDP_NO_SLOT)
+			x->slot_used[xr->slot] = 0;
+		free(h);
+		return rc;
+	}
+	*out = h;
+	return 0;
+}
+
+static int
+x_rule_del(struct vs_port *p, struct vs_rule_handle *h)
+{
+	struct xport *x = xp(p);
+	struct vs_rule_handle **pp = &x->rules;
+
+	while (*pp && *pp != h)
+		pp = &(*pp)->next;
+	if (!*pp)
+		return -ENOENT;
+	*pp = h->next;
+	if (h->exact)
+		bpf_map_delete_elem(x->map_exact, &h->key);
+	else
+		table_publish(x);
+	if (h->r.slot != VS_XDP_NO_SLOT)
+		x->slot_used[h->r.slot] = 0;
+	free(h);
+	return 0;
+}
+
+static int
+x_rule_hits(struct vs_port *p, struct vs_rule_handle *h, uint64_t *hits)
+{
+	struct xport *x = xp(p);
+	uint32_t k = h->r.slot;
+	uint64_t *v;
+	int rc = 0;
+
+	if (k == VS_XDP_NO_SLOT)
+		return -EOPNOTSUPP;
+	v = calloc((size_t)x->ncpus, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(x->map_hits, &k, v))
+		rc = -errno;
+	*hits = 0;
+	for (int i = 0; !rc && i < x->ncpus; i++)
+		*hits += v[i];
+	free(v);
+	return rc;
+}
+
+/* --- opening and closing --- */
+
+static void
+queue_close(struct vs_port *p, unsigned qi)
+{
+	struct xq *q = &xp(p)->q[qi];
+	struct vs_buf *b[BURST];
+	unsigned k;
+
+	if (q->xsk)
+		xsk_socket__delete(q->xsk);
+	q->xsk = NULL;
+	if (q->epfd >= 0)
+		close(q->epfd);
+	if (q->evfd >= 0)
+		close(q->evfd);
+	q->epfd = q->evfd = -1;
+	while ((k = handoff_pop(q, b, BURST)) > 0)
+		vs__pool_put(&p->pool, qi, b, k);
+	pthread_spin_destroy(&q->in.lock);
+	/* What the kernel held is free again (the leak check counts it). */
+	q->rx_held = q->tx_held = 0;
+	gauges(p, qi);
+}
+
+static void
+x_close(struct vs_port *p)
+{
+	struct xport *x = xp(p);
+
+	if (!x)
+		return;
+	while (x->rules)
+		x_rule_del(p, x->rules);
+	for (unsigned i = 0; x->q && i < p->o.nqueues; i++)
+		queue_close(p, i);
+	if (x->umem)
+		xsk_umem__delete(x->umem);
+	if (x->prog) {
+		xdp_program__detach(x->prog, x->ifindex, x->mode, 0);
+		xdp_program__close(x->prog);
+	}
+	if (x->reaper_fd >= 0)
+		close(x->reaper_fd); /* the program is gone already */
+	free(x->q);
+	free(x);
+	p->priv = NULL;
+}
+
+/* Binds queue qi's socket to the first netdev queue from *next that no
+ * other socket holds. */
+static int
+queue_open(struct vs_port *p, unsigned qi, unsigned *next, unsigned hwqs,
+	   char *err, size_t errlen)
+{
+	struct xport *x = xp(p);
+	struct xq *q = &x->q[qi];
+	struct xsk_socket_config sc = {
+		.rx_size = pow2(q->fill_depth),
+		.tx_size = pow2(p->o.tx_depth),
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.bind_flags = XDP_USE_NEED_WAKEUP,
+	};
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct xdp_options opt;
+	socklen_t ol = sizeof(opt);
+	int rc = -EBUSY;
+
+	for (; *next < hwqs; (*next)++) {
+		rc = xsk_socket__create_shared(&q->xsk, p->info.ifname, *next,
+					       x->umem, &q->rx, &q->tx,
+					       qi ? &q->fill : &x->q[0].fill,
+					       qi ? &q->comp : &x->q[0].comp, &sc);
+		if (rc != -EBUSY)
+			break;
+	}
+	if (rc) {
+		q->xsk = NULL;
+		if (rc == -EBUSY)
+			snprintf(err, errlen, "%s: every queue of %u is taken by "
+					      "other AF_XDP sockets (other vstack "
+					      "processes?)", p->info.device, hwqs);
+		else
+			snprintf(err, errlen, "%s: AF_XDP socket on queue %u: %s",
+				 p->info.device, *next, strerror(-rc));
+		return rc;
+	}
+	q->hwq = (*next)++;
+	q->fd = xsk_socket__fd(q->xsk);
+	rc = xsk_socket__update_xskmap(q->xsk, x->map_xsks);
+	if (rc) {
+		snprintf(err, errlen, "%s: cannot enter queue %u's socket in the "
+				      "program's map: %s", p->info.device, q->hwq,
+			 strerror(-rc));
+		return rc;
+	}
+	if (getsockopt(q->fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) == 0)
+		x->zerocopy = opt.flags & XDP_OPTIONS_ZEROCOPY;
+	q->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	q->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (q->evfd < 0 || q->epfd < 0 ||
+	    epoll_ctl(q->epfd, EPOLL_CTL_ADD, q->fd, &ev) ||
+	    epoll_ctl(q->epfd, EPOLL_CTL_ADD, q->evfd, &ev)) {
+		snprintf(err, errlen, "%s: queue %u: %s", p->info.device, qi,
+			 strerror(errno));
+		return -errno;
+	}
+	fill(p, qi);
+	gauges(p, qi);
+	return 0;
+}
+
+static int
+open_queues(struct vs_port *p, char *err, size_t errlen)
+{
+	struct xport *x = xp(p);
+	unsigned hwqs = netdev_queues(p->info.ifname), next = 0;
+	uint32_t fd_depth;
+	struct xsk_umem_config uc = {
+		.frame_size = p->o.buf_size,
+		.frame_headroom = 0,
+	};
+	int rc;
+
+	if (p->o.nqueues > hwqs) {
+		vs_info("%s has %u queue%s: vstack runs %u engine%s (for more, "
+			"give it more queues: ethtool -L %s combined N)",
+			p->info.device, hwqs, hwqs == 1 ? "" : "s", hwqs,
+			hwqs == 1 ? "" : "s", p->info.ifname);
+		p->o.nqueues = p->info.nqueues = hwqs;
+	}
+	fd_depth = p->o.rx_depth;
+	x->q = calloc(p->o.nqueues, sizeof(*x->q));
+	if (!x->q)
+		return -ENOMEM;
+	for (unsigned i = 0; i < p->o.nqueues; i++) {
+		x->q[i].fill_depth = fd_depth;
+		x->q[i].fd = x->q[i].evfd = x->q[i].epfd = -1;
+		pthread_spin_init(&x->q[i].in.lock, PTHREAD_PROCESS_PRIVATE);
+	}
+	uc.fill_size = pow2(fd_depth);
+	uc.comp_size = pow2(p->o.tx_depth);
+	rc = xsk_umem__create(&x->umem, p->pool.mem, p->pool.mem_len,
+			      &x->q[0].fill, &x->q[0].comp, &uc);
+	if (rc) {
+		x->umem = NULL;
+		snprintf(err, errlen, "%s: cannot register %zu MiB of buffers as "
+				      "an AF_XDP UMEM: %s%s", p->info.device,
+			 p->pool.mem_len >> 20, strerror(-rc),
+			 rc == -ENOMEM || rc == -EPERM
+				 ? " (locked memory: raise RLIMIT_MEMLOCK, "
+				   "`ulimit -l unlimited`)"
+				 : "");
+		return rc;
+	}
+	for (unsigned i = 0; i < p->o.nqueues; i++) {
+		rc = queue_open(p, i, &next, hwqs, err, errlen);
+		if (rc)
+			return rc;
+	}
+	if (next < hwqs && x->q[0].hwq == 0)
+		vs_warn("%s has %u queues and vstack uses %u: frames that RSS "
+			"puts on the others reach the kernel. Match them: "
+			"ethtool -L %s combined %u, or cores = %u",
+			p->info.device, hwqs, p->o.nqueues, p->info.ifname,
+			p->o.nqueues, hwqs);
+	return 0;
+}
+
+static int
+x_open(struct vs_port *p, char *err, size_t errlen)
+{
+	struct xport *x = calloc(1, sizeof(*x));
+	int rc;
+
+	if (!x)
+		return -ENOMEM;
+	x->reaper_fd = -1;
+	p->priv = x;
+	rc = check_netdev(p, err, errlen);
+	if (!rc)
+		rc = vs__port_pool_init(p, netdev_numa(p->info.ifname), err,
+					errlen);
+	if (!rc)
+		rc = load_program(p, err, errlen);
+	if (!rc)
+		rc = open_queues(p, err, errlen);
+	if (rc) {
+		x_close(p);
+		return rc;
+	}
+	/* RSS over the engines, as vs__port_rss_queue computes it. */
+	p->rss_table_len = 1;
+	while (p->rss_table_len < p->o.nqueues)
+		p->rss_table_len <<= 1;
+	for (unsigned i = 0; i < p->rss_table_len; i++)
+		p->rss_table[i] = (uint16_t)(i % p->o.nqueues);
+	vs_info("%s: AF_XDP %s mode, %s XDP, queues %u..%u", p->info.device,
+		x->zerocopy ? "zero-copy" : "copy",
+		x->mode == XDP_MODE_NATIVE ? "native" : "generic", x->q[0].hwq,
+		x->q[p->o.nqueues - 1].hwq);
+	return 0;
+}
+
+const struct vs_port_ops vs__xdp_ops = {
+	.name = "xdp",
+	.open = x_open,
+	.close = x_close,
+	.rx_burst = x_rx_burst,
+	.tx_burst = x_tx_burst,
+	.rule_add = x_rule_add,
+	.rule_del = x_rule_del,
+	.rule_hits = x_rule_hits,
+	.arm = x_arm,
+	.woken = x_woken,
+	.sleep_fd = x_sleep_fd,
+};

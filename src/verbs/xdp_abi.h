@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xdp_abi.h - what the XDP program (xdp_prog.bpf.c) and the xdp backend
+ * (xdp.c) share: the layout of its maps and of the metadata it leaves
+ * in front of a frame it hands to an AF_XDP socket. Plain C types only:
+ * both clang -target bpf and the host compiler read it.
+ *
+ * The rule table mirrors struct vs_rule: masked rules in an array,
+ * checked in order (drop rules first, then exact 5-tuples from a hash
+ * map, then the rest), and a hit counter per counting rule.
+ */
+#ifndef VS_VERBS_XDP_ABI_H
+#define VS_VERBS_XDP_ABI_H
+
+#define VS_XDP_MAX_RULES 64     /* masked rules (drops, 3-tuples, ports) */
+#define VS_XDP_MAX_EXACT 65536  /* exact 5-tuples */
+#define VS_XDP_MAX_SLOTS 1024   /* counting rules */
+#define VS_XDP_MAX_QUEUES 64    /* AF_XDP sockets (netdev queues) */
+#define VS_XDP_NO_SLOT 0xffff
+#define VS_XDP_META_MAGIC 0x5653 /* "VS" */
+#define VS_XDP_QUEUE_RSS 0xffff  /* meta.queue: spread by RSS (userspace) */
+
+enum vs_xdp_action {
+	VS_XDP_STEER = 0, /* to queue */
+	VS_XDP_RSS = 1,   /* to the queue RSS picks */
+	VS_XDP_DROP = 2,
+};
+
+/* Addresses and ports in network order; an IPv4 address in bytes 0..3. */
+struct vs_xdp_rule {
+	unsigned char action, proto, family, cls; /* cls: precedence class */
+	unsigned short queue, slot;
+	unsigned short sport, sport_mask, dport, dport_mask;
+	unsigned char src[16], src_mask[16], dst[16], dst_mask[16];
+};
+
+/* Two tables: userspace writes the one not in use, then flips `cur`. */
+struct vs_xdp_table {
+	unsigned int n, pad;
+	struct vs_xdp_rule r[VS_XDP_MAX_RULES];
+};
+
+struct vs_xdp_exact_key {
+	unsigned char family, proto, pad[2];
+	unsigned short sport, dport;
+	unsigned char src[16], dst[16];
+};
+
+struct vs_xdp_exact_val {
+	unsigned char action, pad;
+	unsigned short queue, slot, pad2;
+};
+
+/* In front of a frame handed to a socket (bpf_xdp_adjust_meta). */
+struct vs_xdp_meta {
+	unsigned short queue; /* the engine's queue, or VS_XDP_QUEUE_RSS */
+	unsigned short magic; /* VS_XDP_META_MAGIC */
+};
+
+#endif

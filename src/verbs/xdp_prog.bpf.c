@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+/*
+ * xdp_prog.bpf.c - vstack's XDP program, one instance per process and
+ * netdev, run by libxdp's dispatcher beside other programs.
+ *
+ * Owns: the process's rule table (maps below, written only by xdp.c).
+ * For each frame: an IPv4/IPv6 TCP or UDP frame that a rule matches is
+ * dropped, or handed to the AF_XDP socket of the queue it arrived on
+ * with the rule's target queue in its metadata (xdp.c moves it to that
+ * queue's engine). Everything else - ARP, ICMP, fragments, other
+ * protocols, flows of no rule - returns XDP_PASS: to the next program,
+ * then the kernel.
+ *
+ * Must never: take a frame no rule asked for, or write to the frame.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <xdp/xdp_helpers.h>
+
+#include "xdp_abi.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct vs_xdp_table);
+} vs_tables SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} vs_cur SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VS_XDP_MAX_EXACT);
+	__type(key, struct vs_xdp_exact_key);
+	__type(value, struct vs_xdp_exact_val);
+} vs_exact SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VS_XDP_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} vs_hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, VS_XDP_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} vs_xsks SEC(".maps");
+
+/* Before the default (50): vstack's flows leave the chain early. */
+struct {
+	__uint(priority, 20);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(vstack_xdp);
+
+static __always_inline int
+masked_eq(const unsigned char *a, const unsigned char *b,
+	  const unsigned char *m, int n)
+{
+	unsigned char d = 0;
+
+	for (int i = 0; i < n; i++)
+		d |= (a[i] ^ b[i]) & m[i];
+	return d == 0;
+}
+
+static __always_inline int
+rule_match(const struct vs_xdp_rule *r, const struct vs_xdp_exact_key *k)
+{
+	int alen = k->family == AF_INET ? 4 : 16;
+
+	if (r->family && r->family != k->family)
+		return 0;
+	if (r->proto && r->proto != k->proto)
+		return 0;
+	if ((k->sport ^ r->sport) & r->sport_mask)
+		return 0;
+	if ((k->dport ^ r->dport) & r->dport_mask)
+		return 0;
+	if (!r->family)
+		return 1;
+	if (alen == 4)
+		return masked_eq(k->src, r->src, r->src_mask, 4) &&
+		       masked_eq(k->dst, r->dst, r->dst_mask, 4);
+	return masked_eq(k->src, r->src, r->src_mask, 16) &&
+	       masked_eq(k->dst, r->dst, r->dst_mask, 16);
+}
+
+static __always_inline void
+count(__u16 slot)
+{
+	__u32 s = slot;
+	__u64 *c;
+
+	if (slot == VS_XDP_NO_SLOT)
+		return;
+	c = bpf_map_lookup_elem(&vs_hits, &s);
+	if (c)
+		*c += 1;
+}
+
+static __always_inline int
+act(struct xdp_md *ctx, int action, __u16 queue, __u16 slot)
+{
+	struct vs_xdp_meta *m;
+	void *data;
+
+	count(slot);
+	if (action == VS_XDP_DROP)
+		return XDP_DROP;
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
+		return XDP_PASS; /* the driver has no room: the kernel's */
+	data = (void *)(long)ctx->data;
+	m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 1) > data)
+		return XDP_PASS;
+	m->queue = action == VS_XDP_RSS ? VS_XDP_QUEUE_RSS : queue;
+	m->magic = VS_XDP_META_MAGIC;
+	return bpf_redirect_map(&vs_xsks, ctx->rx_queue_index, XDP_PASS);
+}
+
+/* The frame's key; 0 if it is not an unfragmented TCP/UDP frame. */
+static __always_inline int
+parse(struct xdp_md *ctx, struct vs_xdp_exact_key *k)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	__u16 *ports;
+	void *l4;
+
+	if ((void *)(eth + 1) > end)
+		return 0;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) > end || ip->ihl < 5)
+			return 0;
+		if (ip->frag_off & bpf_htons(0x3fff)) /* MF or an offset */
+			return 0;
+		k->family = AF_INET;
+		k->proto = ip->protocol;
+		__builtin_memcpy(k->src, &ip->saddr, 4);
+		__builtin_memcpy(k->dst, &ip->daddr, 4);
+		l4 = (void *)ip + ip->ihl * 4;
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > end)
+			return 0;
+		k->family = AF_INET6;
+		k->proto = ip6->nexthdr;
+		__builtin_memcpy(k->src, &ip6->saddr, 16);
+		__builtin_memcpy(k->dst, &ip6->daddr, 16);
+		l4 = ip6 + 1;
+	} else {
+		return 0;
+	}
+	if (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP)
+		return 0;
+	ports = l4;
+	if ((void *)(ports + 2) > end)
+		return 0;
+	k->sport = ports[0];
+	k->dport = ports[1];
+	return 1;
+}
+
+SEC("xdp")
+int
+vstack_xdp(struct xdp_md *ctx)
+{
+	struct vs_xdp_exact_key k = { 0 };
+	struct vs_xdp_exact_val *e;
+	struct vs_xdp_table *t;
+	__u32 zero = 0, *cur;
+	int exact_done = 0;
+
+	if (!parse(ctx, &k))
+		return XDP_PASS;
+	cur = bpf_map_lookup_elem(&vs_cur, &zero);
+	if (!cur)
+		return XDP_PASS;
+	t = bpf_map_lookup_elem(&vs_tables, cur);
+	if (!t)
+		return XDP_PASS;
+	for (int i = 0; i < VS_XDP_MAX_RULES; i++) {
+		const struct vs_xdp_rule *r = &t->r[i];
+
+		if ((__u32)i >= t->n)
+			break;
+		if (r->cls >= 1 && !exact_done) {
+			exact_done = 1;
+			e = bpf_map_lookup_elem(&vs_exact, &k);
+			if (e)
+				return act(ctx, e->action, e->queue, e->slot);
+		}
+		if (rule_match(r, &k))
+			return act(ctx, r->action, r->queue, r->slot);
+	}
+	if (!exact_done) {
+		e = bpf_map_lookup_elem(&vs_exact, &k);
+		if (e)
+			return act(ctx, e->action, e->queue, e->slot);
+	}
+	return XDP_PASS;
+}
+
+char _license[] SEC("license") = "Dual MIT/GPL";
