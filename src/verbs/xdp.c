@@ -72,7 +72,8 @@ struct handoff {
 	struct vs_buf *b[HANDOFF];
 };
 
-struct xq {
+/* One AF_XDP socket, on one netdev queue; serviced by one engine. */
+struct xsock {
 	struct xsk_socket *xsk;
 	struct xsk_ring_cons rx, comp;
 	struct xsk_ring_prod tx, fill;
@@ -82,8 +83,19 @@ struct xq {
 	uint32_t rx_held;    /* buffers in the fill and RX rings */
 	uint32_t tx_held;    /* buffers in the TX and completion rings */
 	bool tx_kick;        /* frames the kernel has not taken yet */
-	struct handoff in;   /* frames other engines pass to this one */
-	int evfd, epfd;      /* the sleep fd: this socket and evfd */
+};
+
+/*
+ * An engine's queue: the sockets it services (socket i belongs to engine
+ * i mod nqueues; it sends on the first), frames other engines pass it,
+ * and what it sleeps on.
+ */
+struct xq {
+	unsigned nsock;
+	struct xsock **s;
+	unsigned next;       /* the socket rx_burst starts with */
+	struct handoff in;
+	int evfd, epfd;      /* the sleep fd: the sockets and evfd */
 	_Atomic bool sleeping;
 };
 
@@ -106,6 +118,9 @@ struct xport {
 	uint8_t slot_used[VS_XDP_MAX_SLOTS];
 	int ncpus;
 	int reaper_fd; /* its pipe: closing it (or dying) detaches */
+	unsigned qfirst, qlast; /* the netdev queues to bind (xdp:IF@A-B) */
+	unsigned nsocks;
+	struct xsock *socks;
 	struct xq *q;
 };
 
@@ -270,16 +285,11 @@ list_netdevs(char *buf, size_t len)
 }
 
 static int
-check_netdev(struct vs_port *p, char *err, size_t errlen)
+check_netdev(struct vs_port *p, const char *name, char *err, size_t errlen)
 {
-	const char *name = p->o.device + 4;
 	char names[256];
 	int s;
 
-	if (!*name || strlen(name) >= IF_NAMESIZE) {
-		snprintf(err, errlen, "%s: expected xdp:IFNAME", p->o.device);
-		return -EINVAL;
-	}
 	snprintf(p->info.ifname, sizeof(p->info.ifname), "%s", name);
 	snprintf(p->info.device, sizeof(p->info.device), "xdp:%s", name);
 	xp(p)->ifindex = (int)if_nametoindex(name);
@@ -419,23 +429,26 @@ static void
 gauges(struct vs_port *p, unsigned qi)
 {
 	struct xq *q = &xp(p)->q[qi];
+	uint64_t rx = 0, tx = 0;
 
-	atomic_store_explicit(&p->st[qi].rx_posted, q->rx_held,
-			      memory_order_relaxed);
-	atomic_store_explicit(&p->st[qi].tx_inflight, q->tx_held,
-			      memory_order_relaxed);
+	for (unsigned i = 0; i < q->nsock; i++) {
+		rx += q->s[i]->rx_held;
+		tx += q->s[i]->tx_held;
+	}
+	atomic_store_explicit(&p->st[qi].rx_posted, rx, memory_order_relaxed);
+	atomic_store_explicit(&p->st[qi].tx_inflight, tx, memory_order_relaxed);
 }
 
-/* Gives the kernel receive buffers until it holds fill_depth. */
+/* Gives the kernel receive buffers (engine qi's) until it holds
+ * fill_depth. */
 static void
-fill(struct vs_port *p, unsigned qi)
+fill(struct vs_port *p, unsigned qi, struct xsock *x)
 {
-	struct xq *q = &xp(p)->q[qi];
 	struct vs_buf *b[BURST];
 	uint32_t idx;
 
-	while (q->rx_held < q->fill_depth) {
-		unsigned want = q->fill_depth - q->rx_held, n;
+	while (x->rx_held < x->fill_depth) {
+		unsigned want = x->fill_depth - x->rx_held, n;
 
 		if (want > BURST)
 			want = BURST;
@@ -444,15 +457,15 @@ fill(struct vs_port *p, unsigned qi)
 			vs__stat_add(&p->st[qi].rx_no_buf, want);
 			return;
 		}
-		if (xsk_ring_prod__reserve(&q->fill, n, &idx) != n) {
+		if (xsk_ring_prod__reserve(&x->fill, n, &idx) != n) {
 			vs__pool_put(&p->pool, qi, b, n);
 			return;
 		}
 		for (unsigned i = 0; i < n; i++)
-			*xsk_ring_prod__fill_addr(&q->fill, idx + i) =
+			*xsk_ring_prod__fill_addr(&x->fill, idx + i) =
 				(uint64_t)(b[i]->head - p->pool.mem);
-		xsk_ring_prod__submit(&q->fill, n);
-		q->rx_held += n;
+		xsk_ring_prod__submit(&x->fill, n);
+		x->rx_held += n;
 	}
 }
 
@@ -528,31 +541,24 @@ handoff_pop(struct xq *q, struct vs_buf **out, unsigned n)
 	return k;
 }
 
+/* Frames of socket x: engine qi's into out (returns how many), other
+ * engines' into away/to. */
 static unsigned
-x_rx_burst(struct vs_port *p, unsigned qi, struct vs_buf **out, unsigned n)
+sock_rx(struct vs_port *p, unsigned qi, struct xsock *x, struct vs_buf **out,
+	unsigned n, struct vs_buf **away, uint16_t *to, unsigned *naway)
 {
-	struct xport *x = xp(p);
-	struct xq *q = &x->q[qi];
-	unsigned nq = p->o.nqueues, got, k;
-	struct vs_buf *away[BURST];
-	uint16_t to[BURST];
-	unsigned naway = 0;
-	uint64_t bytes = 0;
+	unsigned nq = p->o.nqueues, got = 0, k;
 	uint32_t idx;
 
-	if (n > BURST)
-		n = BURST;
-	got = handoff_pop(q, out, n);
-	k = xsk_ring_cons__peek(&q->rx, n - got, &idx);
+	k = xsk_ring_cons__peek(&x->rx, n, &idx);
 	for (unsigned i = 0; i < k; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + i);
 		struct vs_buf *b = &p->pool.desc[d->addr / p->pool.buf_size];
 		const struct vs_xdp_meta *m;
 		unsigned t = qi;
 
 		b->data = p->pool.mem + d->addr;
 		b->len = d->len;
-		b->queue = (uint16_t)qi;
 		b->flags = 0;
 		m = (const void *)(b->data - sizeof(*m));
 		if (likely(m->magic == VS_XDP_META_MAGIC)) {
@@ -560,33 +566,63 @@ x_rx_burst(struct vs_port *p, unsigned qi, struct vs_buf **out, unsigned n)
 			if (t == VS_XDP_QUEUE_RSS)
 				t = rss_of(p, b->data, b->len);
 		}
-		if (likely(t == qi || t >= nq)) {
+		if (t >= nq)
+			t = qi;
+		b->queue = (uint16_t)t;
+		if (likely(t == qi)) {
 			out[got++] = b;
 		} else {
-			b->queue = (uint16_t)t;
-			to[naway] = (uint16_t)t;
-			away[naway++] = b;
+			to[*naway] = (uint16_t)t;
+			away[(*naway)++] = b;
 		}
 	}
 	if (k) {
-		xsk_ring_cons__release(&q->rx, k);
-		q->rx_held -= k;
+		xsk_ring_cons__release(&x->rx, k);
+		x->rx_held -= k;
 	}
-	/* Frames for other engines, grouped by engine. */
-	for (unsigned i = 0; i < naway;) {
-		struct vs_buf *g[BURST];
-		unsigned ng = 0, t = to[i], j = i;
+	if (x->rx_held + BURST <= x->fill_depth || !x->rx_held)
+		fill(p, qi, x);
+	if (!k && xsk_ring_prod__needs_wakeup(&x->fill))
+		recvfrom(x->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+	return got;
+}
 
-		for (; j < naway; j++)
-			if (to[j] == t)
-				g[ng++] = away[j];
-		handoff_push(p, qi, t, g, ng);
-		for (unsigned w = i, r = i; r < naway; r++)
-			if (to[r] != t) {
+static unsigned
+x_rx_burst(struct vs_port *p, unsigned qi, struct vs_buf **out, unsigned n)
+{
+	struct xq *q = &xp(p)->q[qi];
+	struct vs_buf *away[BURST];
+	uint16_t to[BURST];
+	unsigned naway = 0, got;
+	uint64_t bytes = 0;
+
+	if (n > BURST)
+		n = BURST;
+	got = handoff_pop(q, out, n);
+	/* Each socket in turn, starting where the last burst stopped. */
+	for (unsigned i = 0; i < q->nsock && got + naway < n; i++) {
+		struct xsock *x = q->s[(q->next + i) % q->nsock];
+
+		got += sock_rx(p, qi, x, out + got, n - got - naway, away, to,
+			       &naway);
+	}
+	if (q->nsock > 1)
+		q->next = (q->next + 1) % q->nsock;
+	/* Frames for other engines, grouped by engine. */
+	while (naway) {
+		struct vs_buf *g[BURST];
+		unsigned ng = 0, t = to[0], w = 0;
+
+		for (unsigned r = 0; r < naway; r++) {
+			if (to[r] == t) {
+				g[ng++] = away[r];
+			} else {
 				to[w] = to[r];
 				away[w++] = away[r];
 			}
-		naway -= ng;
+		}
+		handoff_push(p, qi, t, g, ng);
+		naway = w;
 	}
 	for (unsigned i = 0; i < got; i++)
 		bytes += out[i]->len;
@@ -594,31 +630,34 @@ x_rx_burst(struct vs_port *p, unsigned qi, struct vs_buf **out, unsigned n)
 		vs__stat_add(&p->st[qi].rx_frames, got);
 		vs__stat_add(&p->st[qi].rx_bytes, bytes);
 	}
-	if (q->rx_held + BURST <= q->fill_depth || !q->rx_held)
-		fill(p, qi);
-	if (!k && xsk_ring_prod__needs_wakeup(&q->fill))
-		recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 	gauges(p, qi);
 	return got;
+}
+
+/* The socket engine qi sends on. */
+static struct xsock *
+txs(struct vs_port *p, unsigned qi)
+{
+	return xp(p)->q[qi].s[0];
 }
 
 /* Buffers of completed sends go back to the pool. */
 static void
 tx_reap(struct vs_port *p, unsigned qi)
 {
-	struct xq *q = &xp(p)->q[qi];
+	struct xsock *x = txs(p, qi);
 	struct vs_buf *b[BURST];
 	uint32_t idx;
 	unsigned k;
 
-	while (q->tx_held &&
-	       (k = xsk_ring_cons__peek(&q->comp, BURST, &idx)) > 0) {
+	while (x->tx_held &&
+	       (k = xsk_ring_cons__peek(&x->comp, BURST, &idx)) > 0) {
 		for (unsigned i = 0; i < k; i++)
-			b[i] = &p->pool.desc[*xsk_ring_cons__comp_addr(&q->comp,
+			b[i] = &p->pool.desc[*xsk_ring_cons__comp_addr(&x->comp,
 								     idx + i) /
 					     p->pool.buf_size];
-		xsk_ring_cons__release(&q->comp, k);
-		q->tx_held -= k;
+		xsk_ring_cons__release(&x->comp, k);
+		x->tx_held -= k;
 		vs__pool_put(&p->pool, qi, b, k);
 	}
 }
@@ -631,13 +670,13 @@ tx_reap(struct vs_port *p, unsigned qi)
 static void
 tx_kick(struct vs_port *p, unsigned qi)
 {
-	struct xq *q = &xp(p)->q[qi];
+	struct xsock *x = txs(p, qi);
 
-	q->tx_kick = false;
-	if (!xsk_ring_prod__needs_wakeup(&q->tx))
+	x->tx_kick = false;
+	if (!xsk_ring_prod__needs_wakeup(&x->tx))
 		return;
 	for (int i = 0; i < 64; i++) {
-		if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+		if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
 			return;
 		if (errno == ENOBUFS) {
 			tx_reap(p, qi);
@@ -648,39 +687,39 @@ tx_kick(struct vs_port *p, unsigned qi)
 			return;
 		}
 	}
-	q->tx_kick = true; /* still busy: again at the next burst or arm */
+	x->tx_kick = true; /* still busy: again at the next burst or arm */
 }
 
 static unsigned
 x_tx_burst(struct vs_port *p, unsigned qi, struct vs_buf **b, unsigned n)
 {
-	struct xq *q = &xp(p)->q[qi];
+	struct xsock *x = txs(p, qi);
 	uint64_t bytes = 0;
 	uint32_t idx, room;
 
 	tx_reap(p, qi);
-	room = xsk_prod_nb_free(&q->tx, n);
-	if (room > p->o.tx_depth - q->tx_held)
-		room = p->o.tx_depth - q->tx_held;
+	room = xsk_prod_nb_free(&x->tx, n);
+	if (room > p->o.tx_depth - x->tx_held)
+		room = p->o.tx_depth - x->tx_held;
 	if (unlikely(n > room)) {
 		vs__stat_add(&p->st[qi].tx_full, n - room);
 		n = room;
 	}
-	if (!n || xsk_ring_prod__reserve(&q->tx, n, &idx) != n) {
-		if (q->tx_kick)
+	if (!n || xsk_ring_prod__reserve(&x->tx, n, &idx) != n) {
+		if (x->tx_kick)
 			tx_kick(p, qi);
 		return 0;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		struct xdp_desc *d = xsk_ring_prod__tx_desc(&q->tx, idx + i);
+		struct xdp_desc *d = xsk_ring_prod__tx_desc(&x->tx, idx + i);
 
 		d->addr = (uint64_t)(b[i]->data - p->pool.mem);
 		d->len = b[i]->len;
 		d->options = 0;
 		bytes += b[i]->len;
 	}
-	xsk_ring_prod__submit(&q->tx, n);
-	q->tx_held += n;
+	xsk_ring_prod__submit(&x->tx, n);
+	x->tx_held += n;
 	tx_kick(p, qi);
 	vs__stat_add(&p->st[qi].tx_frames, n);
 	vs__stat_add(&p->st[qi].tx_bytes, bytes);
@@ -690,19 +729,30 @@ x_tx_burst(struct vs_port *p, unsigned qi, struct vs_buf **b, unsigned n)
 
 /* --- sleeping --- */
 
+static bool
+rx_ready(struct xq *q)
+{
+	if (atomic_load(&q->in.n))
+		return true;
+	for (unsigned i = 0; i < q->nsock; i++)
+		if (xsk_cons_nb_avail(&q->s[i]->rx, 1))
+			return true;
+	return false;
+}
+
 static int
 x_arm(struct vs_port *p, unsigned qi)
 {
 	struct xq *q = &xp(p)->q[qi];
 
 	tx_reap(p, qi);
-	if (q->tx_kick)
+	if (txs(p, qi)->tx_kick)
 		tx_kick(p, qi);
 	gauges(p, qi);
 	atomic_store(&q->sleeping, true);
 	/* After the flag: a handoff pushed before it is seen here, one
 	 * pushed after it writes the eventfd. */
-	if (atomic_load(&q->in.n) || xsk_cons_nb_avail(&q->rx, 1)) {
+	if (rx_ready(q)) {
 		atomic_store(&q->sleeping, false);
 		return 1;
 	}
@@ -717,7 +767,7 @@ x_woken(struct vs_port *p, unsigned qi)
 
 	atomic_store(&q->sleeping, false);
 	if (read(q->evfd, &v, sizeof(v)) < 0)
-		(void)0; /* nothing was written: woken by the socket */
+		(void)0; /* nothing was written: woken by a socket */
 }
 
 static int
@@ -916,9 +966,6 @@ queue_close(struct vs_port *p, unsigned qi)
 	struct vs_buf *b[BURST];
 	unsigned k;
 
-	if (q->xsk)
-		xsk_socket__delete(q->xsk);
-	q->xsk = NULL;
 	if (q->epfd >= 0)
 		close(q->epfd);
 	if (q->evfd >= 0)
@@ -928,8 +975,10 @@ queue_close(struct vs_port *p, unsigned qi)
 		vs__pool_put(&p->pool, qi, b, k);
 	pthread_spin_destroy(&q->in.lock);
 	/* What the kernel held is free again (the leak check counts it). */
-	q->rx_held = q->tx_held = 0;
+	for (unsigned i = 0; i < q->nsock; i++)
+		q->s[i]->rx_held = q->s[i]->tx_held = 0;
 	gauges(p, qi);
+	free(q->s);
 }
 
 static void
@@ -941,6 +990,9 @@ x_close(struct vs_port *p)
 		return;
 	while (x->rules)
 		x_rule_del(p, x->rules);
+	for (unsigned i = 0; i < x->nsocks; i++)
+		if (x->socks[i].xsk)
+			xsk_socket__delete(x->socks[i].xsk);
 	for (unsigned i = 0; x->q && i < p->o.nqueues; i++)
 		queue_close(p, i);
 	if (x->umem)
@@ -951,71 +1003,100 @@ x_close(struct vs_port *p)
 	}
 	if (x->reaper_fd >= 0)
 		close(x->reaper_fd); /* the program is gone already */
+	free(x->socks);
 	free(x->q);
 	free(x);
 	p->priv = NULL;
 }
 
-/* Binds queue qi's socket to the first netdev queue from *next that no
- * other socket holds. */
+/* Socket si on netdev queue hwq (-EBUSY: another socket holds it). */
 static int
-queue_open(struct vs_port *p, unsigned qi, unsigned *next, unsigned hwqs,
-	   char *err, size_t errlen)
+sock_open(struct vs_port *p, unsigned si, unsigned hwq)
 {
 	struct xport *x = xp(p);
-	struct xq *q = &x->q[qi];
+	struct xsock *k = &x->socks[si];
 	struct xsk_socket_config sc = {
-		.rx_size = pow2(q->fill_depth),
+		.rx_size = pow2(k->fill_depth),
 		.tx_size = pow2(p->o.tx_depth),
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
 		.bind_flags = XDP_USE_NEED_WAKEUP,
 	};
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct xdp_options opt;
 	socklen_t ol = sizeof(opt);
-	int rc = -EBUSY;
+	int rc;
 
-	for (; *next < hwqs; (*next)++) {
-		rc = xsk_socket__create_shared(&q->xsk, p->info.ifname, *next,
-					       x->umem, &q->rx, &q->tx,
-					       qi ? &q->fill : &x->q[0].fill,
-					       qi ? &q->comp : &x->q[0].comp, &sc);
-		if (rc != -EBUSY)
-			break;
-	}
+	/* The first socket takes the rings made with the UMEM. */
+	rc = xsk_socket__create_shared(&k->xsk, p->info.ifname, hwq, x->umem,
+				       &k->rx, &k->tx, &k->fill, &k->comp, &sc);
 	if (rc) {
-		q->xsk = NULL;
-		if (rc == -EBUSY)
-			snprintf(err, errlen, "%s: every queue of %u is taken by "
-					      "other AF_XDP sockets (other vstack "
-					      "processes?)", p->info.device, hwqs);
-		else
-			snprintf(err, errlen, "%s: AF_XDP socket on queue %u: %s",
-				 p->info.device, *next, strerror(-rc));
+		k->xsk = NULL;
 		return rc;
 	}
-	q->hwq = (*next)++;
-	q->fd = xsk_socket__fd(q->xsk);
-	rc = xsk_socket__update_xskmap(q->xsk, x->map_xsks);
-	if (rc) {
-		snprintf(err, errlen, "%s: cannot enter queue %u's socket in the "
-				      "program's map: %s", p->info.device, q->hwq,
-			 strerror(-rc));
-		return rc;
-	}
-	if (getsockopt(q->fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) == 0)
+	k->hwq = hwq;
+	k->fd = xsk_socket__fd(k->xsk);
+	if (getsockopt(k->fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) == 0)
 		x->zerocopy = opt.flags & XDP_OPTIONS_ZEROCOPY;
+	return xsk_socket__update_xskmap(k->xsk, x->map_xsks);
+}
+
+/* Engine qi's sockets (i mod nqueues == qi), its eventfd and epoll. */
+static int
+queue_open(struct vs_port *p, unsigned qi)
+{
+	struct xport *x = xp(p);
+	struct xq *q = &x->q[qi];
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	q->s = calloc(x->nsocks, sizeof(*q->s));
+	if (!q->s)
+		return -ENOMEM;
+	for (unsigned i = qi; i < x->nsocks; i += p->o.nqueues)
+		q->s[q->nsock++] = &x->socks[i];
 	q->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	q->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (q->evfd < 0 || q->epfd < 0 ||
-	    epoll_ctl(q->epfd, EPOLL_CTL_ADD, q->fd, &ev) ||
-	    epoll_ctl(q->epfd, EPOLL_CTL_ADD, q->evfd, &ev)) {
-		snprintf(err, errlen, "%s: queue %u: %s", p->info.device, qi,
-			 strerror(errno));
+	    epoll_ctl(q->epfd, EPOLL_CTL_ADD, q->evfd, &ev))
 		return -errno;
-	}
-	fill(p, qi);
+	for (unsigned i = 0; i < q->nsock; i++)
+		if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, q->s[i]->fd, &ev))
+			return -errno;
+	for (unsigned i = 0; i < q->nsock; i++)
+		fill(p, qi, q->s[i]);
 	gauges(p, qi);
+	return 0;
+}
+
+/* xdp:IFNAME or xdp:IFNAME@A or xdp:IFNAME@A-B (netdev queues). */
+static int
+parse_device(struct vs_port *p, char *name, size_t len, char *err,
+	     size_t errlen)
+{
+	const char *at = strchr(p->o.device + 4, '@');
+	struct xport *x = xp(p);
+	char *end;
+
+	x->qfirst = 0;
+	x->qlast = ~0u;
+	snprintf(name, len, "%.*s",
+		 (int)(at ? (size_t)(at - p->o.device - 4) : strlen(p->o.device + 4)),
+		 p->o.device + 4);
+	if (at) {
+		errno = 0;
+		x->qfirst = x->qlast = (unsigned)strtoul(at + 1, &end, 10);
+		if (*end == '-')
+			x->qlast = (unsigned)strtoul(end + 1, &end, 10);
+		if (errno || end == at + 1 || *end || x->qlast < x->qfirst) {
+			snprintf(err, errlen, "%s: expected xdp:IFNAME, "
+					      "xdp:IFNAME@QUEUE or "
+					      "xdp:IFNAME@FIRST-LAST",
+				 p->o.device);
+			return -EINVAL;
+		}
+	}
+	if (!*name || strlen(name) >= IF_NAMESIZE) {
+		snprintf(err, errlen, "%s: expected xdp:IFNAME", p->o.device);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -1023,34 +1104,43 @@ static int
 open_queues(struct vs_port *p, char *err, size_t errlen)
 {
 	struct xport *x = xp(p);
-	unsigned hwqs = netdev_queues(p->info.ifname), next = 0;
+	unsigned hwqs = netdev_queues(p->info.ifname), ns = 0;
+	unsigned last = x->qlast < hwqs - 1 ? x->qlast : hwqs - 1;
 	uint32_t fd_depth;
-	struct xsk_umem_config uc = {
-		.frame_size = p->o.buf_size,
-		.frame_headroom = 0,
-	};
-	int rc;
+	struct xsk_umem_config uc = { .frame_size = p->o.buf_size };
+	int rc = 0;
 
-	if (p->o.nqueues > hwqs) {
-		vs_info("%s has %u queue%s: vstack runs %u engine%s (for more, "
-			"give it more queues: ethtool -L %s combined N)",
-			p->info.device, hwqs, hwqs == 1 ? "" : "s", hwqs,
-			hwqs == 1 ? "" : "s", p->info.ifname);
-		p->o.nqueues = p->info.nqueues = hwqs;
+	if (x->qfirst > last) {
+		snprintf(err, errlen, "%s: queue %u: the netdev has %u queue%s",
+			 p->o.device, x->qfirst, hwqs, hwqs == 1 ? "" : "s");
+		return -EINVAL;
 	}
-	fd_depth = p->o.rx_depth;
+	x->nsocks = last - x->qfirst + 1;
+	if (x->nsocks > VS_XDP_MAX_QUEUES)
+		x->nsocks = VS_XDP_MAX_QUEUES;
+	if (p->o.nqueues > x->nsocks) {
+		vs_info("%s: %u netdev queue%s: vstack runs %u engine%s (for "
+			"more: ethtool -L %s combined N)", p->info.device,
+			x->nsocks, x->nsocks == 1 ? "" : "s", x->nsocks,
+			x->nsocks == 1 ? "" : "s", p->info.ifname);
+		p->o.nqueues = p->info.nqueues = x->nsocks;
+	}
+	/* The receive buffers of an engine's share, over its sockets. */
+	fd_depth = p->o.rx_depth * p->o.nqueues / x->nsocks;
+	if (fd_depth < 64)
+		fd_depth = 64;
+	x->socks = calloc(x->nsocks, sizeof(*x->socks));
 	x->q = calloc(p->o.nqueues, sizeof(*x->q));
-	if (!x->q)
+	if (!x->socks || !x->q)
 		return -ENOMEM;
 	for (unsigned i = 0; i < p->o.nqueues; i++) {
-		x->q[i].fill_depth = fd_depth;
-		x->q[i].fd = x->q[i].evfd = x->q[i].epfd = -1;
+		x->q[i].evfd = x->q[i].epfd = -1;
 		pthread_spin_init(&x->q[i].in.lock, PTHREAD_PROCESS_PRIVATE);
 	}
 	uc.fill_size = pow2(fd_depth);
 	uc.comp_size = pow2(p->o.tx_depth);
 	rc = xsk_umem__create(&x->umem, p->pool.mem, p->pool.mem_len,
-			      &x->q[0].fill, &x->q[0].comp, &uc);
+			      &x->socks[0].fill, &x->socks[0].comp, &uc);
 	if (rc) {
 		x->umem = NULL;
 		snprintf(err, errlen, "%s: cannot register %zu MiB of buffers as "
@@ -1062,31 +1152,55 @@ open_queues(struct vs_port *p, char *err, size_t errlen)
 				 : "");
 		return rc;
 	}
-	for (unsigned i = 0; i < p->o.nqueues; i++) {
-		rc = queue_open(p, i, &next, hwqs, err, errlen);
-		if (rc)
+	/* One socket per netdev queue, so no frame of vstack's flows lands
+	 * where nobody reads it; queues other sockets hold are skipped. */
+	for (unsigned hwq = x->qfirst; hwq <= last && ns < x->nsocks; hwq++) {
+		x->socks[ns].fill_depth = fd_depth;
+		rc = sock_open(p, ns, hwq);
+		if (rc == -EBUSY) {
+			vs_warn("%s: queue %u is another AF_XDP socket's: frames "
+				"that arrive there do not reach vstack",
+				p->info.device, hwq);
+			continue;
+		}
+		if (rc) {
+			snprintf(err, errlen, "%s: AF_XDP socket on queue %u: %s",
+				 p->info.device, hwq, strerror(-rc));
 			return rc;
+		}
+		ns++;
 	}
-	if (next < hwqs && x->q[0].hwq == 0)
-		vs_warn("%s has %u queues and vstack uses %u: frames that RSS "
-			"puts on the others reach the kernel. Match them: "
-			"ethtool -L %s combined %u, or cores = %u",
-			p->info.device, hwqs, p->o.nqueues, p->info.ifname,
-			p->o.nqueues, hwqs);
-	return 0;
+	if (!ns) {
+		snprintf(err, errlen, "%s: every queue (%u..%u) is taken by "
+				      "other AF_XDP sockets (other vstack "
+				      "processes?)", p->info.device, x->qfirst,
+			 last);
+		return -EBUSY;
+	}
+	x->nsocks = ns;
+	if (p->o.nqueues > ns)
+		p->o.nqueues = p->info.nqueues = ns;
+	for (unsigned i = 0; i < p->o.nqueues && !rc; i++)
+		rc = queue_open(p, i);
+	if (rc)
+		snprintf(err, errlen, "%s: %s", p->info.device, strerror(-rc));
+	return rc;
 }
 
 static int
 x_open(struct vs_port *p, char *err, size_t errlen)
 {
 	struct xport *x = calloc(1, sizeof(*x));
+	char name[IF_NAMESIZE + 1];
 	int rc;
 
 	if (!x)
 		return -ENOMEM;
 	x->reaper_fd = -1;
 	p->priv = x;
-	rc = check_netdev(p, err, errlen);
+	rc = parse_device(p, name, sizeof(name), err, errlen);
+	if (!rc)
+		rc = check_netdev(p, name, err, errlen);
 	if (!rc)
 		rc = vs__port_pool_init(p, netdev_numa(p->info.ifname), err,
 					errlen);
@@ -1104,10 +1218,11 @@ x_open(struct vs_port *p, char *err, size_t errlen)
 		p->rss_table_len <<= 1;
 	for (unsigned i = 0; i < p->rss_table_len; i++)
 		p->rss_table[i] = (uint16_t)(i % p->o.nqueues);
-	vs_info("%s: AF_XDP %s mode, %s XDP, queues %u..%u", p->info.device,
-		x->zerocopy ? "zero-copy" : "copy",
-		x->mode == XDP_MODE_NATIVE ? "native" : "generic", x->q[0].hwq,
-		x->q[p->o.nqueues - 1].hwq);
+	vs_info("%s: AF_XDP %s mode, %s XDP, %u socket%s on queues %u..%u",
+		p->info.device, x->zerocopy ? "zero-copy" : "copy",
+		x->mode == XDP_MODE_NATIVE ? "native" : "generic", x->nsocks,
+		x->nsocks == 1 ? "" : "s", x->socks[0].hwq,
+		x->socks[x->nsocks - 1].hwq);
 	return 0;
 }
 
