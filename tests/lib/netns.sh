@@ -13,7 +13,8 @@
 #
 #   netns_create a b          # namespaces; $(netns_name a) is the real name
 #   netns_link a b            # veth a<->b (no TSO/GSO, as a cable): in a "to_b" 10.77.K.1/24
-#                             #  fd77:K::1/64, in b "to_a" 10.77.K.2 fd77:K::2
+#                             #  fd77:K::1/64, in b "to_a" 10.77.K.2 fd77:K::2;
+#                             #  NETNS_QUEUES=N: N queues each way (default 1)
 #   netns_exec a CMD...       # run CMD inside a
 #   netns_addr a b 4|6        # a's address on its link to b
 #   netns_teardown            # also runs automatically on exit and signals
@@ -122,7 +123,9 @@ netns_link() {
 	nsb=$(netns_name "$b")
 	NETNS_LINKS=$((NETNS_LINKS + 1))
 	k=$NETNS_LINKS
-	ip -n "$nsa" link add "to_$b" type veth peer name "to_$a" netns "$nsb" || return 1
+	local q=${NETNS_QUEUES:-1}
+	ip -n "$nsa" link add "to_$b" numtxqueues "$q" numrxqueues "$q" type veth \
+		peer name "to_$a" numtxqueues "$q" numrxqueues "$q" netns "$nsb" || return 1
 	ip -n "$nsa" addr add "10.77.$k.1/24" dev "to_$b"
 	ip -n "$nsb" addr add "10.77.$k.2/24" dev "to_$a"
 	ip -n "$nsa" addr add "fd77:$k::1/64" dev "to_$b" nodad

@@ -7,10 +7,13 @@
  * error gives its message.
  *
  * Run by test_port.sh inside a namespace whose NIC is VS_TEST_DEVICE (its
- * netdev 10.77.1.1, MTU 9000); the peer is an AF_PACKET socket on
+ * netdev 10.77.1.1, MTU VS_TEST_MTU); the peer is an AF_PACKET socket on
  * VS_TEST_PEER_IF in the namespace VS_TEST_PEER_NS (a path). VS_TEST_SUITE
- * selects "conformance" or "errors"; VS_TEST_STATS runs the emulator's
- * stats command (for the leak check at close).
+ * selects "conformance" or "errors"; VS_TEST_BACKEND "verbs" (the
+ * emulated ConnectX; VS_TEST_STATS runs its stats command, for the leak
+ * check at close) or "xdp" (a veth of 4 queues: what only a NIC can do -
+ * checksum offload, error completions, jumbo frames - is the verbs
+ * backend's alone).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +45,7 @@
 #define NBUFS 2048
 
 static struct vs_port *port;
+static bool xdp; /* VS_TEST_BACKEND=xdp */
 static uint32_t nbufs;
 static char err[512];
 static int peer = -1;
@@ -204,13 +208,15 @@ START_TEST(open_info)
 
 	setup();
 	in = vs__port_info(port);
-	ck_assert_str_eq(in->backend, "verbs");
+	ck_assert_str_eq(in->backend, xdp ? "xdp" : "verbs");
 	ck_assert_str_eq(in->device, getenv("VS_TEST_DEVICE"));
 	ck_assert_str_eq(in->ifname, getenv("VS_TEST_IFNAME"));
-	ck_assert_uint_eq(in->mtu, 9000);
+	ck_assert_uint_eq(in->mtu, (unsigned)atoi(getenv("VS_TEST_MTU")));
 	ck_assert_uint_eq(in->nqueues, NQ);
-	ck_assert_uint_gt(in->max_inline, 0);
-	ck_assert(in->rx_csum && in->tx_csum);
+	if (!xdp) {
+		ck_assert_uint_gt(in->max_inline, 0);
+		ck_assert(in->rx_csum && in->tx_csum);
+	}
 	for (unsigned i = 0; i < in->naddrs; i++)
 		if (in->addrs[i].ss_family == AF_INET &&
 		    ((struct sockaddr_in *)&in->addrs[i])->sin_addr.s_addr ==
@@ -219,6 +225,8 @@ START_TEST(open_info)
 	ck_assert_msg(addr, "10.77.1.1 missing from the port's addresses");
 	snprintf(dev, sizeof(dev), "%s", in->device);
 	teardown();
+	if (xdp)
+		return; /* a bare netdev name means the verbs backend */
 	/* By the netdev's name, the same device. */
 	o.device = getenv("VS_TEST_IFNAME");
 	port = vs__port_open(&o, err, sizeof(err));
@@ -286,13 +294,15 @@ peer_recv(uint8_t *buf, size_t len, unsigned ms)
 
 START_TEST(tx_frames)
 {
-	static const uint32_t sizes[] = { 60, 200, 1400, 8000 };
+	uint32_t sizes[] = { 60, 200, 1400, 8000 };
 	struct vs_buf *b[4];
 	uint8_t got[9100], want[9100];
 	uint64_t bytes = 0;
 	uint32_t before;
 
 	setup();
+	if (vs__port_info(port)->mtu < 8000)
+		sizes[3] = vs__port_info(port)->mtu + 14; /* a full frame */
 	before = vs__port_bufs_free(port);
 	ck_assert_uint_eq(vs__port_buf_get(port, 1, b, 4), 4);
 	for (int i = 0; i < 4; i++) {
@@ -509,10 +519,39 @@ assert_emulator_holds(unsigned queues, unsigned rules)
 	ck_assert_msg(strstr(line, want), "emulator: %s", line);
 }
 
+/* Whether the netdev has an XDP program attached (ip link says). */
+static bool
+netdev_has_xdp(void)
+{
+	char cmd[128], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "ip link show dev %s",
+		 getenv("VS_TEST_IFNAME"));
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		found |= strstr(line, "prog/xdp") != NULL;
+	pclose(f);
+	return found;
+}
+
 START_TEST(close_leaks)
 {
 	struct vs_rule_handle *h;
 
+	if (xdp) {
+		setup();
+		h = add(udp_rule(VS_RULE_STEER, 0, 9900, 0, false));
+		(void)h;
+		ck_assert(netdev_has_xdp());
+		vs__port_close(port);
+		close(peer);
+		/* The program (and with it its maps and rules) is gone. */
+		ck_assert_msg(!netdev_has_xdp(), "an XDP program is left");
+		return;
+	}
 	setup();
 	h = add(udp_rule(VS_RULE_STEER, 0, 9900, 0, false));
 	(void)h;
@@ -584,6 +623,19 @@ START_TEST(jumbo)
 
 	o.buf_size = 9216;
 	nbufs = 512;
+	if (xdp) {
+		char want[256];
+
+		snprintf(want, sizeof(want), "%s: buffers of 9216 bytes: AF_XDP "
+					     "frames live in chunks of at most "
+					     "one 4 KiB page; use buffer_size = "
+					     "2048 (jumbo frames need the verbs "
+					     "backend)", getenv("VS_TEST_DEVICE"));
+		ck_assert_ptr_null(vs__port_open(&o, err, sizeof(err)));
+		ck_assert_str_eq(err, want);
+		ck_assert(!netdev_has_xdp());
+		return;
+	}
 	port = vs__port_open(&o, err, sizeof(err));
 	ck_assert_msg(port != NULL, "open: %s", err);
 	peer = peer_open();
@@ -649,6 +701,63 @@ START_TEST(no_cap_net_raw)
 }
 END_TEST
 
+START_TEST(xdp_no_such_interface)
+{
+	struct vs_port_opts o = opts(1, 1024);
+	char want[256];
+
+	o.device = "xdp:nosuch0";
+	snprintf(want, sizeof(want), "xdp:nosuch0: no such interface in this "
+				     "network namespace; there are: %s",
+		 getenv("VS_TEST_IFNAME"));
+	assert_open_fails(o, ENODEV, want);
+}
+END_TEST
+
+START_TEST(xdp_no_cap_net_raw)
+{
+	char want[256];
+
+	ck_assert_int_eq(drop_net_raw(), 0);
+	snprintf(want, sizeof(want), "%s: AF_XDP needs CAP_NET_RAW, and "
+				     "loading the XDP program CAP_BPF and "
+				     "CAP_NET_ADMIN; run as root",
+		 getenv("VS_TEST_DEVICE"));
+	assert_open_fails(opts(2, 1024), EPERM, want);
+	ck_assert(!netdev_has_xdp());
+}
+END_TEST
+
+START_TEST(xdp_bad_device)
+{
+	struct vs_port_opts o = opts(1, 1024);
+	char want[256];
+
+	o.device = "xdp:";
+	assert_open_fails(o, EINVAL, "xdp:: expected xdp:IFNAME");
+	snprintf(want, sizeof(want), "%s@1-x", getenv("VS_TEST_DEVICE"));
+	o.device = want;
+	snprintf(err, sizeof(err), "%s: expected xdp:IFNAME, xdp:IFNAME@QUEUE "
+				   "or xdp:IFNAME@FIRST-LAST", want);
+	{
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", err);
+		assert_open_fails(o, EINVAL, msg);
+	}
+	snprintf(want, sizeof(want), "%s@7", getenv("VS_TEST_DEVICE"));
+	o.device = want;
+	{
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s: queue 7: the netdev has 4 queues",
+			 want);
+		assert_open_fails(o, EINVAL, msg);
+	}
+	ck_assert(!netdev_has_xdp());
+}
+END_TEST
+
 START_TEST(bad_options)
 {
 	struct vs_port_opts o = opts(0, 1024);
@@ -672,7 +781,9 @@ vstest_suite(void)
 {
 	Suite *s = suite_create("port");
 	const char *which = getenv("VS_TEST_SUITE");
+	const char *backend = getenv("VS_TEST_BACKEND");
 
+	xdp = backend && strcmp(backend, "xdp") == 0;
 	if (!which || strcmp(which, "errors") != 0) {
 		VSTEST_ADD(s, open_info);
 		VSTEST_ADD(s, steer_rx);
@@ -681,12 +792,19 @@ vstest_suite(void)
 		VSTEST_ADD(s, drop_rule);
 		VSTEST_ADD(s, rss_spread);
 		VSTEST_ADD(s, exhaustion);
-		VSTEST_ADD(s, error_recovery);
 		VSTEST_ADD(s, sleep_wake);
 		VSTEST_ADD(s, close_leaks);
-		VSTEST_ADD(s, tx_checksum);
 		VSTEST_ADD(s, source_port_bits);
 		VSTEST_ADD(s, jumbo);
+		if (!xdp) { /* a NIC's: AF_XDP has neither */
+			VSTEST_ADD(s, error_recovery);
+			VSTEST_ADD(s, tx_checksum);
+		}
+	} else if (xdp) {
+		VSTEST_ADD(s, xdp_no_such_interface);
+		VSTEST_ADD(s, xdp_no_cap_net_raw);
+		VSTEST_ADD(s, xdp_bad_device);
+		VSTEST_ADD(s, bad_options);
 	} else {
 		VSTEST_ADD(s, no_such_device);
 		VSTEST_ADD(s, no_device_at_all);
