@@ -12,9 +12,12 @@ vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
 run() { # LABEL CLIENT-ARGS...
 	local label=$1 conns
 	shift
-	vstack_exec a mlx5_0 iperf3 -s -1 --forceflush >"$VSEMU_TMP/srv" 2>&1 &
+	VSTACK_LOG=info vstack_exec a mlx5_0 iperf3 -s -1 --forceflush >"$VSEMU_TMP/srv" 2>&1 &
 	local s=$!
-	wait_for_line "$VSEMU_TMP/srv" "Server listening" || fail "$label: no server"
+	# vstack takes the listener over at iperf3's first select(), after
+	# "Server listening": a client the kernel accepted before would lose
+	# its frames to the new rule (docs/sockapi.md).
+	wait_for_line "$VSEMU_TMP/srv" "listening on vstack" || fail "$label: no server"
 	netns_exec b timeout 60 iperf3 -c 10.77.1.1 -t 3 "$@" >"$VSEMU_TMP/cli" 2>&1 &
 	local c=$!
 	sleep 1.5

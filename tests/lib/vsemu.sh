@@ -14,8 +14,13 @@
 #   kernel_conns NS PORT      established kernel TCP connections in NS
 #                             with PORT at either end
 #
+#   vs_dev DEV                the device name to give vstack for DEV
+#
 # VSEMU_DIR: the sockets' directory, private to this test.
 # VSEMU_ARGS: more vsemu options (e.g. --impair-in SPEC).
+# VS_BACKEND=xdp: the same tests on the xdp backend instead (xdp.stack,
+# xdp.apps): no emulator; DEV becomes xdp:CABLE, the addresses go on
+# CABLE, and veths get NETNS_QUEUES (default 2) queues.
 # The daemons run inside the namespaces, so netns teardown ends them.
 
 VSEMU_TMP=$(mktemp -d /tmp/vsemu-test.XXXXXX)
@@ -37,9 +42,23 @@ wait_for_line() {
 	return 1
 }
 
+VS_BACKEND=${VS_BACKEND:-verbs}
+declare -A VS_DEVMAP
+if [ "$VS_BACKEND" = xdp ]; then
+	. "$(dirname "${BASH_SOURCE[0]}")/xdp.sh"
+	NETNS_QUEUES=${NETNS_QUEUES:-2}
+fi
+
+vs_dev() { echo "${VS_DEVMAP[$1]:-$1}"; }
+
 vsemu_start() {
 	local ns=$1 dev=$2 cable=$3 log
 	shift 3
+	if [ "$VS_BACKEND" = xdp ]; then
+		VS_DEVMAP[$dev]=xdp:$cable
+		xdp_cable "$ns" "$cable" "$@"
+		return
+	fi
 	log=$VSEMU_TMP/$dev.log
 	netns_exec "$ns" ip addr flush dev "$cable"
 	netns_exec "$ns" "$VSEMU_BIN" -d "$dev" -w "$cable" --dir "$VSEMU_DIR" \
@@ -55,6 +74,7 @@ vsemu_start() {
 }
 
 vsemu() {
+	[ "$VS_BACKEND" = xdp ] && return 0 # no emulator to ask
 	"$VSEMU_BIN" "$1" --dir "$VSEMU_DIR" "${@:2}"
 }
 
@@ -63,7 +83,7 @@ vstack_exec() {
 	shift 2
 	netns_exec "$ns" env VSEMU_DIR="$VSEMU_DIR" \
 		LD_PRELOAD="$VSEMU_LIB/libvsemu.so $VS_BUILD/libvstack.so" \
-		VSTACK_DEVICE="$dev" VSTACK_LOG="${VSTACK_LOG:-warn}" "$@"
+		VSTACK_DEVICE="$(vs_dev "$dev")" VSTACK_LOG="${VSTACK_LOG:-warn}" "$@"
 }
 
 kernel_conns() {
