@@ -10,9 +10,13 @@
 #   4. iperf3 TCP throughput.
 # The emulated ConnectX's speed is not a product number: both servers go
 # through it (vstack by raw queues, the kernel by its netdev), so only
-# the ratios and the syscall counts mean something. bench/README.md has
-# the results.
-#   bench/apps.sh [REQUESTS]     (default 100000)
+# the ratios and the syscall counts mean something. With VS_BACKEND=xdp
+# the same run uses the xdp backend on the veth itself (no emulator):
+# the comparison with the kernel that means something on this machine
+# (NETNS_QUEUES sets the veth's queues, VSTACK_CORES vstack's engines).
+# bench/README.md has the results.
+#   bench/apps.sh [REQUESTS]                 (default 100000)
+#   VS_BACKEND=xdp bench/apps.sh [REQUESTS]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh" strace
 n=${1:-100000}
@@ -70,6 +74,7 @@ echo "== syscalls per request of redis-server (all threads, strace -c -f)"
 printf '%-12s %s\n' vstack "$(syscalls 6379)" kernel "$(syscalls 6380)"
 
 kill $(netns_pidof a redis-server) 2>/dev/null || true
+wait 2>/dev/null || true
 echo
 echo "== sockperf ping-pong, 5 s (average round trip / 2, usec)"
 for proto in udp tcp; do
@@ -80,9 +85,12 @@ for proto in udp tcp; do
 		on $how sockperf sr $flag -i 10.77.1.1 -p $port >"$VSEMU_TMP/sp.$how" 2>&1 &
 		s=$!
 		wait_for_line "$VSEMU_TMP/sp.$how" "to block on"
+		sleep 1 # vstack takes the socket over in its first wait
 		row+=("$(netns_exec b sockperf pp $flag -i 10.77.1.1 -p $port -t 5 2>&1 |
 			sed -n 's/.*Summary: Latency is \([0-9.]*\) usec.*/\1/p')")
-		kill $s 2>/dev/null || true
+		# $s is the subshell of `on`: the server is its child
+		kill $(netns_pidof a sockperf) 2>/dev/null || true
+		wait $s 2>/dev/null || true
 	done
 	printf '%-12s vstack %8s   kernel %8s   ratio %.2fx\n' $proto "${row[0]}" "${row[1]}" \
 		"$(awk -v a="${row[0]}" -v b="${row[1]}" 'BEGIN { print b ? a / b : 0 }')"
@@ -91,8 +99,10 @@ done
 echo
 echo "== iperf3 TCP, 5 s, client on host B's kernel"
 for how in vstack kernel; do
-	on $how iperf3 -s -1 --forceflush >"$VSEMU_TMP/iperf.$how" 2>&1 &
+	VSTACK_LOG=info on $how iperf3 -s -1 --forceflush >"$VSEMU_TMP/iperf.$how" 2>&1 &
 	wait_for_line "$VSEMU_TMP/iperf.$how" "Server listening"
+	# vstack takes the listener over at iperf3's first select()
+	[ $how = kernel ] || wait_for_line "$VSEMU_TMP/iperf.$how" "listening on vstack"
 	printf '%-12s %s\n' "$how" "$(netns_exec b iperf3 -c 10.77.1.1 -t 5 2>&1 |
 		awk '/receiver/ { print $7, $8 }')"
 done

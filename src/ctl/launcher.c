@@ -38,7 +38,9 @@ static const char usage[] =
 	"Runs PROGRAM with its TCP and UDP sockets on vstack (LD_PRELOAD of\n"
 	"libvstack.so), after checking the configuration, the device and the\n"
 	"privilege raw queues need. Options set VSTACK_DEVICE, VSTACK_CORES,\n"
-	"VSTACK_CONFIG and VSTACK_LOG for PROGRAM.\n";
+	"VSTACK_CONFIG and VSTACK_LOG for PROGRAM. DEV: an RDMA device\n"
+	"(mlx5_0), its netdev (eth0), or xdp:IFNAME for the AF_XDP backend\n"
+	"on any netdev (xdp:IFNAME@FIRST-LAST: those queues only).\n";
 
 /* CAP_NET_RAW in the effective set: raw packet queues need it. */
 static bool
