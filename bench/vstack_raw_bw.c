@@ -96,6 +96,7 @@ send_all(struct vs_port *p, const struct raw_args *a, struct meter *m)
 			b[i]->flags = 0;
 		}
 		sent = vs__port_tx_burst(p, 0, b, k);
+		vs__port_flush(p, 0);
 		if (sent < k)
 			vs__port_buf_put(p, 0, b + sent, k - sent);
 		meter_add(m, sent, a->size);

@@ -48,6 +48,7 @@ serve(struct vs_port *p, const struct raw_args *a)
 			swap_bytes(b[i]->data + 34, b[i]->data + 36, 2);
 		}
 		sent = k ? vs__port_tx_burst(p, 0, b, k) : 0;
+		vs__port_flush(p, 0);
 		if (sent < k)
 			vs__port_buf_put(p, 0, b + sent, k - sent);
 		if (k) {
@@ -77,6 +78,7 @@ round_trip(struct vs_port *p, const struct raw_args *a, const uint8_t *tmpl)
 		vs__port_buf_put(p, 0, &b, 1);
 		return -1;
 	}
+	vs__port_flush(p, 0);
 	while (raw_now_us() - t0 < 1000000)
 		if (vs__port_rx_burst(p, 0, &b, 1) == 1) {
 			double rtt = raw_now_us() - t0;

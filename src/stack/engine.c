@@ -44,6 +44,7 @@ vs__engine_unlock(struct vs_engine *e)
 		wake = next != SYS_TIMEOUTS_SLEEPTIME_INFINITE &&
 		       vs__now_us() / 1000 + next < atomic_load(&e->sleep_until_ms);
 	}
+	vs__port_flush(e->port, e->q); /* what the holder sent */
 	pthread_mutex_unlock(&e->lock);
 	if (wake)
 		vs__engine_wake(e);

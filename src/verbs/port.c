@@ -219,6 +219,13 @@ vs__port_tx_burst(struct vs_port *p, unsigned q, struct vs_buf **b, unsigned n)
 	return p->ops->tx_burst(p, q, b, n);
 }
 
+void
+vs__port_flush(struct vs_port *p, unsigned q)
+{
+	if (p->ops->flush)
+		p->ops->flush(p, q);
+}
+
 unsigned
 vs__port_buf_get(struct vs_port *p, unsigned q, struct vs_buf **b, unsigned n)
 {

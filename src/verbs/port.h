@@ -119,9 +119,11 @@ struct vs_port_ops {
 	/* Received frames (buffers now the caller's). */
 	unsigned (*rx_burst)(struct vs_port *p, unsigned q, struct vs_buf **b,
 			     unsigned n);
-	/* Sends; returns how many were taken (the rest stay the caller's). */
+	/* Sends; returns how many were taken (the rest stay the caller's).
+	 * A backend may hold them until flush (optional). */
 	unsigned (*tx_burst)(struct vs_port *p, unsigned q, struct vs_buf **b,
 			     unsigned n);
+	void (*flush)(struct vs_port *p, unsigned q);
 	int (*rule_add)(struct vs_port *p, const struct vs_rule *r,
 			struct vs_rule_handle **h);
 	int (*rule_del)(struct vs_port *p, struct vs_rule_handle *h);
@@ -162,6 +164,10 @@ unsigned vs__port_rx_burst(struct vs_port *p, unsigned q, struct vs_buf **b,
 			   unsigned n);
 unsigned vs__port_tx_burst(struct vs_port *p, unsigned q, struct vs_buf **b,
 			   unsigned n);
+/* Frames tx_burst took are on their way after this (xdp batches the
+ * system call that sends them; verbs sends at once). Called by the
+ * queue's thread when it is done with the queue for now. */
+void vs__port_flush(struct vs_port *p, unsigned q);
 /* Buffers for building frames to send (set len and flags); frees
  * received or unsent ones. */
 unsigned vs__port_buf_get(struct vs_port *p, unsigned q, struct vs_buf **b,

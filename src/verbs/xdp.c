@@ -59,6 +59,8 @@
 
 #define BURST 64
 #define HANDOFF 2048 /* frames waiting for one queue's engine */
+#define TX_KICK_BATCH 32 /* frames copy mode sends per sendto (the
+			    kernel's TX_BATCH_SIZE) */
 
 /* The compiled program (xdp_prog.o, embedded by the build). */
 extern const unsigned char vs__xdp_prog_obj[];
@@ -83,6 +85,7 @@ struct xsock {
 	uint32_t rx_held;    /* buffers in the fill and RX rings */
 	uint32_t tx_held;    /* buffers in the TX and completion rings */
 	bool tx_kick;        /* frames the kernel has not taken yet */
+	uint32_t tx_unkicked; /* frames sent since the last kick */
 };
 
 /*
@@ -673,6 +676,7 @@ tx_kick(struct vs_port *p, unsigned qi)
 	struct xsock *x = txs(p, qi);
 
 	x->tx_kick = false;
+	x->tx_unkicked = 0;
 	if (!xsk_ring_prod__needs_wakeup(&x->tx))
 		return;
 	for (int i = 0; i < 64; i++) {
@@ -720,11 +724,24 @@ x_tx_burst(struct vs_port *p, unsigned qi, struct vs_buf **b, unsigned n)
 	}
 	xsk_ring_prod__submit(&x->tx, n);
 	x->tx_held += n;
-	tx_kick(p, qi);
+	/* One kick for what the queue's holder sends in a row (flush), or
+	 * per TX_KICK_BATCH frames: the most copy mode sends per call. */
+	x->tx_unkicked += n;
+	if (x->tx_unkicked >= TX_KICK_BATCH)
+		tx_kick(p, qi);
+	else
+		x->tx_kick = true;
 	vs__stat_add(&p->st[qi].tx_frames, n);
 	vs__stat_add(&p->st[qi].tx_bytes, bytes);
 	gauges(p, qi);
 	return n;
+}
+
+static void
+x_flush(struct vs_port *p, unsigned qi)
+{
+	if (txs(p, qi)->tx_kick)
+		tx_kick(p, qi);
 }
 
 /* --- sleeping --- */
@@ -1119,9 +1136,10 @@ open_queues(struct vs_port *p, char *err, size_t errlen)
 	if (x->nsocks > VS_XDP_MAX_QUEUES)
 		x->nsocks = VS_XDP_MAX_QUEUES;
 	if (p->o.nqueues > x->nsocks) {
-		vs_info("%s: %u netdev queue%s: vstack runs %u engine%s (for "
-			"more: ethtool -L %s combined N)", p->info.device,
-			x->nsocks, x->nsocks == 1 ? "" : "s", x->nsocks,
+		vs_info("%s: %u netdev queue%s (%u..%u): vstack runs %u engine%s "
+			"(for more: ethtool -L %s combined N)", p->o.device,
+			x->nsocks, x->nsocks == 1 ? "" : "s", x->qfirst,
+			x->qfirst + x->nsocks - 1, x->nsocks,
 			x->nsocks == 1 ? "" : "s", p->info.ifname);
 		p->o.nqueues = p->info.nqueues = x->nsocks;
 	}
@@ -1232,6 +1250,7 @@ const struct vs_port_ops vs__xdp_ops = {
 	.close = x_close,
 	.rx_burst = x_rx_burst,
 	.tx_burst = x_tx_burst,
+	.flush = x_flush,
 	.rule_add = x_rule_add,
 	.rule_del = x_rule_del,
 	.rule_hits = x_rule_hits,

@@ -314,6 +314,7 @@ START_TEST(tx_frames)
 		bytes += sizes[i];
 	}
 	ck_assert_uint_eq(vs__port_tx_burst(port, 1, b, 4), 4);
+	vs__port_flush(port, 1);
 	for (int i = 0; i < 4; i++) {
 		ssize_t n = peer_recv(got, sizeof(got), 2000);
 
@@ -579,6 +580,7 @@ START_TEST(tx_checksum)
 	b->len = 300;
 	b->flags = VS_BUF_TX_CSUM;
 	ck_assert_uint_eq(vs__port_tx_burst(port, 0, &b, 1), 1);
+	vs__port_flush(port, 0);
 	n = peer_recv(got, sizeof(got), 2000);
 	ck_assert_int_eq(n, 300);
 	ck_assert(got[24] || got[25]); /* IPv4 header checksum */
