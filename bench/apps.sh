@@ -45,8 +45,8 @@ pid_of() { # PORT
 		tr '\0' ' ' <"/proc/$p/cmdline" | grep -q ":$1" && echo "$p"
 	done | head -1
 }
-syscalls() { # PORT: syscalls per request during a SET/GET run
-	local pid out=$VSEMU_TMP/strace.$1 req=$((n / 2))
+syscalls() { # PORT FILE: syscalls per request during a SET/GET run
+	local pid out=$VSEMU_TMP/strace.$1 req=$((n / 2)) r=$((n))
 	pid=$(pid_of "$1")
 	strace -c -f -p "$pid" -o "$out" 2>/dev/null &
 	local st=$!
@@ -54,27 +54,41 @@ syscalls() { # PORT: syscalls per request during a SET/GET run
 	netns_exec b redis-benchmark -h 10.77.1.1 -p "$1" -q -n "$req" -c 50 -t set,get >/dev/null 2>&1
 	kill -INT "$st"
 	wait "$st" 2>/dev/null || true
-	awk -v r=$((2 * req)) '$NF == "total" { printf "%.3f", $4 / r }' "$out"
+	# the total, then the four most frequent, per request
+	{
+		awk -v r=$r '$NF == "total" { printf "%.3f (", $4 / r }' "$out"
+		awk -v r=$r '/^ *[0-9.]+ +[0-9.]+ / && $NF != "total" { print $4, $NF }' "$out" |
+			sort -rn | head -4 | awk -v r=$r '{ printf "%s%s %.2f", (NR > 1 ? ", " : ""), $2, $1 / r } END { print ")" }'
+	} >"$2"
+}
+stop() { # NAME: kills NAME in namespace a and waits until it is gone
+	kill $(netns_pidof a "$1") 2>/dev/null || true
+	for _ in $(seq 50); do
+		[ -z "$(netns_pidof a "$1")" ] && break
+		sleep 0.1
+	done
 }
 
-redis vstack 6379
-redis kernel 6380
+# One server at a time: the kernel's never runs with vstack's XDP program
+# on the netdev (VS_BACKEND=xdp), nor beside vstack's engines.
+for how in vstack kernel; do
+	port=$([ $how = vstack ] && echo 6379 || echo 6380)
+	redis $how $port
+	for p in 1 16; do
+		rb $port -n "$n" -c 50 -P $p -t set,get | sed "s/^\([A-Z]*\) /\1_P$p /"
+	done | sort >"$VSEMU_TMP/rb.$how"
+	syscalls $port "$VSEMU_TMP/sys.$how"
+	stop redis-server
+done
 echo "== redis-benchmark, SET and GET, 50 clients, $n requests each (requests/s, p99 ms)"
 printf '%-12s %14s %9s %14s %9s %8s\n' test "vstack rps" p99 "kernel rps" p99 ratio
-for p in 1 16; do
-	join <(rb 6379 -n "$n" -c 50 -P $p -t set,get | sort) \
-	     <(rb 6380 -n "$n" -c 50 -P $p -t set,get | sort) |
-	while read -r t vr vp kr kp; do
-		printf '%-12s %14s %9s %14s %9s %7.2fx\n' "$t -P $p" "$vr" "$vp" "$kr" "$kp" \
-			"$(awk -v a="$vr" -v b="$kr" 'BEGIN { print b ? a / b : 0 }')"
-	done
+join "$VSEMU_TMP/rb.vstack" "$VSEMU_TMP/rb.kernel" | while read -r t vr vp kr kp; do
+	printf '%-12s %14s %9s %14s %9s %7.2fx\n' "${t/_P/ -P }" "$vr" "$vp" "$kr" "$kp" \
+		"$(awk -v a="$vr" -v b="$kr" 'BEGIN { print b ? a / b : 0 }')"
 done
 echo
-echo "== syscalls per request of redis-server (all threads, strace -c -f)"
-printf '%-12s %s\n' vstack "$(syscalls 6379)" kernel "$(syscalls 6380)"
-
-kill $(netns_pidof a redis-server) 2>/dev/null || true
-wait 2>/dev/null || true
+echo "== syscalls per request of redis-server (all threads, strace -c -f; the most frequent)"
+printf '%-12s %s\n' vstack "$(cat "$VSEMU_TMP/sys.vstack")" kernel "$(cat "$VSEMU_TMP/sys.kernel")"
 echo
 echo "== sockperf ping-pong, 5 s (average round trip / 2, usec)"
 for proto in udp tcp; do
