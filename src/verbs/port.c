@@ -90,6 +90,7 @@ vs__port_open(const struct vs_port_opts *o, char *err, size_t errlen)
 	p->info.backend = p->ops->name;
 	rc = p->ops->open(p, err, errlen);
 	if (rc) {
+		vs__pool_fini(&p->pool); /* zeroed if the backend made none */
 		free(p->st);
 		free(p);
 		errno = -rc;

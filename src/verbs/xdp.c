@@ -115,6 +115,7 @@ struct xport {
 	enum xdp_attach_mode mode;
 	struct xsk_umem *umem;
 	struct xdp_program *prog;
+	struct bpf_object *obj; /* the program's object (ours to close) */
 	int map_tables, map_cur, map_exact, map_hits, map_xsks;
 	uint32_t cur;
 	struct vs_rule_handle *rules;
@@ -138,7 +139,7 @@ xp(struct vs_port *p)
 static __thread char *lib_msg;
 static __thread size_t lib_msg_len;
 
-static int
+static int VS_PRINTF(2, 0)
 lib_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	size_t used;
@@ -151,7 +152,7 @@ lib_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
-static int
+static int VS_PRINTF(2, 0)
 libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
 	return lib_print(level == LIBXDP_DEBUG ? LIBBPF_DEBUG : LIBBPF_WARN, fmt,
@@ -350,6 +351,9 @@ load_program(struct vs_port *p, char *err, size_t errlen)
 	libxdp_set_print(libxdp_print);
 	obj = bpf_object__open_mem(vs__xdp_prog_obj, vs__xdp_prog_obj_len, &oo);
 	rc = (int)libbpf_get_error(obj);
+	if (rc)
+		obj = NULL;
+	x->obj = obj;
 	if (!rc) {
 		DECLARE_LIBXDP_OPTS(xdp_program_opts, po, .obj = obj,
 				    .prog_name = "vstack_xdp");
@@ -400,7 +404,6 @@ load_program(struct vs_port *p, char *err, size_t errlen)
 		x->prog = NULL;
 		return rc;
 	}
-	obj = xdp_program__bpf_obj(x->prog);
 	x->map_tables = map_fd(obj, "vs_tables");
 	x->map_cur = map_fd(obj, "vs_cur");
 	x->map_exact = map_fd(obj, "vs_exact");
@@ -1018,6 +1021,9 @@ x_close(struct vs_port *p)
 		xdp_program__detach(x->prog, x->ifindex, x->mode, 0);
 		xdp_program__close(x->prog);
 	}
+	/* libxdp leaves an object it was given to its owner. */
+	if (x->obj)
+		bpf_object__close(x->obj);
 	if (x->reaper_fd >= 0)
 		close(x->reaper_fd); /* the program is gone already */
 	free(x->socks);
