@@ -36,5 +36,7 @@ int vs__port_netdev_info(struct vs_port *p, char *err, size_t errlen);
 
 extern const struct vs_port_ops vs__verbs_ops;
 extern const struct vs_port_ops vs__xdp_ops;
+/* xdp.c: why libbpf/libxdp refused, from what they said (rewrites buf). */
+const char *vs__xdp_reason(char *buf);
 
 #endif

@@ -139,16 +139,38 @@ xp(struct vs_port *p)
 static __thread char *lib_msg;
 static __thread size_t lib_msg_len;
 
+/* Keeps the tail of what libbpf and libxdp say (the verifier's log can
+ * be long; its end says why). */
 static int VS_PRINTF(2, 0)
 lib_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	size_t used;
+	size_t used, n, cap = lib_msg_len - 1;
+	char *line, *tail;
+	va_list aq;
+	int k;
 
 	if (level == LIBBPF_DEBUG || !lib_msg)
 		return 0;
+	va_copy(aq, ap);
+	k = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	line = k > 0 ? malloc((size_t)k + 1) : NULL;
+	if (!line)
+		return 0;
+	vsnprintf(line, (size_t)k + 1, fmt, ap);
+	n = (size_t)k;
+	tail = n > cap ? line + n - cap : line; /* a long log: its end */
+	n = n > cap ? cap : n;
 	used = strlen(lib_msg);
-	if (used + 1 < lib_msg_len)
-		vsnprintf(lib_msg + used, lib_msg_len - used, fmt, ap);
+	if (used + n > cap) { /* drop what came first */
+		size_t keep = cap - n;
+
+		memmove(lib_msg, lib_msg + used - keep, keep + 1);
+		used = keep;
+	}
+	memcpy(lib_msg + used, tail, n);
+	lib_msg[used + n] = '\0';
+	free(line);
 	return 0;
 }
 
@@ -159,12 +181,61 @@ libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 			 ap);
 }
 
-/* The last non-empty line of what the libraries said. */
-static const char *
-lib_reason(char *buf)
+/* A line of the verifier's log that says why, not which instruction. */
+static bool
+reason_line(const char *l, size_t n)
 {
-	char *end = buf + strlen(buf), *s;
+	static const char *skip[] = { "processed ", "verification time",
+				      "stack depth", "func#", "last_idx",
+				      "regs=" };
 
+	if (!n || *l == ';' || *l == '(' || (*l >= '0' && *l <= '9'))
+		return false;
+	for (size_t i = 0; i < sizeof(skip) / sizeof(*skip); i++)
+		if (!strncmp(l, skip[i], strlen(skip[i])))
+			return false;
+	return true;
+}
+
+/*
+ * What the libraries said, shortened to why: the verifier's last words
+ * before its log ends (up to two lines), else the last line said.
+ * Rewrites buf (of at least 512 bytes); for xdp.c and its unit test.
+ */
+const char *
+vs__xdp_reason(char *buf)
+{
+	char *end = strstr(buf, "-- END PROG LOAD LOG --"), *s;
+	char why[512] = "";
+
+	if (end) {
+		char *lines[2];
+		size_t lens[2];
+		int n = 0;
+
+		for (char *e = end; e > buf && n < 2;) {
+			char *b = e - 1; /* the '\n' ending the line before */
+
+			while (b > buf && b[-1] != '\n')
+				b--;
+			if (reason_line(b, (size_t)(e - 1 - b))) {
+				lines[n] = b;
+				lens[n++] = (size_t)(e - 1 - b);
+			} else if (n) {
+				break;
+			}
+			e = b;
+		}
+		for (int i = n - 1; i >= 0; i--)
+			snprintf(why + strlen(why), sizeof(why) - strlen(why),
+				 "%s%.*s", i == n - 1 ? "" : "; ", (int)lens[i],
+				 lines[i]);
+		if (n) {
+			snprintf(buf, 512, "%s", why);
+			return buf;
+		}
+	}
+	end = buf + strlen(buf);
 	while (end > buf && (end[-1] == '\n' || end[-1] == ' '))
 		*--end = '\0';
 	s = strrchr(buf, '\n');
@@ -340,7 +411,7 @@ static int
 load_program(struct vs_port *p, char *err, size_t errlen)
 {
 	struct xport *x = xp(p);
-	char msg[2048] = "";
+	char msg[8192] = "";
 	struct bpf_object *obj;
 	int rc;
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "vstack_xdp");
@@ -382,7 +453,7 @@ load_program(struct vs_port *p, char *err, size_t errlen)
 	libbpf_set_print(NULL);
 	libxdp_set_print(NULL);
 	if (rc) {
-		const char *why = lib_reason(msg);
+		const char *why = vs__xdp_reason(msg);
 
 		if (rc == -EPERM)
 			snprintf(err, errlen, "%s: loading the XDP program needs "
