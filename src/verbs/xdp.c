@@ -59,6 +59,7 @@
 
 #define BURST 64
 #define HANDOFF 2048 /* frames waiting for one queue's engine */
+#define XDP_HEADROOM 256 /* the kernel's XDP_PACKET_HEADROOM */
 #define TX_KICK_BATCH 32 /* frames copy mode sends per sendto (the
 			    kernel's TX_BATCH_SIZE) */
 
@@ -396,7 +397,17 @@ check_netdev(struct vs_port *p, const char *name, char *err, size_t errlen)
 		return -EAFNOSUPPORT;
 	}
 	close(s);
-	return vs__port_netdev_info(p, err, errlen);
+	s = vs__port_netdev_info(p, err, errlen);
+	/* A frame, its VLAN tag and the kernel's headroom in one chunk. */
+	if (!s && p->info.mtu + 18 + XDP_HEADROOM > p->o.buf_size) {
+		snprintf(err, errlen, "%s: MTU %u is too large for AF_XDP chunks "
+				      "of %u bytes (at most %u); lower it (ip link "
+				      "set %s mtu 1500) or use the verbs backend",
+			 p->info.device, p->info.mtu, p->o.buf_size,
+			 p->o.buf_size - 18 - XDP_HEADROOM, p->info.ifname);
+		return -EMSGSIZE;
+	}
+	return s;
 }
 
 /* --- the program --- */

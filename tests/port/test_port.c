@@ -747,6 +747,20 @@ START_TEST(xdp_bad_device)
 		snprintf(msg, sizeof(msg), "%s", err);
 		assert_open_fails(o, EINVAL, msg);
 	}
+	/* A netdev whose frames do not fit a chunk. */
+	ck_assert_int_eq(system("ip link set dev \"$VS_TEST_IFNAME\" mtu 3000"), 0);
+	o.device = getenv("VS_TEST_DEVICE");
+	{
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s: MTU 3000 is too large for AF_XDP "
+					   "chunks of 2048 bytes (at most 1774); "
+					   "lower it (ip link set %s mtu 1500) or "
+					   "use the verbs backend",
+			 getenv("VS_TEST_DEVICE"), getenv("VS_TEST_IFNAME"));
+		assert_open_fails(o, EMSGSIZE, msg);
+	}
+	ck_assert_int_eq(system("ip link set dev \"$VS_TEST_IFNAME\" mtu 1500"), 0);
 	snprintf(want, sizeof(want), "%s@7", getenv("VS_TEST_DEVICE"));
 	o.device = want;
 	{
