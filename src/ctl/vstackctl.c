@@ -583,7 +583,7 @@ print_rates(const struct vs_ctl_table *a, const struct vs_ctl_table *b,
 	static const char *const drops[] = { "drop_rx_no_buf", "drop_tx_full",
 					     "drop_tx_no_buf", "drop_no_route",
 					     "drop_neigh",     "drop_not_ip",
-					     "drop_raw_hook" };
+					     "drop_raw_hook",  "drop_nic" };
 	struct vs_ctl_table out = { 0 };
 	static char *head[] = { "core", "device", "rx_pps", "rx_mbps", "tx_pps",
 				"tx_mbps", "drops_ps", "pool_used_pct" };

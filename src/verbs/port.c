@@ -282,6 +282,13 @@ vs__port_rule_hits(struct vs_port *p, struct vs_rule_handle *h, uint64_t *hits)
 	return rc;
 }
 
+uint64_t
+vs__port_nic_drops(struct vs_port *p, unsigned q)
+{
+	return p->ops->nic_drops && q < p->o.nqueues ? p->ops->nic_drops(p, q)
+						     : 0;
+}
+
 int
 vs__port_arm(struct vs_port *p, unsigned q)
 {

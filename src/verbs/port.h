@@ -132,6 +132,9 @@ struct vs_port_ops {
 			 uint64_t *hits);
 	/* Before sleeping on sleep_fd: arms it; > 0 if work is already
 	 * there (do not sleep). After waking: acknowledges the wakeup. */
+	/* Frames for queue q the NIC (or the kernel) dropped before the
+	 * queue saw them, from any thread (optional). */
+	uint64_t (*nic_drops)(struct vs_port *p, unsigned q);
 	int (*arm)(struct vs_port *p, unsigned q);
 	void (*woken)(struct vs_port *p, unsigned q);
 	int (*sleep_fd)(struct vs_port *p, unsigned q);
@@ -181,6 +184,9 @@ int vs__port_rule_del(struct vs_port *p, struct vs_rule_handle *h);
  * any thread. -EOPNOTSUPP: the rule does not count. */
 int vs__port_rule_hits(struct vs_port *p, struct vs_rule_handle *h,
 		       uint64_t *hits);
+/* Frames for queue q dropped before it saw them (xdp: the kernel's
+ * AF_XDP counters; 0 where the backend cannot tell). Any thread. */
+uint64_t vs__port_nic_drops(struct vs_port *p, unsigned q);
 int vs__port_arm(struct vs_port *p, unsigned q);
 void vs__port_woken(struct vs_port *p, unsigned q);
 int vs__port_sleep_fd(struct vs_port *p, unsigned q);

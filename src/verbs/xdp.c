@@ -829,6 +829,27 @@ x_flush(struct vs_port *p, unsigned qi)
 		tx_kick(p, qi);
 }
 
+/* The kernel's drops on the engine's sockets: RX ring full, no fill
+ * buffer, invalid descriptors (XDP_STATISTICS). */
+static uint64_t
+x_nic_drops(struct vs_port *p, unsigned qi)
+{
+	struct xq *q = &xp(p)->q[qi];
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < q->nsock; i++) {
+		struct xdp_statistics st;
+		socklen_t len = sizeof(st);
+
+		memset(&st, 0, sizeof(st));
+		if (getsockopt(q->s[i]->fd, SOL_XDP, XDP_STATISTICS, &st, &len) == 0)
+			/* An empty fill ring counts in rx_dropped too. */
+			n += st.rx_dropped + st.rx_invalid_descs + st.tx_invalid_descs +
+			     (len >= sizeof(st) ? st.rx_ring_full : 0);
+	}
+	return n;
+}
+
 /* --- sleeping --- */
 
 static bool
@@ -1342,6 +1363,7 @@ const struct vs_port_ops vs__xdp_ops = {
 	.rule_add = x_rule_add,
 	.rule_del = x_rule_del,
 	.rule_hits = x_rule_hits,
+	.nic_drops = x_nic_drops,
 	.arm = x_arm,
 	.woken = x_woken,
 	.sleep_fd = x_sleep_fd,

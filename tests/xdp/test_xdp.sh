@@ -6,6 +6,9 @@
 #   test_xdp.sh cleanup  a second process on a netdev the first holds is
 #                        refused clearly; after kill -9 nothing of a
 #                        vstack process is left on the interface
+#   test_xdp.sh counters frames the kernel drops while the engine is
+#                        stopped are counted (vstackctl stats drop_nic):
+#                        received + dropped = sent
 # stack and apps run the same scripts as the verbs backend, with
 # VS_BACKEND=xdp (tests/lib/vsemu.sh): no emulator, device xdp:to_b.
 set -eu
@@ -24,7 +27,7 @@ run_all() { # DIR TEST...
 	done
 }
 
-case ${1:?stack, apps or cleanup} in
+case ${1:?stack, apps, cleanup or counters} in
 stack) run_all stack tcp_kernel_peer udp bulk multi_engine many_conns ;;
 apps) run_all apps redis nginx iperf3 sockperf ;;
 cleanup)
@@ -87,5 +90,35 @@ cleanup)
 	done
 	! xdp_attached a to_b || fail "exit: the XDP program is still on to_b"
 	echo "xdp.cleanup: ok"
+	;;
+counters)
+	. "$here/../lib/netns.sh"
+	. "$here/../lib/vsemu.sh"
+	tmp=$VSEMU_TMP
+	fail() { echo "FAIL: $*" >&2; cat "$tmp"/*.log >&2 2>/dev/null; exit 1; }
+	netns_create a b
+	NETNS_QUEUES=1 netns_link a b
+	vsemu_start a mlx5_0 to_b 10.77.1.1/24
+	export VSTACK_CONTROL_DIR=$tmp/ctl
+	netns_exec a env VSTACK_DEVICE=xdp:to_b VSTACK_CORES=1 VSTACK_LOG=info \
+		VSTACK_CONTROL_DIR="$VSTACK_CONTROL_DIR" \
+		"$VS_BUILD/examples/vs-udp-echo" 7000 >"$tmp/u.log" 2>&1 &
+	wait_for_line "$tmp/u.log" ready || fail "vs-udp-echo did not start"
+	pid=$(netns_pidof a vs-udp-echo)
+	stats() { # COLUMN: its value in vstackctl stats
+		netns_exec a env VSTACK_CONTROL_DIR="$VSTACK_CONTROL_DIR" \
+			"$VS_BUILD/src/ctl/vstackctl" stats -p "$pid" |
+			awk -v c="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i }
+				NR == 2 { print $k }'
+	}
+	kill -STOP "$pid"
+	netns_exec b bash -c 'for i in $(seq 5000); do printf x >/dev/udp/10.77.1.1/7000; done'
+	kill -CONT "$pid"
+	sleep 1
+	rx=$(stats rx_packets) drops=$(stats drop_nic)
+	echo "5000 datagrams sent to a stopped engine: $rx received, $drops dropped by the kernel"
+	[ "$drops" -gt 0 ] || fail "no drop counted"
+	[ $((rx + drops)) = 5000 ] || fail "received $rx + dropped $drops != 5000 sent"
+	echo "xdp.counters: ok"
 	;;
 esac
