@@ -24,7 +24,7 @@ NETNS_PREFIX="vst$$_"
 NETNS_CREATED=()
 NETNS_CLEANUP=() # commands run by netns_teardown after the namespaces go
 NETNS_LINKS=0
-declare -A NETNS_ADDR
+declare -gA NETNS_ADDR
 
 netns_name() { echo "${NETNS_PREFIX}$1"; }
 

@@ -43,7 +43,7 @@ wait_for_line() {
 }
 
 VS_BACKEND=${VS_BACKEND:-verbs}
-declare -A VS_DEVMAP
+declare -gA VS_DEVMAP
 if [ "$VS_BACKEND" = xdp ]; then
 	. "$(dirname "${BASH_SOURCE[0]}")/xdp.sh"
 	NETNS_QUEUES=${NETNS_QUEUES:-2}

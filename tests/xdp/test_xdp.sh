@@ -27,17 +27,22 @@ run_all() { # DIR TEST...
 	done
 }
 
-case ${1:?stack, apps, cleanup or counters} in
-stack) run_all stack tcp_kernel_peer udp bulk multi_engine many_conns ;;
-apps) run_all apps redis nginx iperf3 sockperf ;;
-cleanup)
+# Hosts a and b, a's end of the veth (QUEUES queues) ready for xdp:to_b.
+two_hosts() { # QUEUES
 	. "$here/../lib/netns.sh"
 	. "$here/../lib/vsemu.sh"
 	tmp=$VSEMU_TMP
 	fail() { echo "FAIL: $*" >&2; cat "$tmp"/*.log >&2 2>/dev/null; exit 1; }
 	netns_create a b
-	netns_link a b
+	NETNS_QUEUES=$1 netns_link a b
 	vsemu_start a mlx5_0 to_b 10.77.1.1/24
+}
+
+case ${1:?stack, apps, cleanup or counters} in
+stack) run_all stack tcp_kernel_peer udp bulk multi_engine many_conns ;;
+apps) run_all apps redis nginx iperf3 sockperf ;;
+cleanup)
+	two_hosts 2
 	echo_on() { # PORT LOG DEVICE: vs-echo on PORT in the background
 		netns_exec a env VSTACK_DEVICE="$3" VSTACK_LOG=info \
 			"$VS_BUILD/examples/vs-echo" "$1" >"$2" 2>&1 &
@@ -92,13 +97,7 @@ cleanup)
 	echo "xdp.cleanup: ok"
 	;;
 counters)
-	. "$here/../lib/netns.sh"
-	. "$here/../lib/vsemu.sh"
-	tmp=$VSEMU_TMP
-	fail() { echo "FAIL: $*" >&2; cat "$tmp"/*.log >&2 2>/dev/null; exit 1; }
-	netns_create a b
-	NETNS_QUEUES=1 netns_link a b
-	vsemu_start a mlx5_0 to_b 10.77.1.1/24
+	two_hosts 1
 	export VSTACK_CONTROL_DIR=$tmp/ctl
 	netns_exec a env VSTACK_DEVICE=xdp:to_b VSTACK_CORES=1 VSTACK_LOG=info \
 		VSTACK_CONTROL_DIR="$VSTACK_CONTROL_DIR" \
