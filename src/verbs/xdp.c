@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <linux/ethtool.h>
 #include <linux/if_xdp.h>
+#include <linux/membarrier.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <poll.h>
@@ -944,6 +945,10 @@ table_publish(struct xport *x)
 	    bpf_map_update_elem(x->map_cur, &zero, &next, BPF_ANY))
 		return -errno;
 	x->cur = next;
+	/* XDP programs run under RCU: after a grace period none still
+	 * reads the old copy, which the next change may then rewrite. */
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0)
+		usleep(10000); /* nohz_full: no such call; a generous wait */
 	return 0;
 }
 
