@@ -872,7 +872,8 @@ static const struct command commands[] = {
 	  run_list },
 	{ "stats", "[-p PID] [-j] [-c CORE] [-i SECS [-n COUNT]]",
 	  "Per-core counters of a process: packets and bytes received and\n"
-	  "sent, drops by reason, buffer pool use, engine loops and sleeps.\n"
+	  "sent, drops by reason, buffer pool use, engine loops and sleeps,\n"
+	  "lock_waits (a thread found the engine's lock held).\n"
 	  "With -i, rates every SECS seconds (packets/s, Mbit/s, drops/s,\n"
 	  "pool use), COUNT times or until interrupted. -c: one core only.",
 	  run_stats },

@@ -374,6 +374,9 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 
 	if (max <= 0)
 		return -EINVAL;
+	/* A pass first, even when events are waiting: a program that keeps
+	 * returning here drives the engines and their threads yield. */
+	vs__sock_poll_engines();
 	for (;;) {
 		struct pollfd k[2] = { { .fd = epfd, .events = POLLIN } };
 		int n, left = timeout_ms < 0 ? -1 : 0, rc;

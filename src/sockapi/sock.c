@@ -242,7 +242,8 @@ vs__sock_poll_engines(void)
 	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE) <= 0)
 		return;
 	for (unsigned i = 0; i < rt.n; i++)
-		vs__engine_run_once(&rt.es[i], 0);
+		if (vs__engine_run_once(&rt.es[i], 0))
+			vs__engine_driven(&rt.es[i]);
 }
 
 /* The runtime, started on first use; false when vstack cannot run
@@ -719,6 +720,10 @@ vs__waiter_sleep(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
 	uint64_t drain;
 	int rc;
 
+	/* The engines' threads take over what this thread's waits drove. */
+	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE) > 0)
+		for (unsigned i = 0; i < rt.n; i++)
+			vs__engine_release(&rt.es[i]);
 	fds[nk] = (struct pollfd){ .fd = w->efd, .events = POLLIN };
 	if (mask) {
 		struct timespec ts = { timeout_ms / 1000,

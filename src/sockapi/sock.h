@@ -261,14 +261,16 @@ void vs__watch_del(struct vs_sock *s, struct vs_watch *w);
 uint32_t vs__spin_us(void);
 /* One pass of every engine's loop on the calling thread (those whose
  * lock is free): a caller that waits drives the engines itself, and
- * what arrives reaches it without a hand-off between threads. */
+ * what arrives reaches it without a hand-off between threads; the
+ * engines' threads yield to it until it sleeps (vs__waiter_sleep). */
 void vs__sock_poll_engines(void);
 
 /* This thread's waiter. */
 struct vs_waiter *vs__thread_waiter(void);
 /* Sleeps on w and on the nk kernel fds in fds until woken or
- * timeout_ms (-1: no limit); fds must have room for nk + 1 entries (the
- * last is w's). Returns how many kernel fds are ready, or -errno. */
+ * timeout_ms (-1: no limit), the engines given back to their threads
+ * first; fds must have room for nk + 1 entries (the last is w's).
+ * Returns how many kernel fds are ready, or -errno. */
 int vs__waiter_sleep(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
 		     int timeout_ms, const sigset_t *mask);
 

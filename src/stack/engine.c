@@ -23,11 +23,21 @@ vs__engine_wake(struct vs_engine *e)
 		return;
 }
 
+/* Takes the lock, counting the times it was held by another thread. */
+static void
+lock_counted(struct vs_engine *e)
+{
+	if (pthread_mutex_trylock(&e->lock)) {
+		atomic_fetch_add_explicit(&e->st.lock_waits, 1, memory_order_relaxed);
+		pthread_mutex_lock(&e->lock);
+	}
+}
+
 void
 vs__engine_lock(struct vs_engine *e)
 {
 	atomic_fetch_add(&e->lock_wanted, 1);
-	pthread_mutex_lock(&e->lock);
+	lock_counted(e);
 	atomic_fetch_sub(&e->lock_wanted, 1);
 }
 
@@ -85,9 +95,11 @@ vs__engine_call(struct vs_engine *e, vs_engine_fn fn, void *arg)
 	c->arg = arg;
 	/* Release: the call's contents before the sequence that shows it. */
 	atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
-	/* Seq-cst against the engine's store to sleeping, so that either it
-	 * sees the call before sleeping or this thread sees it asleep. */
-	if (atomic_load(&e->sleeping) && write(e->evfd, &one, sizeof(one)) < 0)
+	/* Seq-cst against the engine's store to sleeping (or yielding), so
+	 * that either it sees the call before sleeping or this thread sees
+	 * it asleep. */
+	if ((atomic_load(&e->sleeping) || atomic_load(&e->yielding)) &&
+	    write(e->evfd, &one, sizeof(one)) < 0)
 		return 0;
 	return 0;
 }
@@ -182,7 +194,7 @@ sleep_once(struct vs_engine *e, int timeout_ms)
 	sleep_fds(e, p);
 	pthread_mutex_unlock(&e->lock);
 	poll(p, 3, timeout_ms);
-	pthread_mutex_lock(&e->lock);
+	lock_counted(e);
 	sleep_end(e, p);
 }
 
@@ -226,7 +238,7 @@ vs__engine_sleep_fds(struct vs_engine *e, int fds[3])
 	return 3;
 }
 
-void
+bool
 vs__engine_run_once(struct vs_engine *e, int timeout_ms)
 {
 	unsigned work;
@@ -237,7 +249,7 @@ vs__engine_run_once(struct vs_engine *e, int timeout_ms)
 	if (atomic_load_explicit(&e->lock_wanted, memory_order_relaxed) ||
 	    pthread_mutex_trylock(&e->lock)) {
 		__builtin_ia32_pause();
-		return;
+		return false;
 	}
 	work = vs__netif_poll(&e->nif) + run_calls(e);
 	now = vs__now_us();
@@ -250,6 +262,69 @@ vs__engine_run_once(struct vs_engine *e, int timeout_ms)
 	/* Run by another thread, the pass may have started an lwIP timer
 	 * earlier than the sleeping engine will wake for. */
 	vs__engine_unlock(e);
+	return true;
+}
+
+void
+vs__engine_driven(struct vs_engine *e)
+{
+	atomic_store_explicit(&e->driven_us, vs__now_us(), memory_order_relaxed);
+}
+
+void
+vs__engine_release(struct vs_engine *e)
+{
+	uint64_t one = 1;
+
+	if (!atomic_load_explicit(&e->driven_us, memory_order_relaxed))
+		return;
+	/* Seq-cst against the engine's store to yielding (yield()): either
+	 * it sees no driver before sleeping or this thread sees it asleep. */
+	atomic_store(&e->driven_us, 0);
+	if (atomic_load(&e->yielding) && write(e->evfd, &one, sizeof(one)) < 0)
+		return;
+}
+
+/*
+ * The engine's thread, while another thread drives the engine: sleeps
+ * until that thread's last pass is VS_ENGINE_YIELD_US old, a call comes
+ * (or vs__engine_release), or the kernel's tables change (applied under
+ * the lock, rarely). Returns false when the engine should run a pass.
+ */
+static bool
+yield(struct vs_engine *e)
+{
+	uint64_t now = vs__now_us(), driven = atomic_load(&e->driven_us);
+	struct pollfd p[2];
+	struct timespec ts;
+	uint64_t left, drain;
+
+	if (!driven || (driven < now && now - driven >= VS_ENGINE_YIELD_US))
+		return false;
+	atomic_store(&e->yielding, 1);
+	/* Look once more after saying so (see vs__engine_release). */
+	if (!atomic_load(&e->driven_us) || !ring_empty(e)) {
+		atomic_store(&e->yielding, 0);
+		return false;
+	}
+	left = driven < now ? VS_ENGINE_YIELD_US - (now - driven) : VS_ENGINE_YIELD_US;
+	ts = (struct timespec){ .tv_nsec = (long)(left * 1000) };
+	p[0] = (struct pollfd){ .fd = vs__kernel_fd(e->k), .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = e->evfd, .events = POLLIN };
+	if (ppoll(p, 2, &ts, NULL) < 0)
+		memset(p, 0, sizeof(p));
+	atomic_store(&e->yielding, 0);
+	if (p[0].revents) {
+		lock_counted(e);
+		vs__netif_kernel_news(&e->nif);
+		pthread_mutex_unlock(&e->lock);
+	}
+	if (p[1].revents) { /* a call, or released: a pass now */
+		if (read(e->evfd, &drain, sizeof(drain)) < 0)
+			drain = 0;
+		return false;
+	}
+	return true;
 }
 
 static void *
@@ -271,7 +346,8 @@ engine_main(void *arg)
 			vs_warn("engine %u: cannot pin to core %d", e->q, e->cpu);
 	}
 	while (!atomic_load(&e->stop))
-		vs__engine_run_once(e, -1);
+		if (!yield(e))
+			vs__engine_run_once(e, -1);
 	return NULL;
 }
 

@@ -17,6 +17,16 @@
  * receives on the caller's thread, without a hand-off). Threads that
  * want no lock post a call with vs__engine_call instead.
  *
+ * Yielding: a thread that drives the engine itself (a socket call
+ * spinning in a wait, vs__engine_driven) keeps the engine's thread off
+ * the lock: for VS_ENGINE_YIELD_US after the last such pass the engine's
+ * thread sleeps on its ring and the kernel's fd, not on the port, so the
+ * two threads do not hand the lock to each other per request. A driving
+ * thread that goes to sleep calls vs__engine_release first, and the
+ * engine's thread takes over at once; one that stops driving without
+ * saying so (it blocks outside vstack) leaves the port unattended for at
+ * most VS_ENGINE_YIELD_US.
+ *
  * Must never: let a thread touch lwIP without the lock, hold the lock
  * while sleeping, or make a syscall per packet while busy.
  */
@@ -30,6 +40,9 @@
 #include "stack/netif.h"
 
 #define VS_ENGINE_RING 1024
+/* How long the engine's thread leaves the port to a thread that drove
+ * it (see Yielding above). */
+#define VS_ENGINE_YIELD_US 1000
 
 typedef void (*vs_engine_fn)(void *arg);
 
@@ -49,6 +62,9 @@ struct vs_engine_stats {
 		tcp_tuple_rules, tcp_resets, tcp_timeouts;
 	_Atomic uint64_t tcp_rx_bytes, tcp_tx_bytes;
 	_Atomic uint64_t udp_rx_datagrams, udp_tx_datagrams;
+	/* Times a thread found the lock held and waited for it (the one
+	 * counter other threads write too). */
+	_Atomic uint64_t lock_waits;
 };
 
 struct vs_engine {
@@ -68,6 +84,8 @@ struct vs_engine {
 	_Atomic uint64_t sleep_until_ms; /* while sleeping: when it wakes */
 	pthread_mutex_t lock;
 	_Atomic int lock_wanted; /* threads waiting in vs__engine_lock */
+	_Atomic uint64_t driven_us; /* another thread's last pass; 0: none */
+	_Atomic int yielding; /* the engine's thread sleeps, yielding */
 	_Atomic bool stop;
 	pthread_t thread;
 	bool started;
@@ -81,8 +99,14 @@ int vs__engine_open(struct vs_engine *e, struct vs_port *port, unsigned q,
 /* Runs the loop in its own thread, until vs__engine_close. */
 int vs__engine_start(struct vs_engine *e);
 /* One pass of the loop on the caller's thread (for programs with their
- * own loop); sleeps at most timeout_ms when there is nothing to do. */
-void vs__engine_run_once(struct vs_engine *e, int timeout_ms);
+ * own loop); sleeps at most timeout_ms when there is nothing to do.
+ * False if another thread had the lock (no pass). */
+bool vs__engine_run_once(struct vs_engine *e, int timeout_ms);
+/* After a pass run by a thread other than the engine's (a socket call's
+ * wait): the engine's thread yields the port to it (see Yielding). */
+void vs__engine_driven(struct vs_engine *e);
+/* Before that thread sleeps: the engine's thread takes the port back. */
+void vs__engine_release(struct vs_engine *e);
 /* Has fn(arg) run on the engine's thread, soon; from any thread.
  * -EAGAIN if the ring is full. */
 int vs__engine_call(struct vs_engine *e, vs_engine_fn fn, void *arg);
