@@ -5,7 +5,8 @@
 #   1. redis-benchmark (SET/GET, 50 clients; with -P 1 and -P 16):
 #      requests/s and p99;
 #   2. syscalls per request of the redis-server process, all threads
-#      (strace -c -f during a SET/GET run; strace slows both alike);
+#      (the kernel's syscall tracepoints by perf stat during a SET/GET
+#      run; strace -c -f where tracefs cannot be mounted);
 #   3. sockperf ping-pong latency, UDP and TCP;
 #   4. iperf3 TCP throughput.
 # The emulated ConnectX's speed is not a product number: both servers go
@@ -18,7 +19,7 @@
 #   bench/apps.sh [REQUESTS]                 (default 100000)
 #   VS_BACKEND=xdp bench/apps.sh [REQUESTS]
 set -euo pipefail
-. "$(dirname "$0")/lib.sh" strace
+. "$(dirname "$0")/lib.sh" strace linux-perf
 n=${1:-100000}
 
 netns_create a b
@@ -45,20 +46,42 @@ pid_of() { # PORT
 		tr '\0' ' ' <"/proc/$p/cmdline" | grep -q ":$1" && echo "$p"
 	done | head -1
 }
+# Syscalls are counted by the kernel's tracepoints (perf stat), which
+# cost the process almost nothing; strace stops it at every syscall and
+# slows it several times, which changes what it does (a thread that
+# would have found work spinning sleeps and is woken instead). Without
+# tracefs, strace -c -f is the fallback and the heading says so.
+SYSCALLS="futex sendto recvfrom poll ppoll read write writev epoll_wait epoll_pwait"
+if mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; then
+	counter=perf
+else
+	counter=strace
+fi
 syscalls() { # PORT FILE: syscalls per request during a SET/GET run
-	local pid out=$VSEMU_TMP/strace.$1 req=$((n / 2)) r=$((n))
+	local pid out=$VSEMU_TMP/sys.out.$1 req=$((n / 2)) r=$((n)) ev=raw_syscalls:sys_enter c
 	pid=$(pid_of "$1")
-	strace -c -f -p "$pid" -o "$out" 2>/dev/null &
+	if [ $counter = perf ]; then
+		for c in $SYSCALLS; do ev+=",syscalls:sys_enter_$c"; done
+		perf stat -x, -e "$ev" -p "$pid" -o "$out" 2>/dev/null &
+	else
+		strace -c -f -p "$pid" -o "$out" 2>/dev/null &
+	fi
 	local st=$!
 	sleep 1
 	netns_exec b redis-benchmark -h 10.77.1.1 -p "$1" -q -n "$req" -c 50 -t set,get >/dev/null 2>&1
 	kill -INT "$st"
 	wait "$st" 2>/dev/null || true
+	# "count name" lines, the total first as "count total"
+	if [ $counter = perf ]; then
+		awk -F, '$3 ~ /sys_enter/ { n = $3; sub(/.*sys_enter_?/, "", n); print $1, (n == "" ? "total" : n) }' "$out"
+	else
+		awk '/^ *[0-9.]+ +[0-9.]+ / { print $4, $NF }' "$out"
+	fi >"$out.counts"
 	# the total, then the four most frequent, per request
 	{
-		awk -v r=$r '$NF == "total" { printf "%.3f (", $4 / r }' "$out"
-		awk -v r=$r '/^ *[0-9.]+ +[0-9.]+ / && $NF != "total" { print $4, $NF }' "$out" |
-			sort -rn | head -4 | awk -v r=$r '{ printf "%s%s %.2f", (NR > 1 ? ", " : ""), $2, $1 / r } END { print ")" }'
+		awk -v r=$r '$2 == "total" { printf "%.3f (", $1 / r }' "$out.counts"
+		awk '$2 != "total"' "$out.counts" | sort -rn | head -4 |
+			awk -v r=$r '{ printf "%s%s %.2f", (NR > 1 ? ", " : ""), $2, $1 / r } END { print ")" }'
 	} >"$2"
 }
 stop() { # NAME: kills NAME in namespace a and waits until it is gone
@@ -87,7 +110,7 @@ join "$VSEMU_TMP/rb.vstack" "$VSEMU_TMP/rb.kernel" | while read -r t vr vp kr kp
 		"$(awk -v a="$vr" -v b="$kr" 'BEGIN { print b ? a / b : 0 }')"
 done
 echo
-echo "== syscalls per request of redis-server (all threads, strace -c -f; the most frequent)"
+echo "== syscalls per request of redis-server (all threads, counted by $counter; the most frequent)"
 printf '%-12s %s\n' vstack "$(cat "$VSEMU_TMP/sys.vstack")" kernel "$(cat "$VSEMU_TMP/sys.kernel")"
 echo
 echo "== sockperf ping-pong, 5 s (average round trip / 2, usec)"
