@@ -713,33 +713,75 @@ vs__watch_del(struct vs_sock *s, struct vs_watch *w)
 	pthread_mutex_unlock(&s->wlock);
 }
 
+/* How many pollfds a waiter's sleep keeps on its stack: the caller's
+ * kernel fds, its eventfd and the ports it sleeps on. */
+#define SLEEP_FDS 32
+
+/*
+ * Sleeps on the caller's kernel fds and the waiter, and on the port of
+ * each engine this thread drove (a frame wakes it, not the engine's
+ * thread that would then wake it); engines it did not drive, or all
+ * when the fds do not fit on the stack, go back to their threads.
+ */
 int
 vs__waiter_sleep(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
 		 int timeout_ms, const sigset_t *mask)
 {
+	struct pollfd local[SLEEP_FDS], *all = fds;
+	unsigned idx[SLEEP_FDS], ne = 0;
 	uint64_t drain;
-	int rc;
+	int rc, err = 0;
 
-	/* The engines' threads take over what this thread's waits drove. */
-	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE) > 0)
-		for (unsigned i = 0; i < rt.n; i++)
-			vs__engine_release(&rt.es[i]);
 	fds[nk] = (struct pollfd){ .fd = w->efd, .events = POLLIN };
+	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE) > 0) {
+		bool fit = nk + 1 + rt.n <= SLEEP_FDS;
+
+		for (unsigned i = 0; i < rt.n; i++) {
+			int fd = -EBUSY;
+
+			if (fit)
+				fd = vs__engine_sleep_prepare(&rt.es[i]);
+			else
+				vs__engine_release(&rt.es[i]);
+			if (fd == -EAGAIN) { /* a pass ran: the caller looks again */
+				atomic_store(&w->armed, 0);
+				return 0;
+			}
+			if (fd >= 0) {
+				local[nk + 1 + ne] = (struct pollfd){ .fd = fd, .events = POLLIN };
+				idx[ne++] = i;
+			}
+		}
+		if (ne) {
+			memcpy(local, fds, (nk + 1) * sizeof(*fds));
+			all = local;
+		}
+	}
 	if (mask) {
 		struct timespec ts = { timeout_ms / 1000,
 				       (timeout_ms % 1000) * 1000000L };
 
-		rc = vs__real.ppoll(fds, nk + 1, timeout_ms < 0 ? NULL : &ts, mask);
+		rc = vs__real.ppoll(all, nk + 1 + ne, timeout_ms < 0 ? NULL : &ts, mask);
 	} else {
-		rc = vs__real.poll(fds, nk + 1, timeout_ms);
+		rc = vs__real.poll(all, nk + 1 + ne, timeout_ms);
 	}
+	if (rc < 0)
+		err = errno;
+	for (unsigned j = 0; j < ne; j++) {
+		bool woken = rc > 0 && all[nk + 1 + j].revents;
+
+		rc -= woken;
+		vs__engine_sleep_done(&rt.es[idx[j]], woken);
+	}
+	if (all != fds)
+		memcpy(fds, all, (nk + 1) * sizeof(*fds));
 	atomic_store(&w->armed, 0);
 	if (rc > 0 && fds[nk].revents) {
 		if (vs__real.read(w->efd, &drain, sizeof(drain)) < 0)
 			drain = 0;
 		rc--;
 	}
-	return rc < 0 ? -errno : rc;
+	return rc < 0 ? -err : rc;
 }
 
 /*

@@ -268,9 +268,10 @@ void vs__sock_poll_engines(void);
 /* This thread's waiter. */
 struct vs_waiter *vs__thread_waiter(void);
 /* Sleeps on w and on the nk kernel fds in fds until woken or
- * timeout_ms (-1: no limit), the engines given back to their threads
- * first; fds must have room for nk + 1 entries (the last is w's).
- * Returns how many kernel fds are ready, or -errno. */
+ * timeout_ms (-1: no limit), and on the ports of the engines this thread
+ * drove (the others are given back to their threads); fds must have
+ * room for nk + 1 entries (the last is w's). Returns how many kernel
+ * fds are ready (0 also when a frame came: look again), or -errno. */
 int vs__waiter_sleep(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
 		     int timeout_ms, const sigset_t *mask);
 

@@ -285,6 +285,42 @@ vs__engine_release(struct vs_engine *e)
 		return;
 }
 
+int
+vs__engine_sleep_prepare(struct vs_engine *e)
+{
+	int rc;
+
+	if (!atomic_load(&e->driven_us) || pthread_mutex_trylock(&e->lock)) {
+		vs__engine_release(e);
+		return -EBUSY;
+	}
+	rc = vs__port_arm(e->port, e->q);
+	vs__engine_unlock(e);
+	if (rc > 0) {
+		if (vs__engine_run_once(e, 0))
+			vs__engine_driven(e);
+		return -EAGAIN;
+	}
+	if (rc < 0) {
+		vs__engine_release(e);
+		return -EBUSY;
+	}
+	return vs__port_sleep_fd(e->port, e->q);
+}
+
+void
+vs__engine_sleep_done(struct vs_engine *e, bool woken)
+{
+	/* Not woken: the port stays armed, as after the engine's own sleep
+	 * that something else ended; the next sleeper takes the event. */
+	if (!woken || pthread_mutex_trylock(&e->lock))
+		return; /* or the engine's thread has it */
+	vs__port_woken(e->port, e->q);
+	vs__engine_unlock(e);
+	if (vs__engine_run_once(e, 0))
+		vs__engine_driven(e);
+}
+
 /*
  * The engine's thread, while another thread drives the engine: sleeps
  * until that thread's last pass is VS_ENGINE_YIELD_US old, a call comes

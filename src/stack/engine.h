@@ -25,7 +25,8 @@
  * thread that goes to sleep calls vs__engine_release first, and the
  * engine's thread takes over at once; one that stops driving without
  * saying so (it blocks outside vstack) leaves the port unattended for at
- * most VS_ENGINE_YIELD_US.
+ * most VS_ENGINE_YIELD_US. A driving thread may also sleep on the port
+ * itself (vs__engine_sleep_prepare): a frame then wakes it directly.
  *
  * Must never: let a thread touch lwIP without the lock, hold the lock
  * while sleeping, or make a syscall per packet while busy.
@@ -107,6 +108,17 @@ bool vs__engine_run_once(struct vs_engine *e, int timeout_ms);
 void vs__engine_driven(struct vs_engine *e);
 /* Before that thread sleeps: the engine's thread takes the port back. */
 void vs__engine_release(struct vs_engine *e);
+/*
+ * Or that thread sleeps on the port itself (one wake-up where the
+ * engine's thread would add a second, its hand-off to the sleeper):
+ * vs__engine_sleep_prepare arms the port and returns the fd to sleep on;
+ * -EBUSY: it released the engine instead (its thread holds the lock, or
+ * this one did not drive it); -EAGAIN: work came and a pass ran (do not
+ * sleep: look again). After the sleep, vs__engine_sleep_done with
+ * whether the fd showed something runs a pass if it did.
+ */
+int vs__engine_sleep_prepare(struct vs_engine *e);
+void vs__engine_sleep_done(struct vs_engine *e, bool woken);
 /* Has fn(arg) run on the engine's thread, soon; from any thread.
  * -EAGAIN if the ring is full. */
 int vs__engine_call(struct vs_engine *e, vs_engine_fn fn, void *arg);
