@@ -41,8 +41,19 @@ vs__engine_lock(struct vs_engine *e)
 	atomic_fetch_sub(&e->lock_wanted, 1);
 }
 
-void
-vs__engine_unlock(struct vs_engine *e)
+/* Who this thread is, for the engines it drives. */
+static _Thread_local char self;
+
+/*
+ * Unlocks; sends what the holder queued unless it may wait for the
+ * holder's next pass: when the holder is the thread driving the engine,
+ * everything it sends until its next pass (its next wait) goes in one
+ * burst, one syscall on AF_XDP in copy mode. That thread's next pass,
+ * its sleep (vs__engine_sleep_prepare) or, when it blocks outside
+ * vstack, the engine's thread after VS_ENGINE_YIELD_US sends it.
+ */
+static void
+unlock(struct vs_engine *e, bool flush)
 {
 	/* A call may have started a timer (a retransmission, a delayed
 	 * ACK) earlier than the sleeping engine will wake for. */
@@ -54,10 +65,19 @@ vs__engine_unlock(struct vs_engine *e)
 		wake = next != SYS_TIMEOUTS_SLEEPTIME_INFINITE &&
 		       vs__now_us() / 1000 + next < atomic_load(&e->sleep_until_ms);
 	}
-	vs__port_flush(e->port, e->q); /* what the holder sent */
+	if (flush ||
+	    atomic_load_explicit(&e->driver, memory_order_relaxed) != (uintptr_t)&self ||
+	    !atomic_load_explicit(&e->driven_us, memory_order_relaxed))
+		vs__port_flush(e->port, e->q);
 	pthread_mutex_unlock(&e->lock);
 	if (wake)
 		vs__engine_wake(e);
+}
+
+void
+vs__engine_unlock(struct vs_engine *e)
+{
+	unlock(e, false);
 }
 
 /*
@@ -260,14 +280,16 @@ vs__engine_run_once(struct vs_engine *e, int timeout_ms)
 	else if (now - e->last_work_us >= e->spin_us && timeout_ms != 0)
 		sleep_once(e, timeout_ms);
 	/* Run by another thread, the pass may have started an lwIP timer
-	 * earlier than the sleeping engine will wake for. */
-	vs__engine_unlock(e);
+	 * earlier than the sleeping engine will wake for; and it sends
+	 * what that thread's calls left queued. */
+	unlock(e, true);
 	return true;
 }
 
 void
 vs__engine_driven(struct vs_engine *e)
 {
+	atomic_store_explicit(&e->driver, (uintptr_t)&self, memory_order_relaxed);
 	atomic_store_explicit(&e->driven_us, vs__now_us(), memory_order_relaxed);
 }
 
@@ -295,7 +317,7 @@ vs__engine_sleep_prepare(struct vs_engine *e)
 		return -EBUSY;
 	}
 	rc = vs__port_arm(e->port, e->q);
-	vs__engine_unlock(e);
+	unlock(e, true); /* before the sleep, what this thread sent */
 	if (rc > 0) {
 		if (vs__engine_run_once(e, 0))
 			vs__engine_driven(e);

@@ -86,6 +86,7 @@ struct vs_engine {
 	pthread_mutex_t lock;
 	_Atomic int lock_wanted; /* threads waiting in vs__engine_lock */
 	_Atomic uint64_t driven_us; /* another thread's last pass; 0: none */
+	_Atomic uintptr_t driver; /* which thread (vs__engine_driven) */
 	_Atomic int yielding; /* the engine's thread sleeps, yielding */
 	_Atomic bool stop;
 	pthread_t thread;
@@ -124,7 +125,9 @@ void vs__engine_sleep_done(struct vs_engine *e, bool woken);
 int vs__engine_call(struct vs_engine *e, vs_engine_fn fn, void *arg);
 void vs__engine_close(struct vs_engine *e);
 /* For another thread's calls into lwIP (see Threads above). Unlocking
- * wakes a sleeping engine if lwIP now has an earlier timer. */
+ * wakes a sleeping engine if lwIP now has an earlier timer, and sends
+ * what the holder queued, unless the holder drives the engine: then its
+ * next pass or sleep sends it, with everything it sends until then. */
 void vs__engine_lock(struct vs_engine *e);
 void vs__engine_unlock(struct vs_engine *e);
 /*
