@@ -39,6 +39,15 @@ preload_init(void)
 	}
 }
 
+/* After the program's exit handlers, before the libraries' own
+ * destructors: the engines' threads still run. */
+__attribute__((destructor)) static void
+preload_fini(void)
+{
+	if (vs__real.socket)
+		vs__sock_exit();
+}
+
 /* glibc's fortified variants (no header declares them). */
 ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
 ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);

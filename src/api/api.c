@@ -47,7 +47,7 @@ struct vs_mem {
 struct shared_listen {
 	struct sockaddr_storage addr;
 	unsigned listening;
-	struct vs_rule_handle *rule;
+	struct vs_tcp_rule *rule; /* shared with the listeners and their connections */
 };
 
 struct api_timer {
@@ -397,12 +397,17 @@ vs_listen(struct vs_ctx *c, const struct sockaddr *addr, int backlog,
 
 		pthread_mutex_lock(&st->lock);
 		sl = shared_find(st, addr, true);
-		rc = !sl ? -ENOMEM
-		     : ++sl->listening == st->n
-			     ? vs__tcp_listen_steer(st->port, addr, &sl->rule)
-			     : 0;
-		if (rc && sl)
-			sl->listening--;
+		if (sl && !sl->rule)
+			sl->rule = vs__tcp_rule_new(st->port);
+		rc = !sl || !sl->rule ? -ENOMEM : 0;
+		if (!rc) {
+			vs__tcp_listen_rule(t, sl->rule);
+			rc = ++sl->listening == st->n
+				     ? vs__tcp_listen_steer(sl->rule, addr)
+				     : 0;
+			if (rc)
+				sl->listening--;
+		}
 		pthread_mutex_unlock(&st->lock);
 		if (rc) {
 			vs__tcp_close(t);
@@ -564,9 +569,9 @@ listener_unshare(struct vs_conn *k)
 	pthread_mutex_lock(&st->lock);
 	sl = shared_find(st, (struct sockaddr *)&k->laddr, false);
 	if (sl) {
-		/* One context fewer: its share would be refused. */
-		if (sl->rule)
-			vs__port_rule_del(st->port, sl->rule);
+		/* One context fewer: the rule goes with the last listener
+		 * and the last connection they accepted. */
+		vs__tcp_rule_put(sl->rule);
 		sl->rule = NULL;
 		sl->listening--;
 	}
@@ -954,8 +959,7 @@ vs_fini(struct vs_stack *st)
 		}
 	}
 	for (unsigned i = 0; i < st->nsl; i++)
-		if (st->sl[i].rule)
-			vs__port_rule_del(st->port, st->sl[i].rule);
+		vs__tcp_rule_put(st->sl[i].rule);
 	/* The engines' lwIP copies stay (lwip.h says why); the port goes
 	 * with every rule still on it. */
 	vs__port_close(st->port);

@@ -897,11 +897,11 @@ inherit_options(int fd, struct vs_sock *s)
 static void
 listener_stop(struct vs_sock *s)
 {
-	for (int i = 0; i < 2; i++)
-		if (s->lrule[i]) {
-			vs__port_rule_del(rt.port, s->lrule[i]);
-			s->lrule[i] = NULL;
-		}
+	/* The connections it accepted keep the rules until they end. */
+	for (int i = 0; i < 2; i++) {
+		vs__tcp_rule_put(s->lrule[i]);
+		s->lrule[i] = NULL;
+	}
 	for (unsigned i = 0; i < s->nltcp; i++) {
 		struct vs_engine *e = vs__tcp_engine(s->ltcp[i]);
 
@@ -927,20 +927,26 @@ listener_start(struct vs_sock *s, bool dual)
 	s->ltcp = calloc(2 * rt.n, sizeof(*s->ltcp));
 	if (!s->ltcp)
 		return -ENOMEM;
+	for (unsigned a = 0; !rc && a < na; a++)
+		if (!(s->lrule[a] = vs__tcp_rule_new(rt.port)))
+			rc = -ENOMEM;
 	for (unsigned i = 0; !rc && i < rt.n; i++) {
 		vs__engine_lock(&rt.es[i]);
 		for (unsigned a = 0; !rc && a < na; a++) {
+			struct vs_tcp **l = &s->ltcp[s->nltcp];
+
 			rc = vs__tcp_listen(&rt.es[i], addrs[a], (int)s->backlog,
-					    VS_TCP_SHARED, &listen_ops, s,
-					    &s->ltcp[s->nltcp]);
-			if (!rc)
+					    VS_TCP_SHARED, &listen_ops, s, l);
+			if (!rc) {
+				vs__tcp_listen_rule(*l, s->lrule[a]);
 				s->nltcp++;
+			}
 		}
 		vs__engine_unlock(&rt.es[i]);
 	}
 	/* Every engine listens: now the rules may bring SYNs. */
 	for (unsigned a = 0; !rc && a < na; a++)
-		rc = vs__tcp_listen_steer(rt.port, addrs[a], &s->lrule[a]);
+		rc = vs__tcp_listen_steer(s->lrule[a], addrs[a]);
 	if (rc)
 		listener_stop(s);
 	return rc;
@@ -1889,6 +1895,56 @@ sock_release(struct vs_sock *s)
 	}
 	sock_put(s);
 	vs__engine_unlock(e);
+}
+
+/* How long a process's exit waits for its connections' last sends. */
+#define EXIT_DRAIN_MS 2000
+
+/*
+ * At exit, what the kernel does for a process's sockets: each vstack
+ * socket still open is closed (its fd is left to the kernel, which
+ * closes it, so the program's later exit handlers see a kernel socket),
+ * and the process lives on until its connections have delivered what
+ * they queued and sent their FIN, EXIT_DRAIN_MS at most (the kernel
+ * keeps an orphaned socket longer; a process cannot outlive exit).
+ */
+void
+vs__sock_exit(void)
+{
+	uint64_t end = vs__now_ms() + EXIT_DRAIN_MS;
+	uint64_t left;
+
+	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE) <= 0)
+		return;
+	for (unsigned i = 0; i < TAB_L1; i++) {
+		_Atomic uintptr_t *l2 = atomic_load(&tab[i]);
+
+		for (unsigned j = 0; l2 && j < TAB_L2; j++) {
+			int fd = (int)(i * TAB_L2 + j);
+			struct vs_sock *s = vs__fd_sock(fd);
+
+			if (!s)
+				continue;
+			fd_set_obj(fd, NULL, VS_FD_NONE);
+			if (atomic_fetch_sub(&s->nfds, 1) == 1)
+				sock_release(s);
+			else
+				sock_put(s);
+		}
+	}
+	for (;;) {
+		left = 0;
+		/* A pass on this thread sends what it queued, also at the end. */
+		vs__sock_poll_engines();
+		for (unsigned i = 0; i < rt.n; i++)
+			left += atomic_load_explicit(&rt.es[i].st.tcp_draining,
+						     memory_order_relaxed);
+		if (!left || vs__now_ms() >= end)
+			break;
+	}
+	if (left)
+		vs_warn("exit: %lu connections had not delivered what they sent after %d ms; cut",
+			(unsigned long)left, EXIT_DRAIN_MS);
 }
 
 int

@@ -93,6 +93,9 @@ extern _Thread_local int vs__in_vstack;
 void vs__real_init(void);
 /* Reads the configuration (from preload's constructor). */
 void vs__sock_init(void);
+/* At exit (preload's destructor): closes vstack's sockets and lets
+ * their connections deliver what they queued, 2 s at most. */
+void vs__sock_exit(void);
 /* The process uses the native API: sockets stay the kernel's from now
  * on. -EBUSY if the socket layer already runs. */
 int vs__sock_native(void);
@@ -171,7 +174,7 @@ struct vs_sock {
 	/* a listener: one per engine and family, and one rule */
 	struct vs_tcp **ltcp;
 	unsigned nltcp;
-	struct vs_rule_handle *lrule[2]; /* its address; IPv4 too if dual */
+	struct vs_tcp_rule *lrule[2]; /* its address; IPv4 too if dual */
 	bool kernel_too;       /* the kernel socket listens (receives) too */
 	bool pending;          /* listening, not yet taken over (see
 				* vs__sock_activate) */

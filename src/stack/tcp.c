@@ -15,15 +15,59 @@ struct vs_tcp {
 	struct tcp_pcb *pcb;
 	const struct vs_tcp_ops *ops;
 	void *user;
-	struct vs_rule_handle *rule;
+	struct vs_rule_handle *rule; /* an outbound connection's */
+	struct vs_tcp_rule *lrule; /* its listener's, shared with it */
 	int reserve_fd; /* kernel socket holding the local port, or -1 */
 	uint64_t rx_bytes, tx_bytes;
 	bool listener;
 	bool rss_port; /* outbound: RSS lands the peer's frames here */
 	bool connecting; /* connect() not finished */
 	bool closing; /* closed by the application, draining its sends */
+	bool draining; /* closing, counted in tcp_draining until the FIN */
 	bool aborting; /* vs__tcp_abort: lwIP's ERR_ABRT is ours, not a timeout */
 };
+
+struct vs_tcp_rule {
+	struct vs_port *port;
+	struct vs_rule_handle *h; /* NULL until installed */
+	_Atomic unsigned refs;
+};
+
+struct vs_tcp_rule *
+vs__tcp_rule_new(struct vs_port *port)
+{
+	struct vs_tcp_rule *r = calloc(1, sizeof(*r));
+
+	if (r) {
+		r->port = port;
+		atomic_init(&r->refs, 1);
+	}
+	return r;
+}
+
+static struct vs_tcp_rule *
+rule_hold(struct vs_tcp_rule *r)
+{
+	atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+	return r;
+}
+
+void
+vs__tcp_rule_put(struct vs_tcp_rule *r)
+{
+	if (!r || atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (r->h)
+		vs__port_rule_del(r->port, r->h);
+	free(r);
+}
+
+void
+vs__tcp_listen_rule(struct vs_tcp *l, struct vs_tcp_rule *r)
+{
+	vs__tcp_rule_put(l->lrule);
+	l->lrule = rule_hold(r);
+}
 
 static struct vs_tcp *
 conn_new(struct vs_engine *e, const struct vs_tcp_ops *ops, void *user)
@@ -45,9 +89,22 @@ conn_free(struct vs_tcp *c)
 {
 	if (c->rule)
 		vs__port_rule_del(c->e->port, c->rule);
+	vs__tcp_rule_put(c->lrule);
 	if (c->reserve_fd >= 0)
 		close(c->reserve_fd);
 	free(c);
+}
+
+static void finish_close(struct vs_tcp *c);
+
+/* A closed connection's sends are delivered, or can no longer be. */
+static void
+drained(struct vs_tcp *c)
+{
+	if (c->draining) {
+		c->draining = false;
+		atomic_fetch_sub_explicit(&c->e->st.tcp_draining, 1, memory_order_relaxed);
+	}
 }
 
 static void
@@ -62,6 +119,7 @@ on_err(void *arg, err_t err)
 
 	/* lwIP freed the pcb already. */
 	c->pcb = NULL;
+	drained(c);
 	if (c->connecting) { /* a reset answering the SYN: refused */
 		c->connecting = false;
 		if (c->ops && c->ops->connected)
@@ -96,7 +154,6 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	return ERR_OK;
 }
 
-static void finish_close(struct vs_tcp *c);
 
 static err_t
 on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
@@ -133,6 +190,8 @@ on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	if (err != ERR_OK || !pcb || !(c = conn_new(l->e, NULL, NULL)))
 		return ERR_MEM;
 	attach(c, pcb);
+	if (l->lrule)
+		c->lrule = rule_hold(l->lrule);
 	vs__stat_add(&l->e->st.tcp_accepted, 1);
 	if (l->ops && l->ops->accepted)
 		l->ops->accepted(l, c);
@@ -170,10 +229,9 @@ rule_for(struct vs_port *port, int q, const struct sockaddr *local,
 }
 
 int
-vs__tcp_listen_steer(struct vs_port *port, const struct sockaddr *addr,
-		     struct vs_rule_handle **h)
+vs__tcp_listen_steer(struct vs_tcp_rule *r, const struct sockaddr *addr)
 {
-	return rule_for(port, -1, addr, NULL, h);
+	return r->h ? -EEXIST : rule_for(r->port, -1, addr, NULL, &r->h);
 }
 
 int
@@ -197,11 +255,16 @@ vs__tcp_listen(struct vs_engine *e, const struct sockaddr *addr, int backlog,
 		free(l);
 		return pcb ? -EADDRINUSE : -ENOMEM;
 	}
-	rc = flags & VS_TCP_SHARED
-		     ? 0
-		     : rule_for(e->port, (int)e->q, addr, NULL, &l->rule);
+	if (!(flags & VS_TCP_SHARED)) {
+		l->lrule = vs__tcp_rule_new(e->port);
+		rc = !l->lrule ? -ENOMEM
+			       : rule_for(e->port, (int)e->q, addr, NULL, &l->lrule->h);
+	} else {
+		rc = 0;
+	}
 	if (rc) {
 		lw->tcp_abort(pcb);
+		vs__tcp_rule_put(l->lrule);
 		free(l);
 		return rc;
 	}
@@ -620,6 +683,7 @@ finish_close(struct vs_tcp *c)
 	struct tcp_pcb *pcb = c->pcb;
 	const struct vs_tcp_ops *ops = c->ops;
 
+	drained(c);
 	lw->tcp_arg(pcb, lw);
 	lw->tcp_err(pcb, NULL);
 	lw->tcp_sent(pcb, NULL);
@@ -656,10 +720,13 @@ vs__tcp_close(struct vs_tcp *c)
 	}
 	c->closing = true;
 	lw->tcp_recv(c->pcb, recv_while_closing);
-	if (!c->pcb->unsent && !c->pcb->unacked)
+	if (!c->pcb->unsent && !c->pcb->unacked) {
 		finish_close(c);
-	else
+	} else {
+		c->draining = true;
+		atomic_fetch_add_explicit(&c->e->st.tcp_draining, 1, memory_order_relaxed);
 		lw->tcp_output(c->pcb);
+	}
 }
 
 void

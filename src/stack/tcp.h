@@ -48,10 +48,21 @@ struct vs_tcp_ops {
 int vs__tcp_listen(struct vs_engine *e, const struct sockaddr *addr,
 		   int backlog, unsigned flags, const struct vs_tcp_ops *ops,
 		   void *user, struct vs_tcp **out);
-/* The rule of a shared listener: addr's frames spread over the port's
- * queues by RSS. From any thread, once every engine listens. */
-int vs__tcp_listen_steer(struct vs_port *port, const struct sockaddr *addr,
-			 struct vs_rule_handle **h);
+/*
+ * A listener's rule is shared with the connections it accepts and goes
+ * with the last of them: closing a listener leaves the connections it
+ * accepted their frames, as the kernel does. For a shared listener:
+ * vs__tcp_rule_new, then vs__tcp_listen_rule on each engine's listener
+ * (under its engine's lock), then, once every engine listens,
+ * vs__tcp_listen_steer installs the rule (addr's frames spread over the
+ * port's queues by RSS); the creator's reference goes with
+ * vs__tcp_rule_put. From any thread but vs__tcp_listen_rule.
+ */
+struct vs_tcp_rule;
+struct vs_tcp_rule *vs__tcp_rule_new(struct vs_port *port);
+void vs__tcp_listen_rule(struct vs_tcp *listener, struct vs_tcp_rule *r);
+int vs__tcp_listen_steer(struct vs_tcp_rule *r, const struct sockaddr *addr);
+void vs__tcp_rule_put(struct vs_tcp_rule *r);
 /*
  * Connects to dst from a local port the kernel reserves for us, chosen
  * so that the port's RSS hash of the peer's frames lands on this

@@ -23,6 +23,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sem.h"
@@ -601,6 +602,69 @@ selects(void)
 	close(fd);
 }
 
+/* Closing a listener leaves the connections it accepted alone: the
+ * peer's last segments (its FIN) still reach the connection. */
+static void
+listener_closed_first(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(7001) };
+	struct timeval tv = { 3, 0 };
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1, c, a;
+	char cmd[80];
+
+	printf("== listener closed before its connection\n");
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	say("bind", bind(l, (struct sockaddr *)&sa, sizeof(sa)));
+	say("listen", listen(l, 16));
+	c = dial("connect control", 8000, false);
+	snprintf(cmd, sizeof(cmd), "connect %s 7001\n", local);
+	send_str("send", c, cmd);
+	a = accept(l, NULL, NULL);
+	printf("accept: %s\n", a >= 0 ? "fd" : errname(errno));
+	say("close listener", close(l));
+	setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	recv_str("recv", a, 4, MSG_WAITALL);
+	send_str("send", a, "pong");
+	recv_str("recv end", a, 4, 0);
+	say("close", close(a));
+	recv_str("control", c, 5, MSG_WAITALL);
+	close(c);
+}
+
+/* A process that exits with what it sent still queued and its socket
+ * open: the peer gets all of it, then the end of the stream. */
+static void
+exit_delivers(void)
+{
+	static char buf[300000];
+	char id[32], cmd[64];
+	pid_t pid;
+	int st = -1;
+
+	printf("== exit with data queued\n");
+	snprintf(id, sizeof(id), "%d-exit", (int)getpid());
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) { /* prints nothing: the transcript is the parent's */
+		struct sockaddr_storage ss;
+		socklen_t len;
+		int fd;
+
+		sa_of(peer, 8000, &ss, &len);
+		fd = socket(ss.ss_family, SOCK_STREAM, 0);
+		if (connect(fd, (struct sockaddr *)&ss, len))
+			exit(1);
+		snprintf(cmd, sizeof(cmd), "watch %s\n", id);
+		if (send(fd, cmd, strlen(cmd), 0) != (ssize_t)strlen(cmd) ||
+		    send(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+			exit(1);
+		exit(0); /* no close: exit's */
+	}
+	waitpid(pid, &st, 0);
+	printf("child exited %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	peer_saw("exit", id);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -616,6 +680,8 @@ main(int argc, char **argv)
 	client_errors();
 	closes();
 	server();
+	listener_closed_first();
+	exit_delivers();
 	epoll_modes();
 	nested_epoll();
 	selects();

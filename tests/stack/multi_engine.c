@@ -64,6 +64,9 @@ srv_accepted(struct vs_tcp *l, struct vs_tcp *c)
 
 static const struct vs_tcp_ops srv_listen = { .accepted = srv_accepted };
 
+/* The listeners' shared rules (made before the engines listen). */
+static struct vs_tcp_rule *r4, *r6;
+
 static void
 listen_call(void *arg)
 {
@@ -76,8 +79,12 @@ listen_call(void *arg)
 	if (vs__tcp_listen(e, (struct sockaddr *)&any, 64, VS_TCP_SHARED,
 			   &srv_listen, e, &l4) ||
 	    vs__tcp_listen(e, (struct sockaddr *)&any6, 64, VS_TCP_SHARED,
-			   &srv_listen, e, &l6))
+			   &srv_listen, e, &l6)) {
 		failures++;
+	} else {
+		vs__tcp_listen_rule(l4, r4);
+		vs__tcp_listen_rule(l6, r6);
+	}
 	listening++;
 }
 
@@ -170,7 +177,6 @@ main(int argc, char **argv)
 	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(7100) };
 	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6,
 				     .sin6_port = htons(7100) };
-	struct vs_rule_handle *r4, *r6;
 	time_t end = time(NULL) + 120;
 	char err[256] = "";
 	struct vs_port *port;
@@ -184,6 +190,8 @@ main(int argc, char **argv)
 	port = vs__port_open(&o, err, sizeof(err));
 	if (!port)
 		return fprintf(stderr, "multi_engine: %s\n", err), 1;
+	r4 = vs__tcp_rule_new(port);
+	r6 = vs__tcp_rule_new(port);
 	for (unsigned i = 0; i < NE; i++)
 		if (vs__engine_open(&es[i], port, i, 50, -1, err, sizeof(err)) ||
 		    vs__engine_start(&es[i]) ||
@@ -191,8 +199,8 @@ main(int argc, char **argv)
 			return fprintf(stderr, "multi_engine: %s\n", err), 1;
 	/* Every engine listens before the rule brings the first SYN. */
 	if (!wait_until(&listening, NE, end) ||
-	    vs__tcp_listen_steer(port, (struct sockaddr *)&any, &r4) ||
-	    vs__tcp_listen_steer(port, (struct sockaddr *)&any6, &r6))
+	    !r4 || !r6 || vs__tcp_listen_steer(r4, (struct sockaddr *)&any) ||
+	    vs__tcp_listen_steer(r6, (struct sockaddr *)&any6))
 		return fprintf(stderr, "multi_engine: cannot listen\n"), 1;
 	printf("ready\n");
 	fflush(stdout);
@@ -223,8 +231,8 @@ main(int argc, char **argv)
 	if (served[0] + served[1] != n || failures)
 		ok = 0;
 	printf("%d failures\n", failures);
-	vs__port_rule_del(port, r4);
-	vs__port_rule_del(port, r6);
+	vs__tcp_rule_put(r4);
+	vs__tcp_rule_put(r6);
 	for (unsigned i = 0; i < NE; i++)
 		vs__engine_close(&es[i]);
 	vs__port_close(port);
