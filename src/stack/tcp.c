@@ -723,8 +723,10 @@ vs__tcp_close(struct vs_tcp *c)
 	if (!c->pcb->unsent && !c->pcb->unacked) {
 		finish_close(c);
 	} else {
+		if (!c->draining) /* closed once (vs__tcp_abort may close again) */
+			atomic_fetch_add_explicit(&c->e->st.tcp_draining, 1,
+						  memory_order_relaxed);
 		c->draining = true;
-		atomic_fetch_add_explicit(&c->e->st.tcp_draining, 1, memory_order_relaxed);
 		lw->tcp_output(c->pcb);
 	}
 }
