@@ -252,6 +252,39 @@ vs__xdp_reason(char *buf)
  * detaches the program. Forked twice so that it is nobody's child and
  * in its own session (no terminal signal reaches it).
  */
+/*
+ * Writes name over this process's command line: the memory of its argv,
+ * which /proc/PID/cmdline reads (its bounds are fields 48 and 49 of
+ * /proc/self/stat). Used in the reaper, a fork of the program.
+ */
+static void
+set_cmdline(const char *name)
+{
+	char buf[1024], *p;
+	unsigned long start = 0, end = 0;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	size_t len = strlen(name);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* after the command's name, field 3 on */
+#define SKIP4 " %*s %*s %*s %*s"
+	/* the state, fields 4 to 47 skipped, then arg_start and arg_end */
+	if (!p || sscanf(p + 1, " %*c" SKIP4 SKIP4 SKIP4 SKIP4 SKIP4 SKIP4 SKIP4
+			 SKIP4 SKIP4 SKIP4 SKIP4 " %lu %lu", &start, &end) != 2 ||
+	    end <= start)
+		return;
+#undef SKIP4
+	if (len > end - start - 1)
+		len = end - start - 1;
+	memset((void *)start, 0, end - start);
+	memcpy((void *)start, name, len);
+}
+
 static int
 reaper_start(int ifindex, uint32_t prog_id, enum xdp_attach_mode mode)
 {
@@ -274,6 +307,8 @@ reaper_start(int ifindex, uint32_t prog_id, enum xdp_attach_mode mode)
 			_exit(0);
 		setsid();
 		prctl(PR_SET_NAME, "vstack-reaper");
+		/* Its command line too, or `pkill -f PROGRAM` would find it. */
+		set_cmdline("vstack-reaper");
 		for (int s = 1; s < 32; s++)
 			signal(s, SIG_DFL);
 		signal(SIGPIPE, SIG_IGN);

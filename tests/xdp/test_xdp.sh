@@ -54,6 +54,10 @@ cleanup)
 	wait_for_line "$tmp/a.log" ready || fail "the first process did not start"
 	a=$(netns_pidof a vs-echo)
 	xdp_attached a to_b || fail "no XDP program on to_b"
+	# The reaper shows its own name, not the program's command line
+	# (pkill -f vs-echo must not find it).
+	[ "$(pgrep -f 'vs-echo 7000' | wc -l)" = 1 ] && [ -n "$(pgrep -x vstack-reaper)" ] ||
+		fail "the reaper passes for the program: $(pgrep -af 'vs-echo|vstack-reaper')"
 	for i in 1 2 3 4; do
 		[ "$(talk 7000)" = ping7000 ] || fail "echo $i through the first process"
 	done
