@@ -85,8 +85,14 @@ emu__poll_cq(struct ibv_cq *icq, int n, struct ibv_wc *wc)
 	struct emu_cqe e;
 	int i;
 
+	int fault = emu__fault("ibv_poll_cq");
+
 	if (n < 0)
 		return -1;
+	if (fault) { /* as a provider's poll error: negative */
+		errno = fault;
+		return -1;
+	}
 	pthread_mutex_lock(&f->lock);
 	emu__fabric_tick(f, cq);
 	for (i = 0; i < n && cq_pop(cq, &e); i++)
@@ -102,6 +108,7 @@ emu__req_notify_cq(struct ibv_cq *icq, int solicited_only)
 	struct emu_fabric *f = emu__fabric();
 
 	(void)solicited_only; /* raw packet completions are all "solicited" */
+	EMU_FAULT_RC("ibv_req_notify_cq");
 	pthread_mutex_lock(&f->lock);
 	cq->armed = true;
 	/* On a daemon's port, frames reach the CQ through rings: ask the
@@ -242,6 +249,7 @@ cq_new(struct ibv_context *c, int cqe, void *cq_context,
 	struct emu_cq *cq;
 	uint32_t size = 2;
 
+	EMU_FAULT_NULL("ibv_create_cq");
 	if (cqe < 1 || cqe >= EMU_MAX_CQE || comp_vector >= 1) {
 		errno = EINVAL;
 		return NULL;

@@ -155,7 +155,11 @@ EMU_EXPORT struct ibv_device **
 ibv_get_device_list(int *num)
 {
 	struct emu_fabric *f = emu__fabric();
-	struct ibv_device **list = calloc((size_t)f->nports + 1, sizeof(*list));
+	struct ibv_device **list;
+
+	/* Without an RDMA subsystem rdma-core returns NULL (ENOSYS). */
+	EMU_FAULT_NULL("ibv_get_device_list");
+	list = calloc((size_t)f->nports + 1, sizeof(*list));
 
 	if (!list) {
 		errno = ENOMEM;
@@ -171,6 +175,13 @@ ibv_get_device_list(int *num)
 EMU_EXPORT void
 ibv_free_device_list(struct ibv_device **list)
 {
+	/* rdma-core dereferences the list: NULL is a crash there, so it is
+	 * one here too, with the reason, rather than a silent pass. */
+	if (!list) {
+		fprintf(stderr, "vsemu: ibv_free_device_list(NULL): rdma-core "
+				"would crash here\n");
+		abort();
+	}
 	free(list);
 }
 
@@ -230,6 +241,7 @@ query_port(struct ibv_context *c, uint8_t port, struct ibv_port_attr *a,
 	};
 
 	(void)c;
+	EMU_FAULT_RC("ibv_query_port");
 	if (port != 1)
 		return EINVAL;
 	memset(a, 0, len);
@@ -283,6 +295,7 @@ query_device_ex(struct ibv_context *c,
 	struct ibv_device_attr_ex x;
 
 	(void)in;
+	EMU_FAULT_RC("ibv_query_device_ex");
 	memset(&x, 0, sizeof(x));
 	ibv_query_device(c, &x.orig_attr);
 	x.raw_packet_caps = IBV_RAW_PACKET_CAP_IP_CSUM;
@@ -337,9 +350,11 @@ ibv_query_pkey(struct ibv_context *c, uint8_t port, int index, __be16 *pkey)
 EMU_EXPORT struct ibv_context *
 ibv_open_device(struct ibv_device *dev)
 {
-	struct emu_context *ctx = calloc(1, sizeof(*ctx));
+	struct emu_context *ctx;
 	struct ibv_context *c;
 
+	EMU_FAULT_NULL("ibv_open_device");
+	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx) {
 		errno = ENOMEM;
 		return NULL;
@@ -403,8 +418,10 @@ ibv_close_device(struct ibv_context *c)
 EMU_EXPORT struct ibv_pd *
 ibv_alloc_pd(struct ibv_context *c)
 {
-	struct emu_pd *pd = calloc(1, sizeof(*pd));
+	struct emu_pd *pd;
 
+	EMU_FAULT_NULL("ibv_alloc_pd");
+	pd = calloc(1, sizeof(*pd));
 	if (!pd) {
 		errno = ENOMEM;
 		return NULL;
@@ -442,6 +459,7 @@ ibv_reg_mr_iova2(struct ibv_pd *pd, void *addr, size_t len, uint64_t iova,
 	unsigned int mandatory = access & ~IBV_ACCESS_OPTIONAL_RANGE;
 	struct emu_mr *mr;
 
+	EMU_FAULT_NULL("ibv_reg_mr");
 	/* Remote write or atomic without local write is invalid (verbs). */
 	if ((mandatory & ~KNOWN_ACCESS) || !len ||
 	    ((access & (IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_ATOMIC)) &&
@@ -517,8 +535,10 @@ emu__mr_find(struct emu_context *ctx, uint32_t lkey)
 EMU_EXPORT struct ibv_comp_channel *
 ibv_create_comp_channel(struct ibv_context *c)
 {
-	struct emu_channel *ch = calloc(1, sizeof(*ch));
+	struct emu_channel *ch;
 
+	EMU_FAULT_NULL("ibv_create_comp_channel");
+	ch = calloc(1, sizeof(*ch));
 	if (!ch) {
 		errno = ENOMEM;
 		return NULL;
@@ -562,6 +582,12 @@ ibv_get_cq_event(struct ibv_comp_channel *ich, struct ibv_cq **cq,
 	bool have_token = false;
 	struct emu_cq *ecq;
 	uint64_t one;
+	int fault = emu__fault("ibv_get_cq_event");
+
+	if (fault) {
+		errno = fault;
+		return -1;
+	}
 
 	for (;;) {
 		pthread_mutex_lock(&f->lock);

@@ -328,6 +328,25 @@ void emu__port_transmit(struct emu_port *p, struct emu_qp *qp,
 /* Moves frames along: in-process wires, and daemon rings of this CQ. */
 void emu__fabric_tick(struct emu_fabric *f, struct emu_cq *cq);
 
+/* fault.c: the errno VSEMU_FAIL makes this call of CALL fail with, or 0. */
+int emu__fault(const char *call);
+/* For constructors: NULL with errno, as rdma-core fails them. */
+#define EMU_FAULT_NULL(call)                                                \
+	do {                                                                \
+		int fault_ = emu__fault(call);                              \
+		if (fault_) {                                               \
+			errno = fault_;                                     \
+			return NULL;                                        \
+		}                                                           \
+	} while (0)
+/* For calls that return an errno value. */
+#define EMU_FAULT_RC(call)                                                  \
+	do {                                                                \
+		int fault_ = emu__fault(call);                              \
+		if (fault_)                                                 \
+			return fault_;                                      \
+	} while (0)
+
 /* The flow verbs (flow.c), installed in the context by qp.c. */
 struct ibv_flow *emu__create_flow(struct ibv_qp *qp, struct ibv_flow_attr *a);
 int emu__destroy_flow(struct ibv_flow *flow);

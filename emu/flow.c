@@ -32,6 +32,7 @@ emu__create_flow(struct ibv_qp *iqp, struct ibv_flow_attr *a)
 	struct emu_port *port = to_ectx(iqp->context)->port;
 	int rc = 0;
 
+	EMU_FAULT_NULL("ibv_create_flow");
 	if (a->comp_mask || (a->flags & ~known) || a->port != 1)
 		rc = a->flags & IBV_FLOW_ATTR_FLAGS_EGRESS ? EOPNOTSUPP
 							   : EINVAL;
@@ -91,6 +92,7 @@ emu__destroy_flow(struct ibv_flow *flow)
 	struct emu_fabric *f = emu__fabric();
 	struct emu_port *port = to_ectx(flow->context)->port;
 
+	EMU_FAULT_RC("ibv_destroy_flow");
 	pthread_mutex_lock(&f->lock);
 	if (port->link)
 		emu__link_del_rule(port->link, fl);
@@ -111,6 +113,7 @@ emu__create_counters(struct ibv_context *ctx, struct ibv_counters_init_attr *a)
 {
 	struct emu_counters *c;
 
+	EMU_FAULT_NULL("ibv_create_counters");
 	if (a && a->comp_mask) {
 		errno = EINVAL;
 		return NULL;
@@ -143,6 +146,7 @@ emu__attach_counters(struct ibv_counters *cs, struct ibv_counter_attach_attr *a,
 {
 	struct emu_counters *c = container_of(cs, struct emu_counters, ibv);
 
+	EMU_FAULT_RC("ibv_attach_counters_point_flow");
 	if (flow || !a || a->comp_mask || a->index > 63)
 		return EINVAL;
 	if (a->counter_desc != IBV_COUNTER_PACKETS)
@@ -163,6 +167,7 @@ emu__read_counters(struct ibv_counters *cs, uint64_t *v, uint32_t n,
 	int rc = 0;
 
 	(void)flags;
+	EMU_FAULT_RC("ibv_read_counters");
 	if (n < c->nattached)
 		return EINVAL;
 	memset(v, 0, sizeof(*v) * n);

@@ -260,7 +260,7 @@ qp_link(struct emu_qp *qp, int delta)
 }
 
 static struct ibv_qp *
-create_qp_ex(struct ibv_context *c, struct ibv_qp_init_attr_ex *a)
+qp_create(struct ibv_context *c, struct ibv_qp_init_attr_ex *a)
 {
 	struct emu_fabric *f = emu__fabric();
 	bool rss = a->comp_mask & IBV_QP_INIT_ATTR_RX_HASH;
@@ -308,6 +308,13 @@ create_qp_ex(struct ibv_context *c, struct ibv_qp_init_attr_ex *a)
 	return &qp->ibvx.qp_base;
 }
 
+static struct ibv_qp *
+create_qp_ex(struct ibv_context *c, struct ibv_qp_init_attr_ex *a)
+{
+	EMU_FAULT_NULL("ibv_create_qp_ex");
+	return qp_create(c, a);
+}
+
 #undef ibv_create_qp
 EMU_EXPORT struct ibv_qp *
 ibv_create_qp(struct ibv_pd *pd, struct ibv_qp_init_attr *attr)
@@ -315,10 +322,11 @@ ibv_create_qp(struct ibv_pd *pd, struct ibv_qp_init_attr *attr)
 	struct ibv_qp_init_attr_ex a = { 0 };
 	struct ibv_qp *qp;
 
+	EMU_FAULT_NULL("ibv_create_qp");
 	memcpy(&a, attr, sizeof(*attr));
 	a.comp_mask = IBV_QP_INIT_ATTR_PD;
 	a.pd = pd;
-	qp = create_qp_ex(pd->context, &a);
+	qp = qp_create(pd->context, &a);
 	if (qp)
 		attr->cap = a.cap;
 	return qp;
@@ -364,6 +372,7 @@ ibv_modify_qp(struct ibv_qp *q, struct ibv_qp_attr *attr, int mask)
 	struct emu_fabric *f = emu__fabric();
 	int rc = 0;
 
+	EMU_FAULT_RC("ibv_modify_qp");
 	if (!(mask & IBV_QP_STATE))
 		return 0; /* nothing a raw packet QP keeps changes */
 	if (qp->ind)
@@ -482,7 +491,12 @@ emu__post_recv(struct ibv_qp *q, struct ibv_recv_wr *wr,
 {
 	struct emu_qp *qp = to_eqp(q);
 	struct emu_fabric *f = emu__fabric();
-	int rc;
+	int rc = emu__fault("ibv_post_recv");
+
+	if (rc) {
+		*bad = wr;
+		return rc;
+	}
 
 	pthread_mutex_lock(&f->lock);
 	if (qp->ind || q->state == IBV_QPS_RESET) {
@@ -628,8 +642,12 @@ emu__post_send(struct ibv_qp *q, struct ibv_send_wr *wr,
 	static _Thread_local uint8_t frame[EMU_MAX_FRAME];
 	struct emu_qp *qp = to_eqp(q);
 	struct emu_fabric *f = emu__fabric();
-	int rc = 0;
+	int rc = emu__fault("ibv_post_send");
 
+	if (rc) {
+		*bad = wr;
+		return rc;
+	}
 	pthread_mutex_lock(&f->lock);
 	for (; wr; wr = wr->next) {
 		if (qp->ind || (q->state != IBV_QPS_RTS &&
@@ -665,7 +683,12 @@ wq_post_recv(struct ibv_wq *iwq, struct ibv_recv_wr *wr,
 {
 	struct emu_wq *wq = container_of(iwq, struct emu_wq, ibv);
 	struct emu_fabric *f = emu__fabric();
-	int rc;
+	int rc = emu__fault("ibv_post_wq_recv");
+
+	if (rc) {
+		*bad = wr;
+		return rc;
+	}
 
 	pthread_mutex_lock(&f->lock);
 	rc = rq_post(&wq->rq, wr, bad);
@@ -680,6 +703,7 @@ create_wq(struct ibv_context *c, struct ibv_wq_init_attr *a)
 	struct emu_wq *wq;
 	int rc = 0;
 
+	EMU_FAULT_NULL("ibv_create_wq");
 	if (a->wq_type != IBV_WQT_RQ || a->comp_mask)
 		rc = EOPNOTSUPP;
 	else if (!a->pd || !a->cq || a->max_wr > EMU_MAX_QP_WR ||
@@ -738,6 +762,7 @@ modify_wq(struct ibv_wq *iwq, struct ibv_wq_attr *a)
 	struct emu_fabric *f = emu__fabric();
 	int rc = 0;
 
+	EMU_FAULT_RC("ibv_modify_wq");
 	if (!(a->attr_mask & IBV_WQ_ATTR_STATE))
 		return 0;
 	pthread_mutex_lock(&f->lock);
@@ -794,6 +819,7 @@ create_ind_table(struct ibv_context *c, struct ibv_rwq_ind_table_init_attr *a)
 	uint32_t n = 1u << a->log_ind_tbl_size;
 	struct emu_ind_table *t;
 
+	EMU_FAULT_NULL("ibv_create_rwq_ind_table");
 	if (a->log_ind_tbl_size > EMU_MAX_IND_LOG || a->comp_mask) {
 		errno = EINVAL;
 		return NULL;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vsemu.h - what the emulated ConnectX offers beyond the verbs API: its
- * counters. Tests and tools include this; libvstack never does.
+ * counters and fault injection. Tests and tools include this; libvstack never does.
  */
 #ifndef VSEMU_H
 #define VSEMU_H
@@ -31,5 +31,9 @@ int vsemu_port_stats(struct ibv_context *ctx, struct vsemu_port_stats *st);
 int vsemu_wire_stats(struct ibv_context *ctx, struct vsemu_wire_stats *st);
 /* How many frames a rule matched. */
 uint64_t vsemu_flow_hits(struct ibv_flow *flow);
+/* Fault injection, as VSEMU_FAIL=SPEC does at start (docs/emu.md):
+ * replaces the faults in force, counting calls from zero again. 0, or
+ * -EINVAL for a malformed SPEC (said on stderr). NULL: none. */
+int vsemu_fail(const char *spec);
 
 #endif

@@ -208,17 +208,35 @@ rt_start(void)
 	rt.n = vs__port_info(rt.port)->nqueues; /* xdp: maybe fewer */
 	rt.es = calloc(rt.n, sizeof(*rt.es));
 	for (unsigned i = 0; rt.es && i < rt.n; i++) {
-		if (vs__engine_open(&rt.es[i], rt.port, i, rt.cfg.spin_us,
-				    ncpu ? cpus[i % ncpu] : -1, err, sizeof(err)) ||
-		    vs__engine_start(&rt.es[i])) {
-			vs_err("engine %u: %s; new sockets stay on the kernel", i,
-			       err);
+		int rc;
+
+		err[0] = '\0';
+		rc = vs__engine_open(&rt.es[i], rt.port, i, rt.cfg.spin_us,
+				     ncpu ? cpus[i % ncpu] : -1, err,
+				     sizeof(err));
+		if (!rc && (rc = vs__engine_start(&rt.es[i]))) {
+			snprintf(err, sizeof(err), "cannot start its thread: "
+				 "%s", strerror(-rc));
+			vs__engine_close(&rt.es[i]);
+		}
+		if (rc) {
+			vs_warn("engine %u: %s; %s", i, err, i ?
+				"vstack runs on fewer cores" :
+				"every socket stays on the kernel");
 			rt.n = i;
 			break;
 		}
 	}
-	if (!rt.n)
+	if (!rt.es || !rt.n) {
+		if (!rt.es)
+			vs_warn("vstack: out of memory for %u engines; every "
+				"socket stays on the kernel", rt.n);
+		free(rt.es);
+		rt.es = NULL;
+		vs__port_close(rt.port);
+		rt.port = NULL;
 		return -1;
+	}
 	rt.view = (struct vs_ctl_view){ .mode = "preload", .port = rt.port,
 					.engines = rt.es, .stride = sizeof(*rt.es),
 					.n = rt.n, .cfg = &rt.cfg,

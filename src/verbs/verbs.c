@@ -70,6 +70,7 @@ struct vport {
 	struct vq *q;
 	unsigned nrules;
 	struct vs_rule_handle *rules; /* removed at close if still there */
+	const char *failed; /* the verbs call that failed while opening */
 	char ibdev_path[IBV_SYSFS_PATH_MAX];
 };
 
@@ -83,6 +84,27 @@ static struct vport *
 vp(struct vs_port *p)
 {
 	return p->priv;
+}
+
+/* Notes the first call that failed while opening, for the message;
+ * errno stays that call's (EIO where it set none). Returns -1. */
+static int
+fail(struct vs_port *p, const char *call)
+{
+	if (!vp(p)->failed)
+		vp(p)->failed = call;
+	if (!errno)
+		errno = EIO;
+	return -1;
+}
+
+/* Calls that return an errno value, rdma-core style: into errno too. */
+static int
+rc_errno(int rc)
+{
+	if (rc)
+		errno = rc > 0 ? rc : EIO;
+	return rc;
 }
 
 /* --- finding the device --- */
@@ -175,7 +197,8 @@ open_device(struct vs_port *p, char *err, size_t errlen)
 				      "is mlx5_ib loaded? for the emulated one: "
 				      "is vsemu running, and VSEMU_DIR set?)",
 			 p->o.device && *p->o.device ? p->o.device : "vstack");
-		ibv_free_device_list(l);
+		if (l) /* rdma-core returns NULL without an RDMA subsystem */
+			ibv_free_device_list(l);
 		return -ENODEV;
 	}
 	dev = find_device(l, p->o.device, p->info.ifname);
@@ -195,9 +218,11 @@ open_device(struct vs_port *p, char *err, size_t errlen)
 	v->ctx = ibv_open_device(dev);
 	ibv_free_device_list(l);
 	if (!v->ctx) {
-		snprintf(err, errlen, "%s: cannot open: %s", p->info.device,
-			 strerror(errno));
-		return -errno;
+		int e = errno ? errno : EIO;
+
+		snprintf(err, errlen, "%s: cannot open: ibv_open_device: %s",
+			 p->info.device, strerror(e));
+		return -e;
 	}
 	if (!p->info.ifname[0]) {
 		snprintf(err, errlen, "%s: has no netdev (%s/device/net is "
@@ -215,10 +240,16 @@ check_device(struct vs_port *p, char *err, size_t errlen)
 	struct ibv_device_attr_ex dx;
 	struct ibv_port_attr pa;
 
-	if (ibv_query_port(v->ctx, 1, &pa) ||
-	    ibv_query_device_ex(v->ctx, NULL, &dx)) {
-		snprintf(err, errlen, "%s: cannot query the device: %s",
-			 p->info.device, strerror(errno));
+	const char *call = "ibv_query_port";
+	int rc = ibv_query_port(v->ctx, 1, &pa);
+
+	if (!rc) {
+		call = "ibv_query_device_ex";
+		rc = ibv_query_device_ex(v->ctx, NULL, &dx);
+	}
+	if (rc) {
+		snprintf(err, errlen, "%s: cannot query the device: %s: %s",
+			 p->info.device, call, strerror(rc > 0 ? rc : EIO));
 		return -EIO;
 	}
 	if (pa.link_layer != IBV_LINK_LAYER_ETHERNET) {
@@ -251,15 +282,23 @@ register_pool(struct vs_port *p, char *err, size_t errlen)
 {
 	struct vport *v = vp(p);
 
+	const char *call = "ibv_alloc_pd";
+	int e;
+
 	v->pd = ibv_alloc_pd(v->ctx);
-	if (v->pd)
+	if (v->pd) {
+		call = "ibv_reg_mr";
 		v->mr = ibv_reg_mr(v->pd, p->pool.mem, p->pool.mem_len,
 				   IBV_ACCESS_LOCAL_WRITE);
+	}
 	if (!v->pd || !v->mr) {
+		e = errno ? errno : EIO;
 		snprintf(err, errlen, "%s: cannot register %zu MiB of packet "
-				      "buffers: %s (is `ulimit -l` too low?)",
-			 p->info.device, p->pool.mem_len >> 20, strerror(errno));
-		return -errno;
+				      "buffers: %s: %s%s",
+			 p->info.device, p->pool.mem_len >> 20, call,
+			 strerror(e), e == ENOMEM || e == EPERM ?
+			 " (is `ulimit -l` too low?)" : "");
+		return -e;
 	}
 	for (uint32_t i = 0; i < p->pool.nbufs; i++)
 		p->pool.desc[i].lkey = v->mr->lkey;
@@ -295,18 +334,19 @@ rss_qp(struct vs_port *p, struct ibv_rwq_ind_table *ind)
 	return ibv_create_qp_ex(v->ctx, &a);
 }
 
+/* RESET -> INIT -> RTR -> RTS; 0, or nonzero with errno set. */
 static int
 qp_up(struct ibv_qp *qp)
 {
 	struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT, .port_num = 1 };
 
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PORT))
+	if (rc_errno(ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PORT)))
 		return -1;
 	a.qp_state = IBV_QPS_RTR;
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE))
+	if (rc_errno(ibv_modify_qp(qp, &a, IBV_QP_STATE)))
 		return -1;
 	a.qp_state = IBV_QPS_RTS;
-	return ibv_modify_qp(qp, &a, IBV_QP_STATE);
+	return rc_errno(ibv_modify_qp(qp, &a, IBV_QP_STATE));
 }
 
 static int
@@ -315,7 +355,7 @@ wq_state(struct ibv_wq *wq, enum ibv_wq_state st)
 	struct ibv_wq_attr a = { .attr_mask = IBV_WQ_ATTR_STATE,
 				 .wq_state = st };
 
-	return ibv_modify_wq(wq, &a);
+	return rc_errno(ibv_modify_wq(wq, &a));
 }
 
 static struct ibv_qp *
@@ -349,15 +389,17 @@ queue_rx_create(struct vs_port *p, struct vq *q)
 				       .pd = v->pd, .cq = q->rx_cq };
 
 	q->wq = ibv_create_wq(v->ctx, &wa);
-	if (!q->wq || wq_state(q->wq, IBV_WQS_RDY))
-		return -1;
+	if (!q->wq)
+		return fail(p, "ibv_create_wq");
+	if (wq_state(q->wq, IBV_WQS_RDY))
+		return fail(p, "ibv_modify_wq");
 	q->ind1 = ibv_create_rwq_ind_table(v->ctx,
 		&(struct ibv_rwq_ind_table_init_attr){ .log_ind_tbl_size = 0,
 						       .ind_tbl = &q->wq });
 	if (!q->ind1)
-		return -1;
+		return fail(p, "ibv_create_rwq_ind_table");
 	q->rx_qp = rss_qp(p, q->ind1);
-	return q->rx_qp ? 0 : -1;
+	return q->rx_qp ? 0 : fail(p, "ibv_create_qp_ex");
 }
 
 static int
@@ -373,16 +415,26 @@ queue_create(struct vs_port *p, struct vq *q)
 	while (q->tx_mask < p->o.tx_depth)
 		q->tx_mask <<= 1;
 	q->tx_ring = calloc(q->tx_mask--, sizeof(*q->tx_ring));
+	if (!q->rx_ring || !q->tx_ring) {
+		errno = ENOMEM;
+		return fail(p, "calloc");
+	}
 	q->ch = ibv_create_comp_channel(v->ctx);
-	if (!q->rx_ring || !q->tx_ring || !q->ch)
-		return -1;
+	if (!q->ch)
+		return fail(p, "ibv_create_comp_channel");
 	/* Wakeups are drained without blocking (see woken()). */
 	fcntl(q->ch->fd, F_SETFL, fcntl(q->ch->fd, F_GETFL) | O_NONBLOCK);
 	q->rx_cq = ibv_create_cq(v->ctx, (int)p->o.rx_depth, q, q->ch, 0);
-	q->tx_cq = ibv_create_cq(v->ctx, (int)p->o.tx_depth, q, q->ch, 0);
-	if (!q->rx_cq || !q->tx_cq || queue_rx_create(p, q))
+	if (q->rx_cq)
+		q->tx_cq = ibv_create_cq(v->ctx, (int)p->o.tx_depth, q, q->ch,
+					 0);
+	if (!q->rx_cq || !q->tx_cq)
+		return fail(p, "ibv_create_cq");
+	if (queue_rx_create(p, q))
 		return -1;
 	q->tx_qp = tx_qp(p, q);
+	if (!q->tx_qp)
+		return fail(p, "ibv_create_qp");
 	for (unsigned i = 0; i < RX_BATCH; i++) {
 		q->rsge[i] = (struct ibv_sge){
 			.length = p->o.buf_size - VS_BUF_HEADROOM,
@@ -398,7 +450,7 @@ queue_create(struct vs_port *p, struct vq *q)
 						 .opcode = IBV_WR_SEND,
 						 .next = &q->wr[i + 1] };
 	}
-	return q->tx_qp && !qp_up(q->tx_qp) ? 0 : -1;
+	return qp_up(q->tx_qp) ? fail(p, "ibv_modify_qp") : 0;
 }
 
 /* Posts receives until the queue holds rx_depth of them. */
@@ -424,10 +476,14 @@ rx_refill(struct vs_port *p, unsigned qi)
 			q->rx_ring[(slot + i) & q->rx_mask] = b[i];
 		}
 		q->rwr[n - 1].next = NULL;
+		bad = q->rwr; /* a provider that fails early may not set it */
 		if (ibv_post_wq_recv(q->wq, q->rwr, &bad)) {
-			/* Only a queue in error refuses: those before bad
-			 * were posted, the rest go back. */
+			/* A queue in error (or a provider out of memory)
+			 * refuses: those before bad were posted, the rest
+			 * go back; the next refill tries again. */
 			unsigned k = (unsigned)(bad - q->rwr);
+
+			vs__stat_add(&p->st[qi].rx_err, 1);
 
 			q->rwr[n - 1].next = n < RX_BATCH ? &q->rwr[n] : NULL;
 			q->rx_count += k;
@@ -542,7 +598,15 @@ v_rx_burst(struct vs_port *p, unsigned qi, struct vs_buf **out, unsigned n)
 		wc[k++] = q->stash;
 		q->stashed = false;
 	}
-	k += ibv_poll_cq(q->rx_cq, (int)n - k, wc + k);
+	{
+		int r = ibv_poll_cq(q->rx_cq, (int)n - k, wc + k);
+
+		/* A failed poll is counted; the next one tries again. */
+		if (unlikely(r < 0))
+			vs__stat_add(&p->st[qi].rx_err, 1);
+		else
+			k += r;
+	}
 	/* Locals: stores through b must not make the compiler reload q. */
 	struct vs_buf **ring = q->rx_ring;
 	uint32_t head = q->rx_head, mask = q->rx_mask;
@@ -592,7 +656,11 @@ tx_reap(struct vs_port *p, unsigned qi)
 
 	if (!q->tx_count)
 		return;
-	while ((n = ibv_poll_cq(q->tx_cq, 16, wc)) > 0) {
+	while ((n = ibv_poll_cq(q->tx_cq, 16, wc)) != 0) {
+		if (unlikely(n < 0)) { /* counted; the next reap tries again */
+			vs__stat_add(&p->st[qi].tx_err, 1);
+			break;
+		}
 		for (int i = 0; i < n; i++) {
 			if (unlikely(wc[i].status != IBV_WC_SUCCESS)) {
 				vs__stat_add(&p->st[qi].tx_err, 1);
@@ -673,10 +741,12 @@ v_tx_burst(struct vs_port *p, unsigned qi, struct vs_buf **b, unsigned n)
 	q->tx_count += n;
 	q->tx_held += n - ndone;
 	q->wr[n - 1].next = NULL;
+	bad = q->wr; /* a provider that fails early may not set it */
 	sent = ibv_post_send(q->tx_qp, q->wr, &bad) ? (unsigned)(bad - q->wr)
 						    : n;
 	q->wr[n - 1].next = n < MAX_BURST ? &q->wr[n] : NULL;
 	if (unlikely(sent < n)) {
+		vs__stat_add(&p->st[qi].tx_err, 1);
 		tx_unpost(p, qi, sent, n);
 		bytes = ndone = 0;
 		for (unsigned i = 0; i < sent; i++) {
@@ -821,8 +891,11 @@ counter_new(struct vs_port *p)
 	struct ibv_counters_init_attr ia = { 0 };
 	struct ibv_counters *c = ibv_create_counters(vp(p)->ctx, &ia);
 
-	if (c && ibv_attach_counters_point_flow(c, &a, NULL)) {
+	if (c && rc_errno(ibv_attach_counters_point_flow(c, &a, NULL))) {
+		int e = errno;
+
 		ibv_destroy_counters(c);
+		errno = e;
 		return NULL;
 	}
 	return c;
@@ -1057,8 +1130,10 @@ create_rss(struct vs_port *p)
 	v->ind_all = ibv_create_rwq_ind_table(v->ctx,
 		&(struct ibv_rwq_ind_table_init_attr){ .log_ind_tbl_size = log,
 						       .ind_tbl = wqs });
-	v->rss_qp = v->ind_all ? rss_qp(p, v->ind_all) : NULL;
-	return v->rss_qp ? 0 : -1;
+	if (!v->ind_all)
+		return fail(p, "ibv_create_rwq_ind_table");
+	v->rss_qp = rss_qp(p, v->ind_all);
+	return v->rss_qp ? 0 : fail(p, "ibv_create_qp_ex");
 }
 
 static int
@@ -1070,6 +1145,7 @@ create_queues(struct vs_port *p, char *err, size_t errlen)
 	v->q = calloc(p->o.nqueues, sizeof(*v->q));
 	if (!v->q)
 		return -ENOMEM;
+	errno = 0;
 	for (unsigned i = 0; i < p->o.nqueues && !rc; i++)
 		rc = queue_create(p, &v->q[i]);
 	if (!rc)
@@ -1081,9 +1157,12 @@ create_queues(struct vs_port *p, char *err, size_t errlen)
 		return -EPERM;
 	}
 	if (rc) {
-		snprintf(err, errlen, "%s: cannot create the queues: %s",
-			 p->info.device, strerror(errno));
-		return errno ? -errno : -EIO;
+		int e = errno ? errno : EIO;
+
+		snprintf(err, errlen, "%s: cannot create the queues: %s: %s",
+			 p->info.device, v->failed ? v->failed : "?",
+			 strerror(e));
+		return -e;
 	}
 	for (unsigned i = 0; i < p->o.nqueues; i++) {
 		rx_refill(p, i);

@@ -34,6 +34,7 @@
 #include "base/toeplitz.h"
 #include "frames.h"
 #include "verbs/port.h"
+#include "emu/vsemu.h"
 #include "caps.h"
 #include "vstest.h"
 
@@ -792,6 +793,155 @@ START_TEST(bad_options)
 }
 END_TEST
 
+/*
+ * port.fault_injection: each verbs call the port makes while opening
+ * fails once (the emulator's VSEMU_FAIL): the open fails with that
+ * call's errno and a message naming it, and nothing is left in the
+ * emulator (an ASan build also finds what leaked in the process).
+ */
+static const struct open_fault {
+	const char *spec;  /* VSEMU_FAIL */
+	int want_errno;    /* of vs__port_open */
+	const char *says;  /* in the message */
+} open_faults[] = {
+	/* rdma-core without an RDMA subsystem: NULL, no list to free */
+	{ "ibv_get_device_list:1:ENOSYS", ENODEV, "no RDMA device found" },
+	{ "ibv_open_device:1:ENOMEM", ENOMEM,
+	  "cannot open: ibv_open_device: Cannot allocate memory" },
+	{ "ibv_query_port:1:EIO", EIO, "cannot query the device: "
+	  "ibv_query_port: Input/output error" },
+	{ "ibv_query_device_ex:1:EINVAL", EIO, "cannot query the device: "
+	  "ibv_query_device_ex: Invalid argument" },
+	{ "ibv_alloc_pd:1:ENOMEM", ENOMEM, "ibv_alloc_pd: Cannot allocate" },
+	{ "ibv_reg_mr:1:EFAULT", EFAULT, "ibv_reg_mr: Bad address" },
+	{ "ibv_create_comp_channel:3:EMFILE", EMFILE,
+	  "cannot create the queues: ibv_create_comp_channel: Too many" },
+	{ "ibv_create_cq:1:ENOMEM", ENOMEM, "ibv_create_cq: Cannot" },
+	{ "ibv_create_cq:4:ENOMEM", ENOMEM, "ibv_create_cq: Cannot" },
+	{ "ibv_create_wq:2:ENOMEM", ENOMEM, "ibv_create_wq: Cannot" },
+	{ "ibv_modify_wq:4:EINVAL", EINVAL, "ibv_modify_wq: Invalid" },
+	{ "ibv_create_rwq_ind_table:1:ENOMEM", ENOMEM,
+	  "ibv_create_rwq_ind_table: Cannot" },
+	/* the fifth: over every queue, after each queue's own */
+	{ "ibv_create_rwq_ind_table:5:EINVAL", EINVAL,
+	  "ibv_create_rwq_ind_table: Invalid" },
+	{ "ibv_create_qp_ex:3:ENOMEM", ENOMEM, "ibv_create_qp_ex: Cannot" },
+	{ "ibv_create_qp_ex:5:EOPNOTSUPP", EOPNOTSUPP,
+	  "ibv_create_qp_ex: Operation not supported" },
+	{ "ibv_create_qp:2:ENOMEM", ENOMEM, "ibv_create_qp: Cannot" },
+	{ "ibv_create_qp:1:EPERM", EPERM, "CAP_NET_RAW required" },
+	{ "ibv_modify_qp:1:EINVAL", EINVAL, "ibv_modify_qp: Invalid" },
+	{ "ibv_modify_qp:9:EIO", EIO, "ibv_modify_qp: Input/output" },
+	{ "ibv_post_wq_recv:1+:EIO", 0, NULL }, /* opens; runs: see below */
+};
+
+START_TEST(open_fault)
+{
+	const struct open_fault *f = &open_faults[_i];
+	struct vs_port_opts o = opts(NQ, NBUFS);
+
+	nbufs = NBUFS;
+	ck_assert_int_eq(vsemu_fail(f->spec), 0);
+	errno = 0;
+	err[0] = '\0';
+	port = vs__port_open(&o, err, sizeof(err));
+	if (!f->says) {
+		/* Receives that cannot be posted: the port opens, counts
+		 * the refusals and has no buffer posted; once the fault
+		 * is gone the next refill posts them. */
+		ck_assert_msg(port != NULL, "%s: open: %s", f->spec, err);
+		ck_assert_uint_gt(vs__port_stats(port, 0)->rx_err, 0);
+		ck_assert_uint_eq(vs__port_stats(port, 0)->rx_posted, 0);
+		ck_assert_int_eq(vsemu_fail(NULL), 0);
+		peer = peer_open();
+		teardown();
+		assert_emulator_holds(0, 0);
+		return;
+	}
+	ck_assert_msg(port == NULL, "%s: the port opened", f->spec);
+	ck_assert_msg(errno == f->want_errno, "%s: errno %d (%s), want %d",
+		      f->spec, errno, strerror(errno), f->want_errno);
+	ck_assert_msg(strstr(err, f->says), "%s: message \"%s\", want \"%s\"",
+		      f->spec, err, f->says);
+	ck_assert_int_eq(vsemu_fail(NULL), 0);
+	assert_emulator_holds(0, 0);
+	/* And the next open works. */
+	setup();
+	teardown();
+}
+END_TEST
+
+/* A running port: each failed call is counted and the next one works;
+ * no buffer is lost (teardown counts them). */
+START_TEST(running_faults)
+{
+	struct vs_buf *b[64];
+	uint8_t buf[9100];
+	unsigned per_q[NQ];
+	struct vs_rule_handle *h, *h2;
+	struct vs_rule r;
+	uint64_t hits;
+
+	setup();
+	h = add(udp_rule(VS_RULE_STEER, 1, 9200, 0, false));
+	/* Polling fails once. */
+	ck_assert_int_eq(vsemu_fail("ibv_poll_cq:1:EIO"), 0);
+	peer_send(100, 1234, 9200, 1);
+	ck_assert_uint_eq(vs__port_rx_burst(port, 1, b, 64), 0);
+	ck_assert_uint_eq(vs__port_stats(port, 1)->rx_err, 1);
+	ck_assert_uint_eq(rx_collect(per_q, 1, NULL, 0, 1, 2000), 1);
+	/* Reposting fails once: the queue refills at its next burst. */
+	ck_assert_int_eq(vsemu_fail("ibv_post_wq_recv:1:ENOMEM"), 0);
+	for (uint32_t i = 0; i < 40; i++)
+		peer_send(100, 1234, 9200, i);
+	ck_assert_uint_eq(rx_collect(per_q, 1, NULL, 0, 40, 3000), 40);
+	ck_assert_uint_eq(vs__port_stats(port, 1)->rx_err, 2);
+	for (uint32_t i = 0; i < 40; i++)
+		peer_send(100, 1234, 9200, i);
+	ck_assert_uint_eq(rx_collect(per_q, 1, NULL, 0, 40, 3000), 40);
+	ck_assert_uint_eq(vs__port_stats(port, 1)->rx_err, 2);
+	/* Sending fails once: the frame stays the caller's, then goes. */
+	ck_assert_int_eq(vsemu_fail("ibv_post_send:1:ENOMEM"), 0);
+	ck_assert_uint_eq(vs__port_buf_get(port, 0, b, 1), 1);
+	udp4_frame(b[0]->data, 200, peer_mac, vs__port_info(port)->mac,
+		   LOCAL_IP, PEER_IP, 9300, 9300);
+	b[0]->len = 200;
+	b[0]->flags = 0;
+	ck_assert_uint_eq(vs__port_tx_burst(port, 0, b, 1), 0);
+	ck_assert_uint_eq(vs__port_stats(port, 0)->tx_err, 1);
+	ck_assert_uint_eq(vs__port_tx_burst(port, 0, b, 1), 1);
+	vs__port_flush(port, 0);
+	ck_assert_int_eq(peer_recv(buf, sizeof(buf), 2000), 200);
+	/* Arming fails once. */
+	ck_assert_int_eq(vsemu_fail("ibv_req_notify_cq:1:EIO"), 0);
+	ck_assert_int_lt(vs__port_arm(port, 2), 0);
+	ck_assert_int_eq(vs__port_arm(port, 2), 0);
+	/* A rule whose second flow (IPv6) fails: none of it stays. */
+	ck_assert_int_eq(vsemu_fail("ibv_create_flow:2:ENOSPC"), 0);
+	r = udp_rule(VS_RULE_STEER, 0, 9201, 0, false);
+	h2 = NULL;
+	ck_assert_int_eq(vs__port_rule_add(port, &r, &h2), -ENOSPC);
+	ck_assert_ptr_null(h2);
+	assert_emulator_holds(NQ, 2);
+	/* Counting rules: counters that cannot be made or read. */
+	r.count = true;
+	ck_assert_int_eq(vsemu_fail("ibv_create_counters:1:ENOMEM"), 0);
+	ck_assert_int_eq(vs__port_rule_add(port, &r, &h2), -ENOMEM);
+	ck_assert_int_eq(vsemu_fail("ibv_attach_counters_point_flow:2:"
+				    "EOPNOTSUPP"), 0);
+	ck_assert_int_eq(vs__port_rule_add(port, &r, &h2), -EOPNOTSUPP);
+	assert_emulator_holds(NQ, 2);
+	ck_assert_int_eq(vsemu_fail("ibv_read_counters:1:EIO"), 0);
+	h2 = add(r);
+	ck_assert_int_eq(vs__port_rule_hits(port, h2, &hits), -EIO);
+	ck_assert_int_eq(vs__port_rule_hits(port, h2, &hits), 0);
+	ck_assert_int_eq(vs__port_rule_del(port, h2), 0);
+	ck_assert_int_eq(vs__port_rule_del(port, h), 0);
+	ck_assert_uint_eq(vs__port_stats(port, 1)->rx_frames, 81);
+	teardown();
+}
+END_TEST
+
 Suite *
 vstest_suite(void)
 {
@@ -800,7 +950,8 @@ vstest_suite(void)
 	const char *backend = getenv("VS_TEST_BACKEND");
 
 	xdp = backend && strcmp(backend, "xdp") == 0;
-	if (!which || strcmp(which, "errors") != 0) {
+	if (!which || (strcmp(which, "errors") != 0 &&
+		       strcmp(which, "faults") != 0)) {
 		VSTEST_ADD(s, open_info);
 		VSTEST_ADD(s, steer_rx);
 		VSTEST_ADD(s, tx_frames);
@@ -816,6 +967,13 @@ vstest_suite(void)
 			VSTEST_ADD(s, error_recovery);
 			VSTEST_ADD(s, tx_checksum);
 		}
+	} else if (strcmp(which, "faults") == 0) {
+		TCase *tc = tcase_create("open_fault");
+
+		tcase_add_loop_test(tc, open_fault, 0,
+				    (int)VS_ARRAY_SIZE(open_faults));
+		suite_add_tcase(s, tc);
+		VSTEST_ADD(s, running_faults);
 	} else if (xdp) {
 		VSTEST_ADD(s, xdp_no_such_interface);
 		VSTEST_ADD(s, xdp_no_cap_net_raw);
