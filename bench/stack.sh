@@ -28,15 +28,16 @@ wait_ready() { # FILE: valgrind starts slowly
 	for _ in $(seq 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
 	echo "bench/stack.sh: no '$2' in $1" >&2; cat "$1" >&2; exit 1
 }
-# lwIP's symbols and PLT entries, for naming its code in the memfd copy;
-# the checksum functions are those of its inet_chksum.c.
-lwip_so=$(ldconfig -p | awk '/liblwip.so.0 .*x86-64/ {print $NF; exit}')
+# lwIP's symbols and PLT entries, for naming its code in the memfd copy
+# (the exact file libvstack embeds); the checksum functions are those of
+# its inet_chksum.c and the sum it is built with (vs__csum).
+lwip_so=$VS_BUILD/libvstack-lwip.embed
 lwip_map=$(mktemp)
 NETNS_CLEANUP+=("rm -f '$lwip_map'")
 { nm -D --defined-only "$lwip_so" | awk '{print $1, $3}'
   objdump -d -j .plt "$lwip_so" | sed -n 's/^\([0-9a-f]*\) <\(.*\)@plt>:$/\1 \2/p'
 } | sort >"$lwip_map"
-csum_re='^(lwip_standard_chksum|lwip_chksum_copy|inet_chksum.*|ip6?_chksum_pseudo.*)$'
+csum_re='^(vs__csum|lwip_standard_chksum|lwip_chksum_copy|inet_chksum.*|ip6?_chksum_pseudo.*)$'
 # FRAMES SRC LWIP CSUM of one run: frames in the direction measured, then
 # exclusive instructions in src/, in lwIP's copy, in its checksums.
 count() { # OUT LOG DIR(rx|tx)

@@ -9,7 +9,7 @@
  * mallinfo2: lwIP's pcbs and vstack's connection state come from it)
  * and waits for the peer to close them. All print where the engine's
  * lwIP copy is loaded ("lwip base 0x..."): profilers cannot name code in
- * a memfd, bench/stack.sh maps its addresses to liblwip's symbols.
+ * a memfd, bench/stack.sh maps its addresses to lwIP's symbols.
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>

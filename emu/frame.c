@@ -407,7 +407,8 @@ emu__frame_fill_csum(uint8_t *frame, uint32_t len)
 		l3[10] = (uint8_t)(c >> 8);
 		l3[11] = (uint8_t)c;
 	}
-	if (!fi.l4)
+	/* As mlx5: no TCP/UDP sum for a fragment (it covers the datagram). */
+	if (!fi.l4 || (fi.ipver == 4 && (l3[6] & 0x20)))
 		return;
 	l4 = (uint8_t *)(uintptr_t)fi.l4;
 	off = fi.proto == 6 ? 16 : 6;

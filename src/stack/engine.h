@@ -62,8 +62,9 @@ struct vs_engine_stats {
 	_Atomic uint64_t tcp_accepted, tcp_connects, tcp_rss_ports,
 		tcp_tuple_rules, tcp_resets, tcp_timeouts;
 	_Atomic uint64_t tcp_rx_bytes, tcp_tx_bytes;
-	/* Closed connections still delivering what they queued (a gauge). */
-	_Atomic uint64_t tcp_draining;
+	/* Closed connections still delivering what they queued, and those
+	 * lwIP holds in TIME_WAIT for the full 60 s (gauges). */
+	_Atomic uint64_t tcp_draining, tcp_time_wait;
 	_Atomic uint64_t udp_rx_datagrams, udp_tx_datagrams;
 	/* Times a thread found the lock held and waited for it (the one
 	 * counter other threads write too). */

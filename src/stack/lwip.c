@@ -9,17 +9,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <elf.h>
-#include <link.h>
-
-#include "stack/csum.h"
 #include "stack/lwip.h"
 
-#ifndef VS_LWIP_PATH
-#define VS_LWIP_PATH "/usr/lib/x86_64-linux-gnu/liblwip.so.0"
-#endif
+/* vstack's lwIP library, embedded (lwip_blob.c). */
+extern const unsigned char vs__lwip_lib[], vs__lwip_lib_end[];
 
-/* A private copy of the library in a memfd; its fd or -errno. */
+/* A memfd holding the library's bytes; its fd or -errno. */
+static int
+memfd_of(const void *bytes, size_t len, const char *what, char *err,
+	 size_t errlen)
+{
+	int out = memfd_create("vstack-lwip", MFD_CLOEXEC);
+	size_t off = 0;
+
+	while (out >= 0 && off < len) {
+		ssize_t n = write(out, (const char *)bytes + off, len - off);
+
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	if (out < 0 || off != len) {
+		snprintf(err, errlen, "cannot copy %s into memory: %s", what,
+			 strerror(errno));
+		if (out >= 0)
+			close(out);
+		return -EIO;
+	}
+	return out;
+}
+
+/* A private copy of the library file at path, in a memfd. */
 static int
 copy_library(const char *path, char *err, size_t errlen)
 {
@@ -28,9 +48,7 @@ copy_library(const char *path, char *err, size_t errlen)
 	int in = open(path, O_RDONLY | O_CLOEXEC), out;
 
 	if (in < 0 || fstat(in, &st) < 0) {
-		snprintf(err, errlen, "%s: %s (Debian's package liblwip-dev "
-				      "provides it; run scripts/setup)",
-			 path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		if (in >= 0)
 			close(in);
 		return -ENOENT;
@@ -66,62 +84,11 @@ resolve(struct vs_lwip *l, char *err, size_t errlen)
 	VS_LWIP_VARS(VS_LWIP_VAR)
 #undef VS_LWIP_VAR
 	if (missing) {
-		snprintf(err, errlen, "liblwip lacks %s: not the lwIP 2.1 "
-				      "vstack is built for", missing);
+		snprintf(err, errlen, "%s is missing: not vstack's lwIP",
+			 missing);
 		return -ENOSYS;
 	}
 	return 0;
-}
-
-/*
- * Points the copy's calls of its own function `name` at fn: lwIP calls
- * its exported functions through its PLT, so the copy's GOT slot for
- * `name` is what they jump through. The copy is bound at load
- * (BIND_NOW) and its GOT is read-only after that (RELRO): the page is
- * made writable for the store and read-only again. Only this copy
- * changes. Returns 0, or -ENOENT when the copy has no such slot.
- */
-static int
-redirect(struct vs_lwip *l, const char *name, void *fn)
-{
-	struct link_map *map;
-	const ElfW(Rela) *rel = NULL;
-	const ElfW(Sym) *sym = NULL;
-	const char *str = NULL;
-	size_t relsz = 0;
-
-	if (dlinfo(l->handle, RTLD_DI_LINKMAP, &map))
-		return -ENOENT;
-	for (const ElfW(Dyn) *d = map->l_ld; d->d_tag != DT_NULL; d++) {
-		if (d->d_tag == DT_JMPREL)
-			rel = (const void *)d->d_un.d_ptr;
-		else if (d->d_tag == DT_PLTRELSZ)
-			relsz = d->d_un.d_val;
-		else if (d->d_tag == DT_SYMTAB)
-			sym = (const void *)d->d_un.d_ptr;
-		else if (d->d_tag == DT_STRTAB)
-			str = (const void *)d->d_un.d_ptr;
-	}
-	if (!rel || !sym || !str)
-		return -ENOENT;
-	for (size_t i = 0; i < relsz / sizeof(*rel); i++) {
-		const ElfW(Sym) *s = &sym[ELF64_R_SYM(rel[i].r_info)];
-		void **slot;
-		uintptr_t page;
-		long psz = sysconf(_SC_PAGESIZE);
-
-		if (ELF64_R_TYPE(rel[i].r_info) != R_X86_64_JUMP_SLOT ||
-		    strcmp(str + s->st_name, name))
-			continue;
-		slot = (void **)(map->l_addr + rel[i].r_offset);
-		page = (uintptr_t)slot & ~(uintptr_t)(psz - 1);
-		if (mprotect((void *)page, (size_t)psz, PROT_READ | PROT_WRITE))
-			return -errno;
-		*slot = fn;
-		mprotect((void *)page, (size_t)psz, PROT_READ);
-		return 0;
-	}
-	return -ENOENT;
 }
 
 int
@@ -131,7 +98,9 @@ vs__lwip_load(struct vs_lwip *l, const char *path, char *err, size_t errlen)
 	int fd, rc;
 
 	memset(l, 0, sizeof(*l));
-	fd = copy_library(path ? path : VS_LWIP_PATH, err, errlen);
+	fd = path ? copy_library(path, err, errlen)
+		  : memfd_of(vs__lwip_lib, (size_t)(vs__lwip_lib_end - vs__lwip_lib),
+			     "lwIP", err, errlen);
 	if (fd < 0)
 		return fd;
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
@@ -155,8 +124,7 @@ vs__lwip_load(struct vs_lwip *l, const char *path, char *err, size_t errlen)
 		memset(l, 0, sizeof(*l));
 		return rc;
 	}
-	/* lwIP's checksums, 64 bits at a time (src/stack/csum.h). */
-	l->csum_fast = redirect(l, "lwip_standard_chksum", (void *)vs__csum) == 0;
 	l->lwip_init();
+	l->ext_id = l->tcp_ext_arg_alloc_id();
 	return 0;
 }

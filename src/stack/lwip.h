@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lwip - private copies of Debian's lwIP, one per engine.
+ * lwip - private copies of vstack's lwIP (lwip/), one per engine.
  *
  * lwIP keeps its state in globals, so one copy cannot serve several
- * cores. Each instance copies liblwip.so.0 into a memfd and dlopen()s it
- * RTLD_LOCAL through /proc/self/fd/N: a distinct file, so a distinct copy
- * with its own globals. Everything vstack uses of lwIP is resolved into
+ * cores. Each instance copies the library (embedded in libvstack:
+ * lwip_blob.c) into a memfd and dlopen()s it RTLD_LOCAL through
+ * /proc/self/fd/N: a distinct file, so a distinct copy with its own
+ * globals. Everything vstack uses of lwIP is resolved into
  * the instance's table; calls go through it (`l->tcp_bind(...)`).
  *
  * Owns: the memfd, the dlopen handle and the table. An instance lives as long as
  * the process: lwIP cannot be shut down (lwip_init() registers cyclic
  * timers that live in the copy's own globals; unloading it would strand
  * them), and an engine keeps its instance until exit anyway.
- * Must never: link liblwip or put an lwIP symbol in the global scope; use
+ * Must never: link lwIP or put an lwIP symbol in the global scope; use
  * a header macro that names an lwIP global (IP_ADDR_ANY names
  * ip_addr_any: build such values locally); call an instance from any
  * thread but its engine's (lwIP's raw API, no tcpip_thread).
@@ -46,6 +47,7 @@
 	X(tcp_accept) X(tcp_connect) X(tcp_write) X(tcp_output) X(tcp_recved) \
 	X(tcp_arg) X(tcp_recv) X(tcp_sent) X(tcp_err) X(tcp_poll)             \
 	X(tcp_close) X(tcp_abort) X(tcp_shutdown)                             \
+	X(tcp_ext_arg_alloc_id) X(tcp_ext_arg_set_callbacks) X(tcp_ext_arg_set) \
 	X(udp_new_ip_type) X(udp_bind) X(udp_connect) X(udp_disconnect)      \
 	X(udp_recv) X(udp_sendto) X(udp_send) X(udp_remove)
 
@@ -56,7 +58,7 @@
 struct vs_lwip {
 	void *handle;
 	int memfd; /* kept open: its number makes each copy's path unique */
-	bool csum_fast; /* its checksums go to vs__csum (src/stack/csum.h) */
+	u8_t ext_id; /* the pcbs' ext arg slot vstack uses (tcp.c) */
 #define VS_LWIP_FN(f) __typeof__(f) *f;
 	VS_LWIP_FUNCS(VS_LWIP_FN)
 #undef VS_LWIP_FN
@@ -66,8 +68,9 @@ struct vs_lwip {
 };
 
 /*
- * Loads a private copy (path: liblwip.so.0 to copy; NULL for Debian's)
- * and calls its lwip_init(). Returns 0, or -errno with a message in err.
+ * Loads a private copy (of the library file at path; NULL: of the one
+ * libvstack embeds) and calls its lwip_init(). Returns 0, or -errno
+ * with a message in err.
  */
 int vs__lwip_load(struct vs_lwip *l, const char *path, char *err,
 		  size_t errlen);

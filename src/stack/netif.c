@@ -54,12 +54,13 @@ tap(struct vs_netif *n, const uint8_t *f, uint32_t len)
 	atomic_store_explicit(&t->head, h + 1, memory_order_release);
 }
 
-/* Sends a built frame; a full send queue is a counted drop. */
+/* Sends a built frame; a full send queue is a counted drop. With the
+ * port's offload the NIC fills the IPv4, TCP and UDP sums lwIP left. */
 static int
 buf_send(struct vs_netif *n, struct vs_buf *b)
 {
 	tap(n, b->data, b->len);
-	b->flags = 0;
+	b->flags = n->tx_csum ? VS_BUF_TX_CSUM : 0;
 	if (vs__port_tx_burst(n->port, n->q, &b, 1) != 1) {
 		vs__port_buf_put(n->port, n->q, &b, 1);
 		n->st.tx_no_buf++;
@@ -200,7 +201,8 @@ vs__netif_kernel_news(struct vs_netif *n)
 		int rc = send_frame(n, n->pend[i].p, dst,
 				    dst->sa_family == AF_INET ? 0x0800 : 0x86dd);
 
-		if (rc == -EAGAIN && now - n->pend[i].since_ms < 1000) {
+		if (rc == -EAGAIN &&
+		    now - n->pend[i].since_ms < VS_NETIF_PENDING_MS) {
 			n->pend[kept++] = n->pend[i];
 			continue;
 		}
@@ -209,6 +211,42 @@ vs__netif_kernel_news(struct vs_netif *n)
 		n->lw->pbuf_free(n->pend[i].p);
 	}
 	n->npend = kept;
+}
+
+void
+vs__netif_udp_csum_soft(struct vs_netif *n, bool soft)
+{
+	if (!n->tx_csum)
+		return;
+	if (soft)
+		n->nif.chksum_flags |= NETIF_CHECKSUM_GEN_UDP;
+	else
+		n->nif.chksum_flags &= (u16_t)~NETIF_CHECKSUM_GEN_UDP;
+}
+
+/* An IP fragment (IPv4 MF or an offset; IPv6 fragment header first): a
+ * NIC's verdict on it says nothing of the datagram's TCP or UDP sum. */
+static bool
+is_fragment(const uint8_t *ip, uint32_t len, uint16_t type)
+{
+	if (type == 0x0800)
+		return len < 20 || (((ip[6] << 8) | ip[7]) & 0x3fff);
+	return len < 40 || ip[6] == 44;
+}
+
+#define CHECKS_OFFLOADED                                                    \
+	(NETIF_CHECKSUM_CHECK_IP | NETIF_CHECKSUM_CHECK_UDP |               \
+	 NETIF_CHECKSUM_CHECK_TCP)
+
+/* lwIP checks in software only the sums the NIC did not vouch for. */
+static void
+rx_checks(struct vs_netif *n, const struct vs_buf *b, uint16_t type)
+{
+	if ((b->flags & VS_BUF_CSUM_OK) &&
+	    !is_fragment(b->data + ETH_HLEN, b->len - ETH_HLEN, type))
+		n->nif.chksum_flags &= (u16_t)~CHECKS_OFFLOADED;
+	else
+		n->nif.chksum_flags |= CHECKS_OFFLOADED;
 }
 
 unsigned
@@ -245,6 +283,8 @@ vs__netif_poll(struct vs_netif *n)
 		}
 		/* The frame stays where the NIC wrote it: lwIP gets a pbuf
 		 * over it, and its free hands the buffer back. */
+		if (n->rx_csum)
+			rx_checks(n, b[i], type);
 		r->b = b[i];
 		r->arrived_ns = now;
 		p = n->lw->pbuf_alloced_custom(PBUF_RAW,
@@ -276,6 +316,14 @@ nif_init(struct netif *nif)
 	memcpy(nif->hwaddr, in->mac, 6);
 	/* No ETHARP, no MLD6: the kernel speaks ARP and ND for the host. */
 	nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_LINK_UP;
+	/* Sums the NIC fills are not computed (lwIP's ICMP ones are). */
+	n->rx_csum = in->rx_csum;
+	n->tx_csum = in->tx_csum;
+	nif->chksum_flags = NETIF_CHECKSUM_ENABLE_ALL;
+	if (n->tx_csum)
+		nif->chksum_flags &= (u16_t)~(NETIF_CHECKSUM_GEN_IP |
+					      NETIF_CHECKSUM_GEN_UDP |
+					      NETIF_CHECKSUM_GEN_TCP);
 	return ERR_OK;
 }
 

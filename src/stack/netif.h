@@ -22,6 +22,9 @@
 #include "verbs/port.h"
 
 #define VS_NETIF_PENDING 64
+/* How long a packet waits for its next hop: the kernel's own unresolved
+ * queue lasts its three solicitations, a second apart. */
+#define VS_NETIF_PENDING_MS 3000
 
 /* Latency buckets: [0] under 1 µs, [k] under 2^k µs, the last beyond. */
 #define VS_LAT_BUCKETS 24
@@ -78,6 +81,7 @@ struct vs_netif {
 	vs_netif_hook hook;
 	void *hook_arg;
 	struct vs_tap *_Atomic tap; /* a capture's, or NULL */
+	bool rx_csum, tx_csum; /* the port checks / fills checksums */
 	struct vs_netif_stats st;
 };
 
@@ -85,6 +89,9 @@ struct vs_netif {
 int vs__netif_open(struct vs_netif *n, struct vs_lwip *lw,
 		   struct vs_port *port, unsigned q, struct vs_kernel *k,
 		   char *err, size_t errlen);
+/* While soft, lwIP sums the UDP datagrams it sends (a NIC sums no
+ * fragment: the caller makes it so for datagrams lwIP fragments). */
+void vs__netif_udp_csum_soft(struct vs_netif *n, bool soft);
 /* Receives a burst into lwIP and retries packets waiting for their
  * next hop; returns the frames received. */
 unsigned vs__netif_poll(struct vs_netif *n);

@@ -25,6 +25,12 @@ struct vs_tcp {
 	bool closing; /* closed by the application, draining its sends */
 	bool draining; /* closing, counted in tcp_draining until the FIN */
 	bool aborting; /* vs__tcp_abort: lwIP's ERR_ABRT is ours, not a timeout */
+	/* Closed: lwIP finishes the closing handshake and TIME_WAIT on
+	 * closed_pcb; its rule and port go when lwIP frees it (pcb_gone). */
+	bool released;
+	bool in_close;  /* inside finish_close: pcb_gone defers the free */
+	bool tw_short;  /* a short TIME_WAIT, ended by tw_expire */
+	struct tcp_pcb *closed_pcb;
 };
 
 struct vs_tcp_rule {
@@ -96,6 +102,7 @@ conn_free(struct vs_tcp *c)
 }
 
 static void finish_close(struct vs_tcp *c);
+static void tw_expire(void *arg);
 
 /* A closed connection's sends are delivered, or can no longer be. */
 static void
@@ -234,6 +241,21 @@ vs__tcp_listen_steer(struct vs_tcp_rule *r, const struct sockaddr *addr)
 	return r->h ? -EEXIST : rule_for(r->port, -1, addr, NULL, &r->h);
 }
 
+/* Whether a listener of this lwIP copy has port on an address that
+ * overlaps ip (the check tcp_bind makes, for listeners alone). */
+static bool
+listened(struct vs_lwip *lw, const ip_addr_t *ip, u16_t port)
+{
+	for (struct tcp_pcb_listen *l = lw->tcp_listen_pcbs->listen_pcbs; l;
+	     l = l->next)
+		if (l->local_port == port &&
+		    IP_IS_V6(ip) == IP_IS_V6_VAL(l->local_ip) &&
+		    (ip_addr_isany(&l->local_ip) || ip_addr_isany(ip) ||
+		     ip_addr_cmp(&l->local_ip, ip)))
+			return true;
+	return false;
+}
+
 int
 vs__tcp_listen(struct vs_engine *e, const struct sockaddr *addr, int backlog,
 	       unsigned flags, const struct vs_tcp_ops *ops, void *user,
@@ -249,6 +271,11 @@ vs__tcp_listen(struct vs_engine *e, const struct sockaddr *addr, int backlog,
 	if (!l)
 		return -ENOMEM;
 	pcb = lw->tcp_new_ip_type(IP_GET_TYPE(&ip));
+	/* Another listener on the port is refused; the connections of an
+	 * earlier one (in TIME_WAIT too) are not in the way, as with
+	 * SO_REUSEADDR on Linux (they inherit the option from it). */
+	if (pcb && !listened(lw, &ip, port))
+		ip_set_option(pcb, SOF_REUSEADDR);
 	if (!pcb || lw->tcp_bind(pcb, &ip, port) != ERR_OK) {
 		if (pcb)
 			lw->tcp_abort(pcb);
@@ -269,8 +296,11 @@ vs__tcp_listen(struct vs_engine *e, const struct sockaddr *addr, int backlog,
 		return rc;
 	}
 	l->listener = true;
-	l->pcb = lw->tcp_listen_with_backlog(pcb, (u8_t)(backlog > 255 ? 255
-								       : backlog));
+	if (backlog < VS_TCP_SYN_BACKLOG)
+		backlog = VS_TCP_SYN_BACKLOG;
+	l->pcb = lw->tcp_listen_with_backlog(pcb, (u16_t)(backlog > 0xffff
+								? 0xffff
+								: backlog));
 	lw->tcp_arg(l->pcb, l);
 	lw->tcp_accept(l->pcb, on_accept);
 	*out = l;
@@ -458,6 +488,8 @@ vs__tcp_connect_from(struct vs_engine *e, const struct sockaddr *from,
 	dip = vs__ip_of(dst);
 	dport = vs__sa_port(dst);
 	pcb = lw->tcp_new_ip_type(IP_GET_TYPE(&dip));
+	if (pcb) /* the kernel socket holding the port checked the bind */
+		ip_set_option(pcb, SOF_REUSEADDR);
 	if (!pcb || lw->tcp_bind(pcb, &lip, lport) != ERR_OK) {
 		if (pcb)
 			lw->tcp_abort(pcb);
@@ -667,11 +699,55 @@ recv_while_closing(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	return recv_after_close(&c->e->lw, pcb, p, err);
 }
 
-/* The end of the closing handshake's grace: rule and port go. */
+/* lwIP freed a closed connection's pcb (TIME_WAIT over, or the closing
+ * handshake given up): what held its frames goes too. */
 static void
-linger_done(void *arg)
+pcb_gone(u8_t id, void *data)
 {
-	conn_free(arg);
+	struct vs_tcp *c = data;
+
+	(void)id;
+	c->closed_pcb = NULL;
+	if (c->in_close)
+		return; /* finish_close frees it */
+	if (c->tw_short)
+		c->e->lw.sys_untimeout(tw_expire, c);
+	else
+		atomic_fetch_sub_explicit(&c->e->st.tcp_time_wait, 1,
+					  memory_order_relaxed);
+	conn_free(c);
+}
+
+static const struct tcp_ext_arg_callbacks gone_callbacks = {
+	.destroy = pcb_gone,
+};
+
+/* A short TIME_WAIT is over: lwIP lets the pcb go (pcb_gone). */
+static void
+tw_expire(void *arg)
+{
+	struct vs_tcp *c = arg;
+
+	c->tw_short = false;
+	atomic_fetch_add_explicit(&c->e->st.tcp_time_wait, 1,
+				  memory_order_relaxed); /* pcb_gone takes it */
+	c->e->lw.tcp_abort(c->closed_pcb);
+}
+
+/*
+ * How long the rule and port of a closed connection stay: until lwIP
+ * frees its pcb (60 s of TIME_WAIT after an active close), except for
+ * an outbound connection, whose port a kernel socket of the program
+ * holds (an fd each: they must not pile up for a minute), and past
+ * VS_TCP_TIME_WAIT_MAX connections an engine holds so: those get
+ * VS_TCP_TIME_WAIT_SHORT_MS, then lwIP lets them go.
+ */
+static bool
+time_wait_short(const struct vs_tcp *c)
+{
+	return c->reserve_fd >= 0 || c->rule ||
+	       atomic_load_explicit(&c->e->st.tcp_time_wait,
+				    memory_order_relaxed) >= VS_TCP_TIME_WAIT_MAX;
 }
 
 /* Everything sent was acknowledged: FIN, `closed`, and the rule lingers
@@ -688,14 +764,29 @@ finish_close(struct vs_tcp *c)
 	lw->tcp_err(pcb, NULL);
 	lw->tcp_sent(pcb, NULL);
 	lw->tcp_recv(pcb, recv_after_close);
-	if (lw->tcp_close(pcb) != ERR_OK)
+	/* lwIP may free the pcb at once (unread data: a reset): pcb_gone
+	 * then only notes it. */
+	c->released = true;
+	c->in_close = true;
+	c->closed_pcb = pcb;
+	lw->tcp_ext_arg_set_callbacks(pcb, lw->ext_id, &gone_callbacks);
+	lw->tcp_ext_arg_set(pcb, lw->ext_id, c);
+	if (lw->tcp_close(pcb) != ERR_OK && c->closed_pcb)
 		lw->tcp_abort(pcb);
+	c->in_close = false;
 	c->pcb = NULL;
 	c->ops = NULL;
 	if (ops && ops->closed)
 		ops->closed(c, 0);
-	/* TODO: follow lwIP's TIME_WAIT instead of a fixed grace. */
-	lw->sys_timeout(2000, linger_done, c);
+	if (!c->closed_pcb) {
+		conn_free(c);
+	} else if (time_wait_short(c)) {
+		c->tw_short = true;
+		lw->sys_timeout(VS_TCP_TIME_WAIT_SHORT_MS, tw_expire, c);
+	} else {
+		atomic_fetch_add_explicit(&c->e->st.tcp_time_wait, 1,
+					  memory_order_relaxed);
+	}
 }
 
 /*
@@ -709,6 +800,8 @@ vs__tcp_close(struct vs_tcp *c)
 {
 	struct vs_lwip *lw = &c->e->lw;
 
+	if (c->released)
+		return; /* closed already: lwIP finishes it (pcb_gone) */
 	if (c->listener || !c->pcb) {
 		if (c->pcb && lw->tcp_close(c->pcb) != ERR_OK)
 			lw->tcp_abort(c->pcb);
@@ -734,6 +827,8 @@ vs__tcp_close(struct vs_tcp *c)
 void
 vs__tcp_abort(struct vs_tcp *c)
 {
+	if (c->released)
+		return;
 	if (c->listener || !c->pcb || c->closing) {
 		vs__tcp_close(c);
 		return;

@@ -39,6 +39,24 @@ struct vs_tcp_ops {
 };
 
 /*
+ * Connections a listener keeps half-open (SYN_RCVD) at most, or backlog
+ * if larger (at most 65535): lwIP drops the SYNs past it and counts them
+ * in the listener's backlog_drops (lwip/patches/0001). The accept queue
+ * is the caller's to bound.
+ */
+#define VS_TCP_SYN_BACKLOG 4096
+
+/*
+ * A closed connection's flow rule and local port stay until lwIP frees
+ * its pcb: 60 s of TIME_WAIT after an active close (lwip/lwipopts.h).
+ * An outbound connection's port is a kernel socket of the program (an
+ * fd), and an engine holds at most VS_TCP_TIME_WAIT_MAX such
+ * connections: the others stay VS_TCP_TIME_WAIT_SHORT_MS.
+ */
+#define VS_TCP_TIME_WAIT_MAX 16384
+#define VS_TCP_TIME_WAIT_SHORT_MS 2000
+
+/*
  * Listens on addr. With flags 0 the listener steers addr's frames to
  * this engine's queue. With VS_TCP_SHARED it installs no rule: every
  * queue's engine listens on addr, then one vs__tcp_listen_steer spreads

@@ -125,6 +125,7 @@ vs__udp_sendto(struct vs_udp *u, const void *data, size_t len,
 	size_t max = to->sa_family == AF_INET ? 65507 : 65527;
 	ip_addr_t ip = vs__ip_of(to);
 	struct pbuf *p;
+	bool frag;
 	err_t err;
 
 	if (len > max)
@@ -133,7 +134,14 @@ vs__udp_sendto(struct vs_udp *u, const void *data, size_t len,
 	if (!p)
 		return -ENOBUFS;
 	u->e->lw.pbuf_take(p, data, (u16_t)len);
+	/* lwIP fragments what exceeds the MTU; no NIC sums a fragment. */
+	frag = len + 8 + (to->sa_family == AF_INET ? 20 : 40) >
+	       u->e->nif.nif.mtu;
+	if (frag)
+		vs__netif_udp_csum_soft(&u->e->nif, true);
 	err = u->e->lw.udp_sendto(u->pcb, p, &ip, vs__sa_port(to));
+	if (frag)
+		vs__netif_udp_csum_soft(&u->e->nif, false);
 	u->e->lw.pbuf_free(p);
 	if (err == ERR_OK)
 		vs__stat_add(&u->e->st.udp_tx_datagrams, 1);

@@ -59,43 +59,58 @@ START_TEST(lwip_instances)
 }
 END_TEST
 
+/* RFC 1071's sum, 16 bits at a time, as the reference: the bytes taken
+ * in memory order, as lwIP's sums are (host order on little endian). */
+static uint16_t
+ref_sum(const unsigned char *p, int len)
+{
+	uint32_t acc = 0;
+	int i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		acc += (uint32_t)(p[i] | p[i + 1] << 8);
+	if (i < len)
+		acc += p[i];
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)acc;
+}
+
 /*
- * vs__csum gives lwIP's own result for every length and alignment, and
- * the copy's checksums go through it (its inet_chksum, which calls
- * lwip_standard_chksum through the PLT, agrees with the original).
+ * vs__csum gives RFC 1071's result for every length and alignment, and
+ * the copy's checksums are it (lwIP's inet_chksum, built with
+ * LWIP_CHKSUM = vs__csum, agrees with the reference).
  */
 START_TEST(lwip_csum)
 {
 	static struct vs_lwip l;
 	static unsigned char buf[4096 + 16];
 	char err[256] = "";
-	uint16_t (*orig)(const void *, int);
 	uint16_t (*inet)(const void *, uint16_t);
 	unsigned seed = 7;
 
 	ck_assert_msg(vs__lwip_load(&l, NULL, err, sizeof(err)) == 0, "%s", err);
-	ck_assert(l.csum_fast);
-	*(void **)&orig = dlsym(l.handle, "lwip_standard_chksum");
 	*(void **)&inet = dlsym(l.handle, "inet_chksum");
-	ck_assert_ptr_nonnull(orig);
 	ck_assert_ptr_nonnull(inet);
+	/* The sum the copy uses is vs__csum, not lwIP's own. */
+	ck_assert_ptr_null(dlsym(l.handle, "lwip_standard_chksum"));
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (unsigned char)(rand_r(&seed) >> 3);
 	for (int off = 0; off < 8; off++)
 		for (int len = 0; len <= 4096; len += len < 80 ? 1 : 37) {
-			uint16_t want = orig(buf + off, len);
+			uint16_t want = ref_sum(buf + off, len);
 
 			ck_assert_msg(vs__csum(buf + off, len) == want,
-				      "offset %d length %d: %#x, lwIP %#x", off, len,
-				      vs__csum(buf + off, len), want);
+				      "offset %d length %d: %#x, RFC 1071 %#x",
+				      off, len, vs__csum(buf + off, len), want);
 			ck_assert_uint_eq(inet(buf + off, (uint16_t)len),
 					  (uint16_t)~want);
 		}
 	/* All ones and all zeros: the two zeros of one's complement. */
 	memset(buf, 0xff, 64);
-	ck_assert_uint_eq(vs__csum(buf, 64), orig(buf, 64));
+	ck_assert_uint_eq(vs__csum(buf, 64), ref_sum(buf, 64));
 	memset(buf, 0, 64);
-	ck_assert_uint_eq(vs__csum(buf, 64), orig(buf, 64));
+	ck_assert_uint_eq(vs__csum(buf, 64), ref_sum(buf, 64));
 }
 END_TEST
 
@@ -108,14 +123,12 @@ START_TEST(lwip_missing)
 				       sizeof(err)),
 			 -ENOENT);
 	ck_assert_str_eq(err, "/nonexistent/liblwip.so.0: No such file or "
-			      "directory (Debian's package liblwip-dev "
-			      "provides it; run scripts/setup)");
+			      "directory");
 	/* A library that is not lwIP (libmnl: iproute2 depends on it). */
 	ck_assert_int_eq(vs__lwip_load(&l, "/usr/lib/x86_64-linux-gnu/libmnl.so.0",
 				       err, sizeof(err)),
 			 -ENOSYS);
-	ck_assert_str_eq(err, "liblwip lacks lwip_init: not the lwIP 2.1 "
-			      "vstack is built for");
+	ck_assert_str_eq(err, "lwip_init is missing: not vstack's lwIP");
 }
 END_TEST
 
