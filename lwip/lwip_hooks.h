@@ -13,4 +13,14 @@
 u32_t vs_lwip_isn(const ip_addr_t *local_ip, u16_t local_port,
 		  const ip_addr_t *remote_ip, u16_t remote_port);
 
+/* RFC 4987 SYN cookies (patch 0003): the cookie for a SYN with sequence
+ * number isn, and in *mss (the peer's MSS on entry) the MSS it encodes;
+ * and the MSS a returned cookie encodes, or 0 if it is not valid. */
+u32_t vs_lwip_syn_cookie(const ip_addr_t *local_ip, u16_t local_port,
+			 const ip_addr_t *remote_ip, u16_t remote_port,
+			 u32_t isn, u16_t *mss);
+u16_t vs_lwip_syn_cookie_check(const ip_addr_t *local_ip, u16_t local_port,
+			       const ip_addr_t *remote_ip, u16_t remote_port,
+			       u32_t isn, u32_t cookie);
+
 #endif

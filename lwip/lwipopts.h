@@ -95,8 +95,13 @@ unsigned short vs__csum(const void *data, int len);
 /* One slot: the engine learns when lwIP frees a pcb (TIME_WAIT ends). */
 #define LWIP_TCP_PCB_NUM_EXT_ARGS 1
 
+/* Past the backlog, SYN cookies (patch 0003, RFC 4987). */
+#define LWIP_TCP_SYN_COOKIES 1
+
 /* --- hooks (port.c) --- */
 #define LWIP_HOOK_FILENAME "lwip_hooks.h"
 #define LWIP_HOOK_TCP_ISN vs_lwip_isn
+#define LWIP_HOOK_TCP_SYN_COOKIE vs_lwip_syn_cookie
+#define LWIP_HOOK_TCP_SYN_COOKIE_CHECK vs_lwip_syn_cookie_check
 
 #endif

@@ -139,3 +139,67 @@ vs_lwip_isn(const ip_addr_t *local_ip, u16_t local_port,
 	us4 = ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000) / 4;
 	return (u32_t)(us4 + siphash(buf, sizeof(buf)));
 }
+
+/*
+ * SYN cookies (RFC 4987, section 3.6): 5 bits of a 64 s clock, 2 bits
+ * for the MSS (of four), 25 bits of a keyed hash of the connection, the
+ * client's ISN and the clock. A cookie is valid for two periods (64 to
+ * 128 s); a guessed one passes with odds of 2 in 2^25.
+ */
+static const u16_t cookie_mss[4] = { 536, 1220, 1440, 1460 };
+
+static u32_t
+cookie_hash(const ip_addr_t *lip, u16_t lport, const ip_addr_t *rip,
+	    u16_t rport, u32_t isn, u32_t period)
+{
+	uint8_t buf[45];
+
+	put_ip(buf, lip);
+	put_ip(buf + 16, rip);
+	memcpy(buf + 32, &lport, 2);
+	memcpy(buf + 34, &rport, 2);
+	memcpy(buf + 36, &isn, 4);
+	memcpy(buf + 40, &period, 4);
+	buf[44] = 'c'; /* not an ISN's input */
+	return (u32_t)siphash(buf, sizeof(buf)) & 0x1ffffff;
+}
+
+static u32_t
+cookie_period(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u32_t)(ts.tv_sec / 64);
+}
+
+u32_t
+vs_lwip_syn_cookie(const ip_addr_t *local_ip, u16_t local_port,
+		   const ip_addr_t *remote_ip, u16_t remote_port, u32_t isn,
+		   u16_t *mss)
+{
+	u32_t t = cookie_period(), m = 3;
+
+	seed();
+	while (m > 0 && cookie_mss[m] > *mss)
+		m--;
+	*mss = cookie_mss[m];
+	return (t & 0x1f) << 27 | m << 25 |
+	       cookie_hash(local_ip, local_port, remote_ip, remote_port, isn, t);
+}
+
+u16_t
+vs_lwip_syn_cookie_check(const ip_addr_t *local_ip, u16_t local_port,
+			 const ip_addr_t *remote_ip, u16_t remote_port,
+			 u32_t isn, u32_t cookie)
+{
+	u32_t now = cookie_period();
+
+	seed();
+	for (u32_t t = now; t + 2 > now; t--)
+		if ((t & 0x1f) == cookie >> 27 &&
+		    cookie_hash(local_ip, local_port, remote_ip, remote_port,
+				isn, t) == (cookie & 0x1ffffff))
+			return cookie_mss[(cookie >> 25) & 3];
+	return 0;
+}

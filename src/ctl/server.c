@@ -201,8 +201,10 @@ cmd_stats(struct vs_ctl_buf *out)
 {
 	vs__ctl_printf(out, "core\tdevice\trx_packets\trx_bytes\ttx_packets\ttx_bytes\t"
 			    "drop_rx_no_buf\tdrop_tx_full\tdrop_tx_no_buf\tdrop_no_route\t"
-			    "drop_neigh\tdrop_not_ip\tdrop_raw_hook\tdrop_nic\tpool_free\t"
-			    "pool_size\tloops\tsleeps\tlock_waits\n");
+			    "drop_neigh\tdrop_not_ip\tdrop_raw_hook\tdrop_nic\t"
+			    "syn_cookies\tsyn_cookies_ok\tdrop_syn_cookie\tdrop_rx_no_mem\t"
+			    "rx_copied\ttime_wait\t"
+			    "pool_free\tpool_size\tloops\tsleeps\tlock_waits\n");
 	for (unsigned v = 0; v < S.nviews; v++) {
 		const struct vs_ctl_view *w = S.views[v];
 		const struct vs_port_info *in = vs__port_info(w->port);
@@ -215,7 +217,8 @@ cmd_stats(struct vs_ctl_buf *out)
 
 			vs__ctl_printf(out,
 				       "%u\t%s\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t"
-				       "%lu\t%lu\t%u\t%u\t%lu\t%lu\t%lu\n",
+				       "%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%u\t%u\t%lu\t"
+				       "%lu\t%lu\n",
 				       e->q, in->device, (unsigned long)LOAD(q->rx_frames),
 				       (unsigned long)LOAD(q->rx_bytes),
 				       (unsigned long)LOAD(q->tx_frames),
@@ -228,6 +231,12 @@ cmd_stats(struct vs_ctl_buf *out)
 				       (unsigned long)PLOAD(n->rx_not_ip),
 				       (unsigned long)PLOAD(n->raw_dropped),
 				       (unsigned long)vs__port_nic_drops(w->port, e->q),
+				       (unsigned long)PLOAD(*e->lw.tcp_syn_cookies_sent),
+				       (unsigned long)PLOAD(*e->lw.tcp_syn_cookies_ok),
+				       (unsigned long)PLOAD(*e->lw.tcp_syn_cookies_bad),
+				       (unsigned long)PLOAD(n->rx_no_mem),
+				       (unsigned long)PLOAD(n->rx_copied),
+				       (unsigned long)LOAD(e->st.tcp_time_wait),
 				       free_bufs,
 				       in->nbufs, (unsigned long)LOAD(e->st.loops),
 				       (unsigned long)LOAD(e->st.sleeps),

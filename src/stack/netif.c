@@ -249,6 +249,28 @@ rx_checks(struct vs_netif *n, const struct vs_buf *b, uint16_t type)
 		n->nif.chksum_flags |= CHECKS_OFFLOADED;
 }
 
+/*
+ * The pool runs low: the frame's bytes go to lwIP in ordinary memory and
+ * its buffer back to the NIC at once, so data that waits (out of order,
+ * unread) cannot hold the NIC's buffers: the kernel collapses its queues
+ * for the same reason. NULL (counted) when there is no memory either.
+ */
+static struct pbuf *
+rx_copy(struct vs_netif *n, struct vs_buf *b)
+{
+	u16_t len = (u16_t)(b->len - ETH_HLEN);
+	struct pbuf *p = n->lw->pbuf_alloc(PBUF_RAW, len, PBUF_RAM);
+
+	if (p) {
+		memcpy(p->payload, b->data + ETH_HLEN, len);
+		n->st.rx_copied++;
+	} else {
+		n->st.rx_no_mem++;
+	}
+	vs__port_buf_put(n->port, n->q, &b, 1);
+	return p;
+}
+
 unsigned
 vs__netif_poll(struct vs_netif *n)
 {
@@ -285,14 +307,20 @@ vs__netif_poll(struct vs_netif *n)
 		 * over it, and its free hands the buffer back. */
 		if (n->rx_csum)
 			rx_checks(n, b[i], type);
-		r->b = b[i];
-		r->arrived_ns = now;
-		p = n->lw->pbuf_alloced_custom(PBUF_RAW,
-					       (u16_t)(b[i]->len - ETH_HLEN),
-					       PBUF_REF, &r->pc,
-					       b[i]->data + ETH_HLEN,
-					       (u16_t)(b[i]->len - ETH_HLEN));
 		n->st.rx_frames++;
+		if (unlikely(vs__port_pool_low(n->port))) {
+			p = rx_copy(n, b[i]);
+			if (!p)
+				continue;
+		} else {
+			r->b = b[i];
+			r->arrived_ns = now;
+			p = n->lw->pbuf_alloced_custom(PBUF_RAW,
+						       (u16_t)(b[i]->len - ETH_HLEN),
+						       PBUF_REF, &r->pc,
+						       b[i]->data + ETH_HLEN,
+						       (u16_t)(b[i]->len - ETH_HLEN));
+		}
 		if (n->lw->ip_input(p, &n->nif) != ERR_OK)
 			n->lw->pbuf_free(p);
 	}

@@ -124,7 +124,8 @@ cache_refill(struct vs_pool *p, struct vs_pool_cache *c, unsigned n)
 	pthread_mutex_lock(&p->lock);
 	if (n > p->nfree)
 		n = p->nfree;
-	p->nfree -= n;
+	/* Stored atomically: vs__pool_low reads it without the lock. */
+	__atomic_store_n(&p->nfree, p->nfree - n, __ATOMIC_RELAXED);
 	memcpy(&c->b[c->n], &p->free[p->nfree], n * sizeof(*c->b));
 	c->n += n;
 	pthread_mutex_unlock(&p->lock);
@@ -136,7 +137,7 @@ cache_spill(struct vs_pool *p, struct vs_pool_cache *c, unsigned n)
 	pthread_mutex_lock(&p->lock);
 	c->n -= n;
 	memcpy(&p->free[p->nfree], &c->b[c->n], n * sizeof(*c->b));
-	p->nfree += n;
+	__atomic_store_n(&p->nfree, p->nfree + n, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -176,6 +177,12 @@ vs__pool_put(struct vs_pool *p, unsigned q, struct vs_buf **b, unsigned n)
 		b += k;
 		n -= k;
 	}
+}
+
+bool
+vs__pool_low(const struct vs_pool *p)
+{
+	return __atomic_load_n(&p->nfree, __ATOMIC_RELAXED) < p->nbufs / 4;
 }
 
 uint32_t

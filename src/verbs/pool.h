@@ -62,6 +62,10 @@ unsigned vs__pool_get(struct vs_pool *p, unsigned q, struct vs_buf **b,
 		      unsigned n);
 void vs__pool_put(struct vs_pool *p, unsigned q, struct vs_buf **b,
 		  unsigned n);
+/* Fewer than a quarter of the buffers are in the global free list (the
+ * queues' caches hold at most VS_POOL_CACHE each): received data that
+ * would wait in a buffer should be copied out of it. No lock; a hint. */
+bool vs__pool_low(const struct vs_pool *p);
 /* Buffers now free, all caches and the global list together (slow: for
  * statistics and leak checks). */
 uint32_t vs__pool_available(struct vs_pool *p);

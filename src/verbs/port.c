@@ -208,6 +208,12 @@ vs__port_bufs_free(struct vs_port *p)
 	return vs__pool_available(&p->pool);
 }
 
+bool
+vs__port_pool_low(const struct vs_port *p)
+{
+	return vs__pool_low(&p->pool);
+}
+
 unsigned
 vs__port_rx_burst(struct vs_port *p, unsigned q, struct vs_buf **b, unsigned n)
 {

@@ -162,6 +162,8 @@ unsigned vs__port_rss_queue(const struct vs_port *p, int family,
 			    uint16_t dport);
 /* Free buffers in the pool (slow; for statistics and leak checks). */
 uint32_t vs__port_bufs_free(struct vs_port *p);
+/* Under a quarter of the pool is free (vs__pool_low): a hint, any thread. */
+bool vs__port_pool_low(const struct vs_port *p);
 
 unsigned vs__port_rx_burst(struct vs_port *p, unsigned q, struct vs_buf **b,
 			   unsigned n);

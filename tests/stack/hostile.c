@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hostile - a peer with no kernel socket behind it: it speaks TCP from an
+ * address its own kernel does not have (so that kernel never answers for
+ * it), through an AF_PACKET socket on IFNAME.
+ *
+ *   hostile IFNAME DSTMAC SRCIP DSTIP DPORT ooo CONNS SEGS
+ *       opens CONNS connections (a handshake each), then sends SEGS
+ *       one-byte segments on each, two bytes apart, above a hole it never
+ *       fills: everything it sends waits out of order. Prints "holding"
+ *       and waits for a line on stdin, then resets every connection.
+ *   hostile IFNAME DSTMAC SRCIP DSTIP DPORT syn N
+ *       sends N SYNs from different ports and never completes one.
+ *
+ * Exits 0 when everything it sent could be sent (and, for ooo, every
+ * handshake completed within 5 s), 1 otherwise.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static int sock = -1;
+static uint8_t my_mac[6], dst_mac[6];
+static uint32_t src_ip, dst_ip; /* network order */
+static uint16_t dport;          /* network order */
+
+static uint16_t
+fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+static uint32_t
+sum16(const uint8_t *p, size_t n, uint32_t s)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	return s;
+}
+
+/* One segment: flags, sequence, ack, payload bytes. */
+static int
+send_seg(uint16_t sport, uint8_t flags, uint32_t seq, uint32_t ack,
+	 const uint8_t *data, size_t len)
+{
+	uint8_t f[128] = { 0 }, *ip = f + 14, *tcp = f + 34;
+	size_t tot = 20 + 20 + len;
+	uint32_t s;
+
+	memcpy(f, dst_mac, 6);
+	memcpy(f + 6, my_mac, 6);
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)(tot >> 8);
+	ip[3] = (uint8_t)tot;
+	ip[8] = 64;
+	ip[9] = 6;
+	memcpy(ip + 12, &src_ip, 4);
+	memcpy(ip + 16, &dst_ip, 4);
+	s = fold(sum16(ip, 20, 0));
+	ip[10] = (uint8_t)(s >> 8);
+	ip[11] = (uint8_t)s;
+	sport = htons(sport);
+	memcpy(tcp, &sport, 2);
+	memcpy(tcp + 2, &dport, 2);
+	seq = htonl(seq);
+	ack = htonl(ack);
+	memcpy(tcp + 4, &seq, 4);
+	memcpy(tcp + 8, &ack, 4);
+	tcp[12] = 5 << 4;
+	tcp[13] = flags;
+	tcp[14] = 0xff; /* window 65535 */
+	tcp[15] = 0xff;
+	memcpy(tcp + 20, data, len);
+	/* pseudo header: addresses, protocol, TCP length */
+	s = sum16(ip + 12, 8, 6 + (uint32_t)(20 + len));
+	s = fold(sum16(tcp, 20 + len, s));
+	tcp[16] = (uint8_t)(s >> 8);
+	tcp[17] = (uint8_t)s;
+	return send(sock, f, 14 + tot, 0) == (ssize_t)(14 + tot) ? 0 : -1;
+}
+
+/* The SYN-ACK for sport within ms: its sequence number, or -1. */
+static int64_t
+syn_ack(uint16_t sport, int ms)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		uint8_t f[2048];
+		struct pollfd p = { .fd = sock, .events = POLLIN };
+		ssize_t n;
+		uint32_t seq;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > ms)
+			return -1;
+		if (poll(&p, 1, 100) != 1)
+			continue;
+		n = recv(sock, f, sizeof(f), 0);
+		if (n < 54 || f[12] != 0x08 || f[13] != 0 || f[23] != 6 ||
+		    memcmp(f + 30, &src_ip, 4) || memcmp(f + 26, &dst_ip, 4))
+			continue;
+		if (((f[36] << 8) | f[37]) != sport || (f[47] & 0x12) != 0x12)
+			continue;
+		memcpy(&seq, f + 38, 4);
+		return ntohl(seq);
+	}
+}
+
+static int
+ooo(int conns, int segs)
+{
+	uint8_t one = 'x';
+	uint32_t *rcv = calloc((size_t)conns, sizeof(*rcv));
+	char line[16];
+
+	for (int c = 0; c < conns; c++) {
+		uint16_t sport = (uint16_t)(20000 + c);
+		int64_t s;
+
+		if (send_seg(sport, 0x02, 1000, 0, NULL, 0) ||
+		    (s = syn_ack(sport, 5000)) < 0) {
+			fprintf(stderr, "hostile: connection %d: no SYN-ACK\n", c);
+			return 1;
+		}
+		rcv[c] = (uint32_t)s + 1;
+		send_seg(sport, 0x10, 1001, rcv[c], NULL, 0);
+	}
+	/* Byte 1001 never comes: 1003, 1005, ... all wait out of order.
+	 * Paced (2 ms every 128 frames), so that they reach the NIC rather
+	 * than the end of its full receive queue. */
+	for (int k = 1; k <= segs; k++)
+		for (int c = 0; c < conns; c++) {
+			if (send_seg((uint16_t)(20000 + c), 0x18,
+				     1001 + 2 * (uint32_t)k, rcv[c], &one, 1)) {
+				perror("hostile: send");
+				return 1;
+			}
+			if (((k - 1) * conns + c) % 128 == 127)
+				usleep(2000);
+		}
+	printf("holding %d connections, %d segments each\n", conns, segs);
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		line[0] = 0;
+	for (int c = 0; c < conns; c++)
+		send_seg((uint16_t)(20000 + c), 0x04, 1001, 0, NULL, 0);
+	printf("reset\n");
+	return 0;
+}
+
+static int
+syn(int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (send_seg((uint16_t)(10000 + i % 50000), 0x02,
+			     (uint32_t)i * 7919, 0, NULL, 0)) {
+			perror("hostile: send");
+			return 1;
+		}
+		if (i % 128 == 127)
+			usleep(2000);
+	}
+	printf("sent %d SYNs\n", n);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(ETH_P_ALL) };
+	struct ifreq ifr = { 0 };
+	unsigned m[6];
+
+	if (argc < 8 || sscanf(argv[2], "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2],
+			       &m[3], &m[4], &m[5]) != 6 ||
+	    inet_pton(AF_INET, argv[3], &src_ip) != 1 ||
+	    inet_pton(AF_INET, argv[4], &dst_ip) != 1) {
+		fprintf(stderr, "usage: hostile IFNAME DSTMAC SRCIP DSTIP DPORT "
+				"ooo CONNS SEGS | syn N\n");
+		return 2;
+	}
+	for (int i = 0; i < 6; i++)
+		dst_mac[i] = (uint8_t)m[i];
+	dport = htons((uint16_t)atoi(argv[5]));
+	sock = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", argv[1]);
+	if (sock < 0 || ioctl(sock, SIOCGIFINDEX, &ifr)) {
+		perror("hostile: AF_PACKET");
+		return 1;
+	}
+	sll.sll_ifindex = ifr.ifr_ifindex;
+	if (bind(sock, (struct sockaddr *)&sll, sizeof(sll)) ||
+	    ioctl(sock, SIOCGIFHWADDR, &ifr)) {
+		perror("hostile: bind");
+		return 1;
+	}
+	memcpy(my_mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (strcmp(argv[6], "ooo") == 0 && argc == 9)
+		return ooo(atoi(argv[7]), atoi(argv[8]));
+	if (strcmp(argv[6], "syn") == 0 && argc == 8)
+		return syn(atoi(argv[7]));
+	fprintf(stderr, "hostile: unknown mode %s\n", argv[6]);
+	return 2;
+}
