@@ -11,6 +11,14 @@
  *       and waits for a line on stdin, then resets every connection.
  *   hostile IFNAME DSTMAC SRCIP DSTIP DPORT syn N
  *       sends N SYNs from different ports and never completes one.
+ *   hostile IFNAME DSTMAC SRCIP DSTIP DPORT tw REQUEST
+ *       a connection from port 30000 that sends REQUEST and waits for
+ *       the server to close first (its side goes to TIME_WAIT), then
+ *       closes; then, from the same port, a SYN below the old
+ *       connection's sequence numbers must get an ACK of the old
+ *       connection (RFC 793, as Linux), and one above them a SYN|ACK
+ *       whose sequence number is above everything the old one sent
+ *       (RFC 6191), which it resets.
  *
  * Exits 0 when everything it sent could be sent (and, for ooo, every
  * handshake completed within 5 s), 1 otherwise.
@@ -94,9 +102,14 @@ send_seg(uint16_t sport, uint8_t flags, uint32_t seq, uint32_t ack,
 	return send(sock, f, 14 + tot, 0) == (ssize_t)(14 + tot) ? 0 : -1;
 }
 
-/* The SYN-ACK for sport within ms: its sequence number, or -1. */
-static int64_t
-syn_ack(uint16_t sport, int ms)
+struct seg {
+	uint8_t flags;
+	uint32_t seq, ack, len; /* len: payload bytes */
+};
+
+/* The server's next segment to sport within ms: 0, or -1. */
+static int
+recv_seg(uint16_t sport, int ms, struct seg *s)
 {
 	struct timespec t0, t;
 
@@ -105,7 +118,7 @@ syn_ack(uint16_t sport, int ms)
 		uint8_t f[2048];
 		struct pollfd p = { .fd = sock, .events = POLLIN };
 		ssize_t n;
-		uint32_t seq;
+		uint32_t v;
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > ms)
@@ -114,13 +127,80 @@ syn_ack(uint16_t sport, int ms)
 			continue;
 		n = recv(sock, f, sizeof(f), 0);
 		if (n < 54 || f[12] != 0x08 || f[13] != 0 || f[23] != 6 ||
-		    memcmp(f + 30, &src_ip, 4) || memcmp(f + 26, &dst_ip, 4))
+		    memcmp(f + 30, &src_ip, 4) || memcmp(f + 26, &dst_ip, 4) ||
+		    ((f[36] << 8) | f[37]) != sport)
 			continue;
-		if (((f[36] << 8) | f[37]) != sport || (f[47] & 0x12) != 0x12)
-			continue;
-		memcpy(&seq, f + 38, 4);
-		return ntohl(seq);
+		s->flags = f[47];
+		memcpy(&v, f + 38, 4);
+		s->seq = ntohl(v);
+		memcpy(&v, f + 42, 4);
+		s->ack = ntohl(v);
+		s->len = (uint32_t)((f[16] << 8 | f[17]) - 20 - (f[46] >> 4) * 4);
+		return 0;
 	}
+}
+
+/* The SYN-ACK for sport within ms: its sequence number, or -1. */
+static int64_t
+syn_ack(uint16_t sport, int ms)
+{
+	struct seg s;
+
+	while (recv_seg(sport, ms, &s) == 0)
+		if ((s.flags & 0x12) == 0x12)
+			return s.seq;
+	return -1;
+}
+
+static int
+tw(const char *req)
+{
+	const uint16_t port = 30000;
+	uint32_t me = 1000, srv, len = (uint32_t)strlen(req);
+	int64_t isn;
+	struct seg s;
+
+	/* A connection the server closes first. */
+	if (send_seg(port, 0x02, me, 0, NULL, 0) || (isn = syn_ack(port, 5000)) < 0)
+		return fprintf(stderr, "hostile: tw: no SYN-ACK\n"), 1;
+	srv = (uint32_t)isn + 1;
+	me++;
+	send_seg(port, 0x18, me, srv, (const uint8_t *)req, len);
+	me += len;
+	for (;;) {
+		if (recv_seg(port, 5000, &s))
+			return fprintf(stderr, "hostile: tw: no FIN from the server\n"), 1;
+		if (s.seq == srv)
+			srv += s.len + ((s.flags & 0x01) ? 1 : 0);
+		if (s.flags & 0x01)
+			break;
+		send_seg(port, 0x10, me, srv, NULL, 0);
+	}
+	/* Our FIN; the server's ACK of it leaves the server in TIME_WAIT. */
+	send_seg(port, 0x11, me, srv, NULL, 0);
+	me++;
+	while (!recv_seg(port, 2000, &s) && !(s.ack == me && s.len == 0))
+		;
+	/* An old SYN: the old connection's ACK (RFC 793 3.9, Linux too). */
+	send_seg(port, 0x02, me - 5000, 0, NULL, 0);
+	if (recv_seg(port, 2000, &s) || s.flags != 0x10 || s.ack != me)
+		return fprintf(stderr, "hostile: tw: a SYN below the old "
+			       "sequence got flags %#x ack %u, not the old "
+			       "connection's ACK %u\n", s.flags, s.ack, me), 1;
+	printf("a SYN below the old connection: its ACK\n");
+	/* A new SYN: a new connection, its ISN above the old one's. */
+	send_seg(port, 0x02, me + 100000, 0, NULL, 0);
+	if (recv_seg(port, 2000, &s) || (s.flags & 0x12) != 0x12 ||
+	    s.ack != me + 100001)
+		return fprintf(stderr, "hostile: tw: a SYN above the old "
+			       "sequence got flags %#x ack %u\n", s.flags,
+			       s.ack), 1;
+	if ((int32_t)(s.seq - srv) < 65536)
+		return fprintf(stderr, "hostile: tw: the new ISN %u is not "
+			       "above the old connection's %u\n", s.seq, srv), 1;
+	printf("a SYN above the old connection: a new one, ISN above the old\n");
+	send_seg(port, 0x04, me + 100001, 0, NULL, 0);
+	return 0;
 }
 
 static int
@@ -194,7 +274,7 @@ main(int argc, char **argv)
 	    inet_pton(AF_INET, argv[3], &src_ip) != 1 ||
 	    inet_pton(AF_INET, argv[4], &dst_ip) != 1) {
 		fprintf(stderr, "usage: hostile IFNAME DSTMAC SRCIP DSTIP DPORT "
-				"ooo CONNS SEGS | syn N\n");
+				"ooo CONNS SEGS | syn N | tw REQUEST\n");
 		return 2;
 	}
 	for (int i = 0; i < 6; i++)
@@ -217,6 +297,8 @@ main(int argc, char **argv)
 		return ooo(atoi(argv[7]), atoi(argv[8]));
 	if (strcmp(argv[6], "syn") == 0 && argc == 8)
 		return syn(atoi(argv[7]));
+	if (strcmp(argv[6], "tw") == 0 && argc == 8)
+		return tw(argv[7]);
 	fprintf(stderr, "hostile: unknown mode %s\n", argv[6]);
 	return 2;
 }

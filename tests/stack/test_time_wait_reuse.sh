@@ -4,7 +4,9 @@
 # Each connection must be established within 100 ms (a SYN above the old
 # connection's sequence numbers reopens it: lwip/patches/0002) and carry
 # its exchange; the last one is left in TIME_WAIT on vstack's side.
-#   1. vs-http (the native API) answering HTTP/1.0, which it closes;
+#   1. vs-http (the native API) answering HTTP/1.0, which it closes; and
+#      a raw peer's SYNs to the TIME_WAIT: below the old sequence numbers
+#      the old ACK, above them a new connection with a higher ISN;
 #   2. redis-server under LD_PRELOAD, the client sending PING and QUIT.
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
@@ -47,6 +49,14 @@ http=$(served_pid "$VSEMU_TMP/out.http")
 reuse 8080 40001 'GET / HTTP/1.0\r\n\r\n' abcdefghijklmnopqrstuvwxyz
 time_wait "$http" 40001
 [ "$(kernel_conns a 8080)" = 0 ] || fail "the kernel carried HTTP connections"
+# The SYNs Linux tells apart (tests/stack/hostile, from 10.77.1.9, which
+# the peer's kernel does not have): below the old sequence, the old ACK;
+# above it, a new connection whose ISN is above the old one's.
+peer_mac=$(netns_exec b cat /sys/class/net/to_a/address)
+port_mac=$(netns_exec a cat /sys/class/net/vsmlx5_0/address)
+netns_exec a ip neigh replace 10.77.1.9 lladdr "$peer_mac" dev vsmlx5_0 nud permanent
+netns_exec b "$VS_BUILD/tests/hostile" to_a "$port_mac" 10.77.1.9 10.77.1.1 8080 \
+	tw $'GET / HTTP/1.0\r\n\r\n' || fail "the SYNs to a TIME_WAIT"
 stop "$http"
 
 VSTACK_LOG=info VSTACK_CONTROL_DIR="$VSTACK_CONTROL_DIR" \
