@@ -2,8 +2,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -30,6 +32,7 @@ struct vs_tcp {
 	bool released;
 	bool in_close;  /* inside finish_close: pcb_gone defers the free */
 	bool tw_short;  /* a short TIME_WAIT, ended by tw_expire */
+	bool tw_fd;     /* a full TIME_WAIT holding its port's kernel socket */
 	struct tcp_pcb *closed_pcb;
 };
 
@@ -103,6 +106,10 @@ conn_free(struct vs_tcp *c)
 
 static void finish_close(struct vs_tcp *c);
 static void tw_expire(void *arg);
+
+/* Outbound connections in a full TIME_WAIT, process-wide: each holds a
+ * kernel socket (an fd of the program) for its port. */
+static _Atomic unsigned tw_fds;
 
 /* A closed connection's sends are delivered, or can no longer be. */
 static void
@@ -715,6 +722,8 @@ pcb_gone(u8_t id, void *data)
 	else
 		atomic_fetch_sub_explicit(&c->e->st.tcp_time_wait, 1,
 					  memory_order_relaxed);
+	if (c->tw_fd)
+		atomic_fetch_sub_explicit(&tw_fds, 1, memory_order_relaxed);
 	conn_free(c);
 }
 
@@ -734,20 +743,39 @@ tw_expire(void *arg)
 	c->e->lw.tcp_abort(c->closed_pcb);
 }
 
+static pthread_once_t tw_once = PTHREAD_ONCE_INIT;
+static unsigned tw_fds_max;
+
+/* A quarter of the program's file descriptors, within [64, the cap]. */
+static void
+tw_fds_init(void)
+{
+	struct rlimit rl;
+	rlim_t n = getrlimit(RLIMIT_NOFILE, &rl) ? 1024 : rl.rlim_cur / 4;
+
+	tw_fds_max = n < 64 ? 64 : n > VS_TCP_TIME_WAIT_MAX ? VS_TCP_TIME_WAIT_MAX
+							  : (unsigned)n;
+}
+
 /*
  * How long the rule and port of a closed connection stay: until lwIP
- * frees its pcb (60 s of TIME_WAIT after an active close), except for
- * an outbound connection, whose port a kernel socket of the program
- * holds (an fd each: they must not pile up for a minute), and past
- * VS_TCP_TIME_WAIT_MAX connections an engine holds so: those get
- * VS_TCP_TIME_WAIT_SHORT_MS, then lwIP lets them go.
+ * frees its pcb (60 s of TIME_WAIT after an active close), as Linux
+ * keeps TIME_WAIT, within bounds as Linux's tcp_max_tw_buckets: past
+ * VS_TCP_TIME_WAIT_MAX connections per engine, or for an outbound one
+ * (whose port a kernel socket of the program holds, an fd each) past a
+ * quarter of the program's file descriptor limit in the process, the
+ * TIME_WAIT lasts VS_TCP_TIME_WAIT_SHORT_MS, then lwIP lets it go.
  */
 static bool
 time_wait_short(const struct vs_tcp *c)
 {
-	return c->reserve_fd >= 0 || c->rule ||
-	       atomic_load_explicit(&c->e->st.tcp_time_wait,
-				    memory_order_relaxed) >= VS_TCP_TIME_WAIT_MAX;
+	if (atomic_load_explicit(&c->e->st.tcp_time_wait,
+				 memory_order_relaxed) >= VS_TCP_TIME_WAIT_MAX)
+		return true;
+	if (c->reserve_fd < 0)
+		return false;
+	pthread_once(&tw_once, tw_fds_init);
+	return atomic_load_explicit(&tw_fds, memory_order_relaxed) >= tw_fds_max;
 }
 
 /* Everything sent was acknowledged: FIN, `closed`, and the rule lingers
@@ -786,6 +814,10 @@ finish_close(struct vs_tcp *c)
 	} else {
 		atomic_fetch_add_explicit(&c->e->st.tcp_time_wait, 1,
 					  memory_order_relaxed);
+		c->tw_fd = c->reserve_fd >= 0;
+		if (c->tw_fd)
+			atomic_fetch_add_explicit(&tw_fds, 1,
+						  memory_order_relaxed);
 	}
 }
 

@@ -49,9 +49,10 @@ struct vs_tcp_ops {
 /*
  * A closed connection's flow rule and local port stay until lwIP frees
  * its pcb: 60 s of TIME_WAIT after an active close (lwip/lwipopts.h).
- * An outbound connection's port is a kernel socket of the program (an
- * fd), and an engine holds at most VS_TCP_TIME_WAIT_MAX such
- * connections: the others stay VS_TCP_TIME_WAIT_SHORT_MS.
+ * As Linux's tcp_max_tw_buckets, within bounds: VS_TCP_TIME_WAIT_MAX per
+ * engine, and for outbound connections (each holds its port with a
+ * kernel socket, an fd of the program) a quarter of the program's file
+ * descriptor limit per process; past them, VS_TCP_TIME_WAIT_SHORT_MS.
  */
 #define VS_TCP_TIME_WAIT_MAX 16384
 #define VS_TCP_TIME_WAIT_SHORT_MS 2000

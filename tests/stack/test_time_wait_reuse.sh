@@ -7,7 +7,9 @@
 #   1. vs-http (the native API) answering HTTP/1.0, which it closes; and
 #      a raw peer's SYNs to the TIME_WAIT: below the old sequence numbers
 #      the old ACK, above them a new connection with a higher ISN;
-#   2. redis-server under LD_PRELOAD, the client sending PING and QUIT.
+#   2. redis-server under LD_PRELOAD, the client sending PING and QUIT;
+#   3. vstack's outbound connections that close first (kclose, preloaded)
+#      keep their TIME_WAIT too, within a quarter of the fd limit.
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
@@ -69,4 +71,27 @@ reuse 6379 40002 'PING\r\nQUIT\r\n' '+OK'
 time_wait "$redis" 40002
 [ "$(kernel_conns a 6379)" = 0 ] || fail "the kernel carried redis connections"
 stop "$redis"
+
+# 3. vstack's own outbound connections that close first keep their
+# TIME_WAIT (rule and port) too, up to a quarter of the program's file
+# descriptors (each holds its port with a kernel socket): with ulimit -n
+# 256, 64 of 100; the others end after 2 s.
+netns_exec b "$VS_BUILD/tests/kecho" 7500 100 >"$VSEMU_TMP/kecho" 2>&1 &
+wait_for_line "$VSEMU_TMP/kecho" listening
+mkfifo "$VSEMU_TMP/hold"
+(ulimit -n 256
+ VSTACK_LOG=info VSTACK_CONTROL_DIR="$VSTACK_CONTROL_DIR" \
+	vstack_exec a mlx5_0 "$VS_BUILD/tests/kclose" 10.77.1.2 7500 100 \
+	<"$VSEMU_TMP/hold" >"$VSEMU_TMP/out.kclose" 2>&1) &
+exec 4>"$VSEMU_TMP/hold"
+wait_for_line "$VSEMU_TMP/out.kclose" "closed 100" || fail "the outbound connections"
+kclose=$(served_pid "$VSEMU_TMP/out.kclose")
+tw_sum() { "$ctl" stats -p "$kclose" | awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "time_wait") k = i; next } { s += $k } END { print s }'; }
+lwip_tw() { "$ctl" conns -p "$kclose" | grep -c "^tcp  *TIME-WAIT .*10\.77\.1\.2:7500 " || true; }
+[ "$(tw_sum)" = 64 ] || fail "outbound: $(tw_sum) full TIME_WAITs, 64 expected"
+short_gone() { [ "$(lwip_tw)" = 64 ]; }
+for _ in $(seq 50); do short_gone && break; sleep 0.1; done
+short_gone || fail "outbound: $(lwip_tw) TIME-WAITs in lwIP after the short ones' 2 s, 64 expected"
+echo "  outbound: 100 closed first, 64 in TIME_WAIT with their ports, the rest ended after 2 s"
+exec 4>&-
 echo "stack.time_wait_reuse: ok"
