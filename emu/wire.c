@@ -21,6 +21,7 @@ struct emu_wire {
 	uint32_t inflight;
 	uint64_t last_due_ns;
 	uint64_t rng;
+	uint64_t full; /* full-size frames so far (drop=) */
 	struct emu_wire_stats st;
 	uint8_t held[EMU_MAX_FRAME];
 	uint32_t held_len; /* 0: nothing held */
@@ -97,6 +98,25 @@ emu__wire_parse(const char *spec, struct emu_wire_conf *c, char *err,
 			} else {
 				c->rate_bps = v * 1000000ull;
 			}
+		} else if (strcmp(kv, "drop") == 0) {
+			unsigned n = 0;
+			char *s = eq;
+
+			do {
+				unsigned long long v = strtoull(s, &end, 10);
+
+				if (s == end || v == 0 || n == EMU_WIRE_DROPS ||
+				    (*end && *end != '/')) {
+					snprintf(err, errlen, "drop=%s: expected "
+						 "up to %d frame numbers from 1, "
+						 "separated by /", eq,
+						 EMU_WIRE_DROPS);
+					rc = -EINVAL;
+					break;
+				}
+				c->drop[n++] = v;
+				s = end + 1;
+			} while (*end);
 		} else if (strcmp(kv, "seed") == 0) {
 			c->seed = strtoull(eq, &end, 0);
 			if (!*eq || *end) {
@@ -107,7 +127,8 @@ emu__wire_parse(const char *spec, struct emu_wire_conf *c, char *err,
 		} else {
 			snprintf(err, errlen,
 				 "unknown impairment '%s' (accepted: loss, dup, "
-				 "reorder, corrupt, delay_us, rate_mbps, seed)",
+				 "reorder, corrupt, delay_us, rate_mbps, seed, "
+				 "drop)",
 				 kv);
 			rc = -EINVAL;
 		}
@@ -239,6 +260,18 @@ emu__wire_flush(struct emu_wire *w, emu_wire_out_fn out, void *arg)
 	fly(w, w->held, len, out, arg);
 }
 
+/* The frame just counted is one of those chosen to be lost. */
+static bool
+chosen(const struct emu_wire *w, uint32_t len)
+{
+	if (len < EMU_WIRE_FULL)
+		return false;
+	for (unsigned i = 0; i < EMU_WIRE_DROPS && w->c.drop[i]; i++)
+		if (w->c.drop[i] == w->full)
+			return true;
+	return false;
+}
+
 void
 emu__wire_send(struct emu_wire *w, const uint8_t *frame, uint32_t len,
 	       emu_wire_out_fn out, void *arg)
@@ -249,7 +282,9 @@ emu__wire_send(struct emu_wire *w, const uint8_t *frame, uint32_t len,
 	uint64_t r_pos = next_u64(w);
 
 	w->st.frames++;
-	if (r_loss < w->c.loss) {
+	if (len >= EMU_WIRE_FULL)
+		w->full++;
+	if (r_loss < w->c.loss || chosen(w, len)) {
 		w->st.lost++;
 		return;
 	}

@@ -6,7 +6,7 @@
  *
  * Owns: its random state, the frame it holds back to reorder, the queue
  * of frames in flight (delay, rate), counters. In order, a frame may be
- * lost, corrupted, held back one frame (reordered) or duplicated, then
+ * lost (at random, or chosen: the n-th full-size frame), corrupted, held back one frame (reordered) or duplicated, then
  * waits in the in-flight queue until the link has serialised it at the
  * rate (after the frames before it) and it has propagated for the delay;
  * a full queue drops (overflow), as a router's buffer would.
@@ -25,12 +25,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define EMU_WIRE_DROPS 8
+
 struct emu_wire_conf {
 	double loss, dup, reorder, corrupt; /* probabilities 0..1 */
 	uint64_t seed;
 	uint32_t delay_us;  /* one-way delay */
 	uint64_t rate_bps;  /* 0: unlimited */
+	/* Chosen losses: the n-th full-size frames (of EMU_WIRE_FULL bytes
+	 * or more: a window's segments), counted from 1; 0 ends the list. */
+	uint64_t drop[EMU_WIRE_DROPS];
 };
+
+#define EMU_WIRE_FULL 1000
 
 #define EMU_WIRE_QUEUE_MAX 65536 /* frames in flight on one direction */
 
@@ -43,7 +50,8 @@ typedef void (*emu_wire_out_fn)(void *arg, const uint8_t *frame,
 				uint32_t len);
 
 /* "loss=0.01,dup=0.01,reorder=0.01,corrupt=0.001,delay_us=500,
- * rate_mbps=100,seed=42"; -EINVAL and a message naming the bad field. */
+ * rate_mbps=100,seed=42,drop=300/302/304"; -EINVAL and a message naming
+ * the bad field. */
 int emu__wire_parse(const char *spec, struct emu_wire_conf *c, char *err,
 		    size_t errlen);
 struct emu_wire *emu__wire_new(const struct emu_wire_conf *c);

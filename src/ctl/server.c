@@ -248,12 +248,13 @@ cmd_stats(struct vs_ctl_buf *out)
 static void
 cmd_snmp(struct vs_ctl_buf *out)
 {
-	uint64_t c[12] = { 0 };
-	static const char *const names[12] = {
+	uint64_t c[14] = { 0 };
+	static const char *const names[14] = {
 		"Ip.InReceives",   "Ip.OutRequests",   "Ip.InDiscards",
 		"Ip.OutNoRoutes",  "Tcp.ActiveOpens",  "Tcp.PassiveOpens",
 		"Tcp.EstabResets", "Tcp.Timeouts",     "Tcp.InBytes",
 		"Tcp.OutBytes",	   "Udp.InDatagrams",  "Udp.OutDatagrams",
+		"TcpExt.TCPTimeouts", "TcpExt.TCPFastRetrans",
 	};
 
 	for (unsigned v = 0; v < S.nviews; v++)
@@ -273,9 +274,11 @@ cmd_snmp(struct vs_ctl_buf *out)
 			c[9] += LOAD(e->st.tcp_tx_bytes);
 			c[10] += LOAD(e->st.udp_rx_datagrams);
 			c[11] += LOAD(e->st.udp_tx_datagrams);
+			c[12] += PLOAD(*e->lw.tcp_rto_timeouts);
+			c[13] += PLOAD(*e->lw.tcp_fast_rexmits);
 		}
 	vs__ctl_printf(out, "counter\tvalue\n");
-	for (int i = 0; i < 12; i++)
+	for (int i = 0; i < 14; i++)
 		vs__ctl_printf(out, "%s\t%lu\n", names[i], (unsigned long)c[i]);
 }
 

@@ -54,7 +54,8 @@
 /* The globals vstack reads (for counters and connection lists). */
 #define VS_LWIP_VARS(X) X(tcp_bound_pcbs) X(tcp_listen_pcbs) \
 	X(tcp_active_pcbs) X(tcp_tw_pcbs) X(udp_pcbs) X(netif_list)   \
-	X(tcp_syn_cookies_sent) X(tcp_syn_cookies_ok) X(tcp_syn_cookies_bad)
+	X(tcp_syn_cookies_sent) X(tcp_syn_cookies_ok) X(tcp_syn_cookies_bad) \
+	X(tcp_rto_timeouts) X(tcp_fast_rexmits)
 
 struct vs_lwip {
 	void *handle;

@@ -16,6 +16,11 @@
 
 static struct vs_engine e;
 static _Atomic int served, failures;
+/* lwIP's recovery counters when the first peer closed its side: what
+ * repaired the transfer, not the close (a peer that delays the ACK of
+ * the last segment makes one timeout there). */
+static _Atomic unsigned rto_at_fin, fast_at_fin;
+static _Atomic bool fin_seen;
 
 struct conn {
 	struct pbuf *pend; /* received, not yet sent back */
@@ -46,8 +51,13 @@ on_received(struct vs_tcp *c, struct pbuf *p)
 {
 	struct conn *cn = vs__tcp_user(c);
 
-	if (!p)
+	if (!p) {
 		cn->peer_closed = true;
+		if (!atomic_exchange(&fin_seen, true)) {
+			rto_at_fin = *e.lw.tcp_rto_timeouts;
+			fast_at_fin = *e.lw.tcp_fast_rexmits;
+		}
+	}
 	else if (cn->pend)
 		e.lw.pbuf_cat(cn->pend, p);
 	else
@@ -152,6 +162,11 @@ main(int argc, char **argv)
 	       time_wait, vs__port_bufs_free(port), vs__port_info(port)->nbufs,
 	       (unsigned long long)vs__port_stats(port, 0)->rx_posted,
 	       (unsigned long long)vs__port_stats(port, 0)->tx_inflight);
+	/* The engine is closed: its lwIP's counters are ours to read. */
+	printf("recovery: %u timeouts, %u fast retransmits; before the first "
+	       "peer closed: %u timeouts, %u fast retransmits\n",
+	       (unsigned)*e.lw.tcp_rto_timeouts, (unsigned)*e.lw.tcp_fast_rexmits,
+	       (unsigned)rto_at_fin, (unsigned)fast_at_fin);
 	printf("served %d, %d failures; rx %llu frames, tx %llu frames, "
 	       "no send buffer %llu, queue rx_no_buf %llu\n", served, failures,
 	       (unsigned long long)e.nif.st.rx_frames,
