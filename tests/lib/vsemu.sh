@@ -71,9 +71,6 @@ vsemu_start() {
 		*) netns_exec "$ns" ip addr add "$a" dev "vs$dev" ;;
 		esac
 	done
-	# The netdev's link-local address is tentative a moment: the kernel
-	# solicits no neighbour from it until DAD is over.
-	netns_wait_dad "$(netns_name "$ns")"
 }
 
 vsemu() {
