@@ -248,13 +248,14 @@ cmd_stats(struct vs_ctl_buf *out)
 static void
 cmd_snmp(struct vs_ctl_buf *out)
 {
-	uint64_t c[14] = { 0 };
-	static const char *const names[14] = {
+	uint64_t c[15] = { 0 };
+	static const char *const names[15] = {
 		"Ip.InReceives",   "Ip.OutRequests",   "Ip.InDiscards",
 		"Ip.OutNoRoutes",  "Tcp.ActiveOpens",  "Tcp.PassiveOpens",
 		"Tcp.EstabResets", "Tcp.Timeouts",     "Tcp.InBytes",
 		"Tcp.OutBytes",	   "Udp.InDatagrams",  "Udp.OutDatagrams",
 		"TcpExt.TCPTimeouts", "TcpExt.TCPFastRetrans",
+		"TcpExt.TCPLostRetransmit",
 	};
 
 	for (unsigned v = 0; v < S.nviews; v++)
@@ -276,9 +277,10 @@ cmd_snmp(struct vs_ctl_buf *out)
 			c[11] += LOAD(e->st.udp_tx_datagrams);
 			c[12] += PLOAD(*e->lw.tcp_rto_timeouts);
 			c[13] += PLOAD(*e->lw.tcp_fast_rexmits);
+			c[14] += PLOAD(*e->lw.tcp_lost_rexmits);
 		}
 	vs__ctl_printf(out, "counter\tvalue\n");
-	for (int i = 0; i < 14; i++)
+	for (int i = 0; i < 15; i++)
 		vs__ctl_printf(out, "%s\t%lu\n", names[i], (unsigned long)c[i]);
 }
 

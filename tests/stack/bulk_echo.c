@@ -163,9 +163,11 @@ main(int argc, char **argv)
 	       (unsigned long long)vs__port_stats(port, 0)->rx_posted,
 	       (unsigned long long)vs__port_stats(port, 0)->tx_inflight);
 	/* The engine is closed: its lwIP's counters are ours to read. */
-	printf("recovery: %u timeouts, %u fast retransmits; before the first "
-	       "peer closed: %u timeouts, %u fast retransmits\n",
+	printf("recovery: %u timeouts, %u fast retransmits, %u lost "
+	       "retransmissions; before the first peer closed: %u timeouts, "
+	       "%u fast retransmits\n",
 	       (unsigned)*e.lw.tcp_rto_timeouts, (unsigned)*e.lw.tcp_fast_rexmits,
+	       (unsigned)*e.lw.tcp_lost_rexmits,
 	       (unsigned)rto_at_fin, (unsigned)fast_at_fin);
 	printf("served %d, %d failures; rx %llu frames, tx %llu frames, "
 	       "no send buffer %llu, queue rx_no_buf %llu\n", served, failures,
