@@ -20,9 +20,11 @@ VSTACK_CORES=1 VSTACK_SPIN_US=500000 vstack_exec a mlx5_0 \
 srv=$!
 wait_for_line "$VSEMU_TMP/srv" "to block on"
 pid=$(netns_pidof a sockperf | head -1)
-stat() { # COLUMN: its sum over the engines
-	"$ctl" stats -p "$pid" |
-		awk -v c="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next } { s += $k } END { print s + 0 }'
+stat() { # COLUMN: its sum over the engines (a failed vstackctl fails the test)
+	local out
+	out=$("$ctl" stats -p "$pid") || fail "vstackctl stats -p $pid"
+	awk -v c="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next } { s += $k } END { if (!k) exit 1; print s + 0 }' <<<"$out" ||
+		fail "vstackctl stats has no column $1"
 }
 # warm-up: vstack takes the listener over in sockperf's first wait
 netns_exec b timeout 60 sockperf pp --tcp -i 10.77.1.1 -p 11111 -t 1 >"$VSEMU_TMP/cli" 2>&1 ||
