@@ -31,8 +31,9 @@ struct vs_tcp {
 	 * closed_pcb; its rule and port go when lwIP frees it (pcb_gone). */
 	bool released;
 	bool in_close;  /* inside finish_close: pcb_gone defers the free */
-	bool tw_short;  /* a short TIME_WAIT, ended by tw_expire */
-	bool tw_fd;     /* a full TIME_WAIT holding its port's kernel socket */
+	bool tw_short;   /* a short TIME_WAIT, ended by tw_expire */
+	bool tw_counted; /* a full one, in the engine's tcp_time_wait */
+	bool tw_fd;      /* ... holding its port's kernel socket (tw_fds) */
 	struct tcp_pcb *closed_pcb;
 };
 
@@ -719,7 +720,7 @@ pcb_gone(u8_t id, void *data)
 		return; /* finish_close frees it */
 	if (c->tw_short)
 		c->e->lw.sys_untimeout(tw_expire, c);
-	else
+	if (c->tw_counted)
 		atomic_fetch_sub_explicit(&c->e->st.tcp_time_wait, 1,
 					  memory_order_relaxed);
 	if (c->tw_fd)
@@ -738,8 +739,6 @@ tw_expire(void *arg)
 	struct vs_tcp *c = arg;
 
 	c->tw_short = false;
-	atomic_fetch_add_explicit(&c->e->st.tcp_time_wait, 1,
-				  memory_order_relaxed); /* pcb_gone takes it */
 	c->e->lw.tcp_abort(c->closed_pcb);
 }
 
@@ -812,6 +811,7 @@ finish_close(struct vs_tcp *c)
 		c->tw_short = true;
 		lw->sys_timeout(VS_TCP_TIME_WAIT_SHORT_MS, tw_expire, c);
 	} else {
+		c->tw_counted = true;
 		atomic_fetch_add_explicit(&c->e->st.tcp_time_wait, 1,
 					  memory_order_relaxed);
 		c->tw_fd = c->reserve_fd >= 0;
