@@ -282,21 +282,23 @@ collect(struct vs_ep *ep, struct epoll_event *evs, int max)
 	for (struct vs_epitem *it = ep->items; it && n < max; it = it->next) {
 		uint32_t ev;
 
-		if (it->disabled || !atomic_load(&it->pending))
+		/* Take the mark before reading the socket's readiness: a
+		 * notify() after the read marks it again. (Reading first and
+		 * clearing after lost an arrival in between: the connection
+		 * slept until its next segment; issue 28.) */
+		if (it->disabled || !atomic_exchange(&it->pending, 0))
 			continue;
 		ev = vs__sock_events(it->s) &
 		     (it->events | EPOLLERR | EPOLLHUP);
-		if (!ev) {
-			atomic_store(&it->pending, 0);
+		if (!ev)
 			continue;
-		}
 		evs[n].events = ev;
 		evs[n].data = it->data;
 		n++;
 		if (it->events & EPOLLONESHOT)
 			it->disabled = true;
-		if (it->events & (EPOLLET | EPOLLONESHOT))
-			atomic_store(&it->pending, 0);
+		else if (!(it->events & EPOLLET))
+			atomic_store(&it->pending, 1); /* level: while ready */
 	}
 	return n;
 }
