@@ -393,7 +393,12 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 		now = vs__now_us();
 		spin_end = timeout_ms ? now + vs__spin_us() : now;
 		while (!n && now < spin_end) {
-			vs__sock_poll_engines();
+			/* Only the thread that drives an engine spins: the
+			 * others would take cores from it (and from the
+			 * program's busy threads) to learn what its wake-up
+			 * tells them. */
+			if (!vs__sock_poll_engines())
+				break;
 			pthread_mutex_lock(&ep->lock);
 			n = collect(ep, evs, max);
 			pthread_mutex_unlock(&ep->lock);

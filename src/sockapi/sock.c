@@ -254,14 +254,16 @@ vs__spin_us(void)
 	return rt.cfg.spin_us;
 }
 
-void
+unsigned
 vs__sock_poll_engines(void)
 {
+	unsigned n = 0;
+
 	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE) <= 0)
-		return;
+		return 0;
 	for (unsigned i = 0; i < rt.n; i++)
-		if (vs__engine_run_once(&rt.es[i], 0))
-			vs__engine_driven(&rt.es[i]);
+		n += vs__engine_drive(&rt.es[i]);
+	return n;
 }
 
 /* The runtime, started on first use; false when vstack cannot run
@@ -505,9 +507,13 @@ notify(struct vs_sock *s)
 	pthread_mutex_unlock(&s->wlock);
 }
 
-/* A connection's readiness, under its engine's lock. */
+/* A connection's readiness, under its engine's lock. edge: watchers are
+ * woken even when it did not change (an arrival is an edge for
+ * EPOLLET, as in the kernel). The bits are never cleared for a moment to
+ * make an edge: readers that take no lock (epoll, poll, a non-blocking
+ * recv's EAGAIN) would see a ready socket as not ready. */
 static void
-conn_update(struct vs_sock *s)
+conn_set(struct vs_sock *s, bool edge)
 {
 	uint32_t ev = 0, old;
 
@@ -526,8 +532,14 @@ conn_update(struct vs_sock *s)
 	if (s->rx_fin && s->shut_wr)
 		ev |= EPOLLHUP;
 	old = atomic_exchange(&s->ev, ev);
-	if (ev != old)
+	if (ev != old || edge)
 		notify(s);
+}
+
+static void
+conn_update(struct vs_sock *s)
+{
+	conn_set(s, false);
 }
 
 uint32_t
@@ -580,8 +592,6 @@ on_received(struct vs_tcp *c, struct pbuf *p)
 {
 	struct vs_sock *s = vs__tcp_user(c);
 
-	/* Every arrival is an edge (EPOLLET), even with data waiting. */
-	atomic_fetch_and(&s->ev, ~(uint32_t)EPOLLIN);
 	if (!p)
 		s->rx_fin = true;
 	else if (s->shut_rd) {
@@ -595,7 +605,7 @@ on_received(struct vs_tcp *c, struct pbuf *p)
 		else
 			s->rxq = p;
 	}
-	conn_update(s);
+	conn_set(s, true); /* every arrival is an edge, data waiting or not */
 }
 
 static void
@@ -603,10 +613,8 @@ on_sent(struct vs_tcp *c, size_t len)
 {
 	struct vs_sock *s = vs__tcp_user(c);
 
-	/* Room made is an edge for EPOLLOUT, as in the kernel. */
 	(void)len;
-	atomic_fetch_and(&s->ev, ~(uint32_t)EPOLLOUT);
-	conn_update(s);
+	conn_set(s, true); /* room made is an edge for EPOLLOUT */
 }
 
 static void
@@ -1445,6 +1453,13 @@ sk_tcp_recv(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 
 	if (s->state == VS_S_LISTEN)
 		return -ENOTCONN;
+	/* Nothing to read on a non-blocking socket: said without the
+	 * engine's lock (a server's read-until-EAGAIN took it once more per
+	 * request). An arrival racing with this marks the socket readable
+	 * and wakes its watchers after, as when it comes a moment later. */
+	if (want && (atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT)) &&
+	    !(atomic_load(&s->ev) & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+		return -EAGAIN;
 	for (;;) {
 		bool eof, nb;
 		int err = 0, rc;
@@ -1554,7 +1569,7 @@ sk_tcp_send(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 #define UDP_QUEUE_BYTES (1u << 20)
 
 static void
-sk_udp_update(struct vs_sock *s)
+sk_udp_set(struct vs_sock *s, bool edge)
 {
 	uint32_t ev = EPOLLOUT | EPOLLWRNORM, old;
 
@@ -1563,8 +1578,14 @@ sk_udp_update(struct vs_sock *s)
 	if (s->err)
 		ev |= EPOLLERR;
 	old = atomic_exchange(&s->ev, ev);
-	if (ev != old)
+	if (ev != old || edge)
 		notify(s);
+}
+
+static void
+sk_udp_update(struct vs_sock *s)
+{
+	sk_udp_set(s, false);
 }
 
 static void
@@ -1598,8 +1619,7 @@ on_dgram(struct vs_udp *u, struct pbuf *p, const struct sockaddr *from)
 	s->dq_tail = d;
 	s->dq_n++;
 	s->dq_bytes += p->tot_len;
-	atomic_fetch_and(&s->ev, ~(uint32_t)EPOLLIN); /* an edge each */
-	sk_udp_update(s);
+	sk_udp_set(s, true); /* each datagram is an edge */
 }
 
 static const struct vs_udp_ops udp_ops = { .received = on_dgram };

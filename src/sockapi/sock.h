@@ -266,7 +266,7 @@ uint32_t vs__spin_us(void);
  * lock is free): a caller that waits drives the engines itself, and
  * what arrives reaches it without a hand-off between threads; the
  * engines' threads yield to it until it sleeps (vs__waiter_sleep). */
-void vs__sock_poll_engines(void);
+unsigned vs__sock_poll_engines(void);
 
 /* This thread's waiter. */
 struct vs_waiter *vs__thread_waiter(void);

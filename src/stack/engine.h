@@ -44,6 +44,9 @@
 /* How long the engine's thread leaves the port to a thread that drove
  * it (see Yielding above). */
 #define VS_ENGINE_YIELD_US 1000
+/* How long after the driving thread's last pass another thread may take
+ * over driving (see vs__engine_drive). */
+#define VS_ENGINE_HANDOVER_US 50
 
 typedef void (*vs_engine_fn)(void *arg);
 
@@ -110,6 +113,12 @@ bool vs__engine_run_once(struct vs_engine *e, int timeout_ms);
 /* After a pass run by a thread other than the engine's (a socket call's
  * wait): the engine's thread yields the port to it (see Yielding). */
 void vs__engine_driven(struct vs_engine *e);
+/* A pass on the calling thread, which then drives the engine, unless
+ * another thread drives it (its last pass is less than
+ * VS_ENGINE_HANDOVER_US old): one thread at a time drives an engine, the
+ * others wait for its wake-ups instead of contending for the lock. True
+ * if a pass ran. */
+bool vs__engine_drive(struct vs_engine *e);
 /* Before that thread sleeps: the engine's thread takes the port back. */
 void vs__engine_release(struct vs_engine *e);
 /*
