@@ -567,7 +567,8 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 
 			spun = true;
 			while (vs__now_us() < spin_end && !vs_ready(fds, n))
-				vs__sock_poll_engines();
+				if (!vs__sock_poll_engines())
+					break; /* as epoll_wait */
 			continue;
 		}
 		if (!watching) {

@@ -829,7 +829,8 @@ wait_for(struct vs_sock *s, uint32_t mask, int kfd, short kev, int timeout_ms)
 	for (uint64_t spin_end = vs__now_us() + vs__spin_us(); vs__now_us() < spin_end;) {
 		if (atomic_load(&s->ev) & mask)
 			return 0;
-		vs__sock_poll_engines();
+		if (!vs__sock_poll_engines())
+			break; /* another thread drives: its pass wakes this one */
 	}
 	vs__watch_add(s, &watch);
 	for (;;) {

@@ -2,7 +2,8 @@
 # xdp.stack / xdp.apps / xdp.cleanup: vstack's xdp backend on a veth
 # pair against kernel peers.
 #   test_xdp.sh stack    the stack.* TCP/UDP/bulk/multi-engine tests
-#   test_xdp.sh apps     the apps.* tests: redis, nginx, iperf3, sockperf
+#   test_xdp.sh apps     the apps.* tests: redis, nginx, iperf3, sockperf,
+#                        memcached
 #   test_xdp.sh cleanup  a second process on a netdev the first holds is
 #                        refused clearly; after kill -9 nothing of a
 #                        vstack process is left on the interface
@@ -40,7 +41,7 @@ two_hosts() { # QUEUES
 
 case ${1:?stack, apps, cleanup or counters} in
 stack) run_all stack tcp_kernel_peer udp bulk multi_engine many_conns ;;
-apps) run_all apps redis nginx iperf3 sockperf ;;
+apps) run_all apps redis nginx iperf3 sockperf memcached ;;
 cleanup)
 	two_hosts 2
 	echo_on() { # PORT LOG DEVICE: vs-echo on PORT in the background
