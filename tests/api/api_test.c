@@ -9,7 +9,7 @@
  *                          SIGTERM "dropped N passed M"
  *
  * One context, run by this thread. Every case prints "ok: ..." or
- * "FAIL: ..."; the exit status is the number of failures.
+ * "FAIL: ..."; the exit status is 1 if any check failed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -492,7 +492,10 @@ main(int argc, char **argv)
 		errors(argv[2]);
 		udp(argv[2]);
 		zero_copy(argv[2]);
-		rc = failures;
+		/* Not the count as the status: 256 failures would exit 0. */
+		rc = failures ? 1 : 0;
+		if (failures)
+			printf("%d checks failed\n", failures);
 	}
 	vs_fini(st);
 	return rc;
