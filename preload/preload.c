@@ -184,9 +184,18 @@ setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct vs_sock *s = sock_of(fd);
 
-	if (!s)
-		return REAL(setsockopt)(fd, level, name, val, len);
-	return (int)VS(vs__sock_setsockopt(fd, s, level, name, val, len));
+	int rc;
+
+	if (!s) {
+		rc = REAL(setsockopt)(fd, level, name, val, len);
+		if (rc == 0 && !vs__in_vstack)
+			vs__sock_opt_kernel(fd, level, name);
+		return rc;
+	}
+	vs__sock_hold(s);
+	rc = (int)VS(vs__sock_setsockopt(fd, s, level, name, val, len));
+	vs__sock_unref(s);
+	return rc;
 }
 
 /* --- data --- */

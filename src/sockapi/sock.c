@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/tcp.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -130,8 +131,8 @@ vs__fd_forget(int fd)
 		fd_set_obj(fd, NULL, VS_FD_NONE);
 }
 
-static void
-fd_mark_kernel(int fd)
+void
+vs__fd_mark_kernel(int fd)
 {
 	fd_set_obj(fd, fd_mark, VS_FD_KERNEL);
 }
@@ -561,20 +562,9 @@ vs__sock_rx_avail(struct vs_sock *s)
 	return n;
 }
 
-/* The socket's TCP options on its connection; under its engine's lock. */
-static void
-apply_options(struct vs_sock *s)
-{
-	if (!s->tcp)
-		return;
-	vs__tcp_set_nodelay(s->tcp, s->opt.nodelay);
-	vs__tcp_set_keepalive(s->tcp, s->opt.keepalive, s->opt.keep_idle,
-			      s->opt.keep_intvl, s->opt.keep_cnt);
-}
 
-/* The pending error (SO_ERROR), taken; under the engine's lock. */
-static int
-take_err(struct vs_sock *s)
+int
+vs__sock_take_err(struct vs_sock *s)
 {
 	int err = s->err;
 
@@ -635,7 +625,7 @@ on_connected(struct vs_tcp *c, int err)
 	s->local = in.local;
 	s->peer = in.peer;
 	s->state = VS_S_CONNECTED;
-	apply_options(s);
+	vs__sock_apply_options(s);
 	conn_update(s);
 }
 
@@ -686,7 +676,7 @@ on_accepted(struct vs_tcp *l, struct vs_tcp *c)
 	s->opt = ls->opt; /* inherited, as on Linux */
 	s->linger_s = ls->linger_s;
 	vs__tcp_set_ops(c, &conn_ops, s);
-	apply_options(s);
+	vs__sock_apply_options(s);
 	if (ls->acc_tail)
 		ls->acc_tail->acc_next = s;
 	else
@@ -882,44 +872,7 @@ sock_type(int fd, int *family)
 	return type;
 }
 
-/* A timeval option (SO_RCVTIMEO, SO_SNDTIMEO) in ms; 0: none. */
-static int
-ms_of(const void *val, socklen_t len)
-{
-	const struct timeval *tv = val;
 
-	if (len < sizeof(*tv))
-		return -1;
-	return (int)(tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000);
-}
-
-/* Options the application set on the kernel socket before vstack took
- * it over. */
-static void
-inherit_options(int fd, struct vs_sock *s)
-{
-	int one = 0, fl = vs__real.fcntl(fd, F_GETFL);
-	socklen_t l = sizeof(one);
-	struct timeval tv;
-	struct linger lg;
-
-	l = sizeof(lg);
-	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &l) == 0)
-		s->linger_s = lg.l_onoff ? lg.l_linger : -1;
-	l = sizeof(one);
-	if (vs__real.getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, &l) == 0)
-		s->opt.nodelay = one != 0;
-	l = sizeof(one);
-	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, &l) == 0)
-		s->opt.keepalive = one != 0;
-	atomic_store(&s->nonblock, fl >= 0 && (fl & O_NONBLOCK));
-	l = sizeof(tv);
-	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) == 0)
-		s->rcvtimeo_ms = ms_of(&tv, l);
-	l = sizeof(tv);
-	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &l) == 0)
-		s->sndtimeo_ms = ms_of(&tv, l);
-}
 
 static void
 listener_stop(struct vs_sock *s)
@@ -1137,7 +1090,7 @@ activate(int fd, struct vs_sock *s)
 		 * is vstack's doing, the program's flag is s's. */
 		int nb = atomic_load(&s->nonblock);
 
-		inherit_options(fd, s);
+		vs__sock_inherit_options(fd, s);
 		if (s->kernel_too)
 			atomic_store(&s->nonblock, nb);
 	}
@@ -1316,8 +1269,10 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	    len < (socklen_t)vs__sa_len(sa->sa_family))
 		goto kernel;
 	type = sock_type(fd, &family);
-	if (type == SOCK_DGRAM)
+	if (type == SOCK_DGRAM && !fd_get(fd)) /* not marked the kernel's */
 		return sk_udp_connect(fd, NULL, sa, len);
+	if (type == SOCK_DGRAM)
+		goto kernel;
 	if (type != SOCK_STREAM || family != sa->sa_family || !rt_up() ||
 	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_TCP_CLIENT, sa, NULL) !=
 		    VS_POLICY_OFFLOAD ||
@@ -1337,7 +1292,7 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	s = sock_new(family, SOCK_STREAM, 1, 2); /* the fd's, the connection's */
 	if (!s)
 		goto kernel;
-	inherit_options(fd, s);
+	vs__sock_inherit_options(fd, s);
 	s->e = my_engine();
 	s->state = VS_S_CONNECTING;
 	memcpy(&s->peer, sa, (socklen_t)vs__sa_len(family));
@@ -1362,7 +1317,7 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (rc)
 		return rc;
 	vs__engine_lock(s->e);
-	rc = take_err(s);
+	rc = vs__sock_take_err(s);
 	vs__engine_unlock(s->e);
 	return rc;
 kernel:
@@ -1483,7 +1438,7 @@ sk_tcp_recv(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 		}
 		eof = s->rx_fin || s->shut_rd || s->state == VS_S_CLOSED;
 		if (!got)
-			err = take_err(s);
+			err = vs__sock_take_err(s);
 		vs__engine_unlock(s->e);
 		if (err)
 			return err;
@@ -1522,7 +1477,7 @@ sk_tcp_send(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 		int err = 0, rc;
 
 		vs__engine_lock(s->e);
-		err = take_err(s);
+		err = vs__sock_take_err(s);
 		if (!err && s->state == VS_S_CONNECTING)
 			err = -EAGAIN;
 		else if (!err && (s->shut_wr || s->state == VS_S_CLOSED || !s->tcp))
@@ -1651,7 +1606,7 @@ udp_take(int fd, int family, const struct sockaddr *local, unsigned flags)
 
 	if (!s)
 		return NULL;
-	inherit_options(fd, s);
+	vs__sock_inherit_options(fd, s);
 	if (sk_udp_open(s, local, flags)) {
 		free(s);
 		return NULL;
@@ -1668,7 +1623,7 @@ vs__sock_bound(int fd)
 	int family, v6only = 0;
 	struct vs_sock *s;
 
-	if (vs__fd_sock(fd) || sock_type(fd, &family) != SOCK_DGRAM ||
+	if (fd_get(fd) || sock_type(fd, &family) != SOCK_DGRAM ||
 	    (family != AF_INET && family != AF_INET6) ||
 	    vs__real.getsockname(fd, (struct sockaddr *)&ss, &l) < 0 || !rt_up() ||
 	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP, (struct sockaddr *)&ss,
@@ -1681,8 +1636,11 @@ vs__sock_bound(int fd)
 		vs__real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l);
 	}
 	s = udp_take(fd, family, (struct sockaddr *)&ss, v6only ? 0 : VS_UDP_DUAL);
-	if (s)
+	if (s) {
 		s->kernel_too = true; /* loopback datagrams reach the kernel's half */
+		vs_info("fd %d: UDP on vstack, port %u", fd,
+			vs__sa_port((struct sockaddr *)&s->local));
+	}
 }
 
 struct vs_sock *
@@ -1708,7 +1666,7 @@ vs__sock_first_send(int fd, const struct sockaddr *to, socklen_t len)
 	    routed_via_port(to))
 		s = udp_take(fd, family, (struct sockaddr *)&any, 0);
 	if (!s)
-		fd_mark_kernel(fd);
+		vs__fd_mark_kernel(fd);
 	return s;
 }
 
@@ -1947,6 +1905,29 @@ sock_release(struct vs_sock *s)
  * they queued and sent their FIN, EXIT_DRAIN_MS at most (the kernel
  * keeps an orphaned socket longer; a process cannot outlive exit).
  */
+/* What vstack carried for the process, in one line at exit (info): a
+ * process that is gone can no longer be asked with vstackctl. */
+static void
+exit_summary(void)
+{
+	uint64_t acc = 0, con = 0, rxb = 0, txb = 0, rxd = 0, txd = 0;
+
+	for (unsigned i = 0; i < rt.n; i++) {
+		const struct vs_engine_stats *st = &rt.es[i].st;
+
+		acc += atomic_load_explicit(&st->tcp_accepted, memory_order_relaxed);
+		con += atomic_load_explicit(&st->tcp_connects, memory_order_relaxed);
+		rxb += atomic_load_explicit(&st->tcp_rx_bytes, memory_order_relaxed);
+		txb += atomic_load_explicit(&st->tcp_tx_bytes, memory_order_relaxed);
+		rxd += atomic_load_explicit(&st->udp_rx_datagrams, memory_order_relaxed);
+		txd += atomic_load_explicit(&st->udp_tx_datagrams, memory_order_relaxed);
+	}
+	vs_info("exit: vstack carried %" PRIu64 " TCP connections accepted and %" PRIu64
+		" connected, %" PRIu64 " bytes in and %" PRIu64 " out; %" PRIu64
+		" UDP datagrams in and %" PRIu64 " out",
+		acc, con, rxb, txb, rxd, txd);
+}
+
 void
 vs__sock_exit(void)
 {
@@ -1984,6 +1965,27 @@ vs__sock_exit(void)
 	if (left)
 		vs_warn("exit: %lu connections had not delivered what they sent after %d ms; cut",
 			(unsigned long)left, EXIT_DRAIN_MS);
+	exit_summary();
+}
+
+int
+vs__sock_to_kernel(int fd, struct vs_sock *s)
+{
+	bool watched;
+
+	if (s->type != SOCK_DGRAM || !s->kernel_too || atomic_load(&s->nfds) != 1)
+		return -EBUSY;
+	pthread_mutex_lock(&s->wlock);
+	watched = s->watch != NULL;
+	pthread_mutex_unlock(&s->wlock);
+	if (watched)
+		return -EBUSY;
+	vs__fd_mark_kernel(fd);
+	if (atomic_fetch_sub(&s->nfds, 1) == 1)
+		sock_release(s);
+	else
+		sock_put(s);
+	return 0;
 }
 
 int
@@ -2041,88 +2043,7 @@ vs__sock_name(struct vs_sock *s, bool peer, struct sockaddr *sa,
 	return 0;
 }
 
-int
-vs__sock_setsockopt(int fd, struct vs_sock *s, int level, int name,
-		    const void *val, socklen_t len)
-{
-	/* The kernel socket gets every option too: its getsockopt answers
-	 * for what vstack does not track, and it validates the values. */
-	if (vs__real.setsockopt(fd, level, name, val, len) < 0)
-		return -errno;
-	if (len >= sizeof(int) && s->type == SOCK_STREAM &&
-	    ((level == SOL_SOCKET && name == SO_KEEPALIVE) ||
-	     (level == IPPROTO_TCP &&
-	      (name == TCP_NODELAY || name == TCP_KEEPIDLE ||
-	       name == TCP_KEEPINTVL || name == TCP_KEEPCNT)))) {
-		unsigned v = (unsigned)*(const int *)val;
 
-		if (level == SOL_SOCKET)
-			s->opt.keepalive = v != 0;
-		else if (name == TCP_NODELAY)
-			s->opt.nodelay = v != 0;
-		else if (name == TCP_KEEPIDLE)
-			s->opt.keep_idle = v;
-		else if (name == TCP_KEEPINTVL)
-			s->opt.keep_intvl = v;
-		else
-			s->opt.keep_cnt = v;
-		/* A listener's go to the connections it accepts. */
-		if (s->state != VS_S_LISTEN) {
-			vs__engine_lock(s->e);
-			apply_options(s);
-			vs__engine_unlock(s->e);
-		}
-	} else if (level == SOL_SOCKET && name == SO_LINGER &&
-		   len >= sizeof(struct linger)) {
-		const struct linger *l = val;
-
-		s->linger_s = l->l_onoff ? (l->l_linger < 0 ? 0 : l->l_linger) : -1;
-	} else if (level == SOL_SOCKET && name == SO_RCVTIMEO) {
-		s->rcvtimeo_ms = ms_of(val, len);
-	} else if (level == SOL_SOCKET && name == SO_SNDTIMEO) {
-		s->sndtimeo_ms = ms_of(val, len);
-	}
-	return 0;
-}
-
-int
-vs__sock_getsockopt(int fd, struct vs_sock *s, int level, int name,
-		    void *val, socklen_t *len)
-{
-	if (level == SOL_SOCKET && name == SO_ERROR && s->state != VS_S_LISTEN) {
-		int err;
-
-		if (!val || !len || *len < sizeof(int))
-			return -EINVAL;
-		vs__engine_lock(s->e);
-		err = -take_err(s);
-		vs__engine_unlock(s->e);
-		*(int *)val = err;
-		*len = sizeof(int);
-		return 0;
-	}
-	if (level == IPPROTO_TCP && name == TCP_INFO && s->type == SOCK_STREAM &&
-	    s->state != VS_S_LISTEN) {
-		struct tcp_info ti = { 0 };
-		struct vs_tcp_info in = { .state = TCP_CLOSE };
-
-		if (!val || !len)
-			return -EFAULT;
-		vs__engine_lock(s->e);
-		if (s->tcp)
-			vs__tcp_info(s->tcp, &in);
-		vs__engine_unlock(s->e);
-		ti.tcpi_state = (uint8_t)in.state;
-		ti.tcpi_snd_mss = in.mss;
-		ti.tcpi_rcv_mss = in.mss;
-		ti.tcpi_rcv_space = in.rcv_wnd;
-		ti.tcpi_unacked = in.mss ? in.snd_queued / in.mss : 0;
-		memcpy(val, &ti, *len < sizeof(ti) ? *len : sizeof(ti));
-		*len = *len < sizeof(ti) ? *len : sizeof(ti);
-		return 0;
-	}
-	return vs__real.getsockopt(fd, level, name, val, len) < 0 ? -errno : 0;
-}
 
 int
 vs__sock_dup(int oldfd, int newfd)

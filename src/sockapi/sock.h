@@ -210,6 +210,8 @@ struct vs_ep *vs__fd_ep(int fd);
 bool vs__fd_internal(int fd);
 void vs__fd_mark_internal(int fd);
 
+/* fd, a UDP socket, stays the kernel's (VS_FD_KERNEL). */
+void vs__fd_mark_kernel(int fd);
 /* Before libc's close or dup2 onto fd: a VS_FD_KERNEL mark goes. */
 void vs__fd_forget(int fd);
 /* sendto/sendmsg with an address on an fd vstack does not know: an
@@ -247,10 +249,27 @@ int vs__sock_close(int fd);
 int vs__sock_shutdown(struct vs_sock *s, int how);
 int vs__sock_name(struct vs_sock *s, bool peer, struct sockaddr *sa,
 		  socklen_t *len);
+/* Socket options (opts.c; docs/sockapi.md, Socket options). */
 int vs__sock_getsockopt(int fd, struct vs_sock *s, int level, int name,
 			void *val, socklen_t *len);
 int vs__sock_setsockopt(int fd, struct vs_sock *s, int level, int name,
 			const void *val, socklen_t len);
+/* Options the program set on the kernel socket before vstack took it. */
+void vs__sock_inherit_options(int fd, struct vs_sock *s);
+/* The socket's TCP options on its connection; under its engine's lock. */
+void vs__sock_apply_options(struct vs_sock *s);
+/* A timeval option (SO_RCVTIMEO, SO_SNDTIMEO) in ms; 0: none. */
+int vs__sock_ms_of(const void *val, socklen_t len);
+/* The pending error (SO_ERROR), taken; under the engine's lock. */
+int vs__sock_take_err(struct vs_sock *s);
+/* fd's UDP socket goes back to the kernel: its kernel twin, bound to the
+ * same address, carries its datagrams from now on; what vstack had
+ * received and not delivered is dropped. -EBUSY where it cannot: not a
+ * bound UDP socket, named by several fds, or in an epoll set or poll. */
+int vs__sock_to_kernel(int fd, struct vs_sock *s);
+/* After the kernel took an option on fd, not (yet) vstack's: a UDP
+ * socket that asked for what vstack cannot do stays the kernel's. */
+void vs__sock_opt_kernel(int fd, int level, int name);
 int vs__sock_dup(int oldfd, int newfd);
 /* The readiness of s now (EPOLL* bits). */
 uint32_t vs__sock_events(struct vs_sock *s);
