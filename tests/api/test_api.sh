@@ -43,7 +43,7 @@ raw_hook_drop)
 	echo_via 10.77.1.2 || fail "the allowed peer got no echo"
 	echo_via 10.77.1.3 && fail "the dropped peer got an echo"
 	echo_via 10.77.1.2 || fail "the allowed peer got no echo afterwards"
-	netns_exec a pkill -TERM -f "api_test hook"
+	netns_kill a TERM api_test
 	wait_for_line "$VSEMU_TMP/out" dropped
 	read -r _ dropped _ passed < <(grep dropped "$VSEMU_TMP/out")
 	[ "$dropped" -ge 1 ] || fail "no drop counted"

@@ -34,11 +34,14 @@ run() {
 	local ns=$1
 	shift
 	netns_exec "$ns" env LD_PRELOAD="$VS_BUILD/emu/libvsemu.so" \
-		VSEMU_DIR="$VSEMU_DIR" timeout 60 "$@"
+		VSEMU_DIR="$VSEMU_DIR" timeout 60 stdbuf -oL "$@"
 }
 run a "$tool" -d mlx5_0 -B $m0 -E $m1 $common --server >"$VSEMU_TMP/server" 2>&1 &
 server=$!
-sleep 0.5
+# Raw Ethernet exchanges nothing before the test (no TCP handshake): the
+# server is ready once it printed its result table's header, its queues
+# up and receives posted.
+wait_for_line "$VSEMU_TMP/server" "#bytes" || exit 1
 rc=0
 run b "$tool" -d mlx5_1 -B $m1 -E $m0 $common --client 10.77.1.1 >"$VSEMU_TMP/client" 2>&1 || rc=$?
 wait "$server" || rc=$?

@@ -34,10 +34,12 @@ native() { # OUT PROGRAM ARGS...: in namespace a on the emulated port
 	netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VSEMU_LIB/libvsemu.so" \
 		VSTACK_DEVICE=mlx5_0 VSTACK_LOG=warn "$@" >"$out" 2>&1
 }
-stop() { # NAME: SIGTERM, and it must end
-	netns_exec a pkill -TERM -x "$1"
-	for i in $(seq 50); do netns_exec a pgrep -x "$1" >/dev/null || return 0; sleep 0.1; done
-	fail "$1 did not stop on SIGTERM"
+gone() { [ -z "$(netns_pidof "$1" "$2")" ]; }
+stop() { # NAME [NS]: SIGTERM to NAME in namespace a (or NS), and it must end
+	local ns=${2:-a}
+	[ -n "$(netns_pidof "$ns" "$1")" ] || fail "$1 is not running in $ns"
+	netns_kill "$ns" TERM "$1"
+	wait_until 5 "$1 to stop on SIGTERM" gone "$ns" "$1" || fail "$1 did not stop on SIGTERM"
 }
 
 case $what in
@@ -102,10 +104,8 @@ load)
 	netns_exec b "$VS_BUILD/bench/epoll_echo" 7000 >"$VSEMU_TMP/echo" 2>&1 &
 	netns_exec b nginx -c "$d/nginx.conf" >"$d/out" 2>&1 &
 	wait_for_line "$VSEMU_TMP/echo" ready
-	for _ in $(seq 50); do
-		netns_exec b curl -s -m 1 -o /dev/null http://127.0.0.1:8080/ && break
-		sleep 0.2
-	done
+	served() { netns_exec b curl -s -m 1 -o /dev/null http://127.0.0.1:8080/; }
+	wait_until 20 "nginx on the kernel to serve" served || fail "nginx did not start"
 	native "$VSEMU_TMP/out" "$VS_BUILD/examples/vs-load" -c 2 -n 8 -d 2 \
 		-m echo -s 100 10.77.1.2:7000 || fail "vs-load against the echo server"
 	cat "$VSEMU_TMP/out"
@@ -135,7 +135,7 @@ l2fwd)
 		fail "ping across the forwarder"
 	netns_exec a ping -c 3 -i 0.2 -W 1 -I 10.77.9.3 10.77.9.2 &&
 		fail "ping from the filtered address crossed"
-	netns_exec f pkill -TERM -x vs-l2fwd
+	stop vs-l2fwd f
 	wait_for_line "$VSEMU_TMP/out" forwarded
 	read -r fab dab fba < <(awk '/^forwarded/ {print $2, $4, $11}' "$VSEMU_TMP/out")
 	[ "$fab" -ge 5 ] && [ "$fba" -ge 5 ] || fail "forwarded $fab and $fba frames"

@@ -49,4 +49,40 @@ udp4_frame(uint8_t *f, uint32_t len, const uint8_t *dmac, const uint8_t *smac,
 	ip4_frame(f, len, dmac, smac, 17, sip, dip, sport, dport);
 }
 
+/* The ones'-complement sum of len bytes, folded, added to sum. */
+static inline uint32_t
+frame_sum(uint32_t sum, const uint8_t *p, uint32_t len)
+{
+	for (uint32_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+/* True if an IPv4 frame's header checksum verifies. */
+static inline int
+frame_ip4_csum_ok(const uint8_t *f)
+{
+	return frame_sum(0, f + 14, (uint32_t)(f[14] & 0xf) * 4) == 0xffff;
+}
+
+/* True if an IPv4 frame's UDP or TCP checksum verifies against its
+ * pseudo-header (a UDP checksum of 0, "none", does not). */
+static inline int
+frame_l4_csum_ok(const uint8_t *f)
+{
+	uint32_t ihl = (uint32_t)(f[14] & 0xf) * 4,
+		 l4len = ((uint32_t)f[16] << 8 | f[17]) - ihl, sum;
+	const uint8_t *l4 = f + 14 + ihl;
+
+	if (f[23] == 17 && !l4[6] && !l4[7])
+		return 0;
+	sum = frame_sum(0, f + 26, 8); /* source and destination */
+	sum += f[23] + l4len;
+	return frame_sum(sum, l4, l4len) == 0xffff;
+}
+
 #endif

@@ -17,6 +17,10 @@
 #                             #  NETNS_QUEUES=N: N queues each way (default 1)
 #   netns_exec a CMD...       # run CMD inside a
 #   netns_addr a b 4|6        # a's address on its link to b
+#   netns_pidof a NAME        # pids of the processes called NAME in a (only a's)
+#   netns_kill a SIG NAME     # SIG to the processes called NAME in a (only a's)
+#   wait_until SECS WHAT CMD... # runs CMD until it succeeds, at most SECS
+#                             #  seconds; else says "timed out: WHAT", fails
 #   netns_teardown            # also runs automatically on exit and signals
 #   NETNS_CLEANUP+=("cmd")    # run by netns_teardown, after the namespaces
 
@@ -96,6 +100,32 @@ netns_pidof() {
 		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$2" ] && echo "$p"
 	done
 	return 0
+}
+
+# netns_kill NS SIG NAME: sends SIG to the processes called NAME in NS.
+# Never by name across the machine: `ip netns exec NS pkill NAME` would
+# find every NAME on the machine, other tests' included.
+netns_kill() {
+	local p
+	p=$(netns_pidof "$1" "$3")
+	[ -n "$p" ] && kill -"$2" $p 2>/dev/null
+	return 0
+}
+
+# wait_until SECS WHAT CMD...: runs CMD every 50 ms until it succeeds,
+# for at most SECS seconds. A condition with a deadline, never a fixed
+# sleep.
+wait_until() {
+	local secs=$1 what=$2 end
+	shift 2
+	end=$((SECONDS + secs))
+	until "$@"; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "timed out after ${secs} s: $what" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
 }
 
 netns_exec() {

@@ -13,6 +13,12 @@
 #                             (LD_PRELOAD=libvstack.so) over port DEV
 #   kernel_conns NS PORT      established kernel TCP connections in NS
 #                             with PORT at either end
+#   vs_snmp PID NAME          a counter of a running vstack process
+#                             (vstackctl snmp, e.g. Tcp.PassiveOpens)
+#   vs_carried LOG            what a vstack process that exited carried,
+#                             from its exit line in LOG (VSTACK_LOG=info):
+#                             "ACCEPTED CONNECTED BYTES_IN BYTES_OUT
+#                             DATAGRAMS_IN DATAGRAMS_OUT"
 #
 #   vs_dev DEV                the device name to give vstack for DEV
 #
@@ -88,4 +94,12 @@ vstack_exec() {
 
 kernel_conns() {
 	netns_exec "$1" ss -Htn state established "( sport = :$2 or dport = :$2 )" | wc -l
+}
+
+vs_snmp() {
+	"$VS_BUILD/src/ctl/vstackctl" snmp -p "$1" | awk -v k="$2" '$1 == k { print $2 }'
+}
+
+vs_carried() {
+	sed -n 's/.*exit: vstack carried \([0-9]*\) TCP connections accepted and \([0-9]*\) connected, \([0-9]*\) bytes in and \([0-9]*\) out; \([0-9]*\) UDP datagrams in and \([0-9]*\) out$/\1 \2 \3 \4 \5 \6/p' "$1" | tail -1
 }

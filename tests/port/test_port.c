@@ -584,8 +584,10 @@ START_TEST(tx_checksum)
 	vs__port_flush(port, 0);
 	n = peer_recv(got, sizeof(got), 2000);
 	ck_assert_int_eq(n, 300);
-	ck_assert(got[24] || got[25]); /* IPv4 header checksum */
-	ck_assert(got[40] || got[41]); /* UDP checksum */
+	ck_assert_msg(frame_ip4_csum_ok(got), "IPv4 header checksum %02x%02x",
+		      got[24], got[25]);
+	ck_assert_msg(frame_l4_csum_ok(got), "UDP checksum %02x%02x", got[40],
+		      got[41]);
 	teardown();
 }
 END_TEST
@@ -972,6 +974,7 @@ vstest_suite(void)
 
 		tcase_add_loop_test(tc, open_fault, 0,
 				    (int)VS_ARRAY_SIZE(open_faults));
+		tcase_set_timeout(tc, VSTEST_TIMEOUT_S);
 		suite_add_tcase(s, tc);
 		VSTEST_ADD(s, running_faults);
 	} else if (xdp) {

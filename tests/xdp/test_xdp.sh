@@ -60,8 +60,14 @@ cleanup)
 	xdp_attached a to_b || fail "no XDP program on to_b"
 	# The reaper shows its own name, not the program's command line
 	# (pkill -f vs-echo must not find it).
-	[ "$(pgrep -f 'vs-echo 7000' | wc -l)" = 1 ] && [ -n "$(pgrep -x vstack-reaper)" ] ||
-		fail "the reaper passes for the program: $(pgrep -af 'vs-echo|vstack-reaper')"
+	cmdlines() { # the command lines of namespace a's processes
+		local p
+		for p in $(ip netns pids "$(netns_name a)"); do
+			tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null && echo
+		done
+	}
+	[ "$(cmdlines | grep -c 'vs-echo 7000')" = 1 ] && [ -n "$(netns_pidof a vstack-reaper)" ] ||
+		fail "the reaper passes for the program: $(cmdlines | grep -E 'vs-echo|vstack-reaper')"
 	for i in 1 2 3 4; do
 		[ "$(talk 7000)" = ping7000 ] || fail "echo $i through the first process"
 	done
@@ -121,8 +127,8 @@ counters)
 	kill -STOP "$pid"
 	netns_exec b bash -c 'for i in $(seq 5000); do printf x >/dev/udp/10.77.1.1/7000; done'
 	kill -CONT "$pid"
-	sleep 1
-	rx=$(stats rx_packets) drops=$(stats drop_nic)
+	counted() { rx=$(stats rx_packets) drops=$(stats drop_nic); [ $((rx + drops)) -ge 5000 ]; }
+	wait_until 10 "5000 datagrams received or dropped" counted || true
 	echo "5000 datagrams sent to a stopped engine: $rx received, $drops dropped by the kernel"
 	[ "$drops" -gt 0 ] || fail "no drop counted"
 	[ $((rx + drops)) = 5000 ] || fail "received $rx + dropped $drops != 5000 sent"
