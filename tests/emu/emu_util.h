@@ -16,6 +16,7 @@
 #include "base/compiler.h"
 #include "emu/vsemu.h"
 #include "frames.h"
+#define VSTEST_NEEDS_CAP_NET_RAW
 #include "vstest.h"
 
 #define BUF_SIZE 2048
