@@ -247,7 +247,7 @@ cq_new(struct ibv_context *c, int cqe, void *cq_context,
        struct ibv_comp_channel *channel, uint32_t comp_vector)
 {
 	struct emu_cq *cq;
-	uint32_t size = 2;
+	uint32_t size;
 
 	EMU_FAULT_NULL("ibv_create_cq");
 	if (cqe < 1 || cqe >= EMU_MAX_CQE || comp_vector >= 1) {
@@ -255,8 +255,7 @@ cq_new(struct ibv_context *c, int cqe, void *cq_context,
 		return NULL;
 	}
 	/* Like mlx5: a power of two above the request, reported minus one. */
-	while (size < (uint32_t)cqe + 1)
-		size <<= 1;
+	size = vs_pow2_at_least((uint32_t)cqe + 1);
 	cq = calloc(1, sizeof(*cq));
 	if (cq)
 		cq->ring = calloc(size, sizeof(*cq->ring));

@@ -24,15 +24,6 @@
 #include "emu/emu.h"
 #include "emu/link.h"
 
-static uint32_t
-pow2_at_least(uint32_t n)
-{
-	uint32_t p = 1;
-
-	while (p < n)
-		p <<= 1;
-	return p;
-}
 
 static struct emu_cq *
 ecq(struct ibv_cq *cq)
@@ -95,7 +86,7 @@ static int
 rq_init(struct emu_rq *rq, uint32_t max_wr, uint32_t max_sge,
 	struct emu_cq *cq, uint32_t num, enum ibv_qp_state *state)
 {
-	rq->size = max_wr ? pow2_at_least(max_wr) : 0;
+	rq->size = max_wr ? vs_pow2_at_least(max_wr) : 0;
 	rq->wqe = calloc(rq->size ? rq->size : 1, sizeof(*rq->wqe));
 	if (!rq->wqe)
 		return ENOMEM;
@@ -232,7 +223,7 @@ qp_setup_queues(struct emu_qp *qp, struct ibv_qp_init_attr_ex *a)
 	if (rc)
 		return rc;
 	qp->rq.fail = rq_fail_qp;
-	qp->sq_size = pow2_at_least(a->cap.max_send_wr ? a->cap.max_send_wr : 1);
+	qp->sq_size = vs_pow2_at_least(a->cap.max_send_wr ? a->cap.max_send_wr : 1);
 	qp->max_send_sge = a->cap.max_send_sge ? a->cap.max_send_sge : 1;
 	qp->max_inline = a->cap.max_inline_data;
 	qp->sq_sig_all = a->sq_sig_all;

@@ -27,8 +27,8 @@
 #include "base/compiler.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/self.h"
 #include "ctl/server.h"
-#include "sockapi/sock.h"
 #include "stack/addr.h"
 #include "stack/engine.h"
 #include "stack/tcp.h"
@@ -89,6 +89,7 @@ struct vs_stack {
 	struct shared_listen *sl;
 	unsigned nsl;
 	struct vs_mem *mems;
+	struct vs_engine *eps[VS_MAX_ENGINES]; /* each context's, for the view */
 	struct vs_ctl_view view; /* what vstackctl sees */
 };
 
@@ -989,7 +990,7 @@ vs_init(const struct vs_options *opt, struct vs_stack **out)
 	}
 	if (o.flags & ~VS_OPT_THREADS)
 		return -EINVAL;
-	rc = vs__sock_native();
+	rc = vs__self_claim(VS_OWNER_NATIVE);
 	if (rc) {
 		vs_err("vs_init: the LD_PRELOAD socket layer already runs in this process");
 		return rc;
@@ -1011,8 +1012,8 @@ vs_init(const struct vs_options *opt, struct vs_stack **out)
 	ncpu = vs__usable_cpus(cpus, 1024);
 	st->n = o.contexts ? o.contexts
 			   : st->cfg.cores ? st->cfg.cores : (ncpu ? ncpu : 1);
-	if (st->n > 64)
-		st->n = 64;
+	if (st->n > VS_MAX_ENGINES)
+		st->n = VS_MAX_ENGINES;
 	st->threads = o.flags & VS_OPT_THREADS;
 	vs__port_opts_of(&po, &st->cfg, st->n);
 	st->port = vs__port_open(&po, err, sizeof(err));
@@ -1054,9 +1055,10 @@ vs_init(const struct vs_options *opt, struct vs_stack **out)
 			return rc;
 		}
 	}
+	for (unsigned i = 0; i < st->n; i++)
+		st->eps[i] = &st->ctx[i].e;
 	st->view = (struct vs_ctl_view){ .mode = "native", .port = st->port,
-					 .engines = &st->ctx[0].e,
-					 .stride = sizeof(st->ctx[0]), .n = st->n,
+					 .engines = st->eps, .n = st->n,
 					 .cfg = &st->cfg };
 	vs__ctl_add(&st->view);
 	*out = st;

@@ -90,42 +90,61 @@ parse_prefix(const char *s, unsigned max, unsigned *out)
 	return 0;
 }
 
-static int
-parse_addr(const char *tok, struct vs_policy_rule *r, char *err, size_t errlen)
+int
+vs__policy_net_parse(const char *tok, uint8_t *family, uint8_t addr[16],
+		     unsigned *prefix, char *err, size_t errlen)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
 	char *slash;
-	unsigned len, prefix;
+	unsigned len;
 
-	if (strcmp(tok, "*") == 0)
-		return 0;
 	if (strlen(tok) >= sizeof(buf))
 		return fail(err, errlen, "address '%s' is too long", tok);
 	strcpy(buf, tok);
 	slash = strchr(buf, '/');
 	if (slash)
 		*slash++ = '\0';
-	if (inet_pton(AF_INET, buf, r->addr) == 1) {
-		r->family = AF_INET;
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, buf, addr) == 1) {
+		*family = AF_INET;
 		len = 4;
-	} else if (inet_pton(AF_INET6, buf, r->addr) == 1) {
-		r->family = AF_INET6;
+	} else if (inet_pton(AF_INET6, buf, addr) == 1) {
+		*family = AF_INET6;
 		len = 16;
 	} else {
 		return fail(err, errlen,
-			    "bad address '%s' (accepted: *, an IPv4 or IPv6 "
+			    "bad address '%s' (accepted: an IPv4 or IPv6 "
 			    "address, optionally /prefix-length)",
 			    tok);
 	}
-	prefix = len * 8;
-	if (slash && parse_prefix(slash, len * 8, &prefix) < 0)
+	*prefix = len * 8;
+	if (slash && parse_prefix(slash, len * 8, prefix) < 0)
 		return fail(err, errlen,
 			    "bad prefix length in '%s' (0..32 for IPv4, 0..128 "
 			    "for IPv6)",
 			    tok);
-	if (host_bits_set(r->addr, len, prefix))
+	if (host_bits_set(addr, len, *prefix))
 		return fail(err, errlen,
 			    "'%s' has bits set past its prefix length", tok);
+	return 0;
+}
+
+static int
+parse_addr(const char *tok, struct vs_policy_rule *r, char *err, size_t errlen)
+{
+	unsigned prefix;
+
+	if (strcmp(tok, "*") == 0)
+		return 0;
+	if (vs__policy_net_parse(tok, &r->family, r->addr, &prefix, err,
+				 errlen) < 0) {
+		if (!strncmp(err, "bad address", 11))
+			fail(err, errlen,
+			     "bad address '%s' (accepted: *, an IPv4 or IPv6 "
+			     "address, optionally /prefix-length)",
+			     tok);
+		return -EINVAL;
+	}
 	r->prefix = (uint8_t)prefix;
 	return 0;
 }

@@ -52,6 +52,14 @@ struct vs_policy {
 	size_t n;
 };
 
+/*
+ * "ADDRESS[/PREFIX-LENGTH]", as every kind of rule spells an address (the
+ * offload policy's and vstackctl flow's): an IPv4 or IPv6 address, no
+ * bits set past the prefix. addr gets 4 or 16 bytes (the rest zero). On
+ * error returns -EINVAL and writes why into err.
+ */
+int vs__policy_net_parse(const char *text, uint8_t *family, uint8_t addr[16],
+			 unsigned *prefix, char *err, size_t errlen);
 /* Parses one rule. On error returns -EINVAL and writes why into err. */
 int vs__policy_rule_parse(const char *text, struct vs_policy_rule *rule,
 			  char *err, size_t errlen);

@@ -22,8 +22,8 @@
 #include "ctl/capture.h"
 
 struct vs_capture {
-	struct vs_engine *e[64];
-	struct vs_tap *tap[64];
+	struct vs_engine *e[VS_MAX_ENGINES];
+	struct vs_tap *tap[VS_MAX_ENGINES];
 	unsigned n;
 	pcap_t *dead;
 	pcap_dumper_t *dump;
@@ -39,7 +39,7 @@ vs__capture_new(struct vs_engine **es, unsigned n, const char *file,
 {
 	struct vs_capture *c = calloc(1, sizeof(*c));
 
-	if (!c || n > 64) {
+	if (!c || n > VS_MAX_ENGINES) {
 		snprintf(err, errlen, "out of memory");
 		free(c);
 		return NULL;
@@ -74,7 +74,7 @@ vs__capture_new(struct vs_engine **es, unsigned n, const char *file,
 	}
 	/* Taps on last: from here the engines copy. */
 	for (unsigned i = 0; i < c->n; i++)
-		atomic_store_explicit(&c->e[i]->nif.tap, c->tap[i], memory_order_release);
+		vs__engine_set_tap(c->e[i], c->tap[i]);
 	return c;
 fail:
 	for (unsigned i = 0; i < n; i++)
@@ -141,7 +141,7 @@ void
 vs__capture_free(struct vs_capture *c)
 {
 	for (unsigned i = 0; i < c->n; i++)
-		atomic_store_explicit(&c->e[i]->nif.tap, NULL, memory_order_release);
+		vs__engine_set_tap(c->e[i], NULL);
 	for (unsigned i = 0; i < c->n; i++) {
 		sem_t *s = malloc(sizeof(*s));
 		struct timespec until;
@@ -164,7 +164,7 @@ vs__capture_free(struct vs_capture *c)
 			 * stay allocated rather than risk a write into freed
 			 * memory. */
 			vs_warn("capture: engine %u did not answer; its tap is kept",
-				c->e[i]->q);
+				vs__engine_queue(c->e[i]));
 		}
 	}
 	pcap_dump_close(c->dump);

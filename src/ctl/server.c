@@ -18,10 +18,11 @@
 #include "base/clock.h"
 #include "base/compiler.h"
 #include "base/log.h"
+#include "base/policy.h"
+#include "base/self.h"
 #include "ctl/capture.h"
 #include "ctl/proto.h"
 #include "ctl/server.h"
-#include "sockapi/sock.h"
 #include "stack/addr.h"
 
 #define MAX_VIEWS 8
@@ -63,7 +64,7 @@ static struct {
 static struct vs_engine *
 engine(const struct vs_ctl_view *v, unsigned i)
 {
-	return (struct vs_engine *)((char *)v->engines + (size_t)i * v->stride);
+	return v->engines[i];
 }
 
 /* --- connections, listed by each engine on its own thread --- */
@@ -87,38 +88,30 @@ snap_put(struct snap *s)
 }
 
 static void
-ep_str(const ip_addr_t *ip, u16_t port, char *buf, size_t len)
+ep_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
-	struct sockaddr_storage ss;
 	char a[INET6_ADDRSTRLEN];
 
-	vs__sa_of_ip(ip, port, &ss);
-	inet_ntop(ss.ss_family, vs__sa_addr((struct sockaddr *)&ss), a, sizeof(a));
-	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	if (!ss->ss_family) {
+		snprintf(buf, len, "*");
+		return;
+	}
+	inet_ntop(ss->ss_family, vs__sa_addr((const struct sockaddr *)ss), a, sizeof(a));
+	snprintf(buf, len, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
+		 vs__sa_port((const struct sockaddr *)ss));
 }
 
-static const char *const state_name[] = {
-	[CLOSED] = "CLOSED",	       [LISTEN] = "LISTEN",
-	[SYN_SENT] = "SYN-SENT",       [SYN_RCVD] = "SYN-RECV",
-	[ESTABLISHED] = "ESTAB",       [FIN_WAIT_1] = "FIN-WAIT-1",
-	[FIN_WAIT_2] = "FIN-WAIT-2",   [CLOSE_WAIT] = "CLOSE-WAIT",
-	[CLOSING] = "CLOSING",	       [LAST_ACK] = "LAST-ACK",
-	[TIME_WAIT] = "TIME-WAIT",
-};
-
 static void
-snap_tcp(struct snap *s, struct tcp_pcb *list)
+snap_one(void *arg, const struct vs_conn_info *ci)
 {
-	for (struct tcp_pcb *p = list; p; p = p->next) {
-		char l[64], r[64];
+	struct snap *s = arg;
+	char l[64], r[64];
 
-		ep_str(&p->local_ip, p->local_port, l, sizeof(l));
-		ep_str(&p->remote_ip, p->remote_port, r, sizeof(r));
-		vs__ctl_printf(&s->out, "tcp\t%s\t%s\t%s\t%u\t%u\t%u\t%s\n",
-			       p->state < VS_ARRAY_SIZE(state_name) ? state_name[p->state] : "?",
-			       l, r, (unsigned)(p->snd_lbb - p->lastack),
-			       (unsigned)(TCP_WND - p->rcv_wnd), s->e->q, s->dev);
-	}
+	ep_str(&ci->local, l, sizeof(l));
+	ep_str(&ci->peer, r, sizeof(r));
+	vs__ctl_printf(&s->out, "%s\t%s\t%s\t%s\t%u\t%u\t%u\t%s\n",
+		       ci->udp ? "udp" : "tcp", ci->state, l, r, ci->send_q,
+		       ci->recv_q, vs__engine_queue(s->e), s->dev);
 }
 
 /* On the engine's thread, its lock held (a call from its ring). */
@@ -126,28 +119,8 @@ static void
 snap_run(void *arg)
 {
 	struct snap *s = arg;
-	struct vs_lwip *lw = &s->e->lw;
 
-	for (struct tcp_pcb_listen *p = lw->tcp_listen_pcbs->listen_pcbs; p;
-	     p = p->next) {
-		char l[64];
-
-		ep_str(&p->local_ip, p->local_port, l, sizeof(l));
-		vs__ctl_printf(&s->out, "tcp\tLISTEN\t%s\t*\t0\t0\t%u\t%s\n", l,
-			       s->e->q, s->dev);
-	}
-	snap_tcp(s, *lw->tcp_active_pcbs);
-	snap_tcp(s, *lw->tcp_tw_pcbs);
-	for (struct udp_pcb *p = *lw->udp_pcbs; p; p = p->next) {
-		char l[64], r[64] = "*";
-
-		ep_str(&p->local_ip, p->local_port, l, sizeof(l));
-		if (p->remote_port)
-			ep_str(&p->remote_ip, p->remote_port, r, sizeof(r));
-		vs__ctl_printf(&s->out, "udp\t%s\t%s\t%s\t0\t0\t%u\t%s\n",
-			       p->remote_port ? "ESTAB" : "UNCONN", l, r, s->e->q,
-			       s->dev);
-	}
+	vs__engine_conns(s->e, snap_one, s);
 	sem_post(&s->done);
 	snap_put(s);
 }
@@ -185,16 +158,12 @@ cmd_conns(struct vs_ctl_buf *out)
 					       s->out.p ? s->out.p : "");
 			else
 				vs_warn("control: engine %u did not answer in %d ms",
-					s->e->q, SNAP_TIMEOUT_MS);
+					vs__engine_queue(s->e), SNAP_TIMEOUT_MS);
 			snap_put(s);
 		}
 }
 
-/* --- counters (atomics and single-writer fields: no lock) --- */
-
-/* Counters: LOAD for _Atomic ones, PLOAD for plain single-writer ones. */
-#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
-#define PLOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+/* --- counters (a snapshot per engine, read without its lock) --- */
 
 static void
 cmd_stats(struct vs_ctl_buf *out)
@@ -211,36 +180,31 @@ cmd_stats(struct vs_ctl_buf *out)
 		uint32_t free_bufs = vs__port_bufs_free(w->port);
 
 		for (unsigned i = 0; i < w->n; i++) {
-			struct vs_engine *e = engine(w, i);
-			const struct vs_queue_stats *q = vs__port_stats(w->port, e->q);
-			const struct vs_netif_stats *n = &e->nif.st;
+			struct vs_engine_counters c;
 
+			vs__engine_counters(engine(w, i), &c);
 			vs__ctl_printf(out,
 				       "%u\t%s\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t"
 				       "%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%u\t%u\t%lu\t"
 				       "%lu\t%lu\n",
-				       e->q, in->device, (unsigned long)LOAD(q->rx_frames),
-				       (unsigned long)LOAD(q->rx_bytes),
-				       (unsigned long)LOAD(q->tx_frames),
-				       (unsigned long)LOAD(q->tx_bytes),
-				       (unsigned long)LOAD(q->rx_no_buf),
-				       (unsigned long)LOAD(q->tx_full),
-				       (unsigned long)PLOAD(n->tx_no_buf),
-				       (unsigned long)PLOAD(n->tx_no_route),
-				       (unsigned long)PLOAD(n->neigh_timeout),
-				       (unsigned long)PLOAD(n->rx_not_ip),
-				       (unsigned long)PLOAD(n->raw_dropped),
-				       (unsigned long)vs__port_nic_drops(w->port, e->q),
-				       (unsigned long)PLOAD(*e->lw.tcp_syn_cookies_sent),
-				       (unsigned long)PLOAD(*e->lw.tcp_syn_cookies_ok),
-				       (unsigned long)PLOAD(*e->lw.tcp_syn_cookies_bad),
-				       (unsigned long)PLOAD(n->rx_no_mem),
-				       (unsigned long)PLOAD(n->rx_copied),
-				       (unsigned long)LOAD(e->st.tcp_time_wait),
-				       free_bufs,
-				       in->nbufs, (unsigned long)LOAD(e->st.loops),
-				       (unsigned long)LOAD(e->st.sleeps),
-				       (unsigned long)LOAD(e->st.lock_waits));
+				       c.q, in->device, (unsigned long)c.rx_frames,
+				       (unsigned long)c.rx_bytes, (unsigned long)c.tx_frames,
+				       (unsigned long)c.tx_bytes, (unsigned long)c.rx_no_buf,
+				       (unsigned long)c.tx_full, (unsigned long)c.tx_no_buf,
+				       (unsigned long)c.tx_no_route,
+				       (unsigned long)c.neigh_timeout,
+				       (unsigned long)c.rx_not_ip,
+				       (unsigned long)c.raw_dropped,
+				       (unsigned long)c.nic_drops,
+				       (unsigned long)c.syn_cookies_sent,
+				       (unsigned long)c.syn_cookies_ok,
+				       (unsigned long)c.syn_cookies_bad,
+				       (unsigned long)c.rx_no_mem,
+				       (unsigned long)c.rx_copied,
+				       (unsigned long)c.tcp_time_wait, free_bufs,
+				       in->nbufs, (unsigned long)c.loops,
+				       (unsigned long)c.sleeps,
+				       (unsigned long)c.lock_waits);
 		}
 	}
 }
@@ -248,7 +212,7 @@ cmd_stats(struct vs_ctl_buf *out)
 static void
 cmd_snmp(struct vs_ctl_buf *out)
 {
-	uint64_t c[15] = { 0 };
+	uint64_t t[15] = { 0 };
 	static const char *const names[15] = {
 		"Ip.InReceives",   "Ip.OutRequests",   "Ip.InDiscards",
 		"Ip.OutNoRoutes",  "Tcp.ActiveOpens",  "Tcp.PassiveOpens",
@@ -260,28 +224,28 @@ cmd_snmp(struct vs_ctl_buf *out)
 
 	for (unsigned v = 0; v < S.nviews; v++)
 		for (unsigned i = 0; i < S.views[v]->n; i++) {
-			struct vs_engine *e = engine(S.views[v], i);
-			const struct vs_netif_stats *n = &e->nif.st;
+			struct vs_engine_counters c;
 
-			c[0] += PLOAD(n->rx_frames);
-			c[1] += PLOAD(n->tx_frames);
-			c[2] += PLOAD(n->rx_not_ip) + PLOAD(n->raw_dropped);
-			c[3] += PLOAD(n->tx_no_route);
-			c[4] += LOAD(e->st.tcp_connects);
-			c[5] += LOAD(e->st.tcp_accepted);
-			c[6] += LOAD(e->st.tcp_resets);
-			c[7] += LOAD(e->st.tcp_timeouts);
-			c[8] += LOAD(e->st.tcp_rx_bytes);
-			c[9] += LOAD(e->st.tcp_tx_bytes);
-			c[10] += LOAD(e->st.udp_rx_datagrams);
-			c[11] += LOAD(e->st.udp_tx_datagrams);
-			c[12] += PLOAD(*e->lw.tcp_rto_timeouts);
-			c[13] += PLOAD(*e->lw.tcp_fast_rexmits);
-			c[14] += PLOAD(*e->lw.tcp_lost_rexmits);
+			vs__engine_counters(engine(S.views[v], i), &c);
+			t[0] += c.ip_in;
+			t[1] += c.ip_out;
+			t[2] += c.rx_not_ip + c.raw_dropped;
+			t[3] += c.tx_no_route;
+			t[4] += c.tcp_connects;
+			t[5] += c.tcp_accepted;
+			t[6] += c.tcp_resets;
+			t[7] += c.tcp_timeouts;
+			t[8] += c.tcp_rx_bytes;
+			t[9] += c.tcp_tx_bytes;
+			t[10] += c.udp_rx_datagrams;
+			t[11] += c.udp_tx_datagrams;
+			t[12] += c.rto_timeouts;
+			t[13] += c.fast_rexmits;
+			t[14] += c.lost_rexmits;
 		}
 	vs__ctl_printf(out, "counter\tvalue\n");
 	for (int i = 0; i < 15; i++)
-		vs__ctl_printf(out, "%s\t%lu\n", names[i], (unsigned long)c[i]);
+		vs__ctl_printf(out, "%s\t%lu\n", names[i], (unsigned long)t[i]);
 }
 
 static void
@@ -290,9 +254,13 @@ cmd_latency(struct vs_ctl_buf *out)
 	uint64_t h[VS_LAT_BUCKETS] = { 0 };
 
 	for (unsigned v = 0; v < S.nviews; v++)
-		for (unsigned i = 0; i < S.views[v]->n; i++)
+		for (unsigned i = 0; i < S.views[v]->n; i++) {
+			struct vs_engine_counters c;
+
+			vs__engine_counters(engine(S.views[v], i), &c);
 			for (int b = 0; b < VS_LAT_BUCKETS; b++)
-				h[b] += LOAD(engine(S.views[v], i)->nif.st.latency[b]);
+				h[b] += c.latency[b];
+		}
 	vs__ctl_printf(out, "below_us\tcount\n");
 	for (int b = 0; b < VS_LAT_BUCKETS; b++)
 		if (b + 1 < VS_LAT_BUCKETS)
@@ -311,9 +279,13 @@ cmd_info(struct vs_ctl_buf *out)
 		char cpus[256] = "";
 		size_t k = 0;
 
-		for (unsigned i = 0; i < w->n && k < sizeof(cpus) - 8; i++)
+		for (unsigned i = 0; i < w->n && k < sizeof(cpus) - 8; i++) {
+			struct vs_engine_counters c;
+
+			vs__engine_counters(engine(w, i), &c);
 			k += (size_t)snprintf(cpus + k, sizeof(cpus) - k, "%s%d",
-					      i ? "," : "", engine(w, i)->cpu);
+					      i ? "," : "", c.cpu);
+		}
 		vs__ctl_printf(out, "%d\t%s\t%s\t%s\t%s\t%s\t%lu\n", (int)S.pid,
 			       program_invocation_short_name, w->mode, in->device,
 			       in->ifname, cpus,
@@ -348,40 +320,31 @@ cmd_config(struct vs_ctl_buf *out)
 
 /* --- flow rules --- */
 
-/* "ADDR[/LEN]" into r's address and mask; sets or checks the family. */
+/* "ADDR[/LEN]" into r's address and mask (the policy's parser: host
+ * bits past LEN are refused); sets or checks the family. */
 static bool
-parse_net(const char *v, uint8_t *family, uint8_t addr[16], uint8_t mask[16])
+parse_net(const char *v, uint8_t *family, uint8_t addr[16], uint8_t mask[16],
+	  char *why, size_t whylen)
 {
-	char a[64], *slash;
-	long len;
-	int fam, bits;
+	unsigned len;
+	uint8_t fam;
 
-	snprintf(a, sizeof(a), "%s", v);
-	slash = strchr(a, '/');
-	if (slash)
-		*slash++ = 0;
-	fam = strchr(a, ':') ? AF_INET6 : AF_INET;
-	if ((*family && *family != fam) || inet_pton(fam, a, addr) != 1)
+	if (vs__policy_net_parse(v, &fam, addr, &len, why, whylen) < 0)
 		return false;
-	bits = fam == AF_INET ? 32 : 128;
-	len = bits;
-	if (slash) {
-		char *end;
-
-		len = strtol(slash, &end, 10);
-		if (!*slash || *end || len < 0 || len > bits)
-			return false;
+	if (*family && *family != fam) {
+		snprintf(why, whylen, "'%s': src and dst of one family", v);
+		return false;
 	}
 	memset(mask, 0, 16);
-	for (long i = 0; i < len; i++)
+	for (unsigned i = 0; i < len; i++)
 		mask[i / 8] |= (uint8_t)(0x80 >> (i % 8));
-	for (int i = 0; i < 16; i++)
-		addr[i] &= mask[i];
-	*family = (uint8_t)fam;
+	*family = fam;
 	return true;
 }
 
-/* "PORT[/MASK]" (mask decimal or 0x hex; default all 16 bits). */
+/* "PORT[/MASK]" (mask decimal or 0x hex; default all 16 bits): a port
+ * 1..65535, or under a mask any value with no bit outside it (0/1: the
+ * even source ports, as DESIGN.md shares flows between processes). */
 static bool
 parse_port(const char *v, uint16_t *port, uint16_t *mask)
 {
@@ -394,10 +357,12 @@ parse_port(const char *v, uint16_t *port, uint16_t *mask)
 		const char *ms = end + 1;
 
 		m = strtoul(ms, &end, 0);
-		if (end == ms || *end || m > 0xffff)
+		if (end == ms || *end || m > 0xffff || !m)
 			return false;
 	}
-	*port = (uint16_t)(n & m);
+	if ((n & ~m) || (m == 0xffff && !n))
+		return false;
+	*port = (uint16_t)n;
 	*mask = (uint16_t)m;
 	return true;
 }
@@ -426,23 +391,21 @@ flow_add(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 		rule.proto = !strcmp(v, "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
 	}
 	if ((v = vs__ctl_arg(r, "src")) &&
-	    !parse_net(v, &rule.family, rule.src, rule.src_mask)) {
-		snprintf(why, whylen, "bad src '%s' (ADDRESS[/LENGTH])", v);
+	    !parse_net(v, &rule.family, rule.src, rule.src_mask, why, whylen))
 		return why;
-	}
 	if ((v = vs__ctl_arg(r, "dst")) &&
-	    !parse_net(v, &rule.family, rule.dst, rule.dst_mask)) {
-		snprintf(why, whylen, "bad dst '%s' (ADDRESS[/LENGTH], one family)", v);
+	    !parse_net(v, &rule.family, rule.dst, rule.dst_mask, why, whylen))
 		return why;
-	}
 	if ((v = vs__ctl_arg(r, "sport")) &&
 	    !parse_port(v, &rule.sport, &rule.sport_mask)) {
-		snprintf(why, whylen, "bad sport '%s' (PORT[/MASK])", v);
+		snprintf(why, whylen, "bad sport '%s' (PORT 1..65535, or "
+				      "VALUE/MASK with no bit outside MASK)", v);
 		return why;
 	}
 	if ((v = vs__ctl_arg(r, "dport")) &&
 	    !parse_port(v, &rule.dport, &rule.dport_mask)) {
-		snprintf(why, whylen, "bad dport '%s' (PORT[/MASK])", v);
+		snprintf(why, whylen, "bad dport '%s' (PORT 1..65535, or "
+				      "VALUE/MASK with no bit outside MASK)", v);
 		return why;
 	}
 	if ((rule.sport_mask || rule.dport_mask) && !rule.proto) {
@@ -465,7 +428,7 @@ flow_add(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 			return why;
 		}
 		rule.action = VS_RULE_STEER;
-		rule.queue = engine(w, (unsigned)core)->q;
+		rule.queue = vs__engine_queue(engine(w, (unsigned)core));
 	} else if (!strcmp(action, "kernel")) {
 		if (!w->kernel_add) {
 			snprintf(why, whylen, "action kernel: a native program decides "
@@ -628,7 +591,7 @@ cap_start(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 {
 	const char *file = vs__ctl_arg(r, "file"), *count = vs__ctl_arg(r, "count");
 	const char *core = vs__ctl_arg(r, "core"), *filter = vs__ctl_arg(r, "filter");
-	struct vs_engine *es[64];
+	struct vs_engine *es[VS_MAX_ENGINES];
 	char f[160] = "", *end;
 	long n = 0, c = -1;
 	unsigned ne = 0;
@@ -661,8 +624,8 @@ cap_start(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 		return why;
 	}
 	for (unsigned v = 0; v < S.nviews; v++)
-		for (unsigned i = 0; i < S.views[v]->n && ne < 64; i++)
-			if (c < 0 || engine(S.views[v], i)->q == (unsigned)c)
+		for (unsigned i = 0; i < S.views[v]->n && ne < VS_MAX_ENGINES; i++)
+			if (c < 0 || vs__engine_queue(engine(S.views[v], i)) == (unsigned)c)
 				es[ne++] = engine(S.views[v], i);
 	if (!ne) {
 		snprintf(why, whylen, "no core %ld", c);

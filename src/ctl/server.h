@@ -25,8 +25,7 @@
 struct vs_ctl_view {
 	const char *mode;            /* "preload" or "native" */
 	struct vs_port *port;
-	struct vs_engine *engines;   /* the first */
-	size_t stride;               /* bytes from one engine to the next */
+	struct vs_engine *const *engines; /* n of them */
 	unsigned n;
 	const struct vs_config *cfg;
 	/* vstackctl flow ... kernel: rules that keep sockets created from

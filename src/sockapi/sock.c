@@ -23,7 +23,6 @@
 #include "stack/udp.h"
 
 struct vs_real vs__real;
-_Thread_local int vs__in_vstack;
 
 void
 vs__real_init(void)
@@ -152,6 +151,7 @@ static struct {
 	struct vs_port *port;
 	unsigned n;
 	struct vs_engine *es;
+	struct vs_engine *eps[VS_MAX_ENGINES]; /* &es[i], for the view */
 	struct vs_ctl_view view; /* what vstackctl sees */
 } rt = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -198,8 +198,8 @@ rt_start(void)
 		return -1;
 	ncpu = vs__usable_cpus(cpus, 1024);
 	rt.n = rt.cfg.cores ? rt.cfg.cores : (ncpu ? ncpu : 1);
-	if (rt.n > 64)
-		rt.n = 64;
+	if (rt.n > VS_MAX_ENGINES)
+		rt.n = VS_MAX_ENGINES;
 	vs__port_opts_of(&o, &rt.cfg, rt.n);
 	rt.port = vs__port_open(&o, err, sizeof(err));
 	if (!rt.port) {
@@ -238,9 +238,11 @@ rt_start(void)
 		rt.port = NULL;
 		return -1;
 	}
+	for (unsigned i = 0; i < rt.n; i++)
+		rt.eps[i] = &rt.es[i];
 	rt.view = (struct vs_ctl_view){ .mode = "preload", .port = rt.port,
-					.engines = rt.es, .stride = sizeof(*rt.es),
-					.n = rt.n, .cfg = &rt.cfg,
+					.engines = rt.eps, .n = rt.n,
+					.cfg = &rt.cfg,
 					.kernel_add = kernel_rule_add,
 					.kernel_del = kernel_rule_del };
 	vs__ctl_add(&rt.view);
@@ -275,24 +277,17 @@ rt_up(void)
 	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE))
 		return rt.state > 0;
 	pthread_mutex_lock(&rt.lock);
-	if (!rt.state)
-		__atomic_store_n(&rt.state, rt_start(), __ATOMIC_RELEASE);
+	if (!rt.state) {
+		/* A process that uses the native API keeps its sockets on
+		 * the kernel. */
+		int st = vs__self_claim(VS_OWNER_PRELOAD) ? -1 : rt_start();
+
+		if (st < 0 && vs__self_owner() == VS_OWNER_PRELOAD)
+			vs__self_release(VS_OWNER_PRELOAD);
+		__atomic_store_n(&rt.state, st, __ATOMIC_RELEASE);
+	}
 	pthread_mutex_unlock(&rt.lock);
 	return rt.state > 0;
-}
-
-int
-vs__sock_native(void)
-{
-	int rc = 0;
-
-	pthread_mutex_lock(&rt.lock);
-	if (rt.state > 0)
-		rc = -EBUSY;
-	else
-		__atomic_store_n(&rt.state, -1, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&rt.lock);
-	return rc;
 }
 
 void
@@ -335,8 +330,12 @@ vs__sock_atfork_child(void)
 	/* Kernel rules were the parent's (vstackctl flow ... kernel). */
 	pthread_mutex_init(&kr.lock, NULL);
 	kr.n = 0;
-	/* A native program's child stays native (sockets on the kernel). */
-	rt.state = rt.state > 0 ? 0 : rt.state;
+	/* A native program's child stays native (sockets on the kernel);
+	 * a preloaded one's starts its own runtime. */
+	if (rt.state > 0) {
+		rt.state = 0;
+		vs__self_release(VS_OWNER_PRELOAD);
+	}
 	vs__ctl_atfork_child();
 }
 
@@ -1913,14 +1912,15 @@ exit_summary(void)
 	uint64_t acc = 0, con = 0, rxb = 0, txb = 0, rxd = 0, txd = 0;
 
 	for (unsigned i = 0; i < rt.n; i++) {
-		const struct vs_engine_stats *st = &rt.es[i].st;
+		struct vs_engine_counters c;
 
-		acc += atomic_load_explicit(&st->tcp_accepted, memory_order_relaxed);
-		con += atomic_load_explicit(&st->tcp_connects, memory_order_relaxed);
-		rxb += atomic_load_explicit(&st->tcp_rx_bytes, memory_order_relaxed);
-		txb += atomic_load_explicit(&st->tcp_tx_bytes, memory_order_relaxed);
-		rxd += atomic_load_explicit(&st->udp_rx_datagrams, memory_order_relaxed);
-		txd += atomic_load_explicit(&st->udp_tx_datagrams, memory_order_relaxed);
+		vs__engine_counters(&rt.es[i], &c);
+		acc += c.tcp_accepted;
+		con += c.tcp_connects;
+		rxb += c.tcp_rx_bytes;
+		txb += c.tcp_tx_bytes;
+		rxd += c.udp_rx_datagrams;
+		txd += c.udp_tx_datagrams;
 	}
 	vs_info("exit: vstack carried %" PRIu64 " TCP connections accepted and %" PRIu64
 		" connected, %" PRIu64 " bytes in and %" PRIu64 " out; %" PRIu64

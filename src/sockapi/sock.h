@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "base/self.h"
 #include "stack/tcp.h"
 
 /* libc's own functions, resolved with dlsym(RTLD_NEXT). */
@@ -85,9 +86,6 @@ struct vs_real {
 
 extern struct vs_real vs__real;
 
-/* Set while vstack itself runs on this thread: interposed calls then
- * go straight to libc. */
-extern _Thread_local int vs__in_vstack;
 
 /* Fills vs__real (once; from preload's constructor). */
 void vs__real_init(void);
@@ -96,9 +94,6 @@ void vs__sock_init(void);
 /* At exit (preload's destructor): closes vstack's sockets and lets
  * their connections deliver what they queued, 2 s at most. */
 void vs__sock_exit(void);
-/* The process uses the native API: sockets stay the kernel's from now
- * on. -EBUSY if the socket layer already runs. */
-int vs__sock_native(void);
 
 /* --- waiting --- */
 

@@ -37,6 +37,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 
 #include "stack/netif.h"
 
@@ -155,5 +156,63 @@ void vs__engine_check(struct vs_engine *e);
 int vs__engine_sleep_fds(struct vs_engine *e, int fds[3]);
 /* Wakes a sleeping engine (e.g. after handing it work by other means). */
 void vs__engine_wake(struct vs_engine *e);
+
+/* --- what others may see of an engine (report.c) ---
+ * The control server, the socket layer's exit line: counters and
+ * connections through these functions, never through the engine's,
+ * the netif's or lwIP's fields. */
+
+/* The most engines (queues, cores) one process runs. */
+#define VS_MAX_ENGINES 64
+
+/* Every counter of one engine: its port queue, netif, lwIP and its own.
+ * Read without its lock (atomics and single-writer fields). */
+struct vs_engine_counters {
+	unsigned q;  /* the port queue */
+	int cpu;     /* pinned to it; -1: not pinned */
+	/* the port queue: frames as the NIC counts them */
+	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes, rx_no_buf, tx_full,
+		nic_drops;
+	/* the netif: IP packets into and out of lwIP, and drops */
+	uint64_t ip_in, ip_out, tx_no_buf, tx_no_route, neigh_timeout,
+		rx_not_ip, raw_dropped, rx_no_mem, rx_copied;
+	/* lwIP */
+	uint64_t syn_cookies_sent, syn_cookies_ok, syn_cookies_bad,
+		rto_timeouts, fast_rexmits, lost_rexmits;
+	/* the engine */
+	uint64_t loops, sleeps, lock_waits, tcp_accepted, tcp_connects,
+		tcp_resets, tcp_timeouts, tcp_rx_bytes, tcp_tx_bytes,
+		tcp_time_wait, udp_rx_datagrams, udp_tx_datagrams;
+	/* frame arrival to delivery: counts below 2^b us */
+	uint64_t latency[VS_LAT_BUCKETS];
+};
+
+void vs__engine_counters(const struct vs_engine *e,
+			 struct vs_engine_counters *c);
+
+/* One connection (or listener, or UDP socket) of an engine. */
+struct vs_conn_info {
+	bool udp;
+	const char *state; /* as ss names it: "ESTAB", "LISTEN", "UNCONN"... */
+	struct sockaddr_storage local, peer; /* peer.ss_family 0: none */
+	uint32_t send_q, recv_q; /* bytes not acknowledged / not yet read */
+};
+
+/* Calls fn for each connection of the engine: listeners, then the other
+ * TCP connections, then UDP sockets. On the engine's thread with its
+ * lock held (a vs__engine_call). */
+void vs__engine_conns(struct vs_engine *e,
+		      void (*fn)(void *arg, const struct vs_conn_info *ci),
+		      void *arg);
+
+/* The port queue the engine runs. */
+static inline unsigned
+vs__engine_queue(const struct vs_engine *e)
+{
+	return e->q;
+}
+
+/* A capture's tap on the engine's frames (NULL: none). */
+void vs__engine_set_tap(struct vs_engine *e, struct vs_tap *tap);
 
 #endif

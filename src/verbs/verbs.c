@@ -407,13 +407,9 @@ queue_create(struct vs_port *p, struct vq *q)
 {
 	struct vport *v = vp(p);
 
-	q->rx_mask = 1;
-	while (q->rx_mask < p->o.rx_depth)
-		q->rx_mask <<= 1;
+	q->rx_mask = vs_pow2_at_least(p->o.rx_depth);
 	q->rx_ring = calloc(q->rx_mask--, sizeof(*q->rx_ring));
-	q->tx_mask = 1;
-	while (q->tx_mask < p->o.tx_depth)
-		q->tx_mask <<= 1;
+	q->tx_mask = vs_pow2_at_least(p->o.tx_depth);
 	q->tx_ring = calloc(q->tx_mask--, sizeof(*q->tx_ring));
 	if (!q->rx_ring || !q->tx_ring) {
 		errno = ENOMEM;

@@ -539,14 +539,11 @@ load_program(struct vs_port *p, char *err, size_t errlen)
 
 /* --- queues --- */
 
+/* A ring's size: a power of two, at least 64. */
 static uint32_t
 pow2(uint32_t v)
 {
-	uint32_t r = 64;
-
-	while (r < v)
-		r <<= 1;
-	return r;
+	return vs_pow2_at_least(v < 64 ? 64 : v);
 }
 
 static void
@@ -1380,9 +1377,7 @@ x_open(struct vs_port *p, char *err, size_t errlen)
 		return rc;
 	}
 	/* RSS over the engines, as vs__port_rss_queue computes it. */
-	p->rss_table_len = 1;
-	while (p->rss_table_len < p->o.nqueues)
-		p->rss_table_len <<= 1;
+	p->rss_table_len = vs_pow2_at_least(p->o.nqueues);
 	for (unsigned i = 0; i < p->rss_table_len; i++)
 		p->rss_table[i] = (uint16_t)(i % p->o.nqueues);
 	vs_info("%s: AF_XDP %s mode, %s XDP, %u socket%s on queues %u..%u",

@@ -21,7 +21,9 @@
 #             NIC and counts them (flow list: exactly the 3 tries); flow
 #             del restores the echo; a kernel rule keeps a socket bound
 #             after it on the kernel (and only that one); bad rules are
-#             refused with reasons
+#             refused with reasons (addresses as the offload policy
+#             parses them: host bits past the prefix refused; port 0, or
+#             a port with bits outside its mask, refused)
 #   run       `vstack run` with a missing device, without privilege, or
 #             with a bad configuration fails with its message and does
 #             not start the program
@@ -192,7 +194,9 @@ flow)
 	netns_exec b "$VS_BUILD/tests/kudp" client 10.77.1.1 7400 100 || fail "echo after flow del"
 	[ "$("$ctl" flow list | wc -l)" = 1 ] || fail "a rule is left: $("$ctl" flow list)"
 	for bad in "dport 7400 drop:ports need" \
-		"udp src 10.0.0.300 drop:bad src" "udp steer 9:steer needs core=0..0" "udp:needs action"; do
+		"udp src 10.0.0.300 drop:bad address '10.0.0.300'" \
+		"udp src 10.0.0.1/8 drop:bits set past its prefix length" \
+		"udp dport 0 drop:bad dport '0'" "udp sport 3/1 drop:bad sport '3/1'" "udp steer 9:steer needs core=0..0" "udp:needs action"; do
 		if "$ctl" flow add ${bad%%:*} 2>"$VSEMU_TMP/err"; then fail "accepted: ${bad%%:*}"; fi
 		grep -q "${bad#*:}" "$VSEMU_TMP/err" || fail "${bad%%:*}: $(cat "$VSEMU_TMP/err")"
 	done

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine_run.h"
+#include "stack/engine_run.h"
 #include "stack/tcp.h"
 
 static struct vs_engine e;

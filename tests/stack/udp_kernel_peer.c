@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine_run.h"
+#include "stack/engine_run.h"
 #include "stack/udp.h"
 
 #define NSIZES 3

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the engine test programs share: one queue of port DEV, an engine
- * thread on it, and a first call (setting up sockets) posted to it.
+ * For programs that drive one engine directly, without the socket layer
+ * or the native API (the stack's test programs, bench/vstack_tcp): one
+ * queue of port DEV, an engine thread on it, and a first call (setting
+ * up sockets) posted to it. Header-only; not part of libvstack (it exits
+ * on failure).
  */
-#ifndef VS_TEST_ENGINE_RUN_H
-#define VS_TEST_ENGINE_RUN_H
+#ifndef VS_STACK_ENGINE_RUN_H
+#define VS_STACK_ENGINE_RUN_H
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+/*
+ * report - an engine as others may see it: its counters (port queue,
+ * netif, lwIP, its own) in one flat snapshot, and its connections one
+ * by one. The control server and the socket layer's exit line read an
+ * engine only through these.
+ *
+ * Owns: the translation of lwIP's pcbs and counters into plain values.
+ * Must never: write to an engine, or walk lwIP's lists off the engine's
+ * thread or without its lock (vs__engine_conns runs from the engine's
+ * call ring).
+ */
+#include <string.h>
+
+#include "base/compiler.h"
+#include "stack/addr.h"
+#include "stack/engine.h"
+
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define PLOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+void
+vs__engine_counters(const struct vs_engine *e, struct vs_engine_counters *c)
+{
+	const struct vs_queue_stats *q = vs__port_stats(e->port, e->q);
+	const struct vs_netif_stats *n = &e->nif.st;
+	const struct vs_engine_stats *st = &e->st;
+
+	memset(c, 0, sizeof(*c));
+	c->q = e->q;
+	c->cpu = e->cpu;
+	c->rx_frames = LOAD(q->rx_frames);
+	c->rx_bytes = LOAD(q->rx_bytes);
+	c->tx_frames = LOAD(q->tx_frames);
+	c->tx_bytes = LOAD(q->tx_bytes);
+	c->rx_no_buf = LOAD(q->rx_no_buf);
+	c->tx_full = LOAD(q->tx_full);
+	c->nic_drops = vs__port_nic_drops(e->port, e->q);
+	c->ip_in = PLOAD(n->rx_frames);
+	c->ip_out = PLOAD(n->tx_frames);
+	c->tx_no_buf = PLOAD(n->tx_no_buf);
+	c->tx_no_route = PLOAD(n->tx_no_route);
+	c->neigh_timeout = PLOAD(n->neigh_timeout);
+	c->rx_not_ip = PLOAD(n->rx_not_ip);
+	c->raw_dropped = PLOAD(n->raw_dropped);
+	c->rx_no_mem = PLOAD(n->rx_no_mem);
+	c->rx_copied = PLOAD(n->rx_copied);
+	c->syn_cookies_sent = PLOAD(*e->lw.tcp_syn_cookies_sent);
+	c->syn_cookies_ok = PLOAD(*e->lw.tcp_syn_cookies_ok);
+	c->syn_cookies_bad = PLOAD(*e->lw.tcp_syn_cookies_bad);
+	c->rto_timeouts = PLOAD(*e->lw.tcp_rto_timeouts);
+	c->fast_rexmits = PLOAD(*e->lw.tcp_fast_rexmits);
+	c->lost_rexmits = PLOAD(*e->lw.tcp_lost_rexmits);
+	c->loops = LOAD(st->loops);
+	c->sleeps = LOAD(st->sleeps);
+	c->lock_waits = LOAD(st->lock_waits);
+	c->tcp_accepted = LOAD(st->tcp_accepted);
+	c->tcp_connects = LOAD(st->tcp_connects);
+	c->tcp_resets = LOAD(st->tcp_resets);
+	c->tcp_timeouts = LOAD(st->tcp_timeouts);
+	c->tcp_rx_bytes = LOAD(st->tcp_rx_bytes);
+	c->tcp_tx_bytes = LOAD(st->tcp_tx_bytes);
+	c->tcp_time_wait = LOAD(st->tcp_time_wait);
+	c->udp_rx_datagrams = LOAD(st->udp_rx_datagrams);
+	c->udp_tx_datagrams = LOAD(st->udp_tx_datagrams);
+	for (int b = 0; b < VS_LAT_BUCKETS; b++)
+		c->latency[b] = LOAD(n->latency[b]);
+}
+
+static const char *const state_name[] = {
+	[CLOSED] = "CLOSED",	       [LISTEN] = "LISTEN",
+	[SYN_SENT] = "SYN-SENT",       [SYN_RCVD] = "SYN-RECV",
+	[ESTABLISHED] = "ESTAB",       [FIN_WAIT_1] = "FIN-WAIT-1",
+	[FIN_WAIT_2] = "FIN-WAIT-2",   [CLOSE_WAIT] = "CLOSE-WAIT",
+	[CLOSING] = "CLOSING",	       [LAST_ACK] = "LAST-ACK",
+	[TIME_WAIT] = "TIME-WAIT",
+};
+
+static void
+tcp_list(struct tcp_pcb *list,
+	 void (*fn)(void *arg, const struct vs_conn_info *ci), void *arg)
+{
+	for (struct tcp_pcb *p = list; p; p = p->next) {
+		struct vs_conn_info ci = {
+			.state = p->state < VS_ARRAY_SIZE(state_name)
+					 ? state_name[p->state]
+					 : "?",
+			.send_q = (uint32_t)(p->snd_lbb - p->lastack),
+			.recv_q = (uint32_t)(TCP_WND - p->rcv_wnd),
+		};
+
+		vs__sa_of_ip(&p->local_ip, p->local_port, &ci.local);
+		vs__sa_of_ip(&p->remote_ip, p->remote_port, &ci.peer);
+		fn(arg, &ci);
+	}
+}
+
+void
+vs__engine_conns(struct vs_engine *e,
+		 void (*fn)(void *arg, const struct vs_conn_info *ci), void *arg)
+{
+	struct vs_lwip *lw = &e->lw;
+
+	for (struct tcp_pcb_listen *p = lw->tcp_listen_pcbs->listen_pcbs; p;
+	     p = p->next) {
+		struct vs_conn_info ci = { .state = "LISTEN" };
+
+		vs__sa_of_ip(&p->local_ip, p->local_port, &ci.local);
+		fn(arg, &ci);
+	}
+	tcp_list(*lw->tcp_active_pcbs, fn, arg);
+	tcp_list(*lw->tcp_tw_pcbs, fn, arg);
+	for (struct udp_pcb *p = *lw->udp_pcbs; p; p = p->next) {
+		struct vs_conn_info ci = { .udp = true,
+					   .state = p->remote_port ? "ESTAB"
+								   : "UNCONN" };
+
+		vs__sa_of_ip(&p->local_ip, p->local_port, &ci.local);
+		if (p->remote_port)
+			vs__sa_of_ip(&p->remote_ip, p->remote_port, &ci.peer);
+		fn(arg, &ci);
+	}
+}
+
+void
+vs__engine_set_tap(struct vs_engine *e, struct vs_tap *tap)
+{
+	atomic_store_explicit(&e->nif.tap, tap, memory_order_release);
+}
