@@ -19,7 +19,8 @@ int
 main(int argc, char **argv)
 {
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
-	int l = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1, zero = 0;
+	int l = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1,
+	    zero = 0;
 	int ep = epoll_create1(0);
 	struct epoll_event ev = { .events = EPOLLIN }, evs[64];
 	static char buf[65536];
@@ -45,9 +46,11 @@ main(int argc, char **argv)
 			if (fd == l) {
 				int c;
 
-				while ((c = accept4(l, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+				while ((c = accept4(l, NULL, NULL,
+						    SOCK_NONBLOCK)) >= 0) {
 					ev.data.fd = c;
-					setsockopt(c, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one,
+					setsockopt(c, IPPROTO_TCP,
+						   1 /* TCP_NODELAY */, &one,
 						   sizeof(one));
 					epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
 				}
@@ -57,8 +60,10 @@ main(int argc, char **argv)
 			if (k > 0) {
 				/* Echo all of it; a full send queue blocks briefly
 				 * (echo clients wait for their answer anyway). */
-				for (ssize_t off = 0, w; off < k; off += w > 0 ? w : 0) {
-					w = write(fd, buf + off, (size_t)(k - off));
+				for (ssize_t off = 0, w;
+				     off<k; off += w> 0 ? w : 0) {
+					w = write(fd, buf + off,
+						  (size_t)(k - off));
 					if (w < 0 && errno != EAGAIN)
 						break;
 				}

@@ -41,8 +41,10 @@ main(int argc, char **argv)
 		int fd = dial(argv[2], argv[3]);
 
 		while (fd >= 0 && left > 0) {
-			ssize_t k = write(fd, buf, left < (long long)sizeof(buf)
-							   ? (size_t)left : sizeof(buf));
+			ssize_t k = write(fd, buf,
+					  left < (long long)sizeof(buf) ?
+						  (size_t)left :
+						  sizeof(buf));
 			if (k <= 0)
 				return perror("ktcp: write"), 1;
 			left -= k;
@@ -51,7 +53,8 @@ main(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[1], "recv")) {
 		struct sockaddr_in6 sa = { .sin6_family = AF_INET6,
-					   .sin6_port = htons((uint16_t)atoi(argv[2])) };
+					   .sin6_port = htons(
+						   (uint16_t)atoi(argv[2])) };
 		int one = 1, l = socket(AF_INET6, SOCK_STREAM, 0), fd;
 		long long got = 0;
 		ssize_t k;

@@ -80,23 +80,43 @@ raw_parse(int argc, char **argv, struct raw_args *a)
 	int c, side = 0;
 
 	*a = (struct raw_args){ .size = 64, .queues = 1, .iters = 1000 };
-	while ((c = getopt_long(argc, argv, "d:s:n:D:q:E:ZPFh", o, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:s:n:D:q:E:ZPFh", o, NULL)) !=
+	       -1) {
 		switch (c) {
-		case 'd': a->dev = optarg; break;
-		case 's': a->size = (unsigned)atoi(optarg); break;
-		case 'n': a->iters = strtoul(optarg, NULL, 10); break;
-		case 'D': a->secs = (unsigned)atoi(optarg); break;
-		case 'q': a->queues = (unsigned)atoi(optarg); break;
-		case 'Z': a->server = true; side++; break;
-		case 'P': side++; break;
-		case 'F': break; /* perftest's cpufreq warning: none here */
+		case 'd':
+			a->dev = optarg;
+			break;
+		case 's':
+			a->size = (unsigned)atoi(optarg);
+			break;
+		case 'n':
+			a->iters = strtoul(optarg, NULL, 10);
+			break;
+		case 'D':
+			a->secs = (unsigned)atoi(optarg);
+			break;
+		case 'q':
+			a->queues = (unsigned)atoi(optarg);
+			break;
+		case 'Z':
+			a->server = true;
+			side++;
+			break;
+		case 'P':
+			side++;
+			break;
+		case 'F':
+			break; /* perftest's cpufreq warning: none here */
 		case 'E':
 			if (raw_parse_mac(optarg, a->peer) < 0)
 				raw_usage(argv[0], 2);
 			a->have_peer = true;
 			break;
-		case 'h': raw_usage(argv[0], 0); break;
-		default: raw_usage(argv[0], 2);
+		case 'h':
+			raw_usage(argv[0], 0);
+			break;
+		default:
+			raw_usage(argv[0], 2);
 		}
 	}
 	if (!a->dev || side != 1 || (!a->server && !a->have_peer) ||
@@ -108,9 +128,14 @@ static inline struct vs_port *
 raw_open(const struct raw_args *a)
 {
 	struct vs_port_opts o = {
-		.sz = sizeof(o), .device = a->dev, .nqueues = a->queues,
-		.buf_size = 2048, .nbufs = 8192, .rx_depth = 512,
-		.tx_depth = 512, .hugepages = true,
+		.sz = sizeof(o),
+		.device = a->dev,
+		.nqueues = a->queues,
+		.buf_size = 2048,
+		.nbufs = 8192,
+		.rx_depth = 512,
+		.tx_depth = 512,
+		.hugepages = true,
 	};
 	char err[512];
 	struct vs_port *p = vs__port_open(&o, err, sizeof(err));
@@ -127,9 +152,10 @@ raw_open(const struct raw_args *a)
 static inline void
 raw_rule(struct vs_port *p, const struct raw_args *a)
 {
-	struct vs_rule r = { .action = a->queues > 1 ? VS_RULE_STEER_RSS
-						     : VS_RULE_STEER,
-			     .proto = IPPROTO_UDP, .family = AF_INET,
+	struct vs_rule r = { .action = a->queues > 1 ? VS_RULE_STEER_RSS :
+						       VS_RULE_STEER,
+			     .proto = IPPROTO_UDP,
+			     .family = AF_INET,
 			     .dport = a->server ? SERVER_PORT : CLIENT_PORT,
 			     .dport_mask = 0xffff };
 	uint32_t dst = htonl(a->server ? SERVER_IP : CLIENT_IP);

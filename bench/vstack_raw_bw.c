@@ -60,7 +60,8 @@ serve(struct vs_port *p, const struct raw_args *a, struct meter *m)
 	double idle_since = raw_now_us();
 
 	/* Ends with the count or duration, or 2 s after the last frame. */
-	while (!done(a, m) && raw_now_us() - idle_since < (m->start ? 2e6 : 30e6)) {
+	while (!done(a, m) &&
+	       raw_now_us() - idle_since < (m->start ? 2e6 : 30e6)) {
 		for (unsigned q = 0; q < a->queues; q++) {
 			struct vs_buf *b[BURST];
 			unsigned k = vs__port_rx_burst(p, q, b, BURST);

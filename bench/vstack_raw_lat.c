@@ -105,9 +105,8 @@ report(const struct raw_args *a, double *t, unsigned long n)
 	       "99%% percentile[usec]   99.9%% percentile[usec] \n");
 	printf(" %-6u %-10lu     %-10.2f     %-10.2f   %-10.2f       %-10.2f"
 	       "     %-10.2f      %-10.2f              %-10.2f\n",
-	       a->size, n, t[0], t[n - 1], t[n / 2], avg,
-	       sqrt(sq / (double)n), t[(unsigned long)(n * 0.99)],
-	       t[(unsigned long)(n * 0.999)]);
+	       a->size, n, t[0], t[n - 1], t[n / 2], avg, sqrt(sq / (double)n),
+	       t[(unsigned long)(n * 0.99)], t[(unsigned long)(n * 0.999)]);
 }
 
 int
@@ -143,8 +142,10 @@ main(int argc, char **argv)
 	     a.secs ? raw_now_us() < end && n < cap : n < a.iters;) {
 		rtt = round_trip(p, &a, tmpl);
 		if (rtt < 0) {
-			fprintf(stderr, "vstack_raw_lat: a frame was lost after "
-					"%lu round trips\n", n);
+			fprintf(stderr,
+				"vstack_raw_lat: a frame was lost after "
+				"%lu round trips\n",
+				n);
 			return 1;
 		}
 		t[n++] = rtt / 2; /* one way, as perftest reports it */

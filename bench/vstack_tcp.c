@@ -120,8 +120,8 @@ start(void *arg)
 	(void)arg;
 	heap_before = mallinfo2().uordblks;
 	if (mode == 'S' ? vs__tcp_connect(&e, (struct sockaddr *)&where,
-					  &source_ops, NULL, &t)
-			: vs__tcp_listen(&e, (struct sockaddr *)&where, 128, 0,
+					  &source_ops, NULL, &t) :
+			  vs__tcp_listen(&e, (struct sockaddr *)&where, 128, 0,
 					 &listen_ops, NULL, &t)) {
 		failures++;
 		done = 1;
@@ -133,23 +133,26 @@ start(void *arg)
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: vstack_tcp DEV sink PORT | DEV source ADDR PORT "
-			"MIB | DEV idle PORT N\n");
+	fprintf(stderr,
+		"usage: vstack_tcp DEV sink PORT | DEV source ADDR PORT "
+		"MIB | DEV idle PORT N\n");
 	return 2;
 }
 
 int
 main(int argc, char **argv)
 {
-	struct addrinfo *ai, hints = { .ai_socktype = SOCK_STREAM,
-				       .ai_flags = AI_PASSIVE };
+	struct addrinfo *ai,
+		hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
 	time_t end = time(NULL) + 600;
 	int n = 0;
 
 	if (argc < 4)
 		return usage();
-	mode = !strcmp(argv[2], "sink") ? 's' : !strcmp(argv[2], "source") ? 'S'
-					: !strcmp(argv[2], "idle")   ? 'i' : 0;
+	mode = !strcmp(argv[2], "sink")	  ? 's' :
+	       !strcmp(argv[2], "source") ? 'S' :
+	       !strcmp(argv[2], "idle")	  ? 'i' :
+					    0;
 	if (!mode || argc != (mode == 's' ? 4 : mode == 'S' ? 6 : 5))
 		return usage();
 	hints.ai_family = mode == 'S' ? AF_UNSPEC : AF_INET;
@@ -173,7 +176,8 @@ main(int argc, char **argv)
 			usleep(10000);
 		usleep(200000);
 		printf("idle: %d connections, %zu heap bytes each\n", n,
-		       (mallinfo2().uordblks - heap_before) / (size_t)(n ? n : 1));
+		       (mallinfo2().uordblks - heap_before) /
+			       (size_t)(n ? n : 1));
 		fflush(stdout);
 	}
 	while (!done && time(NULL) < end)

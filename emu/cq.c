@@ -17,11 +17,10 @@
 #include "emu/emu.h"
 #include "emu/ring.h"
 
-#define SUPPORTED_WC_FLAGS                                                  \
-	(IBV_WC_EX_WITH_BYTE_LEN | IBV_WC_EX_WITH_IMM |                     \
-	 IBV_WC_EX_WITH_QP_NUM | IBV_WC_EX_WITH_SRC_QP |                    \
-	 IBV_WC_EX_WITH_SLID | IBV_WC_EX_WITH_SL |                          \
-	 IBV_WC_EX_WITH_DLID_PATH_BITS)
+#define SUPPORTED_WC_FLAGS                                                     \
+	(IBV_WC_EX_WITH_BYTE_LEN | IBV_WC_EX_WITH_IMM |                        \
+	 IBV_WC_EX_WITH_QP_NUM | IBV_WC_EX_WITH_SRC_QP | IBV_WC_EX_WITH_SLID | \
+	 IBV_WC_EX_WITH_SL | IBV_WC_EX_WITH_DLID_PATH_BITS)
 
 static void
 notify(struct emu_cq *cq)

@@ -128,7 +128,8 @@ env_snapshot(void)
 static void
 fabric_init(void)
 {
-	const char *mode = getenv("VSEMU_MODE") ? getenv("VSEMU_MODE") : env_mode;
+	const char *mode =
+		getenv("VSEMU_MODE") ? getenv("VSEMU_MODE") : env_mode;
 	const char *dir = getenv("VSEMU_DIR") ? getenv("VSEMU_DIR") : env_dir;
 
 	fabric.next_qpn = 0x100;
@@ -234,9 +235,9 @@ query_port(struct ibv_context *c, uint8_t port, struct ibv_port_attr *a,
 		.port_cap_flags = IBV_PORT_CM_SUP,
 		.max_msg_sz = 1u << 30,
 		.pkey_tbl_len = 1,
-		.active_width = 2,  /* 4x */
+		.active_width = 2, /* 4x */
 		.active_speed = 32, /* EDR: 25 Gb/s per lane */
-		.phys_state = 5,    /* LinkUp */
+		.phys_state = 5, /* LinkUp */
 		.link_layer = IBV_LINK_LAYER_ETHERNET,
 	};
 
@@ -271,12 +272,13 @@ ibv_query_device(struct ibv_context *c, struct ibv_device_attr *a)
 	a->sys_image_guid = a->node_guid;
 	a->max_mr_size = ~0ull;
 	a->page_size_cap = ~4095ull;
-	a->vendor_id = 0x02c9;      /* Mellanox */
-	a->vendor_part_id = 4119;   /* ConnectX-5 */
+	a->vendor_id = 0x02c9; /* Mellanox */
+	a->vendor_part_id = 4119; /* ConnectX-5 */
 	a->hw_ver = 0;
 	a->max_qp = 1 << 18;
 	a->max_qp_wr = EMU_MAX_QP_WR;
-	a->device_cap_flags = IBV_DEVICE_RAW_IP_CSUM | IBV_DEVICE_RC_RNR_NAK_GEN;
+	a->device_cap_flags =
+		IBV_DEVICE_RAW_IP_CSUM | IBV_DEVICE_RC_RNR_NAK_GEN;
 	a->max_sge = EMU_MAX_SGE;
 	a->max_cq = 1 << 24;
 	a->max_cqe = EMU_MAX_CQE - 1;
@@ -316,7 +318,8 @@ query_device_ex(struct ibv_context *c,
 }
 
 EMU_EXPORT int
-ibv_query_gid(struct ibv_context *c, uint8_t port, int index, union ibv_gid *gid)
+ibv_query_gid(struct ibv_context *c, uint8_t port, int index,
+	      union ibv_gid *gid)
 {
 	const uint8_t *m = to_ectx(c)->port->mac;
 
@@ -370,9 +373,9 @@ ibv_open_device(struct ibv_device *dev)
 		int rc;
 
 		pthread_mutex_lock(&f->lock);
-		rc = ctx->port->link ? 0
-				     : emu__link_open(ctx->port,
-						      ctx->port->sock_path);
+		rc = ctx->port->link ?
+			     0 :
+			     emu__link_open(ctx->port, ctx->port->sock_path);
 		pthread_mutex_unlock(&f->lock);
 		if (rc) {
 			close(ctx->async_fd);
@@ -445,9 +448,9 @@ ibv_dealloc_pd(struct ibv_pd *ipd)
 }
 
 /* Mandatory access bits we know; bits in the optional range are hints. */
-#define KNOWN_ACCESS                                                        \
-	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |                 \
-	 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC |                \
+#define KNOWN_ACCESS                                                         \
+	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |                  \
+	 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC |                 \
 	 IBV_ACCESS_MW_BIND | IBV_ACCESS_ZERO_BASED | IBV_ACCESS_ON_DEMAND | \
 	 IBV_ACCESS_HUGETLB)
 
@@ -699,9 +702,9 @@ ibv_wc_status_str(enum ibv_wc_status status)
 EMU_EXPORT const char *
 ibv_port_state_str(enum ibv_port_state state)
 {
-	static const char *const s[] = { "PORT_NOP", "PORT_DOWN", "PORT_INIT",
-					 "PORT_ARMED", "PORT_ACTIVE",
-					 "PORT_ACTIVE_DEFER" };
+	static const char *const s[] = { "PORT_NOP",	"PORT_DOWN",
+					 "PORT_INIT",	"PORT_ARMED",
+					 "PORT_ACTIVE", "PORT_ACTIVE_DEFER" };
 
 	return (unsigned)state < VS_ARRAY_SIZE(s) ? s[state] : "invalid state";
 }

@@ -72,14 +72,14 @@ struct emu_cq {
 	struct ibv_cq_ex ibv; /* ibv_cq is its prefix */
 	struct emu_cqe *ring;
 	uint32_t size, head, count;
-	bool armed;       /* ibv_req_notify_cq was called */
-	bool overrun;     /* an overrun happened: the CQ is in error */
+	bool armed; /* ibv_req_notify_cq was called */
+	bool overrun; /* an overrun happened: the CQ is in error */
 	bool ignore_overrun; /* IBV_CREATE_CQ_ATTR_IGNORE_OVERRUN */
-	int users;        /* QPs and WQs: destroy while in use is EBUSY */
+	int users; /* QPs and WQs: destroy while in use is EBUSY */
 	struct emu_cqe cur; /* the entry ibv_start_poll/next_poll returned */
 	uint64_t wc_flags_ex;
 	uint32_t events_pending; /* events queued on the channel, not acked */
-	struct emu_rq *rqs;      /* receive queues completing here */
+	struct emu_rq *rqs; /* receive queues completing here */
 	struct emu_cq *chan_next; /* in its channel's list */
 };
 
@@ -94,11 +94,11 @@ struct emu_rq {
 	struct emu_rwqe *wqe;
 	uint32_t size, head, count, max_sge;
 	struct emu_cq *cq;
-	uint32_t num;          /* reported as wc.qp_num */
+	uint32_t num; /* reported as wc.qp_num */
 	enum ibv_qp_state *state; /* the owner's state */
 	void (*fail)(struct emu_rq *rq); /* move the owner to ERR */
 	struct emu_context *ctx;
-	struct emu_rq *cq_next;  /* in cq->rqs */
+	struct emu_rq *cq_next; /* in cq->rqs */
 	/* Daemon ports: the ring vsemu fills, and what it could not use. */
 	struct emu_ring *ring;
 	size_t ring_bytes;
@@ -108,8 +108,9 @@ struct emu_rq {
 struct emu_wq {
 	struct ibv_wq ibv;
 	struct emu_rq rq;
-	enum ibv_qp_state qstate; /* RESET/INIT(=RDY)/ERR mapped onto QP states */
-	int users;                /* indirection tables */
+	enum ibv_qp_state
+		qstate; /* RESET/INIT(=RDY)/ERR mapped onto QP states */
+	int users; /* indirection tables */
 };
 
 struct emu_ind_table {
@@ -171,8 +172,9 @@ struct emu_rule {
 struct emu_flow {
 	struct ibv_flow ibv;
 	struct emu_qp *qp;
-	struct emu_rule rule; /* on an in-process port; a daemon keeps its own */
-	uint32_t remote_id;   /* the daemon's id for it */
+	struct emu_rule
+		rule; /* on an in-process port; a daemon keeps its own */
+	uint32_t remote_id; /* the daemon's id for it */
 	struct emu_counters *counters; /* IBV_FLOW_SPEC_ACTION_COUNT's */
 };
 
@@ -188,12 +190,12 @@ struct emu_counters {
 /* Counters of a port (all frames that crossed it), see docs/emu.md. */
 struct emu_port_stats {
 	uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
-	uint64_t rx_no_match;      /* no rule: the kernel's (vsemu: the TAP) */
-	uint64_t rx_rule_drop;     /* a drop rule matched */
-	uint64_t rx_no_wqe;        /* steered, but no receive posted */
-	uint64_t rx_qp_not_ready;  /* steered to a QP not in RTR/RTS */
-	uint64_t rx_oversize;      /* longer than the MTU: never on a cable */
-	uint64_t tx_cable_drop;    /* the cable's socket was full */
+	uint64_t rx_no_match; /* no rule: the kernel's (vsemu: the TAP) */
+	uint64_t rx_rule_drop; /* a drop rule matched */
+	uint64_t rx_no_wqe; /* steered, but no receive posted */
+	uint64_t rx_qp_not_ready; /* steered to a QP not in RTR/RTS */
+	uint64_t rx_oversize; /* longer than the MTU: never on a cable */
+	uint64_t tx_cable_drop; /* the cable's socket was full */
 };
 
 struct emu_port {
@@ -211,7 +213,7 @@ struct emu_port {
 	struct emu_fabric *fab;
 	struct ibv_device dev; /* name mlx5_N */
 	struct emu_link *link; /* the vsemu daemon's port, or NULL */
-	char sock_path[108];   /* where that daemon listens, "" in-process */
+	char sock_path[108]; /* where that daemon listens, "" in-process */
 };
 
 struct emu_fabric {
@@ -226,9 +228,9 @@ struct emu_context {
 	struct verbs_context vctx;
 	struct emu_port *port;
 	struct emu_mr *mrs;
-	int users;       /* PDs, CQs, channels still open */
+	int users; /* PDs, CQs, channels still open */
 	uint32_t next_key;
-	int async_fd;    /* eventfd, readable when an async event is queued */
+	int async_fd; /* eventfd, readable when an async event is queued */
 	struct ibv_async_event async_q[64];
 	unsigned async_head, async_count;
 };
@@ -289,12 +291,12 @@ struct ibv_counters *emu__create_counters(struct ibv_context *ctx,
 					  struct ibv_counters_init_attr *a);
 int emu__destroy_counters(struct ibv_counters *cs);
 int emu__attach_counters(struct ibv_counters *cs,
-			 struct ibv_counter_attach_attr *a, struct ibv_flow *flow);
+			 struct ibv_counter_attach_attr *a,
+			 struct ibv_flow *flow);
 int emu__read_counters(struct ibv_counters *cs, uint64_t *v, uint32_t n,
 		       uint32_t flags);
 int emu__flow_parse(const struct ibv_flow_attr *attr, struct emu_match *m,
-		    struct ibv_counters **counters,
-		    bool *drop);
+		    struct ibv_counters **counters, bool *drop);
 bool emu__flow_match(const struct emu_match *m, const uint8_t *frame,
 		     uint32_t len);
 /* Toeplitz over the fields of f (IBV_RX_HASH_*) this frame has. */
@@ -309,8 +311,7 @@ void emu__frame_fill_csum(uint8_t *frame, uint32_t len);
 
 /* fabric.c: a port's rule walk, shared by the library and vsemu. */
 /* A frame from the cable: wire_in, then the rules. */
-void emu__port_ingress(struct emu_port *p, const uint8_t *frame,
-		       uint32_t len);
+void emu__port_ingress(struct emu_port *p, const uint8_t *frame, uint32_t len);
 /* A frame from one of the port's QPs: sniffers, wire_out, the cable. */
 void emu__port_egress(struct emu_port *p, const uint8_t *frame, uint32_t len);
 /* Releases frames the wires held back too long. */
@@ -320,8 +321,7 @@ void emu__port_del_rule(struct emu_port *p, struct emu_rule *r);
 
 /* ports.c: the library's ports. */
 /* The deliver function of rules on in-process ports (target: the QP). */
-void emu__deliver_local(struct emu_rule *r, const uint8_t *frame,
-			uint32_t len);
+void emu__deliver_local(struct emu_rule *r, const uint8_t *frame, uint32_t len);
 /* A frame sent by qp on port p (in-process, or to the daemon). */
 void emu__port_transmit(struct emu_port *p, struct emu_qp *qp,
 			const uint8_t *frame, uint32_t len);
@@ -331,20 +331,20 @@ void emu__fabric_tick(struct emu_fabric *f, struct emu_cq *cq);
 /* fault.c: the errno VSEMU_FAIL makes this call of CALL fail with, or 0. */
 int emu__fault(const char *call);
 /* For constructors: NULL with errno, as rdma-core fails them. */
-#define EMU_FAULT_NULL(call)                                                \
-	do {                                                                \
-		int fault_ = emu__fault(call);                              \
-		if (fault_) {                                               \
-			errno = fault_;                                     \
-			return NULL;                                        \
-		}                                                           \
+#define EMU_FAULT_NULL(call)                   \
+	do {                                   \
+		int fault_ = emu__fault(call); \
+		if (fault_) {                  \
+			errno = fault_;        \
+			return NULL;           \
+		}                              \
 	} while (0)
 /* For calls that return an errno value. */
-#define EMU_FAULT_RC(call)                                                  \
-	do {                                                                \
-		int fault_ = emu__fault(call);                              \
-		if (fault_)                                                 \
-			return fault_;                                      \
+#define EMU_FAULT_RC(call)                     \
+	do {                                   \
+		int fault_ = emu__fault(call); \
+		if (fault_)                    \
+			return fault_;         \
 	} while (0)
 
 /* The flow verbs (flow.c), installed in the context by qp.c. */

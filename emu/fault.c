@@ -32,32 +32,50 @@
 
 /* Every entry point that consults emu__fault(). */
 static const char *const calls[] = {
-	"ibv_get_device_list", "ibv_open_device", "ibv_query_port",
-	"ibv_query_device_ex", "ibv_alloc_pd", "ibv_reg_mr",
-	"ibv_create_comp_channel", "ibv_create_cq", "ibv_create_wq",
-	"ibv_modify_wq", "ibv_create_rwq_ind_table", "ibv_create_qp",
-	"ibv_create_qp_ex", "ibv_modify_qp", "ibv_create_flow",
-	"ibv_destroy_flow", "ibv_create_counters",
-	"ibv_attach_counters_point_flow", "ibv_read_counters",
-	"ibv_post_send", "ibv_post_recv", "ibv_post_wq_recv", "ibv_poll_cq",
-	"ibv_req_notify_cq", "ibv_get_cq_event",
+	"ibv_get_device_list",
+	"ibv_open_device",
+	"ibv_query_port",
+	"ibv_query_device_ex",
+	"ibv_alloc_pd",
+	"ibv_reg_mr",
+	"ibv_create_comp_channel",
+	"ibv_create_cq",
+	"ibv_create_wq",
+	"ibv_modify_wq",
+	"ibv_create_rwq_ind_table",
+	"ibv_create_qp",
+	"ibv_create_qp_ex",
+	"ibv_modify_qp",
+	"ibv_create_flow",
+	"ibv_destroy_flow",
+	"ibv_create_counters",
+	"ibv_attach_counters_point_flow",
+	"ibv_read_counters",
+	"ibv_post_send",
+	"ibv_post_recv",
+	"ibv_post_wq_recv",
+	"ibv_poll_cq",
+	"ibv_req_notify_cq",
+	"ibv_get_cq_event",
 };
 
 static const struct {
 	const char *name;
 	int value;
 } errnos[] = {
-	{ "ENOMEM", ENOMEM }, { "EINVAL", EINVAL }, { "EPERM", EPERM },
-	{ "EACCES", EACCES }, { "EBUSY", EBUSY }, { "EIO", EIO },
-	{ "EAGAIN", EAGAIN }, { "ENODEV", ENODEV }, { "ENOSYS", ENOSYS },
-	{ "ENOSPC", ENOSPC }, { "EOPNOTSUPP", EOPNOTSUPP },
-	{ "EFAULT", EFAULT }, { "ENXIO", ENXIO }, { "EMFILE", EMFILE },
+	{ "ENOMEM", ENOMEM },	      { "EINVAL", EINVAL },
+	{ "EPERM", EPERM },	      { "EACCES", EACCES },
+	{ "EBUSY", EBUSY },	      { "EIO", EIO },
+	{ "EAGAIN", EAGAIN },	      { "ENODEV", ENODEV },
+	{ "ENOSYS", ENOSYS },	      { "ENOSPC", ENOSPC },
+	{ "EOPNOTSUPP", EOPNOTSUPP }, { "EFAULT", EFAULT },
+	{ "ENXIO", ENXIO },	      { "EMFILE", EMFILE },
 };
 
 static struct fault {
 	const char *call; /* one of calls[] */
 	unsigned long nth;
-	bool onward;      /* "N+" */
+	bool onward; /* "N+" */
 	int err;
 	atomic_ulong seen;
 } faults[MAX_FAULTS];
@@ -77,8 +95,10 @@ fault_snapshot(void)
 static bool
 bad_spec(const char *spec, const char *item, const char *why)
 {
-	fprintf(stderr, "vsemu: VSEMU_FAIL=%s: \"%s\": %s (expected "
-		"CALL:N[+][:ERRNO],...)\n", spec, item, why);
+	fprintf(stderr,
+		"vsemu: VSEMU_FAIL=%s: \"%s\": %s (expected "
+		"CALL:N[+][:ERRNO],...)\n",
+		spec, item, why);
 	return false;
 }
 
@@ -146,7 +166,8 @@ set_faults(const char *spec)
 		for (item = strtok_r(copy, ",", &save); item && ok;
 		     item = strtok_r(NULL, ",", &save)) {
 			if (n == MAX_FAULTS)
-				ok = bad_spec(spec, item, "more than 16 entries");
+				ok = bad_spec(spec, item,
+					      "more than 16 entries");
 			else
 				ok = parse_item(spec, item, &next[n++]);
 		}

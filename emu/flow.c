@@ -34,8 +34,8 @@ emu__create_flow(struct ibv_qp *iqp, struct ibv_flow_attr *a)
 
 	EMU_FAULT_NULL("ibv_create_flow");
 	if (a->comp_mask || (a->flags & ~known) || a->port != 1)
-		rc = a->flags & IBV_FLOW_ATTR_FLAGS_EGRESS ? EOPNOTSUPP
-							   : EINVAL;
+		rc = a->flags & IBV_FLOW_ATTR_FLAGS_EGRESS ? EOPNOTSUPP :
+							     EINVAL;
 	else if (a->type != IBV_FLOW_ATTR_NORMAL &&
 		 a->type != IBV_FLOW_ATTR_ALL_DEFAULT &&
 		 a->type != IBV_FLOW_ATTR_MC_DEFAULT &&
@@ -50,7 +50,8 @@ emu__create_flow(struct ibv_qp *iqp, struct ibv_flow_attr *a)
 		rc = emu__flow_parse(a, &fl->rule.m, &cs, &fl->rule.drop);
 		/* Counters count one flow, attached (described) first. */
 		if (!rc && cs) {
-			fl->counters = container_of(cs, struct emu_counters, ibv);
+			fl->counters =
+				container_of(cs, struct emu_counters, ibv);
 			if (fl->counters->flow || cs->context != iqp->context)
 				rc = EINVAL;
 		}
@@ -152,7 +153,8 @@ emu__attach_counters(struct ibv_counters *cs, struct ibv_counter_attach_attr *a,
 	if (a->counter_desc != IBV_COUNTER_PACKETS)
 		return EOPNOTSUPP; /* the emulator counts frames, not bytes */
 	c->pkt_index = (int)a->index;
-	c->nattached = a->index + 1 > c->nattached ? a->index + 1 : c->nattached;
+	c->nattached =
+		a->index + 1 > c->nattached ? a->index + 1 : c->nattached;
 	return 0;
 }
 

@@ -17,7 +17,7 @@
 struct frame_info {
 	const uint8_t *dmac, *smac;
 	uint16_t ethertype; /* network order, after one VLAN tag */
-	uint16_t vlan;      /* network order TCI, 0 when untagged */
+	uint16_t vlan; /* network order TCI, 0 when untagged */
 	int ipver;
 	const uint8_t *src, *dst; /* 4 or 16 bytes */
 	uint8_t proto, tos, ttl;
@@ -174,7 +174,7 @@ parse_spec(const struct ibv_flow_spec *sp, struct emu_match *m, bool *drop)
 		return 0;
 	case IBV_FLOW_SPEC_IPV4_EXT: {
 		const struct ibv_flow_ipv4_ext_filter *v = &sp->ipv4_ext.val,
-						       *k = &sp->ipv4_ext.mask;
+						      *k = &sp->ipv4_ext.mask;
 
 		if (sp->hdr.size != sizeof(sp->ipv4_ext))
 			return EINVAL;
@@ -254,21 +254,19 @@ emu__flow_parse(const struct ibv_flow_attr *attr, struct emu_match *m,
 			return rc;
 		p += sp.hdr.size;
 	}
-	m->specificity = popcount_bytes(m->dmac_m, 6) +
-			 popcount_bytes(m->smac_m, 6) +
-			 popcount_bytes(&m->ethertype_m, 2) +
-			 popcount_bytes(&m->vlan_m, 2) +
-			 (m->ipver ? 4 : 0) + popcount_bytes(m->src_m, 16) +
-			 popcount_bytes(m->dst_m, 16) + popcount_bytes(&m->proto_m, 1) +
-			 popcount_bytes(&m->tos_m, 1) + popcount_bytes(&m->ttl_m, 1) +
-			 popcount_bytes(&m->sport_m, 2) +
-			 popcount_bytes(&m->dport_m, 2);
+	m->specificity =
+		popcount_bytes(m->dmac_m, 6) + popcount_bytes(m->smac_m, 6) +
+		popcount_bytes(&m->ethertype_m, 2) +
+		popcount_bytes(&m->vlan_m, 2) + (m->ipver ? 4 : 0) +
+		popcount_bytes(m->src_m, 16) + popcount_bytes(m->dst_m, 16) +
+		popcount_bytes(&m->proto_m, 1) + popcount_bytes(&m->tos_m, 1) +
+		popcount_bytes(&m->ttl_m, 1) + popcount_bytes(&m->sport_m, 2) +
+		popcount_bytes(&m->dport_m, 2);
 	return 0;
 }
 
 static bool
-masked_eq(const uint8_t *v, const uint8_t *want, const uint8_t *mask,
-	  size_t n)
+masked_eq(const uint8_t *v, const uint8_t *want, const uint8_t *mask, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if ((v[i] & mask[i]) != want[i])
@@ -303,8 +301,7 @@ match_l3l4(const struct emu_match *m, const struct frame_info *fi)
 }
 
 bool
-emu__flow_match(const struct emu_match *m, const uint8_t *frame,
-		uint32_t len)
+emu__flow_match(const struct emu_match *m, const uint8_t *frame, uint32_t len)
 {
 	struct frame_info fi;
 
@@ -332,8 +329,10 @@ emu__rss_hash(const uint8_t *key, size_t keylen, uint64_t f,
 		return 0;
 	s = fi.ipver == 4 ? IBV_RX_HASH_SRC_IPV4 : IBV_RX_HASH_SRC_IPV6;
 	d = fi.ipver == 4 ? IBV_RX_HASH_DST_IPV4 : IBV_RX_HASH_DST_IPV6;
-	sp = fi.proto == 6 ? IBV_RX_HASH_SRC_PORT_TCP : IBV_RX_HASH_SRC_PORT_UDP;
-	dp = fi.proto == 6 ? IBV_RX_HASH_DST_PORT_TCP : IBV_RX_HASH_DST_PORT_UDP;
+	sp = fi.proto == 6 ? IBV_RX_HASH_SRC_PORT_TCP :
+			     IBV_RX_HASH_SRC_PORT_UDP;
+	dp = fi.proto == 6 ? IBV_RX_HASH_DST_PORT_TCP :
+			     IBV_RX_HASH_DST_PORT_UDP;
 	alen = fi.ipver == 4 ? 4 : 16;
 	if (f & s)
 		memcpy(in + n, fi.src, alen), n += alen;
@@ -380,8 +379,8 @@ emu__frame_csum_ok(const uint8_t *frame, uint32_t len)
 {
 	struct frame_info fi;
 
-	if (!parse_frame(&fi, frame, len) || !fi.l4 || fi.l4 != fi.l3 +
-	    (fi.ipver == 4 ? (fi.l3[0] & 15u) * 4 : 40))
+	if (!parse_frame(&fi, frame, len) || !fi.l4 ||
+	    fi.l4 != fi.l3 + (fi.ipver == 4 ? (fi.l3[0] & 15u) * 4 : 40))
 		return false;
 	if (fi.ipver == 4 && fold(sum16(fi.l3, (fi.l3[0] & 15u) * 4, 0)))
 		return false;
@@ -419,4 +418,3 @@ emu__frame_fill_csum(uint8_t *frame, uint32_t len)
 	l4[off] = (uint8_t)(c >> 8);
 	l4[off + 1] = (uint8_t)c;
 }
-

@@ -35,8 +35,7 @@ slot_size_for(uint32_t mtu)
 
 /* Sends a request with optional fds and waits for its reply. */
 static int
-call(struct emu_link *l, struct emu_msg *m, const int *fds, int nfds,
-     int *rfd)
+call(struct emu_link *l, struct emu_msg *m, const int *fds, int nfds, int *rfd)
 {
 	char cbuf[CMSG_SPACE(2 * sizeof(int))] = { 0 };
 	struct iovec iov = { m, sizeof(*m) };

@@ -18,8 +18,8 @@ emu__deliver_local(struct emu_rule *r, const uint8_t *frame, uint32_t len)
 {
 	struct emu_qp *qp = r->target;
 	struct emu_port *p = to_ectx(qp->ibvx.qp_base.context)->port;
-	struct emu_rq *rq = qp->ind ? &emu__rss_pick(qp, frame, len)->rq
-				    : &qp->rq;
+	struct emu_rq *rq =
+		qp->ind ? &emu__rss_pick(qp, frame, len)->rq : &qp->rq;
 
 	if (*rq->state != IBV_QPS_RTR && *rq->state != IBV_QPS_RTS)
 		p->st.rx_qp_not_ready++;

@@ -23,8 +23,8 @@
 #define EMU_NETDEV_MAX 16
 
 enum emu_msg_type {
-	EMU_MSG_HELLO = 1,  /* fds: tx ring memfd, doorbell eventfd */
-	EMU_MSG_ADD_RQ,     /* fds: rx ring memfd [, channel eventfd] */
+	EMU_MSG_HELLO = 1, /* fds: tx ring memfd, doorbell eventfd */
+	EMU_MSG_ADD_RQ, /* fds: rx ring memfd [, channel eventfd] */
 	EMU_MSG_DEL_RQ,
 	EMU_MSG_ADD_RSS,
 	EMU_MSG_DEL_RSS,
@@ -32,7 +32,7 @@ enum emu_msg_type {
 	EMU_MSG_DEL_RULE,
 	EMU_MSG_STATS,
 	EMU_MSG_SET_IMPAIR,
-	EMU_MSG_RULE_HITS,  /* u.id; the reply's u.hits: frames it matched */
+	EMU_MSG_RULE_HITS, /* u.id; the reply's u.hits: frames it matched */
 	EMU_MSG_REPLY = 100,
 };
 
@@ -49,7 +49,7 @@ struct emu_msg_hello_reply {
 };
 
 struct emu_msg_rq {
-	uint32_t id;     /* the client's QP or WQ number */
+	uint32_t id; /* the client's QP or WQ number */
 	uint32_t slots, slot_size;
 	uint32_t has_channel;
 };
@@ -64,10 +64,10 @@ struct emu_msg_rss {
 };
 
 struct emu_msg_rule {
-	uint32_t id;     /* the client's rule id */
+	uint32_t id; /* the client's rule id */
 	uint32_t target; /* an RQ id, or an RSS id when to_rss */
 	uint32_t to_rss;
-	uint32_t type;   /* enum ibv_flow_attr_type */
+	uint32_t type; /* enum ibv_flow_attr_type */
 	uint32_t priority;
 	uint32_t dont_trap, drop;
 	struct emu_match m;

@@ -24,7 +24,6 @@
 #include "emu/emu.h"
 #include "emu/link.h"
 
-
 static struct emu_cq *
 ecq(struct ibv_cq *cq)
 {
@@ -37,8 +36,12 @@ push_wc(struct emu_cq *cq, uint64_t wr_id, enum ibv_wc_status st,
 	struct emu_qp *sq_owner, uint32_t retired)
 {
 	struct emu_cqe e = {
-		.wc = { .wr_id = wr_id, .status = st, .opcode = op,
-			.qp_num = qpn, .byte_len = len, .wc_flags = flags },
+		.wc = { .wr_id = wr_id,
+			.status = st,
+			.opcode = op,
+			.qp_num = qpn,
+			.byte_len = len,
+			.wc_flags = flags },
 		.sq_owner = sq_owner,
 		.sq_retired = retired,
 	};
@@ -83,8 +86,8 @@ rq_fail_qp(struct emu_rq *rq)
 
 /* max_wr 0: no receive queue (a send-only QP); posting finds it full. */
 static int
-rq_init(struct emu_rq *rq, uint32_t max_wr, uint32_t max_sge,
-	struct emu_cq *cq, uint32_t num, enum ibv_qp_state *state)
+rq_init(struct emu_rq *rq, uint32_t max_wr, uint32_t max_sge, struct emu_cq *cq,
+	uint32_t num, enum ibv_qp_state *state)
 {
 	rq->size = max_wr ? vs_pow2_at_least(max_wr) : 0;
 	rq->wqe = calloc(rq->size ? rq->size : 1, sizeof(*rq->wqe));
@@ -223,7 +226,8 @@ qp_setup_queues(struct emu_qp *qp, struct ibv_qp_init_attr_ex *a)
 	if (rc)
 		return rc;
 	qp->rq.fail = rq_fail_qp;
-	qp->sq_size = vs_pow2_at_least(a->cap.max_send_wr ? a->cap.max_send_wr : 1);
+	qp->sq_size =
+		vs_pow2_at_least(a->cap.max_send_wr ? a->cap.max_send_wr : 1);
 	qp->max_send_sge = a->cap.max_send_sge ? a->cap.max_send_sge : 1;
 	qp->max_inline = a->cap.max_inline_data;
 	qp->sq_sig_all = a->sq_sig_all;
@@ -268,7 +272,8 @@ qp_create(struct ibv_context *c, struct ibv_qp_init_attr_ex *a)
 		return NULL;
 	}
 	if (rss) {
-		qp->ind = container_of(a->rwq_ind_tbl, struct emu_ind_table, ibv);
+		qp->ind =
+			container_of(a->rwq_ind_tbl, struct emu_ind_table, ibv);
 		qp->hash = a->rx_hash_conf;
 		memcpy(qp->hash_key, a->rx_hash_conf.rx_hash_key,
 		       a->rx_hash_conf.rx_hash_key_len);
@@ -457,10 +462,10 @@ rq_post(struct emu_rq *rq, struct ibv_recv_wr *wr, struct ibv_recv_wr **bad)
 		if (wr->num_sge < 0 || (uint32_t)wr->num_sge > rq->max_sge ||
 		    rq->count == rq->size) {
 			*bad = wr;
-			return wr->num_sge < 0 ||
-					       (uint32_t)wr->num_sge > rq->max_sge
-				       ? EINVAL
-				       : ENOMEM;
+			return wr->num_sge < 0 || (uint32_t)wr->num_sge >
+							  rq->max_sge ?
+				       EINVAL :
+				       ENOMEM;
 		}
 		if (*rq->state == IBV_QPS_ERR) {
 			push_wc(rq->cq, wr->wr_id, IBV_WC_WR_FLUSH_ERR,
@@ -536,8 +541,8 @@ emu__rq_deliver(struct emu_rq *rq, const uint8_t *frame, uint32_t len,
 	if (st == IBV_WC_SUCCESS && len > room)
 		st = IBV_WC_LOC_LEN_ERR;
 	for (int i = 0; st == IBV_WC_SUCCESS && off < len; i++) {
-		uint32_t n = w->sge[i].length < len - off ? w->sge[i].length
-							  : len - off;
+		uint32_t n = w->sge[i].length < len - off ? w->sge[i].length :
+							    len - off;
 
 		memcpy((void *)(uintptr_t)w->sge[i].addr, frame + off, n);
 		off += n;
@@ -581,8 +586,8 @@ send_gather(struct emu_qp *qp, const struct ibv_send_wr *wr, uint8_t *frame,
 
 	for (int i = 0; i < wr->num_sge; i++) {
 		const struct ibv_sge *s = &wr->sg_list[i];
-		const uint8_t *src = inl ? (const uint8_t *)(uintptr_t)s->addr
-					 : sge_mem(ctx, s, 0);
+		const uint8_t *src = inl ? (const uint8_t *)(uintptr_t)s->addr :
+					   sge_mem(ctx, s, 0);
 
 		if (!src)
 			return IBV_WC_LOC_PROT_ERR;
@@ -616,8 +621,8 @@ send_one(struct emu_qp *qp, const struct ibv_send_wr *wr, uint8_t *frame)
 	}
 	/* Errors always complete, signaled or not. */
 	if (signaled || st != IBV_WC_SUCCESS) {
-		push_wc(qp->send_cq, wr->wr_id, st, IBV_WC_SEND, q->qp_num,
-			len, 0, qp, qp->sq_unsignaled + 1);
+		push_wc(qp->send_cq, wr->wr_id, st, IBV_WC_SEND, q->qp_num, len,
+			0, qp, qp->sq_unsignaled + 1);
 		qp->sq_unsignaled = 0;
 	} else {
 		qp->sq_unsignaled++;
@@ -641,8 +646,8 @@ emu__post_send(struct ibv_qp *q, struct ibv_send_wr *wr,
 	}
 	pthread_mutex_lock(&f->lock);
 	for (; wr; wr = wr->next) {
-		if (qp->ind || (q->state != IBV_QPS_RTS &&
-				q->state != IBV_QPS_ERR))
+		if (qp->ind ||
+		    (q->state != IBV_QPS_RTS && q->state != IBV_QPS_ERR))
 			rc = EINVAL;
 		else
 			rc = send_check(qp, wr);

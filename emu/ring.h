@@ -32,8 +32,8 @@ struct emu_ring {
 	_Alignas(64) _Atomic uint32_t prod;
 	_Alignas(64) _Atomic uint32_t cons;
 	_Alignas(64) _Atomic uint32_t sleeping; /* consumer wants a kick */
-	_Atomic uint32_t armed;    /* rx: the CQ is armed, kick the channel */
-	_Atomic uint64_t full;     /* frames dropped: ring full (the
+	_Atomic uint32_t armed; /* rx: the CQ is armed, kick the channel */
+	_Atomic uint64_t full; /* frames dropped: ring full (the
 				    * producer counts them) */
 	_Atomic uint64_t frames, bytes; /* frames and bytes that went in */
 	_Alignas(64) uint8_t slots[];
@@ -72,8 +72,7 @@ emu_ring_slot(struct emu_ring *r, uint32_t idx)
 /* Producer: copies a frame in; false when full (the caller decides
  * whether that is a drop, and counts it in `full`). */
 static inline bool
-emu_ring_put(struct emu_ring *r, const uint8_t *f, uint32_t len,
-	     uint32_t flags)
+emu_ring_put(struct emu_ring *r, const uint8_t *f, uint32_t len, uint32_t flags)
 {
 	uint32_t prod = atomic_load_explicit(&r->prod, memory_order_relaxed);
 	uint32_t cons = atomic_load_explicit(&r->cons, memory_order_acquire);

@@ -74,7 +74,7 @@ struct d_rss {
 struct d_rule {
 	struct emu_rule r;
 	uint32_t id;
-	struct d_rq *rq;   /* the target: an RQ ... */
+	struct d_rq *rq; /* the target: an RQ ... */
 	struct d_rss *rss; /* ... or an RSS table */
 	struct d_rule *next;
 };
@@ -134,13 +134,14 @@ flush_cable(struct daemon *d)
 
 	for (unsigned i = 0; i < d->nout; i++) {
 		iov[i] = (struct iovec){ d->out[i], d->out_len[i] };
-		mm[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i],
-						 .msg_iovlen = 1 };
+		mm[i].msg_hdr =
+			(struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1 };
 	}
 	if (d->nout) {
 		int sent = sendmmsg(d->wire_fd, mm, d->nout, MSG_DONTWAIT);
 
-		d->port.st.tx_cable_drop += d->nout - (unsigned)(sent > 0 ? sent : 0);
+		d->port.st.tx_cable_drop +=
+			d->nout - (unsigned)(sent > 0 ? sent : 0);
 	}
 	d->nout = 0;
 }
@@ -227,7 +228,8 @@ static bool
 csum_not_ready(struct msghdr *mh)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
-		if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA) {
+		if (c->cmsg_level == SOL_PACKET &&
+		    c->cmsg_type == PACKET_AUXDATA) {
 			struct tpacket_auxdata aux;
 
 			memcpy(&aux, CMSG_DATA(c), sizeof(aux));
@@ -242,9 +244,10 @@ static void
 oversize(struct daemon *d)
 {
 	if (!d->port.st.rx_oversize++)
-		fprintf(stderr, "vsemu: %s: dropping frames longer than the "
-				"MTU (%u) from %s; its peer uses TSO/GSO: "
-				"`ethtool -K PEER tso off gso off`\n",
+		fprintf(stderr,
+			"vsemu: %s: dropping frames longer than the "
+			"MTU (%u) from %s; its peer uses TSO/GSO: "
+			"`ethtool -K PEER tso off gso off`\n",
 			d->dev, d->port.mtu, d->wire);
 }
 
@@ -259,12 +262,13 @@ pump_wire(struct daemon *d)
 
 	for (int i = 0; i < BATCH; i++) {
 		iov[i] = (struct iovec){ d->buf[i], sizeof(d->buf[i]) };
-		mm[i].msg_hdr = (struct msghdr){ .msg_name = &sll[i],
-						 .msg_namelen = sizeof(sll[i]),
-						 .msg_iov = &iov[i],
-						 .msg_iovlen = 1,
-						 .msg_control = cbuf[i],
-						 .msg_controllen = sizeof(cbuf[i]) };
+		mm[i].msg_hdr =
+			(struct msghdr){ .msg_name = &sll[i],
+					 .msg_namelen = sizeof(sll[i]),
+					 .msg_iov = &iov[i],
+					 .msg_iovlen = 1,
+					 .msg_control = cbuf[i],
+					 .msg_controllen = sizeof(cbuf[i]) };
 	}
 	n = recvmmsg(d->wire_fd, mm, BATCH, MSG_DONTWAIT, NULL);
 	for (int i = 0; i < n; i++) {
@@ -702,11 +706,11 @@ h_impair(struct daemon *d, struct d_client *c, struct req *q)
 typedef int (*handler_fn)(struct daemon *, struct d_client *, struct req *);
 
 static const handler_fn handlers[] = {
-	[EMU_MSG_HELLO] = h_hello,	  [EMU_MSG_ADD_RQ] = h_add_rq,
-	[EMU_MSG_DEL_RQ] = h_del_rq,	  [EMU_MSG_ADD_RSS] = h_add_rss,
-	[EMU_MSG_DEL_RSS] = h_del_rss,	  [EMU_MSG_ADD_RULE] = h_add_rule,
+	[EMU_MSG_HELLO] = h_hello,	 [EMU_MSG_ADD_RQ] = h_add_rq,
+	[EMU_MSG_DEL_RQ] = h_del_rq,	 [EMU_MSG_ADD_RSS] = h_add_rss,
+	[EMU_MSG_DEL_RSS] = h_del_rss,	 [EMU_MSG_ADD_RULE] = h_add_rule,
 	[EMU_MSG_DEL_RULE] = h_del_rule, [EMU_MSG_STATS] = h_stats,
-	[EMU_MSG_SET_IMPAIR] = h_impair,	  [EMU_MSG_RULE_HITS] = h_rule_hits,
+	[EMU_MSG_SET_IMPAIR] = h_impair, [EMU_MSG_RULE_HITS] = h_rule_hits,
 };
 
 static void
@@ -739,7 +743,8 @@ client_request(struct daemon *d, struct d_client *c)
 	char cbuf[CMSG_SPACE(2 * sizeof(int))];
 	struct emu_msg m;
 	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
 			     .msg_control = cbuf,
 			     .msg_controllen = sizeof(cbuf) };
 	struct req q = { .m = &m, .fds = { -1, -1 }, .reply_fd = -1 };
@@ -751,9 +756,11 @@ client_request(struct daemon *d, struct d_client *c)
 		return true;
 	for (cm = CMSG_FIRSTHDR(&mh); n > 0 && cm; cm = CMSG_NXTHDR(&mh, cm))
 		if (cm->cmsg_type == SCM_RIGHTS) {
-			q.nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			q.nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) /
+				       sizeof(int));
 			q.nfds = q.nfds > 2 ? 2 : q.nfds;
-			memcpy(q.fds, CMSG_DATA(cm), sizeof(int) * (size_t)q.nfds);
+			memcpy(q.fds, CMSG_DATA(cm),
+			       sizeof(int) * (size_t)q.nfds);
 		}
 	if (n <= 0)
 		return false;
@@ -810,8 +817,10 @@ open_wire(struct daemon *d)
 
 	sll.sll_ifindex = (int)if_nametoindex(d->wire);
 	if (!sll.sll_ifindex) {
-		fprintf(stderr, "vsemu: no interface '%s' to use as the cable "
-				"(see `ip link`)\n", d->wire);
+		fprintf(stderr,
+			"vsemu: no interface '%s' to use as the cable "
+			"(see `ip link`)\n",
+			d->wire);
 		return -1;
 	}
 	d->wire_fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -820,8 +829,8 @@ open_wire(struct daemon *d)
 	    bind(d->wire_fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		fprintf(stderr, "vsemu: cable %s: %s%s\n", d->wire,
 			strerror(errno),
-			errno == EPERM ? " (needs CAP_NET_RAW: run as root)"
-				       : "");
+			errno == EPERM ? " (needs CAP_NET_RAW: run as root)" :
+					 "");
 		return -1;
 	}
 	mr.mr_ifindex = sll.sll_ifindex;
@@ -872,8 +881,10 @@ silence_cable(struct daemon *d)
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		if (write(fd, "1", 1) != 1)
-			fprintf(stderr, "vsemu: %s: cannot disable IPv6 on the "
-					"cable\n", d->wire);
+			fprintf(stderr,
+				"vsemu: %s: cannot disable IPv6 on the "
+				"cable\n",
+				d->wire);
 		close(fd);
 	}
 	return 0;
@@ -890,8 +901,8 @@ open_tap(struct daemon *d)
 	if (d->tap_fd < 0 || ioctl(d->tap_fd, TUNSETIFF, &ifr) < 0) {
 		fprintf(stderr, "vsemu: netdev %s: %s%s\n", d->netdev,
 			strerror(errno),
-			errno == EPERM ? " (needs CAP_NET_ADMIN: run as root)"
-				       : "");
+			errno == EPERM ? " (needs CAP_NET_ADMIN: run as root)" :
+					 "");
 		return -1;
 	}
 	ifr.ifr_hwaddr.sa_family = 1; /* ARPHRD_ETHER */
@@ -963,14 +974,16 @@ open_listen(struct daemon *d)
 	fd = connect_to(d->sock);
 	if (fd >= 0) {
 		close(fd);
-		fprintf(stderr, "vsemu: %s is already served by another "
-				"vsemu\n", d->sock);
+		fprintf(stderr,
+			"vsemu: %s is already served by another "
+			"vsemu\n",
+			d->sock);
 		return -1;
 	}
 	unlink(d->sock); /* left by a daemon that died */
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->sock);
-	d->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK |
-					       SOCK_CLOEXEC, 0);
+	d->listen_fd = socket(AF_UNIX,
+			      SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	/* Raw packet access needs privilege: only root may connect. */
 	if (d->listen_fd < 0 ||
 	    bind(d->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
@@ -999,7 +1012,8 @@ setup(struct daemon *d)
 	if (open_listen(d) < 0 || open_wire(d) < 0 || open_tap(d) < 0)
 		return -1;
 	if (silence_cable(d) < 0) {
-		fprintf(stderr, "vsemu: cable %s: %s\n", d->wire, strerror(errno));
+		fprintf(stderr, "vsemu: cable %s: %s\n", d->wire,
+			strerror(errno));
 		return -1;
 	}
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -1107,8 +1121,8 @@ parse_mac(const char *s, uint8_t mac[6])
 	unsigned v[6];
 	char extra;
 
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3],
-		   &v[4], &v[5], &extra) != 6)
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4],
+		   &v[5], &extra) != 6)
 		return -1;
 	for (int i = 0; i < 6; i++) {
 		if (v[i] > 255)
@@ -1139,32 +1153,53 @@ parse_opts(struct daemon *d, int argc, char **argv, const char **imp[2])
 
 	while ((c = getopt_long(argc, argv, "d:w:n:m:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'd': snprintf(d->dev, sizeof(d->dev), "%s", optarg); break;
-		case 'w': snprintf(d->wire, sizeof(d->wire), "%s", optarg); break;
-		case 'n': snprintf(d->netdev, sizeof(d->netdev), "%s", optarg); break;
-		case 'D': snprintf(d->dir, sizeof(d->dir), "%s", optarg); break;
-		case 'I': *imp[0] = optarg; break;
-		case 'O': *imp[1] = optarg; break;
-		case 's': d->spin_us = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'd':
+			snprintf(d->dev, sizeof(d->dev), "%s", optarg);
+			break;
+		case 'w':
+			snprintf(d->wire, sizeof(d->wire), "%s", optarg);
+			break;
+		case 'n':
+			snprintf(d->netdev, sizeof(d->netdev), "%s", optarg);
+			break;
+		case 'D':
+			snprintf(d->dir, sizeof(d->dir), "%s", optarg);
+			break;
+		case 'I':
+			*imp[0] = optarg;
+			break;
+		case 'O':
+			*imp[1] = optarg;
+			break;
+		case 's':
+			d->spin_us = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
 		case 'M':
 			d->port.mtu = (uint32_t)strtoul(optarg, NULL, 10);
 			if (d->port.mtu < 68 || d->port.mtu > 9216) {
-				fprintf(stderr, "vsemu: --mtu %s: expected "
-						"68..9216\n", optarg);
+				fprintf(stderr,
+					"vsemu: --mtu %s: expected "
+					"68..9216\n",
+					optarg);
 				return -1;
 			}
 			break;
 		case 'm':
 			if (parse_mac(optarg, d->port.mac) < 0) {
-				fprintf(stderr, "vsemu: --mac %s: expected a "
-						"unicast aa:bb:cc:dd:ee:ff\n",
+				fprintf(stderr,
+					"vsemu: --mac %s: expected a "
+					"unicast aa:bb:cc:dd:ee:ff\n",
 					optarg);
 				return -1;
 			}
 			mac_set = true;
 			break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		default: fputs(usage_text, stderr); return -1;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			fputs(usage_text, stderr);
+			return -1;
 		}
 	}
 	if (optind != argc || !d->wire[0]) {
@@ -1210,15 +1245,16 @@ cli_call(const char *dir, const char *dev, struct emu_msg *m)
 static int
 cli_stats(const char *dir, const char *dev)
 {
-	static const char *const wn[] = { "frames", "lost", "duplicated",
-					  "reordered", "corrupted", "overflow" };
+	static const char *const wn[] = { "frames",	"lost",
+					  "duplicated", "reordered",
+					  "corrupted",	"overflow" };
 	struct emu_msg m = { .type = EMU_MSG_STATS };
 	struct emu_msg_stats_reply *s = &m.u.stats;
 
 	if (cli_call(dir, dev, &m) < 0 || m.err)
 		return 1;
-	printf("%s: %u clients, %u receive queues, %u rules\n", dev,
-	       s->clients, s->queues, s->rules);
+	printf("%s: %u clients, %u receive queues, %u rules\n", dev, s->clients,
+	       s->queues, s->rules);
 	printf("  tx_frames %llu tx_bytes %llu tx_cable_drop %llu rx_frames %llu "
 	       "rx_bytes %llu\n",
 	       (unsigned long long)s->port.tx_frames,
@@ -1250,8 +1286,10 @@ cli_impair(const char *dir, const char *dev, const char *which,
 	struct emu_msg m = { .type = EMU_MSG_SET_IMPAIR };
 
 	if (strcmp(which, "in") && strcmp(which, "out")) {
-		fprintf(stderr, "vsemu: impair: direction '%s': expected in "
-				"or out\n", which);
+		fprintf(stderr,
+			"vsemu: impair: direction '%s': expected in "
+			"or out\n",
+			which);
 		return 2;
 	}
 	m.u.impair.dir = strcmp(which, "out") == 0;
@@ -1260,7 +1298,8 @@ cli_impair(const char *dir, const char *dev, const char *which,
 		return 1;
 	if (m.err) {
 		fprintf(stderr, "vsemu: impair %s: %s\n", spec,
-			m.err == EINVAL ? m.u.impair.spec : strerror((int)m.err));
+			m.err == EINVAL ? m.u.impair.spec :
+					  strerror((int)m.err));
 		return 1;
 	}
 	return 0;
@@ -1294,16 +1333,18 @@ apply_impair(struct daemon *d, const char *spec, uint32_t dir)
 
 	if (!spec || set_impair(d, dir, spec, err, sizeof(err)) == 0)
 		return 0;
-	fprintf(stderr, "vsemu: --impair-%s %s: %s\n", dir ? "out" : "in",
-		spec, err);
+	fprintf(stderr, "vsemu: --impair-%s %s: %s\n", dir ? "out" : "in", spec,
+		err);
 	return -1;
 }
 
 int
 main(int argc, char **argv)
 {
-	static struct daemon d = { .dev = "mlx5_0", .dir = "/run/vsemu",
-				   .spin_us = 50, .port.mtu = 1500 };
+	static struct daemon d = { .dev = "mlx5_0",
+				   .dir = "/run/vsemu",
+				   .spin_us = 50,
+				   .port.mtu = 1500 };
 	const char *in = NULL, *out = NULL, **imp[2] = { &in, &out };
 	struct sigaction sa = { .sa_handler = on_signal };
 	int rc = cli(argc, argv);
@@ -1325,8 +1366,9 @@ main(int argc, char **argv)
 		teardown(&d);
 		return 1;
 	}
-	fprintf(stderr, "vsemu: %s ready: cable %s, netdev %s, "
-			"%02x:%02x:%02x:%02x:%02x:%02x, %s\n",
+	fprintf(stderr,
+		"vsemu: %s ready: cable %s, netdev %s, "
+		"%02x:%02x:%02x:%02x:%02x:%02x, %s\n",
 		d.dev, d.wire, d.netdev, d.port.mac[0], d.port.mac[1],
 		d.port.mac[2], d.port.mac[3], d.port.mac[4], d.port.mac[5],
 		d.sock);

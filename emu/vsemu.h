@@ -12,12 +12,12 @@
 /* Counters of the port behind a context (docs/emu.md explains each). */
 struct vsemu_port_stats {
 	uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
-	uint64_t rx_no_match;     /* no rule took it: the kernel's */
-	uint64_t rx_rule_drop;    /* a drop rule matched */
-	uint64_t rx_no_wqe;       /* steered, but no receive was posted */
+	uint64_t rx_no_match; /* no rule took it: the kernel's */
+	uint64_t rx_rule_drop; /* a drop rule matched */
+	uint64_t rx_no_wqe; /* steered, but no receive was posted */
 	uint64_t rx_qp_not_ready; /* steered to a QP not in RTR/RTS */
-	uint64_t rx_oversize;     /* from the cable, longer than the MTU */
-	uint64_t tx_cable_drop;   /* the cable's socket was full */
+	uint64_t rx_oversize; /* from the cable, longer than the MTU */
+	uint64_t tx_cable_drop; /* the cable's socket was full */
 };
 
 struct vsemu_wire_stats {

@@ -25,7 +25,7 @@ struct emu_wire {
 	struct emu_wire_stats st;
 	uint8_t held[EMU_MAX_FRAME];
 	uint32_t held_len; /* 0: nothing held */
-	uint64_t held_ns;  /* when it was held back */
+	uint64_t held_ns; /* when it was held back */
 	uint8_t buf[EMU_MAX_FRAME];
 };
 
@@ -89,9 +89,10 @@ emu__wire_parse(const char *spec, struct emu_wire_conf *c, char *err,
 			unsigned long long v = strtoull(eq, &end, 10);
 
 			if (!*eq || *end || *eq == '-' || v > 100000000ull) {
-				snprintf(err, errlen,
-					 "%s=%s: expected an integer 0..100000000",
-					 kv, eq);
+				snprintf(
+					err, errlen,
+					"%s=%s: expected an integer 0..100000000",
+					kv, eq);
 				rc = -EINVAL;
 			} else if (kv[0] == 'd') {
 				c->delay_us = (uint32_t)v;
@@ -107,10 +108,12 @@ emu__wire_parse(const char *spec, struct emu_wire_conf *c, char *err,
 
 				if (s == end || v == 0 || n == EMU_WIRE_DROPS ||
 				    (*end && *end != '/')) {
-					snprintf(err, errlen, "drop=%s: expected "
-						 "up to %d frame numbers from 1, "
-						 "separated by /", eq,
-						 EMU_WIRE_DROPS);
+					snprintf(
+						err, errlen,
+						"drop=%s: expected "
+						"up to %d frame numbers from 1, "
+						"separated by /",
+						eq, EMU_WIRE_DROPS);
 					rc = -EINVAL;
 					break;
 				}
@@ -125,11 +128,12 @@ emu__wire_parse(const char *spec, struct emu_wire_conf *c, char *err,
 				rc = -EINVAL;
 			}
 		} else {
-			snprintf(err, errlen,
-				 "unknown impairment '%s' (accepted: loss, dup, "
-				 "reorder, corrupt, delay_us, rate_mbps, seed, "
-				 "drop)",
-				 kv);
+			snprintf(
+				err, errlen,
+				"unknown impairment '%s' (accepted: loss, dup, "
+				"reorder, corrupt, delay_us, rate_mbps, seed, "
+				"drop)",
+				kv);
 			rc = -EINVAL;
 		}
 	}
@@ -209,8 +213,8 @@ emu__wire_tick(struct emu_wire *w, emu_wire_out_fn out, void *arg)
  * rate it goes out at once.
  */
 static void
-fly(struct emu_wire *w, const uint8_t *frame, uint32_t len,
-    emu_wire_out_fn out, void *arg)
+fly(struct emu_wire *w, const uint8_t *frame, uint32_t len, emu_wire_out_fn out,
+    void *arg)
 {
 	uint64_t now, due;
 	struct flight *f;
@@ -229,7 +233,8 @@ fly(struct emu_wire *w, const uint8_t *frame, uint32_t len,
 	if (w->c.rate_bps) {
 		/* Serialisation: 8 bits a byte, plus preamble and gap (20),
 		 * after whatever the link is still sending. */
-		uint64_t tx = ((uint64_t)len + 20) * 8000000000ull / w->c.rate_bps;
+		uint64_t tx =
+			((uint64_t)len + 20) * 8000000000ull / w->c.rate_bps;
 		uint64_t start = w->last_due_ns > now ? w->last_due_ns : now;
 
 		w->last_due_ns = start + tx;

@@ -30,8 +30,8 @@
 struct emu_wire_conf {
 	double loss, dup, reorder, corrupt; /* probabilities 0..1 */
 	uint64_t seed;
-	uint32_t delay_us;  /* one-way delay */
-	uint64_t rate_bps;  /* 0: unlimited */
+	uint32_t delay_us; /* one-way delay */
+	uint64_t rate_bps; /* 0: unlimited */
 	/* Chosen losses: the n-th full-size frames (of EMU_WIRE_FULL bytes
 	 * or more: a window's segments), counted from 1; 0 ends the list. */
 	uint64_t drop[EMU_WIRE_DROPS];
@@ -46,8 +46,7 @@ struct emu_wire_stats {
 };
 
 struct emu_wire;
-typedef void (*emu_wire_out_fn)(void *arg, const uint8_t *frame,
-				uint32_t len);
+typedef void (*emu_wire_out_fn)(void *arg, const uint8_t *frame, uint32_t len);
 
 /* "loss=0.01,dup=0.01,reorder=0.01,corrupt=0.001,delay_us=500,
  * rate_mbps=100,seed=42,drop=300/302/304"; -EINVAL and a message naming

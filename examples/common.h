@@ -47,12 +47,16 @@ ex_addr(const char *s, int family, struct sockaddr_storage *ss)
 		memmove(host, host + 1, strlen(host));
 		host[strcspn(host, "]")] = 0;
 	}
-	if ((host[0] && strchr(host, ':')) || (!host[0] && family == AF_INET6)) {
+	if ((host[0] && strchr(host, ':')) ||
+	    (!host[0] && family == AF_INET6)) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
 
 		a->sin6_family = AF_INET6;
 		a->sin6_port = htons((uint16_t)port);
-		return host[0] && inet_pton(AF_INET6, host, &a->sin6_addr) != 1 ? -1 : 0;
+		return host[0] && inet_pton(AF_INET6, host, &a->sin6_addr) !=
+					       1 ?
+			       -1 :
+			       0;
 	}
 	struct sockaddr_in *a = (struct sockaddr_in *)ss;
 
@@ -129,7 +133,8 @@ ex_setup(struct ex_thread *t)
 	int rc = t->r->setup(t->c, t->r->arg);
 
 	if (rc) {
-		fprintf(stderr, "context %u: %s\n", vs_ctx_index(t->c), strerror(-rc));
+		fprintf(stderr, "context %u: %s\n", vs_ctx_index(t->c),
+			strerror(-rc));
 		t->r->failed = 1;
 	}
 }
@@ -173,8 +178,9 @@ ex_run_with(unsigned contexts, int (*setup)(struct vs_ctx *, void *),
 	    void (*stop)(struct vs_ctx *, void *), void *arg)
 {
 	struct vs_options o = { .size = sizeof(o), .contexts = contexts };
-	struct ex_run r = { .setup = setup, .loop = loop, .stop = stop,
-			    .arg = arg };
+	struct ex_run r = {
+		.setup = setup, .loop = loop, .stop = stop, .arg = arg
+	};
 	struct ex_thread *t;
 	pthread_t *th;
 	sigset_t sigs;

@@ -15,10 +15,10 @@
 #include "common.h"
 
 struct echo {
-	struct vs_chain **q;    /* received, not yet sent back (a ring) */
+	struct vs_chain **q; /* received, not yet sent back (a ring) */
 	unsigned head, n, cap;
-	size_t off;             /* sent of q[head] */
-	bool fin;               /* the peer closed: close once drained */
+	size_t off; /* sent of q[head] */
+	bool fin; /* the peer closed: close once drained */
 };
 
 static void
@@ -133,8 +133,8 @@ int
 main(int argc, char **argv)
 {
 	unsigned contexts = 0;
-	const char *port = ex_args(argc, argv, "vs-echo [-t] [-c CONTEXTS] PORT",
-				   &contexts);
+	const char *port = ex_args(
+		argc, argv, "vs-echo [-t] [-c CONTEXTS] PORT", &contexts);
 
 	return ex_run(contexts, setup, (void *)port);
 }

@@ -58,10 +58,11 @@ has_token(const char *req, size_t len, const char *name, const char *value)
 	size_t nl = strlen(name), vl = strlen(value);
 
 	for (size_t i = 0; i + nl < len; i++) {
-		if ((i && req[i - 1] != '\n') || strncasecmp(req + i, name, nl) ||
-		    req[i + nl] != ':')
+		if ((i && req[i - 1] != '\n') ||
+		    strncasecmp(req + i, name, nl) || req[i + nl] != ':')
 			continue;
-		for (size_t j = i + nl + 1; j + vl <= len && req[j] != '\r'; j++)
+		for (size_t j = i + nl + 1; j + vl <= len && req[j] != '\r';
+		     j++)
 			if (!strncasecmp(req + j, value, vl))
 				return true;
 	}
@@ -98,17 +99,19 @@ request(struct conn *k, const char *req, size_t len)
 
 	if (!j)
 		return false;
-	j->close_after = has_token(req, len, "Connection", "close") ||
-			 (v10 && !has_token(req, len, "Connection", "keep-alive"));
+	j->close_after =
+		has_token(req, len, "Connection", "close") ||
+		(v10 && !has_token(req, len, "Connection", "keep-alive"));
 	j->blen = status == 200 && get ? body_len : 0;
 	j->boff = j->hoff = 0;
-	j->hlen = (size_t)snprintf(j->hdr, sizeof(j->hdr),
-				   "HTTP/1.1 %d %s\r\nServer: vs-http\r\n"
-				   "Content-Type: text/plain\r\n"
-				   "Content-Length: %zu\r\n%s\r\n",
-				   status, status == 200 ? "OK" : "Method Not Allowed",
-				   status == 200 ? body_len : 0,
-				   j->close_after ? "Connection: close\r\n" : "");
+	j->hlen = (size_t)snprintf(
+		j->hdr, sizeof(j->hdr),
+		"HTTP/1.1 %d %s\r\nServer: vs-http\r\n"
+		"Content-Type: text/plain\r\n"
+		"Content-Length: %zu\r\n%s\r\n",
+		status, status == 200 ? "OK" : "Method Not Allowed",
+		status == 200 ? body_len : 0,
+		j->close_after ? "Connection: close\r\n" : "");
 	return true;
 }
 
@@ -121,7 +124,8 @@ pump(struct vs_conn *c)
 		struct job *j = &k->jobs[k->head];
 
 		if (j->hoff < j->hlen) {
-			ssize_t n = vs_send(c, j->hdr + j->hoff, j->hlen - j->hoff);
+			ssize_t n =
+				vs_send(c, j->hdr + j->hoff, j->hlen - j->hoff);
 
 			if (n < 0) {
 				vs_abort(c);
@@ -132,7 +136,9 @@ pump(struct vs_conn *c)
 				return; /* `writable` resumes */
 		}
 		while (j->boff < j->blen) {
-			size_t n = j->blen - j->boff < PIECE ? j->blen - j->boff : PIECE;
+			size_t n = j->blen - j->boff < PIECE ?
+					   j->blen - j->boff :
+					   PIECE;
 			int rc = vs_send_zc(c, body + j->boff, n, NULL);
 
 			if (rc == -EAGAIN)
@@ -229,8 +235,8 @@ setup(struct vs_ctx *c, void *arg)
 
 	pthread_mutex_lock(&body_lock);
 	if (!body_mem)
-		rc = vs_mem_register(vs_ctx_stack(c), body, body_len ? body_len : 1,
-				     &body_mem);
+		rc = vs_mem_register(vs_ctx_stack(c), body,
+				     body_len ? body_len : 1, &body_mem);
 	pthread_mutex_unlock(&body_lock);
 	if (rc)
 		return rc;

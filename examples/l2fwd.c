@@ -68,13 +68,17 @@ static int
 mac_of(const char *s, uint8_t m[6])
 {
 	return sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &m[0], &m[1], &m[2],
-		      &m[3], &m[4], &m[5]) == 6 ? 0 : -1;
+		      &m[3], &m[4], &m[5]) == 6 ?
+		       0 :
+		       -1;
 }
 
 static int
 open_side(struct side *s, const char *dev, const char *mac)
 {
-	struct vs_options o = { .size = sizeof(o), .device = dev, .contexts = 1 };
+	struct vs_options o = { .size = sizeof(o),
+				.device = dev,
+				.contexts = 1 };
 	int rc;
 
 	if (mac_of(mac, s->beyond)) {
@@ -91,18 +95,21 @@ open_side(struct side *s, const char *dev, const char *mac)
 	vs_raw_hook_set(s->c, hook, s);
 	rc = vs_steer_all(s->c);
 	if (rc)
-		fprintf(stderr, "vs-l2fwd: %s: steering: %s\n", dev, strerror(-rc));
+		fprintf(stderr, "vs-l2fwd: %s: steering: %s\n", dev,
+			strerror(-rc));
 	return rc;
 }
 
 int
 main(int argc, char **argv)
 {
-	static const char usage[] = "vs-l2fwd [-x SRC_ADDR] DEV_A MAC_A DEV_B MAC_B";
+	static const char usage[] =
+		"vs-l2fwd [-x SRC_ADDR] DEV_A MAC_A DEV_B MAC_B";
 	struct side a = { 0 }, b = { 0 };
 	int i = 1;
 
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+	if (argc > 1 &&
+	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		printf("usage: %s\n", usage);
 		return 0;
 	}
@@ -128,15 +135,21 @@ main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 	while (!stop) {
-		struct pollfd p[2] = { { .fd = vs_ctx_fd(a.c), .events = POLLIN },
-				       { .fd = vs_ctx_fd(b.c), .events = POLLIN } };
+		struct pollfd p[2] = {
+			{ .fd = vs_ctx_fd(a.c), .events = POLLIN },
+			{ .fd = vs_ctx_fd(b.c), .events = POLLIN }
+		};
 		int ta = -1, tb = -1;
 
 		vs_ctx_run(a.c, 0);
 		vs_ctx_run(b.c, 0);
 		/* Both armed: sleep until either has work or a timer. */
 		if (!vs_ctx_prepare(a.c, &ta) && !vs_ctx_prepare(b.c, &tb))
-			poll(p, 2, ta < 0 ? tb : tb < 0 ? ta : ta < tb ? ta : tb);
+			poll(p, 2,
+			     ta < 0  ? tb :
+			     tb < 0  ? ta :
+			     ta < tb ? ta :
+				       tb);
 		vs_ctx_check(a.c);
 		vs_ctx_check(b.c);
 	}

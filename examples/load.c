@@ -44,12 +44,13 @@ static struct stats st[64];
 struct cl {
 	struct stats *s;
 	uint64_t t0;
-	size_t got, want; /* bytes of the answer: received, expected (0: unknown) */
+	size_t got,
+		want; /* bytes of the answer: received, expected (0: unknown) */
 	char hdr[1024];
 	size_t hlen;
 	bool bad;
 	bool server_closes; /* the answer said "Connection: close" */
-	bool reconnect;     /* closing to open a new connection */
+	bool reconnect; /* closing to open a new connection */
 };
 
 static uint64_t
@@ -64,8 +65,7 @@ now_us(void)
 static void
 ctx_end(struct stats *s)
 {
-	if (--s->open == 0 &&
-	    atomic_fetch_add(&finished, 1) + 1 == contexts)
+	if (--s->open == 0 && atomic_fetch_add(&finished, 1) + 1 == contexts)
 		kill(getpid(), SIGTERM); /* the runner's way to stop */
 }
 
@@ -147,8 +147,8 @@ received(struct vs_conn *c, struct vs_chain *data)
 	} else if (!http_mode) {
 		char buf[2048];
 
-		for (size_t off = 0, m; (m = vs_chain_copy(data, off, buf, sizeof(buf)));
-		     off += m)
+		for (size_t off = 0, m;
+		     (m = vs_chain_copy(data, off, buf, sizeof(buf))); off += m)
 			if (memcmp(buf, req + k->got + off, m))
 				k->bad = true;
 		k->want = req_len;
@@ -192,8 +192,8 @@ closed(struct vs_conn *c, int err)
 
 		memset(k, 0, sizeof(*k));
 		k->s = s;
-		if (!vs_connect(vs_conn_ctx(c), (struct sockaddr *)&target, &ops,
-				k, &next))
+		if (!vs_connect(vs_conn_ctx(c), (struct sockaddr *)&target,
+				&ops, k, &next))
 			return;
 		s->errors++;
 	}
@@ -292,8 +292,8 @@ main(int argc, char **argv)
 			break;
 		}
 	}
-	if (!where || !conns || !secs || !size || size > 65535 || contexts > 64 ||
-	    ex_addr(where, AF_INET, &target)) {
+	if (!where || !conns || !secs || !size || size > 65535 ||
+	    contexts > 64 || ex_addr(where, AF_INET, &target)) {
 		fprintf(stderr, "usage: %s\n", usage);
 		return 2;
 	}
@@ -301,8 +301,8 @@ main(int argc, char **argv)
 		req = malloc(strlen(path) + 64);
 		if (!req)
 			return 1;
-		req_len = (size_t)sprintf(req, "GET %s HTTP/1.1\r\nHost: vs-load\r\n\r\n",
-					  path);
+		req_len = (size_t)sprintf(
+			req, "GET %s HTTP/1.1\r\nHost: vs-load\r\n\r\n", path);
 	} else {
 		req = malloc(size);
 		if (!req)
@@ -331,6 +331,7 @@ main(int argc, char **argv)
 	       (unsigned long)reqs, (unsigned long)errs, (double)reqs / secs,
 	       (unsigned long)percentile(all, reqs, 0.5),
 	       (unsigned long)percentile(all, reqs, 0.99),
-	       (unsigned long)percentile(all, reqs, 0.999), (unsigned long)over);
+	       (unsigned long)percentile(all, reqs, 0.999),
+	       (unsigned long)over);
 	return rc || errs || !reqs;
 }

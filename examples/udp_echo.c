@@ -47,8 +47,8 @@ int
 main(int argc, char **argv)
 {
 	unsigned contexts = 0;
-	const char *port = ex_args(argc, argv, "vs-udp-echo [-t] [-c CONTEXTS] PORT",
-				   &contexts);
+	const char *port = ex_args(
+		argc, argv, "vs-udp-echo [-t] [-c CONTEXTS] PORT", &contexts);
 
 	return ex_run(contexts, setup, (void *)port);
 }

@@ -78,12 +78,13 @@ struct vs_mem;
  * the defaults: see docs/configuration.md).
  */
 struct vs_options {
-	size_t size;        /**< sizeof(struct vs_options): set it */
+	size_t size; /**< sizeof(struct vs_options): set it */
 	const char *device; /**< "mlx5_0", a netdev name, or NULL */
-	unsigned contexts;  /**< contexts (NIC queues), one per core; fewer
+	unsigned contexts; /**< contexts (NIC queues), one per core; fewer
 				 if the NIC has fewer queues (xdp) */
-	unsigned flags;     /**< VS_OPT_* */
-	uint32_t spin_us;   /**< how long an idle context polls before it sleeps */
+	unsigned flags; /**< VS_OPT_* */
+	uint32_t
+		spin_us; /**< how long an idle context polls before it sleeps */
 };
 
 /**
@@ -166,11 +167,12 @@ void vs_ctx_check(struct vs_ctx *c);
 /** A context's counters. */
 struct vs_ctx_stats {
 	uint64_t rx_frames, tx_frames;
-	uint64_t raw_dropped;  /**< frames the raw hook dropped */
+	uint64_t raw_dropped; /**< frames the raw hook dropped */
 	uint64_t raw_consumed; /**< frames the raw hook consumed */
 	uint64_t tcp_accepted, tcp_connects, tcp_resets, tcp_timeouts;
 	uint64_t udp_rx, udp_tx;
-	uint64_t chains_held;  /**< received chains the program has not released */
+	uint64_t
+		chains_held; /**< received chains the program has not released */
 };
 
 /** vs_ctx_stats() - the context's counters; from any thread. */
@@ -253,8 +255,7 @@ int vs_listen(struct vs_ctx *c, const struct sockaddr *addr, int backlog,
  * context. @connected says how it went.
  */
 int vs_connect(struct vs_ctx *c, const struct sockaddr *dst,
-	       const struct vs_conn_ops *ops, void *user,
-	       struct vs_conn **out);
+	       const struct vs_conn_ops *ops, void *user, struct vs_conn **out);
 
 /** vs_conn_set_ops() - new callbacks and user data. */
 void vs_conn_set_ops(struct vs_conn *c, const struct vs_conn_ops *ops,
@@ -284,8 +285,7 @@ ssize_t vs_send(struct vs_conn *c, const void *data, size_t len);
  * Return: 0, all queued; -EAGAIN, no room for all of it (nothing queued,
  * @writable follows); -EFAULT, not in registered memory; -ENOTCONN.
  */
-int vs_send_zc(struct vs_conn *c, const void *data, size_t len,
-	       void *cookie);
+int vs_send_zc(struct vs_conn *c, const void *data, size_t len, void *cookie);
 
 /** vs_nodelay() - TCP_NODELAY: small segments leave at once (on by default). */
 void vs_nodelay(struct vs_conn *c, bool on);
@@ -375,8 +375,8 @@ void vs_timer_cancel(struct vs_ctx *c, void (*fn)(struct vs_ctx *c, void *arg),
 
 /** What a raw hook decided about a frame. */
 enum vs_raw_verdict {
-	VS_RAW_PASS,     /**< on to the TCP/IP stack */
-	VS_RAW_DROP,     /**< dropped (counted in raw_dropped) */
+	VS_RAW_PASS, /**< on to the TCP/IP stack */
+	VS_RAW_DROP, /**< dropped (counted in raw_dropped) */
 	VS_RAW_CONSUMED, /**< the hook took care of it (answered, forwarded) */
 };
 

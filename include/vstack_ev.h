@@ -28,11 +28,11 @@
 /** The watchers that drive one context; keep it alive while they run. */
 struct vs_ev {
 	struct vs_ctx *ctx;
-	ev_io io;         /**< the context's fd */
-	ev_prepare prep;  /**< runs and arms it before the loop blocks */
-	ev_check check;   /**< runs it after the loop woke */
-	ev_idle idle;     /**< active while it has work: the loop does not block */
-	ev_timer timer;   /**< its next timer */
+	ev_io io; /**< the context's fd */
+	ev_prepare prep; /**< runs and arms it before the loop blocks */
+	ev_check check; /**< runs it after the loop woke */
+	ev_idle idle; /**< active while it has work: the loop does not block */
+	ev_timer timer; /**< its next timer */
 };
 
 /* The io, idle and timer watchers only wake the loop: the check
@@ -70,14 +70,14 @@ vs_ev_prepare_(EV_P_ ev_prepare *w, int revents)
 	(void)revents;
 	vs_ctx_run(v->ctx, 0);
 	if (vs_ctx_prepare(v->ctx, &timeout)) {
-		ev_idle_start(EV_A_ &v->idle);
+		ev_idle_start(EV_A_ & v->idle);
 		return;
 	}
-	ev_idle_stop(EV_A_ &v->idle);
-	ev_timer_stop(EV_A_ &v->timer);
+	ev_idle_stop(EV_A_ & v->idle);
+	ev_timer_stop(EV_A_ & v->timer);
 	if (timeout >= 0) {
 		ev_timer_set(&v->timer, timeout / 1000.0, 0.);
-		ev_timer_start(EV_A_ &v->timer);
+		ev_timer_start(EV_A_ & v->timer);
 	}
 }
 

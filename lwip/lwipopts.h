@@ -25,15 +25,15 @@
 #define MEMP_MEM_MALLOC 1
 #define MEM_ALIGNMENT 8
 #define LWIP_SUPPORT_CUSTOM_PBUF 1 /* received frames stay in NIC buffers */
-#define LWIP_STATS 0               /* vstack counts what it reports */
+#define LWIP_STATS 0 /* vstack counts what it reports */
 
 /* --- protocols: IPv4 and IPv6, TCP and UDP; the kernel does the rest --- */
 #define LWIP_IPV4 1
 #define LWIP_IPV6 1
-#define LWIP_ARP 1      /* compiled for ethernet_input; the netif is not ETHARP */
+#define LWIP_ARP 1 /* compiled for ethernet_input; the netif is not ETHARP */
 #define LWIP_ETHERNET 1
 #define ARP_QUEUEING 0
-#define LWIP_ICMP 1     /* port unreachable for a steered datagram nobody takes */
+#define LWIP_ICMP 1 /* port unreachable for a steered datagram nobody takes */
 #define LWIP_ICMP6 1
 #define LWIP_IPV6_MLD 0 /* the kernel joins groups and answers ND */
 #define LWIP_IPV6_AUTOCONFIG 0
@@ -56,7 +56,8 @@
 #define LWIP_UDP 1
 #define LWIP_UDPLITE 0
 #define LWIP_TCP 1
-#define SO_REUSE 1 /* the kernel socket behind each pcb already checked the bind */
+#define SO_REUSE \
+	1 /* the kernel socket behind each pcb already checked the bind */
 
 /* --- checksums: the NIC's where it has them (per netif, per frame) --- */
 #define LWIP_CHECKSUM_CTRL_PER_NETIF 1

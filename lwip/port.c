@@ -49,7 +49,8 @@ sys_now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u32_t)((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+	return (u32_t)((uint64_t)ts.tv_sec * 1000 +
+		       (uint64_t)ts.tv_nsec / 1000000);
 }
 
 /* xorshift64*: lwIP's first local ports; nothing secret depends on it. */
@@ -65,12 +66,22 @@ vs_lwip_rand(void)
 
 /* SipHash-2-4 (Aumasson and Bernstein) of len bytes under secret. */
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                            \
-	do {                                                                \
-		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
-		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                     \
-		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                     \
-		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+#define SIPROUND                   \
+	do {                       \
+		v0 += v1;          \
+		v1 = ROTL(v1, 13); \
+		v1 ^= v0;          \
+		v0 = ROTL(v0, 32); \
+		v2 += v3;          \
+		v3 = ROTL(v3, 16); \
+		v3 ^= v2;          \
+		v0 += v3;          \
+		v3 = ROTL(v3, 21); \
+		v3 ^= v0;          \
+		v2 += v1;          \
+		v1 = ROTL(v1, 17); \
+		v1 ^= v2;          \
+		v2 = ROTL(v2, 32); \
 	} while (0)
 
 static uint64_t
@@ -185,7 +196,8 @@ vs_lwip_syn_cookie(const ip_addr_t *local_ip, u16_t local_port,
 		m--;
 	*mss = cookie_mss[m];
 	return (t & 0x1f) << 27 | m << 25 |
-	       cookie_hash(local_ip, local_port, remote_ip, remote_port, isn, t);
+	       cookie_hash(local_ip, local_port, remote_ip, remote_port, isn,
+			   t);
 }
 
 u16_t

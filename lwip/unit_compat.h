@@ -6,8 +6,10 @@
  * sockaddr, which has length fields. LWIP_RAND without port.c, and the
  * retransmission timeouts the tests expect.
  */
-#define IP4ADDR_SOCKADDR_SET_LEN(sin) (sin)->sin_len = sizeof(struct sockaddr_in)
-#define IP6ADDR_SOCKADDR_SET_LEN(sin6) (sin6)->sin6_len = sizeof(struct sockaddr_in6)
+#define IP4ADDR_SOCKADDR_SET_LEN(sin) \
+	(sin)->sin_len = sizeof(struct sockaddr_in)
+#define IP6ADDR_SOCKADDR_SET_LEN(sin6) \
+	(sin6)->sin6_len = sizeof(struct sockaddr_in6)
 #define IPADDR_SOCKADDR_GET_LEN(addr) (addr)->sa.sa_len
 /* The tests' random numbers (vstack's port.c is not in their build). */
 #include <stdlib.h>

@@ -68,13 +68,13 @@ ret(long rc)
 }
 
 /* Runs e with vstack's own calls going to libc; sets errno. */
-#define VS(e)                          \
-	({                             \
-		long rc_;              \
-		vs__in_vstack++;       \
-		rc_ = (long)(e);       \
-		vs__in_vstack--;       \
-		ret(rc_);              \
+#define VS(e)                    \
+	({                       \
+		long rc_;        \
+		vs__in_vstack++; \
+		rc_ = (long)(e); \
+		vs__in_vstack--; \
+		ret(rc_);        \
 	})
 
 static inline struct vs_sock *
@@ -82,7 +82,6 @@ sock_of(int fd)
 {
 	return vs__in_vstack ? NULL : vs__fd_sock(fd);
 }
-
 
 /* --- connections --- */
 
@@ -152,8 +151,8 @@ name_of(int fd, bool peer, struct sockaddr *sa, socklen_t *len)
 	struct vs_sock *s = sock_of(fd);
 
 	if (!s || s->state == VS_S_LISTEN)
-		return peer ? REAL(getpeername)(fd, sa, len)
-			    : REAL(getsockname)(fd, sa, len);
+		return peer ? REAL(getpeername)(fd, sa, len) :
+			      REAL(getsockname)(fd, sa, len);
 	return (int)VS(vs__sock_name(s, peer, sa, len));
 }
 
@@ -204,8 +203,10 @@ static ssize_t
 vs_recv(int fd, struct vs_sock *s, struct iovec *iov, int n, int flags,
 	struct sockaddr *sa, socklen_t *len)
 {
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)n,
-			    .msg_name = sa, .msg_namelen = len ? *len : 0 };
+	struct msghdr m = { .msg_iov = iov,
+			    .msg_iovlen = (size_t)n,
+			    .msg_name = sa,
+			    .msg_namelen = len ? *len : 0 };
 	ssize_t rc;
 
 	if (!len)
@@ -222,8 +223,10 @@ static ssize_t
 vs_send(int fd, struct vs_sock *s, const struct iovec *iov, int n, int flags,
 	const struct sockaddr *sa, socklen_t len)
 {
-	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n,
-			    .msg_name = (void *)sa, .msg_namelen = len };
+	struct msghdr m = { .msg_iov = (struct iovec *)iov,
+			    .msg_iovlen = (size_t)n,
+			    .msg_name = (void *)sa,
+			    .msg_namelen = len };
 	ssize_t rc;
 
 	vs__sock_hold(s);
@@ -254,7 +257,8 @@ read(int fd, void *buf, size_t n)
 	struct vs_sock *s = sock_of(fd);
 	struct iovec iov = { buf, n };
 
-	return s ? vs_recv(fd, s, &iov, 1, 0, NULL, NULL) : REAL(read)(fd, buf, n);
+	return s ? vs_recv(fd, s, &iov, 1, 0, NULL, NULL) :
+		   REAL(read)(fd, buf, n);
 }
 
 VS_EXPORT ssize_t
@@ -270,8 +274,8 @@ readv(int fd, const struct iovec *iov, int n)
 {
 	struct vs_sock *s = sock_of(fd);
 
-	return s ? vs_recv(fd, s, (struct iovec *)iov, n, 0, NULL, NULL)
-		 : REAL(readv)(fd, iov, n);
+	return s ? vs_recv(fd, s, (struct iovec *)iov, n, 0, NULL, NULL) :
+		   REAL(readv)(fd, iov, n);
 }
 
 VS_EXPORT ssize_t
@@ -333,7 +337,8 @@ recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
 
 	if (!s)
 		return ((int (*)(int, struct mmsghdr *, unsigned, int,
-				 struct timespec *))dlsym(RTLD_NEXT, "recvmmsg"))(
+				 struct timespec *))dlsym(RTLD_NEXT,
+							  "recvmmsg"))(
 			fd, v, n, flags, tmo);
 	for (i = 0; i < n; i++) {
 		ssize_t rc = recvmsg(fd, &v[i].msg_hdr,
@@ -354,7 +359,8 @@ write(int fd, const void *buf, size_t n)
 	struct vs_sock *s = sock_of(fd);
 	struct iovec iov = { (void *)buf, n };
 
-	return s ? vs_send(fd, s, &iov, 1, 0, NULL, 0) : REAL(write)(fd, buf, n);
+	return s ? vs_send(fd, s, &iov, 1, 0, NULL, 0) :
+		   REAL(write)(fd, buf, n);
 }
 
 VS_EXPORT ssize_t
@@ -362,12 +368,13 @@ writev(int fd, const struct iovec *iov, int n)
 {
 	struct vs_sock *s = sock_of(fd);
 
-	return s ? vs_send(fd, s, iov, n, 0, NULL, 0) : REAL(writev)(fd, iov, n);
+	return s ? vs_send(fd, s, iov, n, 0, NULL, 0) :
+		   REAL(writev)(fd, iov, n);
 }
 
 VS_EXPORT ssize_t
-sendto(int fd, const void *buf, size_t n, int flags,
-       const struct sockaddr *sa, socklen_t len)
+sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
+       socklen_t len)
 {
 	struct vs_sock *s = sock_of(fd);
 	struct iovec iov = { (void *)buf, n };
@@ -440,9 +447,10 @@ sendfile(int out, int in, off_t *off, size_t count)
 		return REAL(sendfile)(out, in, off, count);
 	vs__sock_hold(s);
 	while (done < count) {
-		size_t want = count - done < sizeof(buf) ? count - done : sizeof(buf);
-		ssize_t r = off ? REAL(pread)(in, buf, want, *off)
-				: REAL(read)(in, buf, want);
+		size_t want =
+			count - done < sizeof(buf) ? count - done : sizeof(buf);
+		ssize_t r = off ? REAL(pread)(in, buf, want, *off) :
+				  REAL(read)(in, buf, want);
 		ssize_t w;
 		struct iovec iov;
 
@@ -515,8 +523,9 @@ do_fcntl(int fd, int cmd, long arg)
 	case F_SETFL:
 		/* A listener's kernel socket stays non-blocking. */
 		rc = REAL(fcntl)(fd, cmd,
-				 s->state == VS_S_LISTEN && !s->pending ? arg | O_NONBLOCK
-									: arg);
+				 s->state == VS_S_LISTEN && !s->pending ?
+					 arg | O_NONBLOCK :
+					 arg);
 		if (rc == 0)
 			atomic_store(&s->nonblock, (arg & O_NONBLOCK) != 0);
 		return rc;
@@ -598,7 +607,8 @@ dup_onto(int old, int nfd, int flags, bool three)
 	int rc;
 
 	if (vs__in_vstack)
-		return three ? REAL(dup3)(old, nfd, flags) : REAL(dup2)(old, nfd);
+		return three ? REAL(dup3)(old, nfd, flags) :
+			       REAL(dup2)(old, nfd);
 	if (old == nfd && !three)
 		return REAL(dup2)(old, nfd);
 	vs__fd_forget(nfd);
@@ -690,10 +700,10 @@ ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 {
 	if (!any_vstack(fds, n))
 		return REAL(ppoll)(fds, n, ts, mask);
-	return (int)VS(vs__poll(fds, n,
-				ts ? (int)(ts->tv_sec * 1000 + ts->tv_nsec / 1000000)
-				   : -1,
-				mask));
+	return (int)VS(vs__poll(
+		fds, n,
+		ts ? (int)(ts->tv_sec * 1000 + ts->tv_nsec / 1000000) : -1,
+		mask));
 }
 
 static bool
@@ -727,8 +737,9 @@ pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *ts,
 
 	if (!any_vstack_set(nfds, r, w, x))
 		return ((int (*)(int, fd_set *, fd_set *, fd_set *,
-				 const struct timespec *, const sigset_t *))dlsym(
-			RTLD_NEXT, "pselect"))(nfds, r, w, x, ts, mask);
+				 const struct timespec *,
+				 const sigset_t *))dlsym(RTLD_NEXT, "pselect"))(
+			nfds, r, w, x, ts, mask);
 	if (ts)
 		tv = (struct timeval){ ts->tv_sec, ts->tv_nsec / 1000 };
 	if (mask)

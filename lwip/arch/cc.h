@@ -32,12 +32,17 @@ unsigned int vs_lwip_rand(void);
 #endif
 
 /* An assertion is a bug in vstack or lwIP: say where, and stop. */
-#define LWIP_PLATFORM_DIAG(x) do { printf x; } while (0)
-#define LWIP_PLATFORM_ASSERT(x)                                              \
-	do {                                                                 \
-		fprintf(stderr, "vstack: lwIP assertion \"%s\" failed at "  \
-			"%s:%d\n", x, __FILE__, __LINE__);                   \
-		abort();                                                     \
+#define LWIP_PLATFORM_DIAG(x) \
+	do {                  \
+		printf x;     \
+	} while (0)
+#define LWIP_PLATFORM_ASSERT(x)                                    \
+	do {                                                       \
+		fprintf(stderr,                                    \
+			"vstack: lwIP assertion \"%s\" failed at " \
+			"%s:%d\n",                                 \
+			x, __FILE__, __LINE__);                    \
+		abort();                                           \
 	} while (0)
 
 #endif

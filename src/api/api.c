@@ -47,7 +47,8 @@ struct vs_mem {
 struct shared_listen {
 	struct sockaddr_storage addr;
 	unsigned listening;
-	struct vs_tcp_rule *rule; /* shared with the listeners and their connections */
+	struct vs_tcp_rule
+		*rule; /* shared with the listeners and their connections */
 };
 
 struct api_timer {
@@ -89,7 +90,8 @@ struct vs_stack {
 	struct shared_listen *sl;
 	unsigned nsl;
 	struct vs_mem *mems;
-	struct vs_engine *eps[VS_MAX_ENGINES]; /* each context's, for the view */
+	struct vs_engine
+		*eps[VS_MAX_ENGINES]; /* each context's, for the view */
 	struct vs_ctl_view view; /* what vstackctl sees */
 };
 
@@ -164,7 +166,8 @@ vs_chain_copy(const struct vs_chain *ch, size_t off, void *dst, size_t len)
 		return 0;
 	if (len > ch->len - off)
 		len = ch->len - off;
-	return ch->c->e.lw.pbuf_copy_partial(ch->p, dst, (u16_t)len, (u16_t)off);
+	return ch->c->e.lw.pbuf_copy_partial(ch->p, dst, (u16_t)len,
+					     (u16_t)off);
 }
 
 VS_EXPORT void
@@ -332,9 +335,9 @@ sa_check(const struct sockaddr *sa, const void *out)
 {
 	if (!sa || !out)
 		return -EINVAL;
-	return sa->sa_family == AF_INET || sa->sa_family == AF_INET6
-		       ? 0
-		       : -EAFNOSUPPORT;
+	return sa->sa_family == AF_INET || sa->sa_family == AF_INET6 ?
+		       0 :
+		       -EAFNOSUPPORT;
 }
 
 /* A listener's address as a key: family, address and port only (not
@@ -403,9 +406,9 @@ vs_listen(struct vs_ctx *c, const struct sockaddr *addr, int backlog,
 		rc = !sl || !sl->rule ? -ENOMEM : 0;
 		if (!rc) {
 			vs__tcp_listen_rule(t, sl->rule);
-			rc = ++sl->listening == st->n
-				     ? vs__tcp_listen_steer(sl->rule, addr)
-				     : 0;
+			rc = ++sl->listening == st->n ?
+				     vs__tcp_listen_steer(sl->rule, addr) :
+				     0;
 			if (rc)
 				sl->listening--;
 		}
@@ -799,7 +802,8 @@ vs_steer_all(struct vs_ctx *c)
 	static const uint8_t fam[2] = { AF_INET, AF_INET6 };
 
 	for (int i = 0; i < 2; i++) {
-		struct vs_rule r = { .action = VS_RULE_STEER, .queue = c->idx,
+		struct vs_rule r = { .action = VS_RULE_STEER,
+				     .queue = c->idx,
 				     .family = fam[i] };
 		int rc;
 
@@ -928,7 +932,8 @@ ctx_epoll(struct vs_ctx *c)
 	if (c->epfd < 0)
 		return -errno;
 	for (int i = 0; i < n; i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+		struct epoll_event ev = { .events = EPOLLIN,
+					  .data.u32 = (uint32_t)i };
 
 		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0)
 			return -errno;
@@ -1006,12 +1011,14 @@ vs_init(const struct vs_options *opt, struct vs_stack **out)
 		return -EINVAL;
 	}
 	if (o.device)
-		snprintf(st->cfg.device, sizeof(st->cfg.device), "%s", o.device);
+		snprintf(st->cfg.device, sizeof(st->cfg.device), "%s",
+			 o.device);
 	if (o.spin_us)
 		st->cfg.spin_us = o.spin_us;
 	ncpu = vs__usable_cpus(cpus, 1024);
-	st->n = o.contexts ? o.contexts
-			   : st->cfg.cores ? st->cfg.cores : (ncpu ? ncpu : 1);
+	st->n = o.contexts    ? o.contexts :
+		st->cfg.cores ? st->cfg.cores :
+				(ncpu ? ncpu : 1);
 	if (st->n > VS_MAX_ENGINES)
 		st->n = VS_MAX_ENGINES;
 	st->threads = o.flags & VS_OPT_THREADS;
@@ -1041,7 +1048,8 @@ vs_init(const struct vs_options *opt, struct vs_stack **out)
 		c->epfd = -1;
 		err[0] = 0;
 		rc = vs__engine_open(&c->e, st->port, i, st->cfg.spin_us,
-				     ncpu ? cpus[i % ncpu] : -1, err, sizeof(err));
+				     ncpu ? cpus[i % ncpu] : -1, err,
+				     sizeof(err));
 		if (!rc)
 			rc = ctx_epoll(c);
 		if (!rc && st->threads)
@@ -1057,8 +1065,10 @@ vs_init(const struct vs_options *opt, struct vs_stack **out)
 	}
 	for (unsigned i = 0; i < st->n; i++)
 		st->eps[i] = &st->ctx[i].e;
-	st->view = (struct vs_ctl_view){ .mode = "native", .port = st->port,
-					 .engines = st->eps, .n = st->n,
+	st->view = (struct vs_ctl_view){ .mode = "native",
+					 .port = st->port,
+					 .engines = st->eps,
+					 .n = st->n,
 					 .cfg = &st->cfg };
 	vs__ctl_add(&st->view);
 	*out = st;

@@ -104,8 +104,7 @@ set_hugepages(struct vs_config *cfg, const char *v, char *why, size_t whylen)
 }
 
 static int
-set_buffer_size(struct vs_config *cfg, const char *v, char *why,
-		size_t whylen)
+set_buffer_size(struct vs_config *cfg, const char *v, char *why, size_t whylen)
 {
 	unsigned n;
 
@@ -134,8 +133,7 @@ set_spin_us(struct vs_config *cfg, const char *v, char *why, size_t whylen)
 }
 
 static int
-set_control_dir(struct vs_config *cfg, const char *v, char *why,
-		size_t whylen)
+set_control_dir(struct vs_config *cfg, const char *v, char *why, size_t whylen)
 {
 	size_t len = strlen(v);
 
@@ -266,8 +264,9 @@ apply_value(struct vs_config *cfg, int k, const char *value, const char *where,
 		return -EINVAL;
 	}
 	if (rc < 0) {
-		snprintf(err, errlen, "%s: key '%s': bad value '%s' (accepted: %s)",
-			 where, keys[k].name, value, keys[k].accepted);
+		snprintf(err, errlen,
+			 "%s: key '%s': bad value '%s' (accepted: %s)", where,
+			 keys[k].name, value, keys[k].accepted);
 		return -EINVAL;
 	}
 	return 0;
@@ -294,8 +293,8 @@ struct file_state {
 };
 
 static int
-apply_line(struct vs_config *cfg, struct file_state *st, char *line,
-	   char *err, size_t errlen)
+apply_line(struct vs_config *cfg, struct file_state *st, char *line, char *err,
+	   size_t errlen)
 {
 	char where[PATH_MAX + 32], names[256], *eq, *key, *value;
 	int k;
@@ -324,8 +323,9 @@ apply_line(struct vs_config *cfg, struct file_state *st, char *line,
 		return -EINVAL;
 	}
 	if (k != VS_CFG_RULE && st->first_line[k]) {
-		snprintf(err, errlen, "%s: key '%s' set twice (first at line %u)",
-			 where, key, st->first_line[k]);
+		snprintf(err, errlen,
+			 "%s: key '%s' set twice (first at line %u)", where,
+			 key, st->first_line[k]);
 		return -EINVAL;
 	}
 	if (k == VS_CFG_RULE && !st->rules_seen) {
@@ -346,7 +346,8 @@ config_clone(struct vs_config *dst, const struct vs_config *src)
 	dst->policy.rules = NULL;
 	dst->policy.n = 0;
 	for (size_t i = 0; i < src->policy.n; i++)
-		if (vs__policy_append(&dst->policy, &src->policy.rules[i]) < 0) {
+		if (vs__policy_append(&dst->policy, &src->policy.rules[i]) <
+		    0) {
 			vs__config_free(dst);
 			return -ENOMEM;
 		}
@@ -378,7 +379,8 @@ vs__config_apply_file(struct vs_config *cfg, const char *path, char *err,
 	f = fopen(path, "re");
 	if (!f) {
 		rc = -errno;
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+			 strerror(-rc));
 		return rc;
 	}
 	rc = config_clone(&tmp, cfg);
@@ -441,8 +443,7 @@ apply_env_rules(struct vs_config *cfg, const char *value, char *err,
 }
 
 static int
-apply_env_var(struct vs_config *cfg, const char *var, char *err,
-	      size_t errlen)
+apply_env_var(struct vs_config *cfg, const char *var, char *err, size_t errlen)
 {
 	const char *eq = strchr(var, '=');
 	size_t len = eq ? (size_t)(eq - var) : strlen(var);
@@ -457,12 +458,15 @@ apply_env_var(struct vs_config *cfg, const char *var, char *err,
 		size_t off = 0;
 
 		for (int i = 0; i < VS_CFG_NKEYS; i++)
-			off += (size_t)snprintf(names + off, sizeof(names) - off,
-						"%s, ", keys[i].env);
+			off += (size_t)snprintf(names + off,
+						sizeof(names) - off, "%s, ",
+						keys[i].env);
 		for (size_t i = 0; i < VS_ARRAY_SIZE(env_not_keys); i++)
-			off += (size_t)snprintf(names + off, sizeof(names) - off,
-						"%s%s", env_not_keys[i],
-						i + 1 < VS_ARRAY_SIZE(env_not_keys) ? ", " : "");
+			off += (size_t)snprintf(
+				names + off, sizeof(names) - off, "%s%s",
+				env_not_keys[i],
+				i + 1 < VS_ARRAY_SIZE(env_not_keys) ? ", " :
+								      "");
 		snprintf(err, errlen,
 			 "environment: unknown variable %.*s (accepted: %s)",
 			 (int)len, var, names);
@@ -573,9 +577,11 @@ vs__config_dump(const struct vs_config *cfg, FILE *out)
 		fprintf(out, "%-11s = %-20s # %s\n", keys[k].name, value, src);
 	}
 	for (size_t i = 0; i < cfg->policy.n; i++) {
-		vs__policy_rule_format(&cfg->policy.rules[i], rule, sizeof(rule));
+		vs__policy_rule_format(&cfg->policy.rules[i], rule,
+				       sizeof(rule));
 		fprintf(out, "rule        = %-20s # %s, rule %zu\n", rule,
-			vs__config_source_name(cfg->source[VS_CFG_RULE]), i + 1);
+			vs__config_source_name(cfg->source[VS_CFG_RULE]),
+			i + 1);
 	}
 	if (!cfg->policy.n)
 		fprintf(out, "# no rules: TCP and UDP on the NIC's addresses "

@@ -52,17 +52,18 @@ enum vs_config_source {
 };
 
 struct vs_config {
-	int log_level;               /* enum vs_log_level */
-	char device[VS_DEVICE_MAX];  /* "" = the first usable device */
-	unsigned cores;              /* 0 = every core the process may use */
-	bool hugepages;              /* try 2 MiB pages before normal ones */
-	unsigned buffer_size;        /* bytes per packet buffer */
-	unsigned buffers;            /* packet buffers per port */
-	unsigned spin_us;            /* busy-poll before sleeping */
-	char control_dir[VS_CONTROL_DIR_MAX]; /* control sockets: DIR/PID.sock */
-	struct vs_policy policy;     /* offload rules, first match wins */
+	int log_level; /* enum vs_log_level */
+	char device[VS_DEVICE_MAX]; /* "" = the first usable device */
+	unsigned cores; /* 0 = every core the process may use */
+	bool hugepages; /* try 2 MiB pages before normal ones */
+	unsigned buffer_size; /* bytes per packet buffer */
+	unsigned buffers; /* packet buffers per port */
+	unsigned spin_us; /* busy-poll before sleeping */
+	char control_dir
+		[VS_CONTROL_DIR_MAX]; /* control sockets: DIR/PID.sock */
+	struct vs_policy policy; /* offload rules, first match wins */
 	unsigned char source[VS_CFG_NKEYS]; /* enum vs_config_source */
-	char file[PATH_MAX];         /* the file that was read, or "" */
+	char file[PATH_MAX]; /* the file that was read, or "" */
 };
 
 void vs__config_init(struct vs_config *cfg);

@@ -32,11 +32,12 @@ extern _Atomic int vs__log_level;
 void vs__log_emit(int level, const char *fmt, ...) VS_PRINTF(2, 3);
 
 /* Formats only when the level is enabled. */
-#define vs_log(level, ...)                                                    \
-	do {                                                                  \
-		if (unlikely((level) <= atomic_load_explicit(                 \
-					&vs__log_level, memory_order_relaxed))) \
-			vs__log_emit((level), __VA_ARGS__);                   \
+#define vs_log(level, ...)                                                \
+	do {                                                              \
+		if (unlikely((level) <=                                   \
+			     atomic_load_explicit(&vs__log_level,         \
+						  memory_order_relaxed))) \
+			vs__log_emit((level), __VA_ARGS__);               \
 	} while (0)
 
 #define vs_err(...) vs_log(VS_LOG_ERROR, __VA_ARGS__)

@@ -24,8 +24,7 @@ static const struct {
 	{ "*", VS_ROLE_ANY },
 };
 
-static int VS_PRINTF(3, 4)
-fail(char *err, size_t errlen, const char *fmt, ...)
+static int VS_PRINTF(3, 4) fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -165,8 +164,7 @@ parse_port(const char *s, uint16_t *out)
 }
 
 static int
-parse_ports(const char *tok, struct vs_policy_rule *r, char *err,
-	    size_t errlen)
+parse_ports(const char *tok, struct vs_policy_rule *r, char *err, size_t errlen)
 {
 	char buf[16];
 	char *dash;
@@ -198,8 +196,8 @@ bad:
 }
 
 int
-vs__policy_rule_parse(const char *text, struct vs_policy_rule *rule,
-		      char *err, size_t errlen)
+vs__policy_rule_parse(const char *text, struct vs_policy_rule *rule, char *err,
+		      size_t errlen)
 {
 	char buf[256], *tok[MAX_TOKENS], *save = NULL;
 	int n = 0, rc;
@@ -246,14 +244,12 @@ vs__policy_rule_format(const struct vs_policy_rule *r, char *buf, size_t len)
 		inet_ntop(r->family, r->addr, addr, sizeof(addr));
 		if (r->prefix != full)
 			snprintf(addr + strlen(addr),
-				 sizeof(addr) - strlen(addr), "/%u",
-				 r->prefix);
+				 sizeof(addr) - strlen(addr), "/%u", r->prefix);
 	}
 	if (r->port_lo == r->port_hi)
 		snprintf(ports, sizeof(ports), "%u", r->port_lo);
 	else if (r->port_lo != 0 || r->port_hi != 65535)
-		snprintf(ports, sizeof(ports), "%u-%u", r->port_lo,
-			 r->port_hi);
+		snprintf(ports, sizeof(ports), "%u-%u", r->port_lo, r->port_hi);
 	snprintf(buf, len, "%s %s %s %s",
 		 r->action == VS_POLICY_KERNEL ? "kernel" : "offload", role,
 		 addr, ports);
@@ -287,8 +283,8 @@ vs__policy_clear(struct vs_policy *p)
 static int
 sockaddr_key(const struct sockaddr *sa, const uint8_t **addr, uint16_t *port)
 {
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
-					    0, 0, 0xff, 0xff };
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0,    0,
+					    0, 0, 0, 0, 0xff, 0xff };
 
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;

@@ -38,10 +38,10 @@ enum vs_policy_action {
 };
 
 struct vs_policy_rule {
-	uint8_t action;   /* enum vs_policy_action */
-	uint8_t roles;    /* mask of enum vs_role */
-	uint8_t family;   /* 0: any address; AF_INET or AF_INET6 */
-	uint8_t prefix;   /* significant bits of addr */
+	uint8_t action; /* enum vs_policy_action */
+	uint8_t roles; /* mask of enum vs_role */
+	uint8_t family; /* 0: any address; AF_INET or AF_INET6 */
+	uint8_t prefix; /* significant bits of addr */
 	uint8_t addr[16]; /* network order; 4 bytes used for AF_INET */
 	uint16_t port_lo; /* host order, inclusive; 0..65535 for '*' */
 	uint16_t port_hi;

@@ -20,7 +20,7 @@ extern _Thread_local int vs__in_vstack;
 enum vs_owner {
 	VS_OWNER_NONE,
 	VS_OWNER_PRELOAD, /* the socket layer (libvstack's LD_PRELOAD) */
-	VS_OWNER_NATIVE,  /* the native API (vs_init) */
+	VS_OWNER_NATIVE, /* the native API (vs_init) */
 };
 
 /* Claims the process for who: 0, or -EBUSY if the other one has it. */

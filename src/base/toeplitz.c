@@ -13,8 +13,7 @@ const uint8_t vs__rss_ms_key[40] = {
  * that bit's position; the window slides one key bit per input bit.
  */
 uint32_t
-vs__toeplitz(const uint8_t *key, size_t keylen, const uint8_t *in,
-	     size_t inlen)
+vs__toeplitz(const uint8_t *key, size_t keylen, const uint8_t *in, size_t inlen)
 {
 	uint32_t hash = 0, window;
 	size_t kbit = 32;

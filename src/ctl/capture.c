@@ -51,7 +51,8 @@ vs__capture_new(struct vs_engine **es, unsigned n, const char *file,
 		goto fail;
 	}
 	if (filter && *filter) {
-		if (pcap_compile(c->dead, &c->prog, filter, 1, PCAP_NETMASK_UNKNOWN)) {
+		if (pcap_compile(c->dead, &c->prog, filter, 1,
+				 PCAP_NETMASK_UNKNOWN)) {
 			snprintf(err, errlen, "filter '%s': %s", filter,
 				 pcap_geterr(c->dead));
 			goto fail;
@@ -94,14 +95,18 @@ vs__capture_drain(struct vs_capture *c)
 {
 	for (unsigned i = 0; i < c->n; i++) {
 		struct vs_tap *t = c->tap[i];
-		uint64_t tail = atomic_load_explicit(&t->tail, memory_order_relaxed);
-		uint64_t head = atomic_load_explicit(&t->head, memory_order_acquire);
+		uint64_t tail =
+			atomic_load_explicit(&t->tail, memory_order_relaxed);
+		uint64_t head =
+			atomic_load_explicit(&t->head, memory_order_acquire);
 
 		for (; tail != head; tail++) {
-			const struct vs_tap_slot *sl = &t->slot[tail % VS_TAP_SLOTS];
+			const struct vs_tap_slot *sl =
+				&t->slot[tail % VS_TAP_SLOTS];
 			struct pcap_pkthdr h = {
 				.ts = { (time_t)(sl->ns / 1000000000u),
-					(suseconds_t)(sl->ns % 1000000000u / 1000) },
+					(suseconds_t)(sl->ns % 1000000000u /
+						      1000) },
 				.caplen = sl->caplen,
 				.len = sl->len,
 			};
@@ -109,7 +114,8 @@ vs__capture_drain(struct vs_capture *c)
 			c->seen++;
 			if (c->count && (long)c->written >= c->count)
 				continue;
-			if (c->have_prog && !pcap_offline_filter(&c->prog, &h, sl->data))
+			if (c->have_prog &&
+			    !pcap_offline_filter(&c->prog, &h, sl->data))
 				continue;
 			pcap_dump((u_char *)c->dump, &h, sl->data);
 			c->written++;
@@ -148,7 +154,8 @@ vs__capture_free(struct vs_capture *c)
 		int rc = -1;
 
 		/* The engine is past any tap() once it runs a call. */
-		if (s && !sem_init(s, 0, 0) && !vs__engine_call(c->e[i], passed, s)) {
+		if (s && !sem_init(s, 0, 0) &&
+		    !vs__engine_call(c->e[i], passed, s)) {
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_sec += 1;
 			do

@@ -73,7 +73,8 @@ vs__ctl_pick(const char *dir, int want, int *pid, char *err, size_t errlen)
 				*pid = want;
 				return 0;
 			}
-		snprintf(err, errlen, "process %d is not a vstack process (no %s/%d.sock)",
+		snprintf(err, errlen,
+			 "process %d is not a vstack process (no %s/%d.sock)",
 			 want, dir, want);
 		return -ESRCH;
 	}
@@ -82,10 +83,13 @@ vs__ctl_pick(const char *dir, int want, int *pid, char *err, size_t errlen)
 		return 0;
 	}
 	if (!n)
-		snprintf(err, errlen, "no vstack process is running (none in %s)", dir);
+		snprintf(err, errlen,
+			 "no vstack process is running (none in %s)", dir);
 	else
-		snprintf(err, errlen, "%d vstack processes are running: choose one "
-				      "with -p PID (vstackctl list)", n);
+		snprintf(err, errlen,
+			 "%d vstack processes are running: choose one "
+			 "with -p PID (vstackctl list)",
+			 n);
 	return n ? -EINVAL : -ESRCH;
 }
 
@@ -106,7 +110,9 @@ vs__ctl_ask(const char *dir, int pid, const char *req, char **reply, char *err,
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		rc = -errno;
 		snprintf(err, errlen, "%s: %s%s", sa.sun_path, strerror(errno),
-			 errno == EACCES ? " (run as the process's user or root)" : "");
+			 errno == EACCES ?
+				 " (run as the process's user or root)" :
+				 "");
 		goto out;
 	}
 	/* A server that refuses answers before reading: the request may
@@ -126,7 +132,8 @@ vs__ctl_ask(const char *dir, int pid, const char *req, char **reply, char *err,
 		goto out;
 	}
 	if (strncmp(buf, "ok\n", 3)) {
-		snprintf(err, errlen, "process %d: a reply neither ok nor error", pid);
+		snprintf(err, errlen,
+			 "process %d: a reply neither ok nor error", pid);
 		rc = -EPROTO;
 		goto out;
 	}
@@ -168,7 +175,8 @@ vs__ctl_table(char *text, struct vs_ctl_table *t)
 			return -EPROTO;
 		}
 		if (t->nrows % 64 == 0) {
-			char ***r = realloc(t->rows, sizeof(*r) * (t->nrows + 64));
+			char ***r =
+				realloc(t->rows, sizeof(*r) * (t->nrows + 64));
 
 			if (!r) {
 				free(row);
@@ -261,7 +269,9 @@ vs__ctl_print(const struct vs_ctl_table *t, bool json, FILE *out)
 				c + 1 < t->ncols ? "  " : "\n");
 		for (unsigned r = 0; r < t->nrows; r++)
 			for (unsigned c = 0; c < t->ncols; c++)
-				fprintf(out, number(t->rows[r][c]) ? "%*s%s" : "%-*s%s",
+				fprintf(out,
+					number(t->rows[r][c]) ? "%*s%s" :
+								"%-*s%s",
 					(int)w[c], t->rows[r][c],
 					c + 1 < t->ncols ? "  " : "\n");
 	}

@@ -134,8 +134,9 @@ run(int argc, char **argv)
 		return 1;
 	}
 	if (!has_net_raw()) {
-		fprintf(stderr, "vstack: %s needs CAP_NET_RAW for raw packet queues: "
-				"run as root, or `setcap cap_net_raw+ep %s`\n",
+		fprintf(stderr,
+			"vstack: %s needs CAP_NET_RAW for raw packet queues: "
+			"run as root, or `setcap cap_net_raw+ep %s`\n",
 			argv[optind], argv[optind]);
 		return 1;
 	}
@@ -154,16 +155,18 @@ run(int argc, char **argv)
 	vs__config_free(&cfg);
 	library(lib, sizeof(lib));
 	if (access(lib, R_OK)) {
-		fprintf(stderr, "vstack: %s: %s (set VSTACK_LIB)\n", lib, strerror(errno));
+		fprintf(stderr, "vstack: %s: %s (set VSTACK_LIB)\n", lib,
+			strerror(errno));
 		return 1;
 	}
 	old = getenv("LD_PRELOAD");
-	if (asprintf(&pre, "%s%s%s", old && *old ? old : "", old && *old ? " " : "",
-		     lib) < 0)
+	if (asprintf(&pre, "%s%s%s", old && *old ? old : "",
+		     old && *old ? " " : "", lib) < 0)
 		return 1;
 	setenv("LD_PRELOAD", pre, 1);
 	execvp(argv[optind], argv + optind);
-	fprintf(stderr, "vstack: cannot run %s: %s\n", argv[optind], strerror(errno));
+	fprintf(stderr, "vstack: cannot run %s: %s\n", argv[optind],
+		strerror(errno));
 	return 127;
 }
 
@@ -175,7 +178,8 @@ main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	if (strcmp(argv[1], "run")) {
-		fprintf(stderr, "vstack: unknown command '%s'\n%s", argv[1], usage);
+		fprintf(stderr, "vstack: unknown command '%s'\n%s", argv[1],
+			usage);
 		return 2;
 	}
 	return run(argc - 1, argv + 1);

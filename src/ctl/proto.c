@@ -89,8 +89,9 @@ vs__ctl_recv(int fd, int kind, char *buf, size_t cap, size_t *len,
 		return -EPROTO;
 	}
 	if (h[4] != VS_CTL_VERSION) {
-		snprintf(err, errlen, "protocol version %u, this side speaks %u",
-			 h[4], VS_CTL_VERSION);
+		snprintf(err, errlen,
+			 "protocol version %u, this side speaks %u", h[4],
+			 VS_CTL_VERSION);
 		return -EPROTO;
 	}
 	if (h[5] != kind || h[6] || h[7]) {
@@ -132,8 +133,8 @@ name_ok(const char *p, size_t n, size_t max)
 	if (!n || n >= max)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!islower((unsigned char)p[i]) && !isdigit((unsigned char)p[i]) &&
-		    p[i] != '_')
+		if (!islower((unsigned char)p[i]) &&
+		    !isdigit((unsigned char)p[i]) && p[i] != '_')
 			return false;
 	return true;
 }
@@ -147,15 +148,18 @@ vs__ctl_parse(const char *p, size_t len, struct vs_ctl_req *r, char *err,
 	memset(r, 0, sizeof(*r));
 	for (size_t k = 0; k < len; k++)
 		if (p[k] < 0x20 || p[k] > 0x7e) {
-			snprintf(err, errlen, "byte %zu is not printable ASCII", k);
+			snprintf(err, errlen, "byte %zu is not printable ASCII",
+				 k);
 			return -EINVAL;
 		}
 	if (len && (p[0] == ' ' || p[len - 1] == ' ')) {
 		snprintf(err, errlen, "leading or trailing space");
 		return -EINVAL;
 	}
-	if (!word(p, len, &i, &s, &e) || !name_ok(p + s, e - s, sizeof(r->cmd))) {
-		snprintf(err, errlen, "no command word ([a-z0-9_], 1..31 characters)");
+	if (!word(p, len, &i, &s, &e) ||
+	    !name_ok(p + s, e - s, sizeof(r->cmd))) {
+		snprintf(err, errlen,
+			 "no command word ([a-z0-9_], 1..31 characters)");
 		return -EINVAL;
 	}
 	memcpy(r->cmd, p + s, e - s);
@@ -164,28 +168,33 @@ vs__ctl_parse(const char *p, size_t len, struct vs_ctl_req *r, char *err,
 		size_t kl, vl;
 
 		if (r->nargs == VS_CTL_ARGS) {
-			snprintf(err, errlen, "more than %d arguments", VS_CTL_ARGS);
+			snprintf(err, errlen, "more than %d arguments",
+				 VS_CTL_ARGS);
 			return -EINVAL;
 		}
 		if (!eq) {
-			snprintf(err, errlen, "argument %u is not key=value", r->nargs + 1);
+			snprintf(err, errlen, "argument %u is not key=value",
+				 r->nargs + 1);
 			return -EINVAL;
 		}
 		kl = (size_t)(eq - (p + s));
 		vl = e - s - kl - 1;
 		if (!name_ok(p + s, kl, sizeof(r->args[0].key))) {
-			snprintf(err, errlen, "argument %u: bad key", r->nargs + 1);
+			snprintf(err, errlen, "argument %u: bad key",
+				 r->nargs + 1);
 			return -EINVAL;
 		}
 		if (!vl || vl >= sizeof(r->args[0].val)) {
-			snprintf(err, errlen, "argument %u: empty or too long value",
+			snprintf(err, errlen,
+				 "argument %u: empty or too long value",
 				 r->nargs + 1);
 			return -EINVAL;
 		}
 		for (unsigned k = 0; k < r->nargs; k++)
 			if (strlen(r->args[k].key) == kl &&
 			    !memcmp(r->args[k].key, p + s, kl)) {
-				snprintf(err, errlen, "argument %u: key given twice",
+				snprintf(err, errlen,
+					 "argument %u: key given twice",
 					 r->nargs + 1);
 				return -EINVAL;
 			}
@@ -226,9 +235,10 @@ vs__ctl_sock_pid(const char *name)
 	char *end;
 	long pid = strtol(name, &end, 10);
 
-	return end != name && !strcmp(end, ".sock") && pid > 0 && pid <= 1 << 22
-		       ? (int)pid
-		       : 0;
+	return end != name && !strcmp(end, ".sock") && pid > 0 &&
+			       pid <= 1 << 22 ?
+		       (int)pid :
+		       0;
 }
 
 void

@@ -54,8 +54,9 @@ static struct {
 	struct ctl_flow {
 		unsigned id;
 		struct vs_port *port;
-		struct vs_rule_handle *h;  /* at the NIC, or NULL: */
-		const struct vs_ctl_view *kview; int kid; /* a kernel rule */
+		struct vs_rule_handle *h; /* at the NIC, or NULL: */
+		const struct vs_ctl_view *kview;
+		int kid; /* a kernel rule */
 		char text[6][64]; /* proto src dst sport dport action */
 	} flows[64];
 	unsigned nflows, next_flow;
@@ -96,7 +97,8 @@ ep_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 		snprintf(buf, len, "*");
 		return;
 	}
-	inet_ntop(ss->ss_family, vs__sa_addr((const struct sockaddr *)ss), a, sizeof(a));
+	inet_ntop(ss->ss_family, vs__sa_addr((const struct sockaddr *)ss), a,
+		  sizeof(a));
 	snprintf(buf, len, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
 		 vs__sa_port((const struct sockaddr *)ss));
 }
@@ -128,7 +130,9 @@ snap_run(void *arg)
 static void
 cmd_conns(struct vs_ctl_buf *out)
 {
-	vs__ctl_printf(out, "proto\tstate\tlocal\tpeer\tsend_q\trecv_q\tcore\tdevice\n");
+	vs__ctl_printf(
+		out,
+		"proto\tstate\tlocal\tpeer\tsend_q\trecv_q\tcore\tdevice\n");
 	for (unsigned v = 0; v < S.nviews; v++)
 		for (unsigned i = 0; i < S.views[v]->n; i++) {
 			struct snap *s = calloc(1, sizeof(*s));
@@ -158,7 +162,8 @@ cmd_conns(struct vs_ctl_buf *out)
 					       s->out.p ? s->out.p : "");
 			else
 				vs_warn("control: engine %u did not answer in %d ms",
-					vs__engine_queue(s->e), SNAP_TIMEOUT_MS);
+					vs__engine_queue(s->e),
+					SNAP_TIMEOUT_MS);
 			snap_put(s);
 		}
 }
@@ -168,12 +173,14 @@ cmd_conns(struct vs_ctl_buf *out)
 static void
 cmd_stats(struct vs_ctl_buf *out)
 {
-	vs__ctl_printf(out, "core\tdevice\trx_packets\trx_bytes\ttx_packets\ttx_bytes\t"
-			    "drop_rx_no_buf\tdrop_tx_full\tdrop_tx_no_buf\tdrop_no_route\t"
-			    "drop_neigh\tdrop_not_ip\tdrop_raw_hook\tdrop_nic\t"
-			    "syn_cookies\tsyn_cookies_ok\tdrop_syn_cookie\tdrop_rx_no_mem\t"
-			    "rx_copied\ttime_wait\t"
-			    "pool_free\tpool_size\tloops\tsleeps\tlock_waits\n");
+	vs__ctl_printf(
+		out,
+		"core\tdevice\trx_packets\trx_bytes\ttx_packets\ttx_bytes\t"
+		"drop_rx_no_buf\tdrop_tx_full\tdrop_tx_no_buf\tdrop_no_route\t"
+		"drop_neigh\tdrop_not_ip\tdrop_raw_hook\tdrop_nic\t"
+		"syn_cookies\tsyn_cookies_ok\tdrop_syn_cookie\tdrop_rx_no_mem\t"
+		"rx_copied\ttime_wait\t"
+		"pool_free\tpool_size\tloops\tsleeps\tlock_waits\n");
 	for (unsigned v = 0; v < S.nviews; v++) {
 		const struct vs_ctl_view *w = S.views[v];
 		const struct vs_port_info *in = vs__port_info(w->port);
@@ -183,28 +190,32 @@ cmd_stats(struct vs_ctl_buf *out)
 			struct vs_engine_counters c;
 
 			vs__engine_counters(engine(w, i), &c);
-			vs__ctl_printf(out,
-				       "%u\t%s\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t"
-				       "%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%u\t%u\t%lu\t"
-				       "%lu\t%lu\n",
-				       c.q, in->device, (unsigned long)c.rx_frames,
-				       (unsigned long)c.rx_bytes, (unsigned long)c.tx_frames,
-				       (unsigned long)c.tx_bytes, (unsigned long)c.rx_no_buf,
-				       (unsigned long)c.tx_full, (unsigned long)c.tx_no_buf,
-				       (unsigned long)c.tx_no_route,
-				       (unsigned long)c.neigh_timeout,
-				       (unsigned long)c.rx_not_ip,
-				       (unsigned long)c.raw_dropped,
-				       (unsigned long)c.nic_drops,
-				       (unsigned long)c.syn_cookies_sent,
-				       (unsigned long)c.syn_cookies_ok,
-				       (unsigned long)c.syn_cookies_bad,
-				       (unsigned long)c.rx_no_mem,
-				       (unsigned long)c.rx_copied,
-				       (unsigned long)c.tcp_time_wait, free_bufs,
-				       in->nbufs, (unsigned long)c.loops,
-				       (unsigned long)c.sleeps,
-				       (unsigned long)c.lock_waits);
+			vs__ctl_printf(
+				out,
+				"%u\t%s\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t"
+				"%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%u\t%u\t%lu\t"
+				"%lu\t%lu\n",
+				c.q, in->device, (unsigned long)c.rx_frames,
+				(unsigned long)c.rx_bytes,
+				(unsigned long)c.tx_frames,
+				(unsigned long)c.tx_bytes,
+				(unsigned long)c.rx_no_buf,
+				(unsigned long)c.tx_full,
+				(unsigned long)c.tx_no_buf,
+				(unsigned long)c.tx_no_route,
+				(unsigned long)c.neigh_timeout,
+				(unsigned long)c.rx_not_ip,
+				(unsigned long)c.raw_dropped,
+				(unsigned long)c.nic_drops,
+				(unsigned long)c.syn_cookies_sent,
+				(unsigned long)c.syn_cookies_ok,
+				(unsigned long)c.syn_cookies_bad,
+				(unsigned long)c.rx_no_mem,
+				(unsigned long)c.rx_copied,
+				(unsigned long)c.tcp_time_wait, free_bufs,
+				in->nbufs, (unsigned long)c.loops,
+				(unsigned long)c.sleeps,
+				(unsigned long)c.lock_waits);
 		}
 	}
 }
@@ -214,11 +225,20 @@ cmd_snmp(struct vs_ctl_buf *out)
 {
 	uint64_t t[15] = { 0 };
 	static const char *const names[15] = {
-		"Ip.InReceives",   "Ip.OutRequests",   "Ip.InDiscards",
-		"Ip.OutNoRoutes",  "Tcp.ActiveOpens",  "Tcp.PassiveOpens",
-		"Tcp.EstabResets", "Tcp.Timeouts",     "Tcp.InBytes",
-		"Tcp.OutBytes",	   "Udp.InDatagrams",  "Udp.OutDatagrams",
-		"TcpExt.TCPTimeouts", "TcpExt.TCPFastRetrans",
+		"Ip.InReceives",
+		"Ip.OutRequests",
+		"Ip.InDiscards",
+		"Ip.OutNoRoutes",
+		"Tcp.ActiveOpens",
+		"Tcp.PassiveOpens",
+		"Tcp.EstabResets",
+		"Tcp.Timeouts",
+		"Tcp.InBytes",
+		"Tcp.OutBytes",
+		"Udp.InDatagrams",
+		"Udp.OutDatagrams",
+		"TcpExt.TCPTimeouts",
+		"TcpExt.TCPFastRetrans",
 		"TcpExt.TCPLostRetransmit",
 	};
 
@@ -264,7 +284,8 @@ cmd_latency(struct vs_ctl_buf *out)
 	vs__ctl_printf(out, "below_us\tcount\n");
 	for (int b = 0; b < VS_LAT_BUCKETS; b++)
 		if (b + 1 < VS_LAT_BUCKETS)
-			vs__ctl_printf(out, "%llu\t%lu\n", 1ull << b, (unsigned long)h[b]);
+			vs__ctl_printf(out, "%llu\t%lu\n", 1ull << b,
+				       (unsigned long)h[b]);
 		else
 			vs__ctl_printf(out, "inf\t%lu\n", (unsigned long)h[b]);
 }
@@ -272,7 +293,8 @@ cmd_latency(struct vs_ctl_buf *out)
 static void
 cmd_info(struct vs_ctl_buf *out)
 {
-	vs__ctl_printf(out, "pid\tprogram\tmode\tdevice\tnetdev\tcores\tuptime_s\n");
+	vs__ctl_printf(out,
+		       "pid\tprogram\tmode\tdevice\tnetdev\tcores\tuptime_s\n");
 	for (unsigned v = 0; v < S.nviews; v++) {
 		const struct vs_ctl_view *w = S.views[v];
 		const struct vs_port_info *in = vs__port_info(w->port);
@@ -283,13 +305,14 @@ cmd_info(struct vs_ctl_buf *out)
 			struct vs_engine_counters c;
 
 			vs__engine_counters(engine(w, i), &c);
-			k += (size_t)snprintf(cpus + k, sizeof(cpus) - k, "%s%d",
-					      i ? "," : "", c.cpu);
+			k += (size_t)snprintf(cpus + k, sizeof(cpus) - k,
+					      "%s%d", i ? "," : "", c.cpu);
 		}
-		vs__ctl_printf(out, "%d\t%s\t%s\t%s\t%s\t%s\t%lu\n", (int)S.pid,
-			       program_invocation_short_name, w->mode, in->device,
-			       in->ifname, cpus,
-			       (unsigned long)((vs__now_ms() - S.started_ms) / 1000));
+		vs__ctl_printf(
+			out, "%d\t%s\t%s\t%s\t%s\t%s\t%lu\n", (int)S.pid,
+			program_invocation_short_name, w->mode, in->device,
+			in->ifname, cpus,
+			(unsigned long)((vs__now_ms() - S.started_ms) / 1000));
 	}
 }
 
@@ -304,15 +327,17 @@ cmd_config(struct vs_ctl_buf *out)
 		if (k == VS_CFG_RULE)
 			continue;
 		vs__config_value(cfg, k, value, sizeof(value));
-		vs__ctl_printf(out, "%s\t%s\t%s\n", vs__config_key_name(k), value,
-			       vs__config_source_name(cfg->source[k]));
+		vs__ctl_printf(out, "%s\t%s\t%s\n", vs__config_key_name(k),
+			       value, vs__config_source_name(cfg->source[k]));
 	}
 	for (unsigned i = 0; i < cfg->policy.n; i++) {
 		char rule[128];
 
-		vs__policy_rule_format(&cfg->policy.rules[i], rule, sizeof(rule));
-		vs__ctl_printf(out, "rule\t%s\t%s\n", rule,
-			       vs__config_source_name(cfg->source[VS_CFG_RULE]));
+		vs__policy_rule_format(&cfg->policy.rules[i], rule,
+				       sizeof(rule));
+		vs__ctl_printf(
+			out, "rule\t%s\t%s\n", rule,
+			vs__config_source_name(cfg->source[VS_CFG_RULE]));
 	}
 	if (cfg->file[0])
 		vs__ctl_printf(out, "file\t%s\t-\n", cfg->file);
@@ -371,7 +396,7 @@ static const char *
 flow_add(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 	 size_t whylen)
 {
-	static const char *const keys[] = { "proto", "src", "dst", "sport",
+	static const char *const keys[] = { "proto", "src",    "dst", "sport",
 					    "dport", "action", "core" };
 	const char *v, *action = vs__ctl_arg(r, "action");
 	struct vs_rule rule = { .count = true };
@@ -398,14 +423,18 @@ flow_add(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 		return why;
 	if ((v = vs__ctl_arg(r, "sport")) &&
 	    !parse_port(v, &rule.sport, &rule.sport_mask)) {
-		snprintf(why, whylen, "bad sport '%s' (PORT 1..65535, or "
-				      "VALUE/MASK with no bit outside MASK)", v);
+		snprintf(why, whylen,
+			 "bad sport '%s' (PORT 1..65535, or "
+			 "VALUE/MASK with no bit outside MASK)",
+			 v);
 		return why;
 	}
 	if ((v = vs__ctl_arg(r, "dport")) &&
 	    !parse_port(v, &rule.dport, &rule.dport_mask)) {
-		snprintf(why, whylen, "bad dport '%s' (PORT 1..65535, or "
-				      "VALUE/MASK with no bit outside MASK)", v);
+		snprintf(why, whylen,
+			 "bad dport '%s' (PORT 1..65535, or "
+			 "VALUE/MASK with no bit outside MASK)",
+			 v);
 		return why;
 	}
 	if ((rule.sport_mask || rule.dport_mask) && !rule.proto) {
@@ -413,7 +442,8 @@ flow_add(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 		return why;
 	}
 	if (!action) {
-		snprintf(why, whylen, "flow_add needs action=drop|steer|kernel");
+		snprintf(why, whylen,
+			 "flow_add needs action=drop|steer|kernel");
 		return why;
 	}
 	if (!strcmp(action, "drop")) {
@@ -424,20 +454,23 @@ flow_add(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 		long core = c ? strtol(c, &end, 10) : -1;
 
 		if (!c || *end || core < 0 || core >= (long)w->n) {
-			snprintf(why, whylen, "steer needs core=0..%u", w->n - 1);
+			snprintf(why, whylen, "steer needs core=0..%u",
+				 w->n - 1);
 			return why;
 		}
 		rule.action = VS_RULE_STEER;
 		rule.queue = vs__engine_queue(engine(w, (unsigned)core));
 	} else if (!strcmp(action, "kernel")) {
 		if (!w->kernel_add) {
-			snprintf(why, whylen, "action kernel: a native program decides "
-					      "itself what it takes");
+			snprintf(why, whylen,
+				 "action kernel: a native program decides "
+				 "itself what it takes");
 			return why;
 		}
 		rule.action = VS_RULE_DROP; /* unused: never reaches the NIC */
 	} else {
-		snprintf(why, whylen, "bad action '%s' (drop, steer, kernel)", action);
+		snprintf(why, whylen, "bad action '%s' (drop, steer, kernel)",
+			 action);
 		return why;
 	}
 	if (S.nflows == VS_ARRAY_SIZE(S.flows)) {
@@ -456,15 +489,19 @@ flow_add(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 		rc = vs__port_rule_add(w->port, &rule, &f->h);
 	}
 	if (rc) {
-		snprintf(why, whylen, "the NIC refused the rule: %s%s", strerror(-rc),
-			 rc == -EOPNOTSUPP ? " (it cannot count a rule's frames)" : "");
+		snprintf(why, whylen, "the NIC refused the rule: %s%s",
+			 strerror(-rc),
+			 rc == -EOPNOTSUPP ?
+				 " (it cannot count a rule's frames)" :
+				 "");
 		return why;
 	}
 	f->id = ++S.next_flow;
 	f->port = w->port;
 	for (int k = 0; k < 5; k++)
 		snprintf(f->text[k], sizeof(f->text[k]), "%s",
-			 vs__ctl_arg(r, keys[k]) ? vs__ctl_arg(r, keys[k]) : "*");
+			 vs__ctl_arg(r, keys[k]) ? vs__ctl_arg(r, keys[k]) :
+						   "*");
 	snprintf(f->text[5], sizeof(f->text[5]), "%s%s%s", action,
 		 rule.action == VS_RULE_STEER ? " " : "",
 		 rule.action == VS_RULE_STEER ? vs__ctl_arg(r, "core") : "");
@@ -510,7 +547,8 @@ flow_del(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 static void
 flow_list(struct vs_ctl_buf *out)
 {
-	vs__ctl_printf(out, "id\tproto\tsrc\tdst\tsport\tdport\taction\thits\n");
+	vs__ctl_printf(out,
+		       "id\tproto\tsrc\tdst\tsport\tdport\taction\thits\n");
 	for (unsigned i = 0; i < S.nflows; i++) {
 		struct ctl_flow *f = &S.flows[i];
 		uint64_t hits;
@@ -539,8 +577,8 @@ unescape(const char *in, char *out, size_t len)
 			out[k++] = *in;
 			continue;
 		}
-		if (sscanf(in + 1, "%2x", &v) != 1 || !in[1] || !in[2] || v < 0x20 ||
-		    v > 0x7e)
+		if (sscanf(in + 1, "%2x", &v) != 1 || !in[1] || !in[2] ||
+		    v < 0x20 || v > 0x7e)
 			return false;
 		out[k++] = (char)v;
 		in += 2;
@@ -558,8 +596,8 @@ cap_end(void)
 	S.cap = NULL;
 	S.cap_done = true;
 	ev_timer_stop(S.loop, &S.cap_timer);
-	vs_info("capture: %lu frames written to %s", (unsigned long)S.cap_written,
-		S.cap_file);
+	vs_info("capture: %lu frames written to %s",
+		(unsigned long)S.cap_written, S.cap_file);
 }
 
 static void
@@ -578,19 +616,26 @@ static void
 cap_status(struct vs_ctl_buf *out)
 {
 	if (S.cap)
-		vs__capture_counts(S.cap, &S.cap_written, &S.cap_seen, &S.cap_dropped);
-	vs__ctl_printf(out, "state\tfile\twritten\tseen\tdropped\n%s\t%s\t%lu\t%lu\t%lu\n",
-		       S.cap ? "running" : S.cap_done ? "done" : "none",
-		       S.cap_file[0] ? S.cap_file : "-", (unsigned long)S.cap_written,
-		       (unsigned long)S.cap_seen, (unsigned long)S.cap_dropped);
+		vs__capture_counts(S.cap, &S.cap_written, &S.cap_seen,
+				   &S.cap_dropped);
+	vs__ctl_printf(
+		out,
+		"state\tfile\twritten\tseen\tdropped\n%s\t%s\t%lu\t%lu\t%lu\n",
+		S.cap	   ? "running" :
+		S.cap_done ? "done" :
+			     "none",
+		S.cap_file[0] ? S.cap_file : "-", (unsigned long)S.cap_written,
+		(unsigned long)S.cap_seen, (unsigned long)S.cap_dropped);
 }
 
 static const char *
 cap_start(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 	  size_t whylen)
 {
-	const char *file = vs__ctl_arg(r, "file"), *count = vs__ctl_arg(r, "count");
-	const char *core = vs__ctl_arg(r, "core"), *filter = vs__ctl_arg(r, "filter");
+	const char *file = vs__ctl_arg(r, "file"),
+		   *count = vs__ctl_arg(r, "count");
+	const char *core = vs__ctl_arg(r, "core"),
+		   *filter = vs__ctl_arg(r, "filter");
 	struct vs_engine *es[VS_MAX_ENGINES];
 	char f[160] = "", *end;
 	long n = 0, c = -1;
@@ -600,7 +645,8 @@ cap_start(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 	const char *bad = vs__ctl_unknown_arg(r, keys, VS_ARRAY_SIZE(keys));
 
 	if (bad) {
-		snprintf(why, whylen, "capture_start: unknown argument '%s'", bad);
+		snprintf(why, whylen, "capture_start: unknown argument '%s'",
+			 bad);
 		return why;
 	}
 	if (!file || file[0] != '/') {
@@ -620,12 +666,15 @@ cap_start(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 		return why;
 	}
 	if (S.cap) {
-		snprintf(why, whylen, "a capture is running (to %.120s)", S.cap_file);
+		snprintf(why, whylen, "a capture is running (to %.120s)",
+			 S.cap_file);
 		return why;
 	}
 	for (unsigned v = 0; v < S.nviews; v++)
-		for (unsigned i = 0; i < S.views[v]->n && ne < VS_MAX_ENGINES; i++)
-			if (c < 0 || vs__engine_queue(engine(S.views[v], i)) == (unsigned)c)
+		for (unsigned i = 0; i < S.views[v]->n && ne < VS_MAX_ENGINES;
+		     i++)
+			if (c < 0 || vs__engine_queue(engine(S.views[v], i)) ==
+					     (unsigned)c)
 				es[ne++] = engine(S.views[v], i);
 	if (!ne) {
 		snprintf(why, whylen, "no core %ld", c);
@@ -653,17 +702,17 @@ dispatch(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 		const char *name;
 		void (*fn)(struct vs_ctl_buf *out);
 	} plain[] = {
-		{ "info", cmd_info },	{ "stats", cmd_stats },
-		{ "snmp", cmd_snmp },	{ "conns", cmd_conns },
-		{ "config", cmd_config },
-		{ "latency", cmd_latency },
+		{ "info", cmd_info },	    { "stats", cmd_stats },
+		{ "snmp", cmd_snmp },	    { "conns", cmd_conns },
+		{ "config", cmd_config },   { "latency", cmd_latency },
 		{ "flow_list", flow_list },
 	};
 
 	for (size_t i = 0; i < VS_ARRAY_SIZE(plain); i++)
 		if (!strcmp(r->cmd, plain[i].name)) {
 			if (r->nargs) {
-				snprintf(why, whylen, "%s takes no arguments", r->cmd);
+				snprintf(why, whylen, "%s takes no arguments",
+					 r->cmd);
 				return why;
 			}
 			plain[i].fn(out);
@@ -675,7 +724,8 @@ dispatch(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 		return flow_del(r, out, why, whylen);
 	if (!strcmp(r->cmd, "capture_start"))
 		return cap_start(r, out, why, whylen);
-	if (!strcmp(r->cmd, "capture_status") || !strcmp(r->cmd, "capture_stop")) {
+	if (!strcmp(r->cmd, "capture_status") ||
+	    !strcmp(r->cmd, "capture_stop")) {
 		if (r->nargs) {
 			snprintf(why, whylen, "%s takes no arguments", r->cmd);
 			return why;
@@ -694,7 +744,9 @@ dispatch(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 			return why;
 		}
 		if (level < 0) {
-			snprintf(why, whylen, "bad level '%s' (error, warn, info, debug)", lv);
+			snprintf(why, whylen,
+				 "bad level '%s' (error, warn, info, debug)",
+				 lv);
 			return why;
 		}
 		vs__log_set_level(level);
@@ -722,24 +774,27 @@ serve(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
 	    (cred.uid != 0 && cred.uid != geteuid())) {
 		vs_warn("control: refused a client of uid %d, pid %d (only uid %d "
-			"or root)", (int)cred.uid, (int)cred.pid, (int)geteuid());
+			"or root)",
+			(int)cred.uid, (int)cred.pid, (int)geteuid());
 		fail = "permission denied";
 		goto reply;
 	}
 	rc = vs__ctl_recv(fd, VS_CTL_REQUEST, req, sizeof(req), &len,
 			  CLIENT_TIMEOUT_MS, err, sizeof(err));
 	if (rc == -EPROTO) {
-		vs_warn("control: bad message from pid %d: %s", (int)cred.pid, err);
+		vs_warn("control: bad message from pid %d: %s", (int)cred.pid,
+			err);
 		fail = err;
 	} else if (rc) {
 		return; /* gone or too slow: nothing to answer */
 	} else if (vs__ctl_parse(req, len, &r, err, sizeof(err))) {
-		vs_warn("control: bad request from pid %d: %s", (int)cred.pid, err);
+		vs_warn("control: bad request from pid %d: %s", (int)cred.pid,
+			err);
 		fail = err;
 	} else {
 		pthread_mutex_lock(&S.lock);
-		fail = S.nviews ? dispatch(&r, &out, why, sizeof(why))
-				: "no engines running";
+		fail = S.nviews ? dispatch(&r, &out, why, sizeof(why)) :
+				  "no engines running";
 		pthread_mutex_unlock(&S.lock);
 		if (!fail && out.failed)
 			fail = "reply too large or out of memory";
@@ -754,9 +809,11 @@ reply:
 	} else {
 		struct vs_ctl_buf ok = { 0 };
 
-		vs__ctl_printf(&ok, "ok\n%.*s", (int)out.len, out.p ? out.p : "");
+		vs__ctl_printf(&ok, "ok\n%.*s", (int)out.len,
+			       out.p ? out.p : "");
 		if (ok.failed)
-			vs__ctl_send(fd, VS_CTL_REPLY, "error: reply too large\n", 23);
+			vs__ctl_send(fd, VS_CTL_REPLY,
+				     "error: reply too large\n", 23);
 		else
 			vs__ctl_send(fd, VS_CTL_REPLY, ok.p, ok.len);
 		vs__ctl_buf_free(&ok);
@@ -838,7 +895,8 @@ start(const struct vs_config *cfg)
 	S.started_ms = vs__now_ms();
 	if (mkdir(dir, 0755) && errno != EEXIST) {
 		vs_warn("control: cannot create %s: %s; vstackctl will not see "
-			"this process", dir, strerror(errno));
+			"this process",
+			dir, strerror(errno));
 		goto fail;
 	}
 	sweep(dir);
@@ -849,7 +907,8 @@ start(const struct vs_config *cfg)
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    chmod(S.path, 0600) || listen(fd, 16)) {
 		vs_warn("control: cannot serve %s: %s; vstackctl will not see "
-			"this process", S.path, strerror(errno));
+			"this process",
+			S.path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		S.path[0] = 0;

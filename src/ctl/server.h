@@ -23,7 +23,7 @@
 #include "stack/engine.h"
 
 struct vs_ctl_view {
-	const char *mode;            /* "preload" or "native" */
+	const char *mode; /* "preload" or "native" */
 	struct vs_port *port;
 	struct vs_engine *const *engines; /* n of them */
 	unsigned n;

@@ -89,8 +89,8 @@ load(const char *file, struct vs_config *cfg)
 /* --- running processes --- */
 
 struct target {
-	int pid;     /* -p; 0: the only one */
-	bool json;   /* -j */
+	int pid; /* -p; 0: the only one */
+	bool json; /* -j */
 	char dir[VS_CONTROL_DIR_MAX];
 };
 
@@ -132,7 +132,8 @@ parse_target(const struct command *cmd, int argc, char **argv, const char *opts,
 		case 'p':
 			t->pid = (int)strtol(optarg, &end, 10);
 			if (*end || t->pid <= 0) {
-				fprintf(stderr, "vstackctl: bad pid '%s'\n", optarg);
+				fprintf(stderr, "vstackctl: bad pid '%s'\n",
+					optarg);
 				return -1;
 			}
 			break;
@@ -156,8 +157,8 @@ ask(struct target *t, const char *req, char **text, struct vs_ctl_table *tab)
 	if (!rc)
 		rc = vs__ctl_ask(t->dir, t->pid, req, text, err, sizeof(err));
 	if (!rc && vs__ctl_table(*text, tab)) {
-		snprintf(err, sizeof(err), "process %d: a reply that is not a table",
-			 t->pid);
+		snprintf(err, sizeof(err),
+			 "process %d: a reply that is not a table", t->pid);
 		rc = -EPROTO;
 	}
 	if (rc) {
@@ -246,7 +247,9 @@ absolute(const char *file, char *out, size_t len)
 	}
 	if (!getcwd(cwd, sizeof(cwd)))
 		return -errno;
-	return snprintf(out, len, "%s/%s", cwd, file) < (int)len ? 0 : -ENAMETOOLONG;
+	return snprintf(out, len, "%s/%s", cwd, file) < (int)len ?
+		       0 :
+		       -ENAMETOOLONG;
 }
 
 static int
@@ -267,18 +270,20 @@ run_capture(const struct command *cmd, int argc, char **argv)
 	}
 	/* The filter's words joined, spaces as %20 (values have none). */
 	for (int w = i; w < argc; w++)
-		for (const char *c = argv[w]; ; c++) {
+		for (const char *c = argv[w];; c++) {
 			char ch = *c ? *c : ' ';
 
 			if (!*c && w + 1 == argc)
 				break;
 			if (k + 4 >= sizeof(filter)) {
-				fprintf(stderr, "vstackctl: the filter is too long\n");
+				fprintf(stderr,
+					"vstackctl: the filter is too long\n");
 				return 2;
 			}
 			if (ch == ' ' || ch == '%' || ch < 0x20 || ch > 0x7e)
-				k += (size_t)snprintf(filter + k, sizeof(filter) - k,
-						      "%%%02X", (unsigned char)ch);
+				k += (size_t)snprintf(
+					filter + k, sizeof(filter) - k,
+					"%%%02X", (unsigned char)ch);
 			else
 				filter[k++] = ch;
 			if (!*c)
@@ -291,9 +296,11 @@ run_capture(const struct command *cmd, int argc, char **argv)
 	}
 	k = (size_t)snprintf(req, sizeof(req), "capture_start file=%s", path);
 	if (o.count)
-		k += (size_t)snprintf(req + k, sizeof(req) - k, " count=%ld", o.count);
+		k += (size_t)snprintf(req + k, sizeof(req) - k, " count=%ld",
+				      o.count);
 	if (o.core >= 0)
-		k += (size_t)snprintf(req + k, sizeof(req) - k, " core=%d", o.core);
+		k += (size_t)snprintf(req + k, sizeof(req) - k, " core=%d",
+				      o.core);
 	if (filter[0])
 		snprintf(req + k, sizeof(req) - k, " filter=%s", filter);
 	if (ask(&t, req, &text, &tab))
@@ -303,11 +310,12 @@ run_capture(const struct command *cmd, int argc, char **argv)
 	signal(SIGINT, on_interrupt);
 	signal(SIGTERM, on_interrupt);
 	if (!t.json)
-		fprintf(stderr, "capturing on process %d into %s%s\n", t.pid, path,
-			o.count ? "" : " (Ctrl-C stops)");
+		fprintf(stderr, "capturing on process %d into %s%s\n", t.pid,
+			path, o.count ? "" : " (Ctrl-C stops)");
 	for (;;) {
 		struct timespec ts = { 0, 100000000 };
-		const char *what = interrupted ? "capture_stop" : "capture_status";
+		const char *what =
+			interrupted ? "capture_stop" : "capture_status";
 
 		nanosleep(&ts, NULL);
 		if (ask(&t, what, &text, &tab))
@@ -321,8 +329,8 @@ run_capture(const struct command *cmd, int argc, char **argv)
 				vs__ctl_print(&tab, true, stdout);
 			else
 				printf("%s frames written to %s (%s seen, %s dropped)\n",
-				       tab.rows[0][2], tab.rows[0][1], tab.rows[0][3],
-				       tab.rows[0][4]);
+				       tab.rows[0][2], tab.rows[0][1],
+				       tab.rows[0][3], tab.rows[0][4]);
 			break;
 		}
 		vs__ctl_table_free(&tab);
@@ -358,11 +366,13 @@ run_flow(const struct command *cmd, int argc, char **argv)
 			const char *w = argv[i], *key = NULL;
 
 			if (!strcmp(w, "tcp") || !strcmp(w, "udp")) {
-				k += (size_t)snprintf(req + k, sizeof(req) - k, " proto=%s", w);
+				k += (size_t)snprintf(req + k, sizeof(req) - k,
+						      " proto=%s", w);
 				continue;
 			}
 			if (!strcmp(w, "drop") || !strcmp(w, "kernel")) {
-				k += (size_t)snprintf(req + k, sizeof(req) - k, " action=%s", w);
+				k += (size_t)snprintf(req + k, sizeof(req) - k,
+						      " action=%s", w);
 				continue;
 			}
 			if (!strcmp(w, "steer"))
@@ -375,14 +385,17 @@ run_flow(const struct command *cmd, int argc, char **argv)
 				key = w;
 			if (!key || i + 1 >= argc || strchr(argv[i + 1], ' ') ||
 			    strchr(argv[i + 1], '=')) {
-				fprintf(stderr, "vstackctl: flow add: unexpected '%s'\n", w);
+				fprintf(stderr,
+					"vstackctl: flow add: unexpected '%s'\n",
+					w);
 				cmd_help(cmd, stderr);
 				return 2;
 			}
 			if (!strcmp(w, "steer"))
-				k += (size_t)snprintf(req + k, sizeof(req) - k, " action=steer");
-			k += (size_t)snprintf(req + k, sizeof(req) - k, " %s=%s", key,
-					      argv[++i]);
+				k += (size_t)snprintf(req + k, sizeof(req) - k,
+						      " action=steer");
+			k += (size_t)snprintf(req + k, sizeof(req) - k,
+					      " %s=%s", key, argv[++i]);
 		}
 		if (k >= sizeof(req)) {
 			fprintf(stderr, "vstackctl: flow add: too long\n");
@@ -394,7 +407,8 @@ run_flow(const struct command *cmd, int argc, char **argv)
 	}
 	if (ask(&t, req, &text, &tab))
 		return 1;
-	if (t.json || !strcmp(argv[argc - 1], "list") || !strncmp(req, "flow_list", 9))
+	if (t.json || !strcmp(argv[argc - 1], "list") ||
+	    !strncmp(req, "flow_list", 9))
 		vs__ctl_print(&tab, t.json, stdout);
 	else if (tab.nrows == 1)
 		printf("flow %s %s\n", tab.rows[0][0],
@@ -437,7 +451,8 @@ run_latency(const struct command *cmd, int argc, char **argv)
 			last = r + 1;
 	}
 	printf("process %d: %.0f deliveries, from a frame's arrival to the "
-	       "program\n", t.pid, total);
+	       "program\n",
+	       t.pid, total);
 	if (!total)
 		goto out;
 	printf("%12s %12s %7s  %s\n", "below (us)", "count", "%", "");
@@ -445,15 +460,17 @@ run_latency(const struct command *cmd, int argc, char **argv)
 		double n = strtod(tab.rows[r][1], NULL);
 		int bar = (int)(50 * n / total + 0.5);
 
-		printf("%12s %12.0f %6.2f%%  %.*s\n", tab.rows[r][0], n, 100 * n / total,
-		       bar, "##################################################");
+		printf("%12s %12.0f %6.2f%%  %.*s\n", tab.rows[r][0], n,
+		       100 * n / total, bar,
+		       "##################################################");
 	}
 	for (size_t k = 0; k < sizeof(ps) / sizeof(*ps); k++) {
 		seen = 0;
 		for (unsigned r = 0; r < tab.nrows; r++) {
 			seen += strtod(tab.rows[r][1], NULL);
 			if (seen >= ps[k] * total) {
-				printf("p%g below %s us\n", ps[k] * 100, tab.rows[r][0]);
+				printf("p%g below %s us\n", ps[k] * 100,
+				       tab.rows[r][0]);
 				break;
 			}
 		}
@@ -494,7 +511,8 @@ run_list(const struct command *cmd, int argc, char **argv)
 		char err[512];
 
 		memset(&tabs[k], 0, sizeof(tabs[k]));
-		if (vs__ctl_ask(t.dir, pids[k], "info", &texts[k], err, sizeof(err)) ||
+		if (vs__ctl_ask(t.dir, pids[k], "info", &texts[k], err,
+				sizeof(err)) ||
 		    vs__ctl_table(texts[k], &tabs[k])) {
 			fprintf(stderr, "vstackctl: %s\n", err);
 			continue;
@@ -503,7 +521,8 @@ run_list(const struct command *cmd, int argc, char **argv)
 			all.ncols = tabs[k].ncols;
 			all.head = tabs[k].head;
 		}
-		for (unsigned r = 0; r < tabs[k].nrows && all.nrows < 256 * 8; r++)
+		for (unsigned r = 0; r < tabs[k].nrows && all.nrows < 256 * 8;
+		     r++)
 			if (tabs[k].ncols == all.ncols)
 				keep[all.nrows++] = tabs[k].rows[r];
 	}
@@ -541,8 +560,8 @@ stats_opt(int c, const char *arg, void *ctx)
 		o->core = (int)strtol(arg, &end, 10);
 	else
 		return -1;
-	if (*end || (c == 'i' && o->interval <= 0) || (c == 'n' && o->count <= 0) ||
-	    (c == 'c' && o->core < 0)) {
+	if (*end || (c == 'i' && o->interval <= 0) ||
+	    (c == 'n' && o->count <= 0) || (c == 'c' && o->core < 0)) {
 		fprintf(stderr, "vstackctl: bad value '%s' for -%c\n", arg, c);
 		return -1;
 	}
@@ -585,10 +604,12 @@ print_rates(const struct vs_ctl_table *a, const struct vs_ctl_table *b,
 					     "drop_neigh",     "drop_not_ip",
 					     "drop_raw_hook",  "drop_nic" };
 	struct vs_ctl_table out = { 0 };
-	static char *head[] = { "core", "device", "rx_pps", "rx_mbps", "tx_pps",
-				"tx_mbps", "drops_ps", "pool_used_pct" };
+	static char *head[] = {
+		"core",	  "device",  "rx_pps",	 "rx_mbps",
+		"tx_pps", "tx_mbps", "drops_ps", "pool_used_pct"
+	};
 	char ***rows = calloc(b->nrows + 1, sizeof(*rows));
-	char (*cells)[8][32] = calloc(b->nrows + 1, sizeof(*cells));
+	char(*cells)[8][32] = calloc(b->nrows + 1, sizeof(*cells));
 	char *ptrs[65][8];
 	double tot[8] = { 0 };
 
@@ -604,24 +625,32 @@ print_rates(const struct vs_ctl_table *a, const struct vs_ctl_table *b,
 
 		for (size_t k = 0; k < sizeof(drops) / sizeof(*drops); k++)
 			d += cell(b, r, drops[k]) - cell(a, r, drops[k]);
-		snprintf(cells[r][0], 32, "%s", b->rows[r][vs__ctl_col(b, "core")]);
-		snprintf(cells[r][1], 32, "%s", b->rows[r][vs__ctl_col(b, "device")]);
+		snprintf(cells[r][0], 32, "%s",
+			 b->rows[r][vs__ctl_col(b, "core")]);
+		snprintf(cells[r][1], 32, "%s",
+			 b->rows[r][vs__ctl_col(b, "device")]);
 		snprintf(cells[r][2], 32, "%.0f",
-			 (cell(b, r, "rx_packets") - cell(a, r, "rx_packets")) / secs);
+			 (cell(b, r, "rx_packets") - cell(a, r, "rx_packets")) /
+				 secs);
 		snprintf(cells[r][3], 32, "%.3f",
-			 (cell(b, r, "rx_bytes") - cell(a, r, "rx_bytes")) * 8 / secs / 1e6);
+			 (cell(b, r, "rx_bytes") - cell(a, r, "rx_bytes")) * 8 /
+				 secs / 1e6);
 		snprintf(cells[r][4], 32, "%.0f",
-			 (cell(b, r, "tx_packets") - cell(a, r, "tx_packets")) / secs);
+			 (cell(b, r, "tx_packets") - cell(a, r, "tx_packets")) /
+				 secs);
 		snprintf(cells[r][5], 32, "%.3f",
-			 (cell(b, r, "tx_bytes") - cell(a, r, "tx_bytes")) * 8 / secs / 1e6);
+			 (cell(b, r, "tx_bytes") - cell(a, r, "tx_bytes")) * 8 /
+				 secs / 1e6);
 		snprintf(cells[r][6], 32, "%.0f", d / secs);
 		snprintf(cells[r][7], 32, "%.1f",
-			 cell(b, r, "pool_size") > 0
-				 ? 100 * (1 - cell(b, r, "pool_free") / cell(b, r, "pool_size"))
-				 : 0);
+			 cell(b, r, "pool_size") > 0 ?
+				 100 * (1 - cell(b, r, "pool_free") /
+						    cell(b, r, "pool_size")) :
+				 0);
 		for (int c = 0; c < 8; c++) {
 			ptrs[r][c] = cells[r][c];
-			tot[c] += c >= 2 && c <= 6 ? strtod(cells[r][c], NULL) : 0;
+			tot[c] += c >= 2 && c <= 6 ? strtod(cells[r][c], NULL) :
+						     0;
 		}
 		rows[r] = ptrs[r];
 		out.nrows++;
@@ -632,7 +661,8 @@ print_rates(const struct vs_ctl_table *a, const struct vs_ctl_table *b,
 		snprintf(cells[r][0], 32, "total");
 		snprintf(cells[r][1], 32, "-");
 		for (int c = 2; c <= 6; c++)
-			snprintf(cells[r][c], 32, c == 3 || c == 5 ? "%.3f" : "%.0f", tot[c]);
+			snprintf(cells[r][c], 32,
+				 c == 3 || c == 5 ? "%.3f" : "%.0f", tot[c]);
 		snprintf(cells[r][7], 32, "-");
 		for (int c = 0; c < 8; c++)
 			ptrs[r][c] = cells[r][c];
@@ -672,8 +702,10 @@ run_stats(const struct command *cmd, int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long k = 0; !o.count || k < o.count; k++) {
-		struct timespec ts = { (time_t)o.interval,
-				       (long)((o.interval - (time_t)o.interval) * 1e9) };
+		struct timespec ts = {
+			(time_t)o.interval,
+			(long)((o.interval - (time_t)o.interval) * 1e9)
+		};
 
 		vs__ctl_table_free(&prev);
 		free(prev_text);
@@ -688,7 +720,8 @@ run_stats(const struct command *cmd, int argc, char **argv)
 		only_core(&cur, o.core);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (!t.json)
-			printf("%s-- process %d, %.1f s\n", k ? "\n" : "", t.pid,
+			printf("%s-- process %d, %.1f s\n", k ? "\n" : "",
+			       t.pid,
 			       (double)(t1.tv_sec - t0.tv_sec) +
 				       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 		print_rates(&prev, &cur, o.interval, t.json);
@@ -714,8 +747,10 @@ run_set(const struct command *cmd, int argc, char **argv)
 		return 2;
 	}
 	if (vs__log_level_parse(argv[i + 1]) < 0) {
-		fprintf(stderr, "vstackctl: bad level '%s' (accepted: error, warn, "
-				"info, debug)\n", argv[i + 1]);
+		fprintf(stderr,
+			"vstackctl: bad level '%s' (accepted: error, warn, "
+			"info, debug)\n",
+			argv[i + 1]);
 		return 2;
 	}
 	snprintf(req, sizeof(req), "set loglevel=%s", argv[i + 1]);
@@ -744,8 +779,8 @@ process_config(struct target *t)
 	} else {
 		printf("# process %d\n", t->pid);
 		for (unsigned r = 0; r < tab.nrows; r++)
-			printf("%-11s = %-20s # %s\n", tab.rows[r][0], tab.rows[r][1],
-			       tab.rows[r][2]);
+			printf("%-11s = %-20s # %s\n", tab.rows[r][0],
+			       tab.rows[r][1], tab.rows[r][2]);
 	}
 	vs__ctl_table_free(&tab);
 	free(text);
@@ -800,8 +835,7 @@ parse_role(const char *s, enum vs_role *role)
 }
 
 static int
-parse_sockaddr(const char *addr, const char *port,
-	       struct sockaddr_storage *ss)
+parse_sockaddr(const char *addr, const char *port, struct sockaddr_storage *ss)
 {
 	struct sockaddr_in *in = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
@@ -838,8 +872,10 @@ run_policy(const struct command *cmd, int argc, char **argv)
 		return 2;
 	}
 	if (parse_role(argv[i], &role) < 0) {
-		fprintf(stderr, "vstackctl: bad role '%s' (accepted: "
-				"tcp_server, tcp_client, udp)\n", argv[i]);
+		fprintf(stderr,
+			"vstackctl: bad role '%s' (accepted: "
+			"tcp_server, tcp_client, udp)\n",
+			argv[i]);
 		return 2;
 	}
 	if (parse_sockaddr(argv[i + 1], argv[i + 2], &ss) < 0) {
@@ -891,11 +927,12 @@ static const struct command commands[] = {
 	  "callback): a histogram in powers of two of microseconds, and where\n"
 	  "the 50th, 99th and 99.9th percentiles fall.",
 	  run_latency },
-	{ "flow", "[-p PID] [-j] add [tcp|udp] [src ADDR[/LEN]] [dst ADDR[/LEN]]\n"
-		  "                  [sport PORT[/MASK]] [dport PORT[/MASK]] "
-		  "drop|steer CORE|kernel\n"
-		  "       vstackctl flow [-p PID] del ID\n"
-		  "       vstackctl flow [-p PID] [-j] list",
+	{ "flow",
+	  "[-p PID] [-j] add [tcp|udp] [src ADDR[/LEN]] [dst ADDR[/LEN]]\n"
+	  "                  [sport PORT[/MASK]] [dport PORT[/MASK]] "
+	  "drop|steer CORE|kernel\n"
+	  "       vstackctl flow [-p PID] del ID\n"
+	  "       vstackctl flow [-p PID] [-j] list",
 	  "Rules on the process's NIC, at run time: drop the matching frames\n"
 	  "at the NIC, or steer them to a core's queue; list shows each rule\n"
 	  "and the frames it matched (dropped ones included). kernel leaves\n"
@@ -918,8 +955,7 @@ static const struct command commands[] = {
 	  "configuration is invalid.",
 	  run_config },
 	{ "set", "[-p PID] loglevel error|warn|info|debug",
-	  "Change a running process's log level.",
-	  run_set },
+	  "Change a running process's log level.", run_set },
 	{ "policy", "[-f FILE] tcp_server|tcp_client|udp ADDRESS PORT",
 	  "Say whether a socket in this role at ADDRESS:PORT (local for\n"
 	  "tcp_server and udp, remote for tcp_client) would be offloaded or\n"
@@ -932,15 +968,18 @@ usage(FILE *out)
 {
 	fprintf(out, "usage: vstackctl COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < VS_ARRAY_SIZE(commands); i++)
-		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].usage);
-	fprintf(out, "\nA process: -p PID, or the only vstack process running. -j: JSON.\n"
-		     "'vstackctl COMMAND --help' describes a command.\n");
+		fprintf(out, "  %-8s %s\n", commands[i].name,
+			commands[i].usage);
+	fprintf(out,
+		"\nA process: -p PID, or the only vstack process running. -j: JSON.\n"
+		"'vstackctl COMMAND --help' describes a command.\n");
 }
 
 int
 main(int argc, char **argv)
 {
-	signal(SIGPIPE, SIG_IGN); /* a closed control socket is an error, not death */
+	signal(SIGPIPE,
+	       SIG_IGN); /* a closed control socket is an error, not death */
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -952,7 +991,8 @@ main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < VS_ARRAY_SIZE(commands); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(&commands[i], argc - 1, argv + 1);
+			return commands[i].run(&commands[i], argc - 1,
+					       argv + 1);
 	fprintf(stderr, "vstackctl: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -84,15 +84,18 @@ struct opt {
 	const char *text;
 };
 
-#define OPT(l, n) { l, n, #n }
+#define OPT(l, n)        \
+	{                \
+		l, n, #n \
+	}
 
 /* What vstack does itself, or what only matters where the kernel twin
  * does its work (binding): no message. */
 static const struct opt honoured[] = {
-	OPT(SOL_SOCKET, SO_KEEPALIVE), OPT(SOL_SOCKET, SO_LINGER),
-	OPT(SOL_SOCKET, SO_RCVTIMEO), OPT(SOL_SOCKET, SO_SNDTIMEO),
-	OPT(SOL_SOCKET, SO_REUSEADDR), OPT(SOL_SOCKET, SO_REUSEPORT),
-	OPT(IPPROTO_TCP, TCP_NODELAY), OPT(IPPROTO_TCP, TCP_KEEPIDLE),
+	OPT(SOL_SOCKET, SO_KEEPALIVE),	 OPT(SOL_SOCKET, SO_LINGER),
+	OPT(SOL_SOCKET, SO_RCVTIMEO),	 OPT(SOL_SOCKET, SO_SNDTIMEO),
+	OPT(SOL_SOCKET, SO_REUSEADDR),	 OPT(SOL_SOCKET, SO_REUSEPORT),
+	OPT(IPPROTO_TCP, TCP_NODELAY),	 OPT(IPPROTO_TCP, TCP_KEEPIDLE),
 	OPT(IPPROTO_TCP, TCP_KEEPINTVL), OPT(IPPROTO_TCP, TCP_KEEPCNT),
 	OPT(IPPROTO_IPV6, IPV6_V6ONLY),
 };
@@ -115,23 +118,40 @@ static const struct opt kernel_only[] = {
 
 /* Names for the message about the rest. */
 static const struct opt ignored[] = {
-	OPT(SOL_SOCKET, SO_RCVBUF), OPT(SOL_SOCKET, SO_SNDBUF),
-	OPT(SOL_SOCKET, SO_RCVBUFFORCE), OPT(SOL_SOCKET, SO_SNDBUFFORCE),
-	OPT(SOL_SOCKET, SO_RCVLOWAT), OPT(SOL_SOCKET, SO_PRIORITY),
-	OPT(SOL_SOCKET, SO_MARK), OPT(SOL_SOCKET, SO_BROADCAST),
-	OPT(SOL_SOCKET, SO_BINDTODEVICE), OPT(SOL_SOCKET, SO_OOBINLINE),
-	OPT(SOL_SOCKET, SO_ZEROCOPY), OPT(SOL_SOCKET, SO_BUSY_POLL),
-	OPT(IPPROTO_TCP, TCP_CORK), OPT(IPPROTO_TCP, TCP_QUICKACK),
-	OPT(IPPROTO_TCP, TCP_MAXSEG), OPT(IPPROTO_TCP, TCP_USER_TIMEOUT),
-	OPT(IPPROTO_TCP, TCP_DEFER_ACCEPT), OPT(IPPROTO_TCP, TCP_FASTOPEN),
-	OPT(IPPROTO_TCP, TCP_CONGESTION), OPT(IPPROTO_TCP, TCP_NOTSENT_LOWAT),
-	OPT(IPPROTO_TCP, TCP_WINDOW_CLAMP), OPT(IPPROTO_TCP, TCP_SYNCNT),
-	OPT(IPPROTO_TCP, TCP_LINGER2), OPT(IPPROTO_IP, IP_TOS),
-	OPT(IPPROTO_IP, IP_TTL), OPT(IPPROTO_IP, IP_MTU_DISCOVER),
-	OPT(IPPROTO_IP, IP_RECVERR), OPT(IPPROTO_IP, IP_MULTICAST_TTL),
-	OPT(IPPROTO_IP, IP_MULTICAST_LOOP), OPT(IPPROTO_IP, IP_MULTICAST_IF),
-	OPT(IPPROTO_IPV6, IPV6_TCLASS), OPT(IPPROTO_IPV6, IPV6_UNICAST_HOPS),
-	OPT(IPPROTO_IPV6, IPV6_MTU_DISCOVER), OPT(IPPROTO_IPV6, IPV6_RECVERR),
+	OPT(SOL_SOCKET, SO_RCVBUF),
+	OPT(SOL_SOCKET, SO_SNDBUF),
+	OPT(SOL_SOCKET, SO_RCVBUFFORCE),
+	OPT(SOL_SOCKET, SO_SNDBUFFORCE),
+	OPT(SOL_SOCKET, SO_RCVLOWAT),
+	OPT(SOL_SOCKET, SO_PRIORITY),
+	OPT(SOL_SOCKET, SO_MARK),
+	OPT(SOL_SOCKET, SO_BROADCAST),
+	OPT(SOL_SOCKET, SO_BINDTODEVICE),
+	OPT(SOL_SOCKET, SO_OOBINLINE),
+	OPT(SOL_SOCKET, SO_ZEROCOPY),
+	OPT(SOL_SOCKET, SO_BUSY_POLL),
+	OPT(IPPROTO_TCP, TCP_CORK),
+	OPT(IPPROTO_TCP, TCP_QUICKACK),
+	OPT(IPPROTO_TCP, TCP_MAXSEG),
+	OPT(IPPROTO_TCP, TCP_USER_TIMEOUT),
+	OPT(IPPROTO_TCP, TCP_DEFER_ACCEPT),
+	OPT(IPPROTO_TCP, TCP_FASTOPEN),
+	OPT(IPPROTO_TCP, TCP_CONGESTION),
+	OPT(IPPROTO_TCP, TCP_NOTSENT_LOWAT),
+	OPT(IPPROTO_TCP, TCP_WINDOW_CLAMP),
+	OPT(IPPROTO_TCP, TCP_SYNCNT),
+	OPT(IPPROTO_TCP, TCP_LINGER2),
+	OPT(IPPROTO_IP, IP_TOS),
+	OPT(IPPROTO_IP, IP_TTL),
+	OPT(IPPROTO_IP, IP_MTU_DISCOVER),
+	OPT(IPPROTO_IP, IP_RECVERR),
+	OPT(IPPROTO_IP, IP_MULTICAST_TTL),
+	OPT(IPPROTO_IP, IP_MULTICAST_LOOP),
+	OPT(IPPROTO_IP, IP_MULTICAST_IF),
+	OPT(IPPROTO_IPV6, IPV6_TCLASS),
+	OPT(IPPROTO_IPV6, IPV6_UNICAST_HOPS),
+	OPT(IPPROTO_IPV6, IPV6_MTU_DISCOVER),
+	OPT(IPPROTO_IPV6, IPV6_RECVERR),
 };
 
 static const struct opt *
@@ -194,8 +214,8 @@ vs__sock_setsockopt(int fd, struct vs_sock *s, int level, int name,
 	if (s->type == SOCK_DGRAM && FIND(kernel_only, level, name)) {
 		if (vs__sock_to_kernel(fd, s) == 0)
 			vs_info("fd %d: setsockopt %s: the kernel carries this UDP "
-				"socket from now on", fd,
-				opt_name(level, name, buf, sizeof(buf)));
+				"socket from now on",
+				fd, opt_name(level, name, buf, sizeof(buf)));
 		else
 			vs_warn("fd %d: setsockopt %s: vstack cannot do it and the "
 				"socket cannot go back to the kernel (it is shared or "
@@ -234,7 +254,8 @@ vs__sock_setsockopt(int fd, struct vs_sock *s, int level, int name,
 		   len >= sizeof(struct linger)) {
 		const struct linger *l = val;
 
-		s->linger_s = l->l_onoff ? (l->l_linger < 0 ? 0 : l->l_linger) : -1;
+		s->linger_s =
+			l->l_onoff ? (l->l_linger < 0 ? 0 : l->l_linger) : -1;
 	} else if (level == SOL_SOCKET && name == SO_RCVTIMEO) {
 		s->rcvtimeo_ms = vs__sock_ms_of(val, len);
 	} else if (level == SOL_SOCKET && name == SO_SNDTIMEO) {
@@ -256,10 +277,11 @@ vs__sock_opt_kernel(int fd, int level, int name)
 }
 
 int
-vs__sock_getsockopt(int fd, struct vs_sock *s, int level, int name,
-		    void *val, socklen_t *len)
+vs__sock_getsockopt(int fd, struct vs_sock *s, int level, int name, void *val,
+		    socklen_t *len)
 {
-	if (level == SOL_SOCKET && name == SO_ERROR && s->state != VS_S_LISTEN) {
+	if (level == SOL_SOCKET && name == SO_ERROR &&
+	    s->state != VS_S_LISTEN) {
 		int err;
 
 		if (!val || !len || *len < sizeof(int))
@@ -271,8 +293,8 @@ vs__sock_getsockopt(int fd, struct vs_sock *s, int level, int name,
 		*len = sizeof(int);
 		return 0;
 	}
-	if (level == IPPROTO_TCP && name == TCP_INFO && s->type == SOCK_STREAM &&
-	    s->state != VS_S_LISTEN) {
+	if (level == IPPROTO_TCP && name == TCP_INFO &&
+	    s->type == SOCK_STREAM && s->state != VS_S_LISTEN) {
 		struct tcp_info ti = { 0 };
 		struct vs_tcp_info in = { .state = TCP_CLOSE };
 

@@ -48,10 +48,10 @@ struct vs_ep {
 	pthread_mutex_t lock;
 	struct vs_waiter w;
 	struct vs_epitem *items;
-	_Atomic int nfds;    /* fds naming the set (dup) */
+	_Atomic int nfds; /* fds naming the set (dup) */
 	_Atomic int nkernel; /* kernel fds in the kernel instance */
-	uint64_t kernel_us;  /* when the kernel instance was last asked */
-	int *kids;           /* fds of epoll sets nested in this one */
+	uint64_t kernel_us; /* when the kernel instance was last asked */
+	int *kids; /* fds of epoll sets nested in this one */
 	int nkids;
 };
 
@@ -65,7 +65,8 @@ kids_update(struct vs_ep *ep, int op, int fd)
 {
 	pthread_mutex_lock(&ep->lock);
 	if (op == EPOLL_CTL_ADD) {
-		int *k = realloc(ep->kids, sizeof(*k) * (size_t)(ep->nkids + 1));
+		int *k =
+			realloc(ep->kids, sizeof(*k) * (size_t)(ep->nkids + 1));
 
 		if (k) {
 			ep->kids = k;
@@ -311,7 +312,8 @@ any_pending(struct vs_ep *ep)
 	pthread_mutex_lock(&ep->lock);
 	for (struct vs_epitem *it = ep->items; it && !p; it = it->next)
 		p = !it->disabled && atomic_load(&it->pending) &&
-		    (vs__sock_events(it->s) & (it->events | EPOLLERR | EPOLLHUP));
+		    (vs__sock_events(it->s) &
+		     (it->events | EPOLLERR | EPOLLHUP));
 	pthread_mutex_unlock(&ep->lock);
 	return p;
 }
@@ -410,11 +412,12 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 			ep->kernel_us = now;
 			if (ep->nkids)
 				kids_resignal(ep);
-			rc = vs__real.epoll_pwait(epfd, evs + n, max - n, 0, NULL);
+			rc = vs__real.epoll_pwait(epfd, evs + n, max - n, 0,
+						  NULL);
 			if (rc > 0)
-				n += atomic_load(&ep->w.shown)
-					     ? drop_own(ep, evs + n, rc)
-					     : rc;
+				n += atomic_load(&ep->w.shown) ?
+					     drop_own(ep, evs + n, rc) :
+					     rc;
 		}
 		if (n || timeout_ms == 0) {
 			ep_resignal(ep);
@@ -542,9 +545,10 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 
 			fds[i].revents = k[i].fd >= 0 ? k[i].revents : 0;
 			if (s)
-				fds[i].revents |= (short)(vs__sock_events(s) &
-							  ((uint32_t)fds[i].events |
-							   POLLERR | POLLHUP));
+				fds[i].revents |=
+					(short)(vs__sock_events(s) &
+						((uint32_t)fds[i].events |
+						 POLLERR | POLLHUP));
 			ready += fds[i].revents != 0;
 		}
 		if (ready || timeout_ms == 0) {
@@ -604,7 +608,8 @@ vs__select(int nfds, fd_set *r, fd_set *wr, fd_set *x, struct timeval *tv)
 {
 	struct pollfd p[FD_SETSIZE];
 	nfds_t n = 0;
-	int rc, timeout = tv ? (int)(tv->tv_sec * 1000 + tv->tv_usec / 1000) : -1;
+	int rc, timeout =
+			tv ? (int)(tv->tv_sec * 1000 + tv->tv_usec / 1000) : -1;
 
 	if (nfds < 0 || nfds > FD_SETSIZE)
 		return -EINVAL;
@@ -640,7 +645,8 @@ vs__select(int nfds, fd_set *r, fd_set *wr, fd_set *x, struct timeval *tv)
 			FD_SET(p[i].fd, r);
 			rc++;
 		}
-		if (wr && (re & (POLLOUT | POLLERR)) && (p[i].events & POLLOUT)) {
+		if (wr && (re & (POLLOUT | POLLERR)) &&
+		    (p[i].events & POLLOUT)) {
 			FD_SET(p[i].fd, wr);
 			rc++;
 		}

@@ -59,8 +59,9 @@ vs__sig_action(int sig, const struct sigaction *act, struct sigaction *old,
 		mine.sa_sigaction = trampoline;
 		mine.sa_flags |= SA_SIGINFO;
 		atomic_store(&app[sig].handler,
-			     act->sa_flags & SA_SIGINFO ? (void *)act->sa_sigaction
-							: (void *)act->sa_handler);
+			     act->sa_flags & SA_SIGINFO ?
+				     (void *)act->sa_sigaction :
+				     (void *)act->sa_handler);
 		atomic_store(&app[sig].flags, act->sa_flags);
 		rc = real(sig, &mine, old);
 	} else {
@@ -71,7 +72,8 @@ vs__sig_action(int sig, const struct sigaction *act, struct sigaction *old,
 	/* What was installed before, as the program installed it. */
 	if (rc == 0 && old && prev && old->sa_sigaction == trampoline) {
 		if (prev_flags & SA_SIGINFO)
-			old->sa_sigaction = (void (*)(int, siginfo_t *, void *))prev;
+			old->sa_sigaction =
+				(void (*)(int, siginfo_t *, void *))prev;
 		else
 			old->sa_handler = (void (*)(int))prev;
 		old->sa_flags = prev_flags;

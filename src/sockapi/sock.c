@@ -28,12 +28,38 @@ void
 vs__real_init(void)
 {
 #define R(f) *(void **)&vs__real.f = dlsym(RTLD_NEXT, #f)
-	R(socket); R(bind); R(listen); R(accept4); R(connect); R(close);
-	R(shutdown); R(getsockname); R(getpeername); R(getsockopt);
-	R(setsockopt); R(read); R(write); R(readv); R(writev); R(recvfrom);
-	R(sendto); R(recvmsg); R(sendmsg); R(fcntl); R(ioctl); R(dup);
-	R(dup2); R(dup3); R(poll); R(ppoll); R(select); R(epoll_create1);
-	R(epoll_ctl); R(epoll_pwait); R(sendfile); R(pread);
+	R(socket);
+	R(bind);
+	R(listen);
+	R(accept4);
+	R(connect);
+	R(close);
+	R(shutdown);
+	R(getsockname);
+	R(getpeername);
+	R(getsockopt);
+	R(setsockopt);
+	R(read);
+	R(write);
+	R(readv);
+	R(writev);
+	R(recvfrom);
+	R(sendto);
+	R(recvmsg);
+	R(sendmsg);
+	R(fcntl);
+	R(ioctl);
+	R(dup);
+	R(dup2);
+	R(dup3);
+	R(poll);
+	R(ppoll);
+	R(select);
+	R(epoll_create1);
+	R(epoll_ctl);
+	R(epoll_pwait);
+	R(sendfile);
+	R(pread);
 #undef R
 }
 
@@ -95,8 +121,9 @@ vs__fd_sock(int fd)
 {
 	uintptr_t v = fd_get(fd);
 
-	return (v & TAG_MASK) == VS_FD_SOCK ? (struct vs_sock *)(v & ~(uintptr_t)TAG_MASK)
-					    : NULL;
+	return (v & TAG_MASK) == VS_FD_SOCK ?
+		       (struct vs_sock *)(v & ~(uintptr_t)TAG_MASK) :
+		       NULL;
 }
 
 struct vs_ep *
@@ -104,8 +131,9 @@ vs__fd_ep(int fd)
 {
 	uintptr_t v = fd_get(fd);
 
-	return (v & TAG_MASK) == VS_FD_EPOLL ? (struct vs_ep *)(v & ~(uintptr_t)TAG_MASK)
-					     : NULL;
+	return (v & TAG_MASK) == VS_FD_EPOLL ?
+		       (struct vs_ep *)(v & ~(uintptr_t)TAG_MASK) :
+		       NULL;
 }
 
 /* What VS_FD_INTERNAL and VS_FD_KERNEL entries point at. */
@@ -166,7 +194,8 @@ void
 vs__sock_init(void)
 {
 	vs__config_init(&rt.cfg);
-	cfg_bad = vs__config_load(&rt.cfg, environ, cfg_err, sizeof(cfg_err)) != 0;
+	cfg_bad = vs__config_load(&rt.cfg, environ, cfg_err, sizeof(cfg_err)) !=
+		  0;
 	if (cfg_bad)
 		vs_err("configuration: %s; every socket stays on the kernel",
 		       cfg_err);
@@ -216,14 +245,16 @@ rt_start(void)
 				     ncpu ? cpus[i % ncpu] : -1, err,
 				     sizeof(err));
 		if (!rc && (rc = vs__engine_start(&rt.es[i]))) {
-			snprintf(err, sizeof(err), "cannot start its thread: "
-				 "%s", strerror(-rc));
+			snprintf(err, sizeof(err),
+				 "cannot start its thread: "
+				 "%s",
+				 strerror(-rc));
 			vs__engine_close(&rt.es[i]);
 		}
 		if (rc) {
-			vs_warn("engine %u: %s; %s", i, err, i ?
-				"vstack runs on fewer cores" :
-				"every socket stays on the kernel");
+			vs_warn("engine %u: %s; %s", i, err,
+				i ? "vstack runs on fewer cores" :
+				    "every socket stays on the kernel");
 			rt.n = i;
 			break;
 		}
@@ -231,7 +262,8 @@ rt_start(void)
 	if (!rt.es || !rt.n) {
 		if (!rt.es)
 			vs_warn("vstack: out of memory for %u engines; every "
-				"socket stays on the kernel", rt.n);
+				"socket stays on the kernel",
+				rt.n);
 		free(rt.es);
 		rt.es = NULL;
 		vs__port_close(rt.port);
@@ -240,8 +272,10 @@ rt_start(void)
 	}
 	for (unsigned i = 0; i < rt.n; i++)
 		rt.eps[i] = &rt.es[i];
-	rt.view = (struct vs_ctl_view){ .mode = "preload", .port = rt.port,
-					.engines = rt.eps, .n = rt.n,
+	rt.view = (struct vs_ctl_view){ .mode = "preload",
+					.port = rt.port,
+					.engines = rt.eps,
+					.n = rt.n,
 					.cfg = &rt.cfg,
 					.kernel_add = kernel_rule_add,
 					.kernel_del = kernel_rule_del };
@@ -304,11 +338,13 @@ vs__sock_atfork_child(void)
 
 		for (unsigned j = 0; l2 && j < TAB_L2; j++) {
 			uintptr_t v = atomic_load(&l2[j]);
-			struct vs_sock *s = (struct vs_sock *)(v & ~(uintptr_t)TAG_MASK);
+			struct vs_sock *s =
+				(struct vs_sock *)(v & ~(uintptr_t)TAG_MASK);
 
 			if ((v & TAG_MASK) == VS_FD_INTERNAL)
 				continue;
-			if ((v & TAG_MASK) == VS_FD_SOCK && s->state == VS_S_LISTEN) {
+			if ((v & TAG_MASK) == VS_FD_SOCK &&
+			    s->state == VS_S_LISTEN) {
 				if (!s->pending) {
 					s->pending = true;
 					s->nltcp = 0;
@@ -346,7 +382,8 @@ sa_is_any(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
 		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == 0;
-	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return IN6_IS_ADDR_UNSPECIFIED(
+		&((const struct sockaddr_in6 *)sa)->sin6_addr);
 }
 
 /* Is sa (port ignored) one of the port's addresses? */
@@ -360,11 +397,15 @@ sa_on_port(const struct sockaddr *sa)
 
 		if (a->sa_family != sa->sa_family)
 			continue;
-		if (sa->sa_family == AF_INET
-			    ? ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-				      ((const struct sockaddr_in *)sa)->sin_addr.s_addr
-			    : !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-				      &((const struct sockaddr_in6 *)sa)->sin6_addr, 16))
+		if (sa->sa_family == AF_INET ?
+			    ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+				    ((const struct sockaddr_in *)sa)
+					    ->sin_addr.s_addr :
+			    !memcmp(&((const struct sockaddr_in6 *)a)
+					     ->sin6_addr,
+				    &((const struct sockaddr_in6 *)sa)
+					     ->sin6_addr,
+				    16))
 			return true;
 	}
 	return false;
@@ -403,7 +444,8 @@ unmap(const struct sockaddr *sa, struct sockaddr_in *buf)
 
 	if (sa->sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
 		return sa;
-	*buf = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = s6->sin6_port };
+	*buf = (struct sockaddr_in){ .sin_family = AF_INET,
+				     .sin_port = s6->sin6_port };
 	memcpy(&buf->sin_addr, &s6->sin6_addr.s6_addr[12], 4);
 	return (const struct sockaddr *)buf;
 }
@@ -415,7 +457,6 @@ struct vs_dgram {
 	struct pbuf *p;
 	struct sockaddr_storage from;
 };
-
 
 /* refs: the fds naming it (nfds), + 1 for a connection lwIP holds. */
 static struct vs_sock *
@@ -527,8 +568,8 @@ conn_set(struct vs_sock *s, bool edge)
 	if (s->err)
 		ev |= EPOLLERR;
 	if (s->state == VS_S_CLOSED)
-		ev |= EPOLLOUT | EPOLLWRNORM | EPOLLHUP | EPOLLIN | EPOLLRDNORM |
-		      EPOLLRDHUP;
+		ev |= EPOLLOUT | EPOLLWRNORM | EPOLLHUP | EPOLLIN |
+		      EPOLLRDNORM | EPOLLRDHUP;
 	if (s->rx_fin && s->shut_wr)
 		ev |= EPOLLHUP;
 	old = atomic_exchange(&s->ev, ev);
@@ -560,7 +601,6 @@ vs__sock_rx_avail(struct vs_sock *s)
 	}
 	return n;
 }
-
 
 int
 vs__sock_take_err(struct vs_sock *s)
@@ -663,7 +703,8 @@ on_accepted(struct vs_tcp *l, struct vs_tcp *c)
 	    !(s = sock_new(ls->family, SOCK_STREAM, 0, 1))) {
 		pthread_mutex_unlock(&ls->qlock);
 		vs__tcp_set_ops(c, NULL, NULL);
-		vs__tcp_close(c); /* the kernel drops it too, past the backlog */
+		vs__tcp_close(
+			c); /* the kernel drops it too, past the backlog */
 		return;
 	}
 	vs__tcp_info(c, &in);
@@ -758,12 +799,15 @@ vs__waiter_sleep(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
 				fd = vs__engine_sleep_prepare(&rt.es[i]);
 			else
 				vs__engine_release(&rt.es[i]);
-			if (fd == -EAGAIN) { /* a pass ran: the caller looks again */
+			if (fd ==
+			    -EAGAIN) { /* a pass ran: the caller looks again */
 				atomic_store(&w->armed, 0);
 				return 0;
 			}
 			if (fd >= 0) {
-				local[nk + 1 + ne] = (struct pollfd){ .fd = fd, .events = POLLIN };
+				local[nk + 1 + ne] =
+					(struct pollfd){ .fd = fd,
+							 .events = POLLIN };
 				idx[ne++] = i;
 			}
 		}
@@ -776,7 +820,8 @@ vs__waiter_sleep(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
 		struct timespec ts = { timeout_ms / 1000,
 				       (timeout_ms % 1000) * 1000000L };
 
-		rc = vs__real.ppoll(all, nk + 1 + ne, timeout_ms < 0 ? NULL : &ts, mask);
+		rc = vs__real.ppoll(all, nk + 1 + ne,
+				    timeout_ms < 0 ? NULL : &ts, mask);
 	} else {
 		rc = vs__real.poll(all, nk + 1 + ne, timeout_ms);
 	}
@@ -815,7 +860,8 @@ wait_for(struct vs_sock *s, uint32_t mask, int kfd, short kev, int timeout_ms)
 	if (w->efd < 0)
 		return -ENOMEM;
 	/* Poll for spin_us first: under load, sooner than a sleep. */
-	for (uint64_t spin_end = vs__now_us() + vs__spin_us(); vs__now_us() < spin_end;) {
+	for (uint64_t spin_end = vs__now_us() + vs__spin_us();
+	     vs__now_us() < spin_end;) {
 		if (atomic_load(&s->ev) & mask)
 			return 0;
 		if (!vs__sock_poll_engines())
@@ -871,8 +917,6 @@ sock_type(int fd, int *family)
 	return type;
 }
 
-
-
 static void
 listener_stop(struct vs_sock *s)
 {
@@ -914,8 +958,9 @@ listener_start(struct vs_sock *s, bool dual)
 		for (unsigned a = 0; !rc && a < na; a++) {
 			struct vs_tcp **l = &s->ltcp[s->nltcp];
 
-			rc = vs__tcp_listen(&rt.es[i], addrs[a], (int)s->backlog,
-					    VS_TCP_SHARED, &listen_ops, s, l);
+			rc = vs__tcp_listen(&rt.es[i], addrs[a],
+					    (int)s->backlog, VS_TCP_SHARED,
+					    &listen_ops, s, l);
 			if (!rc) {
 				vs__tcp_listen_rule(*l, s->lrule[a]);
 				s->nltcp++;
@@ -1042,22 +1087,32 @@ kernel_ruled(uint8_t proto, const struct sockaddr *local,
 			ok = zero(r->dst_mask, 16) && !r->dport_mask;
 		} else {
 			if (sa_is_any(local) && !zero(r->dst_mask, alen)) {
-				const struct vs_port_info *in = vs__port_info(rt.port);
+				const struct vs_port_info *in =
+					vs__port_info(rt.port);
 
 				ok = false;
 				for (unsigned k = 0; k < in->naddrs && !ok; k++)
-					ok = in->addrs[k].ss_family == local->sa_family &&
-					     masked_eq(vs__sa_addr((const struct sockaddr *)&in->addrs[k]),
-						       r->dst, r->dst_mask, alen);
+					ok = in->addrs[k].ss_family ==
+						     local->sa_family &&
+					     masked_eq(
+						     vs__sa_addr(
+							     (const struct
+							      sockaddr *)&in
+								     ->addrs[k]),
+						     r->dst, r->dst_mask, alen);
 			} else if (!sa_is_any(local)) {
-				ok = masked_eq(vs__sa_addr(local), r->dst, r->dst_mask, alen);
+				ok = masked_eq(vs__sa_addr(local), r->dst,
+					       r->dst_mask, alen);
 			}
-			ok = ok && (vs__sa_port(local) & r->dport_mask) == r->dport;
+			ok = ok &&
+			     (vs__sa_port(local) & r->dport_mask) == r->dport;
 		}
 		if (!peer)
 			ok = ok && zero(r->src_mask, 16) && !r->sport_mask;
 		else
-			ok = ok && masked_eq(vs__sa_addr(peer), r->src, r->src_mask, alen) &&
+			ok = ok &&
+			     masked_eq(vs__sa_addr(peer), r->src, r->src_mask,
+				       alen) &&
 			     (vs__sa_port(peer) & r->sport_mask) == r->sport;
 		covered = ok;
 	}
@@ -1075,7 +1130,8 @@ activate(int fd, struct vs_sock *s)
 	if (vs__real.getsockname(fd, (struct sockaddr *)&s->local, &l) < 0 ||
 	    !rt_up() ||
 	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_TCP_SERVER,
-			      (struct sockaddr *)&s->local, NULL) != VS_POLICY_OFFLOAD ||
+			      (struct sockaddr *)&s->local,
+			      NULL) != VS_POLICY_OFFLOAD ||
 	    kernel_ruled(IPPROTO_TCP, (struct sockaddr *)&s->local, NULL) ||
 	    !(sa_is_any((struct sockaddr *)&s->local) ||
 	      sa_on_port((struct sockaddr *)&s->local)))
@@ -1133,9 +1189,9 @@ vs__sock_activate(int fd, struct vs_sock *s)
 static int
 install(struct vs_sock *s, int flags)
 {
-	int fd = vs__real.socket(s->family, SOCK_STREAM |
-					      (flags & (SOCK_NONBLOCK | SOCK_CLOEXEC)),
-				 0);
+	int fd = vs__real.socket(
+		s->family,
+		SOCK_STREAM | (flags & (SOCK_NONBLOCK | SOCK_CLOEXEC)), 0);
 
 	if (fd < 0)
 		return -errno;
@@ -1181,7 +1237,9 @@ vs__sock_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 				ls->acc_tail = NULL;
 			ls->nacc--;
 			if (!ls->nacc)
-				atomic_fetch_and(&ls->ev, ~(uint32_t)(EPOLLIN | EPOLLRDNORM));
+				atomic_fetch_and(
+					&ls->ev,
+					~(uint32_t)(EPOLLIN | EPOLLRDNORM));
 		}
 		pthread_mutex_unlock(&ls->qlock);
 		if (s) {
@@ -1219,7 +1277,8 @@ routed_via_port_src(const struct sockaddr *dst, struct sockaddr_storage *out)
 
 	if (fd < 0)
 		return false;
-	ok = vs__real.connect(fd, dst, (socklen_t)vs__sa_len(dst->sa_family)) == 0 &&
+	ok = vs__real.connect(fd, dst, (socklen_t)vs__sa_len(dst->sa_family)) ==
+		     0 &&
 	     vs__real.getsockname(fd, (struct sockaddr *)&src, &l) == 0 &&
 	     sa_on_port((struct sockaddr *)&src);
 	vs__real.close(fd);
@@ -1246,7 +1305,6 @@ my_engine(void)
 static int sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
 			  socklen_t len);
 
-
 int
 vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
@@ -1260,9 +1318,9 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (s && s->type == SOCK_DGRAM)
 		return sk_udp_connect(fd, s, sa, len);
 	if (s)
-		return s->state == VS_S_CONNECTING ? -EALREADY
-		       : s->state == VS_S_LISTEN   ? -EINVAL
-						   : -EISCONN;
+		return s->state == VS_S_CONNECTING ? -EALREADY :
+		       s->state == VS_S_LISTEN	   ? -EINVAL :
+						     -EISCONN;
 	if (!sa || len < sizeof(sa_family_t) ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
 	    len < (socklen_t)vs__sa_len(sa->sa_family))
@@ -1275,8 +1333,7 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (type != SOCK_STREAM || family != sa->sa_family || !rt_up() ||
 	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_TCP_CLIENT, sa, NULL) !=
 		    VS_POLICY_OFFLOAD ||
-	    kernel_ruled(IPPROTO_TCP, NULL, sa) ||
-	    !routed_via_port(sa))
+	    kernel_ruled(IPPROTO_TCP, NULL, sa) || !routed_via_port(sa))
 		goto kernel;
 	/* bind() before connect(): the kernel socket holds the program's
 	 * port, which the connection keeps; an address not the port's
@@ -1288,7 +1345,8 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (!vs__ip_is_any((struct sockaddr *)&bound) &&
 	    !sa_on_port((struct sockaddr *)&bound))
 		goto kernel;
-	s = sock_new(family, SOCK_STREAM, 1, 2); /* the fd's, the connection's */
+	s = sock_new(family, SOCK_STREAM, 1,
+		     2); /* the fd's, the connection's */
 	if (!s)
 		goto kernel;
 	vs__sock_inherit_options(fd, s);
@@ -1338,8 +1396,8 @@ iov_total(const struct iovec *iov, int n)
 /* Copies up to want bytes of chain p, from its byte off, into iov after
  * the iovecs' first skip bytes; under the engine's lock. */
 static size_t
-copy_chain(struct vs_lwip *lw, struct pbuf *p, const struct iovec *iov,
-	   int n, size_t skip, size_t off, size_t want)
+copy_chain(struct vs_lwip *lw, struct pbuf *p, const struct iovec *iov, int n,
+	   size_t skip, size_t off, size_t want)
 {
 	size_t done = 0, ioff = skip;
 	int i = 0;
@@ -1354,7 +1412,8 @@ copy_chain(struct vs_lwip *lw, struct pbuf *p, const struct iovec *iov,
 		if (k > room)
 			k = room;
 		k = lw->pbuf_copy_partial(p, (char *)iov[i].iov_base + ioff,
-					  (u16_t)(k > 0xffff ? 0xffff : k), (u16_t)off);
+					  (u16_t)(k > 0xffff ? 0xffff : k),
+					  (u16_t)off);
 		if (!k)
 			break;
 		done += k;
@@ -1449,7 +1508,8 @@ sk_tcp_recv(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 		nb = atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT);
 		if (nb)
 			return got ? (ssize_t)got : -EAGAIN;
-		rc = wait_for(s, EPOLLIN | EPOLLERR | EPOLLHUP, -1, 0, s->rcvtimeo_ms);
+		rc = wait_for(s, EPOLLIN | EPOLLERR | EPOLLHUP, -1, 0,
+			      s->rcvtimeo_ms);
 		if (rc)
 			return got ? (ssize_t)got : rc;
 	}
@@ -1479,15 +1539,16 @@ sk_tcp_send(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 		err = vs__sock_take_err(s);
 		if (!err && s->state == VS_S_CONNECTING)
 			err = -EAGAIN;
-		else if (!err && (s->shut_wr || s->state == VS_S_CLOSED || !s->tcp))
+		else if (!err &&
+			 (s->shut_wr || s->state == VS_S_CLOSED || !s->tcp))
 			err = -EPIPE;
 		if (!err) {
 			/* Every iovec into lwIP, then one output: a writev makes
 			 * as few segments as its bytes need. */
 			while (i < n) {
-				ssize_t k = vs__tcp_write(s->tcp,
-							 (char *)iov[i].iov_base + ioff,
-							 iov[i].iov_len - ioff);
+				ssize_t k = vs__tcp_write(
+					s->tcp, (char *)iov[i].iov_base + ioff,
+					iov[i].iov_len - ioff);
 
 				if (k <= 0)
 					break;
@@ -1510,7 +1571,8 @@ sk_tcp_send(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 			return (ssize_t)done;
 		if (atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT))
 			return done ? (ssize_t)done : -EAGAIN;
-		rc = wait_for(s, EPOLLOUT | EPOLLERR | EPOLLHUP, -1, 0, s->sndtimeo_ms);
+		rc = wait_for(s, EPOLLOUT | EPOLLERR | EPOLLHUP, -1, 0,
+			      s->sndtimeo_ms);
 		if (rc)
 			return done ? (ssize_t)done : rc;
 	}
@@ -1624,19 +1686,24 @@ vs__sock_bound(int fd)
 
 	if (fd_get(fd) || sock_type(fd, &family) != SOCK_DGRAM ||
 	    (family != AF_INET && family != AF_INET6) ||
-	    vs__real.getsockname(fd, (struct sockaddr *)&ss, &l) < 0 || !rt_up() ||
-	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP, (struct sockaddr *)&ss,
+	    vs__real.getsockname(fd, (struct sockaddr *)&ss, &l) < 0 ||
+	    !rt_up() ||
+	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP,
+			      (struct sockaddr *)&ss,
 			      NULL) != VS_POLICY_OFFLOAD ||
 	    kernel_ruled(IPPROTO_UDP, (struct sockaddr *)&ss, NULL) ||
-	    !(sa_is_any((struct sockaddr *)&ss) || sa_on_port((struct sockaddr *)&ss)))
+	    !(sa_is_any((struct sockaddr *)&ss) ||
+	      sa_on_port((struct sockaddr *)&ss)))
 		return;
 	if (family == AF_INET6) {
 		l = sizeof(v6only);
 		vs__real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l);
 	}
-	s = udp_take(fd, family, (struct sockaddr *)&ss, v6only ? 0 : VS_UDP_DUAL);
+	s = udp_take(fd, family, (struct sockaddr *)&ss,
+		     v6only ? 0 : VS_UDP_DUAL);
 	if (s) {
-		s->kernel_too = true; /* loopback datagrams reach the kernel's half */
+		s->kernel_too =
+			true; /* loopback datagrams reach the kernel's half */
 		vs_info("fd %d: UDP on vstack, port %u", fd,
 			vs__sa_port((struct sockaddr *)&s->local));
 	}
@@ -1661,8 +1728,7 @@ vs__sock_first_send(int fd, const struct sockaddr *to, socklen_t len)
 	    ((struct sockaddr_in *)&bound)->sin_port == 0 && rt_up() &&
 	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP, to, NULL) ==
 		    VS_POLICY_OFFLOAD &&
-	    !kernel_ruled(IPPROTO_UDP, NULL, to) &&
-	    routed_via_port(to))
+	    !kernel_ruled(IPPROTO_UDP, NULL, to) && routed_via_port(to))
 		s = udp_take(fd, family, (struct sockaddr *)&any, 0);
 	if (!s)
 		vs__fd_mark_kernel(fd);
@@ -1673,20 +1739,23 @@ vs__sock_first_send(int fd, const struct sockaddr *to, socklen_t len)
  * none). A socket not yet vstack's becomes so if dst is reached through
  * the port. */
 static int
-sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa, socklen_t len)
+sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
+	       socklen_t len)
 {
 	struct sockaddr_storage src;
 	int family = 0;
 
 	if (!s) {
 		if (sa->sa_family == AF_UNSPEC || !rt_up() ||
-		    sock_type(fd, &family) != SOCK_DGRAM || family != sa->sa_family ||
+		    sock_type(fd, &family) != SOCK_DGRAM ||
+		    family != sa->sa_family ||
 		    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP, sa, NULL) !=
 			    VS_POLICY_OFFLOAD ||
 		    kernel_ruled(IPPROTO_UDP, NULL, sa) ||
 		    !routed_via_port_src(sa, &src))
 			return vs__real.connect(fd, sa, len) < 0 ? -errno : 0;
-		((struct sockaddr_in *)&src)->sin_port = 0; /* the kernel's pick */
+		((struct sockaddr_in *)&src)->sin_port =
+			0; /* the kernel's pick */
 		s = udp_take(fd, family, (struct sockaddr *)&src, 0);
 		if (!s)
 			return vs__real.connect(fd, sa, len) < 0 ? -errno : 0;
@@ -1711,7 +1780,8 @@ sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
 {
 	for (;;) {
 		struct vs_dgram *d;
-		size_t want = iov_total(m->msg_iov, (int)m->msg_iovlen), got = 0;
+		size_t want = iov_total(m->msg_iov, (int)m->msg_iovlen),
+		       got = 0;
 		size_t dlen = 0;
 		int rc;
 
@@ -1719,7 +1789,8 @@ sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
 		d = s->dq_head;
 		if (d) {
 			dlen = d->p->tot_len;
-			got = copy_dgram(s, d->p, m->msg_iov, (int)m->msg_iovlen, want);
+			got = copy_dgram(s, d->p, m->msg_iov,
+					 (int)m->msg_iovlen, want);
 			if (m->msg_name)
 				copy_addr(s->family, &d->from, m->msg_name,
 					  &m->msg_namelen);
@@ -1743,7 +1814,8 @@ sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
 			return (ssize_t)(flags & MSG_TRUNC ? dlen : got);
 		}
 		if (s->kernel_too) { /* loopback datagrams, to the kernel's half */
-			ssize_t k = vs__real.recvmsg(fd, m, flags | MSG_DONTWAIT);
+			ssize_t k =
+				vs__real.recvmsg(fd, m, flags | MSG_DONTWAIT);
 
 			if (k >= 0 || errno != EAGAIN)
 				return k >= 0 ? k : -errno;
@@ -1792,14 +1864,16 @@ sk_udp_send(int fd, struct vs_sock *s, const struct msghdr *m, int flags)
 	}
 	/* Not through the port (loopback...): the kernel's half sends. */
 	if (!via_port_cached(s, to))
-		return vs__real.sendmsg(fd, m, flags) < 0 ? -errno : (ssize_t)len;
+		return vs__real.sendmsg(fd, m, flags) < 0 ? -errno :
+							    (ssize_t)len;
 	if (m->msg_iovlen == 1) {
 		buf = m->msg_iov[0].iov_base;
 	} else if (len > sizeof(small) && !(buf = malloc(len))) {
 		return -ENOBUFS;
 	} else {
 		for (size_t i = 0; i < m->msg_iovlen; i++) {
-			memcpy(buf + off, m->msg_iov[i].iov_base, m->msg_iov[i].iov_len);
+			memcpy(buf + off, m->msg_iov[i].iov_base,
+			       m->msg_iov[i].iov_len);
 			off += m->msg_iov[i].iov_len;
 		}
 	}
@@ -1821,7 +1895,8 @@ vs__sock_recvmsg(int fd, struct vs_sock *s, struct msghdr *m, int flags)
 	rc = sk_tcp_recv(s, m->msg_iov, (int)m->msg_iovlen, flags);
 	if (rc >= 0) {
 		if (m->msg_name)
-			copy_addr(s->family, &s->peer, m->msg_name, &m->msg_namelen);
+			copy_addr(s->family, &s->peer, m->msg_name,
+				  &m->msg_namelen);
 		m->msg_controllen = 0;
 		m->msg_flags = 0;
 	}
@@ -1922,8 +1997,9 @@ exit_summary(void)
 		rxd += c.udp_rx_datagrams;
 		txd += c.udp_tx_datagrams;
 	}
-	vs_info("exit: vstack carried %" PRIu64 " TCP connections accepted and %" PRIu64
-		" connected, %" PRIu64 " bytes in and %" PRIu64 " out; %" PRIu64
+	vs_info("exit: vstack carried %" PRIu64
+		" TCP connections accepted and %" PRIu64 " connected, %" PRIu64
+		" bytes in and %" PRIu64 " out; %" PRIu64
 		" UDP datagrams in and %" PRIu64 " out",
 		acc, con, rxb, txb, rxd, txd);
 }
@@ -1973,7 +2049,8 @@ vs__sock_to_kernel(int fd, struct vs_sock *s)
 {
 	bool watched;
 
-	if (s->type != SOCK_DGRAM || !s->kernel_too || atomic_load(&s->nfds) != 1)
+	if (s->type != SOCK_DGRAM || !s->kernel_too ||
+	    atomic_load(&s->nfds) != 1)
 		return -EBUSY;
 	pthread_mutex_lock(&s->wlock);
 	watched = s->watch != NULL;
@@ -2029,21 +2106,19 @@ vs__sock_shutdown(struct vs_sock *s, int how)
 }
 
 int
-vs__sock_name(struct vs_sock *s, bool peer, struct sockaddr *sa,
-	      socklen_t *len)
+vs__sock_name(struct vs_sock *s, bool peer, struct sockaddr *sa, socklen_t *len)
 {
 	if (!len)
 		return -EFAULT;
-	if (peer && (s->type == SOCK_DGRAM ? !s->udp_connected
-					    : s->state != VS_S_CONNECTED &&
-						      !(s->state == VS_S_CLOSED &&
-							s->peer.ss_family)))
+	if (peer &&
+	    (s->type == SOCK_DGRAM ?
+		     !s->udp_connected :
+		     s->state != VS_S_CONNECTED &&
+			     !(s->state == VS_S_CLOSED && s->peer.ss_family)))
 		return -ENOTCONN;
 	copy_addr(s->family, peer ? &s->peer : &s->local, sa, len);
 	return 0;
 }
-
-
 
 int
 vs__sock_dup(int oldfd, int newfd)

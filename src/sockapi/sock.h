@@ -86,7 +86,6 @@ struct vs_real {
 
 extern struct vs_real vs__real;
 
-
 /* Fills vs__real (once; from preload's constructor). */
 void vs__real_init(void);
 /* Reads the configuration (from preload's constructor). */
@@ -100,8 +99,8 @@ void vs__sock_exit(void);
 /* Someone who sleeps until woken: a thread in a blocking call, or an
  * epoll set. */
 struct vs_waiter {
-	int efd;            /* eventfd it sleeps on */
-	_Atomic int armed;  /* asleep or about to be: wake it */
+	int efd; /* eventfd it sleeps on */
+	_Atomic int armed; /* asleep or about to be: wake it */
 	/* An epoll set that is itself watched (nested in another set,
 	 * or polled): its eventfd is in its kernel instance, so the kernel
 	 * sees the set readable; every readiness change signals it. */
@@ -131,23 +130,23 @@ struct vs_sock {
 	_Atomic int nfds; /* fds naming it */
 	int family, type;
 	enum vs_sstate state;
-	_Atomic uint32_t ev;  /* EPOLLIN, EPOLLOUT, ... as of now */
+	_Atomic uint32_t ev; /* EPOLLIN, EPOLLOUT, ... as of now */
 	_Atomic int nonblock; /* O_NONBLOCK of the open file */
 	int rcvtimeo_ms, sndtimeo_ms; /* 0: none */
 	struct sockaddr_storage local, peer;
 
 	/* a connection: under its engine's lock */
 	struct vs_engine *e;
-	struct vs_tcp *tcp;    /* NULL once lwIP let go of it */
-	struct pbuf *rxq;      /* received, not yet read */
+	struct vs_tcp *tcp; /* NULL once lwIP let go of it */
+	struct pbuf *rxq; /* received, not yet read */
 	size_t rx_bytes;
 	bool rx_fin, shut_rd, shut_wr;
-	int err;               /* pending SO_ERROR, as -errno */
+	int err; /* pending SO_ERROR, as -errno */
 	/* SO_LINGER: off (-1), or on with this many seconds: 0, close
 	 * resets; more, close waits that long for the peer to take what
 	 * was sent (the connection goes on after). */
 	int linger_s;
-	bool lingering;        /* close() waits for SO_LINGER's end */
+	bool lingering; /* close() waits for SO_LINGER's end */
 	/* TCP options for the connection (a listener's: for those it
 	 * accepts). Keepalive times in s, 0: lwIP's defaults. */
 	struct {
@@ -163,15 +162,15 @@ struct vs_sock {
 	size_t dq_bytes;
 	uint64_t udp_drops; /* datagrams dropped: receive queue full */
 	bool udp_connected; /* peer is the default destination */
-	bool last_via;      /* the last destination is reached via the port */
+	bool last_via; /* the last destination is reached via the port */
 	struct sockaddr_storage last_to;
 
 	/* a listener: one per engine and family, and one rule */
 	struct vs_tcp **ltcp;
 	unsigned nltcp;
 	struct vs_tcp_rule *lrule[2]; /* its address; IPv4 too if dual */
-	bool kernel_too;       /* the kernel socket listens (receives) too */
-	bool pending;          /* listening, not yet taken over (see
+	bool kernel_too; /* the kernel socket listens (receives) too */
+	bool pending; /* listening, not yet taken over (see
 				* vs__sock_activate) */
 	pthread_mutex_t qlock; /* the accept queue */
 	struct vs_sock *acc_head, *acc_tail, *acc_next;
@@ -295,7 +294,8 @@ int vs__waiter_sleep(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
 /* --- signals (signal.c) --- */
 /* sigaction through a trampoline that notes the signal (real: libc's). */
 int vs__sig_action(int sig, const struct sigaction *act, struct sigaction *old,
-		   int (*real)(int, const struct sigaction *, struct sigaction *));
+		   int (*real)(int, const struct sigaction *,
+			       struct sigaction *));
 /* After EINTR: did the interrupting signal's handler ask for SA_RESTART? */
 bool vs__sig_restart(void);
 
@@ -303,15 +303,14 @@ bool vs__sig_restart(void);
 int vs__epoll_create(int flags);
 int vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,
 		  struct epoll_event *ev);
-int vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs,
-		   int max, int timeout_ms, const sigset_t *mask);
+int vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
+		   int timeout_ms, const sigset_t *mask);
 int vs__epoll_close(int fd);
 /* newfd names ep too (dup); the set lives until its last fd closes. */
 int vs__epoll_dup(struct vs_ep *ep, int newfd);
 int vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms,
 	     const sigset_t *mask);
-int vs__select(int nfds, fd_set *r, fd_set *w, fd_set *x,
-	       struct timeval *tv);
+int vs__select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv);
 /* Drops s from every epoll set watching it (its last fd closed). */
 void vs__epoll_forget(struct vs_sock *s);
 

@@ -17,26 +17,28 @@
 static inline size_t
 vs__sa_len(int family)
 {
-	return family == AF_INET ? sizeof(struct sockaddr_in)
-				 : sizeof(struct sockaddr_in6);
+	return family == AF_INET ? sizeof(struct sockaddr_in) :
+				   sizeof(struct sockaddr_in6);
 }
 
 /* The address bytes (4 or 16), network order. */
 static inline const void *
 vs__sa_addr(const struct sockaddr *sa)
 {
-	return sa->sa_family == AF_INET
-		       ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
-		       : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+	return sa->sa_family == AF_INET ?
+		       (const void *)&((const struct sockaddr_in *)sa)
+			       ->sin_addr :
+		       (const void *)&((const struct sockaddr_in6 *)sa)
+			       ->sin6_addr;
 }
 
 /* The port, host order. */
 static inline u16_t
 vs__sa_port(const struct sockaddr *sa)
 {
-	return ntohs(sa->sa_family == AF_INET
-			     ? ((const struct sockaddr_in *)sa)->sin_port
-			     : ((const struct sockaddr_in6 *)sa)->sin6_port);
+	return ntohs(sa->sa_family == AF_INET ?
+			     ((const struct sockaddr_in *)sa)->sin_port :
+			     ((const struct sockaddr_in6 *)sa)->sin6_port);
 }
 
 /* The unspecified address (0.0.0.0, ::)? */
@@ -45,7 +47,8 @@ vs__ip_is_any(const struct sockaddr *sa)
 {
 	static const unsigned char zero[16];
 
-	return !memcmp(vs__sa_addr(sa), zero, sa->sa_family == AF_INET ? 4 : 16);
+	return !memcmp(vs__sa_addr(sa), zero,
+		       sa->sa_family == AF_INET ? 4 : 16);
 }
 
 static inline ip_addr_t

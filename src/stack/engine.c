@@ -28,7 +28,8 @@ static void
 lock_counted(struct vs_engine *e)
 {
 	if (pthread_mutex_trylock(&e->lock)) {
-		atomic_fetch_add_explicit(&e->st.lock_waits, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&e->st.lock_waits, 1,
+					  memory_order_relaxed);
 		pthread_mutex_lock(&e->lock);
 	}
 }
@@ -63,10 +64,12 @@ unlock(struct vs_engine *e, bool flush)
 		u32_t next = e->lw.sys_timeouts_sleeptime();
 
 		wake = next != SYS_TIMEOUTS_SLEEPTIME_INFINITE &&
-		       vs__now_us() / 1000 + next < atomic_load(&e->sleep_until_ms);
+		       vs__now_us() / 1000 + next <
+			       atomic_load(&e->sleep_until_ms);
 	}
 	if (flush ||
-	    atomic_load_explicit(&e->driver, memory_order_relaxed) != (uintptr_t)&self ||
+	    atomic_load_explicit(&e->driver, memory_order_relaxed) !=
+		    (uintptr_t)&self ||
 	    !atomic_load_explicit(&e->driven_us, memory_order_relaxed))
 		vs__port_flush(e->port, e->q);
 	pthread_mutex_unlock(&e->lock);
@@ -100,10 +103,10 @@ vs__engine_call(struct vs_engine *e, vs_engine_fn fn, void *arg)
 		dif = (intptr_t)atomic_load_explicit(&c->seq,
 						     memory_order_acquire) -
 		      (intptr_t)pos;
-		if (dif == 0 && atomic_compare_exchange_weak_explicit(
-					&e->enq, &pos, pos + 1,
-					memory_order_relaxed,
-					memory_order_relaxed))
+		if (dif == 0 &&
+		    atomic_compare_exchange_weak_explicit(
+			    &e->enq, &pos, pos + 1, memory_order_relaxed,
+			    memory_order_relaxed))
 			break;
 		if (dif < 0)
 			return -EAGAIN; /* full */
@@ -149,7 +152,8 @@ ring_empty(struct vs_engine *e)
 {
 	struct vs_engine_cell *c = &e->ring[e->deq % VS_ENGINE_RING];
 
-	return atomic_load_explicit(&c->seq, memory_order_acquire) != e->deq + 1;
+	return atomic_load_explicit(&c->seq, memory_order_acquire) !=
+	       e->deq + 1;
 }
 
 /*
@@ -166,7 +170,9 @@ sleep_begin(struct vs_engine *e, int timeout_ms)
 	    (timeout_ms < 0 || next < (u32_t)timeout_ms))
 		timeout_ms = (int)next;
 	atomic_store(&e->sleep_until_ms,
-		     timeout_ms < 0 ? UINT64_MAX : vs__now_us() / 1000 + (uint64_t)timeout_ms);
+		     timeout_ms < 0 ?
+			     UINT64_MAX :
+			     vs__now_us() / 1000 + (uint64_t)timeout_ms);
 	atomic_store(&e->sleeping, 1);
 	/* Look once more after saying so (see vs__engine_call), and let the
 	 * port arm itself (it says if a frame slipped in meanwhile). */
@@ -196,7 +202,8 @@ sleep_end(struct vs_engine *e, const struct pollfd p[3])
 static void
 sleep_fds(struct vs_engine *e, struct pollfd p[3])
 {
-	p[0] = (struct pollfd){ .fd = vs__port_sleep_fd(e->port, e->q), .events = POLLIN };
+	p[0] = (struct pollfd){ .fd = vs__port_sleep_fd(e->port, e->q),
+				.events = POLLIN };
 	p[1] = (struct pollfd){ .fd = vs__kernel_fd(e->k), .events = POLLIN };
 	p[2] = (struct pollfd){ .fd = e->evfd, .events = POLLIN };
 }
@@ -296,15 +303,18 @@ vs__engine_run_once(struct vs_engine *e, int timeout_ms)
 void
 vs__engine_driven(struct vs_engine *e)
 {
-	atomic_store_explicit(&e->driver, (uintptr_t)&self, memory_order_relaxed);
-	atomic_store_explicit(&e->driven_us, vs__now_us(), memory_order_relaxed);
+	atomic_store_explicit(&e->driver, (uintptr_t)&self,
+			      memory_order_relaxed);
+	atomic_store_explicit(&e->driven_us, vs__now_us(),
+			      memory_order_relaxed);
 }
 
 /* Does this thread drive e (its last pass is recent enough)? */
 static bool
 driving(struct vs_engine *e)
 {
-	return atomic_load_explicit(&e->driver, memory_order_relaxed) == (uintptr_t)&self &&
+	return atomic_load_explicit(&e->driver, memory_order_relaxed) ==
+		       (uintptr_t)&self &&
 	       atomic_load_explicit(&e->driven_us, memory_order_relaxed);
 }
 
@@ -313,7 +323,8 @@ vs__engine_drive(struct vs_engine *e)
 {
 	uint64_t d = atomic_load_explicit(&e->driven_us, memory_order_relaxed);
 
-	if (d && atomic_load_explicit(&e->driver, memory_order_relaxed) != (uintptr_t)&self) {
+	if (d && atomic_load_explicit(&e->driver, memory_order_relaxed) !=
+			 (uintptr_t)&self) {
 		uint64_t now = vs__now_us();
 
 		if (d >= now || now - d < VS_ENGINE_HANDOVER_US)
@@ -399,7 +410,8 @@ yield(struct vs_engine *e)
 		atomic_store(&e->yielding, 0);
 		return false;
 	}
-	left = driven < now ? VS_ENGINE_YIELD_US - (now - driven) : VS_ENGINE_YIELD_US;
+	left = driven < now ? VS_ENGINE_YIELD_US - (now - driven) :
+			      VS_ENGINE_YIELD_US;
 	ts = (struct timespec){ .tv_nsec = (long)(left * 1000) };
 	p[0] = (struct pollfd){ .fd = vs__kernel_fd(e->k), .events = POLLIN };
 	p[1] = (struct pollfd){ .fd = e->evfd, .events = POLLIN };
@@ -435,7 +447,8 @@ engine_main(void *arg)
 		CPU_ZERO(&set);
 		CPU_SET(e->cpu, &set);
 		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
-			vs_warn("engine %u: cannot pin to core %d", e->q, e->cpu);
+			vs_warn("engine %u: cannot pin to core %d", e->q,
+				e->cpu);
 	}
 	while (!atomic_load(&e->stop))
 		if (!yield(e))
@@ -469,13 +482,15 @@ vs__engine_open(struct vs_engine *e, struct vs_port *port, unsigned q,
 	e->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	rc = e->evfd < 0 ? -errno : 0;
 	if (!rc) {
-		e->k = vs__kernel_open(vs__port_info(port)->ifname, err, errlen);
+		e->k = vs__kernel_open(vs__port_info(port)->ifname, err,
+				       errlen);
 		rc = e->k ? 0 : -ENODEV;
 	}
 	if (!rc)
 		rc = vs__lwip_load(&e->lw, NULL, err, errlen);
 	if (!rc)
-		rc = vs__netif_open(&e->nif, &e->lw, port, q, e->k, err, errlen);
+		rc = vs__netif_open(&e->nif, &e->lw, port, q, e->k, err,
+				    errlen);
 	if (rc) { /* e->k NULL: nothing of the engine is left */
 		if (e->k)
 			vs__kernel_close(e->k);

@@ -168,8 +168,8 @@ void vs__engine_wake(struct vs_engine *e);
 /* Every counter of one engine: its port queue, netif, lwIP and its own.
  * Read without its lock (atomics and single-writer fields). */
 struct vs_engine_counters {
-	unsigned q;  /* the port queue */
-	int cpu;     /* pinned to it; -1: not pinned */
+	unsigned q; /* the port queue */
+	int cpu; /* pinned to it; -1: not pinned */
 	/* the port queue: frames as the NIC counts them */
 	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes, rx_no_buf, tx_full,
 		nic_drops;

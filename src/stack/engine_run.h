@@ -19,9 +19,13 @@ static struct vs_port *
 engine_run(struct vs_engine *e, const char *prog, const char *dev,
 	   uint32_t nbufs, uint32_t depth, vs_engine_fn first)
 {
-	struct vs_port_opts o = { .sz = sizeof(o), .device = dev, .nqueues = 1,
-				  .buf_size = 2048, .nbufs = nbufs,
-				  .rx_depth = depth, .tx_depth = depth,
+	struct vs_port_opts o = { .sz = sizeof(o),
+				  .device = dev,
+				  .nqueues = 1,
+				  .buf_size = 2048,
+				  .nbufs = nbufs,
+				  .rx_depth = depth,
+				  .tx_depth = depth,
 				  .hugepages = true };
 	char err[256] = "";
 	struct vs_port *port = vs__port_open(&o, err, sizeof(err));

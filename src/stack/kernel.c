@@ -17,8 +17,9 @@
 #include "stack/kernel.h"
 
 #define MAX_ADDRS 32
-#define USABLE (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | \
-		NUD_PERMANENT | NUD_NOARP)
+#define USABLE                                                               \
+	(NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | \
+	 NUD_NOARP)
 
 struct ip16 {
 	uint8_t family;
@@ -85,7 +86,8 @@ ip_from_sockaddr(struct ip16 *ip, const struct sockaddr *sa)
 	if (sa->sa_family == AF_INET)
 		memcpy(ip->a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
 	else
-		memcpy(ip->a, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		memcpy(ip->a, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+		       16);
 }
 
 static void
@@ -129,8 +131,7 @@ neigh_get(struct vs_kernel *k, const struct ip16 *ip)
 {
 	struct neigh *n = neigh_find(k, ip);
 
-	if (n || grow((void **)&k->neigh, k->nneigh, &k->neigh_cap,
-		      sizeof(*n)))
+	if (n || grow((void **)&k->neigh, k->nneigh, &k->neigh_cap, sizeof(*n)))
 		return n;
 	n = &k->neigh[k->nneigh++];
 	memset(n, 0, sizeof(*n));
@@ -197,7 +198,8 @@ on_route(struct vs_kernel *k, const struct nlmsghdr *nlh)
 	if (a.tb[RTA_TABLE])
 		table = mnl_attr_get_u32(a.tb[RTA_TABLE]);
 	if (table != RT_TABLE_MAIN || rt->rtm_type != RTN_UNICAST ||
-	    !a.tb[RTA_OIF] || (int)mnl_attr_get_u32(a.tb[RTA_OIF]) != k->ifindex)
+	    !a.tb[RTA_OIF] ||
+	    (int)mnl_attr_get_u32(a.tb[RTA_OIF]) != k->ifindex)
 		return;
 	if (!ip_from_attr(&r.dst, rt->rtm_family, a.tb[RTA_DST])) {
 		memset(&r.dst, 0, sizeof(r.dst)); /* the default route */
@@ -233,7 +235,8 @@ on_addr(struct vs_kernel *k, const struct nlmsghdr *nlh)
 		return;
 	mnl_attr_parse(nlh, sizeof(*ifa), attr_cb, &a);
 	if (!ip_from_attr(&ip, ifa->ifa_family,
-			  a.tb[IFA_LOCAL] ? a.tb[IFA_LOCAL] : a.tb[IFA_ADDRESS]))
+			  a.tb[IFA_LOCAL] ? a.tb[IFA_LOCAL] :
+					    a.tb[IFA_ADDRESS]))
 		return;
 	for (unsigned i = 0; i < k->naddr; i++)
 		if (ip_eq(&k->addr[i], &ip)) {
@@ -322,8 +325,8 @@ resolve(struct vs_kernel *k, const struct ip16 *ip)
 		setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, k->ifname,
 			   (socklen_t)strlen(k->ifname));
 		sendto(s, "", 0, 0, (struct sockaddr *)&ss,
-		       ip->family == AF_INET ? sizeof(struct sockaddr_in)
-					     : sizeof(struct sockaddr_in6));
+		       ip->family == AF_INET ? sizeof(struct sockaddr_in) :
+					       sizeof(struct sockaddr_in6));
 		close(s);
 	}
 }
@@ -351,12 +354,14 @@ vs__kernel_open(const char *ifname, char *err, size_t errlen)
 	}
 	k->req = mnl_socket_open(NETLINK_ROUTE);
 	k->mon = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (!k->req || !k->mon || mnl_socket_bind(k->req, 0, MNL_SOCKET_AUTOPID) ||
+	if (!k->req || !k->mon ||
+	    mnl_socket_bind(k->req, 0, MNL_SOCKET_AUTOPID) ||
 	    mnl_socket_bind(k->mon, 0, MNL_SOCKET_AUTOPID))
 		rc = -errno;
 	for (size_t i = 0; !rc && i < sizeof(groups) / sizeof(*groups); i++)
 		if (mnl_socket_setsockopt(k->mon, NETLINK_ADD_MEMBERSHIP,
-					  (void *)&groups[i], sizeof(groups[i])))
+					  (void *)&groups[i],
+					  sizeof(groups[i])))
 			rc = -errno;
 	/* Subscribed first, then dumped: no change falls in between. */
 	if (!rc)
@@ -366,8 +371,10 @@ vs__kernel_open(const char *ifname, char *err, size_t errlen)
 	if (!rc)
 		rc = dump(k, RTM_GETNEIGH, sizeof(struct ndmsg));
 	if (rc) {
-		snprintf(err, errlen, "%s: cannot read routes and neighbours "
-				      "from the kernel: %s", ifname, strerror(-rc));
+		snprintf(err, errlen,
+			 "%s: cannot read routes and neighbours "
+			 "from the kernel: %s",
+			 ifname, strerror(-rc));
 		vs__kernel_close(k);
 		return NULL;
 	}

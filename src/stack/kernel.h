@@ -23,8 +23,7 @@
 
 struct vs_kernel;
 
-struct vs_kernel *vs__kernel_open(const char *ifname, char *err,
-				  size_t errlen);
+struct vs_kernel *vs__kernel_open(const char *ifname, char *err, size_t errlen);
 void vs__kernel_close(struct vs_kernel *k);
 
 /* Readable when the kernel changed something: then call update. */

@@ -73,12 +73,12 @@ resolve(struct vs_lwip *l, char *err, size_t errlen)
 {
 	const char *missing = NULL;
 
-#define VS_LWIP_FN(f)                                                      \
+#define VS_LWIP_FN(f)                                                    \
 	if (!(l->f = (__typeof__(f) *)dlsym(l->handle, #f)) && !missing) \
 		missing = #f;
 	VS_LWIP_FUNCS(VS_LWIP_FN)
 #undef VS_LWIP_FN
-#define VS_LWIP_VAR(v)                                                     \
+#define VS_LWIP_VAR(v)                                                   \
 	if (!(l->v = (__typeof__(v) *)dlsym(l->handle, #v)) && !missing) \
 		missing = #v;
 	VS_LWIP_VARS(VS_LWIP_VAR)
@@ -98,9 +98,10 @@ vs__lwip_load(struct vs_lwip *l, const char *path, char *err, size_t errlen)
 	int fd, rc;
 
 	memset(l, 0, sizeof(*l));
-	fd = path ? copy_library(path, err, errlen)
-		  : memfd_of(vs__lwip_lib, (size_t)(vs__lwip_lib_end - vs__lwip_lib),
-			     "lwIP", err, errlen);
+	fd = path ? copy_library(path, err, errlen) :
+		    memfd_of(vs__lwip_lib,
+			     (size_t)(vs__lwip_lib_end - vs__lwip_lib), "lwIP",
+			     err, errlen);
 	if (fd < 0)
 		return fd;
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);

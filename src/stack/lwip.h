@@ -33,6 +33,8 @@
 #include "lwip/udp.h"
 #include "netif/ethernet.h"
 
+/* Grouped by hand: clang-format packs an X-macro list unreadably. */
+/* clang-format off */
 /* The functions vstack calls; each becomes a member of struct vs_lwip
  * with the type lwIP's header declares. */
 #define VS_LWIP_FUNCS(X)                                                      \
@@ -56,6 +58,7 @@
 	X(tcp_active_pcbs) X(tcp_tw_pcbs) X(udp_pcbs) X(netif_list)   \
 	X(tcp_syn_cookies_sent) X(tcp_syn_cookies_ok) X(tcp_syn_cookies_bad) \
 	X(tcp_rto_timeouts) X(tcp_fast_rexmits) X(tcp_lost_rexmits)
+/* clang-format on */
 
 struct vs_lwip {
 	void *handle;

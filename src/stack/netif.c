@@ -41,7 +41,8 @@ tap(struct vs_netif *n, const uint8_t *f, uint32_t len)
 	if (likely(!t))
 		return;
 	h = atomic_load_explicit(&t->head, memory_order_relaxed);
-	if (h - atomic_load_explicit(&t->tail, memory_order_acquire) >= VS_TAP_SLOTS) {
+	if (h - atomic_load_explicit(&t->tail, memory_order_acquire) >=
+	    VS_TAP_SLOTS) {
 		atomic_fetch_add_explicit(&t->dropped, 1, memory_order_relaxed);
 		return;
 	}
@@ -89,8 +90,8 @@ send_frame(struct vs_netif *n, struct pbuf *p, const struct sockaddr *dst,
 	b->data[12] = (uint8_t)(ethertype >> 8);
 	b->data[13] = (uint8_t)ethertype;
 	/* TODO(zero-copy TX): lwIP's pbufs are copied into a port buffer. */
-	b->len = ETH_HLEN + n->lw->pbuf_copy_partial(p, b->data + ETH_HLEN,
-						     p->tot_len, 0);
+	b->len = ETH_HLEN +
+		 n->lw->pbuf_copy_partial(p, b->data + ETH_HLEN, p->tot_len, 0);
 	if (buf_send(n, b))
 		return -ENOBUFS;
 	n->st.tx_frames++;
@@ -109,8 +110,8 @@ wait_for_neighbour(struct vs_netif *n, struct pbuf *p,
 	n->lw->pbuf_ref(p);
 	n->pend[n->npend].p = p;
 	memcpy(&n->pend[n->npend].dst, dst,
-	       dst->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-					 : sizeof(struct sockaddr_in6));
+	       dst->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
+					   sizeof(struct sockaddr_in6));
 	n->pend[n->npend++].since_ms = vs__now_ms();
 	n->st.neigh_waited++;
 }
@@ -150,7 +151,8 @@ uint64_t
 vs__netif_arrived_ns(const struct pbuf *p)
 {
 	if (!p || !(p->flags & PBUF_FLAG_IS_CUSTOM) ||
-	    ((const struct pbuf_custom *)p)->custom_free_function != rx_pbuf_free)
+	    ((const struct pbuf_custom *)p)->custom_free_function !=
+		    rx_pbuf_free)
 		return 0;
 	return ((const struct vs_rx_pbuf *)p)->arrived_ns;
 }
@@ -198,8 +200,9 @@ vs__netif_kernel_news(struct vs_netif *n)
 	vs__kernel_update(n->k);
 	for (unsigned i = 0; i < n->npend; i++) {
 		struct sockaddr *dst = (struct sockaddr *)&n->pend[i].dst;
-		int rc = send_frame(n, n->pend[i].p, dst,
-				    dst->sa_family == AF_INET ? 0x0800 : 0x86dd);
+		int rc =
+			send_frame(n, n->pend[i].p, dst,
+				   dst->sa_family == AF_INET ? 0x0800 : 0x86dd);
 
 		if (rc == -EAGAIN &&
 		    now - n->pend[i].since_ms < VS_NETIF_PENDING_MS) {
@@ -234,8 +237,8 @@ is_fragment(const uint8_t *ip, uint32_t len, uint16_t type)
 	return len < 40 || ip[6] == 44;
 }
 
-#define CHECKS_OFFLOADED                                                    \
-	(NETIF_CHECKSUM_CHECK_IP | NETIF_CHECKSUM_CHECK_UDP |               \
+#define CHECKS_OFFLOADED                                      \
+	(NETIF_CHECKSUM_CHECK_IP | NETIF_CHECKSUM_CHECK_UDP | \
 	 NETIF_CHECKSUM_CHECK_TCP)
 
 /* lwIP checks in software only the sums the NIC did not vouch for. */
@@ -315,11 +318,10 @@ vs__netif_poll(struct vs_netif *n)
 		} else {
 			r->b = b[i];
 			r->arrived_ns = now;
-			p = n->lw->pbuf_alloced_custom(PBUF_RAW,
-						       (u16_t)(b[i]->len - ETH_HLEN),
-						       PBUF_REF, &r->pc,
-						       b[i]->data + ETH_HLEN,
-						       (u16_t)(b[i]->len - ETH_HLEN));
+			p = n->lw->pbuf_alloced_custom(
+				PBUF_RAW, (u16_t)(b[i]->len - ETH_HLEN),
+				PBUF_REF, &r->pc, b[i]->data + ETH_HLEN,
+				(u16_t)(b[i]->len - ETH_HLEN));
 		}
 		if (n->lw->ip_input(p, &n->nif) != ERR_OK)
 			n->lw->pbuf_free(p);
@@ -349,9 +351,9 @@ nif_init(struct netif *nif)
 	n->tx_csum = in->tx_csum;
 	nif->chksum_flags = NETIF_CHECKSUM_ENABLE_ALL;
 	if (n->tx_csum)
-		nif->chksum_flags &= (u16_t)~(NETIF_CHECKSUM_GEN_IP |
-					      NETIF_CHECKSUM_GEN_UDP |
-					      NETIF_CHECKSUM_GEN_TCP);
+		nif->chksum_flags &= (u16_t) ~(NETIF_CHECKSUM_GEN_IP |
+					       NETIF_CHECKSUM_GEN_UDP |
+					       NETIF_CHECKSUM_GEN_TCP);
 	return ERR_OK;
 }
 
@@ -379,13 +381,14 @@ add_ip6_addresses(struct vs_netif *n)
 			ip6_addr_t a6 = { 0 };
 			s8_t idx;
 
-			memcpy(a6.addr, &((const struct sockaddr_in6 *)a)->sin6_addr,
+			memcpy(a6.addr,
+			       &((const struct sockaddr_in6 *)a)->sin6_addr,
 			       16);
 			/* Preferred at once: the kernel already did DAD. */
 			if (n->lw->netif_add_ip6_address(&n->nif, &a6, &idx) ==
 			    ERR_OK)
-				n->lw->netif_ip6_addr_set_state(&n->nif, idx,
-								IP6_ADDR_PREFERRED);
+				n->lw->netif_ip6_addr_set_state(
+					&n->nif, idx, IP6_ADDR_PREFERRED);
 		}
 	}
 }
@@ -412,7 +415,8 @@ vs__netif_open(struct vs_netif *n, struct vs_lwip *lw, struct vs_port *port,
 		n->rxp[i].pc.custom_free_function = rx_pbuf_free;
 	}
 	/* The address alone (/32): routing is the kernel's (output()). */
-	if (!lw->netif_add(&n->nif, &v4, &mask, &gw, n, nif_init, lw->ip_input)) {
+	if (!lw->netif_add(&n->nif, &v4, &mask, &gw, n, nif_init,
+			   lw->ip_input)) {
 		snprintf(err, errlen, "lwIP refused the netif");
 		free(n->rxp);
 		return -EINVAL;

@@ -38,7 +38,7 @@
 #define VS_TAP_SNAP 2048
 
 struct vs_tap_slot {
-	uint64_t ns;      /* CLOCK_REALTIME, for pcap */
+	uint64_t ns; /* CLOCK_REALTIME, for pcap */
 	uint32_t len, caplen;
 	uint8_t data[VS_TAP_SNAP];
 };
@@ -90,9 +90,8 @@ struct vs_netif {
 };
 
 /* Adds the netif with the port's first IPv4 and IPv6 addresses. */
-int vs__netif_open(struct vs_netif *n, struct vs_lwip *lw,
-		   struct vs_port *port, unsigned q, struct vs_kernel *k,
-		   char *err, size_t errlen);
+int vs__netif_open(struct vs_netif *n, struct vs_lwip *lw, struct vs_port *port,
+		   unsigned q, struct vs_kernel *k, char *err, size_t errlen);
 /* While soft, lwIP sums the UDP datagrams it sends (a NIC sums no
  * fragment: the caller makes it so for datagrams lwIP fragments). */
 void vs__netif_udp_csum_soft(struct vs_netif *n, bool soft);

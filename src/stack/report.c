@@ -68,11 +68,11 @@ vs__engine_counters(const struct vs_engine *e, struct vs_engine_counters *c)
 }
 
 static const char *const state_name[] = {
-	[CLOSED] = "CLOSED",	       [LISTEN] = "LISTEN",
-	[SYN_SENT] = "SYN-SENT",       [SYN_RCVD] = "SYN-RECV",
-	[ESTABLISHED] = "ESTAB",       [FIN_WAIT_1] = "FIN-WAIT-1",
-	[FIN_WAIT_2] = "FIN-WAIT-2",   [CLOSE_WAIT] = "CLOSE-WAIT",
-	[CLOSING] = "CLOSING",	       [LAST_ACK] = "LAST-ACK",
+	[CLOSED] = "CLOSED",	     [LISTEN] = "LISTEN",
+	[SYN_SENT] = "SYN-SENT",     [SYN_RCVD] = "SYN-RECV",
+	[ESTABLISHED] = "ESTAB",     [FIN_WAIT_1] = "FIN-WAIT-1",
+	[FIN_WAIT_2] = "FIN-WAIT-2", [CLOSE_WAIT] = "CLOSE-WAIT",
+	[CLOSING] = "CLOSING",	     [LAST_ACK] = "LAST-ACK",
 	[TIME_WAIT] = "TIME-WAIT",
 };
 
@@ -82,9 +82,9 @@ tcp_list(struct tcp_pcb *list,
 {
 	for (struct tcp_pcb *p = list; p; p = p->next) {
 		struct vs_conn_info ci = {
-			.state = p->state < VS_ARRAY_SIZE(state_name)
-					 ? state_name[p->state]
-					 : "?",
+			.state = p->state < VS_ARRAY_SIZE(state_name) ?
+					 state_name[p->state] :
+					 "?",
 			.send_q = (uint32_t)(p->snd_lbb - p->lastack),
 			.recv_q = (uint32_t)(TCP_WND - p->rcv_wnd),
 		};
@@ -97,7 +97,8 @@ tcp_list(struct tcp_pcb *list,
 
 void
 vs__engine_conns(struct vs_engine *e,
-		 void (*fn)(void *arg, const struct vs_conn_info *ci), void *arg)
+		 void (*fn)(void *arg, const struct vs_conn_info *ci),
+		 void *arg)
 {
 	struct vs_lwip *lw = &e->lw;
 
@@ -112,8 +113,8 @@ vs__engine_conns(struct vs_engine *e,
 	tcp_list(*lw->tcp_tw_pcbs, fn, arg);
 	for (struct udp_pcb *p = *lw->udp_pcbs; p; p = p->next) {
 		struct vs_conn_info ci = { .udp = true,
-					   .state = p->remote_port ? "ESTAB"
-								   : "UNCONN" };
+					   .state = p->remote_port ? "ESTAB" :
+								     "UNCONN" };
 
 		vs__sa_of_ip(&p->local_ip, p->local_port, &ci.local);
 		if (p->remote_port)

@@ -30,10 +30,10 @@ struct vs_tcp {
 	/* Closed: lwIP finishes the closing handshake and TIME_WAIT on
 	 * closed_pcb; its rule and port go when lwIP frees it (pcb_gone). */
 	bool released;
-	bool in_close;  /* inside finish_close: pcb_gone defers the free */
-	bool tw_short;   /* a short TIME_WAIT, ended by tw_expire */
+	bool in_close; /* inside finish_close: pcb_gone defers the free */
+	bool tw_short; /* a short TIME_WAIT, ended by tw_expire */
 	bool tw_counted; /* a full one, in the engine's tcp_time_wait */
-	bool tw_fd;      /* ... holding its port's kernel socket (tw_fds) */
+	bool tw_fd; /* ... holding its port's kernel socket (tw_fds) */
 	struct tcp_pcb *closed_pcb;
 };
 
@@ -65,7 +65,8 @@ rule_hold(struct vs_tcp_rule *r)
 void
 vs__tcp_rule_put(struct vs_tcp_rule *r)
 {
-	if (!r || atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
+	if (!r ||
+	    atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	if (r->h)
 		vs__port_rule_del(r->port, r->h);
@@ -118,7 +119,8 @@ drained(struct vs_tcp *c)
 {
 	if (c->draining) {
 		c->draining = false;
-		atomic_fetch_sub_explicit(&c->e->st.tcp_draining, 1, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&c->e->st.tcp_draining, 1,
+					  memory_order_relaxed);
 	}
 }
 
@@ -128,9 +130,9 @@ on_err(void *arg, err_t err)
 	struct vs_tcp *c = arg;
 	/* lwIP says ERR_ABRT both for tcp_abort and for the slow timer's
 	 * give-ups (retransmissions, keepalive): Linux says ETIMEDOUT. */
-	int rc = err == ERR_RST			   ? -ECONNRESET
-		 : err == ERR_ABRT && c->aborting ? -ECONNABORTED
-						   : -ETIMEDOUT;
+	int rc = err == ERR_RST			? -ECONNRESET :
+		 err == ERR_ABRT && c->aborting ? -ECONNABORTED :
+						  -ETIMEDOUT;
 
 	/* lwIP freed the pcb already. */
 	c->pcb = NULL;
@@ -138,7 +140,8 @@ on_err(void *arg, err_t err)
 	if (c->connecting) { /* a reset answering the SYN: refused */
 		c->connecting = false;
 		if (c->ops && c->ops->connected)
-			c->ops->connected(c, err == ERR_RST ? -ECONNREFUSED : rc);
+			c->ops->connected(c,
+					  err == ERR_RST ? -ECONNREFUSED : rc);
 		conn_free(c);
 		return;
 	}
@@ -168,7 +171,6 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		c->e->lw.pbuf_free(p);
 	return ERR_OK;
 }
-
 
 static err_t
 on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
@@ -219,10 +221,11 @@ static int
 rule_for(struct vs_port *port, int q, const struct sockaddr *local,
 	 const struct sockaddr *peer, struct vs_rule_handle **h)
 {
-	struct vs_rule r = { .action = q < 0 ? VS_RULE_STEER_RSS
-					     : VS_RULE_STEER,
+	struct vs_rule r = { .action =
+				     q < 0 ? VS_RULE_STEER_RSS : VS_RULE_STEER,
 			     .queue = q < 0 ? 0 : (unsigned)q,
-			     .proto = IPPROTO_TCP, .dport_mask = 0xffff };
+			     .proto = IPPROTO_TCP,
+			     .dport_mask = 0xffff };
 	size_t alen = local->sa_family == AF_INET ? 4 : 16;
 	u16_t lport, pport;
 
@@ -292,8 +295,9 @@ vs__tcp_listen(struct vs_engine *e, const struct sockaddr *addr, int backlog,
 	}
 	if (!(flags & VS_TCP_SHARED)) {
 		l->lrule = vs__tcp_rule_new(e->port);
-		rc = !l->lrule ? -ENOMEM
-			       : rule_for(e->port, (int)e->q, addr, NULL, &l->lrule->h);
+		rc = !l->lrule ? -ENOMEM :
+				 rule_for(e->port, (int)e->q, addr, NULL,
+					  &l->lrule->h);
 	} else {
 		rc = 0;
 	}
@@ -306,9 +310,8 @@ vs__tcp_listen(struct vs_engine *e, const struct sockaddr *addr, int backlog,
 	l->listener = true;
 	if (backlog < VS_TCP_SYN_BACKLOG)
 		backlog = VS_TCP_SYN_BACKLOG;
-	l->pcb = lw->tcp_listen_with_backlog(pcb, (u16_t)(backlog > 0xffff
-								? 0xffff
-								: backlog));
+	l->pcb = lw->tcp_listen_with_backlog(
+		pcb, (u16_t)(backlog > 0xffff ? 0xffff : backlog));
 	lw->tcp_arg(l->pcb, l);
 	lw->tcp_accept(l->pcb, on_accept);
 	*out = l;
@@ -351,8 +354,9 @@ bound_socket(struct sockaddr_storage *local)
 	if (fd < 0)
 		return -errno;
 	if (bind(fd, (struct sockaddr *)local,
-		 local->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-					     : sizeof(struct sockaddr_in6)) < 0 ||
+		 local->ss_family == AF_INET ?
+			 sizeof(struct sockaddr_in) :
+			 sizeof(struct sockaddr_in6)) < 0 ||
 	    getsockname(fd, (struct sockaddr *)local, &len) < 0) {
 		int rc = -errno;
 
@@ -392,7 +396,8 @@ reserve_port(struct vs_tcp *c, const struct sockaddr *dst,
 		}
 		lport = vs__sa_port((struct sockaddr *)&l);
 		if (vs__port_rss_queue(c->e->port, dst->sa_family,
-				       vs__sa_addr(dst), vs__sa_addr((struct sockaddr *)&l),
+				       vs__sa_addr(dst),
+				       vs__sa_addr((struct sockaddr *)&l),
 				       dport, lport) == c->e->q) {
 			c->reserve_fd = fd;
 			c->rss_port = true;
@@ -447,10 +452,10 @@ given_port(struct vs_tcp *c, const struct sockaddr *from,
 		((struct sockaddr_in *)local)->sin_port = htons(lport);
 	else
 		((struct sockaddr_in6 *)local)->sin6_port = htons(lport);
-	c->rss_port = vs__port_rss_queue(c->e->port, dst->sa_family,
-					 vs__sa_addr(dst),
-					 vs__sa_addr((struct sockaddr *)local),
-					 vs__sa_port(dst), lport) == c->e->q;
+	c->rss_port =
+		vs__port_rss_queue(c->e->port, dst->sa_family, vs__sa_addr(dst),
+				   vs__sa_addr((struct sockaddr *)local),
+				   vs__sa_port(dst), lport) == c->e->q;
 	return 0;
 }
 
@@ -476,17 +481,18 @@ vs__tcp_connect_from(struct vs_engine *e, const struct sockaddr *from,
 
 	if (!c)
 		return -ENOMEM;
-	rc = from && vs__sa_port(from) ? given_port(c, from, dst, &local)
-				       : reserve_port(c, dst, &local);
+	rc = from && vs__sa_port(from) ? given_port(c, from, dst, &local) :
+					 reserve_port(c, dst, &local);
 	/* Landed: a rule for the local port, spread by RSS like a listener's
 	 * (one queue: no RSS needed); else the whole 5-tuple to this queue. */
 	if (!rc && c->rss_port)
 		rc = rule_for(e->port,
-			      vs__port_info(e->port)->nqueues > 1 ? -1 : (int)e->q,
+			      vs__port_info(e->port)->nqueues > 1 ? -1 :
+								    (int)e->q,
 			      (struct sockaddr *)&local, NULL, &c->rule);
 	else if (!rc)
-		rc = rule_for(e->port, (int)e->q, (struct sockaddr *)&local, dst,
-			      &c->rule);
+		rc = rule_for(e->port, (int)e->q, (struct sockaddr *)&local,
+			      dst, &c->rule);
 	if (rc) {
 		conn_free(c);
 		return rc;
@@ -514,8 +520,8 @@ vs__tcp_connect_from(struct vs_engine *e, const struct sockaddr *from,
 		return -ENOMEM;
 	}
 	vs__stat_add(&e->st.tcp_connects, 1);
-	vs__stat_add(c->rss_port ? &e->st.tcp_rss_ports : &e->st.tcp_tuple_rules,
-		     1);
+	vs__stat_add(
+		c->rss_port ? &e->st.tcp_rss_ports : &e->st.tcp_tuple_rules, 1);
 	*out = c;
 	return 0;
 }
@@ -545,7 +551,8 @@ write_flags(struct vs_tcp *c, const void *data, size_t len, u8_t flags)
 		len = room;
 	if (len > 0xffff)
 		len = 0xffff;
-	if (!len || c->e->lw.tcp_write(c->pcb, data, (u16_t)len, flags) != ERR_OK)
+	if (!len ||
+	    c->e->lw.tcp_write(c->pcb, data, (u16_t)len, flags) != ERR_OK)
 		return 0;
 	c->tx_bytes += len;
 	vs__stat_add(&c->e->st.tcp_tx_bytes, len);
@@ -594,11 +601,16 @@ vs__tcp_shutdown(struct vs_tcp *c)
 
 /* lwIP's states (enum tcp_state) as Linux names them. */
 static const int linux_state[] = {
-	[CLOSED] = TCP_CLOSE,	      [LISTEN] = TCP_LISTEN,
-	[SYN_SENT] = TCP_SYN_SENT,    [SYN_RCVD] = TCP_SYN_RECV,
-	[ESTABLISHED] = TCP_ESTABLISHED, [FIN_WAIT_1] = TCP_FIN_WAIT1,
-	[FIN_WAIT_2] = TCP_FIN_WAIT2, [CLOSE_WAIT] = TCP_CLOSE_WAIT,
-	[CLOSING] = TCP_CLOSING,      [LAST_ACK] = TCP_LAST_ACK,
+	[CLOSED] = TCP_CLOSE,
+	[LISTEN] = TCP_LISTEN,
+	[SYN_SENT] = TCP_SYN_SENT,
+	[SYN_RCVD] = TCP_SYN_RECV,
+	[ESTABLISHED] = TCP_ESTABLISHED,
+	[FIN_WAIT_1] = TCP_FIN_WAIT1,
+	[FIN_WAIT_2] = TCP_FIN_WAIT2,
+	[CLOSE_WAIT] = TCP_CLOSE_WAIT,
+	[CLOSING] = TCP_CLOSING,
+	[LAST_ACK] = TCP_LAST_ACK,
 	[TIME_WAIT] = TCP_TIME_WAIT,
 };
 
@@ -752,8 +764,9 @@ tw_fds_init(void)
 	struct rlimit rl;
 	rlim_t n = getrlimit(RLIMIT_NOFILE, &rl) ? 1024 : rl.rlim_cur / 4;
 
-	tw_fds_max = n < 64 ? 64 : n > VS_TCP_TIME_WAIT_MAX ? VS_TCP_TIME_WAIT_MAX
-							  : (unsigned)n;
+	tw_fds_max = n < 64		      ? 64 :
+		     n > VS_TCP_TIME_WAIT_MAX ? VS_TCP_TIME_WAIT_MAX :
+						(unsigned)n;
 }
 
 /*
@@ -774,7 +787,8 @@ time_wait_short(const struct vs_tcp *c)
 	if (c->reserve_fd < 0)
 		return false;
 	pthread_once(&tw_once, tw_fds_init);
-	return atomic_load_explicit(&tw_fds, memory_order_relaxed) >= tw_fds_max;
+	return atomic_load_explicit(&tw_fds, memory_order_relaxed) >=
+	       tw_fds_max;
 }
 
 /* Everything sent was acknowledged: FIN, `closed`, and the rule lingers

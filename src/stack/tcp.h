@@ -101,13 +101,13 @@ int vs__tcp_connect_from(struct vs_engine *e, const struct sockaddr *from,
 			 struct vs_tcp **out);
 /* What `ss` and TCP_INFO show of a connection. */
 struct vs_tcp_info {
-	int state;        /* TCP_ESTABLISHED, TCP_LISTEN... (netinet/tcp.h) */
+	int state; /* TCP_ESTABLISHED, TCP_LISTEN... (netinet/tcp.h) */
 	struct sockaddr_storage local, peer;
-	unsigned queue;   /* the engine's */
-	bool rss_port;    /* outbound port chosen for RSS (else a 5-tuple) */
+	unsigned queue; /* the engine's */
+	bool rss_port; /* outbound port chosen for RSS (else a 5-tuple) */
 	uint32_t mss, snd_wnd, rcv_wnd;
 	uint32_t snd_queued; /* bytes sent by the application, not acked */
-	uint32_t snd_space;  /* what vs__tcp_send would take now */
+	uint32_t snd_space; /* what vs__tcp_send would take now */
 	uint64_t rx_bytes, tx_bytes; /* delivered to / taken from the app */
 };
 

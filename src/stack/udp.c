@@ -41,7 +41,8 @@ reserve(struct vs_udp *u)
 {
 	socklen_t len = sizeof(u->local);
 
-	u->reserve_fd = socket(u->local.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	u->reserve_fd =
+		socket(u->local.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (u->reserve_fd < 0 ||
 	    bind(u->reserve_fd, (struct sockaddr *)&u->local,
 		 (socklen_t)vs__sa_len(u->local.ss_family)) < 0 ||
@@ -55,10 +56,12 @@ steer(struct vs_udp *u)
 {
 	const struct sockaddr *l = (struct sockaddr *)&u->local;
 	size_t alen = l->sa_family == AF_INET ? 4 : 16;
-	struct vs_rule r = { .action = VS_RULE_STEER, .queue = u->e->q,
+	struct vs_rule r = { .action = VS_RULE_STEER,
+			     .queue = u->e->q,
 			     .proto = IPPROTO_UDP,
 			     .family = u->dual ? 0 : (uint8_t)l->sa_family,
-			     .dport = vs__sa_port(l), .dport_mask = 0xffff };
+			     .dport = vs__sa_port(l),
+			     .dport_mask = 0xffff };
 
 	memcpy(r.dst, vs__sa_addr(l), alen);
 	if (memcmp(r.dst, (const uint8_t[16]){ 0 }, alen))
@@ -79,9 +82,8 @@ udp_free(struct vs_udp *u)
 }
 
 int
-vs__udp_open(struct vs_engine *e, const struct sockaddr *local,
-	     unsigned flags, const struct vs_udp_ops *ops, void *user,
-	     struct vs_udp **out)
+vs__udp_open(struct vs_engine *e, const struct sockaddr *local, unsigned flags,
+	     const struct vs_udp_ops *ops, void *user, struct vs_udp **out)
 {
 	struct vs_udp *u = calloc(1, sizeof(*u));
 	ip_addr_t ip;
@@ -105,8 +107,9 @@ vs__udp_open(struct vs_engine *e, const struct sockaddr *local,
 		rc = steer(u);
 	if (!rc && !(u->pcb = e->lw.udp_new_ip_type(IP_GET_TYPE(&ip))))
 		rc = -ENOMEM;
-	if (!rc && e->lw.udp_bind(u->pcb, &ip,
-				  vs__sa_port((struct sockaddr *)&u->local)) != ERR_OK)
+	if (!rc &&
+	    e->lw.udp_bind(u->pcb, &ip,
+			   vs__sa_port((struct sockaddr *)&u->local)) != ERR_OK)
 		rc = -EADDRINUSE;
 	if (rc) {
 		udp_free(u);
@@ -145,8 +148,9 @@ vs__udp_sendto(struct vs_udp *u, const void *data, size_t len,
 	u->e->lw.pbuf_free(p);
 	if (err == ERR_OK)
 		vs__stat_add(&u->e->st.udp_tx_datagrams, 1);
-	return err == ERR_OK ? (ssize_t)len : err == ERR_RTE ? -ENETUNREACH
-							     : -ENOBUFS;
+	return err == ERR_OK  ? (ssize_t)len :
+	       err == ERR_RTE ? -ENETUNREACH :
+				-ENOBUFS;
 }
 
 void *

@@ -41,8 +41,9 @@ region_alloc(struct vs_pool *p, size_t len, bool hugepages, char *err,
 	p->mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p->mem == MAP_FAILED) {
-		snprintf(err, errlen, "cannot map %zu MiB of packet buffers: %s",
-			 len >> 20, strerror(errno));
+		snprintf(err, errlen,
+			 "cannot map %zu MiB of packet buffers: %s", len >> 20,
+			 strerror(errno));
 		return -ENOMEM;
 	}
 	p->mem_len = len;
@@ -147,9 +148,10 @@ vs__pool_get(struct vs_pool *p, unsigned q, struct vs_buf **b, unsigned n)
 	struct vs_pool_cache *c = &p->cache[q];
 
 	if (c->n < n)
-		cache_refill(p, c, VS_POOL_BATCH + n - c->n < VS_POOL_CACHE - c->n
-					   ? VS_POOL_BATCH + n - c->n
-					   : VS_POOL_CACHE - c->n);
+		cache_refill(p, c,
+			     VS_POOL_BATCH + n - c->n < VS_POOL_CACHE - c->n ?
+				     VS_POOL_BATCH + n - c->n :
+				     VS_POOL_CACHE - c->n);
 	if (n > c->n)
 		n = c->n;
 	c->n -= n;

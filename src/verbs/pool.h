@@ -24,7 +24,7 @@
 #include "verbs/port.h"
 
 #define VS_POOL_CACHE 512 /* buffers a queue keeps for itself */
-#define VS_POOL_BATCH 64  /* buffers moved between a cache and the pool */
+#define VS_POOL_BATCH 64 /* buffers moved between a cache and the pool */
 #define VS_BUF_HEADROOM 128
 
 struct vs_pool_cache {
@@ -33,13 +33,13 @@ struct vs_pool_cache {
 };
 
 struct vs_pool {
-	uint8_t *mem;      /* the region */
+	uint8_t *mem; /* the region */
 	size_t mem_len;
-	bool huge;         /* backed by 2 MiB pages */
-	int numa_node;     /* where it was placed, -1 unknown */
+	bool huge; /* backed by 2 MiB pages */
+	int numa_node; /* where it was placed, -1 unknown */
 	uint32_t buf_size; /* bytes per buffer, headroom included */
 	uint32_t nbufs;
-	struct vs_buf *desc;  /* one per buffer */
+	struct vs_buf *desc; /* one per buffer */
 	pthread_mutex_t lock; /* the global free list */
 	struct vs_buf **free;
 	uint32_t nfree;
@@ -60,8 +60,7 @@ void vs__pool_fini(struct vs_pool *p);
 /* Up to n buffers for queue q; returns how many (0: exhausted). */
 unsigned vs__pool_get(struct vs_pool *p, unsigned q, struct vs_buf **b,
 		      unsigned n);
-void vs__pool_put(struct vs_pool *p, unsigned q, struct vs_buf **b,
-		  unsigned n);
+void vs__pool_put(struct vs_pool *p, unsigned q, struct vs_buf **b, unsigned n);
 /* Fewer than a quarter of the buffers are in the global free list (the
  * queues' caches hold at most VS_POOL_CACHE each): received data that
  * would wait in a buffer should be copied out of it. No lock; a hint. */

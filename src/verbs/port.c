@@ -54,7 +54,8 @@ vs__port_opts_of(struct vs_port_opts *o, const struct vs_config *cfg,
 	o->nqueues = nqueues;
 	o->buf_size = cfg->buffer_size;
 	o->nbufs = cfg->buffers;
-	o->rx_depth = o->nbufs / nqueues / 4 > 1024 ? 1024 : o->nbufs / nqueues / 4;
+	o->rx_depth =
+		o->nbufs / nqueues / 4 > 1024 ? 1024 : o->nbufs / nqueues / 4;
 	o->tx_depth = o->rx_depth;
 	o->hugepages = cfg->hugepages;
 }
@@ -85,8 +86,9 @@ vs__port_open(const struct vs_port_opts *o, char *err, size_t errlen)
 	p->info.buf_size = o->buf_size;
 	memcpy(p->rss_key, vs__rss_ms_key, VS_RSS_KEY_LEN);
 	/* "xdp:IFNAME": AF_XDP on that netdev; anything else: verbs. */
-	p->ops = o->device && strncmp(o->device, "xdp:", 4) == 0 ? &vs__xdp_ops
-								: &vs__verbs_ops;
+	p->ops = o->device && strncmp(o->device, "xdp:", 4) == 0 ?
+			 &vs__xdp_ops :
+			 &vs__verbs_ops;
 	p->info.backend = p->ops->name;
 	rc = p->ops->open(p, err, errlen);
 	if (rc) {
@@ -96,8 +98,9 @@ vs__port_open(const struct vs_port_opts *o, char *err, size_t errlen)
 		errno = -rc;
 		return NULL;
 	}
-	vs_info("%s: %s port on %s, %u queues, MTU %u, %s pages", p->info.device,
-		p->info.backend, p->info.ifname, p->info.nqueues, p->info.mtu,
+	vs_info("%s: %s port on %s, %u queues, MTU %u, %s pages",
+		p->info.device, p->info.backend, p->info.ifname,
+		p->info.nqueues, p->info.mtu,
 		p->info.huge ? "2 MiB" : "normal");
 	return p;
 }
@@ -151,9 +154,10 @@ vs__port_netdev_info(struct vs_port *p, char *err, size_t errlen)
 		rc = ifreq_get(SIOCGIFMTU, in->ifname, &ifr);
 	}
 	if (rc) {
-		snprintf(err, errlen, "%s: netdev %s: %s (is it in this network "
-				      "namespace?)", in->device, in->ifname,
-			 strerror(-rc));
+		snprintf(err, errlen,
+			 "%s: netdev %s: %s (is it in this network "
+			 "namespace?)",
+			 in->device, in->ifname, strerror(-rc));
 		return rc;
 	}
 	in->mtu = (uint32_t)ifr.ifr_mtu;
@@ -164,9 +168,9 @@ vs__port_netdev_info(struct vs_port *p, char *err, size_t errlen)
 		    (i->ifa_addr->sa_family == AF_INET ||
 		     i->ifa_addr->sa_family == AF_INET6))
 			memcpy(&in->addrs[in->naddrs++], i->ifa_addr,
-			       i->ifa_addr->sa_family == AF_INET
-				       ? sizeof(struct sockaddr_in)
-				       : sizeof(struct sockaddr_in6));
+			       i->ifa_addr->sa_family == AF_INET ?
+				       sizeof(struct sockaddr_in) :
+				       sizeof(struct sockaddr_in6));
 	freeifaddrs(ifa);
 	return 0;
 }
@@ -291,8 +295,8 @@ vs__port_rule_hits(struct vs_port *p, struct vs_rule_handle *h, uint64_t *hits)
 uint64_t
 vs__port_nic_drops(struct vs_port *p, unsigned q)
 {
-	return p->ops->nic_drops && q < p->o.nqueues ? p->ops->nic_drops(p, q)
-						     : 0;
+	return p->ops->nic_drops && q < p->o.nqueues ? p->ops->nic_drops(p, q) :
+						       0;
 }
 
 int

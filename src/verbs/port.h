@@ -29,13 +29,13 @@
 
 /* A packet buffer of the port's pool. */
 struct vs_buf {
-	uint8_t *data;   /* the frame */
-	uint32_t len;    /* its length */
-	uint16_t queue;  /* the queue it came from (rx) */
-	uint16_t flags;  /* VS_BUF_* */
-	uint32_t idx;    /* index in the pool (private) */
-	uint32_t lkey;   /* the region's key (private to the backend) */
-	uint8_t *head;   /* start of the buffer, headroom included */
+	uint8_t *data; /* the frame */
+	uint32_t len; /* its length */
+	uint16_t queue; /* the queue it came from (rx) */
+	uint16_t flags; /* VS_BUF_* */
+	uint32_t idx; /* index in the pool (private) */
+	uint32_t lkey; /* the region's key (private to the backend) */
+	uint8_t *head; /* start of the buffer, headroom included */
 };
 
 enum {
@@ -44,32 +44,32 @@ enum {
 };
 
 struct vs_port_opts {
-	size_t sz;           /* sizeof(struct vs_port_opts) */
-	const char *device;  /* mlx5_0, or the netdev (eth0); NULL or "":
+	size_t sz; /* sizeof(struct vs_port_opts) */
+	const char *device; /* mlx5_0, or the netdev (eth0); NULL or "":
 				the first device that has a netdev;
 				xdp:IFNAME: the xdp backend on IFNAME */
-	unsigned nqueues;    /* queues (one per engine core), >= 1 */
-	uint32_t buf_size;   /* 2048 or 9216 */
-	uint32_t nbufs;      /* buffers in the pool */
-	uint32_t rx_depth;   /* receive buffers posted per queue */
-	uint32_t tx_depth;   /* send queue depth per queue */
-	bool hugepages;      /* try 2 MiB pages first */
+	unsigned nqueues; /* queues (one per engine core), >= 1 */
+	uint32_t buf_size; /* 2048 or 9216 */
+	uint32_t nbufs; /* buffers in the pool */
+	uint32_t rx_depth; /* receive buffers posted per queue */
+	uint32_t tx_depth; /* send queue depth per queue */
+	bool hugepages; /* try 2 MiB pages first */
 };
 
 #define VS_PORT_MAX_ADDRS 8
 
 struct vs_port_info {
 	char ifname[IF_NAMESIZE]; /* the kernel netdev */
-	char device[64];          /* the RDMA device, or the backend's name */
-	const char *backend;      /* "verbs" or "xdp" */
+	char device[64]; /* the RDMA device, or the backend's name */
+	const char *backend; /* "verbs" or "xdp" */
 	uint8_t mac[6];
 	uint32_t mtu;
-	int numa_node;            /* -1 when unknown */
+	int numa_node; /* -1 when unknown */
 	unsigned nqueues;
 	uint32_t nbufs, buf_size; /* the pool; buffer idx < nbufs */
-	uint32_t max_inline;      /* bytes sent inline, 0 if none */
-	bool tx_csum, rx_csum;    /* checksum offloads */
-	bool huge;                /* the pool uses hugepages */
+	uint32_t max_inline; /* bytes sent inline, 0 if none */
+	bool tx_csum, rx_csum; /* checksum offloads */
+	bool huge; /* the pool uses hugepages */
 	unsigned naddrs;
 	struct sockaddr_storage addrs[VS_PORT_MAX_ADDRS];
 };
@@ -81,16 +81,16 @@ struct vs_port_info {
  * the kernel.
  */
 enum vs_rule_action {
-	VS_RULE_STEER,     /* to one queue */
+	VS_RULE_STEER, /* to one queue */
 	VS_RULE_STEER_RSS, /* spread over all queues by RSS */
-	VS_RULE_DROP,      /* dropped by the NIC */
+	VS_RULE_DROP, /* dropped by the NIC */
 };
 
 struct vs_rule {
 	enum vs_rule_action action;
-	unsigned queue;        /* VS_RULE_STEER */
-	uint8_t proto;         /* IPPROTO_TCP, IPPROTO_UDP, 0: any */
-	uint8_t family;        /* AF_INET, AF_INET6, 0: any IP */
+	unsigned queue; /* VS_RULE_STEER */
+	uint8_t proto; /* IPPROTO_TCP, IPPROTO_UDP, 0: any */
+	uint8_t family; /* AF_INET, AF_INET6, 0: any IP */
 	uint8_t src[16], src_mask[16], dst[16], dst_mask[16];
 	uint16_t sport, sport_mask, dport, dport_mask; /* host order */
 	bool count; /* count the frames it matches (vs__port_rule_hits) */
@@ -99,13 +99,13 @@ struct vs_rule {
 /* Counters of one queue; a single writer, any reader. */
 struct vs_queue_stats {
 	_Atomic uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
-	_Atomic uint64_t rx_no_buf;  /* receives not posted: pool empty */
-	_Atomic uint64_t rx_err;     /* error completions on receive */
-	_Atomic uint64_t tx_err;     /* error completions on send */
-	_Atomic uint64_t tx_full;    /* frames refused: send queue full */
-	_Atomic uint64_t recovered;  /* queues recreated after an error */
+	_Atomic uint64_t rx_no_buf; /* receives not posted: pool empty */
+	_Atomic uint64_t rx_err; /* error completions on receive */
+	_Atomic uint64_t tx_err; /* error completions on send */
+	_Atomic uint64_t tx_full; /* frames refused: send queue full */
+	_Atomic uint64_t recovered; /* queues recreated after an error */
 	/* Gauges: buffers the NIC holds for this queue right now. */
-	_Atomic uint64_t rx_posted;  /* receive buffers posted */
+	_Atomic uint64_t rx_posted; /* receive buffers posted */
 	_Atomic uint64_t tx_inflight; /* sent buffers not yet completed */
 };
 
@@ -198,7 +198,8 @@ int vs__port_sleep_fd(struct vs_port *p, unsigned q);
 static inline void
 vs__stat_add(_Atomic uint64_t *c, uint64_t n)
 {
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+	atomic_store_explicit(c,
+			      atomic_load_explicit(c, memory_order_relaxed) + n,
 			      memory_order_relaxed);
 }
 

@@ -174,8 +174,8 @@ find_device(struct ibv_device **l, const char *want, char *ifname)
 		char nd[IF_NAMESIZE] = "";
 
 		dev_netdev(l[i]->ibdev_path, nd, sizeof(nd));
-		if (!want || !*want ? nd[0] != 0
-				    : strcmp(l[i]->name, want) == 0 ||
+		if (!want || !*want ? nd[0] != 0 :
+				      strcmp(l[i]->name, want) == 0 ||
 					      strcmp(nd, want) == 0) {
 			snprintf(ifname, IF_NAMESIZE, "%s", nd);
 			return l[i];
@@ -193,9 +193,10 @@ open_device(struct vs_port *p, char *err, size_t errlen)
 	char names[512];
 
 	if (!l || !l[0]) {
-		snprintf(err, errlen, "%s: no RDMA device found (for ConnectX: "
-				      "is mlx5_ib loaded? for the emulated one: "
-				      "is vsemu running, and VSEMU_DIR set?)",
+		snprintf(err, errlen,
+			 "%s: no RDMA device found (for ConnectX: "
+			 "is mlx5_ib loaded? for the emulated one: "
+			 "is vsemu running, and VSEMU_DIR set?)",
 			 p->o.device && *p->o.device ? p->o.device : "vstack");
 		if (l) /* rdma-core returns NULL without an RDMA subsystem */
 			ibv_free_device_list(l);
@@ -205,11 +206,15 @@ open_device(struct vs_port *p, char *err, size_t errlen)
 	if (!dev) {
 		list_devices(l, names, sizeof(names));
 		if (p->o.device && *p->o.device)
-			snprintf(err, errlen, "%s: no such RDMA device or netdev; "
-					      "there are: %s", p->o.device, names);
+			snprintf(err, errlen,
+				 "%s: no such RDMA device or netdev; "
+				 "there are: %s",
+				 p->o.device, names);
 		else
-			snprintf(err, errlen, "no RDMA device has a netdev; there "
-					      "are: %s", names);
+			snprintf(err, errlen,
+				 "no RDMA device has a netdev; there "
+				 "are: %s",
+				 names);
 		ibv_free_device_list(l);
 		return -ENODEV;
 	}
@@ -225,8 +230,10 @@ open_device(struct vs_port *p, char *err, size_t errlen)
 		return -e;
 	}
 	if (!p->info.ifname[0]) {
-		snprintf(err, errlen, "%s: has no netdev (%s/device/net is "
-				      "empty)", p->info.device, v->ibdev_path);
+		snprintf(err, errlen,
+			 "%s: has no netdev (%s/device/net is "
+			 "empty)",
+			 p->info.device, v->ibdev_path);
 		return -ENODEV;
 	}
 	return 0;
@@ -253,23 +260,27 @@ check_device(struct vs_port *p, char *err, size_t errlen)
 		return -EIO;
 	}
 	if (pa.link_layer != IBV_LINK_LAYER_ETHERNET) {
-		snprintf(err, errlen, "%s: port 1 is not Ethernet; vstack "
-				      "needs an Ethernet (RoCE) port",
+		snprintf(err, errlen,
+			 "%s: port 1 is not Ethernet; vstack "
+			 "needs an Ethernet (RoCE) port",
 			 p->info.device);
 		return -EOPNOTSUPP;
 	}
 	if (!(dx.rss_caps.supported_qpts & (1u << IBV_QPT_RAW_PACKET)) ||
 	    dx.rss_caps.max_rwq_indirection_table_size < p->o.nqueues) {
-		snprintf(err, errlen, "%s: no RSS for raw packet QPs over %u "
-				      "queues: not a RAW_PACKET-capable device",
+		snprintf(err, errlen,
+			 "%s: no RSS for raw packet QPs over %u "
+			 "queues: not a RAW_PACKET-capable device",
 			 p->info.device, p->o.nqueues);
 		return -EOPNOTSUPP;
 	}
 	if ((uint32_t)dx.orig_attr.max_qp_wr < p->o.rx_depth ||
 	    (uint32_t)dx.orig_attr.max_qp_wr < p->o.tx_depth) {
-		snprintf(err, errlen, "%s: queues of %u/%u exceed the device's "
-				      "%d", p->info.device, p->o.rx_depth,
-			 p->o.tx_depth, dx.orig_attr.max_qp_wr);
+		snprintf(err, errlen,
+			 "%s: queues of %u/%u exceed the device's "
+			 "%d",
+			 p->info.device, p->o.rx_depth, p->o.tx_depth,
+			 dx.orig_attr.max_qp_wr);
 		return -EINVAL;
 	}
 	p->info.tx_csum = p->info.rx_csum =
@@ -293,11 +304,14 @@ register_pool(struct vs_port *p, char *err, size_t errlen)
 	}
 	if (!v->pd || !v->mr) {
 		e = errno ? errno : EIO;
-		snprintf(err, errlen, "%s: cannot register %zu MiB of packet "
-				      "buffers: %s: %s%s",
+		snprintf(err, errlen,
+			 "%s: cannot register %zu MiB of packet "
+			 "buffers: %s: %s%s",
 			 p->info.device, p->pool.mem_len >> 20, call,
-			 strerror(e), e == ENOMEM || e == EPERM ?
-			 " (is `ulimit -l` too low?)" : "");
+			 strerror(e),
+			 e == ENOMEM || e == EPERM ?
+				 " (is `ulimit -l` too low?)" :
+				 "");
 		return -e;
 	}
 	for (uint32_t i = 0; i < p->pool.nbufs; i++)
@@ -362,10 +376,13 @@ static struct ibv_qp *
 tx_qp(struct vs_port *p, struct vq *q)
 {
 	struct ibv_qp_init_attr a = {
-		.send_cq = q->tx_cq, .recv_cq = q->tx_cq,
+		.send_cq = q->tx_cq,
+		.recv_cq = q->tx_cq,
 		.qp_type = IBV_QPT_RAW_PACKET,
-		.cap = { .max_send_wr = p->o.tx_depth, .max_send_sge = 1,
-			 .max_recv_wr = 0, .max_recv_sge = 0,
+		.cap = { .max_send_wr = p->o.tx_depth,
+			 .max_send_sge = 1,
+			 .max_recv_wr = 0,
+			 .max_recv_sge = 0,
 			 .max_inline_data = INLINE_WANTED },
 	};
 	struct ibv_qp *qp = ibv_create_qp(vp(p)->pd, &a);
@@ -385,17 +402,19 @@ queue_rx_create(struct vs_port *p, struct vq *q)
 {
 	struct vport *v = vp(p);
 	struct ibv_wq_init_attr wa = { .wq_type = IBV_WQT_RQ,
-				       .max_wr = p->o.rx_depth, .max_sge = 1,
-				       .pd = v->pd, .cq = q->rx_cq };
+				       .max_wr = p->o.rx_depth,
+				       .max_sge = 1,
+				       .pd = v->pd,
+				       .cq = q->rx_cq };
 
 	q->wq = ibv_create_wq(v->ctx, &wa);
 	if (!q->wq)
 		return fail(p, "ibv_create_wq");
 	if (wq_state(q->wq, IBV_WQS_RDY))
 		return fail(p, "ibv_modify_wq");
-	q->ind1 = ibv_create_rwq_ind_table(v->ctx,
-		&(struct ibv_rwq_ind_table_init_attr){ .log_ind_tbl_size = 0,
-						       .ind_tbl = &q->wq });
+	q->ind1 = ibv_create_rwq_ind_table(
+		v->ctx, &(struct ibv_rwq_ind_table_init_attr){
+				.log_ind_tbl_size = 0, .ind_tbl = &q->wq });
 	if (!q->ind1)
 		return fail(p, "ibv_create_rwq_ind_table");
 	q->rx_qp = rss_qp(p, q->ind1);
@@ -422,8 +441,8 @@ queue_create(struct vs_port *p, struct vq *q)
 	fcntl(q->ch->fd, F_SETFL, fcntl(q->ch->fd, F_GETFL) | O_NONBLOCK);
 	q->rx_cq = ibv_create_cq(v->ctx, (int)p->o.rx_depth, q, q->ch, 0);
 	if (q->rx_cq)
-		q->tx_cq = ibv_create_cq(v->ctx, (int)p->o.tx_depth, q, q->ch,
-					 0);
+		q->tx_cq =
+			ibv_create_cq(v->ctx, (int)p->o.tx_depth, q, q->ch, 0);
 	if (!q->rx_cq || !q->tx_cq)
 		return fail(p, "ibv_create_cq");
 	if (queue_rx_create(p, q))
@@ -432,9 +451,9 @@ queue_create(struct vs_port *p, struct vq *q)
 	if (!q->tx_qp)
 		return fail(p, "ibv_create_qp");
 	for (unsigned i = 0; i < RX_BATCH; i++) {
-		q->rsge[i] = (struct ibv_sge){
-			.length = p->o.buf_size - VS_BUF_HEADROOM,
-			.lkey = vp(p)->mr->lkey };
+		q->rsge[i] = (struct ibv_sge){ .length = p->o.buf_size -
+							 VS_BUF_HEADROOM,
+					       .lkey = vp(p)->mr->lkey };
 		q->rwr[i] = (struct ibv_recv_wr){ .sg_list = &q->rsge[i],
 						  .num_sge = 1,
 						  .next = &q->rwr[i + 1] };
@@ -461,8 +480,8 @@ rx_refill(struct vs_port *p, unsigned qi)
 		unsigned want = p->o.rx_depth - q->rx_count, n;
 		uint32_t slot = q->rx_head + q->rx_count;
 
-		n = vs__pool_get(&p->pool, qi, b, want < RX_BATCH ? want
-								  : RX_BATCH);
+		n = vs__pool_get(&p->pool, qi, b,
+				 want < RX_BATCH ? want : RX_BATCH);
 		if (!n) {
 			vs__stat_add(&p->st[qi].rx_no_buf, want);
 			return;
@@ -522,8 +541,8 @@ rx_recover(struct vs_port *p, unsigned qi, enum ibv_wc_status st)
 	while (ibv_poll_cq(q->rx_cq, RX_BATCH, wc) > 0)
 		; /* flushed completions of the discarded receives */
 	while (q->rx_count) {
-		vs__pool_put(&p->pool, qi, &q->rx_ring[q->rx_head++ & q->rx_mask],
-			     1);
+		vs__pool_put(&p->pool, qi,
+			     &q->rx_ring[q->rx_head++ & q->rx_mask], 1);
 		q->rx_count--;
 	}
 	q->stashed = false;
@@ -624,8 +643,9 @@ v_rx_burst(struct vs_port *p, unsigned qi, struct vs_buf **out, unsigned n)
 		head++;
 		b->len = len;
 		b->queue = (uint16_t)qi;
-		b->flags = (uint16_t)((wc[i].wc_flags >> IBV_WC_IP_CSUM_OK_SHIFT) &
-				      1);
+		b->flags =
+			(uint16_t)((wc[i].wc_flags >> IBV_WC_IP_CSUM_OK_SHIFT) &
+				   1);
 		bytes += len;
 		out[got++] = b;
 	}
@@ -738,8 +758,8 @@ v_tx_burst(struct vs_port *p, unsigned qi, struct vs_buf **b, unsigned n)
 	q->tx_held += n - ndone;
 	q->wr[n - 1].next = NULL;
 	bad = q->wr; /* a provider that fails early may not set it */
-	sent = ibv_post_send(q->tx_qp, q->wr, &bad) ? (unsigned)(bad - q->wr)
-						    : n;
+	sent = ibv_post_send(q->tx_qp, q->wr, &bad) ? (unsigned)(bad - q->wr) :
+						      n;
 	q->wr[n - 1].next = n < MAX_BURST ? &q->wr[n] : NULL;
 	if (unlikely(sent < n)) {
 		vs__stat_add(&p->st[qi].tx_err, 1);
@@ -821,7 +841,8 @@ build_flow(struct vs_port *p, const struct vs_rule *r, int family,
 
 	memset(buf, 0, sizeof(*f));
 	f->attr = (struct ibv_flow_attr){ .type = IBV_FLOW_ATTR_NORMAL,
-					  .size = sizeof(f->attr), .port = 1,
+					  .size = sizeof(f->attr),
+					  .port = 1,
 					  .priority = rule_priority(r) };
 	eth = spec_next(f, &at, sizeof(*eth));
 	*eth = (struct ibv_flow_spec_eth){ .type = IBV_FLOW_SPEC_ETH,
@@ -852,11 +873,12 @@ build_flow(struct vs_port *p, const struct vs_rule *r, int family,
 		}
 	}
 	if (r->proto) {
-		struct ibv_flow_spec_tcp_udp *l4 = spec_next(f, &at, sizeof(*l4));
+		struct ibv_flow_spec_tcp_udp *l4 =
+			spec_next(f, &at, sizeof(*l4));
 
 		*l4 = (struct ibv_flow_spec_tcp_udp){
-			.type = r->proto == IPPROTO_TCP ? IBV_FLOW_SPEC_TCP
-							: IBV_FLOW_SPEC_UDP,
+			.type = r->proto == IPPROTO_TCP ? IBV_FLOW_SPEC_TCP :
+							  IBV_FLOW_SPEC_UDP,
 			.size = sizeof(*l4),
 			.val = { .src_port = htons(r->sport & r->sport_mask),
 				 .dst_port = htons(r->dport & r->dport_mask) },
@@ -865,17 +887,22 @@ build_flow(struct vs_port *p, const struct vs_rule *r, int family,
 		};
 	}
 	if (r->action == VS_RULE_DROP) {
-		struct ibv_flow_spec_action_drop *d = spec_next(f, &at, sizeof(*d));
+		struct ibv_flow_spec_action_drop *d =
+			spec_next(f, &at, sizeof(*d));
 
 		*d = (struct ibv_flow_spec_action_drop){
-			.type = IBV_FLOW_SPEC_ACTION_DROP, .size = sizeof(*d) };
+			.type = IBV_FLOW_SPEC_ACTION_DROP, .size = sizeof(*d)
+		};
 	}
 	if (cnt) {
-		struct ibv_flow_spec_counter_action *c = spec_next(f, &at, sizeof(*c));
+		struct ibv_flow_spec_counter_action *c =
+			spec_next(f, &at, sizeof(*c));
 
 		*c = (struct ibv_flow_spec_counter_action){
-			.type = IBV_FLOW_SPEC_ACTION_COUNT, .size = sizeof(*c),
-			.counters = cnt };
+			.type = IBV_FLOW_SPEC_ACTION_COUNT,
+			.size = sizeof(*c),
+			.counters = cnt
+		};
 	}
 }
 
@@ -883,7 +910,8 @@ build_flow(struct vs_port *p, const struct vs_rule *r, int family,
 static struct ibv_counters *
 counter_new(struct vs_port *p)
 {
-	struct ibv_counter_attach_attr a = { .counter_desc = IBV_COUNTER_PACKETS };
+	struct ibv_counter_attach_attr a = { .counter_desc =
+						     IBV_COUNTER_PACKETS };
 	struct ibv_counters_init_attr ia = { 0 };
 	struct ibv_counters *c = ibv_create_counters(vp(p)->ctx, &ia);
 
@@ -911,8 +939,8 @@ v_rule_add(struct vs_port *p, const struct vs_rule *r,
 	   struct vs_rule_handle **out)
 {
 	struct vport *v = vp(p);
-	struct ibv_qp *qp = r->action == VS_RULE_STEER ? v->q[r->queue].rx_qp
-						       : v->rss_qp;
+	struct ibv_qp *qp =
+		r->action == VS_RULE_STEER ? v->q[r->queue].rx_qp : v->rss_qp;
 	int fams[2] = { r->family ? r->family : AF_INET, AF_INET6 };
 	int nf = r->family ? 1 : 2;
 	struct vs_rule_handle *h;
@@ -1123,9 +1151,9 @@ create_rss(struct vs_port *p)
 		p->rss_table[i] = (uint16_t)(i % p->o.nqueues);
 		wqs[i] = v->q[p->rss_table[i]].wq;
 	}
-	v->ind_all = ibv_create_rwq_ind_table(v->ctx,
-		&(struct ibv_rwq_ind_table_init_attr){ .log_ind_tbl_size = log,
-						       .ind_tbl = wqs });
+	v->ind_all = ibv_create_rwq_ind_table(
+		v->ctx, &(struct ibv_rwq_ind_table_init_attr){
+				.log_ind_tbl_size = log, .ind_tbl = wqs });
 	if (!v->ind_all)
 		return fail(p, "ibv_create_rwq_ind_table");
 	v->rss_qp = rss_qp(p, v->ind_all);
@@ -1147,8 +1175,9 @@ create_queues(struct vs_port *p, char *err, size_t errlen)
 	if (!rc)
 		rc = create_rss(p);
 	if (rc && errno == EPERM) {
-		snprintf(err, errlen, "%s: CAP_NET_RAW required; run as root or "
-				      "`setcap cap_net_raw+ep PROGRAM`",
+		snprintf(err, errlen,
+			 "%s: CAP_NET_RAW required; run as root or "
+			 "`setcap cap_net_raw+ep PROGRAM`",
 			 p->info.device);
 		return -EPERM;
 	}

@@ -61,7 +61,8 @@
 #define BURST 64
 #define HANDOFF 2048 /* frames waiting for one queue's engine */
 #define XDP_HEADROOM 256 /* the kernel's XDP_PACKET_HEADROOM */
-#define TX_KICK_BATCH 32 /* frames copy mode sends per sendto (the
+#define TX_KICK_BATCH \
+	32 /* frames copy mode sends per sendto (the
 			    kernel's TX_BATCH_SIZE) */
 
 /* The compiled program (xdp_prog.o, embedded by the build). */
@@ -82,11 +83,11 @@ struct xsock {
 	struct xsk_ring_cons rx, comp;
 	struct xsk_ring_prod tx, fill;
 	int fd;
-	unsigned hwq;        /* the netdev queue it is bound to */
+	unsigned hwq; /* the netdev queue it is bound to */
 	uint32_t fill_depth; /* receive buffers kept in the kernel's hands */
-	uint32_t rx_held;    /* buffers in the fill and RX rings */
-	uint32_t tx_held;    /* buffers in the TX and completion rings */
-	bool tx_kick;        /* frames the kernel has not taken yet */
+	uint32_t rx_held; /* buffers in the fill and RX rings */
+	uint32_t tx_held; /* buffers in the TX and completion rings */
+	bool tx_kick; /* frames the kernel has not taken yet */
 	uint32_t tx_unkicked; /* frames sent since the last kick */
 };
 
@@ -98,9 +99,9 @@ struct xsock {
 struct xq {
 	unsigned nsock;
 	struct xsock **s;
-	unsigned next;       /* the socket rx_burst starts with */
+	unsigned next; /* the socket rx_burst starts with */
 	struct handoff in;
-	int evfd, epfd;      /* the sleep fd: the sockets and evfd */
+	int evfd, epfd; /* the sleep fd: the sockets and evfd */
 	_Atomic bool sleeping;
 };
 
@@ -144,7 +145,7 @@ static __thread size_t lib_msg_len;
 /* Keeps the tail of what libbpf and libxdp say (the verifier's log can
  * be long; its end says why). */
 static int VS_PRINTF(2, 0)
-lib_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+	lib_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	size_t used, n, cap = lib_msg_len - 1;
 	char *line, *tail;
@@ -177,19 +178,19 @@ lib_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 }
 
 static int VS_PRINTF(2, 0)
-libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+	libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
-	return lib_print(level == LIBXDP_DEBUG ? LIBBPF_DEBUG : LIBBPF_WARN, fmt,
-			 ap);
+	return lib_print(level == LIBXDP_DEBUG ? LIBBPF_DEBUG : LIBBPF_WARN,
+			 fmt, ap);
 }
 
 /* A line of the verifier's log that says why, not which instruction. */
 static bool
 reason_line(const char *l, size_t n)
 {
-	static const char *skip[] = { "processed ", "verification time",
-				      "stack depth", "func#", "last_idx",
-				      "regs=" };
+	static const char *skip[] = { "processed ",  "verification time",
+				      "stack depth", "func#",
+				      "last_idx",    "regs=" };
 
 	if (!n || *l == ';' || *l == '(' || (*l >= '0' && *l <= '9'))
 		return false;
@@ -274,8 +275,11 @@ set_cmdline(const char *name)
 	p = strrchr(buf, ')'); /* after the command's name, field 3 on */
 #define SKIP4 " %*s %*s %*s %*s"
 	/* the state, fields 4 to 47 skipped, then arg_start and arg_end */
-	if (!p || sscanf(p + 1, " %*c" SKIP4 SKIP4 SKIP4 SKIP4 SKIP4 SKIP4 SKIP4
-			 SKIP4 SKIP4 SKIP4 SKIP4 " %lu %lu", &start, &end) != 2 ||
+	if (!p ||
+	    sscanf(p + 1,
+		   " %*c" SKIP4 SKIP4 SKIP4 SKIP4 SKIP4 SKIP4 SKIP4 SKIP4 SKIP4
+			   SKIP4 SKIP4 " %lu %lu",
+		   &start, &end) != 2 ||
 	    end <= start)
 		return;
 #undef SKIP4
@@ -353,8 +357,9 @@ netdev_queues(const char *ifname)
 	if (s >= 0 && ioctl(s, SIOCETHTOOL, &ifr) == 0) {
 		n = ch.combined_count + ch.rx_count;
 		if (ch.combined_count && ch.rx_count)
-			n = ch.combined_count > ch.rx_count ? ch.combined_count
-							    : ch.rx_count;
+			n = ch.combined_count > ch.rx_count ?
+				    ch.combined_count :
+				    ch.rx_count;
 	}
 	if (s >= 0)
 		close(s);
@@ -387,7 +392,8 @@ list_netdevs(char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (i = l; i && i->if_index; i++)
-		if (strcmp(i->if_name, "lo") && used + strlen(i->if_name) + 3 < len)
+		if (strcmp(i->if_name, "lo") &&
+		    used + strlen(i->if_name) + 3 < len)
 			used += (size_t)snprintf(buf + used, len - used, "%s%s",
 						 used ? ", " : "", i->if_name);
 	if (l)
@@ -407,28 +413,33 @@ check_netdev(struct vs_port *p, const char *name, char *err, size_t errlen)
 	xp(p)->ifindex = (int)if_nametoindex(name);
 	if (!xp(p)->ifindex) {
 		list_netdevs(names, sizeof(names));
-		snprintf(err, errlen, "%s: no such interface in this network "
-				      "namespace; there are: %s", p->info.device,
-			 names);
+		snprintf(err, errlen,
+			 "%s: no such interface in this network "
+			 "namespace; there are: %s",
+			 p->info.device, names);
 		return -ENODEV;
 	}
 	if (p->o.buf_size != 2048) {
-		snprintf(err, errlen, "%s: buffers of %u bytes: AF_XDP frames "
-				      "live in chunks of at most one 4 KiB page; "
-				      "use buffer_size = 2048 (jumbo frames need "
-				      "the verbs backend)", p->info.device,
-			 p->o.buf_size);
+		snprintf(err, errlen,
+			 "%s: buffers of %u bytes: AF_XDP frames "
+			 "live in chunks of at most one 4 KiB page; "
+			 "use buffer_size = 2048 (jumbo frames need "
+			 "the verbs backend)",
+			 p->info.device, p->o.buf_size);
 		return -EINVAL;
 	}
 	s = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (s < 0 && (errno == EPERM || errno == EACCES)) {
-		snprintf(err, errlen, "%s: AF_XDP needs CAP_NET_RAW, and loading "
-				      "the XDP program CAP_BPF and CAP_NET_ADMIN; "
-				      "run as root", p->info.device);
+		snprintf(err, errlen,
+			 "%s: AF_XDP needs CAP_NET_RAW, and loading "
+			 "the XDP program CAP_BPF and CAP_NET_ADMIN; "
+			 "run as root",
+			 p->info.device);
 		return -EPERM;
 	}
 	if (s < 0) {
-		snprintf(err, errlen, "%s: no AF_XDP sockets in this kernel (%s)",
+		snprintf(err, errlen,
+			 "%s: no AF_XDP sockets in this kernel (%s)",
 			 p->info.device, strerror(errno));
 		return -EAFNOSUPPORT;
 	}
@@ -436,9 +447,10 @@ check_netdev(struct vs_port *p, const char *name, char *err, size_t errlen)
 	s = vs__port_netdev_info(p, err, errlen);
 	/* A frame, its VLAN tag and the kernel's headroom in one chunk. */
 	if (!s && p->info.mtu + 18 + XDP_HEADROOM > p->o.buf_size) {
-		snprintf(err, errlen, "%s: MTU %u is too large for AF_XDP chunks "
-				      "of %u bytes (at most %u); lower it (ip link "
-				      "set %s mtu 1500) or use the verbs backend",
+		snprintf(err, errlen,
+			 "%s: MTU %u is too large for AF_XDP chunks "
+			 "of %u bytes (at most %u); lower it (ip link "
+			 "set %s mtu 1500) or use the verbs backend",
 			 p->info.device, p->info.mtu, p->o.buf_size,
 			 p->o.buf_size - 18 - XDP_HEADROOM, p->info.ifname);
 		return -EMSGSIZE;
@@ -491,7 +503,8 @@ load_program(struct vs_port *p, char *err, size_t errlen)
 	rc = xdp_program__attach(x->prog, x->ifindex, x->mode, 0);
 	if (rc == -EOPNOTSUPP) {
 		vs_warn("%s: the driver has no native XDP; using generic (skb) "
-			"mode, which is slower", p->info.device);
+			"mode, which is slower",
+			p->info.device);
 		msg[0] = '\0';
 		x->mode = XDP_MODE_SKB;
 		rc = xdp_program__attach(x->prog, x->ifindex, x->mode, 0);
@@ -503,21 +516,28 @@ load_program(struct vs_port *p, char *err, size_t errlen)
 		const char *why = vs__xdp_reason(msg);
 
 		if (rc == -EPERM)
-			snprintf(err, errlen, "%s: loading the XDP program needs "
-					      "CAP_BPF and CAP_NET_ADMIN; run as "
-					      "root", p->info.device);
+			snprintf(err, errlen,
+				 "%s: loading the XDP program needs "
+				 "CAP_BPF and CAP_NET_ADMIN; run as "
+				 "root",
+				 p->info.device);
 		else if (rc == -EBUSY || rc == -EEXIST)
-			snprintf(err, errlen, "%s: another XDP program on %s cannot "
-					      "be shared%s%s", p->info.device,
-				 p->info.ifname, *why ? ": " : "", why);
+			snprintf(err, errlen,
+				 "%s: another XDP program on %s cannot "
+				 "be shared%s%s",
+				 p->info.device, p->info.ifname,
+				 *why ? ": " : "", why);
 		else if (rc == -EOPNOTSUPP || rc == -EINVAL)
-			snprintf(err, errlen, "%s: XDP not supported here (%s)%s%s",
-				 p->info.device, strerror(-rc), *why ? ": " : "",
-				 why);
+			snprintf(err, errlen,
+				 "%s: XDP not supported here (%s)%s%s",
+				 p->info.device, strerror(-rc),
+				 *why ? ": " : "", why);
 		else
-			snprintf(err, errlen, "%s: the XDP program was rejected "
-					      "(%s)%s%s", p->info.device,
-				 strerror(-rc), *why ? ": " : "", why);
+			snprintf(err, errlen,
+				 "%s: the XDP program was rejected "
+				 "(%s)%s%s",
+				 p->info.device, strerror(-rc),
+				 *why ? ": " : "", why);
 		xdp_program__close(x->prog);
 		x->prog = NULL;
 		return rc;
@@ -528,12 +548,13 @@ load_program(struct vs_port *p, char *err, size_t errlen)
 	x->map_hits = map_fd(obj, "vs_hits");
 	x->map_xsks = map_fd(obj, "vs_xsks");
 	x->ncpus = libbpf_num_possible_cpus();
-	x->reaper_fd = reaper_start(x->ifindex, xdp_program__id(x->prog),
-				    x->mode);
+	x->reaper_fd =
+		reaper_start(x->ifindex, xdp_program__id(x->prog), x->mode);
 	if (x->reaper_fd < 0)
 		vs_warn("%s: no reaper (%s): if this process is killed, its XDP "
 			"program stays on %s until `xdp-loader unload`",
-			p->info.device, strerror(-x->reaper_fd), p->info.ifname);
+			p->info.device, strerror(-x->reaper_fd),
+			p->info.ifname);
 	return 0;
 }
 
@@ -612,11 +633,10 @@ rss_of(struct vs_port *p, const uint8_t *f, uint32_t len)
 	}
 	if (l4 + 4 > f + len)
 		return 0;
-	return vs__port_rss_queue(p, family,
-				  family == AF_INET ? f + 26 : f + 22,
-				  family == AF_INET ? f + 30 : f + 38,
-				  (uint16_t)(l4[0] << 8 | l4[1]),
-				  (uint16_t)(l4[2] << 8 | l4[3]));
+	return vs__port_rss_queue(
+		p, family, family == AF_INET ? f + 26 : f + 22,
+		family == AF_INET ? f + 30 : f + 38,
+		(uint16_t)(l4[0] << 8 | l4[1]), (uint16_t)(l4[2] << 8 | l4[3]));
 }
 
 /* Passes frames to engine t's handoff ring; wakes it if it sleeps. */
@@ -673,7 +693,8 @@ sock_rx(struct vs_port *p, unsigned qi, struct xsock *x, struct vs_buf **out,
 
 	k = xsk_ring_cons__peek(&x->rx, n, &idx);
 	for (unsigned i = 0; i < k; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + i);
+		const struct xdp_desc *d =
+			xsk_ring_cons__rx_desc(&x->rx, idx + i);
 		struct vs_buf *b = &p->pool.desc[d->addr / p->pool.buf_size];
 		const struct vs_xdp_meta *m;
 		unsigned t = qi;
@@ -774,8 +795,8 @@ tx_reap(struct vs_port *p, unsigned qi)
 	while (x->tx_held &&
 	       (k = xsk_ring_cons__peek(&x->comp, BURST, &idx)) > 0) {
 		for (unsigned i = 0; i < k; i++)
-			b[i] = &p->pool.desc[*xsk_ring_cons__comp_addr(&x->comp,
-								     idx + i) /
+			b[i] = &p->pool.desc[*xsk_ring_cons__comp_addr(
+						     &x->comp, idx + i) /
 					     p->pool.buf_size];
 		xsk_ring_cons__release(&x->comp, k);
 		x->tx_held -= k;
@@ -875,9 +896,11 @@ x_nic_drops(struct vs_port *p, unsigned qi)
 		socklen_t len = sizeof(st);
 
 		memset(&st, 0, sizeof(st));
-		if (getsockopt(q->s[i]->fd, SOL_XDP, XDP_STATISTICS, &st, &len) == 0)
+		if (getsockopt(q->s[i]->fd, SOL_XDP, XDP_STATISTICS, &st,
+			       &len) == 0)
 			/* An empty fill ring counts in rx_dropped too. */
-			n += st.rx_dropped + st.rx_invalid_descs + st.tx_invalid_descs +
+			n += st.rx_dropped + st.rx_invalid_descs +
+			     st.tx_invalid_descs +
 			     (len >= sizeof(st) ? st.rx_ring_full : 0);
 	}
 	return n;
@@ -989,7 +1012,8 @@ slot_new(struct xport *x)
 {
 	for (int i = 0; i < VS_XDP_MAX_SLOTS; i++)
 		if (!x->slot_used[i]) {
-			uint64_t *zeros = calloc((size_t)x->ncpus, sizeof(*zeros));
+			uint64_t *zeros =
+				calloc((size_t)x->ncpus, sizeof(*zeros));
 			uint32_t k = (uint32_t)i;
 
 			if (!zeros)
@@ -1016,9 +1040,9 @@ x_rule_add(struct vs_port *p, const struct vs_rule *r,
 		return -ENOMEM;
 	xr = &h->r;
 	xr->cls = rule_class(r, &h->exact);
-	xr->action = r->action == VS_RULE_DROP ? VS_XDP_DROP
-		     : r->action == VS_RULE_STEER_RSS ? VS_XDP_RSS
-						      : VS_XDP_STEER;
+	xr->action = r->action == VS_RULE_DROP	    ? VS_XDP_DROP :
+		     r->action == VS_RULE_STEER_RSS ? VS_XDP_RSS :
+						      VS_XDP_STEER;
 	xr->proto = r->proto;
 	xr->family = r->family;
 	xr->queue = (uint16_t)r->queue;
@@ -1241,7 +1265,8 @@ parse_device(struct vs_port *p, char *name, size_t len, char *err,
 	x->qfirst = 0;
 	x->qlast = ~0u;
 	snprintf(name, len, "%.*s",
-		 (int)(at ? (size_t)(at - p->o.device - 4) : strlen(p->o.device + 4)),
+		 (int)(at ? (size_t)(at - p->o.device - 4) :
+			    strlen(p->o.device + 4)),
 		 p->o.device + 4);
 	if (at) {
 		errno = 0;
@@ -1249,9 +1274,10 @@ parse_device(struct vs_port *p, char *name, size_t len, char *err,
 		if (*end == '-')
 			x->qlast = (unsigned)strtoul(end + 1, &end, 10);
 		if (errno || end == at + 1 || *end || x->qlast < x->qfirst) {
-			snprintf(err, errlen, "%s: expected xdp:IFNAME, "
-					      "xdp:IFNAME@QUEUE or "
-					      "xdp:IFNAME@FIRST-LAST",
+			snprintf(err, errlen,
+				 "%s: expected xdp:IFNAME, "
+				 "xdp:IFNAME@QUEUE or "
+				 "xdp:IFNAME@FIRST-LAST",
 				 p->o.device);
 			return -EINVAL;
 		}
@@ -1283,9 +1309,9 @@ open_queues(struct vs_port *p, char *err, size_t errlen)
 		x->nsocks = VS_XDP_MAX_QUEUES;
 	if (p->o.nqueues > x->nsocks) {
 		vs_info("%s: %u netdev queue%s (%u..%u): vstack runs %u engine%s "
-			"(for more: ethtool -L %s combined N)", p->o.device,
-			x->nsocks, x->nsocks == 1 ? "" : "s", x->qfirst,
-			x->qfirst + x->nsocks - 1, x->nsocks,
+			"(for more: ethtool -L %s combined N)",
+			p->o.device, x->nsocks, x->nsocks == 1 ? "" : "s",
+			x->qfirst, x->qfirst + x->nsocks - 1, x->nsocks,
 			x->nsocks == 1 ? "" : "s", p->info.ifname);
 		p->o.nqueues = p->info.nqueues = x->nsocks;
 	}
@@ -1307,13 +1333,14 @@ open_queues(struct vs_port *p, char *err, size_t errlen)
 			      &x->socks[0].fill, &x->socks[0].comp, &uc);
 	if (rc) {
 		x->umem = NULL;
-		snprintf(err, errlen, "%s: cannot register %zu MiB of buffers as "
-				      "an AF_XDP UMEM: %s%s", p->info.device,
-			 p->pool.mem_len >> 20, strerror(-rc),
-			 rc == -ENOMEM || rc == -EPERM
-				 ? " (locked memory: raise RLIMIT_MEMLOCK, "
-				   "`ulimit -l unlimited`)"
-				 : "");
+		snprintf(err, errlen,
+			 "%s: cannot register %zu MiB of buffers as "
+			 "an AF_XDP UMEM: %s%s",
+			 p->info.device, p->pool.mem_len >> 20, strerror(-rc),
+			 rc == -ENOMEM || rc == -EPERM ?
+				 " (locked memory: raise RLIMIT_MEMLOCK, "
+				 "`ulimit -l unlimited`)" :
+				 "");
 		return rc;
 	}
 	/* One socket per netdev queue, so no frame of vstack's flows lands
@@ -1328,17 +1355,19 @@ open_queues(struct vs_port *p, char *err, size_t errlen)
 			continue;
 		}
 		if (rc) {
-			snprintf(err, errlen, "%s: AF_XDP socket on queue %u: %s",
+			snprintf(err, errlen,
+				 "%s: AF_XDP socket on queue %u: %s",
 				 p->info.device, hwq, strerror(-rc));
 			return rc;
 		}
 		ns++;
 	}
 	if (!ns) {
-		snprintf(err, errlen, "%s: every queue (%u..%u) is taken by "
-				      "other AF_XDP sockets (other vstack "
-				      "processes?)", p->info.device, x->qfirst,
-			 last);
+		snprintf(err, errlen,
+			 "%s: every queue (%u..%u) is taken by "
+			 "other AF_XDP sockets (other vstack "
+			 "processes?)",
+			 p->info.device, x->qfirst, last);
 		return -EBUSY;
 	}
 	x->nsocks = ns;

@@ -12,17 +12,17 @@
 #ifndef VS_VERBS_XDP_ABI_H
 #define VS_VERBS_XDP_ABI_H
 
-#define VS_XDP_MAX_RULES 64     /* masked rules (drops, 3-tuples, ports) */
-#define VS_XDP_MAX_EXACT 65536  /* exact 5-tuples */
-#define VS_XDP_MAX_SLOTS 1024   /* counting rules */
-#define VS_XDP_MAX_QUEUES 64    /* AF_XDP sockets (netdev queues) */
+#define VS_XDP_MAX_RULES 64 /* masked rules (drops, 3-tuples, ports) */
+#define VS_XDP_MAX_EXACT 65536 /* exact 5-tuples */
+#define VS_XDP_MAX_SLOTS 1024 /* counting rules */
+#define VS_XDP_MAX_QUEUES 64 /* AF_XDP sockets (netdev queues) */
 #define VS_XDP_NO_SLOT 0xffff
 #define VS_XDP_META_MAGIC 0x5653 /* "VS" */
-#define VS_XDP_QUEUE_RSS 0xffff  /* meta.queue: spread by RSS (userspace) */
+#define VS_XDP_QUEUE_RSS 0xffff /* meta.queue: spread by RSS (userspace) */
 
 enum vs_xdp_action {
 	VS_XDP_STEER = 0, /* to queue */
-	VS_XDP_RSS = 1,   /* to the queue RSS picks */
+	VS_XDP_RSS = 1, /* to the queue RSS picks */
 	VS_XDP_DROP = 2,
 };
 

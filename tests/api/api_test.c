@@ -26,14 +26,14 @@ static int failures;
 static struct vs_stack *st;
 static struct vs_ctx *ctx;
 
-#define CHECK(cond, ...)                                  \
-	do {                                              \
-		if (!(cond)) {                            \
+#define CHECK(cond, ...)                                             \
+	do {                                                         \
+		if (!(cond)) {                                       \
 			printf("FAIL: %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);              \
-			printf("\n");                     \
-			failures++;                       \
-		}                                         \
+			printf(__VA_ARGS__);                         \
+			printf("\n");                                \
+			failures++;                                  \
+		}                                                    \
 	} while (0)
 
 static double
@@ -96,8 +96,8 @@ struct rec {
 	int after_close; /* callbacks after `closed`: must stay 0 */
 	void *sent[NZC + 4];
 	int nsent;
-	size_t rx;          /* bytes received */
-	size_t bad;         /* received bytes that differ from the pattern */
+	size_t rx; /* bytes received */
+	size_t bad; /* received bytes that differ from the pattern */
 	struct vs_chain *held[256];
 	int nheld;
 	size_t held_bytes;
@@ -129,7 +129,8 @@ chain_bad(struct vs_chain *ch, size_t off)
 
 	for (int i = 0; i < n && i < 64; i++)
 		for (size_t j = 0; j < iov[i].iov_len; j++, seen++)
-			bad += ((uint8_t *)iov[i].iov_base)[j] != pattern(off + seen);
+			bad += ((uint8_t *)iov[i].iov_base)[j] !=
+			       pattern(off + seen);
 	return bad + (seen != vs_chain_len(ch));
 }
 
@@ -154,7 +155,8 @@ r_received(struct vs_conn *c, struct vs_chain *ch)
 		r->rx += vs_chain_len(o);
 		r->held_bytes -= vs_chain_len(o);
 		vs_chain_release(o);
-		memmove(r->held, r->held + 1, sizeof(r->held[0]) * (size_t)--r->nheld);
+		memmove(r->held, r->held + 1,
+			sizeof(r->held[0]) * (size_t)--r->nheld);
 	}
 }
 
@@ -210,7 +212,8 @@ zero_copy(const char *peer)
 
 	for (size_t i = 0; i < sizeof(mem); i++)
 		mem[i] = pattern(i);
-	CHECK(vs_mem_register(st, mem, sizeof(mem), &m) == 0, "vs_mem_register");
+	CHECK(vs_mem_register(st, mem, sizeof(mem), &m) == 0,
+	      "vs_mem_register");
 	rc = vs_connect(ctx, (struct sockaddr *)&to, &rec_ops, &r, &c);
 	CHECK(rc == 0, "vs_connect: %d", rc);
 	CHECK(run_until(&r.connected, 3000) && r.conn_err == 0, "connected: %d",
@@ -234,8 +237,8 @@ zero_copy(const char *peer)
 	}
 	CHECK(next == NZC, "queued %d of %d zero-copy sends", next, NZC);
 	/* Everything back, then half-close: the peer's echo ends too. */
-	for (double end = now_ms() + 5000; r.rx + r.held_bytes < sizeof(mem) &&
-					   now_ms() < end;)
+	for (double end = now_ms() + 5000;
+	     r.rx + r.held_bytes < sizeof(mem) && now_ms() < end;)
 		vs_ctx_run(ctx, 5);
 	CHECK(vs_shutdown(c) == 0, "vs_shutdown");
 	CHECK(run_until(&r.eof, 3000), "end of stream after the echo");
@@ -245,7 +248,8 @@ zero_copy(const char *peer)
 	CHECK(r.nsent == NZC, "%d sent callbacks for %d sends", r.nsent, NZC);
 	for (int i = 0; i < r.nsent; i++)
 		CHECK(r.sent[i] == (void *)(intptr_t)(i + 1),
-		      "completion %d is send %ld", i, (long)(intptr_t)r.sent[i]);
+		      "completion %d is send %ld", i,
+		      (long)(intptr_t)r.sent[i]);
 	/* Chains held across the close are still what arrived. */
 	CHECK(r.nheld > 0, "chains held after the close");
 	vs_ctx_stats(ctx, &s);
@@ -296,7 +300,8 @@ timers(void)
 	for (int i = 0; i < 4; i++) {
 		a[i][0] = (intptr_t)&t;
 		a[i][1] = ms[i];
-		CHECK(vs_timer(ctx, (uint32_t)ms[i], t_fire, a[i]) == 0, "vs_timer");
+		CHECK(vs_timer(ctx, (uint32_t)ms[i], t_fire, a[i]) == 0,
+		      "vs_timer");
 	}
 	vs_timer_cancel(ctx, t_fire, a[3]);
 	run_for(200);
@@ -312,7 +317,8 @@ timers(void)
 static void
 errors(const char *peer)
 {
-	struct sockaddr_storage refused = addr(peer, 8001), to = addr(peer, 8000);
+	struct sockaddr_storage refused = addr(peer, 8001),
+				to = addr(peer, 8000);
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	struct vs_options bad = { .size = 1 };
 	struct vs_stack *st2;
@@ -323,10 +329,12 @@ errors(const char *peer)
 	int rc;
 
 	CHECK(vs_init(&bad, &st2) == -EINVAL, "vs_init with a bad size");
-	CHECK(vs_listen(ctx, (struct sockaddr *)&un, 1, 0, &rec_ops, NULL, &l) ==
-		      -EAFNOSUPPORT, "vs_listen on AF_UNIX");
-	CHECK(vs_listen(ctx, (struct sockaddr *)&any, 1, 99, &rec_ops, NULL, &l) ==
-		      -EINVAL, "vs_listen with unknown flags");
+	CHECK(vs_listen(ctx, (struct sockaddr *)&un, 1, 0, &rec_ops, NULL,
+			&l) == -EAFNOSUPPORT,
+	      "vs_listen on AF_UNIX");
+	CHECK(vs_listen(ctx, (struct sockaddr *)&any, 1, 99, &rec_ops, NULL,
+			&l) == -EINVAL,
+	      "vs_listen with unknown flags");
 	rc = vs_listen(ctx, (struct sockaddr *)&any, 1, 0, &rec_ops, &r0, &l);
 	CHECK(rc == 0, "vs_listen: %d", rc);
 	if (!rc) {
@@ -336,7 +344,8 @@ errors(const char *peer)
 		      "a listener's closed comes before vs_close returns");
 	}
 	/* Refused: `connected` with the error, and nothing after it. */
-	CHECK(vs_connect(ctx, (struct sockaddr *)&refused, &rec_ops, &r1, &c) == 0,
+	CHECK(vs_connect(ctx, (struct sockaddr *)&refused, &rec_ops, &r1, &c) ==
+		      0,
 	      "vs_connect to a closed port");
 	CHECK(run_until(&r1.connected, 3000) && r1.conn_err == -ECONNREFUSED,
 	      "connected: %d, -ECONNREFUSED expected", r1.conn_err);
@@ -370,8 +379,9 @@ u_received(struct vs_dgram *u, struct vs_chain *ch, const struct sockaddr *from)
 	size_t n = vs_chain_copy(ch, 0, r->data, sizeof(r->data) - 1);
 
 	r->data[n] = 0;
-	memcpy(&r->from, from, from->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-							  : sizeof(struct sockaddr_in6));
+	memcpy(&r->from, from,
+	       from->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
+					    sizeof(struct sockaddr_in6));
 	vs_chain_release(ch);
 	vs_chain_release(ch); /* a program bug: reported, ignored */
 	r->got = true;
@@ -391,7 +401,8 @@ udp(const char *peer)
 	CHECK(vs_udp_open(ctx, (struct sockaddr *)&any, &ops, &r, &u) == 0,
 	      "vs_udp_open");
 	vs_udp_local(u, &local);
-	CHECK(((struct sockaddr_in *)&local)->sin_port != 0, "an ephemeral port");
+	CHECK(((struct sockaddr_in *)&local)->sin_port != 0,
+	      "an ephemeral port");
 	CHECK(vs_udp_sendto(u, "datagram", 8, (struct sockaddr *)&to) == 0,
 	      "vs_udp_sendto");
 	CHECK(run_until(&r.got, 3000) && !strcmp(r.data, "datagram"),
@@ -433,7 +444,8 @@ e_received(struct vs_conn *c, struct vs_chain *ch)
 		vs_close(c);
 		return;
 	}
-	for (size_t off = 0; (n = vs_chain_copy(ch, off, buf, sizeof(buf))); off += n)
+	for (size_t off = 0; (n = vs_chain_copy(ch, off, buf, sizeof(buf)));
+	     off += n)
 		vs_send(c, buf, n);
 	vs_chain_release(ch);
 }

@@ -82,11 +82,12 @@ expect(const char *what, const void *msg, size_t len, int want)
 	char reply[70000];
 	int n = exchange(msg, len, reply, sizeof(reply));
 	const char *p = n >= 12 ? reply + 12 : "";
-	int ok = want == 0 ? n == 0
-		 : want == 1 ? !strncmp(p, "error: ", 7)
-			     : !strncmp(p, "ok\n", 3);
+	int ok = want == 0 ? n == 0 :
+		 want == 1 ? !strncmp(p, "error: ", 7) :
+			     !strncmp(p, "ok\n", 3);
 
-	printf("%-40s -> %.*s\n", what, (int)strcspn(p, "\n"), n ? p : "(no reply)");
+	printf("%-40s -> %.*s\n", what, (int)strcspn(p, "\n"),
+	       n ? p : "(no reply)");
 	if (!ok) {
 		printf("FAIL: %s: unexpected reply\n", what);
 		failures++;
@@ -169,6 +170,7 @@ main(int argc, char **argv)
 	}
 	printf("%d random payloads and %d random headers sent\n", n, n);
 	request("info, after all that", "info", 1, 2);
-	printf("%s\n", failures ? "ctl_fuzz: FAILED" : "ctl_fuzz: the process kept serving");
+	printf("%s\n", failures ? "ctl_fuzz: FAILED" :
+				  "ctl_fuzz: the process kept serving");
 	return failures != 0;
 }

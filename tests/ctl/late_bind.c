@@ -19,7 +19,8 @@ main(void)
 	printf("ready\n");
 	while (fgets(line, sizeof(line), stdin)) {
 		struct sockaddr_in a = { .sin_family = AF_INET,
-					 .sin_port = htons((uint16_t)atoi(line)) };
+					 .sin_port =
+						 htons((uint16_t)atoi(line)) };
 		int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
 		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)))

@@ -47,11 +47,15 @@ udp_rule(struct ibv_qp *qp, uint16_t port)
 		struct ibv_flow_spec_ipv4 ip;
 		struct ibv_flow_spec_tcp_udp udp;
 	} r = {
-		.attr = { .type = IBV_FLOW_ATTR_NORMAL, .size = sizeof(r),
-			  .num_of_specs = 2, .port = 1 },
+		.attr = { .type = IBV_FLOW_ATTR_NORMAL,
+			  .size = sizeof(r),
+			  .num_of_specs = 2,
+			  .port = 1 },
 		.ip = { .type = IBV_FLOW_SPEC_IPV4, .size = sizeof(r.ip) },
-		.udp = { .type = IBV_FLOW_SPEC_UDP, .size = sizeof(r.udp),
-			 .val.dst_port = htons(port), .mask.dst_port = 0xffff },
+		.udp = { .type = IBV_FLOW_SPEC_UDP,
+			 .size = sizeof(r.udp),
+			 .val.dst_port = htons(port),
+			 .mask.dst_port = 0xffff },
 	};
 
 	return ibv_create_flow(qp, &r.attr);
@@ -116,21 +120,29 @@ main(int argc, char **argv)
 	pd = ibv_alloc_pd(ctx);
 	cq = ibv_create_cq(ctx, 16, NULL, ch, 0);
 	mr = ibv_reg_mr(pd, buf, sizeof(buf), IBV_ACCESS_LOCAL_WRITE);
-	qp = ibv_create_qp(pd, &(struct ibv_qp_init_attr){
-		.send_cq = cq, .recv_cq = cq, .qp_type = IBV_QPT_RAW_PACKET,
-		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
-			 .max_send_sge = 1, .max_recv_sge = 1 } });
+	qp = ibv_create_qp(
+		pd, &(struct ibv_qp_init_attr){ .send_cq = cq,
+						.recv_cq = cq,
+						.qp_type = IBV_QPT_RAW_PACKET,
+						.cap = { .max_send_wr = 4,
+							 .max_recv_wr = 4,
+							 .max_send_sge = 1,
+							 .max_recv_sge = 1 } });
 	if (!ch || !pd || !cq || !mr || !qp)
 		return fail("setup");
-	ibv_modify_qp(qp, &(struct ibv_qp_attr){ .qp_state = IBV_QPS_INIT,
-						 .port_num = 1 },
+	ibv_modify_qp(qp,
+		      &(struct ibv_qp_attr){ .qp_state = IBV_QPS_INIT,
+					     .port_num = 1 },
 		      IBV_QP_STATE | IBV_QP_PORT);
 	ibv_modify_qp(qp, &(struct ibv_qp_attr){ .qp_state = IBV_QPS_RTR },
 		      IBV_QP_STATE);
-	ibv_post_recv(qp, &(struct ibv_recv_wr){
-		.sg_list = &(struct ibv_sge){ (uintptr_t)buf, sizeof(buf),
-					      mr->lkey },
-		.num_sge = 1 }, &(struct ibv_recv_wr *){ NULL });
+	ibv_post_recv(
+		qp,
+		&(struct ibv_recv_wr){
+			.sg_list = &(struct ibv_sge){ (uintptr_t)buf,
+						      sizeof(buf), mr->lkey },
+			.num_sge = 1 },
+		&(struct ibv_recv_wr *){ NULL });
 	if (!(fl = udp_rule(qp, port)) || (ks = kernel_socket(port)) < 0)
 		return fail("rule or kernel socket");
 	printf("ready\n");
@@ -146,7 +158,8 @@ main(int argc, char **argv)
 	fflush(stdout);
 	p = (struct pollfd){ .fd = ks, .events = POLLIN };
 	if (poll(&p, 1, 10000) != 1)
-		return fail("the kernel got nothing after the rule was removed");
+		return fail(
+			"the kernel got nothing after the rule was removed");
 	printf("kernel got it\n");
 	return 0;
 }

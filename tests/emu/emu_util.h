@@ -52,9 +52,12 @@ static inline struct ibv_qp *
 make_qp(struct side *s, uint32_t wr, uint32_t sge, uint32_t inl)
 {
 	struct ibv_qp_init_attr a = {
-		.send_cq = s->cq, .recv_cq = s->cq,
-		.cap = { .max_send_wr = wr, .max_recv_wr = wr,
-			 .max_send_sge = sge, .max_recv_sge = sge,
+		.send_cq = s->cq,
+		.recv_cq = s->cq,
+		.cap = { .max_send_wr = wr,
+			 .max_recv_wr = wr,
+			 .max_send_sge = sge,
+			 .max_recv_sge = sge,
 			 .max_inline_data = inl },
 		.qp_type = IBV_QPT_RAW_PACKET,
 	};
@@ -67,8 +70,8 @@ qp_to(struct ibv_qp *qp, enum ibv_qp_state st)
 {
 	struct ibv_qp_attr a = { .qp_state = st, .port_num = 1 };
 
-	return ibv_modify_qp(qp, &a, IBV_QP_STATE |
-				     (st == IBV_QPS_INIT ? IBV_QP_PORT : 0));
+	return ibv_modify_qp(
+		qp, &a, IBV_QP_STATE | (st == IBV_QPS_INIT ? IBV_QP_PORT : 0));
 }
 
 static inline void
@@ -120,8 +123,10 @@ static inline int
 post_recv_buf(struct side *s, int i, uint32_t len)
 {
 	struct ibv_sge sge = { (uintptr_t)bufp(s, i), len, s->mr->lkey };
-	struct ibv_recv_wr wr = { .wr_id = (uint64_t)i, .sg_list = &sge,
-				  .num_sge = 1 }, *bad = NULL;
+	struct ibv_recv_wr wr = { .wr_id = (uint64_t)i,
+				  .sg_list = &sge,
+				  .num_sge = 1 },
+			   *bad = NULL;
 
 	return ibv_post_recv(s->qp, &wr, &bad);
 }
@@ -130,9 +135,12 @@ static inline int
 post_send_buf(struct side *s, int i, uint32_t len, unsigned flags)
 {
 	struct ibv_sge sge = { (uintptr_t)bufp(s, i), len, s->mr->lkey };
-	struct ibv_send_wr wr = { .wr_id = (uint64_t)i, .sg_list = &sge,
-				  .num_sge = 1, .opcode = IBV_WR_SEND,
-				  .send_flags = flags }, *bad = NULL;
+	struct ibv_send_wr wr = { .wr_id = (uint64_t)i,
+				  .sg_list = &sge,
+				  .num_sge = 1,
+				  .opcode = IBV_WR_SEND,
+				  .send_flags = flags },
+			   *bad = NULL;
 
 	return ibv_post_send(s->qp, &wr, &bad);
 }

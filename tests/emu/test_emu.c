@@ -98,9 +98,12 @@ START_TEST(send_recv)
 	struct ibv_flow *fl = pair_up();
 	struct ibv_wc wc[4];
 	struct ibv_sge sg[3];
-	struct ibv_send_wr wr = { .wr_id = 77, .sg_list = sg, .num_sge = 3,
+	struct ibv_send_wr wr = { .wr_id = 77,
+				  .sg_list = sg,
+				  .num_sge = 3,
 				  .opcode = IBV_WR_SEND,
-				  .send_flags = IBV_SEND_SIGNALED }, *bad;
+				  .send_flags = IBV_SEND_SIGNALED },
+			   *bad;
 	struct ibv_recv_wr rwr = { .wr_id = 5, .sg_list = sg, .num_sge = 2 },
 			   *rbad;
 	uint8_t *f = bufp(&a, 0);
@@ -221,8 +224,11 @@ START_TEST(bad_lkey)
 {
 	struct ibv_flow *fl = pair_up();
 	struct ibv_sge sge = { (uintptr_t)bufp(&a, 0), 60, a.mr->lkey + 1 };
-	struct ibv_send_wr wr = { .wr_id = 3, .sg_list = &sge, .num_sge = 1,
-				  .opcode = IBV_WR_SEND }, *bad = NULL;
+	struct ibv_send_wr wr = { .wr_id = 3,
+				  .sg_list = &sge,
+				  .num_sge = 1,
+				  .opcode = IBV_WR_SEND },
+			   *bad = NULL;
 	struct ibv_wc wc[4];
 
 	/* Accepted when posted; fails when it executes, even unsignaled. */
@@ -320,8 +326,10 @@ START_TEST(limits)
 	struct ibv_flow *fl = pair_up();
 	struct ibv_device_attr da;
 	struct ibv_sge sg[5];
-	struct ibv_send_wr wr = { .sg_list = sg, .num_sge = 5,
-				  .opcode = IBV_WR_SEND }, *bad = NULL;
+	struct ibv_send_wr wr = { .sg_list = sg,
+				  .num_sge = 5,
+				  .opcode = IBV_WR_SEND },
+			   *bad = NULL;
 	struct ibv_wc wc[64];
 	int i, rc;
 
@@ -333,10 +341,15 @@ START_TEST(limits)
 	ck_assert_ptr_null(make_qp(&a, 8, 1, 100000));
 	ck_assert_int_eq(errno, EINVAL);
 	/* Only raw packet work is emulated. */
-	ck_assert_ptr_null(ibv_create_qp(a.pd, &(struct ibv_qp_init_attr){
-		.send_cq = a.cq, .recv_cq = a.cq, .qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = 1, .max_recv_wr = 1,
-			 .max_send_sge = 1, .max_recv_sge = 1 } }));
+	ck_assert_ptr_null(ibv_create_qp(
+		a.pd,
+		&(struct ibv_qp_init_attr){ .send_cq = a.cq,
+					    .recv_cq = a.cq,
+					    .qp_type = IBV_QPT_RC,
+					    .cap = { .max_send_wr = 1,
+						     .max_recv_wr = 1,
+						     .max_send_sge = 1,
+						     .max_recv_sge = 1 } }));
 	ck_assert_int_eq(errno, EOPNOTSUPP);
 	/* More SGEs than the QP was created with (4). */
 	for (i = 0; i < 5; i++)
@@ -535,9 +548,9 @@ START_TEST(ip_checksum)
 	post_recv_buf(&b, 1, BUF_SIZE);
 	/* The frame leaves with zero checksums; the NIC fills them. */
 	udp4_frame(bufp(&a, 0), 200, mac1, mac0, 0x0a000001, 0x0a000002, 5, 7);
-	ck_assert_int_eq(post_send_buf(&a, 0, 200, IBV_SEND_SIGNALED |
-					     IBV_SEND_IP_CSUM),
-			 0);
+	ck_assert_int_eq(
+		post_send_buf(&a, 0, 200, IBV_SEND_SIGNALED | IBV_SEND_IP_CSUM),
+		0);
 	ck_assert_int_eq(poll_n(b.cq, wc, 4), 1);
 	ck_assert(wc[0].wc_flags & IBV_WC_IP_CSUM_OK);
 	ck_assert(got[24] || got[25]); /* IPv4 header checksum */
@@ -581,9 +594,9 @@ START_TEST(busy_teardown)
 	struct ibv_comp_channel *ch = ibv_create_comp_channel(a.ctx);
 	struct ibv_cq *cq = ibv_create_cq(a.ctx, 8, NULL, ch, 0);
 
-	ck_assert_int_eq(ibv_dealloc_pd(b.pd), EBUSY);   /* MR, QP */
-	ck_assert_int_eq(ibv_destroy_cq(b.cq), EBUSY);   /* QP */
-	ck_assert_int_eq(ibv_destroy_qp(b.qp), EBUSY);   /* flow */
+	ck_assert_int_eq(ibv_dealloc_pd(b.pd), EBUSY); /* MR, QP */
+	ck_assert_int_eq(ibv_destroy_cq(b.cq), EBUSY); /* QP */
+	ck_assert_int_eq(ibv_destroy_qp(b.qp), EBUSY); /* flow */
 	ck_assert_int_eq(ibv_destroy_comp_channel(ch), EBUSY); /* CQ */
 	ck_assert_int_eq(ibv_destroy_cq(cq), 0);
 	ck_assert_int_eq(ibv_destroy_comp_channel(ch), 0);
@@ -668,7 +681,8 @@ START_TEST(cq_ex_polling)
 	do {
 		ck_assert_int_eq(cqx->status, IBV_WC_SUCCESS);
 		ck_assert_uint_eq(cqx->wr_id, (uint64_t)n);
-		ck_assert_uint_eq(ibv_wc_read_byte_len(cqx), 100u + (unsigned)n);
+		ck_assert_uint_eq(ibv_wc_read_byte_len(cqx),
+				  100u + (unsigned)n);
 		ck_assert_uint_eq(ibv_wc_read_qp_num(cqx), b.qp->qp_num);
 		ck_assert_int_eq(ibv_wc_read_opcode(cqx), IBV_WC_RECV);
 		n++;
@@ -681,7 +695,6 @@ START_TEST(cq_ex_polling)
 	pair_down(fl);
 }
 END_TEST
-
 
 /* The Microsoft RSS test vectors' IPv4/TCP tuples and hashes. */
 static const struct {
@@ -712,14 +725,18 @@ START_TEST(rss_spread)
 	qp_to_rts(a.qp);
 	for (int i = 0; i < NWQ; i++) {
 		struct ibv_wq_init_attr wa = { .wq_type = IBV_WQT_RQ,
-					       .max_wr = 8, .max_sge = 1,
-					       .pd = b.pd, .cq = b.cq };
+					       .max_wr = 8,
+					       .max_sge = 1,
+					       .pd = b.pd,
+					       .cq = b.cq };
 		struct ibv_wq_attr ma = { .attr_mask = IBV_WQ_ATTR_STATE,
 					  .wq_state = IBV_WQS_RDY };
 		struct ibv_sge sge = { (uintptr_t)bufp(&b, i), BUF_SIZE,
 				       b.mr->lkey };
-		struct ibv_recv_wr rw = { .wr_id = (uint64_t)i, .sg_list = &sge,
-					  .num_sge = 1 }, *bad;
+		struct ibv_recv_wr rw = { .wr_id = (uint64_t)i,
+					  .sg_list = &sge,
+					  .num_sge = 1 },
+				   *bad;
 
 		wq[i] = ibv_create_wq(b.ctx, &wa);
 		ck_assert_ptr_nonnull(wq[i]);
@@ -727,26 +744,35 @@ START_TEST(rss_spread)
 		for (int k = 0; k < 4; k++)
 			ck_assert_int_eq(ibv_post_wq_recv(wq[i], &rw, &bad), 0);
 	}
-	ind = ibv_create_rwq_ind_table(b.ctx,
-		&(struct ibv_rwq_ind_table_init_attr){ .log_ind_tbl_size = LOG,
-						       .ind_tbl = wq });
+	ind = ibv_create_rwq_ind_table(
+		b.ctx, &(struct ibv_rwq_ind_table_init_attr){
+			       .log_ind_tbl_size = LOG, .ind_tbl = wq });
 	ck_assert_ptr_nonnull(ind);
-	memcpy(key, (const uint8_t[]){ 0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b,
-		0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
-		0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb,
-		0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b,
-		0xbe, 0xac, 0x01, 0xfa }, 40);
-	rss = ibv_create_qp_ex(b.ctx, &(struct ibv_qp_init_attr_ex){
-		.qp_type = IBV_QPT_RAW_PACKET,
-		.comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_IND_TABLE |
-			     IBV_QP_INIT_ATTR_RX_HASH,
-		.pd = b.pd, .rwq_ind_tbl = ind,
-		.rx_hash_conf = { .rx_hash_function = IBV_RX_HASH_FUNC_TOEPLITZ,
-				  .rx_hash_key_len = 40, .rx_hash_key = key,
-				  .rx_hash_fields_mask = IBV_RX_HASH_SRC_IPV4 |
-					IBV_RX_HASH_DST_IPV4 |
-					IBV_RX_HASH_SRC_PORT_TCP |
-					IBV_RX_HASH_DST_PORT_TCP } });
+	memcpy(key, (const uint8_t[]){ 0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e,
+				       0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+				       0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae,
+				       0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+				       0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7,
+				       0x3b, 0xbe, 0xac, 0x01, 0xfa },
+	       40);
+	rss = ibv_create_qp_ex(
+		b.ctx,
+		&(struct ibv_qp_init_attr_ex){
+			.qp_type = IBV_QPT_RAW_PACKET,
+			.comp_mask = IBV_QP_INIT_ATTR_PD |
+				     IBV_QP_INIT_ATTR_IND_TABLE |
+				     IBV_QP_INIT_ATTR_RX_HASH,
+			.pd = b.pd,
+			.rwq_ind_tbl = ind,
+			.rx_hash_conf = { .rx_hash_function =
+						  IBV_RX_HASH_FUNC_TOEPLITZ,
+					  .rx_hash_key_len = 40,
+					  .rx_hash_key = key,
+					  .rx_hash_fields_mask =
+						  IBV_RX_HASH_SRC_IPV4 |
+						  IBV_RX_HASH_DST_IPV4 |
+						  IBV_RX_HASH_SRC_PORT_TCP |
+						  IBV_RX_HASH_DST_PORT_TCP } });
 	ck_assert_ptr_nonnull(rss);
 	flow_init(&r, 0, 0);
 	flow_add(&r, IBV_FLOW_SPEC_IPV4, sizeof(struct ibv_flow_spec_ipv4));
@@ -805,10 +831,14 @@ imp_run(const char *spec, struct imp_result *res)
 		if (seq < IMP_N) {
 			udp4_frame(bufp(&a, 200), 100, mac1, mac0, 1, 2, 3, 7);
 			memcpy(bufp(&a, 200) + 60, &seq, 4);
-			ck_assert_int_eq(post_send_buf(&a, 200, 100,
+			ck_assert_int_eq(
+				post_send_buf(
+					&a, 200, 100,
 					IBV_SEND_IP_CSUM |
-					(seq % 32 == 31 ? IBV_SEND_SIGNALED : 0)),
-					 0);
+						(seq % 32 == 31 ?
+							 IBV_SEND_SIGNALED :
+							 0)),
+				0);
 		} else {
 			usleep(2000); /* lets a held-back last frame out */
 		}
@@ -834,7 +864,8 @@ imp_run(const char *spec, struct imp_result *res)
 				/* Which frames came, not in which order: a held
 				 * frame leaves after 1 ms without a successor,
 				 * so order depends on the machine's load. */
-				res->pattern += ((uint64_t)s + 1) * 0x9e3779b97f4a7c15u;
+				res->pattern +=
+					((uint64_t)s + 1) * 0x9e3779b97f4a7c15u;
 				post_recv_buf(&b, (int)wc[k].wr_id, BUF_SIZE);
 			}
 		}
@@ -876,7 +907,8 @@ assert_rate(const char *what, uint64_t count, double p)
 
 START_TEST(impairment)
 {
-	const char *spec = "loss=0.05,dup=0.03,reorder=0.04,corrupt=0.02,seed=7";
+	const char *spec =
+		"loss=0.05,dup=0.03,reorder=0.04,corrupt=0.02,seed=7";
 	struct imp_result r1, r2, r3;
 
 	imp_child(spec, &r1);

@@ -39,7 +39,7 @@
 #include "vstest.h"
 
 #define LOCAL_IP 0x0a4d0101u /* 10.77.1.1, the port's netdev */
-#define PEER_IP 0x0a4d0102u  /* 10.77.1.2 */
+#define PEER_IP 0x0a4d0102u /* 10.77.1.2 */
 #define NQ 4
 #define RX_DEPTH 64
 #define TX_DEPTH 64
@@ -58,8 +58,12 @@ opts(unsigned nq, uint32_t n)
 	return (struct vs_port_opts){
 		.sz = sizeof(struct vs_port_opts),
 		.device = getenv("VS_TEST_DEVICE"),
-		.nqueues = nq, .buf_size = 2048, .nbufs = n,
-		.rx_depth = RX_DEPTH, .tx_depth = TX_DEPTH, .hugepages = false,
+		.nqueues = nq,
+		.buf_size = 2048,
+		.nbufs = n,
+		.rx_depth = RX_DEPTH,
+		.tx_depth = TX_DEPTH,
+		.hugepages = false,
 	};
 }
 
@@ -174,9 +178,13 @@ static struct vs_rule
 udp_rule(enum vs_rule_action a, unsigned q, uint16_t dport, uint16_t sport,
 	 bool addrs)
 {
-	struct vs_rule r = { .action = a, .queue = q, .proto = IPPROTO_UDP,
-			     .dport = dport, .dport_mask = 0xffff,
-			     .sport = sport, .sport_mask = sport ? 0xffff : 0 };
+	struct vs_rule r = { .action = a,
+			     .queue = q,
+			     .proto = IPPROTO_UDP,
+			     .dport = dport,
+			     .dport_mask = 0xffff,
+			     .sport = sport,
+			     .sport_mask = sport ? 0xffff : 0 };
 	uint32_t l = htonl(LOCAL_IP), pe = htonl(PEER_IP);
 
 	if (addrs) {
@@ -401,7 +409,8 @@ START_TEST(rss_spread)
 		memcpy(in + 8, &sp, 2);
 		memcpy(in + 10, &dp, 2);
 		/* Microsoft's key; table entry i is queue i mod NQ. */
-		want = (vs__toeplitz(vs__rss_ms_key, 40, in, 12) & (NQ - 1)) % NQ;
+		want = (vs__toeplitz(vs__rss_ms_key, 40, in, 12) & (NQ - 1)) %
+		       NQ;
 		ck_assert_uint_eq(vs__port_rss_queue(port, AF_INET, &s, &d,
 						     10000 + i, 9500),
 				  want);
@@ -481,7 +490,8 @@ START_TEST(sleep_wake)
 
 	setup();
 	h = add(udp_rule(VS_RULE_STEER, 0, 9800, 0, false));
-	p = (struct pollfd){ .fd = vs__port_sleep_fd(port, 0), .events = POLLIN };
+	p = (struct pollfd){ .fd = vs__port_sleep_fd(port, 0),
+			     .events = POLLIN };
 	ck_assert_int_ge(p.fd, 0);
 	ck_assert_int_eq(vs__port_arm(port, 0), 0);
 	ck_assert_int_eq(poll(&p, 1, 100), 0); /* nothing: it sleeps */
@@ -566,7 +576,6 @@ START_TEST(close_leaks)
 }
 END_TEST
 
-
 START_TEST(tx_checksum)
 {
 	struct vs_buf *b;
@@ -631,11 +640,13 @@ START_TEST(jumbo)
 	if (xdp) {
 		char want[256];
 
-		snprintf(want, sizeof(want), "%s: buffers of 9216 bytes: AF_XDP "
-					     "frames live in chunks of at most "
-					     "one 4 KiB page; use buffer_size = "
-					     "2048 (jumbo frames need the verbs "
-					     "backend)", getenv("VS_TEST_DEVICE"));
+		snprintf(want, sizeof(want),
+			 "%s: buffers of 9216 bytes: AF_XDP "
+			 "frames live in chunks of at most "
+			 "one 4 KiB page; use buffer_size = "
+			 "2048 (jumbo frames need the verbs "
+			 "backend)",
+			 getenv("VS_TEST_DEVICE"));
 		ck_assert_ptr_null(vs__port_open(&o, err, sizeof(err)));
 		ck_assert_str_eq(err, want);
 		ck_assert(!netdev_has_xdp());
@@ -675,8 +686,9 @@ START_TEST(no_such_device)
 	char want[256];
 
 	o.device = "mlx5_9";
-	snprintf(want, sizeof(want), "mlx5_9: no such RDMA device or netdev; "
-				     "there are: %s (%s)",
+	snprintf(want, sizeof(want),
+		 "mlx5_9: no such RDMA device or netdev; "
+		 "there are: %s (%s)",
 		 getenv("VS_TEST_DEVICE"), getenv("VS_TEST_IFNAME"));
 	assert_open_fails(o, ENODEV, want);
 }
@@ -697,8 +709,9 @@ START_TEST(no_cap_net_raw)
 	char want[256];
 
 	ck_assert_int_eq(drop_net_raw(), 0);
-	snprintf(want, sizeof(want), "%s: CAP_NET_RAW required; run as root or "
-				     "`setcap cap_net_raw+ep PROGRAM`",
+	snprintf(want, sizeof(want),
+		 "%s: CAP_NET_RAW required; run as root or "
+		 "`setcap cap_net_raw+ep PROGRAM`",
 		 getenv("VS_TEST_DEVICE"));
 	assert_open_fails(opts(2, 1024), EPERM, want);
 	/* What was made before the refusal is gone again. */
@@ -712,8 +725,9 @@ START_TEST(xdp_no_such_interface)
 	char want[256];
 
 	o.device = "xdp:nosuch0";
-	snprintf(want, sizeof(want), "xdp:nosuch0: no such interface in this "
-				     "network namespace; there are: %s",
+	snprintf(want, sizeof(want),
+		 "xdp:nosuch0: no such interface in this "
+		 "network namespace; there are: %s",
 		 getenv("VS_TEST_IFNAME"));
 	assert_open_fails(o, ENODEV, want);
 }
@@ -724,9 +738,10 @@ START_TEST(xdp_no_cap_net_raw)
 	char want[256];
 
 	ck_assert_int_eq(drop_net_raw(), 0);
-	snprintf(want, sizeof(want), "%s: AF_XDP needs CAP_NET_RAW, and "
-				     "loading the XDP program CAP_BPF and "
-				     "CAP_NET_ADMIN; run as root",
+	snprintf(want, sizeof(want),
+		 "%s: AF_XDP needs CAP_NET_RAW, and "
+		 "loading the XDP program CAP_BPF and "
+		 "CAP_NET_ADMIN; run as root",
 		 getenv("VS_TEST_DEVICE"));
 	assert_open_fails(opts(2, 1024), EPERM, want);
 	ck_assert(!netdev_has_xdp());
@@ -742,8 +757,10 @@ START_TEST(xdp_bad_device)
 	assert_open_fails(o, EINVAL, "xdp:: expected xdp:IFNAME");
 	snprintf(want, sizeof(want), "%s@1-x", getenv("VS_TEST_DEVICE"));
 	o.device = want;
-	snprintf(err, sizeof(err), "%s: expected xdp:IFNAME, xdp:IFNAME@QUEUE "
-				   "or xdp:IFNAME@FIRST-LAST", want);
+	snprintf(err, sizeof(err),
+		 "%s: expected xdp:IFNAME, xdp:IFNAME@QUEUE "
+		 "or xdp:IFNAME@FIRST-LAST",
+		 want);
 	{
 		char msg[512];
 
@@ -751,26 +768,29 @@ START_TEST(xdp_bad_device)
 		assert_open_fails(o, EINVAL, msg);
 	}
 	/* A netdev whose frames do not fit a chunk. */
-	ck_assert_int_eq(system("ip link set dev \"$VS_TEST_IFNAME\" mtu 3000"), 0);
+	ck_assert_int_eq(system("ip link set dev \"$VS_TEST_IFNAME\" mtu 3000"),
+			 0);
 	o.device = getenv("VS_TEST_DEVICE");
 	{
 		char msg[512];
 
-		snprintf(msg, sizeof(msg), "%s: MTU 3000 is too large for AF_XDP "
-					   "chunks of 2048 bytes (at most 1774); "
-					   "lower it (ip link set %s mtu 1500) or "
-					   "use the verbs backend",
+		snprintf(msg, sizeof(msg),
+			 "%s: MTU 3000 is too large for AF_XDP "
+			 "chunks of 2048 bytes (at most 1774); "
+			 "lower it (ip link set %s mtu 1500) or "
+			 "use the verbs backend",
 			 getenv("VS_TEST_DEVICE"), getenv("VS_TEST_IFNAME"));
 		assert_open_fails(o, EMSGSIZE, msg);
 	}
-	ck_assert_int_eq(system("ip link set dev \"$VS_TEST_IFNAME\" mtu 1500"), 0);
+	ck_assert_int_eq(system("ip link set dev \"$VS_TEST_IFNAME\" mtu 1500"),
+			 0);
 	snprintf(want, sizeof(want), "%s@7", getenv("VS_TEST_DEVICE"));
 	o.device = want;
 	{
 		char msg[512];
 
-		snprintf(msg, sizeof(msg), "%s: queue 7: the netdev has 4 queues",
-			 want);
+		snprintf(msg, sizeof(msg),
+			 "%s: queue 7: the netdev has 4 queues", want);
 		assert_open_fails(o, EINVAL, msg);
 	}
 	ck_assert(!netdev_has_xdp());
@@ -802,17 +822,19 @@ END_TEST
  * emulator (an ASan build also finds what leaked in the process).
  */
 static const struct open_fault {
-	const char *spec;  /* VSEMU_FAIL */
-	int want_errno;    /* of vs__port_open */
-	const char *says;  /* in the message */
+	const char *spec; /* VSEMU_FAIL */
+	int want_errno; /* of vs__port_open */
+	const char *says; /* in the message */
 } open_faults[] = {
 	/* rdma-core without an RDMA subsystem: NULL, no list to free */
 	{ "ibv_get_device_list:1:ENOSYS", ENODEV, "no RDMA device found" },
 	{ "ibv_open_device:1:ENOMEM", ENOMEM,
 	  "cannot open: ibv_open_device: Cannot allocate memory" },
-	{ "ibv_query_port:1:EIO", EIO, "cannot query the device: "
+	{ "ibv_query_port:1:EIO", EIO,
+	  "cannot query the device: "
 	  "ibv_query_port: Input/output error" },
-	{ "ibv_query_device_ex:1:EINVAL", EIO, "cannot query the device: "
+	{ "ibv_query_device_ex:1:EINVAL", EIO,
+	  "cannot query the device: "
 	  "ibv_query_device_ex: Invalid argument" },
 	{ "ibv_alloc_pd:1:ENOMEM", ENOMEM, "ibv_alloc_pd: Cannot allocate" },
 	{ "ibv_reg_mr:1:EFAULT", EFAULT, "ibv_reg_mr: Bad address" },
@@ -930,7 +952,8 @@ START_TEST(running_faults)
 	ck_assert_int_eq(vsemu_fail("ibv_create_counters:1:ENOMEM"), 0);
 	ck_assert_int_eq(vs__port_rule_add(port, &r, &h2), -ENOMEM);
 	ck_assert_int_eq(vsemu_fail("ibv_attach_counters_point_flow:2:"
-				    "EOPNOTSUPP"), 0);
+				    "EOPNOTSUPP"),
+			 0);
 	ck_assert_int_eq(vs__port_rule_add(port, &r, &h2), -EOPNOTSUPP);
 	assert_emulator_holds(NQ, 2);
 	ck_assert_int_eq(vsemu_fail("ibv_read_counters:1:EIO"), 0);
@@ -952,8 +975,8 @@ vstest_suite(void)
 	const char *backend = getenv("VS_TEST_BACKEND");
 
 	xdp = backend && strcmp(backend, "xdp") == 0;
-	if (!which || (strcmp(which, "errors") != 0 &&
-		       strcmp(which, "faults") != 0)) {
+	if (!which ||
+	    (strcmp(which, "errors") != 0 && strcmp(which, "faults") != 0)) {
 		VSTEST_ADD(s, open_info);
 		VSTEST_ADD(s, steer_rx);
 		VSTEST_ADD(s, tx_frames);

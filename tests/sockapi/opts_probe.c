@@ -34,7 +34,8 @@ fail(const char *what)
 static int
 ignored(const char *peer, int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
 	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1, size = 65536;
 	char c = 'x';
 
@@ -59,7 +60,8 @@ ignored(const char *peer, int port)
 static int
 bound_udp(int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
 	int s = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
 
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -106,7 +108,8 @@ mcast(const char *local, const char *group, int port, int before)
 					  .sin_port = htons(port) };
 
 		s = socket(AF_INET, SOCK_DGRAM, 0);
-		if (setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)))
+		if (setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
+			       sizeof(mr)))
 			return fail("IP_ADD_MEMBERSHIP");
 		if (bind(s, (struct sockaddr *)&sa, sizeof(sa)))
 			return fail("bind");
@@ -114,7 +117,8 @@ mcast(const char *local, const char *group, int port, int before)
 		s = bound_udp(port);
 		if (s < 0)
 			return fail("bind");
-		if (setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)))
+		if (setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
+			       sizeof(mr)))
 			return fail("IP_ADD_MEMBERSHIP");
 	}
 	printf("joined\n");
@@ -131,7 +135,8 @@ pktinfo(int port)
 		char b[CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct cmsghdr align;
 	} ctl;
-	struct msghdr m = { .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+	struct msghdr m = { .msg_control = ctl.b,
+			    .msg_controllen = sizeof(ctl.b) };
 	char buf[256], to[INET_ADDRSTRLEN] = "none";
 	int s = bound_udp(port), on = 1;
 
@@ -163,7 +168,8 @@ main(int argc, char **argv)
 		return mcast(argv[2], argv[3], atoi(argv[4]), argc == 6);
 	if (argc == 3 && !strcmp(argv[1], "pktinfo"))
 		return pktinfo(atoi(argv[2]));
-	fprintf(stderr, "usage: opts_probe ignored PEER PORT | mcast LOCAL GROUP "
-			"PORT [before] | pktinfo PORT\n");
+	fprintf(stderr,
+		"usage: opts_probe ignored PEER PORT | mcast LOCAL GROUP "
+		"PORT [before] | pktinfo PORT\n");
 	return 2;
 }

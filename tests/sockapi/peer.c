@@ -65,7 +65,9 @@ serve(int fd)
 		for (long i = 0; i < n; i++)
 			buf[i % sizeof(buf)] = (char)(i % 251);
 		while (n > 0) {
-			k = write(fd, buf, n < (long)sizeof(buf) ? (size_t)n : sizeof(buf));
+			k = write(fd, buf,
+				  n < (long)sizeof(buf) ? (size_t)n :
+							  sizeof(buf));
 			if (k <= 0)
 				break;
 			n -= k;
@@ -84,8 +86,11 @@ serve(int fd)
 		snprintf(tmp, sizeof(tmp), "%s.new", path);
 		f = fopen(tmp, "w");
 		if (f) { /* whole, then renamed: `result` never reads half */
-			fprintf(f, "%s %ld\n", k < 0 && errno == ECONNRESET ? "reset"
-					    : k < 0 ? "error" : "eof", got);
+			fprintf(f, "%s %ld\n",
+				k < 0 && errno == ECONNRESET ? "reset" :
+				k < 0			     ? "error" :
+							       "eof",
+				got);
 			fclose(f);
 			rename(tmp, path);
 		}
@@ -123,7 +128,8 @@ serve(int fd)
 		socklen_t fl = sizeof(from);
 
 		if (getpeername(fd, (struct sockaddr *)&from, &fl) == 0) {
-			snprintf(buf, sizeof(buf), "port %u\n", ntohs(from.sin6_port));
+			snprintf(buf, sizeof(buf), "port %u\n",
+				 ntohs(from.sin6_port));
 			k = write(fd, buf, strlen(buf));
 		}
 	} else if (!strncmp(cmd, "connect ", 8)) {
@@ -172,10 +178,12 @@ main(int argc, char **argv)
 		for (;;) {
 			struct sockaddr_in6 from;
 			socklen_t fl = sizeof(from);
-			ssize_t k = recvfrom(u, d, sizeof(d), 0, (struct sockaddr *)&from, &fl);
+			ssize_t k = recvfrom(u, d, sizeof(d), 0,
+					     (struct sockaddr *)&from, &fl);
 
 			if (k >= 0)
-				sendto(u, d, (size_t)k, 0, (struct sockaddr *)&from, fl);
+				sendto(u, d, (size_t)k, 0,
+				       (struct sockaddr *)&from, fl);
 		}
 	}
 	printf("listening\n");

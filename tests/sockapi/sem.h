@@ -17,22 +17,38 @@ static inline const char *
 errname(int e)
 {
 	switch (e) {
-	case EAGAIN: return "EAGAIN";
-	case EINPROGRESS: return "EINPROGRESS";
-	case ECONNREFUSED: return "ECONNREFUSED";
-	case ECONNRESET: return "ECONNRESET";
-	case EPIPE: return "EPIPE";
-	case ENOTCONN: return "ENOTCONN";
-	case EISCONN: return "EISCONN";
-	case EALREADY: return "EALREADY";
-	case EINVAL: return "EINVAL";
-	case EBADF: return "EBADF";
-	case EEXIST: return "EEXIST";
-	case ENOENT: return "ENOENT";
-	case EINTR: return "EINTR";
-	case EMSGSIZE: return "EMSGSIZE";
-	case EDESTADDRREQ: return "EDESTADDRREQ";
-	default: return strerror(e);
+	case EAGAIN:
+		return "EAGAIN";
+	case EINPROGRESS:
+		return "EINPROGRESS";
+	case ECONNREFUSED:
+		return "ECONNREFUSED";
+	case ECONNRESET:
+		return "ECONNRESET";
+	case EPIPE:
+		return "EPIPE";
+	case ENOTCONN:
+		return "ENOTCONN";
+	case EISCONN:
+		return "EISCONN";
+	case EALREADY:
+		return "EALREADY";
+	case EINVAL:
+		return "EINVAL";
+	case EBADF:
+		return "EBADF";
+	case EEXIST:
+		return "EEXIST";
+	case ENOENT:
+		return "ENOENT";
+	case EINTR:
+		return "EINTR";
+	case EMSGSIZE:
+		return "EMSGSIZE";
+	case EDESTADDRREQ:
+		return "EDESTADDRREQ";
+	default:
+		return strerror(e);
 	}
 }
 
@@ -56,10 +72,12 @@ addr_str(const struct sockaddr_storage *ss, bool port)
 	int p;
 
 	if (ss->ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
+		inet_ntop(AF_INET, &((struct sockaddr_in *)ss)->sin_addr, a,
+			  sizeof(a));
 		p = ntohs(((struct sockaddr_in *)ss)->sin_port);
 	} else {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ss)->sin6_addr, a, sizeof(a));
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ss)->sin6_addr, a,
+			  sizeof(a));
 		p = ntohs(((struct sockaddr_in6 *)ss)->sin6_port);
 	}
 	if (port)
@@ -73,7 +91,8 @@ addr_str(const struct sockaddr_storage *ss, bool port)
 static inline int
 echo_conn(const char *peer)
 {
-	struct sockaddr_in p = { .sin_family = AF_INET, .sin_port = htons(8000) };
+	struct sockaddr_in p = { .sin_family = AF_INET,
+				 .sin_port = htons(8000) };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	inet_pton(AF_INET, peer, &p.sin_addr);

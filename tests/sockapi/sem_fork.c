@@ -46,15 +46,16 @@ worker(int l, int report)
 static int
 poke(void)
 {
-	struct sockaddr_in p = { .sin_family = AF_INET, .sin_port = htons(8000) };
+	struct sockaddr_in p = { .sin_family = AF_INET,
+				 .sin_port = htons(8000) };
 	char cmd[64], b[8] = "";
 	int c = socket(AF_INET, SOCK_STREAM, 0), ok;
 
 	inet_pton(AF_INET, peer, &p.sin_addr);
 	snprintf(cmd, sizeof(cmd), "connect %s 7000\n", local);
 	ok = !connect(c, (struct sockaddr *)&p, sizeof(p)) &&
-	     send(c, cmd, strlen(cmd), 0) > 0 && recv(c, b, 5, MSG_WAITALL) == 5 &&
-	     !memcmp(b, "done\n", 5);
+	     send(c, cmd, strlen(cmd), 0) > 0 &&
+	     recv(c, b, 5, MSG_WAITALL) == 5 && !memcmp(b, "done\n", 5);
 	close(c);
 	return ok;
 }
@@ -78,7 +79,8 @@ served(int fd, int want)
 int
 main(int argc, char **argv)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(7000) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(7000) };
 	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1, p[2], ok = 0;
 	pid_t w[2];
 

@@ -53,7 +53,8 @@ poker(void *arg)
 		if (send(late_fd, "late", 4, 0) != 4)
 			perror("send");
 	} else {
-		struct sockaddr_in p = { .sin_family = AF_INET, .sin_port = htons(8000) };
+		struct sockaddr_in p = { .sin_family = AF_INET,
+					 .sin_port = htons(8000) };
 		char cmd[64];
 		int c = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -89,7 +90,8 @@ recv_case(const char *what, int flags, int timeout_s)
 		printf("%s: recv -1 %s, handler ran %d\n", what,
 		       errno == EINTR ? "EINTR" : strerror(errno), handled);
 	else
-		printf("%s: recv %zd \"%.4s\", handler ran %d\n", what, k, b, handled);
+		printf("%s: recv %zd \"%.4s\", handler ran %d\n", what, k, b,
+		       handled);
 	pthread_join(t, NULL);
 	if (k < 0) {
 		k = recv(fd, b, 4, MSG_WAITALL);
@@ -101,7 +103,8 @@ recv_case(const char *what, int flags, int timeout_s)
 int
 main(int argc, char **argv)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(7000) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(7000) };
 	struct sigaction old;
 	struct epoll_event ev;
 	pthread_t t;
@@ -133,13 +136,14 @@ main(int argc, char **argv)
 	late_fd = -1;
 	pthread_create(&t, NULL, poker, NULL);
 	a = accept(l, NULL, NULL);
-	printf("accept with SA_RESTART: %s, handler ran %d\n", a >= 0 ? "fd" : strerror(errno),
-	       handled);
+	printf("accept with SA_RESTART: %s, handler ran %d\n",
+	       a >= 0 ? "fd" : strerror(errno), handled);
 	pthread_join(t, NULL);
 	if (a >= 0) {
 		char b[4];
 
-		if (recv(a, b, 4, MSG_WAITALL) == 4 && send(a, "pong", 4, 0) == 4)
+		if (recv(a, b, 4, MSG_WAITALL) == 4 &&
+		    send(a, "pong", 4, 0) == 4)
 			printf("ping pong: ok\n");
 		close(a);
 	}
@@ -160,7 +164,8 @@ main(int argc, char **argv)
 	if (a >= 0) {
 		char b[4];
 
-		if (recv(a, b, 4, MSG_WAITALL) == 4 && send(a, "pong", 4, 0) == 4)
+		if (recv(a, b, 4, MSG_WAITALL) == 4 &&
+		    send(a, "pong", 4, 0) == 4)
 			printf("ping pong: ok\n");
 		close(a);
 	}

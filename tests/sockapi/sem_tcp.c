@@ -36,12 +36,18 @@ evs(unsigned ev)
 	static char b[64];
 
 	b[0] = 0;
-	if (ev & EPOLLIN) strcat(b, "IN|");
-	if (ev & EPOLLPRI) strcat(b, "PRI|");
-	if (ev & EPOLLOUT) strcat(b, "OUT|");
-	if (ev & EPOLLERR) strcat(b, "ERR|");
-	if (ev & EPOLLHUP) strcat(b, "HUP|");
-	if (ev & EPOLLRDHUP) strcat(b, "RDHUP|");
+	if (ev & EPOLLIN)
+		strcat(b, "IN|");
+	if (ev & EPOLLPRI)
+		strcat(b, "PRI|");
+	if (ev & EPOLLOUT)
+		strcat(b, "OUT|");
+	if (ev & EPOLLERR)
+		strcat(b, "ERR|");
+	if (ev & EPOLLHUP)
+		strcat(b, "HUP|");
+	if (ev & EPOLLRDHUP)
+		strcat(b, "RDHUP|");
 	if (b[0])
 		b[strlen(b) - 1] = 0;
 	else
@@ -88,7 +94,8 @@ dial(const char *what, int port, bool nonblock)
 	int fd;
 
 	sa_of(peer, port, &ss, &len);
-	fd = socket(ss.ss_family, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	fd = socket(ss.ss_family, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0),
+		    0);
 	say(what, connect(fd, (struct sockaddr *)&ss, len));
 	return fd;
 }
@@ -155,7 +162,8 @@ bound_client(void)
 		say(i ? "bind unspecified" : "bind local address",
 		    bind(fd, (struct sockaddr *)&me, ml));
 		say("connect", connect(fd, (struct sockaddr *)&to, tl));
-		say("getsockname", getsockname(fd, (struct sockaddr *)&got, &gl));
+		say("getsockname",
+		    getsockname(fd, (struct sockaddr *)&got, &gl));
 		printf("local port is the bound one: %d\n",
 		       ntohs(((struct sockaddr_in *)&got)->sin_port) == port);
 		send_str("send", fd, "whoami\n");
@@ -188,17 +196,20 @@ client_basics(void)
 	recv_str("recv nonblocking", fd, 5, 0);
 	say("fcntl F_SETFL", fcntl(fd, F_SETFL, fl));
 	recv_str("recv DONTWAIT", fd, 5, MSG_DONTWAIT);
-	say("setsockopt SO_RCVTIMEO", setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	say("setsockopt SO_RCVTIMEO",
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
 	recv_str("recv timeout", fd, 5, 0);
 	say("writev", writev(fd, iov, 3));
 	recv_str("recv WAITALL", fd, 6, MSG_WAITALL);
 	n = 1;
-	say("setsockopt TCP_NODELAY", setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &n, sizeof(n)));
+	say("setsockopt TCP_NODELAY",
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &n, sizeof(n)));
 	n = 0;
 	{
 		socklen_t l = sizeof(n);
 
-		say("getsockopt TCP_NODELAY", getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &n, &l));
+		say("getsockopt TCP_NODELAY",
+		    getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &n, &l));
 		printf("TCP_NODELAY: %d\n", n != 0);
 	}
 	poll1("poll out", fd, POLLOUT, 1000);
@@ -222,18 +233,22 @@ client_bulk(void)
 	send_str("send", fd, "echo\n");
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	while (got < TOTAL) {
-		struct pollfd p = { .fd = fd,
-				    .events = (short)(POLLIN | (sent < TOTAL ? POLLOUT : 0)) };
+		struct pollfd p = {
+			.fd = fd,
+			.events = (short)(POLLIN | (sent < TOTAL ? POLLOUT : 0))
+		};
 
 		if (poll(&p, 1, 10000) <= 0)
 			break;
 		if ((p.revents & POLLOUT) && sent < TOTAL) {
-			size_t want = TOTAL - sent < (long)sizeof(out) ? (size_t)(TOTAL - sent)
-								    : sizeof(out);
+			size_t want = TOTAL - sent < (long)sizeof(out) ?
+					      (size_t)(TOTAL - sent) :
+					      sizeof(out);
 			ssize_t k;
 
 			for (size_t i = 0; i < want; i++)
-				out[i] = (unsigned char)((sent + (long)i) % 253);
+				out[i] =
+					(unsigned char)((sent + (long)i) % 253);
 			k = send(fd, out, want, MSG_NOSIGNAL);
 			if (k > 0)
 				sent += k;
@@ -244,7 +259,8 @@ client_bulk(void)
 			if (k <= 0)
 				break;
 			for (ssize_t i = 0; i < k; i++)
-				bad += in[i] != (unsigned char)((got + i) % 253);
+				bad += in[i] !=
+				       (unsigned char)((got + i) % 253);
 			got += k;
 		}
 	}
@@ -263,7 +279,8 @@ client_errors(void)
 	close(fd);
 	fd = dial("connect closed port nonblocking", 8001, true);
 	poll1("poll", fd, POLLOUT, 2000);
-	say("getsockopt SO_ERROR", getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l));
+	say("getsockopt SO_ERROR",
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l));
 	printf("SO_ERROR: %s\n", e ? errname(e) : "0");
 	getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l);
 	printf("SO_ERROR again: %s\n", e ? errname(e) : "0");
@@ -327,7 +344,8 @@ linger_timeout(void)
 	fd = dial("connect", 8000, false);
 	snprintf(cmd, sizeof(cmd), "watch %s\n", id);
 	send_str("send", fd, cmd);
-	say("setsockopt SO_LINGER 5", setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	say("setsockopt SO_LINGER 5",
+	    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
 	say("send 100000", send(fd, buf, sizeof(buf), 0));
 	t = secs();
 	say("close", close(fd));
@@ -383,7 +401,8 @@ closes(void)
 	fd = dial("connect", 8000, false);
 	snprintf(cmd, sizeof(cmd), "watch %s\n", id[1]);
 	send_str("send", fd, cmd);
-	say("setsockopt SO_LINGER 0", setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	say("setsockopt SO_LINGER 0",
+	    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
 	usleep(100000);
 	say("close", close(fd));
 	peer_saw("close with SO_LINGER 0", id[1]);
@@ -393,7 +412,8 @@ closes(void)
 static void
 server(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(7000) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(7000) };
 	struct epoll_event ev = { .events = EPOLLIN }, got;
 	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1, ep, c, a;
 	char cmd[80], done[8] = "";
@@ -405,7 +425,8 @@ server(void)
 	fcntl(l, F_SETFL, O_NONBLOCK);
 	say("accept none", accept(l, NULL, NULL));
 	fcntl(l, F_SETFL, 0);
-	printf("listener O_NONBLOCK: %d\n", (fcntl(l, F_GETFL) & O_NONBLOCK) != 0);
+	printf("listener O_NONBLOCK: %d\n",
+	       (fcntl(l, F_GETFL) & O_NONBLOCK) != 0);
 	ep = epoll_create1(0);
 	ev.data.u64 = 42;
 	say("epoll_ctl ADD", epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev));
@@ -414,7 +435,8 @@ server(void)
 	snprintf(cmd, sizeof(cmd), "connect %s 7000\n", local);
 	send_str("send", c, cmd);
 	say("epoll_wait", epoll_wait(ep, &got, 1, 5000));
-	printf("event: %s data %llu\n", evs(got.events), (unsigned long long)got.data.u64);
+	printf("event: %s data %llu\n", evs(got.events),
+	       (unsigned long long)got.data.u64);
 	a = accept(l, NULL, NULL);
 	printf("accept: %s\n", a >= 0 ? "fd" : errname(errno));
 	names(a, false);
@@ -431,7 +453,8 @@ server(void)
 		int lc = socket(AF_INET, SOCK_STREAM, 0);
 
 		lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		say("connect loopback", connect(lc, (struct sockaddr *)&lo, sizeof(lo)));
+		say("connect loopback",
+		    connect(lc, (struct sockaddr *)&lo, sizeof(lo)));
 		poll1("poll listener", l, POLLIN, 2000);
 		say("epoll_wait loopback", epoll_wait(ep, &got, 1, 2000));
 		a = accept(l, NULL, NULL);
@@ -498,7 +521,8 @@ epoll_modes(void)
 		say("close the set's first fd", close(ep));
 		send_str("send", c, "echo\nq");
 		ev.events = EPOLLIN;
-		say("epoll_ctl ADD on the dup", epoll_ctl(ep2, EPOLL_CTL_ADD, c, &ev));
+		say("epoll_ctl ADD on the dup",
+		    epoll_ctl(ep2, EPOLL_CTL_ADD, c, &ev));
 		say("epoll_wait on the dup", epoll_wait(ep2, got, 4, 2000));
 		close(c);
 		close(ep2);
@@ -518,9 +542,11 @@ nested_epoll(void)
 	printf("== nested epoll\n");
 	send_str("send", fd, "echo\n");
 	ev.data.fd = fd;
-	say("epoll_ctl ADD socket to inner", epoll_ctl(in, EPOLL_CTL_ADD, fd, &ev));
+	say("epoll_ctl ADD socket to inner",
+	    epoll_ctl(in, EPOLL_CTL_ADD, fd, &ev));
 	ev.data.fd = in;
-	say("epoll_ctl ADD inner to outer", epoll_ctl(out, EPOLL_CTL_ADD, in, &ev));
+	say("epoll_ctl ADD inner to outer",
+	    epoll_ctl(out, EPOLL_CTL_ADD, in, &ev));
 	say("outer epoll_wait idle", epoll_wait(out, got, 4, 100));
 	say("poll inner idle", poll(&p, 1, 100));
 	send_str("send", fd, "x");
@@ -536,7 +562,8 @@ nested_epoll(void)
 	send_str("send", fd, "y");
 	say("outer epoll_wait again", epoll_wait(out, got, 4, 2000));
 	recv_str("recv", fd, 1, 0);
-	say("epoll_ctl DEL inner from outer", epoll_ctl(out, EPOLL_CTL_DEL, in, NULL));
+	say("epoll_ctl DEL inner from outer",
+	    epoll_ctl(out, EPOLL_CTL_DEL, in, NULL));
 	close(fd);
 	close(in);
 	close(out);
@@ -553,16 +580,21 @@ keepalive(void)
 	ssize_t k;
 
 	printf("== keepalive\n");
-	say("SO_KEEPALIVE", setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)));
-	say("TCP_KEEPIDLE 1", setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &one, sizeof(one)));
-	say("TCP_KEEPINTVL 1", setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &one, sizeof(one)));
-	say("TCP_KEEPCNT 2", setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &two, sizeof(two)));
+	say("SO_KEEPALIVE",
+	    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)));
+	say("TCP_KEEPIDLE 1",
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &one, sizeof(one)));
+	say("TCP_KEEPINTVL 1",
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &one, sizeof(one)));
+	say("TCP_KEEPCNT 2",
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &two, sizeof(two)));
 	t0 = secs();
 	send_str("send", fd, "vanish 6\n");
 	recv_str("recv", fd, 5, MSG_WAITALL);
 	k = recv(fd, b, sizeof(b), 0);
 	say("recv while the peer is silent", k);
-	printf("it took 2.5 to 5.5 s: %d\n", secs() - t0 > 2.5 && secs() - t0 < 5.5);
+	printf("it took 2.5 to 5.5 s: %d\n",
+	       secs() - t0 > 2.5 && secs() - t0 < 5.5);
 	close(fd);
 	/* The peer's links come back at 6 s. */
 	while (secs() - t0 < 7)
@@ -587,7 +619,8 @@ selects(void)
 	FD_SET(fd, &r);
 	FD_SET(p[0], &r);
 	rc = select((fd > p[0] ? fd : p[0]) + 1, &r, NULL, NULL, &tv);
-	printf("select: %d socket %d pipe %d\n", rc, FD_ISSET(fd, &r), FD_ISSET(p[0], &r));
+	printf("select: %d socket %d pipe %d\n", rc, FD_ISSET(fd, &r),
+	       FD_ISSET(p[0], &r));
 	if (read(p[0], &rc, 1) != 1)
 		return;
 	send_str("send", fd, "s");
@@ -596,7 +629,8 @@ selects(void)
 	FD_SET(p[0], &r);
 	tv = (struct timeval){ 2, 0 };
 	rc = select((fd > p[0] ? fd : p[0]) + 1, &r, NULL, NULL, &tv);
-	printf("select: %d socket %d pipe %d\n", rc, FD_ISSET(fd, &r), FD_ISSET(p[0], &r));
+	printf("select: %d socket %d pipe %d\n", rc, FD_ISSET(fd, &r),
+	       FD_ISSET(p[0], &r));
 	close(p[0]);
 	close(p[1]);
 	close(fd);
@@ -607,7 +641,8 @@ selects(void)
 static void
 listener_closed_first(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(7001) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(7001) };
 	struct timeval tv = { 3, 0 };
 	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1, c, a;
 	char cmd[80];

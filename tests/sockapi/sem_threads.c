@@ -118,7 +118,8 @@ acceptor(void *arg)
 	int i = (int)(long)arg, a = accept(lfd, NULL, NULL);
 	char b[4];
 
-	if (a >= 0 && recv(a, b, 4, MSG_WAITALL) == 4 && send(a, "pong", 4, 0) == 4)
+	if (a >= 0 && recv(a, b, 4, MSG_WAITALL) == 4 &&
+	    send(a, "pong", 4, 0) == 4)
 		accepted[i] = 1;
 	if (a >= 0)
 		close(a);
@@ -129,7 +130,8 @@ int
 main(int argc, char **argv)
 {
 	pthread_t t[NT], acc[2];
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(7000) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(7000) };
 	int one = 1, ctl[2];
 
 	if (argc != 3)
@@ -142,7 +144,8 @@ main(int argc, char **argv)
 		pthread_create(&t[i], NULL, worker, (void *)i);
 	for (int i = 0; i < NT; i++) {
 		pthread_join(t[i], NULL);
-		printf("thread %d: 1 MiB echoed, %ld bad bytes\n", i, results[i]);
+		printf("thread %d: 1 MiB echoed, %ld bad bytes\n", i,
+		       results[i]);
 	}
 
 	{ /* shutdown() wakes a thread blocked in recv */
@@ -151,7 +154,8 @@ main(int argc, char **argv)
 
 		pthread_create(&r, NULL, blocked_reader, &fd);
 		usleep(200000);
-		printf("shutdown under a blocked reader: %d\n", shutdown(fd, SHUT_RDWR));
+		printf("shutdown under a blocked reader: %d\n",
+		       shutdown(fd, SHUT_RDWR));
 		pthread_join(r, NULL);
 		printf("the blocked recv returned %zd\n", closed_under);
 		close(fd);
@@ -169,7 +173,8 @@ main(int argc, char **argv)
 		printf("close under a blocked reader: %d\n", close(fd));
 		pthread_join(r, NULL);
 		printf("the blocked recv returned %zd%s\n", closed_under,
-		       closed_under < 0 && closed_errno == EAGAIN ? " EAGAIN" : "");
+		       closed_under < 0 && closed_errno == EAGAIN ? " EAGAIN" :
+								    "");
 	}
 
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -180,7 +185,8 @@ main(int argc, char **argv)
 		pthread_create(&acc[i], NULL, acceptor, (void *)i);
 	usleep(200000);
 	for (int i = 0; i < 2; i++) {
-		struct sockaddr_in p = { .sin_family = AF_INET, .sin_port = htons(8000) };
+		struct sockaddr_in p = { .sin_family = AF_INET,
+					 .sin_port = htons(8000) };
 		char cmd[64];
 
 		inet_pton(AF_INET, peer, &p.sin_addr);
@@ -192,7 +198,8 @@ main(int argc, char **argv)
 	}
 	for (int i = 0; i < 2; i++)
 		pthread_join(acc[i], NULL);
-	printf("two threads in accept: %d connections served\n", accepted[0] + accepted[1]);
+	printf("two threads in accept: %d connections served\n",
+	       accepted[0] + accepted[1]);
 	for (int i = 0; i < 2; i++)
 		close(ctl[i]);
 	close(lfd);

@@ -28,7 +28,8 @@ addr(const char *what, const struct sockaddr_storage *ss, bool port)
 static struct sockaddr_in
 peer4(void)
 {
-	struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = htons(8000) };
+	struct sockaddr_in s = { .sin_family = AF_INET,
+				 .sin_port = htons(8000) };
 
 	inet_pton(AF_INET, peer, &s.sin_addr);
 	return s;
@@ -57,16 +58,20 @@ recv_from(const char *what, int fd, size_t n, int flags)
 		return;
 	}
 	b[k < (ssize_t)sizeof(b) ? k : (ssize_t)sizeof(b) - 1] = 0;
-	printf("%s: %zd \"%.*s\"\n", what, k, (int)(k < (ssize_t)n ? k : (ssize_t)n), b);
+	printf("%s: %zd \"%.*s\"\n", what, k,
+	       (int)(k < (ssize_t)n ? k : (ssize_t)n), b);
 	addr("  from", &ss, true);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct sockaddr_in p4, any = { .sin_family = AF_INET, .sin_port = htons(7001) };
-	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6, .sin6_port = htons(7002) },
-			    mapped = { .sin6_family = AF_INET6, .sin6_port = htons(8000) };
+	struct sockaddr_in p4,
+		any = { .sin_family = AF_INET, .sin_port = htons(7001) };
+	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6,
+				     .sin6_port = htons(7002) },
+			    mapped = { .sin6_family = AF_INET6,
+				       .sin6_port = htons(8000) };
 	struct sockaddr_storage ss;
 	socklen_t l;
 	static char big[70000], buf[256];
@@ -95,25 +100,30 @@ main(int argc, char **argv)
 	recv_from("recv", c, 64, 0);
 	memset(&ss, 0, sizeof(ss));
 	ss.ss_family = AF_UNSPEC;
-	say("connect AF_UNSPEC", connect(c, (struct sockaddr *)&ss, sizeof(ss)));
+	say("connect AF_UNSPEC",
+	    connect(c, (struct sockaddr *)&ss, sizeof(ss)));
 	say("send unconnected", send(c, "x", 1, 0));
 	close(c);
 
 	printf("== bound socket\n");
 	u = socket(AF_INET, SOCK_DGRAM, 0);
 	say("bind", bind(u, (struct sockaddr *)&any, sizeof(any)));
-	say("sendto", sendto(u, "abc", 3, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	say("sendto",
+	    sendto(u, "abc", 3, 0, (struct sockaddr *)&p4, sizeof(p4)));
 	recv_from("recvfrom", u, 64, 0);
 	memset(big, 'z', 100);
-	say("sendto 100", sendto(u, big, 100, 0, (struct sockaddr *)&p4, sizeof(p4)));
-	say("sendto 7", sendto(u, "seventh", 7, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	say("sendto 100",
+	    sendto(u, big, 100, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	say("sendto 7",
+	    sendto(u, "seventh", 7, 0, (struct sockaddr *)&p4, sizeof(p4)));
 	wait_in(u);
 	usleep(200000);
 	say("recvmsg 10 of 100", recvmsg(u, &m, 0));
 	printf("MSG_TRUNC: %d\n", (m.msg_flags & MSG_TRUNC) != 0);
 	recv_from("recv peek", u, 64, MSG_PEEK);
 	recv_from("recv", u, 64, 0);
-	say("sendto 100", sendto(u, big, 100, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	say("sendto 100",
+	    sendto(u, big, 100, 0, (struct sockaddr *)&p4, sizeof(p4)));
 	wait_in(u);
 	say("recv MSG_TRUNC", recv(u, buf, 10, MSG_TRUNC));
 	say("recv empty DONTWAIT", recv(u, buf, 10, MSG_DONTWAIT));
@@ -122,8 +132,10 @@ main(int argc, char **argv)
 	fcntl(u, F_SETFL, 0);
 	setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	say("recv timeout", recv(u, buf, 10, 0));
-	say("sendto 70000", sendto(u, big, 70000, 0, (struct sockaddr *)&p4, sizeof(p4)));
-	say("sendto 65508", sendto(u, big, 65508, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	say("sendto 70000",
+	    sendto(u, big, 70000, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	say("sendto 65508",
+	    sendto(u, big, 65508, 0, (struct sockaddr *)&p4, sizeof(p4)));
 	say("send without address", send(u, "x", 1, 0));
 	ep = epoll_create1(0);
 	ev.data.fd = u;
@@ -134,14 +146,16 @@ main(int argc, char **argv)
 	say("recv", recv(u, buf, 10, 0));
 	d = dup(u);
 	say("close", close(u));
-	say("sendto on dup", sendto(d, "d", 1, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	say("sendto on dup",
+	    sendto(d, "d", 1, 0, (struct sockaddr *)&p4, sizeof(p4)));
 	recv_from("recv on dup", d, 64, 0);
 	close(d);
 	close(ep);
 
 	printf("== unbound socket: bound by its first sendto\n");
 	u = socket(AF_INET, SOCK_DGRAM, 0);
-	say("sendto", sendto(u, "first", 5, 0, (struct sockaddr *)&p4, sizeof(p4)));
+	say("sendto",
+	    sendto(u, "first", 5, 0, (struct sockaddr *)&p4, sizeof(p4)));
 	recv_from("recvfrom", u, 64, 0);
 	l = sizeof(ss);
 	getsockname(u, (struct sockaddr *)&ss, &l);
@@ -154,7 +168,9 @@ main(int argc, char **argv)
 	say("bind ::", bind(u, (struct sockaddr *)&any6, sizeof(any6)));
 	inet_pton(AF_INET6, "::ffff:0.0.0.0", &mapped.sin6_addr);
 	memcpy(&mapped.sin6_addr.s6_addr[12], &p4.sin_addr, 4);
-	say("sendto v4-mapped", sendto(u, "mapped", 6, 0, (struct sockaddr *)&mapped, sizeof(mapped)));
+	say("sendto v4-mapped",
+	    sendto(u, "mapped", 6, 0, (struct sockaddr *)&mapped,
+		   sizeof(mapped)));
 	recv_from("recvfrom", u, 64, 0);
 	close(u);
 	return 0;

@@ -109,7 +109,8 @@ worker_main(void *arg)
 				struct epoll_event ev = { .events = EPOLLIN };
 				int fd;
 
-				if (read(w->pipe[0], &fd, sizeof(fd)) != sizeof(fd))
+				if (read(w->pipe[0], &fd, sizeof(fd)) !=
+				    sizeof(fd))
 					continue;
 				c = calloc(1, sizeof(*c));
 				if (!c)
@@ -128,8 +129,10 @@ worker_main(void *arg)
 				continue;
 			}
 			if (w->oneshot) {
-				struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT,
-							  .data.ptr = c };
+				struct epoll_event ev = {
+					.events = EPOLLIN | EPOLLONESHOT,
+					.data.ptr = c
+				};
 
 				if (epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev))
 					die("epoll_ctl MOD");
@@ -207,7 +210,8 @@ split_reader(void *arg)
 static int
 server(int port, int nworkers)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port) };
 	int one = 1, l = socket(AF_INET, SOCK_STREAM, 0);
 	/* nworkers own sets, then one set shared by two threads */
 	struct worker *w = calloc((size_t)nworkers + 1, sizeof(*w));
@@ -285,7 +289,8 @@ static void *
 client_conn(void *arg)
 {
 	struct cres *r = arg;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)c_port) };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)c_port) };
 	struct timeval tv = { .tv_sec = 5 };
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -303,7 +308,8 @@ client_conn(void *arg)
 		ssize_t k;
 
 		memset(out, 'x', sizeof(out));
-		snprintf(out, MSG, "%08x%07d", (unsigned)(uintptr_t)r & 0xffffffu, i % 1000000);
+		snprintf(out, MSG, "%08x%07d",
+			 (unsigned)(uintptr_t)r & 0xffffffu, i % 1000000);
 		t0 = now_us();
 		if (send(fd, out, REQ, MSG_NOSIGNAL) != REQ) {
 			perror("send");
@@ -313,7 +319,9 @@ client_conn(void *arg)
 		k = recv(fd, in, MSG, MSG_WAITALL);
 		if (k != MSG || memcmp(in, out, MSG)) {
 			fprintf(stderr, "exchange %d: %s\n", i,
-				k < 0 ? strerror(errno) : k != MSG ? "short reply" : "wrong reply");
+				k < 0	 ? strerror(errno) :
+				k != MSG ? "short reply" :
+					   "wrong reply");
 			c_failed = 1;
 			break;
 		}
@@ -362,10 +370,11 @@ client(const char *addr, int port, int conns, int total, int limit_ms)
 	}
 	qsort(all, (size_t)n, sizeof(*all), cmp_u32);
 	printf("exchanges %d over %d connections: p50 %.3f ms, p99.9 %.3f ms, max %.3f ms\n",
-	       n, conns, all[n / 2] / 1000.0, all[(size_t)n * 999 / 1000] / 1000.0,
-	       all[n - 1] / 1000.0);
+	       n, conns, all[n / 2] / 1000.0,
+	       all[(size_t)n * 999 / 1000] / 1000.0, all[n - 1] / 1000.0);
 	if (c_failed || n < c_each * conns) {
-		fprintf(stderr, "FAIL: %d of %d exchanges completed\n", n, c_each * conns);
+		fprintf(stderr, "FAIL: %d of %d exchanges completed\n", n,
+			c_each * conns);
 		return 1;
 	}
 	if (all[n - 1] > (uint32_t)limit_ms * 1000u) {
@@ -382,9 +391,10 @@ main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "server"))
 		return server(atoi(argv[2]), atoi(argv[3]));
 	if (argc == 7 && !strcmp(argv[1], "client"))
-		return client(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]),
-			      atoi(argv[6]));
-	fprintf(stderr, "usage: threads_stall server PORT WORKERS\n"
-			"       threads_stall client ADDR PORT CONNS EXCHANGES LIMIT_MS\n");
+		return client(argv[2], atoi(argv[3]), atoi(argv[4]),
+			      atoi(argv[5]), atoi(argv[6]));
+	fprintf(stderr,
+		"usage: threads_stall server PORT WORKERS\n"
+		"       threads_stall client ADDR PORT CONNS EXCHANGES LIMIT_MS\n");
 	return 2;
 }

@@ -57,8 +57,7 @@ on_received(struct vs_tcp *c, struct pbuf *p)
 			rto_at_fin = *e.lw.tcp_rto_timeouts;
 			fast_at_fin = *e.lw.tcp_fast_rexmits;
 		}
-	}
-	else if (cn->pend)
+	} else if (cn->pend)
 		e.lw.pbuf_cat(cn->pend, p);
 	else
 		cn->pend = p;
@@ -107,10 +106,10 @@ start(void *arg)
 	struct vs_tcp *l;
 
 	(void)arg;
-	if (vs__tcp_listen(&e, (struct sockaddr *)&any4, 16, 0, &listen_ops, NULL,
-			   &l) ||
-	    vs__tcp_listen(&e, (struct sockaddr *)&any6, 16, 0, &listen_ops, NULL,
-			   &l))
+	if (vs__tcp_listen(&e, (struct sockaddr *)&any4, 16, 0, &listen_ops,
+			   NULL, &l) ||
+	    vs__tcp_listen(&e, (struct sockaddr *)&any6, 16, 0, &listen_ops,
+			   NULL, &l))
 		failures++;
 	printf("ready\n");
 	fflush(stdout);
@@ -158,20 +157,22 @@ main(int argc, char **argv)
 	}
 	vs__engine_close(&e);
 	printf("lwIP still holds %d connections, %d in TIME_WAIT; buffers "
-	       "free %u of %u (%llu posted, %llu in flight)\n", active,
-	       time_wait, vs__port_bufs_free(port), vs__port_info(port)->nbufs,
+	       "free %u of %u (%llu posted, %llu in flight)\n",
+	       active, time_wait, vs__port_bufs_free(port),
+	       vs__port_info(port)->nbufs,
 	       (unsigned long long)vs__port_stats(port, 0)->rx_posted,
 	       (unsigned long long)vs__port_stats(port, 0)->tx_inflight);
 	/* The engine is closed: its lwIP's counters are ours to read. */
 	printf("recovery: %u timeouts, %u fast retransmits, %u lost "
 	       "retransmissions; before the first peer closed: %u timeouts, "
 	       "%u fast retransmits\n",
-	       (unsigned)*e.lw.tcp_rto_timeouts, (unsigned)*e.lw.tcp_fast_rexmits,
-	       (unsigned)*e.lw.tcp_lost_rexmits,
-	       (unsigned)rto_at_fin, (unsigned)fast_at_fin);
+	       (unsigned)*e.lw.tcp_rto_timeouts,
+	       (unsigned)*e.lw.tcp_fast_rexmits,
+	       (unsigned)*e.lw.tcp_lost_rexmits, (unsigned)rto_at_fin,
+	       (unsigned)fast_at_fin);
 	printf("served %d, %d failures; rx %llu frames, tx %llu frames, "
-	       "no send buffer %llu, queue rx_no_buf %llu\n", served, failures,
-	       (unsigned long long)e.nif.st.rx_frames,
+	       "no send buffer %llu, queue rx_no_buf %llu\n",
+	       served, failures, (unsigned long long)e.nif.st.rx_frames,
 	       (unsigned long long)e.nif.st.tx_frames,
 	       (unsigned long long)e.nif.st.tx_no_buf,
 	       (unsigned long long)vs__port_stats(port, 0)->rx_no_buf);

@@ -44,10 +44,14 @@ thread_cpu_ms(pthread_t t)
 int
 main(int argc, char **argv)
 {
-	struct vs_port_opts o = { .sz = sizeof(o), .nqueues = 1,
-				  .buf_size = 2048, .nbufs = 4096,
-				  .rx_depth = 256, .tx_depth = 256 };
-	struct vs_rule r = { .action = VS_RULE_STEER, .proto = IPPROTO_TCP,
+	struct vs_port_opts o = { .sz = sizeof(o),
+				  .nqueues = 1,
+				  .buf_size = 2048,
+				  .nbufs = 4096,
+				  .rx_depth = 256,
+				  .tx_depth = 256 };
+	struct vs_rule r = { .action = VS_RULE_STEER,
+			     .proto = IPPROTO_TCP,
 			     .dport_mask = 0xffff };
 	struct vs_rule_handle *h;
 	struct vs_port *port;
@@ -71,10 +75,12 @@ main(int argc, char **argv)
 	cpu0 = thread_cpu_ms(e.thread);
 	sleep(2);
 	printf("served %d; idle engine: %.1f ms of CPU in 2000 ms, %llu "
-	       "sleeps, %llu calls\n", echo_served, thread_cpu_ms(e.thread) - cpu0,
+	       "sleeps, %llu calls\n",
+	       echo_served, thread_cpu_ms(e.thread) - cpu0,
 	       (unsigned long long)e.st.sleeps, (unsigned long long)e.st.calls);
 	if (thread_cpu_ms(e.thread) - cpu0 > 20)
-		return fprintf(stderr, "engine_echo: the idle engine spins\n"), 1;
+		return fprintf(stderr, "engine_echo: the idle engine spins\n"),
+		       1;
 	vs__engine_close(&e);
 	/* The engine has stopped: its counters can be read. */
 	printf("rx %llu tx %llu waited-for-neighbour %llu timed-out %llu\n",

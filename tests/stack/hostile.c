@@ -40,7 +40,7 @@
 static int sock = -1;
 static uint8_t my_mac[6], dst_mac[6];
 static uint32_t src_ip, dst_ip; /* network order */
-static uint16_t dport;          /* network order */
+static uint16_t dport; /* network order */
 
 static uint16_t
 fold(uint32_t s)
@@ -121,7 +121,9 @@ recv_seg(uint16_t sport, int ms, struct seg *s)
 		uint32_t v;
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > ms)
+		if ((t.tv_sec - t0.tv_sec) * 1000 +
+			    (t.tv_nsec - t0.tv_nsec) / 1000000 >
+		    ms)
 			return -1;
 		if (poll(&p, 1, 100) != 1)
 			continue;
@@ -135,7 +137,8 @@ recv_seg(uint16_t sport, int ms, struct seg *s)
 		s->seq = ntohl(v);
 		memcpy(&v, f + 42, 4);
 		s->ack = ntohl(v);
-		s->len = (uint32_t)((f[16] << 8 | f[17]) - 20 - (f[46] >> 4) * 4);
+		s->len = (uint32_t)((f[16] << 8 | f[17]) - 20 -
+				    (f[46] >> 4) * 4);
 		return 0;
 	}
 }
@@ -161,7 +164,8 @@ tw(const char *req)
 	struct seg s;
 
 	/* A connection the server closes first. */
-	if (send_seg(port, 0x02, me, 0, NULL, 0) || (isn = syn_ack(port, 5000)) < 0)
+	if (send_seg(port, 0x02, me, 0, NULL, 0) ||
+	    (isn = syn_ack(port, 5000)) < 0)
 		return fprintf(stderr, "hostile: tw: no SYN-ACK\n"), 1;
 	srv = (uint32_t)isn + 1;
 	me++;
@@ -169,7 +173,9 @@ tw(const char *req)
 	me += len;
 	for (;;) {
 		if (recv_seg(port, 5000, &s))
-			return fprintf(stderr, "hostile: tw: no FIN from the server\n"), 1;
+			return fprintf(stderr,
+				       "hostile: tw: no FIN from the server\n"),
+			       1;
 		if (s.seq == srv)
 			srv += s.len + ((s.flags & 0x01) ? 1 : 0);
 		if (s.flags & 0x01)
@@ -184,20 +190,28 @@ tw(const char *req)
 	/* An old SYN: the old connection's ACK (RFC 793 3.9, Linux too). */
 	send_seg(port, 0x02, me - 5000, 0, NULL, 0);
 	if (recv_seg(port, 2000, &s) || s.flags != 0x10 || s.ack != me)
-		return fprintf(stderr, "hostile: tw: a SYN below the old "
+		return fprintf(stderr,
+			       "hostile: tw: a SYN below the old "
 			       "sequence got flags %#x ack %u, not the old "
-			       "connection's ACK %u\n", s.flags, s.ack, me), 1;
+			       "connection's ACK %u\n",
+			       s.flags, s.ack, me),
+		       1;
 	printf("a SYN below the old connection: its ACK\n");
 	/* A new SYN: a new connection, its ISN above the old one's. */
 	send_seg(port, 0x02, me + 100000, 0, NULL, 0);
 	if (recv_seg(port, 2000, &s) || (s.flags & 0x12) != 0x12 ||
 	    s.ack != me + 100001)
-		return fprintf(stderr, "hostile: tw: a SYN above the old "
-			       "sequence got flags %#x ack %u\n", s.flags,
-			       s.ack), 1;
+		return fprintf(stderr,
+			       "hostile: tw: a SYN above the old "
+			       "sequence got flags %#x ack %u\n",
+			       s.flags, s.ack),
+		       1;
 	if ((int32_t)(s.seq - srv) < 65536)
-		return fprintf(stderr, "hostile: tw: the new ISN %u is not "
-			       "above the old connection's %u\n", s.seq, srv), 1;
+		return fprintf(stderr,
+			       "hostile: tw: the new ISN %u is not "
+			       "above the old connection's %u\n",
+			       s.seq, srv),
+		       1;
 	printf("a SYN above the old connection: a new one, ISN above the old\n");
 	send_seg(port, 0x04, me + 100001, 0, NULL, 0);
 	return 0;
@@ -216,7 +230,8 @@ ooo(int conns, int segs)
 
 		if (send_seg(sport, 0x02, 1000, 0, NULL, 0) ||
 		    (s = syn_ack(sport, 5000)) < 0) {
-			fprintf(stderr, "hostile: connection %d: no SYN-ACK\n", c);
+			fprintf(stderr, "hostile: connection %d: no SYN-ACK\n",
+				c);
 			return 1;
 		}
 		rcv[c] = (uint32_t)s + 1;
@@ -269,12 +284,14 @@ main(int argc, char **argv)
 	struct ifreq ifr = { 0 };
 	unsigned m[6];
 
-	if (argc < 8 || sscanf(argv[2], "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2],
-			       &m[3], &m[4], &m[5]) != 6 ||
+	if (argc < 8 ||
+	    sscanf(argv[2], "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3],
+		   &m[4], &m[5]) != 6 ||
 	    inet_pton(AF_INET, argv[3], &src_ip) != 1 ||
 	    inet_pton(AF_INET, argv[4], &dst_ip) != 1) {
-		fprintf(stderr, "usage: hostile IFNAME DSTMAC SRCIP DSTIP DPORT "
-				"ooo CONNS SEGS | syn N | tw REQUEST\n");
+		fprintf(stderr,
+			"usage: hostile IFNAME DSTMAC SRCIP DSTIP DPORT "
+			"ooo CONNS SEGS | syn N | tw REQUEST\n");
 		return 2;
 	}
 	for (int i = 0; i < 6; i++)

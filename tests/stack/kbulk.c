@@ -36,7 +36,8 @@ writer(void *arg)
 
 	(void)arg;
 	while (sent < total) {
-		size_t n = total - sent < sizeof(buf) ? total - sent : sizeof(buf);
+		size_t n =
+			total - sent < sizeof(buf) ? total - sent : sizeof(buf);
 
 		for (size_t i = 0; i < n; i++)
 			buf[i] = next(&s);
@@ -75,21 +76,24 @@ main(int argc, char **argv)
 		ssize_t n = read(fd, buf, sizeof(buf));
 
 		if (n <= 0) {
-			fprintf(stderr, "kbulk: stream ended after %llu bytes\n",
+			fprintf(stderr,
+				"kbulk: stream ended after %llu bytes\n",
 				(unsigned long long)got);
 			return 1;
 		}
 		for (ssize_t i = 0; i < n; i++)
 			if (buf[i] != next(&s)) {
 				fprintf(stderr, "kbulk: byte %llu differs\n",
-					(unsigned long long)(got + (uint64_t)i));
+					(unsigned long long)(got +
+							     (uint64_t)i));
 				return 1;
 			}
 		got += (uint64_t)n;
 	}
 	pthread_join(w, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	       (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("kbulk: %llu MiB each way identical, %.1f s, %.1f MB/s each way\n",
 	       (unsigned long long)(total >> 20), secs, total / secs / 1e6);
 	close(fd);

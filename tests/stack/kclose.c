@@ -29,7 +29,8 @@ main(int argc, char **argv)
 		int fd = socket(ai->ai_family, SOCK_STREAM, 0);
 
 		if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) ||
-		    write(fd, "ping\n", 5) != 5 || read(fd, buf, sizeof(buf)) <= 0) {
+		    write(fd, "ping\n", 5) != 5 ||
+		    read(fd, buf, sizeof(buf)) <= 0) {
 			perror("kclose");
 			return 1;
 		}

@@ -45,11 +45,13 @@ main(int argc, char **argv)
 		struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN,
 					  .data.ptr = &cs[i] };
 
-		cs[i].fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		cs[i].fd =
+			socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		cs[i].len = snprintf(cs[i].line, sizeof(cs[i].line),
 				     "connection %06d\n", i);
-		if (cs[i].fd < 0 || (connect(cs[i].fd, ai->ai_addr, ai->ai_addrlen) &&
-				     errno != EINPROGRESS)) {
+		if (cs[i].fd < 0 ||
+		    (connect(cs[i].fd, ai->ai_addr, ai->ai_addrlen) &&
+		     errno != EINPROGRESS)) {
 			perror("kmany: connect");
 			return 1;
 		}
@@ -68,7 +70,8 @@ main(int argc, char **argv)
 				struct epoll_event ev = { .events = EPOLLIN,
 							  .data.ptr = c };
 
-				if (write(c->fd, c->line, (size_t)c->len) != c->len)
+				if (write(c->fd, c->line, (size_t)c->len) !=
+				    c->len)
 					failed++;
 				epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 				continue;

@@ -78,12 +78,14 @@ exchange(const struct addrinfo *ai, const struct sockaddr *local,
 		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		*why = "socket/bind";
 		if (fd < 0 ||
-		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+			       sizeof(one)) ||
 		    bind(fd, local, llen))
 			goto out;
 		t0 = now_ms();
 		*why = "connect";
-		if (!connect(fd, ai->ai_addr, ai->ai_addrlen) || errno == EINPROGRESS)
+		if (!connect(fd, ai->ai_addr, ai->ai_addrlen) ||
+		    errno == EINPROGRESS)
 			break;
 		if (errno != EADDRNOTAVAIL || now_ms() > wait_until)
 			goto out;
@@ -137,7 +139,8 @@ main(int argc, char **argv)
 	int n;
 
 	if (argc != 7 || getaddrinfo(argv[1], argv[2], &hints, &ai)) {
-		fprintf(stderr, "usage: kreuse ADDR PORT LPORT N REQUEST REPLY\n");
+		fprintf(stderr,
+			"usage: kreuse ADDR PORT LPORT N REQUEST REPLY\n");
 		return 2;
 	}
 	n = atoi(argv[4]);
@@ -145,20 +148,24 @@ main(int argc, char **argv)
 	unescape(argv[6]);
 	local.ss_family = (sa_family_t)ai->ai_family;
 	if (ai->ai_family == AF_INET) {
-		((struct sockaddr_in *)&local)->sin_port = htons((uint16_t)atoi(argv[3]));
+		((struct sockaddr_in *)&local)->sin_port =
+			htons((uint16_t)atoi(argv[3]));
 		llen = sizeof(struct sockaddr_in);
 	} else {
-		((struct sockaddr_in6 *)&local)->sin6_port = htons((uint16_t)atoi(argv[3]));
+		((struct sockaddr_in6 *)&local)->sin6_port =
+			htons((uint16_t)atoi(argv[3]));
 		llen = sizeof(struct sockaddr_in6);
 	}
 	for (int i = 0; i < n; i++) {
 		const char *why;
 		double ms = 0;
 
-		if (exchange(ai, (struct sockaddr *)&local, llen, argv[5], reqlen,
-			     argv[6], &ms, &why)) {
-			fprintf(stderr, "kreuse: connection %d of %d from port %s: "
-				"%s (%s)\n", i + 1, n, argv[3], why, strerror(errno));
+		if (exchange(ai, (struct sockaddr *)&local, llen, argv[5],
+			     reqlen, argv[6], &ms, &why)) {
+			fprintf(stderr,
+				"kreuse: connection %d of %d from port %s: "
+				"%s (%s)\n",
+				i + 1, n, argv[3], why, strerror(errno));
 			return 1;
 		}
 		if (ms > slowest)

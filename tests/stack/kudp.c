@@ -62,14 +62,16 @@ client(const char *addr, const char *port, char **sizes, int n)
 		for (int t = 0; t < 3 && !ok; t++) {
 			struct pollfd p = { .fd = s, .events = POLLIN };
 
-			if (sendto(s, out, len, 0, ai->ai_addr, ai->ai_addrlen) >= 0)
+			if (sendto(s, out, len, 0, ai->ai_addr,
+				   ai->ai_addrlen) >= 0)
 				sent++;
 			if (poll(&p, 1, 1000) == 1 &&
 			    recv(s, in, sizeof(in), 0) == (ssize_t)len &&
 			    !memcmp(in, out, len))
 				ok = 1;
 		}
-		printf("kudp: %s %zu bytes: %s\n", addr, len, ok ? "ok" : "LOST");
+		printf("kudp: %s %zu bytes: %s\n", addr, len,
+		       ok ? "ok" : "LOST");
 		rc = !ok;
 	}
 	printf("kudp: sent %d datagrams\n", sent);
@@ -83,6 +85,7 @@ main(int argc, char **argv)
 		return echo(atoi(argv[2]), atoi(argv[3]));
 	if (argc >= 5 && !strcmp(argv[1], "client"))
 		return client(argv[2], argv[3], argv + 4, argc - 4);
-	fprintf(stderr, "usage: kudp echo PORT N | kudp client ADDR PORT SIZE...\n");
+	fprintf(stderr,
+		"usage: kudp echo PORT N | kudp client ADDR PORT SIZE...\n");
 	return 2;
 }

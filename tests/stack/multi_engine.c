@@ -71,7 +71,8 @@ static void
 listen_call(void *arg)
 {
 	struct vs_engine *e = arg;
-	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(7100) };
+	struct sockaddr_in any = { .sin_family = AF_INET,
+				   .sin_port = htons(7100) };
 	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6,
 				     .sin6_port = htons(7100) };
 	struct vs_tcp *l4, *l6;
@@ -141,7 +142,8 @@ static void
 connect_call(void *arg)
 {
 	struct vs_engine *e = arg;
-	struct sockaddr_in k4 = { .sin_family = AF_INET, .sin_port = htons(8000) };
+	struct sockaddr_in k4 = { .sin_family = AF_INET,
+				  .sin_port = htons(8000) };
 	struct sockaddr_in6 k6 = { .sin6_family = AF_INET6,
 				   .sin6_port = htons(8000) };
 
@@ -152,8 +154,9 @@ connect_call(void *arg)
 		struct vs_tcp *c;
 
 		cl->e = e;
-		if (vs__tcp_connect(e, i % 2 ? (struct sockaddr *)&k6
-					     : (struct sockaddr *)&k4,
+		if (vs__tcp_connect(e,
+				    i % 2 ? (struct sockaddr *)&k6 :
+					    (struct sockaddr *)&k4,
 				    &cli_ops, cl, &c))
 			failures++;
 	}
@@ -170,11 +173,15 @@ wait_until(_Atomic int *v, int n, time_t end)
 int
 main(int argc, char **argv)
 {
-	struct vs_port_opts o = { .sz = sizeof(o), .nqueues = NE,
-				  .buf_size = 2048, .nbufs = 8192,
-				  .rx_depth = 256, .tx_depth = 256,
+	struct vs_port_opts o = { .sz = sizeof(o),
+				  .nqueues = NE,
+				  .buf_size = 2048,
+				  .nbufs = 8192,
+				  .rx_depth = 256,
+				  .tx_depth = 256,
 				  .hugepages = true };
-	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(7100) };
+	struct sockaddr_in any = { .sin_family = AF_INET,
+				   .sin_port = htons(7100) };
 	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6,
 				     .sin6_port = htons(7100) };
 	time_t end = time(NULL) + 120;
@@ -193,13 +200,14 @@ main(int argc, char **argv)
 	r4 = vs__tcp_rule_new(port);
 	r6 = vs__tcp_rule_new(port);
 	for (unsigned i = 0; i < NE; i++)
-		if (vs__engine_open(&es[i], port, i, 50, -1, err, sizeof(err)) ||
+		if (vs__engine_open(&es[i], port, i, 50, -1, err,
+				    sizeof(err)) ||
 		    vs__engine_start(&es[i]) ||
 		    vs__engine_call(&es[i], listen_call, &es[i]))
 			return fprintf(stderr, "multi_engine: %s\n", err), 1;
 	/* Every engine listens before the rule brings the first SYN. */
-	if (!wait_until(&listening, NE, end) ||
-	    !r4 || !r6 || vs__tcp_listen_steer(r4, (struct sockaddr *)&any) ||
+	if (!wait_until(&listening, NE, end) || !r4 || !r6 ||
+	    vs__tcp_listen_steer(r4, (struct sockaddr *)&any) ||
 	    vs__tcp_listen_steer(r6, (struct sockaddr *)&any6))
 		return fprintf(stderr, "multi_engine: cannot listen\n"), 1;
 	printf("ready\n");
@@ -218,8 +226,9 @@ main(int argc, char **argv)
 
 		printf("engine %u: accepted %llu, outbound %d right of %llu "
 		       "(%llu on RSS ports, %llu 5-tuple rules), rx %llu tx %llu "
-		       "bytes\n", i, (unsigned long long)st->tcp_accepted,
-		       out_ok[i], (unsigned long long)st->tcp_connects,
+		       "bytes\n",
+		       i, (unsigned long long)st->tcp_accepted, out_ok[i],
+		       (unsigned long long)st->tcp_connects,
 		       (unsigned long long)st->tcp_rss_ports,
 		       (unsigned long long)st->tcp_tuple_rules,
 		       (unsigned long long)st->tcp_rx_bytes,

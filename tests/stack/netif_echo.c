@@ -20,11 +20,17 @@ static struct vs_lwip lw;
 static struct vs_port *
 open_port(const char *dev, uint16_t port)
 {
-	struct vs_port_opts o = { .sz = sizeof(o), .device = dev, .nqueues = 1,
-				  .buf_size = 2048, .nbufs = 4096,
-				  .rx_depth = 256, .tx_depth = 256 };
-	struct vs_rule r = { .action = VS_RULE_STEER, .proto = IPPROTO_TCP,
-			     .dport = port, .dport_mask = 0xffff };
+	struct vs_port_opts o = { .sz = sizeof(o),
+				  .device = dev,
+				  .nqueues = 1,
+				  .buf_size = 2048,
+				  .nbufs = 4096,
+				  .rx_depth = 256,
+				  .tx_depth = 256 };
+	struct vs_rule r = { .action = VS_RULE_STEER,
+			     .proto = IPPROTO_TCP,
+			     .dport = port,
+			     .dport_mask = 0xffff };
 	struct vs_rule_handle *h;
 	char err[256];
 	struct vs_port *p = vs__port_open(&o, err, sizeof(err));
@@ -68,8 +74,8 @@ main(int argc, char **argv)
 			vs__netif_kernel_news(&n);
 	}
 	printf("served %d; rx %llu tx %llu waited-for-neighbour %llu "
-	       "timed-out %llu\n", echo_served,
-	       (unsigned long long)n.st.rx_frames,
+	       "timed-out %llu\n",
+	       echo_served, (unsigned long long)n.st.rx_frames,
 	       (unsigned long long)n.st.tx_frames,
 	       (unsigned long long)n.st.neigh_waited,
 	       (unsigned long long)n.st.neigh_timeout);

@@ -74,8 +74,8 @@ cli_received(struct vs_tcp *c, struct pbuf *p)
 		vs__tcp_close(c);
 		return;
 	}
-	cl->n += e.lw.pbuf_copy_partial(p, cl->got + cl->n,
-					(u16_t)(sizeof(cl->got) - 1 - cl->n), 0);
+	cl->n += e.lw.pbuf_copy_partial(
+		p, cl->got + cl->n, (u16_t)(sizeof(cl->got) - 1 - cl->n), 0);
 	vs__tcp_consumed(c, p->tot_len);
 	e.lw.pbuf_free(p);
 	if (cl->n == sizeof(hello) - 1) {
@@ -103,10 +103,12 @@ static void
 start(void *arg)
 {
 	static struct client cl4, cl6;
-	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(7000) };
+	struct sockaddr_in any = { .sin_family = AF_INET,
+				   .sin_port = htons(7000) };
 	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6,
 				     .sin6_port = htons(7000) };
-	struct sockaddr_in k4 = { .sin_family = AF_INET, .sin_port = htons(8000) };
+	struct sockaddr_in k4 = { .sin_family = AF_INET,
+				  .sin_port = htons(8000) };
 	struct sockaddr_in6 k6 = { .sin6_family = AF_INET6,
 				   .sin6_port = htons(8000) };
 	struct vs_tcp *l4, *l6, *c4, *c6;
@@ -114,10 +116,10 @@ start(void *arg)
 	(void)arg;
 	inet_pton(AF_INET, "10.77.1.2", &k4.sin_addr);
 	inet_pton(AF_INET6, "fd77:1::2", &k6.sin6_addr);
-	if (vs__tcp_listen(&e, (struct sockaddr *)&any, 16, 0, &srv_listen, NULL,
-			   &l4) ||
-	    vs__tcp_listen(&e, (struct sockaddr *)&any6, 16, 0, &srv_listen, NULL,
-			   &l6) ||
+	if (vs__tcp_listen(&e, (struct sockaddr *)&any, 16, 0, &srv_listen,
+			   NULL, &l4) ||
+	    vs__tcp_listen(&e, (struct sockaddr *)&any6, 16, 0, &srv_listen,
+			   NULL, &l6) ||
 	    vs__tcp_connect(&e, (struct sockaddr *)&k4, &cli_ops, &cl4, &c4) ||
 	    vs__tcp_connect(&e, (struct sockaddr *)&k6, &cli_ops, &cl6, &c6)) {
 		failures++;
@@ -139,7 +141,8 @@ main(int argc, char **argv)
 		usleep(10000);
 	usleep(500000); /* let the closes finish */
 	printf("server: %d connections served; client: %d exchanges right; "
-	       "%d failures\n", served, clients_ok, failures);
+	       "%d failures\n",
+	       served, clients_ok, failures);
 	vs__engine_close(&e);
 	return served == 2 && clients_ok == 2 && !failures ? 0 : 1;
 }

@@ -24,9 +24,10 @@ sa(const char *addr)
 	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr)) {
 		ss.ss_family = AF_INET;
 	} else {
-		ck_assert_int_eq(inet_pton(AF_INET6, addr,
-					   &((struct sockaddr_in6 *)&ss)->sin6_addr),
-				 1);
+		ck_assert_int_eq(
+			inet_pton(AF_INET6, addr,
+				  &((struct sockaddr_in6 *)&ss)->sin6_addr),
+			1);
 		ss.ss_family = AF_INET6;
 	}
 	return (const struct sockaddr *)&ss;
@@ -36,8 +37,8 @@ static struct vs_kernel *
 open_k(void)
 {
 	char err[256];
-	struct vs_kernel *k = vs__kernel_open(getenv("VS_TEST_IF"), err,
-					      sizeof(err));
+	struct vs_kernel *k =
+		vs__kernel_open(getenv("VS_TEST_IF"), err, sizeof(err));
 
 	ck_assert_msg(k != NULL, "%s", err);
 	return k;
@@ -83,7 +84,8 @@ START_TEST(addresses)
 	ck_assert(!vs__kernel_is_local(k, sa("10.77.1.2")));
 	/* An address added later is followed. */
 	sh("ip addr add 10.77.1.50/24 dev to_b");
-	for (int i = 0; i < 30 && !vs__kernel_is_local(k, sa("10.77.1.50")); i++) {
+	for (int i = 0; i < 30 && !vs__kernel_is_local(k, sa("10.77.1.50"));
+	     i++) {
 		usleep(100000);
 		vs__kernel_update(k);
 	}

@@ -60,12 +60,14 @@ static const struct vs_udp_ops cli = { .received = cli_received };
 static void
 start(void *arg)
 {
-	struct sockaddr_in l4 = { .sin_family = AF_INET, .sin_port = htons(7400) };
+	struct sockaddr_in l4 = { .sin_family = AF_INET,
+				  .sin_port = htons(7400) };
 	struct sockaddr_in6 l6 = { .sin6_family = AF_INET6,
 				   .sin6_port = htons(7400) };
 	struct sockaddr_in any4 = { .sin_family = AF_INET };
 	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6 };
-	struct sockaddr_in k4 = { .sin_family = AF_INET, .sin_port = htons(7500) };
+	struct sockaddr_in k4 = { .sin_family = AF_INET,
+				  .sin_port = htons(7500) };
 	struct sockaddr_in6 k6 = { .sin6_family = AF_INET6,
 				   .sin6_port = htons(7500) };
 	struct vs_udp *s4, *s6, *c4, *c6;
@@ -108,8 +110,10 @@ main(int argc, char **argv)
 	       time(NULL) < end)
 		usleep(10000);
 	printf("server: %d datagrams echoed; client: %d answers right; %d "
-	       "failures\n", echoed, answers_ok, failures);
+	       "failures\n",
+	       echoed, answers_ok, failures);
 	vs__engine_close(&e);
-	return echoed == 2 * NSIZES && answers_ok == 2 * NSIZES && !failures
-		       ? 0 : 1;
+	return echoed == 2 * NSIZES && answers_ok == 2 * NSIZES && !failures ?
+		       0 :
+		       1;
 }

@@ -202,9 +202,9 @@ START_TEST(duplicate_key)
 	char *path;
 
 	setup();
-	ck_assert_int_eq(apply_text("cores = 4\nlog = info\ncores = 2\n",
-				    &path),
-			 -EINVAL);
+	ck_assert_int_eq(
+		apply_text("cores = 4\nlog = info\ncores = 2\n", &path),
+		-EINVAL);
 	assert_err(path, ":3: key 'cores' set twice (first at line 1)");
 	unlink(path);
 	free(path);
@@ -279,12 +279,13 @@ START_TEST(env_unknown)
 	setup();
 	ck_assert_int_eq(vs__config_apply_env(&cfg, envp, err, sizeof(err)),
 			 -EINVAL);
-	ck_assert_str_eq(err, "environment: unknown variable VSTACK_CORSE "
-			      "(accepted: VSTACK_LOG, VSTACK_DEVICE, "
-			      "VSTACK_CORES, VSTACK_HUGEPAGES, "
-			      "VSTACK_BUFFER_SIZE, VSTACK_BUFFERS, "
-			      "VSTACK_SPIN_US, VSTACK_CONTROL_DIR, VSTACK_RULES, "
-			      "VSTACK_CONFIG, VSTACK_LIB)");
+	ck_assert_str_eq(err,
+			 "environment: unknown variable VSTACK_CORSE "
+			 "(accepted: VSTACK_LOG, VSTACK_DEVICE, "
+			 "VSTACK_CORES, VSTACK_HUGEPAGES, "
+			 "VSTACK_BUFFER_SIZE, VSTACK_BUFFERS, "
+			 "VSTACK_SPIN_US, VSTACK_CONTROL_DIR, VSTACK_RULES, "
+			 "VSTACK_CONFIG, VSTACK_LIB)");
 	vs__config_free(&cfg);
 }
 END_TEST
@@ -311,15 +312,15 @@ END_TEST
 
 START_TEST(env_rules)
 {
-	char *envp[] = { "VSTACK_RULES= kernel tcp_server * 22 ; offload udp * * ;",
-			 NULL };
+	char *envp[] = {
+		"VSTACK_RULES= kernel tcp_server * 22 ; offload udp * * ;", NULL
+	};
 
 	setup();
 	ck_assert_int_eq(apply_text("rule = kernel * * *\n", NULL), 0);
 	ck_assert_uint_eq(cfg.policy.n, 1);
 	/* The variable's rules replace the file's. */
-	ck_assert_int_eq(vs__config_apply_env(&cfg, envp, err, sizeof(err)),
-			 0);
+	ck_assert_int_eq(vs__config_apply_env(&cfg, envp, err, sizeof(err)), 0);
 	ck_assert_uint_eq(cfg.policy.n, 2);
 	ck_assert_int_eq(cfg.policy.rules[0].roles, VS_ROLE_TCP_SERVER);
 	ck_assert_int_eq(cfg.policy.rules[1].roles, VS_ROLE_UDP);
@@ -331,9 +332,8 @@ END_TEST
 START_TEST(error_keeps_config)
 {
 	setup();
-	ck_assert_int_eq(apply_text("cores = 3\nrule = kernel udp * 53\n",
-				    NULL),
-			 0);
+	ck_assert_int_eq(
+		apply_text("cores = 3\nrule = kernel udp * 53\n", NULL), 0);
 	/* A failing file applies nothing, not even its valid first lines. */
 	ck_assert_int_eq(apply_text("cores = 8\nrule = offload * * *\n"
 				    "bogus = 1\n",
@@ -365,7 +365,8 @@ END_TEST
 
 START_TEST(dump_sources)
 {
-	char *path = vstest_tmpfile("cores = 4\nrule = kernel tcp_server * 22\n");
+	char *path =
+		vstest_tmpfile("cores = 4\nrule = kernel tcp_server * 22\n");
 	char var[4200], out[4096] = "";
 	char *envp[] = { var, "VSTACK_LOG=info", NULL };
 	FILE *f = fmemopen(out, sizeof(out), "w");
@@ -375,10 +376,14 @@ START_TEST(dump_sources)
 	ck_assert_int_eq(vs__config_load(&cfg, envp, err, sizeof(err)), 0);
 	vs__config_dump(&cfg, f);
 	fclose(f);
-	ck_assert_ptr_nonnull(strstr(out, "log         = info                 # env\n"));
-	ck_assert_ptr_nonnull(strstr(out, "cores       = 4                    # file\n"));
-	ck_assert_ptr_nonnull(strstr(out, "spin_us     = 50                   # default\n"));
-	ck_assert_ptr_nonnull(strstr(out, "rule        = kernel tcp_server * 22 # file, rule 1\n"));
+	ck_assert_ptr_nonnull(
+		strstr(out, "log         = info                 # env\n"));
+	ck_assert_ptr_nonnull(
+		strstr(out, "cores       = 4                    # file\n"));
+	ck_assert_ptr_nonnull(
+		strstr(out, "spin_us     = 50                   # default\n"));
+	ck_assert_ptr_nonnull(strstr(
+		out, "rule        = kernel tcp_server * 22 # file, rule 1\n"));
 	unlink(path);
 	free(path);
 	vs__config_free(&cfg);

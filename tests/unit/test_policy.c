@@ -45,24 +45,24 @@ load(struct vs_policy *p, const char *const *rules, size_t n)
 START_TEST(parse_roundtrip)
 {
 	static const char *const rules[] = {
-		"kernel tcp_server * 22",
-		"offload udp 10.0.0.0/8 5000-5100",
-		"kernel tcp_client ::1 *",
-		"offload tcp fd00::/16 80",
+		"kernel tcp_server * 22",  "offload udp 10.0.0.0/8 5000-5100",
+		"kernel tcp_client ::1 *", "offload tcp fd00::/16 80",
 		"kernel * 192.168.1.7 *",
 	};
 	struct vs_policy_rule r;
 	char err[256], out[128];
 
 	for (size_t i = 0; i < VS_ARRAY_SIZE(rules); i++) {
-		ck_assert_int_eq(vs__policy_rule_parse(rules[i], &r, err,
-						       sizeof(err)), 0);
+		ck_assert_int_eq(
+			vs__policy_rule_parse(rules[i], &r, err, sizeof(err)),
+			0);
 		vs__policy_rule_format(&r, out, sizeof(out));
 		ck_assert_str_eq(out, rules[i]);
 	}
 	/* Extra blanks and tabs are accepted and normalised. */
 	ck_assert_int_eq(vs__policy_rule_parse("  kernel\tudp  *   53 ", &r,
-					       err, sizeof(err)), 0);
+					       err, sizeof(err)),
+			 0);
 	vs__policy_rule_format(&r, out, sizeof(out));
 	ck_assert_str_eq(out, "kernel udp * 53");
 }
@@ -110,7 +110,8 @@ START_TEST(parse_errors)
 	for (size_t i = 0; i < VS_ARRAY_SIZE(cases); i++) {
 		err[0] = '\0';
 		ck_assert_int_eq(vs__policy_rule_parse(cases[i].rule, &r, err,
-						       sizeof(err)), -EINVAL);
+						       sizeof(err)),
+				 -EINVAL);
 		ck_assert_str_eq(err, cases[i].msg);
 	}
 }
@@ -160,17 +161,17 @@ START_TEST(roles)
 	ck_assert_int_eq(vs__policy_decide(&p, VS_ROLE_TCP_CLIENT,
 					   sa("1.2.3.4", 80), NULL),
 			 VS_POLICY_KERNEL);
-	ck_assert_int_eq(vs__policy_decide(&p, VS_ROLE_UDP, sa("1.2.3.4", 80),
-					   &m),
-			 VS_POLICY_OFFLOAD);
+	ck_assert_int_eq(
+		vs__policy_decide(&p, VS_ROLE_UDP, sa("1.2.3.4", 80), &m),
+		VS_POLICY_OFFLOAD);
 	ck_assert_int_eq(m, -1);
-	ck_assert_int_eq(vs__policy_decide(&p, VS_ROLE_UDP,
-					   sa("10.0.0.200", 9), &m),
-			 VS_POLICY_KERNEL);
+	ck_assert_int_eq(
+		vs__policy_decide(&p, VS_ROLE_UDP, sa("10.0.0.200", 9), &m),
+		VS_POLICY_KERNEL);
 	ck_assert_int_eq(m, 1);
-	ck_assert_int_eq(vs__policy_decide(&p, VS_ROLE_UDP, sa("10.0.1.1", 9),
-					   NULL),
-			 VS_POLICY_OFFLOAD);
+	ck_assert_int_eq(
+		vs__policy_decide(&p, VS_ROLE_UDP, sa("10.0.1.1", 9), NULL),
+		VS_POLICY_OFFLOAD);
 	vs__policy_clear(&p);
 }
 END_TEST
@@ -181,23 +182,25 @@ START_TEST(ipv6_prefix)
 	struct vs_policy p = { 0 };
 
 	load(&p, rules, 1);
-	ck_assert_int_eq(vs__policy_decide(&p, VS_ROLE_UDP,
-					   sa("fd00:1:3::9", 1), NULL),
-			 VS_POLICY_KERNEL);
-	ck_assert_int_eq(vs__policy_decide(&p, VS_ROLE_UDP,
-					   sa("fd00:1:4::9", 1), NULL),
-			 VS_POLICY_OFFLOAD);
+	ck_assert_int_eq(
+		vs__policy_decide(&p, VS_ROLE_UDP, sa("fd00:1:3::9", 1), NULL),
+		VS_POLICY_KERNEL);
+	ck_assert_int_eq(
+		vs__policy_decide(&p, VS_ROLE_UDP, sa("fd00:1:4::9", 1), NULL),
+		VS_POLICY_OFFLOAD);
 	/* An IPv4 socket never matches an IPv6 rule. */
-	ck_assert_int_eq(vs__policy_decide(&p, VS_ROLE_UDP, sa("10.0.0.1", 1),
-					   NULL),
-			 VS_POLICY_OFFLOAD);
+	ck_assert_int_eq(
+		vs__policy_decide(&p, VS_ROLE_UDP, sa("10.0.0.1", 1), NULL),
+		VS_POLICY_OFFLOAD);
 	vs__policy_clear(&p);
 }
 END_TEST
 
 START_TEST(v4_mapped)
 {
-	static const char *const rules[] = { "kernel tcp_client 10.9.0.0/16 *" };
+	static const char *const rules[] = {
+		"kernel tcp_client 10.9.0.0/16 *"
+	};
 	struct vs_policy p = { 0 };
 
 	load(&p, rules, 1);

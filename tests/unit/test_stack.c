@@ -30,8 +30,10 @@ START_TEST(lwip_instances)
 	char err[256];
 	err_t rc;
 
-	ck_assert_msg(vs__lwip_load(&a, NULL, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_msg(vs__lwip_load(&b, NULL, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(vs__lwip_load(&a, NULL, err, sizeof(err)) == 0, "%s",
+		      err);
+	ck_assert_msg(vs__lwip_load(&b, NULL, err, sizeof(err)) == 0, "%s",
+		      err);
 	/* Two copies: different code, different globals. */
 	ck_assert_ptr_ne(a.handle, b.handle);
 	ck_assert_ptr_ne((void *)a.tcp_bind, (void *)b.tcp_bind);
@@ -89,7 +91,8 @@ START_TEST(lwip_csum)
 	uint16_t (*inet)(const void *, uint16_t);
 	unsigned seed = 7;
 
-	ck_assert_msg(vs__lwip_load(&l, NULL, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(vs__lwip_load(&l, NULL, err, sizeof(err)) == 0, "%s",
+		      err);
 	*(void **)&inet = dlsym(l.handle, "inet_chksum");
 	ck_assert_ptr_nonnull(inet);
 	/* The sum the copy uses is vs__csum, not lwIP's own. */
@@ -125,7 +128,8 @@ START_TEST(lwip_missing)
 	ck_assert_str_eq(err, "/nonexistent/liblwip.so.0: No such file or "
 			      "directory");
 	/* A library that is not lwIP (libmnl: iproute2 depends on it). */
-	ck_assert_int_eq(vs__lwip_load(&l, "/usr/lib/x86_64-linux-gnu/libmnl.so.0",
+	ck_assert_int_eq(vs__lwip_load(&l,
+				       "/usr/lib/x86_64-linux-gnu/libmnl.so.0",
 				       err, sizeof(err)),
 			 -ENOSYS);
 	ck_assert_str_eq(err, "lwip_init is missing: not vstack's lwIP");

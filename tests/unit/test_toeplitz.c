@@ -58,14 +58,14 @@ START_TEST(ms_ipv6)
 		  0x2cc18cd5, 0x40207d3d },
 		{ "ff02::1", "3ffe:501:8::260:97ff:fe40:efab", 4739, 14230,
 		  0x0f0c461c, 0xdde51bbf },
-		{ "fe80::200:f8ff:fe21:67cf", "3ffe:1900:4545:3:200:f8ff:fe21:67cf",
-		  38024, 44251, 0x4b61e985, 0x02d1feef },
+		{ "fe80::200:f8ff:fe21:67cf",
+		  "3ffe:1900:4545:3:200:f8ff:fe21:67cf", 38024, 44251,
+		  0x4b61e985, 0x02d1feef },
 	};
 
 	for (size_t i = 0; i < VS_ARRAY_SIZE(v); i++) {
 		ck_assert_uint_eq(hash(AF_INET6, &v[i], false), v[i].ip_only);
-		ck_assert_uint_eq(hash(AF_INET6, &v[i], true),
-				  v[i].with_ports);
+		ck_assert_uint_eq(hash(AF_INET6, &v[i], true), v[i].with_ports);
 	}
 }
 END_TEST

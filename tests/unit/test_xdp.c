@@ -21,9 +21,10 @@ START_TEST(verifier_reason)
 		"libbpf: prog 'vstack_xdp': failed to load: -13\n"
 		"libbpf: failed to load object 'vstack_xdp'\n";
 
-	ck_assert_str_eq(vs__xdp_reason(buf),
-			 "invalid access to packet, off=12 size=1, "
-			 "R2(id=0,off=12,r=0); R2 offset is outside of the packet");
+	ck_assert_str_eq(
+		vs__xdp_reason(buf),
+		"invalid access to packet, off=12 size=1, "
+		"R2(id=0,off=12,r=0); R2 offset is outside of the packet");
 }
 END_TEST
 

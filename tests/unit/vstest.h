@@ -24,12 +24,12 @@ Suite *vstest_suite(void);
 #define VSTEST_TIMEOUT_S 20
 
 /* One TCase per test, named after the test function. */
-#define VSTEST_ADD(suite, fn)                                   \
-	do {                                                    \
-		TCase *tc_ = tcase_create(#fn);                 \
-		tcase_add_test(tc_, fn);                        \
-		tcase_set_timeout(tc_, VSTEST_TIMEOUT_S);       \
-		suite_add_tcase((suite), tc_);                  \
+#define VSTEST_ADD(suite, fn)                             \
+	do {                                              \
+		TCase *tc_ = tcase_create(#fn);           \
+		tcase_add_test(tc_, fn);                  \
+		tcase_set_timeout(tc_, VSTEST_TIMEOUT_S); \
+		suite_add_tcase((suite), tc_);            \
 	} while (0)
 
 /* Writes text to a fresh temporary file; returns its malloc'd path. */
