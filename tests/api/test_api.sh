@@ -4,7 +4,8 @@
 # `api.raw_hook_drop`: a raw hook that drops one source address stops
 # that peer only, and counts what it dropped.
 # `api.doc_program`: the program in docs/api.md, compiled as a user
-# would, echoes a line from a kernel client.
+# would (vstack installed with cmake --install into a scratch prefix,
+# flags from the installed vstack.pc), echoes a line from a kernel client.
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
@@ -54,9 +55,23 @@ doc_program)
 	awk '/^```c$/ { on = 1; next } /^```$/ { if (on) exit } on' \
 		"$VS_SRC/docs/api.md" >"$VSEMU_TMP/prog.c"
 	[ -s "$VSEMU_TMP/prog.c" ] || fail "no C program in docs/api.md"
-	cc -O2 -Wall -Werror -I"$VS_SRC/include" "$VSEMU_TMP/prog.c" \
-		-L"$VS_BUILD" -Wl,-rpath,"$VS_BUILD" -lvstack -o "$VSEMU_TMP/prog" ||
-		fail "the program in docs/api.md does not compile"
+	# As a user builds it: against an installed vstack, found by
+	# pkg-config through the installed vstack.pc.
+	prefix=$VSEMU_TMP/prefix
+	cmake --install "$VS_BUILD" --prefix "$prefix" >/dev/null ||
+		fail "cmake --install"
+	pc=$(find "$prefix" -name vstack.pc)
+	[ -n "$pc" ] || fail "no vstack.pc installed"
+	flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --define-prefix \
+		--cflags --libs vstack) || fail "pkg-config vstack"
+	libdir=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --define-prefix \
+		--variable=libdir vstack)
+	[ -e "$libdir/libvstack.so" ] || fail "vstack.pc's libdir $libdir has no libvstack.so"
+	# shellcheck disable=SC2086 # pkg-config's flags are words
+	cc -O2 -Wall -Werror "$VSEMU_TMP/prog.c" $flags -Wl,-rpath,"$libdir" \
+		-o "$VSEMU_TMP/prog" || fail "the program in docs/api.md does not compile with $flags"
+	ldd "$VSEMU_TMP/prog" | grep -q "$libdir/libvstack.so" ||
+		fail "the program is not linked to the installed libvstack: $(ldd "$VSEMU_TMP/prog")"
 	native "$VSEMU_TMP/prog" >"$VSEMU_TMP/out" 2>&1 &
 	wait_for_line "$VSEMU_TMP/out" ready
 	got=$(netns_exec b timeout 5 bash -c 'exec 3<>/dev/tcp/10.77.1.1/7000
