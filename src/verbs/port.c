@@ -63,6 +63,7 @@ vs__port_opts_of(struct vs_port_opts *o, const struct vs_config *cfg,
 struct vs_port *
 vs__port_open(const struct vs_port_opts *o, char *err, size_t errlen)
 {
+	const struct vs_port_ops *ops;
 	struct vs_port *p;
 	int rc = check_opts(o, err, errlen);
 
@@ -70,7 +71,10 @@ vs__port_open(const struct vs_port_opts *o, char *err, size_t errlen)
 		errno = -rc;
 		return NULL;
 	}
-	p = calloc(1, sizeof(*p));
+	/* "xdp:IFNAME": AF_XDP on that netdev; anything else: verbs. */
+	ops = o->device && strncmp(o->device, "xdp:", 4) == 0 ? &vs__xdp_ops :
+								&vs__verbs_ops;
+	p = calloc(1, ops->size);
 	if (p)
 		p->st = calloc(o->nqueues, sizeof(*p->st));
 	if (!p || !p->st) {
@@ -79,16 +83,13 @@ vs__port_open(const struct vs_port_opts *o, char *err, size_t errlen)
 		errno = ENOMEM;
 		return NULL;
 	}
+	p->ops = ops;
 	p->o = *o;
 	pthread_mutex_init(&p->rules_lock, NULL);
 	p->info.nqueues = o->nqueues;
 	p->info.nbufs = o->nbufs;
 	p->info.buf_size = o->buf_size;
 	memcpy(p->rss_key, vs__rss_ms_key, VS_RSS_KEY_LEN);
-	/* "xdp:IFNAME": AF_XDP on that netdev; anything else: verbs. */
-	p->ops = o->device && strncmp(o->device, "xdp:", 4) == 0 ?
-			 &vs__xdp_ops :
-			 &vs__verbs_ops;
 	p->info.backend = p->ops->name;
 	rc = p->ops->open(p, err, errlen);
 	if (rc) {
@@ -265,6 +266,8 @@ vs__port_rule_add(struct vs_port *p, const struct vs_rule *r,
 		return -EINVAL; /* ports need a protocol */
 	pthread_mutex_lock(&p->rules_lock);
 	rc = p->ops->rule_add(p, r, h);
+	if (!rc)
+		(*h)->port = p;
 	pthread_mutex_unlock(&p->rules_lock);
 	return rc;
 }
@@ -274,6 +277,8 @@ vs__port_rule_del(struct vs_port *p, struct vs_rule_handle *h)
 {
 	int rc;
 
+	if (!h || h->port != p)
+		return -EINVAL; /* not a rule of this port */
 	pthread_mutex_lock(&p->rules_lock);
 	rc = p->ops->rule_del(p, h);
 	pthread_mutex_unlock(&p->rules_lock);
@@ -285,6 +290,8 @@ vs__port_rule_hits(struct vs_port *p, struct vs_rule_handle *h, uint64_t *hits)
 {
 	int rc = -EOPNOTSUPP;
 
+	if (!h || h->port != p)
+		return -EINVAL;
 	pthread_mutex_lock(&p->rules_lock);
 	if (p->ops->rule_hits)
 		rc = p->ops->rule_hits(p, h, hits);

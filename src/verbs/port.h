@@ -114,7 +114,12 @@ struct vs_rule_handle;
 
 struct vs_port_ops {
 	const char *name;
+	/* The backend's port: a struct that starts with struct vs_port
+	 * (port_impl.h), allocated zeroed by port.c, freed after close. */
+	size_t size;
+	/* Fills p in; on failure leaves nothing open (close is not called). */
 	int (*open)(struct vs_port *p, char *err, size_t errlen);
+	/* Closes what open opened; the memory is port.c's to free. */
 	void (*close)(struct vs_port *p);
 	/* Received frames (buffers now the caller's). */
 	unsigned (*rx_burst)(struct vs_port *p, unsigned q, struct vs_buf **b,

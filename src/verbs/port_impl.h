@@ -25,7 +25,12 @@ struct vs_port {
 	uint8_t rss_key[VS_RSS_KEY_LEN];
 	unsigned rss_table_len;
 	uint16_t rss_table[VS_RSS_TABLE_MAX];
-	void *priv; /* the backend's */
+};
+
+/* What every backend's rule starts with; the backend's own follows
+ * (container_of), as its port embeds struct vs_port. */
+struct vs_rule_handle {
+	struct vs_port *port; /* the port it is on (set by port.c) */
 };
 
 /* For backends: the pool on this NUMA node, once the device is known. */

@@ -62,6 +62,7 @@ struct vq {
 };
 
 struct vport {
+	struct vs_port port; /* first: the port is a vport */
 	struct ibv_context *ctx;
 	struct ibv_pd *pd;
 	struct ibv_mr *mr;
@@ -69,42 +70,54 @@ struct vport {
 	struct ibv_qp *rss_qp;
 	struct vq *q;
 	unsigned nrules;
-	struct vs_rule_handle *rules; /* removed at close if still there */
+	struct v_rule *rules; /* removed at close if still there */
 	const char *failed; /* the verbs call that failed while opening */
 	char ibdev_path[IBV_SYSFS_PATH_MAX];
 };
 
-struct vs_rule_handle {
+struct v_rule {
+	struct vs_rule_handle h;
 	struct ibv_flow *flow[2]; /* IPv4 and IPv6 for a rule of any family */
 	struct ibv_counters *cnt[2]; /* a counting rule's, per flow */
-	struct vs_rule_handle *prev, *next; /* the port's rules */
+	struct v_rule *prev, *next; /* the port's rules */
 };
 
 static struct vport *
 vp(struct vs_port *p)
 {
-	return p->priv;
+	return container_of(p, struct vport, port);
 }
 
-/* Notes the first call that failed while opening, for the message;
- * errno stays that call's (EIO where it set none). Returns -1. */
+static struct v_rule *
+vr(struct vs_rule_handle *h)
+{
+	return container_of(h, struct v_rule, h);
+}
+
+/*
+ * Inside this file, as in the library: 0 or -errno. verbs calls that
+ * return a pointer set errno (taken by fail(p, call, 0)); those that
+ * return an errno value are turned by neg().
+ */
+
+/* Notes the first call that failed while opening, for the message.
+ * Returns rc, or (rc 0) -errno of the call that just failed (-EIO where
+ * it set none). */
 static int
-fail(struct vs_port *p, const char *call)
+fail(struct vs_port *p, const char *call, int rc)
 {
 	if (!vp(p)->failed)
 		vp(p)->failed = call;
-	if (!errno)
-		errno = EIO;
-	return -1;
+	if (!rc)
+		rc = errno ? -errno : -EIO;
+	return rc;
 }
 
-/* Calls that return an errno value, rdma-core style: into errno too. */
+/* An rdma-core call's result (0 or a positive errno) as 0 or -errno. */
 static int
-rc_errno(int rc)
+neg(int rc)
 {
-	if (rc)
-		errno = rc > 0 ? rc : EIO;
-	return rc;
+	return rc > 0 ? -rc : rc ? -EIO : 0;
 }
 
 /* --- finding the device --- */
@@ -348,19 +361,20 @@ rss_qp(struct vs_port *p, struct ibv_rwq_ind_table *ind)
 	return ibv_create_qp_ex(v->ctx, &a);
 }
 
-/* RESET -> INIT -> RTR -> RTS; 0, or nonzero with errno set. */
+/* RESET -> INIT -> RTR -> RTS; 0 or -errno. */
 static int
 qp_up(struct ibv_qp *qp)
 {
 	struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT, .port_num = 1 };
+	int rc = neg(ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PORT));
 
-	if (rc_errno(ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PORT)))
-		return -1;
 	a.qp_state = IBV_QPS_RTR;
-	if (rc_errno(ibv_modify_qp(qp, &a, IBV_QP_STATE)))
-		return -1;
+	if (!rc)
+		rc = neg(ibv_modify_qp(qp, &a, IBV_QP_STATE));
 	a.qp_state = IBV_QPS_RTS;
-	return rc_errno(ibv_modify_qp(qp, &a, IBV_QP_STATE));
+	if (!rc)
+		rc = neg(ibv_modify_qp(qp, &a, IBV_QP_STATE));
+	return rc;
 }
 
 static int
@@ -369,7 +383,7 @@ wq_state(struct ibv_wq *wq, enum ibv_wq_state st)
 	struct ibv_wq_attr a = { .attr_mask = IBV_WQ_ATTR_STATE,
 				 .wq_state = st };
 
-	return rc_errno(ibv_modify_wq(wq, &a));
+	return neg(ibv_modify_wq(wq, &a));
 }
 
 static struct ibv_qp *
@@ -407,36 +421,38 @@ queue_rx_create(struct vs_port *p, struct vq *q)
 				       .pd = v->pd,
 				       .cq = q->rx_cq };
 
+	int rc;
+
 	q->wq = ibv_create_wq(v->ctx, &wa);
 	if (!q->wq)
-		return fail(p, "ibv_create_wq");
-	if (wq_state(q->wq, IBV_WQS_RDY))
-		return fail(p, "ibv_modify_wq");
+		return fail(p, "ibv_create_wq", 0);
+	rc = wq_state(q->wq, IBV_WQS_RDY);
+	if (rc)
+		return fail(p, "ibv_modify_wq", rc);
 	q->ind1 = ibv_create_rwq_ind_table(
 		v->ctx, &(struct ibv_rwq_ind_table_init_attr){
 				.log_ind_tbl_size = 0, .ind_tbl = &q->wq });
 	if (!q->ind1)
-		return fail(p, "ibv_create_rwq_ind_table");
+		return fail(p, "ibv_create_rwq_ind_table", 0);
 	q->rx_qp = rss_qp(p, q->ind1);
-	return q->rx_qp ? 0 : fail(p, "ibv_create_qp_ex");
+	return q->rx_qp ? 0 : fail(p, "ibv_create_qp_ex", 0);
 }
 
 static int
 queue_create(struct vs_port *p, struct vq *q)
 {
 	struct vport *v = vp(p);
+	int rc;
 
 	q->rx_mask = vs_pow2_at_least(p->o.rx_depth);
 	q->rx_ring = calloc(q->rx_mask--, sizeof(*q->rx_ring));
 	q->tx_mask = vs_pow2_at_least(p->o.tx_depth);
 	q->tx_ring = calloc(q->tx_mask--, sizeof(*q->tx_ring));
-	if (!q->rx_ring || !q->tx_ring) {
-		errno = ENOMEM;
-		return fail(p, "calloc");
-	}
+	if (!q->rx_ring || !q->tx_ring)
+		return fail(p, "calloc", -ENOMEM);
 	q->ch = ibv_create_comp_channel(v->ctx);
 	if (!q->ch)
-		return fail(p, "ibv_create_comp_channel");
+		return fail(p, "ibv_create_comp_channel", 0);
 	/* Wakeups are drained without blocking (see woken()). */
 	fcntl(q->ch->fd, F_SETFL, fcntl(q->ch->fd, F_GETFL) | O_NONBLOCK);
 	q->rx_cq = ibv_create_cq(v->ctx, (int)p->o.rx_depth, q, q->ch, 0);
@@ -444,12 +460,13 @@ queue_create(struct vs_port *p, struct vq *q)
 		q->tx_cq =
 			ibv_create_cq(v->ctx, (int)p->o.tx_depth, q, q->ch, 0);
 	if (!q->rx_cq || !q->tx_cq)
-		return fail(p, "ibv_create_cq");
-	if (queue_rx_create(p, q))
-		return -1;
+		return fail(p, "ibv_create_cq", 0);
+	rc = queue_rx_create(p, q);
+	if (rc)
+		return rc;
 	q->tx_qp = tx_qp(p, q);
 	if (!q->tx_qp)
-		return fail(p, "ibv_create_qp");
+		return fail(p, "ibv_create_qp", 0);
 	for (unsigned i = 0; i < RX_BATCH; i++) {
 		q->rsge[i] = (struct ibv_sge){ .length = p->o.buf_size -
 							 VS_BUF_HEADROOM,
@@ -465,7 +482,8 @@ queue_create(struct vs_port *p, struct vq *q)
 						 .opcode = IBV_WR_SEND,
 						 .next = &q->wr[i + 1] };
 	}
-	return qp_up(q->tx_qp) ? fail(p, "ibv_modify_qp") : 0;
+	rc = qp_up(q->tx_qp);
+	return rc ? fail(p, "ibv_modify_qp", rc) : 0;
 }
 
 /* Posts receives until the queue holds rx_depth of them. */
@@ -534,6 +552,7 @@ rx_recover(struct vs_port *p, unsigned qi, enum ibv_wc_status st)
 {
 	struct vq *q = &vp(p)->q[qi];
 	struct ibv_wc wc[RX_BATCH];
+	int rc;
 
 	vs_err("%s queue %u: receive error (%s): resetting the queue",
 	       p->info.device, qi, ibv_wc_status_str(st));
@@ -546,9 +565,10 @@ rx_recover(struct vs_port *p, unsigned qi, enum ibv_wc_status st)
 		q->rx_count--;
 	}
 	q->stashed = false;
-	if (wq_state(q->wq, IBV_WQS_RDY))
+	rc = wq_state(q->wq, IBV_WQS_RDY);
+	if (rc)
 		vs_err("%s queue %u: cannot restart the receive queue: %s",
-		       p->info.device, qi, strerror(errno));
+		       p->info.device, qi, strerror(-rc));
 	vs__stat_add(&p->st[qi].recovered, 1);
 	rx_refill(p, qi);
 	gauges(p, qi);
@@ -582,6 +602,7 @@ tx_recover(struct vs_port *p, unsigned qi, enum ibv_wc_status st)
 	struct vq *q = &vp(p)->q[qi];
 	struct ibv_qp_attr a = { .qp_state = IBV_QPS_RESET };
 	struct ibv_wc wc[RX_BATCH];
+	int rc;
 
 	vs_err("%s queue %u: send error (%s): resetting the queue",
 	       p->info.device, qi, ibv_wc_status_str(st));
@@ -589,9 +610,10 @@ tx_recover(struct vs_port *p, unsigned qi, enum ibv_wc_status st)
 	while (ibv_poll_cq(q->tx_cq, RX_BATCH, wc) > 0)
 		;
 	tx_release(p, qi, q->tx_count);
-	if (qp_up(q->tx_qp))
+	rc = qp_up(q->tx_qp);
+	if (rc)
 		vs_err("%s queue %u: cannot restart the send queue: %s",
-		       p->info.device, qi, strerror(errno));
+		       p->info.device, qi, strerror(-rc));
 	vs__stat_add(&p->st[qi].recovered, 1);
 	gauges(p, qi);
 }
@@ -915,18 +937,18 @@ counter_new(struct vs_port *p)
 	struct ibv_counters_init_attr ia = { 0 };
 	struct ibv_counters *c = ibv_create_counters(vp(p)->ctx, &ia);
 
-	if (c && rc_errno(ibv_attach_counters_point_flow(c, &a, NULL))) {
-		int e = errno;
+	int rc = c ? neg(ibv_attach_counters_point_flow(c, &a, NULL)) : 0;
 
+	if (rc) {
 		ibv_destroy_counters(c);
-		errno = e;
+		errno = -rc; /* a pointer's failure: errno, as libibverbs */
 		return NULL;
 	}
 	return c;
 }
 
 static void
-handle_free(struct vs_rule_handle *h)
+handle_free(struct v_rule *h)
 {
 	for (int i = 0; i < 2; i++)
 		if (h->cnt[i])
@@ -943,7 +965,7 @@ v_rule_add(struct vs_port *p, const struct vs_rule *r,
 		r->action == VS_RULE_STEER ? v->q[r->queue].rx_qp : v->rss_qp;
 	int fams[2] = { r->family ? r->family : AF_INET, AF_INET6 };
 	int nf = r->family ? 1 : 2;
-	struct vs_rule_handle *h;
+	struct v_rule *h;
 	_Alignas(8) uint8_t buf[sizeof(struct flow_buf)];
 
 	if (v->nrules + (unsigned)nf > MAX_RULES)
@@ -976,14 +998,15 @@ v_rule_add(struct vs_port *p, const struct vs_rule *r,
 	if (v->rules)
 		v->rules->prev = h;
 	v->rules = h;
-	*out = h;
+	*out = &h->h;
 	return 0;
 }
 
 static int
-v_rule_del(struct vs_port *p, struct vs_rule_handle *h)
+v_rule_del(struct vs_port *p, struct vs_rule_handle *rh)
 {
 	struct vport *v = vp(p);
+	struct v_rule *h = vr(rh);
 	int rc = 0;
 
 	if (h->prev)
@@ -1004,8 +1027,10 @@ v_rule_del(struct vs_port *p, struct vs_rule_handle *h)
 }
 
 static int
-v_rule_hits(struct vs_port *p, struct vs_rule_handle *h, uint64_t *hits)
+v_rule_hits(struct vs_port *p, struct vs_rule_handle *rh, uint64_t *hits)
 {
+	struct v_rule *h = vr(rh);
+
 	(void)p;
 	*hits = 0;
 	if (!h->cnt[0])
@@ -1114,11 +1139,9 @@ v_close(struct vs_port *p)
 {
 	struct vport *v = vp(p);
 
-	if (!v)
-		return;
 	/* Rules pin their QPs: they go first. */
 	while (v->rules)
-		v_rule_del(p, v->rules);
+		v_rule_del(p, &v->rules->h);
 	if (v->rss_qp)
 		ibv_destroy_qp(v->rss_qp);
 	if (v->ind_all)
@@ -1132,8 +1155,12 @@ v_close(struct vs_port *p)
 	if (v->ctx)
 		ibv_close_device(v->ctx);
 	free(v->q);
-	free(v);
-	p->priv = NULL;
+	v->rss_qp = NULL;
+	v->ind_all = NULL;
+	v->q = NULL;
+	v->mr = NULL;
+	v->pd = NULL;
+	v->ctx = NULL;
 }
 
 /* One indirection table over every queue's WQ, for rules that spread. */
@@ -1155,9 +1182,9 @@ create_rss(struct vs_port *p)
 		v->ctx, &(struct ibv_rwq_ind_table_init_attr){
 				.log_ind_tbl_size = log, .ind_tbl = wqs });
 	if (!v->ind_all)
-		return fail(p, "ibv_create_rwq_ind_table");
+		return fail(p, "ibv_create_rwq_ind_table", 0);
 	v->rss_qp = rss_qp(p, v->ind_all);
-	return v->rss_qp ? 0 : fail(p, "ibv_create_qp_ex");
+	return v->rss_qp ? 0 : fail(p, "ibv_create_qp_ex", 0);
 }
 
 static int
@@ -1169,12 +1196,11 @@ create_queues(struct vs_port *p, char *err, size_t errlen)
 	v->q = calloc(p->o.nqueues, sizeof(*v->q));
 	if (!v->q)
 		return -ENOMEM;
-	errno = 0;
 	for (unsigned i = 0; i < p->o.nqueues && !rc; i++)
 		rc = queue_create(p, &v->q[i]);
 	if (!rc)
 		rc = create_rss(p);
-	if (rc && errno == EPERM) {
+	if (rc == -EPERM) {
 		snprintf(err, errlen,
 			 "%s: CAP_NET_RAW required; run as root or "
 			 "`setcap cap_net_raw+ep PROGRAM`",
@@ -1182,12 +1208,10 @@ create_queues(struct vs_port *p, char *err, size_t errlen)
 		return -EPERM;
 	}
 	if (rc) {
-		int e = errno ? errno : EIO;
-
 		snprintf(err, errlen, "%s: cannot create the queues: %s: %s",
 			 p->info.device, v->failed ? v->failed : "?",
-			 strerror(e));
-		return -e;
+			 strerror(-rc));
+		return rc;
 	}
 	for (unsigned i = 0; i < p->o.nqueues; i++) {
 		rx_refill(p, i);
@@ -1199,12 +1223,9 @@ create_queues(struct vs_port *p, char *err, size_t errlen)
 static int
 v_open(struct vs_port *p, char *err, size_t errlen)
 {
-	struct vport *v = calloc(1, sizeof(*v));
+	struct vport *v = vp(p);
 	int rc;
 
-	if (!v)
-		return -ENOMEM;
-	p->priv = v;
 	rc = open_device(p, err, errlen);
 	if (!rc)
 		rc = check_device(p, err, errlen);
@@ -1224,6 +1245,7 @@ v_open(struct vs_port *p, char *err, size_t errlen)
 
 const struct vs_port_ops vs__verbs_ops = {
 	.name = "verbs",
+	.size = sizeof(struct vport),
 	.open = v_open,
 	.close = v_close,
 	.rx_burst = v_rx_burst,

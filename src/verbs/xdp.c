@@ -105,14 +105,16 @@ struct xq {
 	_Atomic bool sleeping;
 };
 
-struct vs_rule_handle {
-	struct vs_rule_handle *next;
+struct x_rule {
+	struct vs_rule_handle h;
+	struct x_rule *next;
 	bool exact;
 	struct vs_xdp_exact_key key;
 	struct vs_xdp_rule r;
 };
 
 struct xport {
+	struct vs_port port; /* first: the port is an xport */
 	int ifindex;
 	bool zerocopy;
 	enum xdp_attach_mode mode;
@@ -121,7 +123,7 @@ struct xport {
 	struct bpf_object *obj; /* the program's object (ours to close) */
 	int map_tables, map_cur, map_exact, map_hits, map_xsks;
 	uint32_t cur;
-	struct vs_rule_handle *rules;
+	struct x_rule *rules;
 	uint8_t slot_used[VS_XDP_MAX_SLOTS];
 	int ncpus;
 	int reaper_fd; /* its pipe: closing it (or dying) detaches */
@@ -134,7 +136,13 @@ struct xport {
 static struct xport *
 xp(struct vs_port *p)
 {
-	return p->priv;
+	return container_of(p, struct xport, port);
+}
+
+static struct x_rule *
+xr_of(struct vs_rule_handle *h)
+{
+	return container_of(h, struct x_rule, h);
 }
 
 /* --- messages from libbpf/libxdp: the verifier's reason, kept --- */
@@ -990,7 +998,7 @@ table_publish(struct xport *x)
 
 	memset(&t, 0, sizeof(t));
 	for (uint8_t cls = 0; cls < 4; cls++)
-		for (struct vs_rule_handle *h = x->rules; h; h = h->next)
+		for (struct x_rule *h = x->rules; h; h = h->next)
 			if (!h->exact && h->r.cls == cls) {
 				if (t.n == VS_XDP_MAX_RULES)
 					return -ENOSPC;
@@ -1031,7 +1039,7 @@ x_rule_add(struct vs_port *p, const struct vs_rule *r,
 	   struct vs_rule_handle **out)
 {
 	struct xport *x = xp(p);
-	struct vs_rule_handle *h = calloc(1, sizeof(*h));
+	struct x_rule *h = calloc(1, sizeof(*h));
 	struct vs_xdp_rule *xr;
 	size_t alen = r->family == AF_INET6 ? 16 : 4;
 	int rc = 0;
@@ -1094,15 +1102,15 @@ x_rule_add(struct vs_port *p, const struct vs_rule *r,
 		free(h);
 		return rc;
 	}
-	*out = h;
+	*out = &h->h;
 	return 0;
 }
 
 static int
-x_rule_del(struct vs_port *p, struct vs_rule_handle *h)
+x_rule_del(struct vs_port *p, struct vs_rule_handle *rh)
 {
 	struct xport *x = xp(p);
-	struct vs_rule_handle **pp = &x->rules;
+	struct x_rule *h = xr_of(rh), **pp = &x->rules;
 
 	while (*pp && *pp != h)
 		pp = &(*pp)->next;
@@ -1120,9 +1128,10 @@ x_rule_del(struct vs_port *p, struct vs_rule_handle *h)
 }
 
 static int
-x_rule_hits(struct vs_port *p, struct vs_rule_handle *h, uint64_t *hits)
+x_rule_hits(struct vs_port *p, struct vs_rule_handle *rh, uint64_t *hits)
 {
 	struct xport *x = xp(p);
+	struct x_rule *h = xr_of(rh);
 	uint32_t k = h->r.slot;
 	uint64_t *v;
 	int rc = 0;
@@ -1170,10 +1179,8 @@ x_close(struct vs_port *p)
 {
 	struct xport *x = xp(p);
 
-	if (!x)
-		return;
 	while (x->rules)
-		x_rule_del(p, x->rules);
+		x_rule_del(p, &x->rules->h);
 	for (unsigned i = 0; i < x->nsocks; i++)
 		if (x->socks[i].xsk)
 			xsk_socket__delete(x->socks[i].xsk);
@@ -1192,8 +1199,13 @@ x_close(struct vs_port *p)
 		close(x->reaper_fd); /* the program is gone already */
 	free(x->socks);
 	free(x->q);
-	free(x);
-	p->priv = NULL;
+	x->socks = NULL;
+	x->nsocks = 0;
+	x->q = NULL;
+	x->umem = NULL;
+	x->prog = NULL;
+	x->obj = NULL;
+	x->reaper_fd = -1;
 }
 
 /* Socket si on netdev queue hwq (-EBUSY: another socket holds it). */
@@ -1383,14 +1395,11 @@ open_queues(struct vs_port *p, char *err, size_t errlen)
 static int
 x_open(struct vs_port *p, char *err, size_t errlen)
 {
-	struct xport *x = calloc(1, sizeof(*x));
+	struct xport *x = xp(p);
 	char name[IF_NAMESIZE + 1];
 	int rc;
 
-	if (!x)
-		return -ENOMEM;
 	x->reaper_fd = -1;
-	p->priv = x;
 	rc = parse_device(p, name, sizeof(name), err, errlen);
 	if (!rc)
 		rc = check_netdev(p, name, err, errlen);
@@ -1419,6 +1428,7 @@ x_open(struct vs_port *p, char *err, size_t errlen)
 
 const struct vs_port_ops vs__xdp_ops = {
 	.name = "xdp",
+	.size = sizeof(struct xport),
 	.open = x_open,
 	.close = x_close,
 	.rx_burst = x_rx_burst,
