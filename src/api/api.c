@@ -28,7 +28,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/self.h"
-#include "ctl/server.h"
+#include "rt/runtime.h"
 #include "stack/addr.h"
 #include "stack/engine.h"
 #include "stack/tcp.h"
@@ -90,9 +90,7 @@ struct vs_stack {
 	struct shared_listen *sl;
 	unsigned nsl;
 	struct vs_mem *mems;
-	struct vs_engine
-		*eps[VS_MAX_ENGINES]; /* each context's, for the view */
-	struct vs_ctl_view view; /* what vstackctl sees */
+	struct vs_runtime rt; /* the port, the contexts' engines, the view */
 };
 
 struct zc_send {
@@ -946,15 +944,12 @@ vs_fini(struct vs_stack *st)
 {
 	if (!st)
 		return;
-	if (st->view.port)
-		vs__ctl_remove(&st->view);
 	for (unsigned i = 0; i < st->n; i++) {
 		struct vs_ctx *c = &st->ctx[i];
 
 		for (int j = 0; j < 2; j++)
 			if (c->all[j])
 				vs__port_rule_del(st->port, c->all[j]);
-		vs__engine_close(&c->e);
 		if (c->epfd >= 0)
 			close(c->epfd);
 		while (c->free_chains) {
@@ -968,7 +963,7 @@ vs_fini(struct vs_stack *st)
 		vs__tcp_rule_put(st->sl[i].rule);
 	/* The engines' lwIP copies stay (lwip.h says why); the port goes
 	 * with every rule still on it. */
-	vs__port_close(st->port);
+	vs__rt_close(&st->rt);
 	free(st->sl);
 	free(st->ctx);
 	vs__config_free(&st->cfg);
@@ -979,11 +974,9 @@ VS_EXPORT int
 vs_init(const struct vs_options *opt, struct vs_stack **out)
 {
 	struct vs_options o = { 0 };
-	struct vs_port_opts po;
 	struct vs_stack *st;
 	char err[512] = "";
-	int cpus[1024], rc;
-	unsigned ncpu;
+	int rc;
 
 	if (!out)
 		return -EINVAL;
@@ -1015,62 +1008,41 @@ vs_init(const struct vs_options *opt, struct vs_stack **out)
 			 o.device);
 	if (o.spin_us)
 		st->cfg.spin_us = o.spin_us;
-	ncpu = vs__usable_cpus(cpus, 1024);
-	st->n = o.contexts    ? o.contexts :
-		st->cfg.cores ? st->cfg.cores :
-				(ncpu ? ncpu : 1);
-	if (st->n > VS_MAX_ENGINES)
-		st->n = VS_MAX_ENGINES;
 	st->threads = o.flags & VS_OPT_THREADS;
-	vs__port_opts_of(&po, &st->cfg, st->n);
-	st->port = vs__port_open(&po, err, sizeof(err));
-	if (!st->port) {
-		rc = errno ? -errno : -ENODEV; /* the port sets it */
+	rc = vs__rt_open(&st->rt, &st->cfg, o.contexts, err, sizeof(err));
+	if (rc) {
 		vs_err("vs_init: %s", err);
 		vs__config_free(&st->cfg);
 		free(st);
 		return rc;
 	}
-	/* The port may have fewer queues (xdp: the netdev's). */
-	st->n = vs__port_info(st->port)->nqueues;
-	st->ctx = calloc(st->n, sizeof(*st->ctx));
+	st->port = st->rt.port;
+	st->ctx = calloc(st->rt.n, sizeof(*st->ctx));
 	if (!st->ctx) {
-		vs__port_close(st->port);
+		vs__rt_close(&st->rt);
 		vs__config_free(&st->cfg);
 		free(st);
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < st->n; i++) {
+	for (unsigned i = 0; i < st->rt.n; i++) {
 		struct vs_ctx *c = &st->ctx[i];
 
 		c->st = st;
 		c->idx = i;
 		c->epfd = -1;
-		err[0] = 0;
-		rc = vs__engine_open(&c->e, st->port, i, st->cfg.spin_us,
-				     ncpu ? cpus[i % ncpu] : -1, err,
-				     sizeof(err));
+		st->n = i + 1;
+		rc = vs__rt_engine(&st->rt, i, &c->e, st->threads, err,
+				   sizeof(err));
 		if (!rc)
 			rc = ctx_epoll(c);
-		if (!rc && st->threads)
-			rc = vs__engine_start(&c->e);
 		if (rc) {
 			vs_err("vs_init: context %u: %s", i,
 			       err[0] ? err : strerror(-rc));
-			/* An engine that opened closes with the rest. */
-			st->n = c->e.k ? i + 1 : i;
 			vs_fini(st);
 			return rc;
 		}
 	}
-	for (unsigned i = 0; i < st->n; i++)
-		st->eps[i] = &st->ctx[i].e;
-	st->view = (struct vs_ctl_view){ .mode = "native",
-					 .port = st->port,
-					 .engines = st->eps,
-					 .n = st->n,
-					 .cfg = &st->cfg };
-	vs__ctl_add(&st->view);
+	vs__rt_publish(&st->rt, "native", NULL, NULL);
 	*out = st;
 	return 0;
 }

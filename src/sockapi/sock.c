@@ -17,7 +17,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/compiler.h"
-#include "ctl/server.h"
+#include "rt/runtime.h"
 #include "sockapi/sock.h"
 #include "stack/addr.h"
 #include "stack/udp.h"
@@ -178,9 +178,8 @@ static struct {
 	struct vs_config cfg;
 	struct vs_port *port;
 	unsigned n;
-	struct vs_engine *es;
-	struct vs_engine *eps[VS_MAX_ENGINES]; /* &es[i], for the view */
-	struct vs_ctl_view view; /* what vstackctl sees */
+	struct vs_engine *es; /* n of them, run.es[i] == &es[i] */
+	struct vs_runtime run; /* the bring-up shared with the native API */
 } rt = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 extern char **environ;
@@ -219,69 +218,40 @@ static int
 rt_start(void)
 {
 	char err[512] = "";
-	int cpus[1024];
-	unsigned ncpu;
-	struct vs_port_opts o;
+	struct vs_engine *es;
+	unsigned n;
 
 	if (cfg_bad)
 		return -1;
-	ncpu = vs__usable_cpus(cpus, 1024);
-	rt.n = rt.cfg.cores ? rt.cfg.cores : (ncpu ? ncpu : 1);
-	if (rt.n > VS_MAX_ENGINES)
-		rt.n = VS_MAX_ENGINES;
-	vs__port_opts_of(&o, &rt.cfg, rt.n);
-	rt.port = vs__port_open(&o, err, sizeof(err));
-	if (!rt.port) {
+	if (vs__rt_open(&rt.run, &rt.cfg, 0, err, sizeof(err))) {
 		vs_warn("%s; every socket stays on the kernel", err);
 		return -1;
 	}
-	rt.n = vs__port_info(rt.port)->nqueues; /* xdp: maybe fewer */
-	rt.es = calloc(rt.n, sizeof(*rt.es));
-	for (unsigned i = 0; rt.es && i < rt.n; i++) {
-		int rc;
-
-		err[0] = '\0';
-		rc = vs__engine_open(&rt.es[i], rt.port, i, rt.cfg.spin_us,
-				     ncpu ? cpus[i % ncpu] : -1, err,
-				     sizeof(err));
-		if (!rc && (rc = vs__engine_start(&rt.es[i]))) {
-			snprintf(err, sizeof(err),
-				 "cannot start its thread: "
-				 "%s",
-				 strerror(-rc));
-			vs__engine_close(&rt.es[i]);
-		}
-		if (rc) {
-			vs_warn("engine %u: %s; %s", i, err,
-				i ? "vstack runs on fewer cores" :
-				    "every socket stays on the kernel");
-			rt.n = i;
-			break;
-		}
-	}
-	if (!rt.es || !rt.n) {
-		if (!rt.es)
-			vs_warn("vstack: out of memory for %u engines; every "
-				"socket stays on the kernel",
-				rt.n);
-		free(rt.es);
-		rt.es = NULL;
-		vs__port_close(rt.port);
-		rt.port = NULL;
+	es = calloc(rt.run.n, sizeof(*es));
+	if (!es) {
+		vs_warn("vstack: out of memory for %u engines; every socket "
+			"stays on the kernel",
+			rt.run.n);
+		vs__rt_close(&rt.run);
 		return -1;
 	}
-	for (unsigned i = 0; i < rt.n; i++)
-		rt.eps[i] = &rt.es[i];
-	rt.view = (struct vs_ctl_view){ .mode = "preload",
-					.port = rt.port,
-					.engines = rt.eps,
-					.n = rt.n,
-					.cfg = &rt.cfg,
-					.kernel_add = kernel_rule_add,
-					.kernel_del = kernel_rule_del };
-	vs__ctl_add(&rt.view);
-	vs_info("vstack: %s (%s), %u engines", vs__port_info(rt.port)->device,
-		vs__port_info(rt.port)->ifname, rt.n);
+	for (n = 0; n < rt.run.n; n++)
+		if (vs__rt_engine(&rt.run, n, &es[n], true, err, sizeof(err))) {
+			vs_warn("engine %u: %s; %s", n, err,
+				n ? "vstack runs on fewer cores" :
+				    "every socket stays on the kernel");
+			break;
+		}
+	if (!n) {
+		vs__rt_close(&rt.run);
+		free(es);
+		return -1;
+	}
+	vs__rt_trim(&rt.run, n);
+	rt.es = es;
+	rt.port = rt.run.port;
+	rt.n = n;
+	vs__rt_publish(&rt.run, "preload", kernel_rule_add, kernel_rule_del);
 	return 1;
 }
 

@@ -3,8 +3,8 @@
 # name a layer its own may use, and the control server reads engines
 # only through the stack's functions (report.c), never their fields:
 #
-#   preload -> sockapi -> ctl -> stack -> verbs -> base
-#   api     ->            ctl -> stack ...
+#   preload -> sockapi -> rt -> ctl -> stack -> verbs -> base
+#   api     ->            rt -> ...
 #   emu -> base; bench, examples, tests: anything but each other
 #
 # A layer may include its own headers and those of the layers below it;
@@ -21,8 +21,9 @@ allowed() {
 	src/verbs) echo "base verbs" ;;
 	src/stack) echo "base verbs stack lwip netif arch" ;;
 	src/ctl) echo "base verbs stack ctl" ;;
-	src/api) echo "base verbs stack ctl api vstack.h" ;;
-	src/sockapi) echo "base verbs stack ctl sockapi" ;;
+	src/rt) echo "base verbs stack ctl rt" ;;
+	src/api) echo "base verbs stack ctl rt api vstack.h" ;;
+	src/sockapi) echo "base verbs stack ctl rt sockapi" ;;
 	src) echo "base vstack.h" ;;
 	preload) echo "base sockapi" ;;
 	emu) echo "base emu" ;;
