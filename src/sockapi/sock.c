@@ -1,4 +1,17 @@
 // SPDX-License-Identifier: MIT
+/*
+ * sock - vstack's sockets under the libc socket calls: the preload's
+ * runtime (configuration, then src/rt's bring-up on the first socket
+ * that may be offloaded), which sockets become vstack's, TCP listeners,
+ * accept and connect, the stream data path, waiting, close. UDP is
+ * udp.c's, the fd table fd.c's, options opts.c's, kernel rules
+ * krules.c's.
+ *
+ * Owns: struct vs_sock's life (references, release) and its TCP state.
+ * Must never: block with an engine's lock held, call an interposed
+ * function but through vs__real, or take a socket the policy, a kernel
+ * rule or the routing leaves to the kernel.
+ */
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -19,6 +32,7 @@
 #include "base/compiler.h"
 #include "rt/runtime.h"
 #include "sockapi/sock.h"
+#include "sockapi/sock_impl.h"
 #include "stack/addr.h"
 #include "stack/udp.h"
 
@@ -63,113 +77,6 @@ vs__real_init(void)
 #undef R
 }
 
-/* --- the fd table: two levels, allocated as fds appear --- */
-
-#define TAB_L2 4096
-#define TAB_L1 1024 /* 4M fds */
-#define TAG_MASK 7u /* the objects are 8-aligned: 3 bits for the kind */
-
-static _Atomic(_Atomic uintptr_t *) tab[TAB_L1];
-
-static _Atomic uintptr_t *
-slot(int fd, bool make)
-{
-	_Atomic uintptr_t *l2;
-	unsigned hi;
-
-	if (fd < 0 || (unsigned)fd >= TAB_L1 * TAB_L2)
-		return NULL;
-	hi = (unsigned)fd / TAB_L2;
-	l2 = atomic_load_explicit(&tab[hi], memory_order_acquire);
-	if (!l2 && make) {
-		_Atomic uintptr_t *n = calloc(TAB_L2, sizeof(*n)), *want = NULL;
-
-		if (!n)
-			return NULL;
-		if (atomic_compare_exchange_strong(&tab[hi], &want, n))
-			l2 = n;
-		else {
-			free(n);
-			l2 = want;
-		}
-	}
-	return l2 ? &l2[(unsigned)fd % TAB_L2] : NULL;
-}
-
-static uintptr_t
-fd_get(int fd)
-{
-	_Atomic uintptr_t *s = slot(fd, false);
-
-	return s ? atomic_load_explicit(s, memory_order_acquire) : 0;
-}
-
-static int
-fd_set_obj(int fd, void *obj, enum vs_fdkind kind)
-{
-	_Atomic uintptr_t *s = slot(fd, true);
-
-	if (!s)
-		return -EMFILE;
-	atomic_store_explicit(s, obj ? (uintptr_t)obj | kind : 0,
-			      memory_order_release);
-	return 0;
-}
-
-struct vs_sock *
-vs__fd_sock(int fd)
-{
-	uintptr_t v = fd_get(fd);
-
-	return (v & TAG_MASK) == VS_FD_SOCK ?
-		       (struct vs_sock *)(v & ~(uintptr_t)TAG_MASK) :
-		       NULL;
-}
-
-struct vs_ep *
-vs__fd_ep(int fd)
-{
-	uintptr_t v = fd_get(fd);
-
-	return (v & TAG_MASK) == VS_FD_EPOLL ?
-		       (struct vs_ep *)(v & ~(uintptr_t)TAG_MASK) :
-		       NULL;
-}
-
-/* What VS_FD_INTERNAL and VS_FD_KERNEL entries point at. */
-static char fd_mark[8] __attribute__((aligned(8)));
-
-bool
-vs__fd_internal(int fd)
-{
-	return (fd_get(fd) & TAG_MASK) == VS_FD_INTERNAL;
-}
-
-void
-vs__fd_mark_internal(int fd)
-{
-	fd_set_obj(fd, fd_mark, VS_FD_INTERNAL);
-}
-
-void
-vs__fd_forget(int fd)
-{
-	if ((fd_get(fd) & TAG_MASK) == VS_FD_KERNEL)
-		fd_set_obj(fd, NULL, VS_FD_NONE);
-}
-
-void
-vs__fd_mark_kernel(int fd)
-{
-	fd_set_obj(fd, fd_mark, VS_FD_KERNEL);
-}
-
-int
-vs__fd_set_ep(int fd, struct vs_ep *ep)
-{
-	return fd_set_obj(fd, ep, VS_FD_EPOLL);
-}
-
 /* --- the runtime: configuration, port, engines --- */
 
 static struct {
@@ -199,20 +106,6 @@ vs__sock_init(void)
 		vs_err("configuration: %s; every socket stays on the kernel",
 		       cfg_err);
 }
-
-static int kernel_rule_add(const struct vs_rule *r);
-static int kernel_rule_del(int id);
-
-/* Rules that leave traffic to the kernel (vstackctl flow ... kernel). */
-static struct {
-	pthread_mutex_t lock;
-	struct {
-		int id;
-		struct vs_rule r;
-	} r[64];
-	unsigned n;
-	int next;
-} kr = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static int
 rt_start(void)
@@ -251,7 +144,7 @@ rt_start(void)
 	rt.es = es;
 	rt.port = rt.run.port;
 	rt.n = n;
-	vs__rt_publish(&rt.run, "preload", kernel_rule_add, kernel_rule_del);
+	vs__rt_publish(&rt.run, "preload", vs__krule_add, vs__krule_del);
 	return 1;
 }
 
@@ -275,8 +168,8 @@ vs__sock_poll_engines(void)
 
 /* The runtime, started on first use; false when vstack cannot run
  * (reported once) and everything stays on the kernel. */
-static bool
-rt_up(void)
+bool
+vs__sk_rt_up(void)
 {
 	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE))
 		return rt.state > 0;
@@ -294,6 +187,46 @@ rt_up(void)
 	return rt.state > 0;
 }
 
+const struct vs_policy *
+vs__sk_policy(void)
+{
+	return &rt.cfg.policy;
+}
+
+struct vs_port *
+vs__sk_port(void)
+{
+	return rt.port;
+}
+
+/* In a fork child: which fd entries stay (vs__fd_each). */
+static bool
+child_keeps(void *arg, int fd, enum vs_fdkind kind, void *obj)
+{
+	struct vs_sock *s = obj;
+
+	(void)arg;
+	(void)fd;
+	if (kind == VS_FD_INTERNAL)
+		return true;
+	if (kind == VS_FD_SOCK && s->state == VS_S_LISTEN) {
+		if (!s->pending) {
+			s->pending = true;
+			s->nltcp = 0;
+			s->ltcp = NULL;
+			s->lrule[0] = s->lrule[1] = NULL;
+			s->acc_head = s->acc_tail = NULL;
+			s->nacc = 0;
+			s->watch = NULL;
+			atomic_store(&s->ev, 0);
+			pthread_mutex_init(&s->qlock, NULL);
+			pthread_mutex_init(&s->wlock, NULL);
+		}
+		return true;
+	}
+	return false;
+}
+
 void
 vs__sock_atfork_child(void)
 {
@@ -303,39 +236,10 @@ vs__sock_atfork_child(void)
 	 * takes one over when it accepts from it (nginx's workers). The
 	 * rest become the plain kernel sockets behind them.
 	 */
-	for (unsigned i = 0; i < TAB_L1; i++) {
-		_Atomic uintptr_t *l2 = atomic_load(&tab[i]);
-
-		for (unsigned j = 0; l2 && j < TAB_L2; j++) {
-			uintptr_t v = atomic_load(&l2[j]);
-			struct vs_sock *s =
-				(struct vs_sock *)(v & ~(uintptr_t)TAG_MASK);
-
-			if ((v & TAG_MASK) == VS_FD_INTERNAL)
-				continue;
-			if ((v & TAG_MASK) == VS_FD_SOCK &&
-			    s->state == VS_S_LISTEN) {
-				if (!s->pending) {
-					s->pending = true;
-					s->nltcp = 0;
-					s->ltcp = NULL;
-					s->lrule[0] = s->lrule[1] = NULL;
-					s->acc_head = s->acc_tail = NULL;
-					s->nacc = 0;
-					s->watch = NULL;
-					atomic_store(&s->ev, 0);
-					pthread_mutex_init(&s->qlock, NULL);
-					pthread_mutex_init(&s->wlock, NULL);
-				}
-				continue;
-			}
-			atomic_store(&l2[j], 0);
-		}
-	}
+	vs__fd_each(child_keeps, NULL);
 	pthread_mutex_init(&rt.lock, NULL);
 	/* Kernel rules were the parent's (vstackctl flow ... kernel). */
-	pthread_mutex_init(&kr.lock, NULL);
-	kr.n = 0;
+	vs__krule_atfork_child();
 	/* A native program's child stays native (sockets on the kernel);
 	 * a preloaded one's starts its own runtime. */
 	if (rt.state > 0) {
@@ -347,18 +251,9 @@ vs__sock_atfork_child(void)
 
 /* --- addresses --- */
 
-static bool
-sa_is_any(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == 0;
-	return IN6_IS_ADDR_UNSPECIFIED(
-		&((const struct sockaddr_in6 *)sa)->sin6_addr);
-}
-
 /* Is sa (port ignored) one of the port's addresses? */
-static bool
-sa_on_port(const struct sockaddr *sa)
+bool
+vs__sk_on_port(const struct sockaddr *sa)
 {
 	const struct vs_port_info *in = vs__port_info(rt.port);
 
@@ -383,9 +278,9 @@ sa_on_port(const struct sockaddr *sa)
 
 /* An address as a socket of `family` shows it: IPv4 on an IPv6
  * (dual-stack) socket is IPv4-mapped. */
-static void
-copy_addr(int family, const struct sockaddr_storage *ss, struct sockaddr *sa,
-	  socklen_t *len)
+void
+vs__sk_copy_addr(int family, const struct sockaddr_storage *ss,
+		 struct sockaddr *sa, socklen_t *len)
 {
 	struct sockaddr_in6 m = { .sin6_family = AF_INET6 };
 	const void *src = ss;
@@ -407,8 +302,8 @@ copy_addr(int family, const struct sockaddr_storage *ss, struct sockaddr *sa,
 }
 
 /* The other way: an IPv4-mapped IPv6 address as IPv4. */
-static const struct sockaddr *
-unmap(const struct sockaddr *sa, struct sockaddr_in *buf)
+const struct sockaddr *
+vs__sk_unmap(const struct sockaddr *sa, struct sockaddr_in *buf)
 {
 	const struct sockaddr_in6 *s6 = (const void *)sa;
 
@@ -422,15 +317,9 @@ unmap(const struct sockaddr *sa, struct sockaddr_in *buf)
 
 /* --- sockets: life --- */
 
-struct vs_dgram {
-	struct vs_dgram *next;
-	struct pbuf *p;
-	struct sockaddr_storage from;
-};
-
 /* refs: the fds naming it (nfds), + 1 for a connection lwIP holds. */
-static struct vs_sock *
-sock_new(int family, int type, int nfds, int refs)
+struct vs_sock *
+vs__sk_new(int family, int type, int nfds, int refs)
 {
 	struct vs_sock *s = calloc(1, sizeof(*s));
 
@@ -501,8 +390,8 @@ sock_free(struct vs_sock *s)
 }
 
 /* Wakes whoever watches s, after its readiness changed. */
-static void
-notify(struct vs_sock *s)
+void
+vs__sk_notify(struct vs_sock *s)
 {
 	uint64_t one = 1;
 
@@ -544,7 +433,7 @@ conn_set(struct vs_sock *s, bool edge)
 		ev |= EPOLLHUP;
 	old = atomic_exchange(&s->ev, ev);
 	if (ev != old || edge)
-		notify(s);
+		vs__sk_notify(s);
 }
 
 static void
@@ -670,7 +559,7 @@ on_accepted(struct vs_tcp *l, struct vs_tcp *c)
 	pthread_mutex_lock(&ls->qlock);
 	/* No fd yet (accept gives one); lwIP's is the only reference. */
 	if (ls->nacc >= ls->backlog ||
-	    !(s = sock_new(ls->family, SOCK_STREAM, 0, 1))) {
+	    !(s = vs__sk_new(ls->family, SOCK_STREAM, 0, 1))) {
 		pthread_mutex_unlock(&ls->qlock);
 		vs__tcp_set_ops(c, NULL, NULL);
 		vs__tcp_close(
@@ -696,7 +585,7 @@ on_accepted(struct vs_tcp *l, struct vs_tcp *c)
 	pthread_mutex_unlock(&ls->qlock);
 	conn_update(s);
 	atomic_fetch_or(&ls->ev, EPOLLIN | EPOLLRDNORM);
-	notify(ls);
+	vs__sk_notify(ls);
 }
 
 static const struct vs_tcp_ops listen_ops = { .accepted = on_accepted };
@@ -819,8 +708,9 @@ vs__waiter_sleep(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
  * >= 0, shows kev), at most timeout_ms (0: no limit). Returns 0, -EAGAIN
  * after the timeout, -EINTR on a signal.
  */
-static int
-wait_for(struct vs_sock *s, uint32_t mask, int kfd, short kev, int timeout_ms)
+int
+vs__sk_wait_for(struct vs_sock *s, uint32_t mask, int kfd, short kev,
+		int timeout_ms)
 {
 	struct vs_waiter *w = vs__thread_waiter();
 	struct vs_watch watch = { .w = w };
@@ -872,8 +762,8 @@ wait_for(struct vs_sock *s, uint32_t mask, int kfd, short kev, int timeout_ms)
 
 /* --- listen, accept, connect --- */
 
-static int
-sock_type(int fd, int *family)
+int
+vs__sk_type(int fd, int *family)
 {
 	int type = 0, fam = 0;
 	socklen_t l = sizeof(type);
@@ -962,132 +852,17 @@ vs__sock_listen(int fd, int backlog)
 		s->backlog = (unsigned)backlog;
 		return 0;
 	}
-	type = sock_type(fd, &family);
+	type = vs__sk_type(fd, &family);
 	if (type != SOCK_STREAM || (family != AF_INET && family != AF_INET6))
 		return 0;
-	s = sock_new(family, SOCK_STREAM, 1, 1);
+	s = vs__sk_new(family, SOCK_STREAM, 1, 1);
 	if (!s)
 		return 0; /* the kernel's alone: still a listener */
 	s->backlog = (unsigned)backlog;
 	s->state = VS_S_LISTEN;
 	s->pending = true;
-	fd_set_obj(fd, s, VS_FD_SOCK);
+	vs__fd_set(fd, s, VS_FD_SOCK);
 	return 0;
-}
-
-/* --- rules that leave traffic to the kernel (vstackctl flow ... kernel) --- */
-
-static int
-kernel_rule_add(const struct vs_rule *r)
-{
-	int id = -ENOSPC;
-
-	pthread_mutex_lock(&kr.lock);
-	if (kr.n < VS_ARRAY_SIZE(kr.r)) {
-		id = ++kr.next;
-		kr.r[kr.n].id = id;
-		kr.r[kr.n++].r = *r;
-	}
-	pthread_mutex_unlock(&kr.lock);
-	return id;
-}
-
-static int
-kernel_rule_del(int id)
-{
-	int rc = -ENOENT;
-
-	pthread_mutex_lock(&kr.lock);
-	for (unsigned i = 0; i < kr.n; i++)
-		if (kr.r[i].id == id) {
-			kr.r[i] = kr.r[--kr.n];
-			rc = 0;
-			break;
-		}
-	pthread_mutex_unlock(&kr.lock);
-	return rc;
-}
-
-static bool
-masked_eq(const void *v, const uint8_t *want, const uint8_t *mask, size_t n)
-{
-	const uint8_t *b = v;
-
-	for (size_t i = 0; i < n; i++)
-		if ((b[i] & mask[i]) != (want[i] & mask[i]))
-			return false;
-	return true;
-}
-
-static bool
-zero(const uint8_t *m, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (m[i])
-			return false;
-	return true;
-}
-
-static bool sa_is_any(const struct sockaddr *sa);
-
-/*
- * Does a kernel rule cover every frame a new socket would receive: of
- * proto, to local (NULL: not known yet; unspecified: any of the port's
- * addresses), from peer (NULL: anyone)? Then it stays the kernel's.
- */
-static bool
-kernel_ruled(uint8_t proto, const struct sockaddr *local,
-	     const struct sockaddr *peer)
-{
-	const struct sockaddr *any = local ? local : peer;
-	bool covered = false;
-
-	if (!__atomic_load_n(&kr.n, __ATOMIC_RELAXED) || !any)
-		return false;
-	pthread_mutex_lock(&kr.lock);
-	for (unsigned i = 0; i < kr.n && !covered; i++) {
-		const struct vs_rule *r = &kr.r[i].r;
-		size_t alen = any->sa_family == AF_INET ? 4 : 16;
-		bool ok = true;
-
-		if ((r->proto && r->proto != proto) ||
-		    (r->family && r->family != any->sa_family))
-			continue;
-		if (!local) {
-			ok = zero(r->dst_mask, 16) && !r->dport_mask;
-		} else {
-			if (sa_is_any(local) && !zero(r->dst_mask, alen)) {
-				const struct vs_port_info *in =
-					vs__port_info(rt.port);
-
-				ok = false;
-				for (unsigned k = 0; k < in->naddrs && !ok; k++)
-					ok = in->addrs[k].ss_family ==
-						     local->sa_family &&
-					     masked_eq(
-						     vs__sa_addr(
-							     (const struct
-							      sockaddr *)&in
-								     ->addrs[k]),
-						     r->dst, r->dst_mask, alen);
-			} else if (!sa_is_any(local)) {
-				ok = masked_eq(vs__sa_addr(local), r->dst,
-					       r->dst_mask, alen);
-			}
-			ok = ok &&
-			     (vs__sa_port(local) & r->dport_mask) == r->dport;
-		}
-		if (!peer)
-			ok = ok && zero(r->src_mask, 16) && !r->sport_mask;
-		else
-			ok = ok &&
-			     masked_eq(vs__sa_addr(peer), r->src, r->src_mask,
-				       alen) &&
-			     (vs__sa_port(peer) & r->sport_mask) == r->sport;
-		covered = ok;
-	}
-	pthread_mutex_unlock(&kr.lock);
-	return covered;
 }
 
 /* Takes a pending listener over; under s->qlock. */
@@ -1098,13 +873,14 @@ activate(int fd, struct vs_sock *s)
 	int v6only = 0, rc;
 
 	if (vs__real.getsockname(fd, (struct sockaddr *)&s->local, &l) < 0 ||
-	    !rt_up() ||
+	    !vs__sk_rt_up() ||
 	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_TCP_SERVER,
 			      (struct sockaddr *)&s->local,
 			      NULL) != VS_POLICY_OFFLOAD ||
-	    kernel_ruled(IPPROTO_TCP, (struct sockaddr *)&s->local, NULL) ||
-	    !(sa_is_any((struct sockaddr *)&s->local) ||
-	      sa_on_port((struct sockaddr *)&s->local)))
+	    vs__krule_covers(rt.port, IPPROTO_TCP, (struct sockaddr *)&s->local,
+			     NULL) ||
+	    !(vs__ip_is_any((struct sockaddr *)&s->local) ||
+	      vs__sk_on_port((struct sockaddr *)&s->local)))
 		return false;
 	if (s->family == AF_INET6) {
 		l = sizeof(v6only);
@@ -1119,8 +895,9 @@ activate(int fd, struct vs_sock *s)
 		if (s->kernel_too)
 			atomic_store(&s->nonblock, nb);
 	}
-	rc = listener_start(s, s->family == AF_INET6 && !v6only &&
-				       sa_is_any((struct sockaddr *)&s->local));
+	rc = listener_start(
+		s, s->family == AF_INET6 && !v6only &&
+			   vs__ip_is_any((struct sockaddr *)&s->local));
 	if (rc) {
 		vs_warn("fd %d: cannot listen on vstack (%s); the kernel keeps it",
 			fd, strerror(-rc));
@@ -1149,7 +926,7 @@ vs__sock_activate(int fd, struct vs_sock *s)
 		/* Not ours: the kernel's alone; s itself stays allocated, a
 		 * concurrent call may still hold it. */
 		if (!ok)
-			fd_set_obj(fd, NULL, VS_FD_NONE);
+			vs__fd_set(fd, NULL, VS_FD_NONE);
 	}
 	pthread_mutex_unlock(&s->qlock);
 	return ok;
@@ -1165,7 +942,7 @@ install(struct vs_sock *s, int flags)
 
 	if (fd < 0)
 		return -errno;
-	if (fd_set_obj(fd, s, VS_FD_SOCK)) {
+	if (vs__fd_set(fd, s, VS_FD_SOCK)) {
 		vs__real.close(fd);
 		return -EMFILE;
 	}
@@ -1221,7 +998,7 @@ vs__sock_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 				vs__engine_unlock(s->e);
 				return nfd;
 			}
-			copy_addr(s->family, &s->peer, sa, len);
+			vs__sk_copy_addr(s->family, &s->peer, sa, len);
 			return nfd;
 		}
 		nfd = vs__real.accept4(fd, sa, len, flags);
@@ -1229,7 +1006,7 @@ vs__sock_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 			return nfd >= 0 ? nfd : -errno;
 		if (atomic_load(&ls->nonblock))
 			return -EAGAIN;
-		rc = wait_for(ls, EPOLLIN, fd, POLLIN, ls->rcvtimeo_ms);
+		rc = vs__sk_wait_for(ls, EPOLLIN, fd, POLLIN, ls->rcvtimeo_ms);
 		if (rc)
 			return rc;
 	}
@@ -1237,8 +1014,9 @@ vs__sock_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 
 /* Does the kernel route dst out of the port's netdev? It says which
  * source address it would use: ours, or not. */
-static bool
-routed_via_port_src(const struct sockaddr *dst, struct sockaddr_storage *out)
+bool
+vs__sk_routed_via_port_src(const struct sockaddr *dst,
+			   struct sockaddr_storage *out)
 {
 	struct sockaddr_storage src;
 	socklen_t l = sizeof(src);
@@ -1250,30 +1028,27 @@ routed_via_port_src(const struct sockaddr *dst, struct sockaddr_storage *out)
 	ok = vs__real.connect(fd, dst, (socklen_t)vs__sa_len(dst->sa_family)) ==
 		     0 &&
 	     vs__real.getsockname(fd, (struct sockaddr *)&src, &l) == 0 &&
-	     sa_on_port((struct sockaddr *)&src);
+	     vs__sk_on_port((struct sockaddr *)&src);
 	vs__real.close(fd);
 	if (ok && out)
 		*out = src;
 	return ok;
 }
 
-static bool
-routed_via_port(const struct sockaddr *dst)
+bool
+vs__sk_routed_via_port(const struct sockaddr *dst)
 {
-	return routed_via_port_src(dst, NULL);
+	return vs__sk_routed_via_port_src(dst, NULL);
 }
 
 /* The engine of the calling thread's core. */
-static struct vs_engine *
-my_engine(void)
+struct vs_engine *
+vs__sk_engine(void)
 {
 	int cpu = sched_getcpu();
 
 	return &rt.es[(cpu < 0 ? 0 : (unsigned)cpu) % rt.n];
 }
-
-static int sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
-			  socklen_t len);
 
 int
 vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
@@ -1286,7 +1061,7 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (s && (!sa || len < sizeof(sa_family_t)))
 		return -EINVAL;
 	if (s && s->type == SOCK_DGRAM)
-		return sk_udp_connect(fd, s, sa, len);
+		return vs__sk_udp_connect(fd, s, sa, len);
 	if (s)
 		return s->state == VS_S_CONNECTING ? -EALREADY :
 		       s->state == VS_S_LISTEN	   ? -EINVAL :
@@ -1295,15 +1070,16 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
 	    len < (socklen_t)vs__sa_len(sa->sa_family))
 		goto kernel;
-	type = sock_type(fd, &family);
-	if (type == SOCK_DGRAM && !fd_get(fd)) /* not marked the kernel's */
-		return sk_udp_connect(fd, NULL, sa, len);
+	type = vs__sk_type(fd, &family);
+	if (type == SOCK_DGRAM && !vs__fd_get(fd)) /* not marked the kernel's */
+		return vs__sk_udp_connect(fd, NULL, sa, len);
 	if (type == SOCK_DGRAM)
 		goto kernel;
-	if (type != SOCK_STREAM || family != sa->sa_family || !rt_up() ||
+	if (type != SOCK_STREAM || family != sa->sa_family || !vs__sk_rt_up() ||
 	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_TCP_CLIENT, sa, NULL) !=
 		    VS_POLICY_OFFLOAD ||
-	    kernel_ruled(IPPROTO_TCP, NULL, sa) || !routed_via_port(sa))
+	    vs__krule_covers(rt.port, IPPROTO_TCP, NULL, sa) ||
+	    !vs__sk_routed_via_port(sa))
 		goto kernel;
 	/* bind() before connect(): the kernel socket holds the program's
 	 * port, which the connection keeps; an address not the port's
@@ -1313,14 +1089,14 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	    bound.ss_family != family)
 		goto kernel;
 	if (!vs__ip_is_any((struct sockaddr *)&bound) &&
-	    !sa_on_port((struct sockaddr *)&bound))
+	    !vs__sk_on_port((struct sockaddr *)&bound))
 		goto kernel;
-	s = sock_new(family, SOCK_STREAM, 1,
-		     2); /* the fd's, the connection's */
+	s = vs__sk_new(family, SOCK_STREAM, 1,
+		       2); /* the fd's, the connection's */
 	if (!s)
 		goto kernel;
 	vs__sock_inherit_options(fd, s);
-	s->e = my_engine();
+	s->e = vs__sk_engine();
 	s->state = VS_S_CONNECTING;
 	memcpy(&s->peer, sa, (socklen_t)vs__sa_len(family));
 	vs__engine_lock(s->e);
@@ -1337,10 +1113,10 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		free(s);
 		return rc;
 	}
-	fd_set_obj(fd, s, VS_FD_SOCK);
+	vs__fd_set(fd, s, VS_FD_SOCK);
 	if (atomic_load(&s->nonblock))
 		return -EINPROGRESS;
-	rc = wait_for(s, EPOLLOUT | EPOLLERR | EPOLLHUP, -1, 0, 0);
+	rc = vs__sk_wait_for(s, EPOLLOUT | EPOLLERR | EPOLLHUP, -1, 0, 0);
 	if (rc)
 		return rc;
 	vs__engine_lock(s->e);
@@ -1353,8 +1129,8 @@ kernel:
 
 /* --- data --- */
 
-static size_t
-iov_total(const struct iovec *iov, int n)
+size_t
+vs__sk_iov_total(const struct iovec *iov, int n)
 {
 	size_t t = 0;
 
@@ -1404,9 +1180,9 @@ copy_out(struct vs_sock *s, const struct iovec *iov, int n, size_t skip,
 	return copy_chain(&s->e->lw, s->rxq, iov, n, skip, off, want);
 }
 
-static size_t
-copy_dgram(struct vs_sock *s, struct pbuf *p, const struct iovec *iov, int n,
-	   size_t want)
+size_t
+vs__sk_copy_dgram(struct vs_sock *s, struct pbuf *p, const struct iovec *iov,
+		  int n, size_t want)
 {
 	return copy_chain(&s->e->lw, p, iov, n, 0, 0,
 			  want < p->tot_len ? want : p->tot_len);
@@ -1433,7 +1209,7 @@ consume(struct vs_sock *s, size_t len)
 static ssize_t
 sk_tcp_recv(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 {
-	size_t want = iov_total(iov, n), got = 0;
+	size_t want = vs__sk_iov_total(iov, n), got = 0;
 
 	if (s->state == VS_S_LISTEN)
 		return -ENOTCONN;
@@ -1478,8 +1254,8 @@ sk_tcp_recv(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 		nb = atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT);
 		if (nb)
 			return got ? (ssize_t)got : -EAGAIN;
-		rc = wait_for(s, EPOLLIN | EPOLLERR | EPOLLHUP, -1, 0,
-			      s->rcvtimeo_ms);
+		rc = vs__sk_wait_for(s, EPOLLIN | EPOLLERR | EPOLLHUP, -1, 0,
+				     s->rcvtimeo_ms);
 		if (rc)
 			return got ? (ssize_t)got : rc;
 	}
@@ -1496,7 +1272,7 @@ epipe(int flags)
 static ssize_t
 sk_tcp_send(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 {
-	size_t want = iov_total(iov, n), done = 0;
+	size_t want = vs__sk_iov_total(iov, n), done = 0;
 	int i = 0;
 	size_t ioff = 0;
 
@@ -1541,318 +1317,11 @@ sk_tcp_send(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 			return (ssize_t)done;
 		if (atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT))
 			return done ? (ssize_t)done : -EAGAIN;
-		rc = wait_for(s, EPOLLOUT | EPOLLERR | EPOLLHUP, -1, 0,
-			      s->sndtimeo_ms);
+		rc = vs__sk_wait_for(s, EPOLLOUT | EPOLLERR | EPOLLHUP, -1, 0,
+				     s->sndtimeo_ms);
 		if (rc)
 			return done ? (ssize_t)done : rc;
 	}
-}
-
-/* --- UDP --- */
-
-/* What a UDP socket may hold unread before arrivals are dropped: the
- * datagrams hold packet buffers of the port's pool. */
-#define UDP_QUEUE_MAX 1024
-#define UDP_QUEUE_BYTES (1u << 20)
-
-static void
-sk_udp_set(struct vs_sock *s, bool edge)
-{
-	uint32_t ev = EPOLLOUT | EPOLLWRNORM, old;
-
-	if (s->dq_head)
-		ev |= EPOLLIN | EPOLLRDNORM;
-	if (s->err)
-		ev |= EPOLLERR;
-	old = atomic_exchange(&s->ev, ev);
-	if (ev != old || edge)
-		notify(s);
-}
-
-static void
-sk_udp_update(struct vs_sock *s)
-{
-	sk_udp_set(s, false);
-}
-
-static void
-on_dgram(struct vs_udp *u, struct pbuf *p, const struct sockaddr *from)
-{
-	struct vs_sock *s = vs__udp_user(u);
-	struct vs_dgram *d = s->dq_free;
-
-	/* Entries are recycled: no allocation per datagram once warm. */
-	if (d)
-		s->dq_free = d->next;
-	else if (s->dq_n < UDP_QUEUE_MAX)
-		d = malloc(sizeof(*d));
-	if (!d || s->dq_n >= UDP_QUEUE_MAX ||
-	    s->dq_bytes + p->tot_len > UDP_QUEUE_BYTES) {
-		if (d) {
-			d->next = s->dq_free;
-			s->dq_free = d;
-		}
-		s->udp_drops++;
-		s->e->lw.pbuf_free(p);
-		return;
-	}
-	d->next = NULL;
-	d->p = p;
-	memcpy(&d->from, from, (socklen_t)vs__sa_len(from->sa_family));
-	if (s->dq_tail)
-		s->dq_tail->next = d;
-	else
-		s->dq_head = d;
-	s->dq_tail = d;
-	s->dq_n++;
-	s->dq_bytes += p->tot_len;
-	sk_udp_set(s, true); /* each datagram is an edge */
-}
-
-static const struct vs_udp_ops udp_ops = { .received = on_dgram };
-
-static int
-sk_udp_open(struct vs_sock *s, const struct sockaddr *local, unsigned flags)
-{
-	int rc;
-
-	s->e = my_engine();
-	vs__engine_lock(s->e);
-	rc = vs__udp_open(s->e, local, flags, &udp_ops, s, &s->udp);
-	if (!rc) {
-		vs__udp_local(s->udp, &s->local);
-		s->state = VS_S_CONNECTED;
-		sk_udp_update(s);
-	}
-	vs__engine_unlock(s->e);
-	return rc;
-}
-
-/* fd's UDP socket becomes vstack's, bound to local: the socket, or NULL
- * (the kernel keeps it). */
-static struct vs_sock *
-udp_take(int fd, int family, const struct sockaddr *local, unsigned flags)
-{
-	struct vs_sock *s = sock_new(family, SOCK_DGRAM, 1, 1);
-
-	if (!s)
-		return NULL;
-	vs__sock_inherit_options(fd, s);
-	if (sk_udp_open(s, local, flags)) {
-		free(s);
-		return NULL;
-	}
-	fd_set_obj(fd, s, VS_FD_SOCK);
-	return s;
-}
-
-void
-vs__sock_bound(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t l = sizeof(ss);
-	int family, v6only = 0;
-	struct vs_sock *s;
-
-	if (fd_get(fd) || sock_type(fd, &family) != SOCK_DGRAM ||
-	    (family != AF_INET && family != AF_INET6) ||
-	    vs__real.getsockname(fd, (struct sockaddr *)&ss, &l) < 0 ||
-	    !rt_up() ||
-	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP,
-			      (struct sockaddr *)&ss,
-			      NULL) != VS_POLICY_OFFLOAD ||
-	    kernel_ruled(IPPROTO_UDP, (struct sockaddr *)&ss, NULL) ||
-	    !(sa_is_any((struct sockaddr *)&ss) ||
-	      sa_on_port((struct sockaddr *)&ss)))
-		return;
-	if (family == AF_INET6) {
-		l = sizeof(v6only);
-		vs__real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l);
-	}
-	s = udp_take(fd, family, (struct sockaddr *)&ss,
-		     v6only ? 0 : VS_UDP_DUAL);
-	if (s) {
-		s->kernel_too =
-			true; /* loopback datagrams reach the kernel's half */
-		vs_info("fd %d: UDP on vstack, port %u", fd,
-			vs__sa_port((struct sockaddr *)&s->local));
-	}
-}
-
-struct vs_sock *
-vs__sock_first_send(int fd, const struct sockaddr *to, socklen_t len)
-{
-	struct sockaddr_storage bound, any = { 0 };
-	socklen_t l = sizeof(bound);
-	int family = 0;
-	struct vs_sock *s = NULL;
-
-	if (fd_get(fd) || !to || len < sizeof(sa_family_t) ||
-	    (to->sa_family != AF_INET && to->sa_family != AF_INET6))
-		return NULL;
-	/* Bound as the kernel binds it: the unspecified address, a port of
-	 * the kernel's choosing. */
-	any.ss_family = to->sa_family;
-	if (sock_type(fd, &family) == SOCK_DGRAM && family == to->sa_family &&
-	    vs__real.getsockname(fd, (struct sockaddr *)&bound, &l) == 0 &&
-	    ((struct sockaddr_in *)&bound)->sin_port == 0 && rt_up() &&
-	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP, to, NULL) ==
-		    VS_POLICY_OFFLOAD &&
-	    !kernel_ruled(IPPROTO_UDP, NULL, to) && routed_via_port(to))
-		s = udp_take(fd, family, (struct sockaddr *)&any, 0);
-	if (!s)
-		vs__fd_mark_kernel(fd);
-	return s;
-}
-
-/* connect() on a UDP socket: the default destination (AF_UNSPEC:
- * none). A socket not yet vstack's becomes so if dst is reached through
- * the port. */
-static int
-sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
-	       socklen_t len)
-{
-	struct sockaddr_storage src;
-	int family = 0;
-
-	if (!s) {
-		if (sa->sa_family == AF_UNSPEC || !rt_up() ||
-		    sock_type(fd, &family) != SOCK_DGRAM ||
-		    family != sa->sa_family ||
-		    vs__policy_decide(&rt.cfg.policy, VS_ROLE_UDP, sa, NULL) !=
-			    VS_POLICY_OFFLOAD ||
-		    kernel_ruled(IPPROTO_UDP, NULL, sa) ||
-		    !routed_via_port_src(sa, &src))
-			return vs__real.connect(fd, sa, len) < 0 ? -errno : 0;
-		((struct sockaddr_in *)&src)->sin_port =
-			0; /* the kernel's pick */
-		s = udp_take(fd, family, (struct sockaddr *)&src, 0);
-		if (!s)
-			return vs__real.connect(fd, sa, len) < 0 ? -errno : 0;
-	}
-	vs__engine_lock(s->e);
-	if (sa->sa_family == AF_UNSPEC) {
-		s->udp_connected = false;
-	} else {
-		struct sockaddr_in b;
-		const struct sockaddr *d = unmap(sa, &b);
-
-		memset(&s->peer, 0, sizeof(s->peer));
-		memcpy(&s->peer, d, (socklen_t)vs__sa_len(d->sa_family));
-		s->udp_connected = true;
-	}
-	vs__engine_unlock(s->e);
-	return 0;
-}
-
-static ssize_t
-sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
-{
-	for (;;) {
-		struct vs_dgram *d;
-		size_t want = iov_total(m->msg_iov, (int)m->msg_iovlen),
-		       got = 0;
-		size_t dlen = 0;
-		int rc;
-
-		vs__engine_lock(s->e);
-		d = s->dq_head;
-		if (d) {
-			dlen = d->p->tot_len;
-			got = copy_dgram(s, d->p, m->msg_iov,
-					 (int)m->msg_iovlen, want);
-			if (m->msg_name)
-				copy_addr(s->family, &d->from, m->msg_name,
-					  &m->msg_namelen);
-			if (!(flags & MSG_PEEK)) {
-				vs__netif_delivered(&s->e->nif, d->p);
-				s->dq_head = d->next;
-				if (!s->dq_head)
-					s->dq_tail = NULL;
-				s->dq_n--;
-				s->dq_bytes -= dlen;
-				s->e->lw.pbuf_free(d->p);
-				d->next = s->dq_free;
-				s->dq_free = d;
-				sk_udp_update(s);
-			}
-		}
-		vs__engine_unlock(s->e);
-		if (d) {
-			m->msg_flags = dlen > got ? MSG_TRUNC : 0;
-			m->msg_controllen = 0;
-			return (ssize_t)(flags & MSG_TRUNC ? dlen : got);
-		}
-		if (s->kernel_too) { /* loopback datagrams, to the kernel's half */
-			ssize_t k =
-				vs__real.recvmsg(fd, m, flags | MSG_DONTWAIT);
-
-			if (k >= 0 || errno != EAGAIN)
-				return k >= 0 ? k : -errno;
-		}
-		if (atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT))
-			return -EAGAIN;
-		rc = wait_for(s, EPOLLIN, s->kernel_too ? fd : -1, POLLIN,
-			      s->rcvtimeo_ms);
-		if (rc)
-			return rc;
-	}
-}
-
-/* routed_via_port, remembered for the last destination (a syscall
- * pair per new destination, none per datagram to the same one). */
-static bool
-via_port_cached(struct vs_sock *s, const struct sockaddr *to)
-{
-	socklen_t n = (socklen_t)vs__sa_len(to->sa_family);
-
-	if (memcmp(&s->last_to, to, n)) {
-		s->last_via = routed_via_port(to);
-		memset(&s->last_to, 0, sizeof(s->last_to));
-		memcpy(&s->last_to, to, n);
-	}
-	return s->last_via;
-}
-
-static ssize_t
-sk_udp_send(int fd, struct vs_sock *s, const struct msghdr *m, int flags)
-{
-	size_t len = iov_total(m->msg_iov, (int)m->msg_iovlen), off = 0;
-	const struct sockaddr *to;
-	struct sockaddr_in b;
-	char small[2048], *buf = small;
-	ssize_t rc;
-
-	if (m->msg_name) {
-		if (m->msg_namelen < sizeof(sa_family_t))
-			return -EINVAL;
-		to = unmap(m->msg_name, &b);
-	} else if (s->udp_connected) {
-		to = (const struct sockaddr *)&s->peer;
-	} else {
-		return -EDESTADDRREQ;
-	}
-	/* Not through the port (loopback...): the kernel's half sends. */
-	if (!via_port_cached(s, to))
-		return vs__real.sendmsg(fd, m, flags) < 0 ? -errno :
-							    (ssize_t)len;
-	if (m->msg_iovlen == 1) {
-		buf = m->msg_iov[0].iov_base;
-	} else if (len > sizeof(small) && !(buf = malloc(len))) {
-		return -ENOBUFS;
-	} else {
-		for (size_t i = 0; i < m->msg_iovlen; i++) {
-			memcpy(buf + off, m->msg_iov[i].iov_base,
-			       m->msg_iov[i].iov_len);
-			off += m->msg_iov[i].iov_len;
-		}
-	}
-	vs__engine_lock(s->e);
-	rc = vs__udp_sendto(s->udp, buf, len, to);
-	vs__engine_unlock(s->e);
-	if (buf != small && m->msg_iovlen != 1)
-		free(buf);
-	return rc;
 }
 
 ssize_t
@@ -1861,12 +1330,12 @@ vs__sock_recvmsg(int fd, struct vs_sock *s, struct msghdr *m, int flags)
 	ssize_t rc;
 
 	if (s->type == SOCK_DGRAM)
-		return sk_udp_recv(fd, s, m, flags);
+		return vs__sk_udp_recv(fd, s, m, flags);
 	rc = sk_tcp_recv(s, m->msg_iov, (int)m->msg_iovlen, flags);
 	if (rc >= 0) {
 		if (m->msg_name)
-			copy_addr(s->family, &s->peer, m->msg_name,
-				  &m->msg_namelen);
+			vs__sk_copy_addr(s->family, &s->peer, m->msg_name,
+					 &m->msg_namelen);
 		m->msg_controllen = 0;
 		m->msg_flags = 0;
 	}
@@ -1877,7 +1346,7 @@ ssize_t
 vs__sock_sendmsg(int fd, struct vs_sock *s, const struct msghdr *m, int flags)
 {
 	if (s->type == SOCK_DGRAM)
-		return sk_udp_send(fd, s, m, flags);
+		return vs__sk_udp_send(fd, s, m, flags);
 	/* A connected stream ignores the address, as the kernel does. */
 	return sk_tcp_send(s, m->msg_iov, (int)m->msg_iovlen, flags);
 }
@@ -1926,7 +1395,7 @@ sock_release(struct vs_sock *s)
 		s->lingering = true;
 		vs__tcp_close(s->tcp);
 		vs__engine_unlock(e);
-		wait_for(s, EPOLLHUP, -1, 0, s->linger_s * 1000);
+		vs__sk_wait_for(s, EPOLLHUP, -1, 0, s->linger_s * 1000);
 		vs__engine_lock(e);
 		sock_put(s);
 		vs__engine_unlock(e);
@@ -1974,6 +1443,23 @@ exit_summary(void)
 		acc, con, rxb, txb, rxd, txd);
 }
 
+/* At exit: every vstack socket is closed (vs__fd_each). */
+static bool
+exit_closes(void *arg, int fd, enum vs_fdkind kind, void *obj)
+{
+	struct vs_sock *s = obj;
+
+	(void)arg;
+	if (kind != VS_FD_SOCK)
+		return true;
+	vs__fd_set(fd, NULL, VS_FD_NONE); /* gone before it is released */
+	if (atomic_fetch_sub(&s->nfds, 1) == 1)
+		sock_release(s);
+	else
+		sock_put(s);
+	return true;
+}
+
 void
 vs__sock_exit(void)
 {
@@ -1982,22 +1468,7 @@ vs__sock_exit(void)
 
 	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE) <= 0)
 		return;
-	for (unsigned i = 0; i < TAB_L1; i++) {
-		_Atomic uintptr_t *l2 = atomic_load(&tab[i]);
-
-		for (unsigned j = 0; l2 && j < TAB_L2; j++) {
-			int fd = (int)(i * TAB_L2 + j);
-			struct vs_sock *s = vs__fd_sock(fd);
-
-			if (!s)
-				continue;
-			fd_set_obj(fd, NULL, VS_FD_NONE);
-			if (atomic_fetch_sub(&s->nfds, 1) == 1)
-				sock_release(s);
-			else
-				sock_put(s);
-		}
-	}
+	vs__fd_each(exit_closes, NULL);
 	for (;;) {
 		left = 0;
 		/* A pass on this thread sends what it queued, also at the end. */
@@ -2041,7 +1512,7 @@ vs__sock_close(int fd)
 	struct vs_sock *s = vs__fd_sock(fd);
 
 	if (s) {
-		fd_set_obj(fd, NULL, VS_FD_NONE);
+		vs__fd_set(fd, NULL, VS_FD_NONE);
 		if (atomic_fetch_sub(&s->nfds, 1) == 1)
 			sock_release(s);
 		else
@@ -2086,7 +1557,7 @@ vs__sock_name(struct vs_sock *s, bool peer, struct sockaddr *sa, socklen_t *len)
 		     s->state != VS_S_CONNECTED &&
 			     !(s->state == VS_S_CLOSED && s->peer.ss_family)))
 		return -ENOTCONN;
-	copy_addr(s->family, peer ? &s->peer : &s->local, sa, len);
+	vs__sk_copy_addr(s->family, peer ? &s->peer : &s->local, sa, len);
 	return 0;
 }
 
@@ -2099,7 +1570,7 @@ vs__sock_dup(int oldfd, int newfd)
 	if (s) {
 		atomic_fetch_add(&s->refs, 1);
 		atomic_fetch_add(&s->nfds, 1);
-		return fd_set_obj(newfd, s, VS_FD_SOCK);
+		return vs__fd_set(newfd, s, VS_FD_SOCK);
 	}
 	return ep ? vs__epoll_dup(ep, newfd) : 0;
 }

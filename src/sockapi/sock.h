@@ -191,6 +191,26 @@ enum vs_fdkind {
 
 struct vs_ep;
 
+/* Kernel rules (krules.c; vstackctl flow ... kernel): add returns an id
+ * or -errno. covers: would every frame a new socket of proto receives
+ * (to local: NULL not known yet, unspecified any of port's addresses;
+ * from peer: NULL anyone) fall under one? Then it stays the kernel's. */
+int vs__krule_add(const struct vs_rule *r);
+int vs__krule_del(int id);
+bool vs__krule_covers(struct vs_port *port, uint8_t proto,
+		      const struct sockaddr *local,
+		      const struct sockaddr *peer);
+void vs__krule_atfork_child(void);
+
+/* The fd table (fd.c). An entry: 0 (nothing), or an object and its kind. */
+uintptr_t vs__fd_get(int fd);
+int vs__fd_set(int fd, void *obj, enum vs_fdkind kind);
+/* Calls keep for each entry, in fd order; an entry it does not keep is
+ * cleared. */
+void vs__fd_each(bool (*keep)(void *arg, int fd, enum vs_fdkind kind,
+			      void *obj),
+		 void *arg);
+
 /* The vstack object of fd (a reference is not taken: the fd's own
  * holds it while the call runs), or NULL: the kernel's. */
 struct vs_sock *vs__fd_sock(int fd);

@@ -51,6 +51,11 @@ while IFS= read -r f; do
 	done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f")
 done < <(find src preload emu examples bench -name '*.[ch]' | sort)
 
+# The socket layer's private header stays inside it.
+if grep -rln 'sockapi/sock_impl.h' src preload | grep -v '^src/sockapi/'; then
+	bad "sockapi/sock_impl.h included outside src/sockapi (its interface is sock.h)"
+fi
+
 # The control server sees engines through functions: no engine, netif
 # or lwIP field (e->q, e->nif.st, e->lw.tcp_active_pcbs, pcb lists).
 if grep -nE -- '->(nif|lw|st|q|cpu)\b|\.lw\.|\.nif\.|_pcbs|struct tcp_pcb' src/ctl/*.c; then

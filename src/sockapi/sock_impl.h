@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sock_impl.h - what the socket layer's own files (sock.c, udp.c) share.
+ * Not for preload/ or anything outside src/sockapi/: their interface is
+ * sock.h.
+ */
+#ifndef VS_SOCKAPI_SOCK_IMPL_H
+#define VS_SOCKAPI_SOCK_IMPL_H
+
+#include <netinet/in.h>
+#include <sys/uio.h>
+
+#include "base/policy.h"
+#include "sockapi/sock.h"
+
+/* A received datagram waiting in its socket's queue. */
+struct vs_dgram {
+	struct vs_dgram *next;
+	struct pbuf *p;
+	struct sockaddr_storage from;
+};
+
+/* --- the runtime (sock.c) --- */
+
+/* The runtime, started on first use; false when vstack cannot run
+ * (reported once) and everything stays on the kernel. */
+bool vs__sk_rt_up(void);
+/* The offload policy, and the port (once the runtime is up). */
+const struct vs_policy *vs__sk_policy(void);
+struct vs_port *vs__sk_port(void);
+/* The engine of the calling thread's core. */
+struct vs_engine *vs__sk_engine(void);
+
+/* --- addresses (sock.c) --- */
+
+/* Is sa (port ignored) one of the port's addresses? */
+bool vs__sk_on_port(const struct sockaddr *sa);
+/* Does the kernel route dst out of the port's netdev? It says which
+ * source address it would use (into out, if not NULL): ours, or not. */
+bool vs__sk_routed_via_port_src(const struct sockaddr *dst,
+				struct sockaddr_storage *out);
+bool vs__sk_routed_via_port(const struct sockaddr *dst);
+/* An address as a socket of `family` shows it: IPv4 on an IPv6
+ * (dual-stack) socket is IPv4-mapped. */
+void vs__sk_copy_addr(int family, const struct sockaddr_storage *ss,
+		      struct sockaddr *sa, socklen_t *len);
+/* The other way: an IPv4-mapped IPv6 address as IPv4 (in buf). */
+const struct sockaddr *vs__sk_unmap(const struct sockaddr *sa,
+				    struct sockaddr_in *buf);
+
+/* --- sockets (sock.c) --- */
+
+/* refs: the fds naming it (nfds), + 1 for a connection lwIP holds. */
+struct vs_sock *vs__sk_new(int family, int type, int nfds, int refs);
+/* fd's socket type (SOCK_STREAM, SOCK_DGRAM) and family. */
+int vs__sk_type(int fd, int *family);
+/* Wakes whoever watches s, after its readiness changed. */
+void vs__sk_notify(struct vs_sock *s);
+/*
+ * Waits until s shows one of mask's events (or the kernel fd kfd, when
+ * >= 0, shows kev), at most timeout_ms (0: no limit). Returns 0, -EAGAIN
+ * after the timeout, -EINTR on a signal.
+ */
+int vs__sk_wait_for(struct vs_sock *s, uint32_t mask, int kfd, short kev,
+		    int timeout_ms);
+size_t vs__sk_iov_total(const struct iovec *iov, int n);
+/* Copies a datagram's first want bytes (at most) into iov. */
+size_t vs__sk_copy_dgram(struct vs_sock *s, struct pbuf *p,
+			 const struct iovec *iov, int n, size_t want);
+
+/* --- UDP (udp.c) --- */
+
+/* connect() on a UDP socket (s NULL: not vstack's yet): the default
+ * destination (AF_UNSPEC: none). A socket not yet vstack's becomes so if
+ * dst is reached through the port. */
+int vs__sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
+		       socklen_t len);
+ssize_t vs__sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags);
+ssize_t vs__sk_udp_send(int fd, struct vs_sock *s, const struct msghdr *m,
+			int flags);
+
+#endif

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: MIT
+/*
+ * udp - vstack's UDP sockets: when a UDP socket becomes vstack's (bound
+ * on the port's addresses, connected or first sent through the port),
+ * its queue of received datagrams (bounded: 1024 datagrams, 1 MiB; more
+ * are dropped and counted), connect, recvmsg and sendmsg.
+ *
+ * Owns: struct vs_sock's datagram queue and UDP fields.
+ * Must never: hold more than the bound of received datagrams (they pin
+ * the port's packet buffers), or send a datagram not routed through the
+ * port (the kernel's half sends those).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/compiler.h"
+#include "base/log.h"
+#include "base/policy.h"
+#include "sockapi/sock.h"
+#include "sockapi/sock_impl.h"
+#include "stack/addr.h"
+#include "stack/udp.h"
+
+/* What a UDP socket may hold unread before arrivals are dropped: the
+ * datagrams hold packet buffers of the port's pool. */
+#define UDP_QUEUE_MAX 1024
+#define UDP_QUEUE_BYTES (1u << 20)
+
+static void
+sk_udp_set(struct vs_sock *s, bool edge)
+{
+	uint32_t ev = EPOLLOUT | EPOLLWRNORM, old;
+
+	if (s->dq_head)
+		ev |= EPOLLIN | EPOLLRDNORM;
+	if (s->err)
+		ev |= EPOLLERR;
+	old = atomic_exchange(&s->ev, ev);
+	if (ev != old || edge)
+		vs__sk_notify(s);
+}
+
+static void
+sk_udp_update(struct vs_sock *s)
+{
+	sk_udp_set(s, false);
+}
+
+static void
+on_dgram(struct vs_udp *u, struct pbuf *p, const struct sockaddr *from)
+{
+	struct vs_sock *s = vs__udp_user(u);
+	struct vs_dgram *d = s->dq_free;
+
+	/* Entries are recycled: no allocation per datagram once warm. */
+	if (d)
+		s->dq_free = d->next;
+	else if (s->dq_n < UDP_QUEUE_MAX)
+		d = malloc(sizeof(*d));
+	if (!d || s->dq_n >= UDP_QUEUE_MAX ||
+	    s->dq_bytes + p->tot_len > UDP_QUEUE_BYTES) {
+		if (d) {
+			d->next = s->dq_free;
+			s->dq_free = d;
+		}
+		s->udp_drops++;
+		s->e->lw.pbuf_free(p);
+		return;
+	}
+	d->next = NULL;
+	d->p = p;
+	memcpy(&d->from, from, (socklen_t)vs__sa_len(from->sa_family));
+	if (s->dq_tail)
+		s->dq_tail->next = d;
+	else
+		s->dq_head = d;
+	s->dq_tail = d;
+	s->dq_n++;
+	s->dq_bytes += p->tot_len;
+	sk_udp_set(s, true); /* each datagram is an edge */
+}
+
+static const struct vs_udp_ops udp_ops = { .received = on_dgram };
+
+static int
+sk_udp_open(struct vs_sock *s, const struct sockaddr *local, unsigned flags)
+{
+	int rc;
+
+	s->e = vs__sk_engine();
+	vs__engine_lock(s->e);
+	rc = vs__udp_open(s->e, local, flags, &udp_ops, s, &s->udp);
+	if (!rc) {
+		vs__udp_local(s->udp, &s->local);
+		s->state = VS_S_CONNECTED;
+		sk_udp_update(s);
+	}
+	vs__engine_unlock(s->e);
+	return rc;
+}
+
+/* fd's UDP socket becomes vstack's, bound to local: the socket, or NULL
+ * (the kernel keeps it). */
+static struct vs_sock *
+udp_take(int fd, int family, const struct sockaddr *local, unsigned flags)
+{
+	struct vs_sock *s = vs__sk_new(family, SOCK_DGRAM, 1, 1);
+
+	if (!s)
+		return NULL;
+	vs__sock_inherit_options(fd, s);
+	if (sk_udp_open(s, local, flags)) {
+		free(s);
+		return NULL;
+	}
+	vs__fd_set(fd, s, VS_FD_SOCK);
+	return s;
+}
+
+void
+vs__sock_bound(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
+	int family, v6only = 0;
+	struct vs_sock *s;
+
+	if (vs__fd_get(fd) || vs__sk_type(fd, &family) != SOCK_DGRAM ||
+	    (family != AF_INET && family != AF_INET6) ||
+	    vs__real.getsockname(fd, (struct sockaddr *)&ss, &l) < 0 ||
+	    !vs__sk_rt_up() ||
+	    vs__policy_decide(vs__sk_policy(), VS_ROLE_UDP,
+			      (struct sockaddr *)&ss,
+			      NULL) != VS_POLICY_OFFLOAD ||
+	    vs__krule_covers(vs__sk_port(), IPPROTO_UDP, (struct sockaddr *)&ss,
+			     NULL) ||
+	    !(vs__ip_is_any((struct sockaddr *)&ss) ||
+	      vs__sk_on_port((struct sockaddr *)&ss)))
+		return;
+	if (family == AF_INET6) {
+		l = sizeof(v6only);
+		vs__real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l);
+	}
+	s = udp_take(fd, family, (struct sockaddr *)&ss,
+		     v6only ? 0 : VS_UDP_DUAL);
+	if (s) {
+		s->kernel_too =
+			true; /* loopback datagrams reach the kernel's half */
+		vs_info("fd %d: UDP on vstack, port %u", fd,
+			vs__sa_port((struct sockaddr *)&s->local));
+	}
+}
+
+struct vs_sock *
+vs__sock_first_send(int fd, const struct sockaddr *to, socklen_t len)
+{
+	struct sockaddr_storage bound, any = { 0 };
+	socklen_t l = sizeof(bound);
+	int family = 0;
+	struct vs_sock *s = NULL;
+
+	if (vs__fd_get(fd) || !to || len < sizeof(sa_family_t) ||
+	    (to->sa_family != AF_INET && to->sa_family != AF_INET6))
+		return NULL;
+	/* Bound as the kernel binds it: the unspecified address, a port of
+	 * the kernel's choosing. */
+	any.ss_family = to->sa_family;
+	if (vs__sk_type(fd, &family) == SOCK_DGRAM && family == to->sa_family &&
+	    vs__real.getsockname(fd, (struct sockaddr *)&bound, &l) == 0 &&
+	    ((struct sockaddr_in *)&bound)->sin_port == 0 && vs__sk_rt_up() &&
+	    vs__policy_decide(vs__sk_policy(), VS_ROLE_UDP, to, NULL) ==
+		    VS_POLICY_OFFLOAD &&
+	    !vs__krule_covers(vs__sk_port(), IPPROTO_UDP, NULL, to) &&
+	    vs__sk_routed_via_port(to))
+		s = udp_take(fd, family, (struct sockaddr *)&any, 0);
+	if (!s)
+		vs__fd_mark_kernel(fd);
+	return s;
+}
+
+/* connect() on a UDP socket: the default destination (AF_UNSPEC:
+ * none). A socket not yet vstack's becomes so if dst is reached through
+ * the port. */
+int
+vs__sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
+		   socklen_t len)
+{
+	struct sockaddr_storage src;
+	int family = 0;
+
+	if (!s) {
+		if (sa->sa_family == AF_UNSPEC || !vs__sk_rt_up() ||
+		    vs__sk_type(fd, &family) != SOCK_DGRAM ||
+		    family != sa->sa_family ||
+		    vs__policy_decide(vs__sk_policy(), VS_ROLE_UDP, sa, NULL) !=
+			    VS_POLICY_OFFLOAD ||
+		    vs__krule_covers(vs__sk_port(), IPPROTO_UDP, NULL, sa) ||
+		    !vs__sk_routed_via_port_src(sa, &src))
+			return vs__real.connect(fd, sa, len) < 0 ? -errno : 0;
+		((struct sockaddr_in *)&src)->sin_port =
+			0; /* the kernel's pick */
+		s = udp_take(fd, family, (struct sockaddr *)&src, 0);
+		if (!s)
+			return vs__real.connect(fd, sa, len) < 0 ? -errno : 0;
+	}
+	vs__engine_lock(s->e);
+	if (sa->sa_family == AF_UNSPEC) {
+		s->udp_connected = false;
+	} else {
+		struct sockaddr_in b;
+		const struct sockaddr *d = vs__sk_unmap(sa, &b);
+
+		memset(&s->peer, 0, sizeof(s->peer));
+		memcpy(&s->peer, d, (socklen_t)vs__sa_len(d->sa_family));
+		s->udp_connected = true;
+	}
+	vs__engine_unlock(s->e);
+	return 0;
+}
+
+ssize_t
+vs__sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
+{
+	for (;;) {
+		struct vs_dgram *d;
+		size_t want = vs__sk_iov_total(m->msg_iov, (int)m->msg_iovlen),
+		       got = 0;
+		size_t dlen = 0;
+		int rc;
+
+		vs__engine_lock(s->e);
+		d = s->dq_head;
+		if (d) {
+			dlen = d->p->tot_len;
+			got = vs__sk_copy_dgram(s, d->p, m->msg_iov,
+						(int)m->msg_iovlen, want);
+			if (m->msg_name)
+				vs__sk_copy_addr(s->family, &d->from,
+						 m->msg_name, &m->msg_namelen);
+			if (!(flags & MSG_PEEK)) {
+				vs__netif_delivered(&s->e->nif, d->p);
+				s->dq_head = d->next;
+				if (!s->dq_head)
+					s->dq_tail = NULL;
+				s->dq_n--;
+				s->dq_bytes -= dlen;
+				s->e->lw.pbuf_free(d->p);
+				d->next = s->dq_free;
+				s->dq_free = d;
+				sk_udp_update(s);
+			}
+		}
+		vs__engine_unlock(s->e);
+		if (d) {
+			m->msg_flags = dlen > got ? MSG_TRUNC : 0;
+			m->msg_controllen = 0;
+			return (ssize_t)(flags & MSG_TRUNC ? dlen : got);
+		}
+		if (s->kernel_too) { /* loopback datagrams, to the kernel's half */
+			ssize_t k =
+				vs__real.recvmsg(fd, m, flags | MSG_DONTWAIT);
+
+			if (k >= 0 || errno != EAGAIN)
+				return k >= 0 ? k : -errno;
+		}
+		if (atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT))
+			return -EAGAIN;
+		rc = vs__sk_wait_for(s, EPOLLIN, s->kernel_too ? fd : -1,
+				     POLLIN, s->rcvtimeo_ms);
+		if (rc)
+			return rc;
+	}
+}
+
+/* routed_via_port, remembered for the last destination (a syscall
+ * pair per new destination, none per datagram to the same one). */
+static bool
+via_port_cached(struct vs_sock *s, const struct sockaddr *to)
+{
+	socklen_t n = (socklen_t)vs__sa_len(to->sa_family);
+
+	if (memcmp(&s->last_to, to, n)) {
+		s->last_via = vs__sk_routed_via_port(to);
+		memset(&s->last_to, 0, sizeof(s->last_to));
+		memcpy(&s->last_to, to, n);
+	}
+	return s->last_via;
+}
+
+ssize_t
+vs__sk_udp_send(int fd, struct vs_sock *s, const struct msghdr *m, int flags)
+{
+	size_t len = vs__sk_iov_total(m->msg_iov, (int)m->msg_iovlen), off = 0;
+	const struct sockaddr *to;
+	struct sockaddr_in b;
+	char small[2048], *buf = small;
+	ssize_t rc;
+
+	if (m->msg_name) {
+		if (m->msg_namelen < sizeof(sa_family_t))
+			return -EINVAL;
+		to = vs__sk_unmap(m->msg_name, &b);
+	} else if (s->udp_connected) {
+		to = (const struct sockaddr *)&s->peer;
+	} else {
+		return -EDESTADDRREQ;
+	}
+	/* Not through the port (loopback...): the kernel's half sends. */
+	if (!via_port_cached(s, to))
+		return vs__real.sendmsg(fd, m, flags) < 0 ? -errno :
+							    (ssize_t)len;
+	if (m->msg_iovlen == 1) {
+		buf = m->msg_iov[0].iov_base;
+	} else if (len > sizeof(small) && !(buf = malloc(len))) {
+		return -ENOBUFS;
+	} else {
+		for (size_t i = 0; i < m->msg_iovlen; i++) {
+			memcpy(buf + off, m->msg_iov[i].iov_base,
+			       m->msg_iov[i].iov_len);
+			off += m->msg_iov[i].iov_len;
+		}
+	}
+	vs__engine_lock(s->e);
+	rc = vs__udp_sendto(s->udp, buf, len, to);
+	vs__engine_unlock(s->e);
+	if (buf != small && m->msg_iovlen != 1)
+		free(buf);
+	return rc;
+}
