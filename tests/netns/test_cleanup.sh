@@ -19,15 +19,21 @@ p=$(cat /tmp/vst-pid.$$)
 
 bash -c ". '$helper'; netns_create x; netns_exec x sleep 300 & echo \$\$ > /tmp/vst-pid.$$; wait" &
 bg=$!
-for i in $(seq 50); do [ -s /tmp/vst-pid.$$ ] && [ "$(left "$(cat /tmp/vst-pid.$$)")" = 1 ] && break; sleep 0.1; done
+appeared() { [ -s /tmp/vst-pid.$$ ] && [ "$(left "$(cat /tmp/vst-pid.$$)")" = 1 ]; }
+wait_until 10 "the namespace" appeared || { echo "FAIL: namespace never appeared" >&2; exit 1; }
 p=$(cat /tmp/vst-pid.$$)
-[ "$(left "$p")" = 1 ] || { echo "FAIL: namespace never appeared" >&2; exit 1; }
-sleep 0.3
+# The process inside runs before the test is stopped: its pid, to check
+# after teardown that it is gone (not a name: other tests run sleep too).
+inside() { [ -n "$(ip netns pids "vst${p}_x" 2>/dev/null)" ]; }
+wait_until 10 "a process inside the namespace" inside || { echo "FAIL: nothing ran inside" >&2; exit 1; }
+inner=$(ip netns pids "vst${p}_x")
 kill -TERM "$bg"
 wait "$bg" || true
 [ "$(left "$p")" = 0 ] || { echo "FAIL: left namespaces after SIGTERM" >&2; exit 1; }
-if pgrep -f "sleep 300" >/dev/null && [ -n "$(ip netns pids "vst${p}_x" 2>/dev/null)" ]; then
-	echo "FAIL: a process outlived its namespace" >&2; exit 1
-fi
+for q in $inner; do
+	if kill -0 "$q" 2>/dev/null; then
+		echo "FAIL: process $q outlived its namespace" >&2; exit 1
+	fi
+done
 rm -f /tmp/vst-pid.$$
 echo "netns.cleanup: ok"
