@@ -10,6 +10,7 @@
  * Must never: keep state of its own, or do more than a table lookup on
  * a kernel fd's path.
  */
+#include <linux/close_range.h>
 #include <errno.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -134,6 +135,39 @@ close(int fd)
 		vs__fd_forget(fd);
 	}
 	return REAL(close)(fd);
+}
+
+/* close_range(2) and closefrom(3) would close vstack's own fds and leave
+ * stale entries for the program's: vstack drops its objects in the
+ * range, and the kernel closes the rest around vstack's own. */
+VS_EXPORT int
+close_range(unsigned first, unsigned last, int flags)
+{
+	if (vs__in_vstack || (flags & CLOSE_RANGE_CLOEXEC) ||
+	    !vs__real.close_range)
+		return REAL(close_range)(first, last, flags);
+	return (int)VS(vs__sock_close_range(first, last, flags));
+}
+
+VS_EXPORT void
+closefrom(int low)
+{
+	if (vs__in_vstack || low < 0 || !vs__real.close_range) {
+		REAL(closefrom)(low);
+		return;
+	}
+	VS(vs__sock_close_range((unsigned)low, ~0u, 0));
+}
+
+/* fclose of an fdopen'ed socket closes the number inside libc. */
+VS_EXPORT int
+fclose(FILE *f)
+{
+	int fd = f ? fileno(f) : -1;
+
+	if (!vs__in_vstack && fd >= 0 && !vs__fd_internal(fd))
+		VS((vs__fd_drop(fd), 0));
+	return REAL(fclose)(f);
 }
 
 VS_EXPORT int

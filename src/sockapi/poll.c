@@ -378,6 +378,7 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 
 	if (max <= 0)
 		return -EINVAL;
+	vs__sig_clear();
 	/* A pass first, even when events are waiting: a program that keeps
 	 * returning here drives the engines and their threads yield. */
 	vs__sock_poll_engines();
@@ -439,7 +440,7 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 			atomic_store(&ep->w.armed, 0);
 			continue;
 		}
-		rc = vs__waiter_sleep(&ep->w, k, 1, left, mask);
+		rc = vs__waiter_sleep_sig(&ep->w, k, 1, left, mask);
 		if (rc == -EINTR) {
 			ep_resignal(ep);
 			return -EINTR;
@@ -453,12 +454,19 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 int
 vs__epoll_close(int fd)
 {
+	vs__epoll_drop(fd);
+	return vs__real.close(fd) < 0 ? -errno : 0;
+}
+
+void
+vs__epoll_drop(int fd)
+{
 	struct vs_ep *ep = vs__fd_ep(fd);
 
 	if (ep) {
 		vs__fd_set_ep(fd, NULL);
 		if (atomic_fetch_sub(&ep->nfds, 1) != 1)
-			return vs__real.close(fd) < 0 ? -errno : 0;
+			return;
 		pthread_mutex_lock(&ep->lock);
 		while (ep->items) {
 			struct vs_epitem *it = ep->items;
@@ -471,7 +479,6 @@ vs__epoll_close(int fd)
 		free(ep->kids);
 		free(ep);
 	}
-	return vs__real.close(fd) < 0 ? -errno : 0;
 }
 
 int
@@ -513,6 +520,7 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 		free(watch);
 		return -ENOMEM;
 	}
+	vs__sig_clear();
 	/* The kernel's fds, with vstack's replaced by -1 (ignored). */
 	for (nfds_t i = 0; i < n; i++) {
 		struct vs_sock *s = vs__fd_sock(fds[i].fd);
@@ -586,7 +594,7 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 			watching = true;
 			continue; /* look again, watched */
 		}
-		rc = vs__waiter_sleep(w, k, n, left, mask);
+		rc = vs__waiter_sleep_sig(w, k, n, left, mask);
 		if (rc == -EINTR)
 			break;
 	}

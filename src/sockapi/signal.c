@@ -10,6 +10,13 @@
  * the thread, and a blocking call interrupted by a signal whose handler
  * had SA_RESTART goes back to sleep instead of failing with EINTR.
  *
+ * A signal can also come while a call spins or looks at its sockets,
+ * before it sleeps: its handler runs then, and a plain poll(2) would
+ * sleep on as if nothing had happened (the kernel's own wait has no such
+ * window). So a call clears the thread's note when it starts
+ * (vs__sig_clear) and sleeps through vs__waiter_sleep_sig: signals
+ * blocked, the note checked, then ppoll(2) unblocks them atomically.
+ *
  * Owns: the program's handlers and flags, per signal. Must never: change
  * what a handler sees (the same arguments, the program's flags on the
  * kernel's side, the program's handler in what sigaction reports).
@@ -79,6 +86,18 @@ vs__sig_action(int sig, const struct sigaction *act, struct sigaction *old,
 		old->sa_flags = prev_flags;
 	}
 	return rc;
+}
+
+void
+vs__sig_clear(void)
+{
+	last_sig = 0;
+}
+
+bool
+vs__sig_arrived(void)
+{
+	return last_sig != 0;
 }
 
 bool

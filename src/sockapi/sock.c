@@ -13,6 +13,7 @@
  * rule or the routing leaves to the kernel.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,9 @@ vs__real_init(void)
 	R(accept4);
 	R(connect);
 	R(close);
+	R(close_range);
+	R(closefrom);
+	R(fclose);
 	R(shutdown);
 	R(getsockname);
 	R(getpeername);
@@ -107,16 +111,93 @@ vs__sock_init(void)
 		       cfg_err);
 }
 
+/* The process's open fds, ascending (malloc'd; NULL and 0 when none
+ * or out of memory). */
+static int *
+open_fds(unsigned *n)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int *fds = NULL, *t;
+	unsigned cap = 0;
+
+	*n = 0;
+	if (!d)
+		return NULL;
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' ||
+		    fd == dirfd(d))
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			t = realloc(fds, cap * sizeof(*fds));
+			if (!t)
+				break;
+			fds = t;
+		}
+		fds[(*n)++] = fd;
+	}
+	closedir(d);
+	return fds;
+}
+
+static int
+cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/*
+ * What the bring-up opened — the device's fds (libibverbs, the emulator,
+ * AF_XDP, BPF maps), the engines' eventfds and netlink sockets, the
+ * control server's — is vstack's own: close_range or closefrom by the
+ * program must not close them (marked internal). An fd another thread of
+ * the program opened at the same moment would be marked too: rare, and
+ * it only survives a close_range.
+ */
+static void
+mark_own_fds(const int *before, unsigned nbefore)
+{
+	unsigned n;
+	int *after = open_fds(&n);
+
+	for (unsigned i = 0; i < n; i++)
+		if (!bsearch(&after[i], before, nbefore, sizeof(*before),
+			     cmp_int) &&
+		    !vs__fd_get(after[i]))
+			vs__fd_mark_internal(after[i]);
+	free(after);
+}
+
+static int rt_bring_up(char *err, size_t errlen);
+
 static int
 rt_start(void)
 {
 	char err[512] = "";
-	struct vs_engine *es;
-	unsigned n;
+	int *before, rc;
+	unsigned nbefore;
 
 	if (cfg_bad)
 		return -1;
-	if (vs__rt_open(&rt.run, &rt.cfg, 0, err, sizeof(err))) {
+	before = open_fds(&nbefore);
+	qsort(before, nbefore, sizeof(*before), cmp_int);
+	rc = rt_bring_up(err, sizeof(err));
+	mark_own_fds(before, nbefore);
+	free(before);
+	return rc;
+}
+
+/* The port, the engines, the view: 1, or -1 (reported). */
+static int
+rt_bring_up(char *err, size_t errlen)
+{
+	struct vs_engine *es;
+	unsigned n;
+
+	if (vs__rt_open(&rt.run, &rt.cfg, 0, err, errlen)) {
 		vs_warn("%s; every socket stays on the kernel", err);
 		return -1;
 	}
@@ -129,7 +210,7 @@ rt_start(void)
 		return -1;
 	}
 	for (n = 0; n < rt.run.n; n++)
-		if (vs__rt_engine(&rt.run, n, &es[n], true, err, sizeof(err))) {
+		if (vs__rt_engine(&rt.run, n, &es[n], true, err, errlen)) {
 			vs_warn("engine %u: %s; %s", n, err,
 				n ? "vstack runs on fewer cores" :
 				    "every socket stays on the kernel");
@@ -703,6 +784,26 @@ vs__waiter_sleep(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
 	return rc < 0 ? -err : rc;
 }
 
+int
+vs__waiter_sleep_sig(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
+		     int timeout_ms, const sigset_t *mask)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (vs__sig_arrived()) {
+		atomic_store(&w->armed, 0);
+		rc = -EINTR;
+	} else {
+		rc = vs__waiter_sleep(w, fds, nk, timeout_ms,
+				      mask ? mask : &old);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 /*
  * Waits until s shows one of mask's events (or the kernel fd kfd, when
  * >= 0, shows kev), at most timeout_ms (0: no limit). Returns 0, -EAGAIN
@@ -719,6 +820,7 @@ vs__sk_wait_for(struct vs_sock *s, uint32_t mask, int kfd, short kev,
 
 	if (w->efd < 0)
 		return -ENOMEM;
+	vs__sig_clear();
 	/* Poll for spin_us first: under load, sooner than a sleep. */
 	for (uint64_t spin_end = vs__now_us() + vs__spin_us();
 	     vs__now_us() < spin_end;) {
@@ -744,7 +846,7 @@ vs__sk_wait_for(struct vs_sock *s, uint32_t mask, int kfd, short kev,
 			}
 			left = (int)(end - now);
 		}
-		rc = vs__waiter_sleep(w, k, kfd >= 0, left, NULL);
+		rc = vs__waiter_sleep_sig(w, k, kfd >= 0, left, NULL);
 		/* As the kernel: SA_RESTART restarts, unless the socket has
 		 * a timeout for this call. */
 		if (rc == -EINTR && (timeout_ms > 0 || !vs__sig_restart()))
@@ -1506,8 +1608,8 @@ vs__sock_to_kernel(int fd, struct vs_sock *s)
 	return 0;
 }
 
-int
-vs__sock_close(int fd)
+void
+vs__fd_drop(int fd)
 {
 	struct vs_sock *s = vs__fd_sock(fd);
 
@@ -1517,8 +1619,87 @@ vs__sock_close(int fd)
 			sock_release(s);
 		else
 			sock_put(s);
+	} else if (vs__fd_ep(fd)) {
+		vs__epoll_drop(fd);
+	} else {
+		vs__fd_forget(fd);
 	}
+}
+
+int
+vs__sock_close(int fd)
+{
+	vs__fd_drop(fd);
 	return vs__real.close(fd) < 0 ? -errno : 0;
+}
+
+struct range {
+	unsigned first, last;
+	int *own; /* vstack's own fds in the range, ascending */
+	unsigned nown, cap;
+	bool nomem;
+};
+
+static bool
+range_drop(void *arg, int fd, enum vs_fdkind kind, void *obj)
+{
+	struct range *r = arg;
+
+	(void)obj;
+	if ((unsigned)fd < r->first || (unsigned)fd > r->last)
+		return true;
+	if (kind != VS_FD_INTERNAL) {
+		vs__fd_drop(fd);
+		return true;
+	}
+	if (r->nown == r->cap) {
+		unsigned cap = r->cap ? 2 * r->cap : 16;
+		int *own = realloc(r->own, cap * sizeof(*own));
+
+		if (!own) {
+			r->nomem = true;
+			return true;
+		}
+		r->own = own;
+		r->cap = cap;
+	}
+	r->own[r->nown++] = fd;
+	return true;
+}
+
+int
+vs__sock_close_range(unsigned first, unsigned last, int flags)
+{
+	struct range r = { .first = first, .last = last };
+	unsigned from = first;
+	int rc = 0;
+
+	if (first > last)
+		return -EINVAL;
+	vs__fd_each(range_drop, &r);
+	if (r.nomem) {
+		free(r.own);
+		return -ENOMEM; /* nothing closed by the kernel */
+	}
+	/* The kernel closes the range around vstack's own fds. */
+	for (unsigned i = 0; i <= r.nown && !rc; i++) {
+		unsigned to = i < r.nown ? (unsigned)r.own[i] : last;
+
+		if (i < r.nown && (unsigned)r.own[i] == from) {
+			from++;
+			continue;
+		}
+		if (i < r.nown)
+			to--;
+		if (from <= to && vs__real.close_range(from, to, flags) < 0)
+			rc = -errno;
+		if (i < r.nown)
+			from = (unsigned)r.own[i] + 1;
+		if (from == 0) /* wrapped past UINT_MAX */
+			break;
+	}
+	free(r.own);
+	return rc;
 }
 
 int

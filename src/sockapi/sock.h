@@ -35,6 +35,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -51,6 +52,9 @@ struct vs_real {
 	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
 	int (*connect)(int, const struct sockaddr *, socklen_t);
 	int (*close)(int);
+	int (*close_range)(unsigned, unsigned, int);
+	void (*closefrom)(int);
+	int (*fclose)(FILE *);
 	int (*shutdown)(int, int);
 	int (*getsockname)(int, struct sockaddr *, socklen_t *);
 	int (*getpeername)(int, struct sockaddr *, socklen_t *);
@@ -260,6 +264,15 @@ ssize_t vs__sock_recvmsg(int fd, struct vs_sock *s, struct msghdr *m,
 ssize_t vs__sock_sendmsg(int fd, struct vs_sock *s, const struct msghdr *m,
 			 int flags);
 int vs__sock_close(int fd);
+/* fd's number goes away (close, close_range, closefrom, fclose, dup2
+ * onto it): drops what vstack had behind it (a socket's or an epoll
+ * set's reference, a kernel mark). The number itself is the caller's to
+ * close. vstack's own fds are not touched. */
+void vs__fd_drop(int fd);
+/* close_range(2) without CLOSE_RANGE_CLOEXEC: vstack's objects in the
+ * range are dropped, its own fds (engines, emulator, control server)
+ * stay open: the kernel closes the rest, around them. */
+int vs__sock_close_range(unsigned first, unsigned last, int flags);
 int vs__sock_shutdown(struct vs_sock *s, int how);
 int vs__sock_name(struct vs_sock *s, bool peer, struct sockaddr *sa,
 		  socklen_t *len);
@@ -318,6 +331,15 @@ int vs__sig_action(int sig, const struct sigaction *act, struct sigaction *old,
 			       struct sigaction *));
 /* After EINTR: did the interrupting signal's handler ask for SA_RESTART? */
 bool vs__sig_restart(void);
+/* At the start of a call that may sleep: forget earlier signals. */
+void vs__sig_clear(void);
+/* Did a handler run on this thread since vs__sig_clear? */
+bool vs__sig_arrived(void);
+/* vs__waiter_sleep without the window before the sleep: -EINTR at once
+ * if a signal arrived since vs__sig_clear; signals are blocked from that
+ * check until ppoll unblocks them (with mask, or the thread's own). */
+int vs__waiter_sleep_sig(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
+			 int timeout_ms, const sigset_t *mask);
 
 /* --- readiness calls (poll.c) --- */
 int vs__epoll_create(int flags);
@@ -326,6 +348,8 @@ int vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,
 int vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 		   int timeout_ms, const sigset_t *mask);
 int vs__epoll_close(int fd);
+/* The set behind fd loses that name (the number is the caller's). */
+void vs__epoll_drop(int fd);
 /* newfd names ep too (dup); the set lives until its last fd closes. */
 int vs__epoll_dup(struct vs_ep *ep, int newfd);
 int vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms,

@@ -4,7 +4,10 @@
  * transcript (see sem_tcp.c): a blocking recv or accept interrupted by a
  * handler with SA_RESTART goes on, without it fails with EINTR; a socket
  * timeout or epoll_wait always gives EINTR; signal() restarts (BSD);
- * sigaction reports the program's own handler back.
+ * sigaction reports the program's own handler back. A signal that comes
+ * 50 ms into a recv still interrupts it (sockapi.signals runs vstack with
+ * VSTACK_SPIN_US=100000: the signal comes while the call spins, before
+ * it sleeps, and must not be lost there).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +25,7 @@ static const char *peer, *local;
 static pthread_t main_thread;
 static volatile sig_atomic_t handled;
 static int late_fd = -1;
+static useconds_t poke_us = 200000; /* when the poker signals */
 
 static void
 on_alarm(int sig)
@@ -46,9 +50,9 @@ static void *
 poker(void *arg)
 {
 	(void)arg;
-	usleep(200000);
+	usleep(poke_us);
 	pthread_kill(main_thread, SIGUSR1);
-	usleep(300000);
+	usleep(500000 - poke_us);
 	if (late_fd >= 0) {
 		if (send(late_fd, "late", 4, 0) != 4)
 			perror("send");
@@ -120,6 +124,10 @@ main(int argc, char **argv)
 	recv_case("SA_RESTART", SA_RESTART, 0);
 	recv_case("no SA_RESTART", 0, 0);
 	recv_case("SA_RESTART, SO_RCVTIMEO", SA_RESTART, 5);
+	poke_us = 50000;
+	recv_case("no SA_RESTART, signal at 50 ms", 0, 3);
+	recv_case("SA_RESTART, signal at 50 ms", SA_RESTART, 0);
+	poke_us = 200000;
 	sigaction(SIGUSR1, NULL, &old);
 	printf("sigaction reports the handler: %d, SA_RESTART %d\n",
 	       old.sa_handler == on_alarm, (old.sa_flags & SA_RESTART) != 0);
