@@ -283,7 +283,7 @@ vs__netif_poll(struct vs_netif *n)
 
 	for (unsigned i = 0; i < got; i++) {
 		const uint8_t *f = b[i]->data;
-		uint16_t type = (uint16_t)(f[12] << 8 | f[13]);
+		uint16_t type = 0;
 		struct vs_rx_pbuf *r = &n->rxp[b[i]->idx];
 		struct pbuf *p;
 
@@ -300,8 +300,9 @@ vs__netif_poll(struct vs_netif *n)
 				continue;
 			}
 		}
-		if (unlikely(b[i]->len < ETH_HLEN ||
-			     (type != 0x0800 && type != 0x86dd))) {
+		if (likely(b[i]->len >= ETH_HLEN)) /* a runt has no type */
+			type = (uint16_t)(f[12] << 8 | f[13]);
+		if (unlikely(type != 0x0800 && type != 0x86dd)) {
 			n->st.rx_not_ip++;
 			vs__port_buf_put(n->port, n->q, &b[i], 1);
 			continue;
@@ -400,6 +401,23 @@ vs__netif_open(struct vs_netif *n, struct vs_lwip *lw, struct vs_port *port,
 	const struct vs_port_info *in = vs__port_info(port);
 	ip4_addr_t v4 = first_v4(in), mask = { 0xffffffffu }, gw = { 0 };
 
+	/* A full frame (the MTU, its Ethernet header and a VLAN tag) must
+	 * fit a buffer past its headroom: what lwIP sends (up to the MTU) is
+	 * copied into one, and received frames land in one. */
+	uint32_t room = in->buf_size - VS_BUF_HEADROOM;
+
+	if (in->mtu + 18 > room) {
+		snprintf(err, errlen,
+			 "%s: MTU %u does not fit buffers of %u bytes (MTU "
+			 "%u at most); %s(ip link set %s mtu %u)",
+			 in->device, in->mtu, in->buf_size, room - 18,
+			 in->mtu + 18 + VS_BUF_HEADROOM <= 9216 ?
+				 "set buffer_size = 9216 (VSTACK_BUFFER_SIZE) "
+				 "or lower the MTU " :
+				 "lower the MTU ",
+			 in->ifname, room - 18);
+		return -EMSGSIZE;
+	}
 	memset(n, 0, sizeof(*n));
 	n->lw = lw;
 	n->port = port;
