@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -502,13 +503,38 @@ env_lookup(char *const *envp, const char *name)
 	return NULL;
 }
 
+bool
+vs__config_secure(void)
+{
+	return getauxval(AT_SECURE) != 0;
+}
+
+bool
+vs__config_env_ignored(char *const *envp)
+{
+	if (!vs__config_secure())
+		return false;
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (strncmp(envp[i], "VSTACK_", 7) == 0)
+			return true;
+	return false;
+}
+
 int
 vs__config_load(struct vs_config *cfg, char *const *envp, char *err,
 		size_t errlen)
 {
-	const char *path = env_lookup(envp, "VSTACK_CONFIG");
+	static char *const none[] = { NULL };
+	const char *path;
 	struct vs_config tmp;
 	int rc = 0;
+
+	/* A setuid or setcap program (secure execution) does not take its
+	 * configuration from whoever started it: no VSTACK_* variable, so
+	 * no VSTACK_CONFIG naming a file to read (and echo in errors). */
+	if (vs__config_secure())
+		envp = none;
+	path = env_lookup(envp, "VSTACK_CONFIG");
 
 	vs__config_init(&tmp);
 	if (path && !*path) {

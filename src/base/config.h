@@ -83,6 +83,11 @@ int vs__config_apply_env(struct vs_config *cfg, char *const *envp, char *err,
  * file if it exists), then envp. On error cfg is untouched and err says
  * what is wrong.
  */
+/* A setuid or setcap program (AT_SECURE): vs__config_load ignores every
+ * VSTACK_* variable (and VSTACK_CONFIG's file); log.c ignores VSTACK_LOG. */
+bool vs__config_secure(void);
+/* True if it is so and envp has VSTACK_* variables (the caller says). */
+bool vs__config_env_ignored(char *const *envp);
 int vs__config_load(struct vs_config *cfg, char *const *envp, char *err,
 		    size_t errlen);
 

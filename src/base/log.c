@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -55,7 +56,8 @@ vs__log_set_fd(int fd)
 int
 vs__log_init_from_env(void)
 {
-	const char *v = getenv("VSTACK_LOG");
+	/* Not from whoever started a setuid or setcap program. */
+	const char *v = getauxval(AT_SECURE) ? NULL : getenv("VSTACK_LOG");
 	int level;
 
 	if (!v || !*v)

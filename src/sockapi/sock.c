@@ -103,6 +103,11 @@ static bool cfg_bad;
 void
 vs__sock_init(void)
 {
+	if (vs__config_env_ignored(environ))
+		vs_warn("secure execution (a setuid or setcap program): "
+			"VSTACK_* variables are ignored; the configuration "
+			"comes from %s only",
+			VS_CONFIG_DEFAULT_FILE);
 	vs__config_init(&rt.cfg);
 	cfg_bad = vs__config_load(&rt.cfg, environ, cfg_err, sizeof(cfg_err)) !=
 		  0;
