@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "ctl/proto.h"
 
 static const char magic[4] = { 'V', 'S', 'C', 'T' };
@@ -47,15 +48,20 @@ vs__ctl_send(int fd, int kind, const char *payload, size_t len)
 	return rc ? rc : write_all(fd, payload, len);
 }
 
+/* n bytes before the deadline (CLOCK_MONOTONIC ms): a peer that sends a
+ * byte now and then cannot stretch a message past it. */
 static int
-read_all(int fd, void *p, size_t n, int timeout_ms)
+read_all(int fd, void *p, size_t n, uint64_t deadline_ms)
 {
 	char *c = p;
 
 	while (n) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		uint64_t now = vs__now_ms();
 		ssize_t k;
-		int rc = poll(&pf, 1, timeout_ms);
+		int rc = now >= deadline_ms ?
+				 0 :
+				 poll(&pf, 1, (int)(deadline_ms - now));
 
 		if (rc < 0 && errno == EINTR)
 			continue;
@@ -76,9 +82,10 @@ int
 vs__ctl_recv(int fd, int kind, char *buf, size_t cap, size_t *len,
 	     int timeout_ms, char *err, size_t errlen)
 {
+	uint64_t deadline = vs__now_ms() + (uint64_t)timeout_ms;
 	uint8_t h[VS_CTL_HDR];
 	uint32_t n = 0;
-	int rc = read_all(fd, h, sizeof(h), timeout_ms);
+	int rc = read_all(fd, h, sizeof(h), deadline);
 
 	if (rc)
 		return rc;
@@ -104,7 +111,7 @@ vs__ctl_recv(int fd, int kind, char *buf, size_t cap, size_t *len,
 			 cap - 1 < VS_CTL_MAX ? cap - 1 : (size_t)VS_CTL_MAX);
 		return -EPROTO;
 	}
-	rc = read_all(fd, buf, n, timeout_ms);
+	rc = read_all(fd, buf, n, deadline);
 	if (rc)
 		return rc;
 	buf[n] = 0;

@@ -44,7 +44,7 @@ struct vs_ctl_req {
 /* Writes one message whole; 0 or -errno. */
 int vs__ctl_send(int fd, int kind, const char *payload, size_t len);
 /* Reads one message of `kind` into buf (cap bytes, NUL added: cap must
- * exceed the payload), waiting at most timeout_ms for each part. 0, or
+ * exceed the payload), waiting at most timeout_ms for all of it. 0, or
  * -EPROTO (not a message of ours: err says why), -ETIMEDOUT, -errno. */
 int vs__ctl_recv(int fd, int kind, char *buf, size_t cap, size_t *len,
 		 int timeout_ms, char *err, size_t errlen);

@@ -771,6 +771,12 @@ serve(int fd)
 	size_t len;
 	int rc;
 
+	/* One client at a time: one that reads its reply slowly, or not at
+	 * all, holds the server at most this long (the request's own
+	 * deadline is CLIENT_TIMEOUT_MS, whole). */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO,
+		   &(struct timeval){ .tv_sec = CLIENT_TIMEOUT_MS / 1000 },
+		   sizeof(struct timeval));
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
 	    (cred.uid != 0 && cred.uid != geteuid())) {
 		vs_warn("control: refused a client of uid %d, pid %d (only uid %d "
@@ -883,6 +889,36 @@ sweep(const char *dir)
 		closedir(d);
 }
 
+/*
+ * The control directory must be a directory (not a symlink) of this
+ * user's or root's that nobody else may write to: another user could
+ * otherwise swap the socket's path (bind and chmod follow symlinks) or
+ * plant one of their own.
+ */
+static bool
+dir_ours(const char *dir)
+{
+	struct stat st;
+	const char *why = NULL;
+
+	if (lstat(dir, &st))
+		why = strerror(errno);
+	else if (S_ISLNK(st.st_mode))
+		why = "a symbolic link";
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else if (st.st_uid != geteuid() && st.st_uid != 0)
+		why = "owned by another user";
+	else if (st.st_mode & 022)
+		why = "writable by others";
+	if (why)
+		vs_warn("control: %s: %s; refused as the control directory "
+			"(control_dir, VSTACK_CONTROL_DIR); vstackctl will not "
+			"see this process",
+			dir, why);
+	return !why;
+}
+
 static int
 start(const struct vs_config *cfg)
 {
@@ -899,6 +935,8 @@ start(const struct vs_config *cfg)
 			dir, strerror(errno));
 		goto fail;
 	}
+	if (!dir_ours(dir))
+		goto fail;
 	sweep(dir);
 	snprintf(S.path, sizeof(S.path), "%s/%d.sock", dir, (int)S.pid);
 	memcpy(sa.sun_path, S.path, sizeof(S.path));

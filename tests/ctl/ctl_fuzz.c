@@ -5,7 +5,10 @@
  * characters, argument syntax, unknown commands, then N random payloads
  * behind valid headers and N random headers. Every well-framed one must
  * get an "error: " reply (or "ok" for the rare random valid request), a
- * truncated one no reply and no harm; afterwards "info" must still work.
+ * truncated one no reply and no harm; a client that sends a byte every
+ * 400 ms holds the server no longer than its 1 s deadline for a whole
+ * request (an "info" meanwhile is answered within 2.5 s); afterwards
+ * "info" must still work.
  * Prints what it sent and got; exits 0 if all held.
  */
 #include <errno.h>
@@ -17,6 +20,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *path;
@@ -105,6 +110,49 @@ request(const char *what, const char *text, int kind, int want)
 	expect(what, msg, 12 + l, want);
 }
 
+static double
+now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A client dribbling a valid request, a byte every 400 ms (6.4 s in
+ * all), must not hold the server: another's "info" gets its answer. */
+static void
+slow_client(void)
+{
+	uint8_t msg[16];
+	pid_t child;
+	double t0;
+
+	header(msg, "VSCT", 1, 1, 4);
+	memcpy(msg + 12, "info", 4);
+	child = fork();
+	if (child == 0) {
+		int fd = dial();
+
+		for (int i = 0; i < 16; i++) {
+			if (write(fd, msg + i, 1) != 1)
+				break;
+			usleep(400000);
+		}
+		_exit(0);
+	}
+	usleep(300000); /* it has connected and sent its first byte */
+	t0 = now_s();
+	request("info while a client dribbles", "info", 1, 2);
+	printf("answered in %.2f s\n", now_s() - t0);
+	if (now_s() - t0 > 2.5) {
+		printf("FAIL: a slow client held the server\n");
+		failures++;
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -169,6 +217,7 @@ main(int argc, char **argv)
 		exchange(msg, 16, reply, sizeof(reply));
 	}
 	printf("%d random payloads and %d random headers sent\n", n, n);
+	slow_client();
 	request("info, after all that", "info", 1, 2);
 	printf("%s\n", failures ? "ctl_fuzz: FAILED" :
 				  "ctl_fuzz: the process kept serving");

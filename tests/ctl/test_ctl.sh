@@ -11,8 +11,12 @@
 #             port; config names its sources; set loglevel takes effect
 #   auth      another uid is refused: by the socket's mode, and (mode
 #             opened) by the server, which logs it
+#   dir       a control directory that is a symlink, writable by others
+#             or another user's is refused with the reason; the program
+#             runs on vstack all the same, no socket file is made
 #   malformed malformed and random requests get error replies (or none,
-#             when truncated) and the process keeps serving
+#             when truncated), a client sending a byte every 400 ms does
+#             not hold the server, and the process keeps serving
 #   capture   a capture of a known exchange (3 datagrams echoed), read
 #             back by tcpdump and by tshark, has exactly its 6 frames; a filter that
 #             excludes them captures none of them; a bad filter is refused
@@ -126,6 +130,27 @@ auth)
 	grep -q 'permission denied' "$VSEMU_TMP/err" || fail "the server did not refuse"
 	wait_for_line "$VSEMU_TMP/srv" "refused a client of uid 65534"
 	"$ctl" conns >/dev/null || fail "root was refused"
+	;;
+dir)
+	# Control directories another user could tamper with are refused;
+	# the program runs on vstack all the same.
+	mkdir "$VSEMU_TMP/real" "$VSEMU_TMP/ww" "$VSEMU_TMP/other"
+	ln -s "$VSEMU_TMP/real" "$VSEMU_TMP/link"
+	chmod 777 "$VSEMU_TMP/ww"
+	chown 65534 "$VSEMU_TMP/other"
+	for c in "link:a symbolic link" "ww:writable by others" "other:owned by another user"; do
+		d=$VSEMU_TMP/${c%%:*}
+		VSTACK_CONTROL_DIR=$d run_vs "$VSEMU_TMP/srv.${c%%:*}" "$VS_BUILD/bench/epoll_echo" 7000 &
+		wait_for_line "$VSEMU_TMP/srv.${c%%:*}" "control: $d: ${c#*:}; refused as the control directory" ||
+			fail "${c%%:*}: not refused"
+		netns_exec b timeout 10 "$VS_BUILD/tests/kbulk" 10.77.1.1 7000 1 ||
+			fail "${c%%:*}: the server does not echo"
+		socks=$(find "$d/" "$VSEMU_TMP/real" -name '*.sock')
+		[ -z "$socks" ] || fail "${c%%:*}: a socket was made: $socks"
+		netns_kill a TERM epoll_echo
+		gone() { [ -z "$(netns_pidof a epoll_echo)" ]; }
+		wait_until 10 "the server to stop" gone || fail "the server did not stop"
+	done
 	;;
 malformed)
 	run_vs "$VSEMU_TMP/srv" "$VS_BUILD/bench/epoll_echo" 7000 &
