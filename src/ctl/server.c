@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ev.h>
+#include <linux/capability.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -694,9 +695,29 @@ cap_start(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 }
 
 /* Runs a request; returns the reply's first line's error, or NULL. */
+/* Does the client (blocked on its request, so alive) have CAP_NET_ADMIN
+ * in its effective set? */
+static bool
+peer_net_admin(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long long eff = 0;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "CapEff: %llx", &eff) == 1;
+	fclose(f);
+	return found && (eff >> CAP_NET_ADMIN & 1);
+}
+
 static const char *
-dispatch(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
-	 size_t whylen)
+dispatch(const struct vs_ctl_req *r, pid_t peer, struct vs_ctl_buf *out,
+	 char *why, size_t whylen)
 {
 	static const struct {
 		const char *name;
@@ -718,6 +739,17 @@ dispatch(const struct vs_ctl_req *r, struct vs_ctl_buf *out, char *why,
 			plain[i].fn(out);
 			return NULL;
 		}
+	/* What changes the NIC's rules or writes a file where the client
+	 * says, with this process's privileges: only for a client that has
+	 * CAP_NET_ADMIN itself (as ethtool -N or tcpdump -w would need). */
+	if ((!strcmp(r->cmd, "flow_add") || !strcmp(r->cmd, "flow_del") ||
+	     !strcmp(r->cmd, "capture_start")) &&
+	    !peer_net_admin(peer)) {
+		snprintf(why, whylen,
+			 "%s needs CAP_NET_ADMIN (run vstackctl as root)",
+			 r->cmd);
+		return why;
+	}
 	if (!strcmp(r->cmd, "flow_add"))
 		return flow_add(r, out, why, whylen);
 	if (!strcmp(r->cmd, "flow_del"))
@@ -799,8 +831,9 @@ serve(int fd)
 		fail = err;
 	} else {
 		pthread_mutex_lock(&S.lock);
-		fail = S.nviews ? dispatch(&r, &out, why, sizeof(why)) :
-				  "no engines running";
+		fail = S.nviews ?
+			       dispatch(&r, cred.pid, &out, why, sizeof(why)) :
+			       "no engines running";
 		pthread_mutex_unlock(&S.lock);
 		if (!fail && out.failed)
 			fail = "reply too large or out of memory";

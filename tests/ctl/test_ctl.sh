@@ -10,7 +10,9 @@
 #   conns     a kernel client's connection shows with its addresses and
 #             port; config names its sources; set loglevel takes effect
 #   auth      another uid is refused: by the socket's mode, and (mode
-#             opened) by the server, which logs it
+#             opened) by the server, which logs it; the same uid without
+#             CAP_NET_ADMIN reads counters but may not add or delete NIC
+#             rules or start a capture
 #   dir       a control directory that is a symlink, writable by others
 #             or another user's is refused with the reason; the program
 #             runs on vstack all the same, no socket file is made
@@ -130,6 +132,19 @@ auth)
 	grep -q 'permission denied' "$VSEMU_TMP/err" || fail "the server did not refuse"
 	wait_for_line "$VSEMU_TMP/srv" "refused a client of uid 65534"
 	"$ctl" conns >/dev/null || fail "root was refused"
+	# The same uid without CAP_NET_ADMIN may look, not change the NIC or
+	# make the process write files.
+	no_admin() { setpriv --bounding-set=-net_admin --inh-caps=-all "$@"; }
+	no_admin "$ctl" stats >/dev/null || fail "stats needs no CAP_NET_ADMIN"
+	for cmd in "flow add udp dport 7400 drop:flow_add" \
+		"flow del 1:flow_del" "capture -w $VSEMU_TMP/x.pcap -c 1 udp:capture_start"; do
+		if no_admin "$ctl" ${cmd%%:*} 2>"$VSEMU_TMP/err"; then
+			fail "accepted without CAP_NET_ADMIN: ${cmd%%:*}"
+		fi
+		grep -q "${cmd#*:} needs CAP_NET_ADMIN" "$VSEMU_TMP/err" ||
+			fail "${cmd%%:*}: $(cat "$VSEMU_TMP/err")"
+	done
+	[ ! -e "$VSEMU_TMP/x.pcap" ] || fail "the capture file was written"
 	;;
 dir)
 	# Control directories another user could tamper with are refused;
