@@ -1216,6 +1216,19 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		s->local = in.local;
 	}
 	vs__engine_unlock(s->e);
+	if (rc == -ENOSPC || rc == -ENOMEM || rc == -ENOBUFS) {
+		/* No room for the connection's flow rule (the NIC's table
+		 * is full) or its state: the kernel carries it instead. */
+		static _Atomic bool said;
+
+		free(s);
+		if (!atomic_exchange(&said, true))
+			vs_warn("connect: %s; this connection, and others that "
+				"meet it, go to the kernel (said once)",
+				rc == -ENOSPC ? "no room for a flow rule" :
+						"out of memory");
+		goto kernel;
+	}
 	if (rc) {
 		free(s);
 		return rc;

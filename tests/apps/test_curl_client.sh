@@ -1,6 +1,7 @@
 # apps.curl_client: curl on vstack (LD_PRELOAD) fetching 20 MiB from an
 # nginx on the kernel in the other namespace, over IPv4 and IPv6; vstack
-# carried it (curl's exit line: one connection made, 20 MiB in).
+# carried it (curl's exit line: one connection made, 20 MiB in). With the
+# NIC's rule table full, a bound connection falls back to the kernel.
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
@@ -31,4 +32,17 @@ for url in http://10.77.1.2:8080/f.bin 'http://[fd77:1::2]:8080/f.bin'; do
 		fail "$url: vstack carried ${con:-no} connections, ${rxb:-no} bytes in: $(cat "$d/log")"
 	echo "$url: 20 MiB, sha256 right, on vstack"
 done
+# The NIC's rule table full (the emulator refuses every flow rule): a
+# connection bound to its port (a 5-tuple rule each) goes to the kernel
+# instead of failing, with one warning.
+VSTACK_LOG=info vstack_exec a mlx5_0 env VSEMU_FAIL=ibv_create_flow:1+:ENOSPC \
+	curl -s -m 60 --local-port 40000-40100 -o "$d/got" http://10.77.1.2:8080/f.bin \
+	2>"$d/log" || fail "curl with the rule table full: $(cat "$d/log")"
+got=$(sha256sum <"$d/got" | cut -d' ' -f1)
+[ "$got" = "$want" ] || fail "rule table full: sha256 $got, expected $want"
+grep -q "connect: no room for a flow rule; this connection, and others that meet it, go to the kernel" "$d/log" ||
+	fail "rule table full: no warning: $(cat "$d/log")"
+read -r _ con _ <<<"$(vs_carried "$d/log")"
+[ "${con:-x}" = 0 ] || fail "rule table full: vstack says it carried ${con:-?} connections"
+echo "rule table full: the kernel carried the connection"
 echo "apps.curl_client: ok"
