@@ -224,8 +224,8 @@ cmd_stats(struct vs_ctl_buf *out)
 static void
 cmd_snmp(struct vs_ctl_buf *out)
 {
-	uint64_t t[15] = { 0 };
-	static const char *const names[15] = {
+	uint64_t t[16] = { 0 };
+	static const char *const names[16] = {
 		"Ip.InReceives",
 		"Ip.OutRequests",
 		"Ip.InDiscards",
@@ -241,6 +241,7 @@ cmd_snmp(struct vs_ctl_buf *out)
 		"TcpExt.TCPTimeouts",
 		"TcpExt.TCPFastRetrans",
 		"TcpExt.TCPLostRetransmit",
+		"TcpExt.TCPAbortOnData",
 	};
 
 	for (unsigned v = 0; v < S.nviews; v++)
@@ -263,9 +264,10 @@ cmd_snmp(struct vs_ctl_buf *out)
 			t[12] += c.rto_timeouts;
 			t[13] += c.fast_rexmits;
 			t[14] += c.lost_rexmits;
+			t[15] += c.tcp_abort_on_data;
 		}
 	vs__ctl_printf(out, "counter\tvalue\n");
-	for (int i = 0; i < 15; i++)
+	for (int i = 0; i < 16; i++)
 		vs__ctl_printf(out, "%s\t%lu\n", names[i], (unsigned long)t[i]);
 }
 

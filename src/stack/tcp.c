@@ -710,12 +710,23 @@ recv_after_close(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	return ERR_OK;
 }
 
-/* While draining: incoming data is dropped, the connection stays ours. */
+/* While draining (closed by the program, what it sent not yet all
+ * acknowledged): data arriving resets the connection, as the kernel does
+ * for a socket nobody can read any more (RFC 1122 4.2.2.13; counted as
+ * TcpExt.TCPAbortOnData). lwIP does so itself once tcp_close ran. */
 static err_t
 recv_while_closing(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct vs_tcp *c = arg;
 
+	if (p && p->tot_len) {
+		c->e->lw.pbuf_free(p);
+		vs__stat_add(&c->e->st.tcp_abort_on_data, 1);
+		c->aborting = true;
+		c->e->lw.tcp_abort(
+			pcb); /* on_err follows: closed(-ECONNABORTED) */
+		return ERR_ABRT;
+	}
 	return recv_after_close(&c->e->lw, pcb, p, err);
 }
 

@@ -13,7 +13,11 @@
  *   watch ID        read until end of stream or error; write how it
  *                   ended ("eof N" or "reset N", N bytes read) to
  *                   /tmp/vstack-peer-ID
- *   result ID       answer what `watch ID` wrote (waiting for it)
+ *   chatter ID      send a byte every 50 ms for 2 s; write how it ended
+ *                   ("reset" when a send failed: the other side reset,
+ *                   or "done") to /tmp/vstack-peer-ID
+ *   result ID       answer what `watch ID` or `chatter ID` wrote
+ *                   (waiting for it)
  *   stall N         read nothing for N seconds, then close
  *   vanish N        answer "gone", then take every link of the namespace
  *                   down for N seconds (addresses kept): the peer is
@@ -91,6 +95,27 @@ serve(int fd)
 				k < 0			     ? "error" :
 							       "eof",
 				got);
+			fclose(f);
+			rename(tmp, path);
+		}
+	} else if (!strncmp(cmd, "chatter ", 8)) {
+		char path[160], tmp[170];
+		const char *how = "done";
+		FILE *f;
+
+		signal(SIGPIPE, SIG_IGN);
+		for (int i = 0; i < 40; i++) {
+			if (send(fd, "c", 1, MSG_NOSIGNAL) != 1) {
+				how = "reset";
+				break;
+			}
+			usleep(50000);
+		}
+		snprintf(path, sizeof(path), "/tmp/vstack-peer-%s", cmd + 8);
+		snprintf(tmp, sizeof(tmp), "%s.new", path);
+		f = fopen(tmp, "w");
+		if (f) {
+			fprintf(f, "%s\n", how);
 			fclose(f);
 			rename(tmp, path);
 		}

@@ -381,6 +381,53 @@ linger_timeout(void)
 	printf("close waited about 1 s: %d\n", t > 0.8 && t < 2.5);
 }
 
+/* Data arriving for a closed socket resets the connection (RFC 1122
+ * 4.2.2.13; Linux counts TCPAbortOnData): the peer's next send fails,
+ * rather than its bytes being acknowledged and thrown away. Both with
+ * data unread at close and with data arriving after it. */
+static void
+closed_then_data(void)
+{
+	char id[3][32], cmd[64], b[4];
+	int fd;
+
+	for (int i = 0; i < 3; i++)
+		snprintf(id[i], sizeof(id[i]), "%d-chatter%d", (int)getpid(),
+			 i);
+	fd = dial("connect", 8000, false);
+	snprintf(cmd, sizeof(cmd), "chatter %s\n", id[0]);
+	send_str("send", fd, cmd);
+	say("recv 1", recv(fd, b, 1, MSG_WAITALL));
+	usleep(120000); /* more bytes arrive, unread */
+	say("close with data unread", close(fd));
+	peer_saw("the peer goes on sending", id[0]);
+
+	fd = dial("connect", 8000, false);
+	snprintf(cmd, sizeof(cmd), "chatter %s\n", id[1]);
+	send_str("send", fd, cmd);
+	say("recv 1", recv(fd, b, 1, MSG_WAITALL));
+	say("close with nothing unread", close(fd));
+	peer_saw("the peer goes on sending", id[1]);
+
+	/* Closed while what it sent still waits for the peer's window
+	 * (the peer reads nothing): data arriving then resets too. */
+	fd = dial("connect", 8000, false);
+	snprintf(cmd, sizeof(cmd), "chatter %s\n", id[2]);
+	send_str("send", fd, cmd);
+	say("recv 1", recv(fd, b, 1, MSG_WAITALL));
+	{
+		static char big[16 << 20]; /* past vstack's 4 MiB too */
+		ssize_t k = send(fd, big, sizeof(big), MSG_DONTWAIT);
+
+		printf("send 16 MiB without waiting: taken %s\n",
+		       k <= 0			? "none" :
+		       k < (ssize_t)sizeof(big) ? "some" :
+						  "all");
+	}
+	say("close with data unsent", close(fd));
+	peer_saw("the peer goes on sending", id[2]);
+}
+
 static void
 closes(void)
 {
@@ -407,6 +454,7 @@ closes(void)
 	say("close", close(fd));
 	peer_saw("close with SO_LINGER 0", id[1]);
 	linger_timeout();
+	closed_then_data();
 }
 
 static void
