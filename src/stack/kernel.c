@@ -53,6 +53,7 @@ struct vs_kernel {
 	unsigned nroute, route_cap;
 	struct ip16 addr[MAX_ADDRS];
 	unsigned naddr;
+	bool no_admin; /* RTM_NEWNEIGH refused (no CAP_NET_ADMIN) */
 };
 
 static size_t
@@ -293,10 +294,28 @@ dump(struct vs_kernel *k, uint16_t type, size_t hdr)
 	return rc < 0 ? -errno : 0;
 }
 
+/* The kernel's answer to request seq on the request socket: 0, or
+ * -errno (its error, or the socket's). Read at once, so no answer is
+ * left for a later dump to trip over. */
+static int
+ack(struct vs_kernel *k, uint32_t seq)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	ssize_t n = mnl_socket_recvfrom(k->req, buf, sizeof(buf));
+
+	if (n < 0)
+		return -errno;
+	return mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(k->req),
+			  NULL, NULL) < 0 ?
+		       -errno :
+		       0;
+}
+
 /*
  * Asks the kernel to resolve a neighbour (what a kernel socket's first
- * packet would make it do). Without CAP_NET_ADMIN, a datagram to the
- * discard port has the same effect.
+ * packet would make it do). Without CAP_NET_ADMIN the kernel refuses
+ * (EPERM): a datagram to the discard port has the same effect, and is
+ * what this process uses from then on.
  */
 static void
 resolve(struct vs_kernel *k, const struct ip16 *ip)
@@ -307,17 +326,21 @@ resolve(struct vs_kernel *k, const struct ip16 *ip)
 	struct sockaddr_storage ss;
 	int s;
 
-	nlh->nlmsg_type = RTM_NEWNEIGH;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE;
-	nlh->nlmsg_seq = ++k->seq;
-	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
-	nd->ndm_family = ip->family;
-	nd->ndm_ifindex = k->ifindex;
-	nd->ndm_state = NUD_NONE;
-	nd->ndm_flags = NTF_USE;
-	mnl_attr_put(nlh, NDA_DST, alen(ip->family), ip->a);
-	if (mnl_socket_sendto(k->req, nlh, nlh->nlmsg_len) >= 0)
-		return;
+	if (!k->no_admin) {
+		nlh->nlmsg_type = RTM_NEWNEIGH;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK;
+		nlh->nlmsg_seq = ++k->seq;
+		nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
+		nd->ndm_family = ip->family;
+		nd->ndm_ifindex = k->ifindex;
+		nd->ndm_state = NUD_NONE;
+		nd->ndm_flags = NTF_USE;
+		mnl_attr_put(nlh, NDA_DST, alen(ip->family), ip->a);
+		if (mnl_socket_sendto(k->req, nlh, nlh->nlmsg_len) >= 0 &&
+		    ack(k, k->seq) == 0)
+			return;
+		k->no_admin = true;
+	}
 	ip_to_sockaddr(ip, &ss);
 	((struct sockaddr_in *)&ss)->sin_port = htons(9); /* discard */
 	s = socket(ip->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
