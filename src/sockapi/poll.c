@@ -220,6 +220,14 @@ vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,
 		atomic_store(&it->pending, 1);
 		vs__watch_add(s, &it->watch);
 		pthread_mutex_lock(&ep->lock);
+		/* Looked at again where it counts: another thread's ADD of
+		 * the same fd may have come in between (one of two wins, as
+		 * in the kernel). */
+		if (item_find(ep, fd, NULL)) {
+			pthread_mutex_unlock(&ep->lock);
+			item_free(it);
+			return -EEXIST;
+		}
 		it->next = ep->items;
 		ep->items = it;
 		pthread_mutex_unlock(&ep->lock);

@@ -4,7 +4,9 @@
  * transcript (see sem_tcp.c): 8 threads each echo 1 MiB through their
  * own connection with blocking calls; then one connection shared by two
  * threads, one sending while the other receives; then a listener whose
- * accept() is called by 2 threads while the peer connects back twice.
+ * accept() is called by 2 threads while the peer connects back twice;
+ * then two threads adding one connection to one epoll set at the same
+ * moment, 3,000 times: exactly one may succeed (the other EEXIST).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -126,6 +129,53 @@ acceptor(void *arg)
 	return NULL;
 }
 
+/* Two threads, one EPOLL_CTL_ADD each, released together. */
+static struct {
+	pthread_barrier_t go;
+	int ep, fd, ok[2];
+} race;
+
+static void *
+adder(void *arg)
+{
+	long i = (long)arg;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	pthread_barrier_wait(&race.go);
+	race.ok[i] = epoll_ctl(race.ep, EPOLL_CTL_ADD, race.fd, &ev) == 0;
+	return NULL;
+}
+
+static void
+double_add(void)
+{
+	int both = 0, none = 0, n = 3000;
+	pthread_t t[2];
+
+	race.fd = echo_conn(peer);
+	race.ep = epoll_create1(0);
+	for (int r = 0; r < n; r++) {
+		pthread_barrier_init(&race.go, NULL, 2);
+		for (long i = 0; i < 2; i++)
+			pthread_create(&t[i], NULL, adder, (void *)i);
+		for (int i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&race.go);
+		both += race.ok[0] && race.ok[1];
+		none += !race.ok[0] && !race.ok[1];
+		epoll_ctl(race.ep, EPOLL_CTL_DEL, race.fd, NULL);
+	}
+	printf("two threads add one fd, %d times: both succeeded %d, "
+	       "neither %d; after DEL: %s\n",
+	       n, both, none,
+	       epoll_ctl(race.ep, EPOLL_CTL_DEL, race.fd, NULL) < 0 &&
+			       errno == ENOENT ?
+		       "ENOENT" :
+		       "still there");
+	close(race.ep);
+	close(race.fd);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -203,5 +253,6 @@ main(int argc, char **argv)
 	for (int i = 0; i < 2; i++)
 		close(ctl[i]);
 	close(lfd);
+	double_add();
 	return 0;
 }
