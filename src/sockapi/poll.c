@@ -518,14 +518,18 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 	struct vs_waiter *w = vs__thread_waiter();
 	struct pollfd *k = calloc(n + 1, sizeof(*k)); /* + the waiter's */
 	struct vs_watch *watch = calloc(n ? n : 1, sizeof(*watch));
+	/* The socket each watch is on, held: a close of its fd meanwhile
+	 * must not leave the watch linked to it. */
+	struct vs_sock **on = calloc(n ? n : 1, sizeof(*on));
 	uint64_t end = timeout_ms > 0 ? vs__now_ms() + (uint64_t)timeout_ms : 0;
 	bool watching = false, spun = false;
 	nfds_t nk = 0, nv = 0; /* kernel fds, vstack sockets among them */
 	int rc;
 
-	if (!k || !watch || w->efd < 0) {
+	if (!k || !watch || !on || w->efd < 0) {
 		free(k);
 		free(watch);
+		free(on);
 		return -ENOMEM;
 	}
 	vs__sig_clear();
@@ -596,8 +600,11 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 				struct vs_sock *s = vs__fd_sock(fds[i].fd);
 
 				watch[i].w = w;
-				if (s)
+				if (s) {
+					vs__sock_hold(s);
+					on[i] = s;
 					vs__watch_add(s, &watch[i]);
+				}
 			}
 			watching = true;
 			continue; /* look again, watched */
@@ -607,15 +614,14 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 			break;
 	}
 	atomic_store(&w->armed, 0);
-	if (watching)
-		for (nfds_t i = 0; i < n; i++) {
-			struct vs_sock *s = vs__fd_sock(fds[i].fd);
-
-			if (s)
-				vs__watch_del(s, &watch[i]);
+	for (nfds_t i = 0; i < n; i++)
+		if (on[i]) {
+			vs__watch_del(on[i], &watch[i]);
+			vs__sock_unref(on[i]);
 		}
 	free(k);
 	free(watch);
+	free(on);
 	return rc;
 }
 
