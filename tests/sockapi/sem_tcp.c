@@ -340,7 +340,7 @@ linger_timeout(void)
 	ssize_t k;
 	int fd;
 
-	snprintf(id, sizeof(id), "%d-linger", (int)getpid());
+	snprintf(id, sizeof(id), "%07d-linger", (int)getpid());
 	fd = dial("connect", 8000, false);
 	snprintf(cmd, sizeof(cmd), "watch %s\n", id);
 	send_str("send", fd, cmd);
@@ -392,7 +392,7 @@ closed_then_data(void)
 	int fd;
 
 	for (int i = 0; i < 3; i++)
-		snprintf(id[i], sizeof(id[i]), "%d-chatter%d", (int)getpid(),
+		snprintf(id[i], sizeof(id[i]), "%07d-chatter%d", (int)getpid(),
 			 i);
 	fd = dial("connect", 8000, false);
 	snprintf(cmd, sizeof(cmd), "chatter %s\n", id[0]);
@@ -437,7 +437,7 @@ closes(void)
 
 	printf("== closes\n");
 	for (int i = 0; i < 2; i++)
-		snprintf(id[i], sizeof(id[i]), "%d-%d", (int)getpid(), i);
+		snprintf(id[i], sizeof(id[i]), "%07d-%d", (int)getpid(), i);
 	fd = dial("connect", 8000, false);
 	snprintf(cmd, sizeof(cmd), "watch %s\n", id[0]);
 	send_str("send", fd, cmd);
@@ -725,7 +725,7 @@ exit_delivers(void)
 	int st = -1;
 
 	printf("== exit with data queued\n");
-	snprintf(id, sizeof(id), "%d-exit", (int)getpid());
+	snprintf(id, sizeof(id), "%07d-exit", (int)getpid());
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) { /* prints nothing: the transcript is the parent's */
