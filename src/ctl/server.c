@@ -271,26 +271,42 @@ cmd_snmp(struct vs_ctl_buf *out)
 		vs__ctl_printf(out, "%s\t%lu\n", names[i], (unsigned long)t[i]);
 }
 
+/* The histogram of every engine, then one column per core (engine
+ * queue): how long ready data waited before the program took it. */
 static void
 cmd_latency(struct vs_ctl_buf *out)
 {
-	uint64_t h[VS_LAT_BUCKETS] = { 0 };
+	static uint64_t h[VS_MAX_ENGINES + 1][VS_LAT_BUCKETS];
+	unsigned ncores = 0;
 
+	memset(h, 0, sizeof(h));
 	for (unsigned v = 0; v < S.nviews; v++)
 		for (unsigned i = 0; i < S.views[v]->n; i++) {
 			struct vs_engine_counters c;
 
 			vs__engine_counters(engine(S.views[v], i), &c);
-			for (int b = 0; b < VS_LAT_BUCKETS; b++)
-				h[b] += c.latency[b];
+			if (c.q >= VS_MAX_ENGINES)
+				continue;
+			if (c.q + 1 > ncores)
+				ncores = c.q + 1;
+			for (int b = 0; b < VS_LAT_BUCKETS; b++) {
+				h[0][b] += c.latency[b];
+				h[1 + c.q][b] += c.latency[b];
+			}
 		}
-	vs__ctl_printf(out, "below_us\tcount\n");
-	for (int b = 0; b < VS_LAT_BUCKETS; b++)
+	vs__ctl_printf(out, "below_us\tcount");
+	for (unsigned q = 0; q < ncores; q++)
+		vs__ctl_printf(out, "\tcore%u", q);
+	vs__ctl_printf(out, "\n");
+	for (int b = 0; b < VS_LAT_BUCKETS; b++) {
 		if (b + 1 < VS_LAT_BUCKETS)
-			vs__ctl_printf(out, "%llu\t%lu\n", 1ull << b,
-				       (unsigned long)h[b]);
+			vs__ctl_printf(out, "%llu", 1ull << b);
 		else
-			vs__ctl_printf(out, "inf\t%lu\n", (unsigned long)h[b]);
+			vs__ctl_printf(out, "inf");
+		for (unsigned q = 0; q <= ncores; q++)
+			vs__ctl_printf(out, "\t%lu", (unsigned long)h[q][b]);
+		vs__ctl_printf(out, "\n");
+	}
 }
 
 static void

@@ -418,14 +418,32 @@ run_flow(const struct command *cmd, int argc, char **argv)
 	return 0;
 }
 
-/* The histogram with shares and a bar, and where p50/p99/p99.9 fall. */
+/* Where the p-th share of column col's deliveries falls (a row's
+ * below_us), or NULL when it has none. */
+static const char *
+percentile(const struct vs_ctl_table *tab, unsigned col, double p)
+{
+	double total = 0, seen = 0;
+
+	for (unsigned r = 0; r < tab->nrows; r++)
+		total += strtod(tab->rows[r][col], NULL);
+	for (unsigned r = 0; total && r < tab->nrows; r++) {
+		seen += strtod(tab->rows[r][col], NULL);
+		if (seen >= p * total)
+			return tab->rows[r][0];
+	}
+	return NULL;
+}
+
+/* The histogram with shares and a bar, where p50/p99/p99.9 fall, and
+ * the same per core (how long ready data waited on each). */
 static int
 run_latency(const struct command *cmd, int argc, char **argv)
 {
 	static const double ps[] = { 0.5, 0.99, 0.999 };
 	struct vs_ctl_table tab;
 	struct target t;
-	double total = 0, seen = 0;
+	double total = 0;
 	char *text;
 	int i = parse_target(cmd, argc, argv, "", &t, NULL, NULL);
 	unsigned first = 0, last = 0;
@@ -437,7 +455,7 @@ run_latency(const struct command *cmd, int argc, char **argv)
 	}
 	if (ask(&t, "latency", &text, &tab))
 		return 1;
-	if (t.json || tab.ncols != 2) {
+	if (t.json || tab.ncols < 2) {
 		vs__ctl_print(&tab, true, stdout);
 		goto out;
 	}
@@ -464,16 +482,20 @@ run_latency(const struct command *cmd, int argc, char **argv)
 		       100 * n / total, bar,
 		       "##################################################");
 	}
-	for (size_t k = 0; k < sizeof(ps) / sizeof(*ps); k++) {
-		seen = 0;
-		for (unsigned r = 0; r < tab.nrows; r++) {
-			seen += strtod(tab.rows[r][1], NULL);
-			if (seen >= ps[k] * total) {
-				printf("p%g below %s us\n", ps[k] * 100,
-				       tab.rows[r][0]);
-				break;
-			}
-		}
+	for (size_t k = 0; k < sizeof(ps) / sizeof(*ps); k++)
+		printf("p%g below %s us\n", ps[k] * 100,
+		       percentile(&tab, 1, ps[k]));
+	for (unsigned c = 2; c < tab.ncols; c++) {
+		double n = 0;
+
+		for (unsigned r = 0; r < tab.nrows; r++)
+			n += strtod(tab.rows[r][c], NULL);
+		if (!n)
+			continue;
+		printf("%s: %.0f deliveries; p50 below %s us, p99 below %s us, "
+		       "p99.9 below %s us\n",
+		       tab.head[c], n, percentile(&tab, c, 0.5),
+		       percentile(&tab, c, 0.99), percentile(&tab, c, 0.999));
 	}
 out:
 	vs__ctl_table_free(&tab);

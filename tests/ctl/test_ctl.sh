@@ -5,7 +5,8 @@
 #             Udp.In/OutDatagrams by exactly the number the client sent
 #             (3, or more if it had to try again), rx and tx packets by
 #             at least that (neighbour probes may add frames), and
-#             latency counts as many deliveries; stats -i prints rates;
+#             latency counts as many deliveries, all on core 0; stats -i
+#             prints rates;
 #             -j prints JSON
 #   conns     a kernel client's connection shows with its addresses and
 #             port; config names its sources; set loglevel takes effect
@@ -83,8 +84,11 @@ counters)
 		fail "packets moved by $((rx1 - rx0))/$((tx1 - tx0)), not $n (+2 neighbour frames at most)"
 	# Each datagram was delivered once: as many latencies.
 	lat=$("$ctl" latency -j | grep -o '"count": [0-9]*' | awk '{ s += $2 } END { print s + 0 }')
-	"$ctl" latency
+	"$ctl" latency | tee "$VSEMU_TMP/lat"
 	[ "$lat" = "$n" ] || fail "latency counted $lat deliveries, not $n"
+	# Per core too (one engine here: core0 has them all).
+	grep -q "^core0: $n deliveries; p50 below [0-9]* us" "$VSEMU_TMP/lat" ||
+		fail "latency: no core0 line of $n deliveries"
 	out=$("$ctl" stats -p "$pid" -i 0.2 -n 2)
 	echo "$out"
 	[ "$(grep -c '^ *0 *mlx5_0' <<<"$out")" = 2 ] || fail "stats -i: $out"
