@@ -8,7 +8,12 @@
 #      (the kernel's syscall tracepoints by perf stat during a SET/GET
 #      run; strace -c -f where tracefs cannot be mounted);
 #   3. sockperf ping-pong latency, UDP and TCP;
-#   4. iperf3 TCP throughput.
+#   4. iperf3 TCP throughput;
+#   5. memcached -t 4 (four worker threads, each in its own epoll_wait)
+#      under memcslap --concurrency=32: the time to set every key, and
+#      the server's CPU time.
+# APPS_ONLY="redis sockperf iperf3 memcached" runs only those sections;
+# MEMCACHED_EACH sets memcslap's --execute-number (default 20000).
 # The emulated ConnectX's speed is not a product number: both servers go
 # through it (vstack by raw queues, the kernel by its netdev), so only
 # the ratios and the syscall counts mean something. With VS_BACKEND=xdp
@@ -21,6 +26,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh" strace linux-perf
 n=${1:-100000}
+want() { [ -z "${APPS_ONLY:-}" ] || [[ " $APPS_ONLY " == *" $1 "* ]]; }
 
 netns_create a b
 netns_link a b
@@ -92,6 +98,7 @@ stop() { # NAME: kills NAME in namespace a and waits until it is gone
 	done
 }
 
+if want redis; then
 # One server at a time: the kernel's never runs with vstack's XDP program
 # on the netdev (VS_BACKEND=xdp), nor beside vstack's engines.
 for how in vstack kernel; do
@@ -112,6 +119,8 @@ done
 echo
 echo "== syscalls per request of redis-server (all threads, counted by $counter; the most frequent)"
 printf '%-12s %s\n' vstack "$(cat "$VSEMU_TMP/sys.vstack")" kernel "$(cat "$VSEMU_TMP/sys.kernel")"
+fi
+if want sockperf; then
 echo
 echo "== sockperf ping-pong, 5 s (average round trip / 2, usec)"
 for proto in udp tcp; do
@@ -133,6 +142,8 @@ for proto in udp tcp; do
 		"$(awk -v a="${row[0]}" -v b="${row[1]}" 'BEGIN { print b ? a / b : 0 }')"
 done
 
+fi
+if want iperf3; then
 echo
 echo "== iperf3 TCP, 5 s, client on host B's kernel"
 for how in vstack kernel; do
@@ -143,3 +154,34 @@ for how in vstack kernel; do
 	printf '%-12s %s\n' "$how" "$(netns_exec b iperf3 -c 10.77.1.1 -t 5 2>&1 |
 		awk '/receiver/ { print $7, $8 }')"
 done
+fi
+
+if want memcached; then
+	each=${MEMCACHED_EACH:-20000}
+	echo
+	echo "== memcached -t 4, memcslap --concurrency=32 --execute-number=$each (seconds to set every key; the server's CPU seconds)"
+	row=()
+	for how in vstack kernel; do
+		VSTACK_LOG=info on $how memcached -u root -t 4 -p 11211 -U 0 -l 10.77.1.1 \
+			>"$VSEMU_TMP/mc.$how" 2>&1 &
+		if [ $how = vstack ]; then
+			wait_for_line "$VSEMU_TMP/mc.$how" "listening on vstack"
+		else
+			up() { netns_exec b bash -c 'exec 3<>/dev/tcp/10.77.1.1/11211' 2>/dev/null; }
+			wait_until 20 "memcached on the kernel" up
+		fi
+		mp=$(netns_pidof a memcached | head -1)
+		out=$(netns_exec b memcslap --servers=10.77.1.1:11211 --concurrency=32 \
+			--execute-number="$each" 2>&1)
+		t=$(sed -n 's/^Time to set .*: *\([0-9.]*\) seconds\./\1/p' <<<"$out")
+		cpu=$(awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$mp/stat")
+		errs=$(grep -ciE "error|timeout" <<<"$out" || true)
+		row+=("${t:-?}" "$cpu" "${errs:-0}")
+		stop memcached
+	done
+	printf '%-10s %10s %10s %8s\n' "" seconds "CPU s" errors
+	printf '%-10s %10s %10s %8s\n' vstack "${row[0]}" "${row[1]}" "${row[2]}" \
+		kernel "${row[3]}" "${row[4]}" "${row[5]}"
+	printf 'ratio (vstack/kernel time): %.2fx\n' \
+		"$(awk -v a="${row[0]}" -v b="${row[3]}" 'BEGIN { print b ? a / b : 0 }')"
+fi
