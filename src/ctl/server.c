@@ -224,8 +224,8 @@ cmd_stats(struct vs_ctl_buf *out)
 static void
 cmd_snmp(struct vs_ctl_buf *out)
 {
-	uint64_t t[16] = { 0 };
-	static const char *const names[16] = {
+	uint64_t t[17] = { 0 };
+	static const char *const names[17] = {
 		"Ip.InReceives",
 		"Ip.OutRequests",
 		"Ip.InDiscards",
@@ -242,6 +242,7 @@ cmd_snmp(struct vs_ctl_buf *out)
 		"TcpExt.TCPFastRetrans",
 		"TcpExt.TCPLostRetransmit",
 		"TcpExt.TCPAbortOnData",
+		"TcpExt.ListenOverflows",
 	};
 
 	for (unsigned v = 0; v < S.nviews; v++)
@@ -265,9 +266,10 @@ cmd_snmp(struct vs_ctl_buf *out)
 			t[13] += c.fast_rexmits;
 			t[14] += c.lost_rexmits;
 			t[15] += c.tcp_abort_on_data;
+			t[16] += c.tcp_listen_overflows;
 		}
 	vs__ctl_printf(out, "counter\tvalue\n");
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < 17; i++)
 		vs__ctl_printf(out, "%s\t%lu\n", names[i], (unsigned long)t[i]);
 }
 

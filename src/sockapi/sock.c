@@ -647,9 +647,8 @@ on_accepted(struct vs_tcp *l, struct vs_tcp *c)
 	if (ls->nacc >= ls->backlog ||
 	    !(s = vs__sk_new(ls->family, SOCK_STREAM, 0, 1))) {
 		pthread_mutex_unlock(&ls->qlock);
-		vs__tcp_set_ops(c, NULL, NULL);
-		vs__tcp_close(
-			c); /* the kernel drops it too, past the backlog */
+		/* A reset, not a FIN after its request was acknowledged. */
+		vs__tcp_refuse(c);
 		return;
 	}
 	vs__tcp_info(c, &in);

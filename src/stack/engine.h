@@ -66,8 +66,9 @@ struct vs_engine_stats {
 	_Atomic uint64_t tcp_accepted, tcp_connects, tcp_rss_ports,
 		tcp_tuple_rules, tcp_resets, tcp_timeouts;
 	_Atomic uint64_t tcp_rx_bytes, tcp_tx_bytes;
-	/* Connections reset because data came after the program closed. */
-	_Atomic uint64_t tcp_abort_on_data;
+	/* Connections reset because data came after the program closed,
+	 * and because the listener's accept queue was full. */
+	_Atomic uint64_t tcp_abort_on_data, tcp_listen_overflows;
 	/* Closed connections still delivering what they queued, and those
 	 * lwIP holds in TIME_WAIT for the full 60 s (gauges). */
 	_Atomic uint64_t tcp_draining, tcp_time_wait;
@@ -184,8 +185,8 @@ struct vs_engine_counters {
 	/* the engine */
 	uint64_t loops, sleeps, lock_waits, tcp_accepted, tcp_connects,
 		tcp_resets, tcp_timeouts, tcp_rx_bytes, tcp_tx_bytes,
-		tcp_abort_on_data, tcp_time_wait, udp_rx_datagrams,
-		udp_tx_datagrams;
+		tcp_abort_on_data, tcp_listen_overflows, tcp_time_wait,
+		udp_rx_datagrams, udp_tx_datagrams;
 	/* frame arrival to delivery: counts below 2^b us */
 	uint64_t latency[VS_LAT_BUCKETS];
 };

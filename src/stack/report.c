@@ -61,6 +61,7 @@ vs__engine_counters(const struct vs_engine *e, struct vs_engine_counters *c)
 	c->tcp_rx_bytes = LOAD(st->tcp_rx_bytes);
 	c->tcp_tx_bytes = LOAD(st->tcp_tx_bytes);
 	c->tcp_abort_on_data = LOAD(st->tcp_abort_on_data);
+	c->tcp_listen_overflows = LOAD(st->tcp_listen_overflows);
 	c->tcp_time_wait = LOAD(st->tcp_time_wait);
 	c->udp_rx_datagrams = LOAD(st->udp_rx_datagrams);
 	c->udp_tx_datagrams = LOAD(st->udp_tx_datagrams);

@@ -27,6 +27,7 @@ struct vs_tcp {
 	bool closing; /* closed by the application, draining its sends */
 	bool draining; /* closing, counted in tcp_draining until the FIN */
 	bool aborting; /* vs__tcp_abort: lwIP's ERR_ABRT is ours, not a timeout */
+	bool refused; /* vs__tcp_refuse in the owner's accepted callback */
 	/* Closed: lwIP finishes the closing handshake and TIME_WAIT on
 	 * closed_pcb; its rule and port go when lwIP frees it (pcb_gone). */
 	bool released;
@@ -209,10 +210,30 @@ on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	attach(c, pcb);
 	if (l->lrule)
 		c->lrule = rule_hold(l->lrule);
-	vs__stat_add(&l->e->st.tcp_accepted, 1);
 	if (l->ops && l->ops->accepted)
 		l->ops->accepted(l, c);
+	if (c->refused) {
+		/* lwIP resets the connection (ERR_MEM from here): detach it
+		 * first, nothing of ours may be called back. */
+		struct vs_lwip *lw = &l->e->lw;
+
+		lw->tcp_err(pcb, NULL);
+		lw->tcp_recv(pcb, NULL);
+		lw->tcp_sent(pcb, NULL);
+		lw->tcp_arg(pcb, NULL);
+		c->pcb = NULL;
+		conn_free(c);
+		vs__stat_add(&l->e->st.tcp_listen_overflows, 1);
+		return ERR_MEM;
+	}
+	vs__stat_add(&l->e->st.tcp_accepted, 1);
 	return ERR_OK;
+}
+
+void
+vs__tcp_refuse(struct vs_tcp *c)
+{
+	c->refused = true;
 }
 
 /* A rule for the frames to local's address and port (and from the peer

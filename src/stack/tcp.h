@@ -23,7 +23,8 @@
 struct vs_tcp;
 
 struct vs_tcp_ops {
-	/* A listener's new connection (set its ops with vs__tcp_set_ops). */
+	/* A listener's new connection (set its ops with vs__tcp_set_ops,
+	 * or vs__tcp_refuse it: no room in the accept queue). */
 	void (*accepted)(struct vs_tcp *listener, struct vs_tcp *c);
 	/* connect() finished: 0, or -errno (-ECONNREFUSED, -ETIMEDOUT;
 	 * the connection is then gone and `closed` does not follow). */
@@ -143,6 +144,11 @@ int vs__tcp_shutdown(struct vs_tcp *c);
  * `closed(c, 0)`; a reset or timeout meanwhile gives `closed(c, -err)`.
  * Incoming data after the close is dropped. */
 void vs__tcp_close(struct vs_tcp *c);
+/* In `accepted` only: the owner has no room for c. The peer gets a
+ * reset, not a connection closed after its first data was acknowledged
+ * (Linux's tcp_abort_on_overflow); counted as TcpExt.ListenOverflows,
+ * c is gone when `accepted` returns. */
+void vs__tcp_refuse(struct vs_tcp *c);
 /* Abortive close (SO_LINGER 0): a reset now, nothing more is sent;
  * `closed(c, -ECONNABORTED)` follows at once. */
 void vs__tcp_abort(struct vs_tcp *c);
