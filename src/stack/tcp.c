@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "stack/addr.h"
+#include "stack/steer.h"
 #include "stack/tcp.h"
 
 struct vs_tcp {
@@ -40,7 +41,7 @@ struct vs_tcp {
 
 struct vs_tcp_rule {
 	struct vs_port *port;
-	struct vs_rule_handle *h; /* NULL until installed */
+	struct vs_steer st; /* empty until installed */
 	_Atomic unsigned refs;
 };
 
@@ -69,8 +70,7 @@ vs__tcp_rule_put(struct vs_tcp_rule *r)
 	if (!r ||
 	    atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	if (r->h)
-		vs__port_rule_del(r->port, r->h);
+	vs__steer_del(r->port, &r->st);
 	free(r);
 }
 
@@ -270,7 +270,9 @@ rule_for(struct vs_port *port, int q, const struct sockaddr *local,
 int
 vs__tcp_listen_steer(struct vs_tcp_rule *r, const struct sockaddr *addr)
 {
-	return r->h ? -EEXIST : rule_for(r->port, -1, addr, NULL, &r->h);
+	return r->st.n ? -EEXIST :
+			 vs__steer_add(r->port, -1, IPPROTO_TCP, addr, false,
+				       &r->st);
 }
 
 /* Whether a listener of this lwIP copy has port on an address that
@@ -317,8 +319,8 @@ vs__tcp_listen(struct vs_engine *e, const struct sockaddr *addr, int backlog,
 	if (!(flags & VS_TCP_SHARED)) {
 		l->lrule = vs__tcp_rule_new(e->port);
 		rc = !l->lrule ? -ENOMEM :
-				 rule_for(e->port, (int)e->q, addr, NULL,
-					  &l->lrule->h);
+				 vs__steer_add(e->port, (int)e->q, IPPROTO_TCP,
+					       addr, false, &l->lrule->st);
 	} else {
 		rc = 0;
 	}

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "stack/addr.h"
+#include "stack/steer.h"
 #include "stack/udp.h"
 
 struct vs_udp {
@@ -13,7 +14,7 @@ struct vs_udp {
 	struct udp_pcb *pcb;
 	const struct vs_udp_ops *ops;
 	void *user;
-	struct vs_rule_handle *rule;
+	struct vs_steer st;
 	int reserve_fd;
 	bool dual;
 	struct sockaddr_storage local;
@@ -54,19 +55,8 @@ reserve(struct vs_udp *u)
 static int
 steer(struct vs_udp *u)
 {
-	const struct sockaddr *l = (struct sockaddr *)&u->local;
-	size_t alen = l->sa_family == AF_INET ? 4 : 16;
-	struct vs_rule r = { .action = VS_RULE_STEER,
-			     .queue = u->e->q,
-			     .proto = IPPROTO_UDP,
-			     .family = u->dual ? 0 : (uint8_t)l->sa_family,
-			     .dport = vs__sa_port(l),
-			     .dport_mask = 0xffff };
-
-	memcpy(r.dst, vs__sa_addr(l), alen);
-	if (memcmp(r.dst, (const uint8_t[16]){ 0 }, alen))
-		memset(r.dst_mask, 0xff, alen);
-	return vs__port_rule_add(u->e->port, &r, &u->rule);
+	return vs__steer_add(u->e->port, (int)u->e->q, IPPROTO_UDP,
+			     (struct sockaddr *)&u->local, u->dual, &u->st);
 }
 
 static void
@@ -74,8 +64,7 @@ udp_free(struct vs_udp *u)
 {
 	if (u->pcb)
 		u->e->lw.udp_remove(u->pcb);
-	if (u->rule)
-		vs__port_rule_del(u->e->port, u->rule);
+	vs__steer_del(u->e->port, &u->st);
 	if (u->reserve_fd >= 0)
 		close(u->reserve_fd);
 	free(u);
