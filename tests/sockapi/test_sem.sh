@@ -3,6 +3,8 @@
 # both transcripts must be identical, and under vstack the traffic must
 # really have been vstack's: the kernel of namespace a never held a TCP
 # connection to the peer's port 8000, and received no UDP datagram.
+# Each run has SEM_TIMEOUT seconds (50): a hang ends with the transcript
+# so far printed, inside ctest's own limit.
 # Every kernel TCP socket of namespace a is seen, however short-lived:
 # `ss -E` reports each one as it is destroyed, and a snapshot at the end
 # lists the ones still there (those of the kernel's own run excepted).
@@ -23,7 +25,7 @@ run() { # OUT [preload]
 	[ $# = 2 ] && pre=(env LD_PRELOAD="$VS_BUILD/emu/libvsemu.so $VS_BUILD/libvstack.so"
 		VSTACK_DEVICE=mlx5_0 VSTACK_LOG=warn)
 	local rc=0
-	netns_exec a env VSEMU_DIR="$VSEMU_DIR" "${pre[@]}" timeout 120 \
+	netns_exec a env VSEMU_DIR="$VSEMU_DIR" "${pre[@]}" timeout "${SEM_TIMEOUT:-50}" \
 		"$VS_BUILD/tests/$prog" 10.77.1.2 10.77.1.1 >"$1" 2>"$1.err" || rc=$?
 	[ $rc = 0 ] || { cat "$1" "$1.err" >&2; fail "$prog ${2:-on the kernel} exited $rc"; }
 }
