@@ -21,7 +21,7 @@
 
 static _Atomic(_Atomic uintptr_t *) tab[TAB_L1];
 
-/* What VS_FD_INTERNAL and VS_FD_KERNEL entries point at. */
+/* What VS_FD_INTERNAL, VS_FD_KERNEL and VS_FD_OWN entries point at. */
 static char fd_mark[8] __attribute__((aligned(8)));
 
 static _Atomic uintptr_t *
@@ -122,7 +122,9 @@ vs__fd_mark_internal(int fd)
 void
 vs__fd_forget(int fd)
 {
-	if ((vs__fd_get(fd) & TAG_MASK) == VS_FD_KERNEL)
+	uintptr_t kind = vs__fd_get(fd) & TAG_MASK;
+
+	if (kind == VS_FD_KERNEL || kind == VS_FD_OWN)
 		vs__fd_set(fd, NULL, VS_FD_NONE);
 }
 
@@ -130,6 +132,12 @@ void
 vs__fd_mark_kernel(int fd)
 {
 	vs__fd_set(fd, fd_mark, VS_FD_KERNEL);
+}
+
+void
+vs__fd_mark_own(int fd)
+{
+	vs__fd_set(fd, fd_mark, VS_FD_OWN);
 }
 
 int

@@ -158,9 +158,9 @@ cmp_int(const void *a, const void *b)
  * What the bring-up opened — the device's fds (libibverbs, the emulator,
  * AF_XDP, BPF maps), the engines' eventfds and netlink sockets, the
  * control server's — is vstack's own: close_range or closefrom by the
- * program must not close them (marked internal). An fd another thread of
- * the program opened at the same moment would be marked too: rare, and
- * it only survives a close_range.
+ * program must not close them (VS_FD_OWN; a plain close() of such a
+ * number still closes it). An fd another thread of the program opened
+ * at the same moment is marked too: it only survives a close_range.
  */
 static void
 mark_own_fds(const int *before, unsigned nbefore)
@@ -172,7 +172,7 @@ mark_own_fds(const int *before, unsigned nbefore)
 		if (!bsearch(&after[i], before, nbefore, sizeof(*before),
 			     cmp_int) &&
 		    !vs__fd_get(after[i]))
-			vs__fd_mark_internal(after[i]);
+			vs__fd_mark_own(after[i]);
 	free(after);
 }
 
@@ -293,7 +293,7 @@ child_keeps(void *arg, int fd, enum vs_fdkind kind, void *obj)
 
 	(void)arg;
 	(void)fd;
-	if (kind == VS_FD_INTERNAL)
+	if (kind == VS_FD_INTERNAL || kind == VS_FD_OWN)
 		return true;
 	if (kind == VS_FD_SOCK && s->state == VS_S_LISTEN) {
 		if (!s->pending) {
@@ -1665,7 +1665,7 @@ range_drop(void *arg, int fd, enum vs_fdkind kind, void *obj)
 	(void)obj;
 	if ((unsigned)fd < r->first || (unsigned)fd > r->last)
 		return true;
-	if (kind != VS_FD_INTERNAL) {
+	if (kind != VS_FD_INTERNAL && kind != VS_FD_OWN) {
 		vs__fd_drop(fd);
 		return true;
 	}

@@ -191,6 +191,10 @@ enum vs_fdkind {
 	VS_FD_EPOLL,
 	VS_FD_INTERNAL,
 	VS_FD_KERNEL, /* a UDP socket looked at once and left to the kernel */
+	/* Opened while the runtime came up (the device's, the control
+	 * server's...), found by comparing /proc/self/fd: close_range and
+	 * closefrom leave it open; close() closes it. */
+	VS_FD_OWN,
 };
 
 struct vs_ep;
@@ -230,7 +234,10 @@ void vs__fd_mark_internal(int fd);
 
 /* fd, a UDP socket, stays the kernel's (VS_FD_KERNEL). */
 void vs__fd_mark_kernel(int fd);
-/* Before libc's close or dup2 onto fd: a VS_FD_KERNEL mark goes. */
+/* fd was opened by the runtime's bring-up (VS_FD_OWN). */
+void vs__fd_mark_own(int fd);
+/* Before libc's close or dup2 onto fd: a VS_FD_KERNEL or VS_FD_OWN mark
+ * goes. */
 void vs__fd_forget(int fd);
 /* sendto/sendmsg with an address on an fd vstack does not know: an
  * unbound UDP socket whose first destination is reached through the
