@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -62,10 +63,34 @@ reuse(const char *how, int fd)
 	unlink(path);
 }
 
+/* A pipe's write end duplicated onto a socket's number (dup2, or dup3
+ * with O_CLOEXEC): a write to the number reaches the pipe. */
+static void
+dup_onto(const char *how, bool three)
+{
+	char b[4] = "";
+	int fd = conn(), p[2];
+
+	printf("== %s onto a socket\n", how);
+	if (pipe(p)) {
+		printf("%s: pipe failed\n", how);
+		return;
+	}
+	say(how, (three ? dup3(p[1], fd, O_CLOEXEC) : dup2(p[1], fd)) == fd ?
+			 0 :
+			 -1);
+	say("write", write(fd, "y", 1));
+	say("the pipe", read(p[0], b, 1));
+	printf("the pipe got '%s'\n", b);
+	close(fd);
+	close(p[0]);
+	close(p[1]);
+}
+
 int
 main(int argc, char **argv)
 {
-	int fd, p[2];
+	int fd;
 	FILE *f;
 
 	if (argc != 3)
@@ -99,36 +124,7 @@ main(int argc, char **argv)
 	say("fclose", f ? fclose(f) : -1);
 	reuse("fclose", fd);
 
-	printf("== dup2 onto a socket\n");
-	fd = conn();
-	if (pipe(p))
-		return 1;
-	say("dup2", dup2(p[1], fd) == fd ? 0 : -1);
-	say("write", write(fd, "y", 1));
-	{
-		char b[4] = "";
-
-		say("the pipe", read(p[0], b, 1));
-		printf("the pipe got '%s'\n", b);
-	}
-	close(fd);
-	close(p[0]);
-	close(p[1]);
-
-	printf("== dup3 onto a socket\n");
-	fd = conn();
-	if (pipe(p))
-		return 1;
-	say("dup3", dup3(p[1], fd, O_CLOEXEC) == fd ? 0 : -1);
-	say("write", write(fd, "z", 1));
-	{
-		char b[4] = "";
-
-		say("the pipe", read(p[0], b, 1));
-		printf("the pipe got '%s'\n", b);
-	}
-	close(fd);
-	close(p[0]);
-	close(p[1]);
+	dup_onto("dup2", false);
+	dup_onto("dup3", true);
 	return 0;
 }
