@@ -125,6 +125,41 @@ env_snapshot(void)
 	env_dir = d ? strdup(d) : NULL;
 }
 
+/*
+ * fork: a child does not share its parent's device. As with a ConnectX,
+ * whose queues and rules belong to the context that made them, the
+ * child's verbs objects are its own: it opens its own connection to
+ * each daemon on first use. Without this, parent and child would fill
+ * one TX ring and read each other's control replies. The lock is taken
+ * around fork so that no thread of the parent holds it in the child.
+ */
+static void
+fork_prepare(void)
+{
+	pthread_mutex_lock(&fabric.lock);
+}
+
+static void
+fork_parent(void)
+{
+	pthread_mutex_unlock(&fabric.lock);
+}
+
+static void
+fork_child(void)
+{
+	for (int i = 0; i < fabric.nports; i++) {
+		struct emu_port *p = &fabric.port[i];
+
+		if (p->link)
+			emu__link_forget(p->link);
+		p->link = NULL;
+		p->rules = NULL; /* the parent's flows */
+	}
+	fabric.qps = NULL; /* the parent's queues */
+	pthread_mutex_init(&fabric.lock, NULL);
+}
+
 static void
 fabric_init(void)
 {
@@ -133,6 +168,7 @@ fabric_init(void)
 	const char *dir = getenv("VSEMU_DIR") ? getenv("VSEMU_DIR") : env_dir;
 
 	fabric.next_qpn = 0x100;
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	if (mode && strcmp(mode, "inproc") == 0)
 		inproc_init();
 	else

@@ -145,6 +145,15 @@ fail:
 	return rc;
 }
 
+void
+emu__link_forget(struct emu_link *l)
+{
+	munmap(l->tx, l->tx_bytes);
+	close(l->doorbell);
+	close(l->sock);
+	free(l);
+}
+
 const char *
 emu__link_netdev(const struct emu_link *l)
 {

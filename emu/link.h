@@ -22,6 +22,9 @@ struct emu_link;
 
 /* Connects port p to the daemon at path; fills p->mac and p->mtu. */
 int emu__link_open(struct emu_port *p, const char *path);
+/* A fork child's copy of its parent's link: closed here without a word
+ * to the daemon (the connection stays the parent's). */
+void emu__link_forget(struct emu_link *l);
 void emu__link_send(struct emu_link *l, const uint8_t *f, uint32_t len);
 int emu__link_add_rq(struct emu_link *l, struct emu_rq *rq, int chan_fd);
 void emu__link_del_rq(struct emu_link *l, struct emu_rq *rq);

@@ -5,7 +5,10 @@
  * two workers that accept (each with its own epoll set); the peer
  * connects back 6 times; every connection is served by some worker and
  * the workers report to the parent through a pipe. Then a worker exits
- * and the other goes on serving.
+ * and the other goes on serving. Last, children that open connections
+ * of their own while the parent's carries traffic: each process's bytes
+ * come back whole (the children's devices are their own, not shared
+ * with the parent's engines).
  */
 #include <arpa/inet.h>
 #include <poll.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +80,59 @@ served(int fd, int want)
 	return n;
 }
 
+/* Echoes n bytes through the peer in 16 KiB pieces, each one checked;
+ * "ok" or what went wrong. */
+static const char *
+echo_through(long n, unsigned seed)
+{
+	struct sockaddr_in p = { .sin_family = AF_INET,
+				 .sin_port = htons(8000) };
+	struct timeval tv = { 10, 0 };
+	static char out[16384], in[16384];
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	const char *res = "ok";
+
+	inet_pton(AF_INET, peer, &p.sin_addr);
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(c, (struct sockaddr *)&p, sizeof(p)) ||
+	    send(c, "echo\n", 5, 0) != 5)
+		res = "connect failed";
+	for (long done = 0; done < n && res[0] == 'o'; done += sizeof(out)) {
+		for (size_t i = 0; i < sizeof(out); i++)
+			out[i] = (char)((seed + (unsigned)done + i) % 253);
+		if (send(c, out, sizeof(out), 0) != (ssize_t)sizeof(out))
+			res = "send failed";
+		else if (recv(c, in, sizeof(in), MSG_WAITALL) !=
+			 (ssize_t)sizeof(in))
+			res = "echo short";
+		else if (memcmp(in, out, sizeof(in)))
+			res = "echo corrupted";
+	}
+	close(c);
+	return res;
+}
+
+static void
+fork_under_traffic(void)
+{
+	pid_t kids[3];
+	int st, ok = 0;
+
+	/* The parent's own connection first: its runtime is up and busy
+	 * when the children start theirs. */
+	printf("parent before: %s\n", echo_through(1 << 20, 7));
+	for (int i = 0; i < 3; i++)
+		if ((kids[i] = fork()) == 0)
+			_exit(strcmp(echo_through(4 << 20, 11u * (unsigned)i),
+				     "ok") != 0);
+	printf("parent meanwhile: %s\n", echo_through(4 << 20, 5));
+	for (int i = 0; i < 3; i++)
+		ok += waitpid(kids[i], &st, 0) == kids[i] && WIFEXITED(st) &&
+		      WEXITSTATUS(st) == 0;
+	printf("3 children echoed 4 MiB each: %d whole\n", ok);
+	printf("parent after: %s\n", echo_through(1 << 20, 3));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -114,5 +171,6 @@ main(int argc, char **argv)
 	kill(w[1], SIGKILL);
 	waitpid(w[1], NULL, 0);
 	close(l);
+	fork_under_traffic();
 	return 0;
 }
