@@ -26,7 +26,6 @@ static void
 notify(struct emu_cq *cq)
 {
 	struct emu_channel *ch;
-	uint64_t one = 1;
 
 	if (!cq->armed || !cq->ibv.channel)
 		return;
@@ -36,7 +35,7 @@ notify(struct emu_cq *cq)
 	cq->armed = false;
 	ch->q[(ch->head + ch->count++) % VS_ARRAY_SIZE(ch->q)] = cq;
 	cq->events_pending++;
-	if (write(ch->ibv.fd, &one, sizeof(one)) != sizeof(one))
+	if (!emu__channel_token(ch->tok))
 		ch->count--;
 }
 
@@ -113,8 +112,8 @@ emu__req_notify_cq(struct ibv_cq *icq, int solicited_only)
 	/* On a daemon's port, frames reach the CQ through rings: ask the
 	 * daemon to kick the channel when it fills one. */
 	for (struct emu_rq *rq = cq->rqs; rq; rq = rq->cq_next)
-		if (rq->ring)
-			atomic_store(&rq->ring->armed, 1);
+		if (rq->ring.r)
+			atomic_store(&rq->ring.r->armed, 1);
 	pthread_mutex_unlock(&f->lock);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -575,6 +576,7 @@ EMU_EXPORT struct ibv_comp_channel *
 ibv_create_comp_channel(struct ibv_context *c)
 {
 	struct emu_channel *ch;
+	int sv[2];
 
 	EMU_FAULT_NULL("ibv_create_comp_channel");
 	ch = calloc(1, sizeof(*ch));
@@ -582,11 +584,13 @@ ibv_create_comp_channel(struct ibv_context *c)
 		errno = ENOMEM;
 		return NULL;
 	}
-	ch->ibv.fd = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
-	if (ch->ibv.fd < 0) {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		free(ch);
 		return NULL;
 	}
+	ch->ibv.fd = sv[0];
+	ch->tok = sv[1];
+	shutdown(sv[0], SHUT_WR);
 	ch->ibv.context = c;
 	to_ectx(c)->users++;
 	return &ch->ibv;
@@ -601,12 +605,19 @@ ibv_destroy_comp_channel(struct ibv_comp_channel *ich)
 		return EBUSY;
 	to_ectx(ich->context)->users--;
 	close(ich->fd);
+	close(ch->tok);
 	free(ch);
 	return 0;
 }
 
+bool
+emu__channel_token(int tok)
+{
+	return send(tok, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1;
+}
+
 /*
- * Each queued event wrote one token to the channel's eventfd; on a
+ * Each queued event wrote one token to the channel's fd; on a
  * daemon's port the daemon also writes one when it fills a ring of an
  * armed CQ, before the completion exists here. So: move frames along,
  * take a queued event if there is one, else wait for a token and look
@@ -620,7 +631,7 @@ ibv_get_cq_event(struct ibv_comp_channel *ich, struct ibv_cq **cq,
 	struct emu_fabric *f = emu__fabric();
 	bool have_token = false;
 	struct emu_cq *ecq;
-	uint64_t one;
+	char one;
 	int fault = emu__fault("ibv_get_cq_event");
 
 	if (fault) {

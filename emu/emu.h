@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "base/compiler.h"
+#include "emu/ring.h"
 
 #define EMU_EXPORT VS_EXPORT
 
@@ -43,7 +44,6 @@
 
 struct emu_fabric;
 struct emu_wire;
-struct emu_ring;
 struct emu_link;
 struct emu_port;
 struct emu_qp;
@@ -100,7 +100,7 @@ struct emu_rq {
 	struct emu_context *ctx;
 	struct emu_rq *cq_next; /* in cq->rqs */
 	/* Daemon ports: the ring vsemu fills, and what it could not use. */
-	struct emu_ring *ring;
+	struct emu_rview ring; /* .r NULL: none */
 	size_t ring_bytes;
 	uint64_t not_ready, no_wqe;
 };
@@ -196,6 +196,8 @@ struct emu_port_stats {
 	uint64_t rx_qp_not_ready; /* steered to a QP not in RTR/RTS */
 	uint64_t rx_oversize; /* longer than the MTU: never on a cable */
 	uint64_t tx_cable_drop; /* the cable's socket was full */
+	uint64_t tx_malformed; /* a client's TX slot no NIC would send
+				* (shorter than a header, over the MTU) */
 };
 
 struct emu_port {
@@ -235,12 +237,23 @@ struct emu_context {
 	unsigned async_head, async_count;
 };
 
+/*
+ * A channel's fd is one end of a stream socketpair: each event is one
+ * byte ("token") written to the other end, `tok`, and ibv_get_cq_event
+ * reads one. The daemon gets its own copy of `tok` and writes with
+ * MSG_DONTWAIT, which no client can turn into a blocking write (an
+ * eventfd's O_NONBLOCK is the client's to clear).
+ */
 struct emu_channel {
-	struct ibv_comp_channel ibv; /* fd is an eventfd (semaphore mode) */
+	struct ibv_comp_channel ibv;
+	int tok;
 	struct emu_cq *q[256];
 	unsigned head, count;
 	struct emu_cq *cqs; /* the CQs using this channel */
 };
+
+/* One token onto a channel's fd; false if it could not be written. */
+bool emu__channel_token(int tok);
 
 static inline struct emu_context *
 to_ectx(struct ibv_context *c)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 struct emu_link {
 	int sock;
 	int doorbell;
-	struct emu_ring *tx;
+	struct emu_rview tx;
 	size_t tx_bytes;
 	uint32_t slot_size;
 	uint32_t next_rule;
@@ -66,25 +67,32 @@ call(struct emu_link *l, struct emu_msg *m, const int *fds, int nfds, int *rfd)
 	return (int)m->err;
 }
 
-static struct emu_ring *
-ring_new(uint32_t slots, uint32_t slot_size, int *fd, size_t *bytes)
+/* A ring in a sealed memfd: its size is fixed for good, so that the
+ * daemon, which maps it too, cannot be made to fault by a shrink. */
+static int
+ring_new(uint32_t slots, uint32_t slot_size, int *fd, size_t *bytes,
+	 struct emu_rview *v)
 {
-	struct emu_ring *r;
+	void *r;
+	int rc;
 
 	*bytes = emu_ring_bytes(slots, slot_size);
-	*fd = memfd_create("vsemu-ring", MFD_CLOEXEC);
+	*fd = memfd_create("vsemu-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (*fd < 0)
-		return NULL;
-	if (ftruncate(*fd, (off_t)*bytes) < 0)
+		return errno;
+	if (ftruncate(*fd, (off_t)*bytes) < 0 ||
+	    fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) <
+		    0)
 		goto fail;
 	r = mmap(NULL, *bytes, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
 	if (r == MAP_FAILED)
 		goto fail;
-	emu_ring_init(r, slots, slot_size);
-	return r;
+	*v = emu_ring_init(r, slots, slot_size);
+	return 0;
 fail:
+	rc = errno;
 	close(*fd);
-	return NULL;
+	return rc;
 }
 
 static int
@@ -95,9 +103,9 @@ link_hello(struct emu_link *l, struct emu_port *p)
 
 	/* The port's MTU is not known yet: size slots for jumbo frames. */
 	l->slot_size = slot_size_for(9216);
-	l->tx = ring_new(TX_SLOTS, l->slot_size, &fd, &l->tx_bytes);
-	if (!l->tx)
-		return errno;
+	rc = ring_new(TX_SLOTS, l->slot_size, &fd, &l->tx_bytes, &l->tx);
+	if (rc)
+		return rc;
 	m.u.hello.version = EMU_PROTO_VERSION;
 	m.u.hello.tx_slots = TX_SLOTS;
 	m.u.hello.slot_size = l->slot_size;
@@ -137,8 +145,8 @@ emu__link_open(struct emu_port *p, const char *path)
 	p->link = l;
 	return 0;
 fail:
-	if (l->tx)
-		munmap(l->tx, l->tx_bytes);
+	if (l->tx.r)
+		munmap(l->tx.r, l->tx_bytes);
 	if (l->sock >= 0)
 		close(l->sock);
 	free(l);
@@ -148,7 +156,7 @@ fail:
 void
 emu__link_forget(struct emu_link *l)
 {
-	munmap(l->tx, l->tx_bytes);
+	munmap(l->tx.r, l->tx_bytes);
 	close(l->doorbell);
 	close(l->sock);
 	free(l);
@@ -174,7 +182,7 @@ kick(struct emu_link *l)
 {
 	uint64_t one = 1;
 
-	if (atomic_load_explicit(&l->tx->sleeping, memory_order_seq_cst) &&
+	if (atomic_load_explicit(&l->tx.r->sleeping, memory_order_seq_cst) &&
 	    write(l->doorbell, &one, sizeof(one)) < 0)
 		return;
 }
@@ -190,12 +198,12 @@ emu__link_send(struct emu_link *l, const uint8_t *f, uint32_t len)
 {
 	uint64_t deadline = 0;
 
-	while (!emu_ring_put(l->tx, f, len, 0)) {
+	while (!emu_ring_put(&l->tx, f, len, 0)) {
 		kick(l);
 		if (!deadline)
 			deadline = now_ms() + 1000;
 		else if (now_ms() > deadline) {
-			atomic_fetch_add(&l->tx->full, 1);
+			atomic_fetch_add(&l->tx.r->full, 1);
 			return;
 		}
 		sched_yield();
@@ -209,9 +217,10 @@ emu__link_add_rq(struct emu_link *l, struct emu_rq *rq, int chan_fd)
 	struct emu_msg m = { .type = EMU_MSG_ADD_RQ };
 	int fds[2], rc;
 
-	rq->ring = ring_new(RX_SLOTS, l->slot_size, &fds[0], &rq->ring_bytes);
-	if (!rq->ring)
-		return errno;
+	rc = ring_new(RX_SLOTS, l->slot_size, &fds[0], &rq->ring_bytes,
+		      &rq->ring);
+	if (rc)
+		return rc;
 	fds[1] = chan_fd;
 	m.u.rq.id = rq->num;
 	m.u.rq.slots = RX_SLOTS;
@@ -220,8 +229,8 @@ emu__link_add_rq(struct emu_link *l, struct emu_rq *rq, int chan_fd)
 	rc = call(l, &m, fds, chan_fd >= 0 ? 2 : 1, NULL);
 	close(fds[0]);
 	if (rc) {
-		munmap(rq->ring, rq->ring_bytes);
-		rq->ring = NULL;
+		munmap(rq->ring.r, rq->ring_bytes);
+		rq->ring.r = NULL;
 	}
 	return rc;
 }
@@ -231,11 +240,11 @@ emu__link_del_rq(struct emu_link *l, struct emu_rq *rq)
 {
 	struct emu_msg m = { .type = EMU_MSG_DEL_RQ, .u.id = rq->num };
 
-	if (!rq->ring)
+	if (!rq->ring.r)
 		return;
 	call(l, &m, NULL, 0, NULL);
-	munmap(rq->ring, rq->ring_bytes);
-	rq->ring = NULL;
+	munmap(rq->ring.r, rq->ring_bytes);
+	rq->ring.r = NULL;
 }
 
 int
@@ -319,11 +328,12 @@ emu__link_stats(struct emu_link *l, struct emu_msg_stats_reply *st)
 void
 emu__rq_drain(struct emu_rq *rq)
 {
-	struct emu_slot *s;
+	const uint8_t *data;
+	uint32_t len, flags;
 
-	if (!rq->ring)
+	if (!rq->ring.r)
 		return;
-	while ((s = emu_ring_peek(rq->ring)) != NULL) {
+	while ((data = emu_ring_peek(&rq->ring, &len, &flags)) != NULL) {
 		struct emu_port_stats *st = &rq->ctx->port->st;
 
 		if (*rq->state != IBV_QPS_RTR && *rq->state != IBV_QPS_RTS) {
@@ -332,9 +342,9 @@ emu__rq_drain(struct emu_rq *rq)
 		} else if (!rq->count) {
 			break;
 		} else {
-			emu__rq_deliver(rq, s->data, s->len,
-					s->flags & EMU_SLOT_CSUM_OK);
+			emu__rq_deliver(rq, data, len,
+					flags & EMU_SLOT_CSUM_OK);
 		}
-		emu_ring_pop(rq->ring);
+		emu_ring_pop(&rq->ring);
 	}
 }

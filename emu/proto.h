@@ -19,7 +19,7 @@
 
 #include "emu/emu.h"
 
-#define EMU_PROTO_VERSION 1
+#define EMU_PROTO_VERSION 2
 #define EMU_NETDEV_MAX 16
 
 enum emu_msg_type {

@@ -128,7 +128,10 @@ rq_attach(struct emu_rq *rq, struct emu_context *ctx)
 
 	rq->ctx = ctx;
 	if (link && rq->size)
-		rc = emu__link_add_rq(link, rq, ch ? ch->fd : -1);
+		rc = emu__link_add_rq(
+			link, rq,
+			ch ? container_of(ch, struct emu_channel, ibv)->tok :
+			     -1);
 	if (rc)
 		return rc;
 	rq->cq_next = rq->cq->rqs;
@@ -144,7 +147,7 @@ rq_detach(struct emu_rq *rq)
 			*pp = rq->cq_next;
 			break;
 		}
-	if (rq->ring)
+	if (rq->ring.r)
 		emu__link_del_rq(rq->ctx->port->link, rq);
 }
 

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #define EMU_RING_MAGIC 0x76737267u /* "vsrg" */
+#define EMU_RING_SLOT_MAX 16384u /* bytes per slot, header included */
 
 struct emu_ring {
 	uint32_t magic, nslots, slot_size, pad0;
@@ -47,41 +48,55 @@ struct emu_slot {
 
 #define EMU_SLOT_CSUM_OK 1u
 
+/*
+ * A side's view of a ring: the geometry it agreed to, kept in its own
+ * memory. The header's copy (nslots, slot_size) is what the other side
+ * can rewrite at any time: it is checked once, when the ring is mapped,
+ * and never read again.
+ */
+struct emu_rview {
+	struct emu_ring *r;
+	uint32_t nslots, slot_size;
+};
+
 static inline size_t
 emu_ring_bytes(uint32_t nslots, uint32_t slot_size)
 {
 	return sizeof(struct emu_ring) + (size_t)nslots * slot_size;
 }
 
-static inline void
+static inline struct emu_rview
 emu_ring_init(struct emu_ring *r, uint32_t nslots, uint32_t slot_size)
 {
 	memset(r, 0, sizeof(*r));
 	r->magic = EMU_RING_MAGIC;
 	r->nslots = nslots;
 	r->slot_size = slot_size;
+	return (struct emu_rview){ r, nslots, slot_size };
 }
 
 static inline struct emu_slot *
-emu_ring_slot(struct emu_ring *r, uint32_t idx)
+emu_ring_slot(const struct emu_rview *v, uint32_t idx)
 {
-	return (struct emu_slot *)(r->slots +
-				   (size_t)(idx % r->nslots) * r->slot_size);
+	return (struct emu_slot *)(v->r->slots +
+				   (size_t)(idx % v->nslots) * v->slot_size);
 }
 
 /* Producer: copies a frame in; false when full (the caller decides
  * whether that is a drop, and counts it in `full`). */
 static inline bool
-emu_ring_put(struct emu_ring *r, const uint8_t *f, uint32_t len, uint32_t flags)
+emu_ring_put(const struct emu_rview *v, const uint8_t *f, uint32_t len,
+	     uint32_t flags)
 {
+	struct emu_ring *r = v->r;
 	uint32_t prod = atomic_load_explicit(&r->prod, memory_order_relaxed);
 	uint32_t cons = atomic_load_explicit(&r->cons, memory_order_acquire);
 	struct emu_slot *s;
 
-	if (prod - cons >= r->nslots ||
-	    len > r->slot_size - sizeof(struct emu_slot))
+	if (prod - cons >= v->nslots ||
+	    len > v->slot_size - sizeof(struct emu_slot))
 		return false;
-	s = emu_ring_slot(r, prod);
+	s = emu_ring_slot(v, prod);
 	s->len = len;
 	s->flags = flags;
 	memcpy(s->data, f, len);
@@ -92,26 +107,36 @@ emu_ring_put(struct emu_ring *r, const uint8_t *f, uint32_t len, uint32_t flags)
 	return true;
 }
 
-/* Consumer: the oldest slot, or NULL; emu_ring_pop() releases it. */
-static inline struct emu_slot *
-emu_ring_peek(struct emu_ring *r)
+/*
+ * Consumer: the oldest frame, or NULL; emu_ring_pop() releases it. The
+ * slot's length and flags are read once, into *len and *flags, the
+ * length cut to the slot: the producer may rewrite the slot meanwhile,
+ * which garbles that frame's bytes but cannot move the read outside it.
+ */
+static inline const uint8_t *
+emu_ring_peek(const struct emu_rview *v, uint32_t *len, uint32_t *flags)
 {
+	struct emu_ring *r = v->r;
 	uint32_t cons = atomic_load_explicit(&r->cons, memory_order_relaxed);
 	/* Acquire: the slot's contents after the index that published it. */
 	uint32_t prod = atomic_load_explicit(&r->prod, memory_order_acquire);
+	uint32_t max = v->slot_size - (uint32_t)sizeof(struct emu_slot);
 	struct emu_slot *s;
 
 	if (prod == cons)
 		return NULL;
-	s = emu_ring_slot(r, cons);
-	if (s->len > r->slot_size - sizeof(struct emu_slot))
-		s->len = r->slot_size - (uint32_t)sizeof(struct emu_slot);
-	return s;
+	s = emu_ring_slot(v, cons);
+	*len = __atomic_load_n(&s->len, __ATOMIC_RELAXED);
+	*flags = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
+	if (*len > max)
+		*len = max;
+	return s->data;
 }
 
 static inline void
-emu_ring_pop(struct emu_ring *r)
+emu_ring_pop(const struct emu_rview *v)
 {
+	struct emu_ring *r = v->r;
 	uint32_t cons = atomic_load_explicit(&r->cons, memory_order_relaxed);
 
 	/* Release: done reading the slot before handing it back. */

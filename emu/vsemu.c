@@ -54,9 +54,9 @@ struct d_client;
 
 struct d_rq {
 	uint32_t id;
-	struct emu_ring *ring;
+	struct emu_rview ring;
 	size_t bytes;
-	int chan_fd;
+	int chan_fd; /* a stream socket: tokens sent with MSG_DONTWAIT */
 	int users; /* rules and RSS tables pointing here */
 	struct d_rq *next;
 };
@@ -82,7 +82,7 @@ struct d_rule {
 struct d_client {
 	int fd;
 	pid_t pid;
-	struct emu_ring *tx;
+	struct emu_rview tx; /* .r NULL until HELLO */
 	size_t tx_bytes;
 	struct d_rq *rqs;
 	struct d_rss *rss;
@@ -171,16 +171,17 @@ static void
 deliver_rq(struct d_rq *q, const uint8_t *f, uint32_t len)
 {
 	uint32_t flags = emu__frame_csum_ok(f, len) ? EMU_SLOT_CSUM_OK : 0;
-	uint64_t one = 1;
 
-	if (!emu_ring_put(q->ring, f, len, flags)) {
+	if (!emu_ring_put(&q->ring, f, len, flags)) {
 		/* The application is behind: a drop, counted in the ring. */
-		atomic_fetch_add_explicit(&q->ring->full, 1,
+		atomic_fetch_add_explicit(&q->ring.r->full, 1,
 					  memory_order_relaxed);
 		return;
 	}
-	if (q->chan_fd >= 0 && atomic_exchange(&q->ring->armed, 0) &&
-	    write(q->chan_fd, &one, sizeof(one)) < 0)
+	/* Never blocks: a client that does not read its channel loses
+	 * wakeups, nobody else's frames. */
+	if (q->chan_fd >= 0 && atomic_exchange(&q->ring.r->armed, 0) &&
+	    send(q->chan_fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		return;
 }
 
@@ -207,13 +208,20 @@ pump_tx(struct daemon *d)
 	int n = 0;
 
 	for (struct d_client *c = d->clients; c; c = c->next) {
-		struct emu_slot *s;
+		const uint8_t *f;
+		uint32_t len, flags;
 
-		for (int i = 0; c->tx && i < 256 && (s = emu_ring_peek(c->tx));
+		for (int i = 0; c->tx.r && i < 256 &&
+				(f = emu_ring_peek(&c->tx, &len, &flags));
 		     i++, n++) {
-			if (s->len >= 14)
-				emu__port_egress(&d->port, s->data, s->len);
-			emu_ring_pop(c->tx);
+			/* What no NIC would send: counted, dropped. The copy
+			 * below is of len, read once (the client may be
+			 * rewriting the slot). */
+			if (len < 14 || len > d->port.mtu + 18)
+				d->port.st.tx_malformed++;
+			else
+				emu__port_egress(&d->port, f, len);
+			emu_ring_pop(&c->tx);
 		}
 	}
 	return n;
@@ -305,43 +313,56 @@ static void
 set_sleeping(struct daemon *d, uint32_t v)
 {
 	for (struct d_client *c = d->clients; c; c = c->next)
-		if (c->tx)
-			atomic_store(&c->tx->sleeping, v);
+		if (c->tx.r)
+			atomic_store(&c->tx.r->sleeping, v);
 }
 
 static bool
 tx_pending(struct daemon *d)
 {
+	uint32_t len, flags;
+
 	for (struct d_client *c = d->clients; c; c = c->next)
-		if (c->tx && emu_ring_peek(c->tx))
+		if (c->tx.r && emu_ring_peek(&c->tx, &len, &flags))
 			return true;
 	return false;
 }
 
 /* --- clients --- */
 
-/* Maps a ring a client made; NULL if its size or header is wrong. */
-static struct emu_ring *
-map_ring(int fd, uint32_t slots, uint32_t slot_size, size_t *bytes)
+/*
+ * Maps a ring a client made: false if its geometry, size or header is
+ * wrong, or if the memfd is not sealed against shrinking (a client's
+ * ftruncate would otherwise make the daemon's next access fault). The
+ * geometry is the message's, checked here and kept in the view: the
+ * client may rewrite the ring's header later, the daemon never reads it
+ * again.
+ */
+static bool
+map_ring(int fd, uint32_t slots, uint32_t slot_size, size_t *bytes,
+	 struct emu_rview *v)
 {
 	struct emu_ring *r;
 	struct stat st;
+	int seals = fcntl(fd, F_GET_SEALS);
 
-	if (!slots || slots > 65536 || slot_size < 64 || slot_size > 16384 ||
-	    fstat(fd, &st) < 0)
-		return NULL;
+	if (!slots || slots > 65536 || slot_size < 64 ||
+	    slot_size > EMU_RING_SLOT_MAX || slot_size % 8 || seals < 0 ||
+	    !(seals & F_SEAL_SHRINK) || fstat(fd, &st) < 0)
+		return false;
 	*bytes = emu_ring_bytes(slots, slot_size);
 	if ((size_t)st.st_size < *bytes)
-		return NULL;
+		return false;
 	r = mmap(NULL, *bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (r == MAP_FAILED)
-		return NULL;
+		return false;
 	if (r->magic != EMU_RING_MAGIC || r->nslots != slots ||
 	    r->slot_size != slot_size) {
 		munmap(r, *bytes);
-		return NULL;
+		return false;
 	}
-	return r;
+	*v = (struct emu_rview){ r, slots, slot_size };
+	return true;
 }
 
 static struct d_rq *
@@ -384,7 +405,7 @@ rss_free(struct d_rss *r)
 static void
 rq_free(struct d_rq *q)
 {
-	munmap(q->ring, q->bytes);
+	munmap(q->ring.r, q->bytes);
 	if (q->chan_fd >= 0)
 		close(q->chan_fd);
 	free(q);
@@ -413,8 +434,8 @@ client_drop(struct daemon *d, struct d_client *c)
 		c->rqs = q->next;
 		rq_free(q);
 	}
-	if (c->tx)
-		munmap(c->tx, c->tx_bytes);
+	if (c->tx.r)
+		munmap(c->tx.r, c->tx_bytes);
 	for (pp = &d->clients; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
@@ -455,10 +476,8 @@ h_hello(struct daemon *d, struct d_client *c, struct req *q)
 
 	if (h->version != EMU_PROTO_VERSION)
 		return EPROTONOSUPPORT;
-	if (c->tx || q->nfds != 1)
-		return EINVAL;
-	c->tx = map_ring(q->fds[0], slots, slot_size, &c->tx_bytes);
-	if (!c->tx)
+	if (c->tx.r || q->nfds != 1 ||
+	    !map_ring(q->fds[0], slots, slot_size, &c->tx_bytes, &c->tx))
 		return EINVAL;
 	memset(r, 0, sizeof(*r));
 	memcpy(r->mac, d->port.mac, 6);
@@ -475,14 +494,22 @@ h_add_rq(struct daemon *d, struct d_client *c, struct req *q)
 	struct d_rq *rq;
 
 	(void)d;
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+
 	if (q->nfds != 1 + !!m->has_channel || find_rq(c, m->id) ||
 	    c->nrqs >= MAX_RQS)
+		return EINVAL;
+	/* The channel: a stream socket (see deliver_rq), nothing else. */
+	if (m->has_channel &&
+	    (getsockopt(q->fds[1], SOL_SOCKET, SO_TYPE, &type, &tlen) ||
+	     type != SOCK_STREAM))
 		return EINVAL;
 	rq = calloc(1, sizeof(*rq));
 	if (!rq)
 		return ENOMEM;
-	rq->ring = map_ring(q->fds[0], m->slots, m->slot_size, &rq->bytes);
-	if (!rq->ring) {
+	if (!map_ring(q->fds[0], m->slots, m->slot_size, &rq->bytes,
+		      &rq->ring)) {
 		free(rq);
 		return EINVAL;
 	}
@@ -659,7 +686,7 @@ h_stats(struct daemon *d, struct d_client *c, struct req *q)
 		/* Frames a queue's buffer could not hold: no receive posted
 		 * in time. */
 		for (struct d_rq *rq = k->rqs; rq; rq = rq->next)
-			r->port.rx_no_wqe += atomic_load(&rq->ring->full);
+			r->port.rx_no_wqe += atomic_load(&rq->ring.r->full);
 	}
 	r->clients = (uint32_t)d->nclients;
 	r->rules = rules;
@@ -766,7 +793,7 @@ client_request(struct daemon *d, struct d_client *c)
 		return false;
 	if (n != sizeof(m) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
 	    m.type >= VS_ARRAY_SIZE(handlers) || !handlers[m.type] ||
-	    (!c->tx && m.type != EMU_MSG_HELLO && m.type != EMU_MSG_STATS &&
+	    (!c->tx.r && m.type != EMU_MSG_HELLO && m.type != EMU_MSG_STATS &&
 	     m.type != EMU_MSG_SET_IMPAIR))
 		rc = EPROTO;
 	else
@@ -1255,11 +1282,12 @@ cli_stats(const char *dir, const char *dev)
 		return 1;
 	printf("%s: %u clients, %u receive queues, %u rules\n", dev, s->clients,
 	       s->queues, s->rules);
-	printf("  tx_frames %llu tx_bytes %llu tx_cable_drop %llu rx_frames %llu "
-	       "rx_bytes %llu\n",
+	printf("  tx_frames %llu tx_bytes %llu tx_cable_drop %llu "
+	       "tx_malformed %llu rx_frames %llu rx_bytes %llu\n",
 	       (unsigned long long)s->port.tx_frames,
 	       (unsigned long long)s->port.tx_bytes,
 	       (unsigned long long)s->port.tx_cable_drop,
+	       (unsigned long long)s->port.tx_malformed,
 	       (unsigned long long)s->port.rx_frames,
 	       (unsigned long long)s->port.rx_bytes);
 	printf("  rx_no_match %llu rx_rule_drop %llu rx_no_wqe %llu "

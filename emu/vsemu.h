@@ -18,6 +18,8 @@ struct vsemu_port_stats {
 	uint64_t rx_qp_not_ready; /* steered to a QP not in RTR/RTS */
 	uint64_t rx_oversize; /* from the cable, longer than the MTU */
 	uint64_t tx_cable_drop; /* the cable's socket was full */
+	uint64_t tx_malformed; /* a TX ring slot no NIC would send (vsemu
+				* daemon: a client wrote its ring directly) */
 };
 
 struct vsemu_wire_stats {
