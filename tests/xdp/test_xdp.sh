@@ -7,6 +7,8 @@
 #   test_xdp.sh cleanup  a second process on a netdev the first holds is
 #                        refused clearly; after kill -9 nothing of a
 #                        vstack process is left on the interface
+#   test_xdp.sh kill9    stack.kill9 on xdp: servers killed with SIGKILL
+#                        in the middle of traffic leave nothing behind
 #   test_xdp.sh counters frames the kernel drops while the engine is
 #                        stopped are counted (vstackctl stats drop_nic):
 #                        received + dropped = sent
@@ -42,9 +44,10 @@ two_hosts() { # QUEUES
 	vsemu_start a mlx5_0 to_b 10.77.1.1/24
 }
 
-case ${1:?stack, apps, cleanup or counters} in
+case ${1:?stack, apps, cleanup, kill9 or counters} in
 stack) run_all stack tcp_kernel_peer udp bulk multi_engine many_conns ;;
 apps) run_all apps redis nginx iperf3 sockperf memcached ;;
+kill9) run_all stack kill9 ;;
 cleanup)
 	two_hosts 2
 	echo_on() { # PORT LOG DEVICE: vs-echo on PORT in the background
