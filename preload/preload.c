@@ -78,10 +78,12 @@ ret(long rc)
 		ret(rc_);        \
 	})
 
+/* fd's vstack socket, held for the call (vs__sock_unref() when done),
+ * or NULL: the kernel's. */
 static inline struct vs_sock *
-sock_of(int fd)
+sock_get(int fd)
 {
-	return vs__in_vstack ? NULL : vs__fd_sock(fd);
+	return vs__in_vstack ? NULL : vs__sock_get(fd);
 }
 
 /* --- connections --- */
@@ -97,13 +99,12 @@ listen(int fd, int backlog)
 VS_EXPORT int
 accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
-	struct vs_sock *s = sock_of(fd);
+	struct vs_sock *s = sock_get(fd);
 	int rc;
 
 	if (!s)
 		return REAL(accept4)(fd, sa, len, flags);
-	vs__sock_hold(s);
-	rc = (int)VS(vs__sock_accept(fd, sa, len, flags));
+	rc = (int)VS(vs__sock_accept(fd, s, sa, len, flags));
 	vs__sock_unref(s);
 	return rc;
 }
@@ -173,21 +174,32 @@ fclose(FILE *f)
 VS_EXPORT int
 shutdown(int fd, int how)
 {
-	struct vs_sock *s = sock_of(fd);
+	struct vs_sock *s = sock_get(fd);
+	int rc;
 
-	return s ? (int)VS(vs__sock_shutdown(s, how)) : REAL(shutdown)(fd, how);
+	if (!s)
+		return REAL(shutdown)(fd, how);
+	rc = (int)VS(vs__sock_shutdown(s, how));
+	vs__sock_unref(s);
+	return rc;
 }
 
 /* A listener's names are its kernel socket's. */
 static int
 name_of(int fd, bool peer, struct sockaddr *sa, socklen_t *len)
 {
-	struct vs_sock *s = sock_of(fd);
+	struct vs_sock *s = sock_get(fd);
+	int rc;
 
-	if (!s || s->state == VS_S_LISTEN)
+	if (!s || s->state == VS_S_LISTEN) {
+		if (s)
+			vs__sock_unref(s);
 		return peer ? REAL(getpeername)(fd, sa, len) :
 			      REAL(getsockname)(fd, sa, len);
-	return (int)VS(vs__sock_name(s, peer, sa, len));
+	}
+	rc = (int)VS(vs__sock_name(s, peer, sa, len));
+	vs__sock_unref(s);
+	return rc;
 }
 
 VS_EXPORT int
@@ -205,18 +217,20 @@ getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 VS_EXPORT int
 getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
-	struct vs_sock *s = sock_of(fd);
+	struct vs_sock *s = sock_get(fd);
+	int rc;
 
 	if (!s)
 		return REAL(getsockopt)(fd, level, name, val, len);
-	return (int)VS(vs__sock_getsockopt(fd, s, level, name, val, len));
+	rc = (int)VS(vs__sock_getsockopt(fd, s, level, name, val, len));
+	vs__sock_unref(s);
+	return rc;
 }
 
 VS_EXPORT int
 setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
-	struct vs_sock *s = sock_of(fd);
-
+	struct vs_sock *s = sock_get(fd);
 	int rc;
 
 	if (!s) {
@@ -225,7 +239,6 @@ setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			vs__sock_opt_kernel(fd, level, name);
 		return rc;
 	}
-	vs__sock_hold(s);
 	rc = (int)VS(vs__sock_setsockopt(fd, s, level, name, val, len));
 	vs__sock_unref(s);
 	return rc;
@@ -233,6 +246,7 @@ setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 
 /* --- data --- */
 
+/* vs_recv and vs_send end the caller's hold on s. */
 static ssize_t
 vs_recv(int fd, struct vs_sock *s, struct iovec *iov, int n, int flags,
 	struct sockaddr *sa, socklen_t *len)
@@ -245,7 +259,6 @@ vs_recv(int fd, struct vs_sock *s, struct iovec *iov, int n, int flags,
 
 	if (!len)
 		m.msg_name = NULL;
-	vs__sock_hold(s);
 	rc = VS(vs__sock_recvmsg(fd, s, &m, flags));
 	vs__sock_unref(s);
 	if (rc >= 0 && len && sa)
@@ -263,7 +276,6 @@ vs_send(int fd, struct vs_sock *s, const struct iovec *iov, int n, int flags,
 			    .msg_namelen = len };
 	ssize_t rc;
 
-	vs__sock_hold(s);
 	rc = VS(vs__sock_sendmsg(fd, s, &m, flags));
 	vs__sock_unref(s);
 	return rc;
@@ -288,7 +300,7 @@ bind(int fd, const struct sockaddr *sa, socklen_t len)
 VS_EXPORT ssize_t
 read(int fd, void *buf, size_t n)
 {
-	struct vs_sock *s = sock_of(fd);
+	struct vs_sock *s = sock_get(fd);
 	struct iovec iov = { buf, n };
 
 	return s ? vs_recv(fd, s, &iov, 1, 0, NULL, NULL) :
@@ -306,7 +318,7 @@ __read_chk(int fd, void *buf, size_t n, size_t buflen)
 VS_EXPORT ssize_t
 readv(int fd, const struct iovec *iov, int n)
 {
-	struct vs_sock *s = sock_of(fd);
+	struct vs_sock *s = sock_get(fd);
 
 	return s ? vs_recv(fd, s, (struct iovec *)iov, n, 0, NULL, NULL) :
 		   REAL(readv)(fd, iov, n);
@@ -316,7 +328,7 @@ VS_EXPORT ssize_t
 recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
 	 socklen_t *len)
 {
-	struct vs_sock *s = sock_of(fd);
+	struct vs_sock *s = sock_get(fd);
 	struct iovec iov = { buf, n };
 
 	if (!s)
@@ -350,13 +362,11 @@ __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 VS_EXPORT ssize_t
 recvmsg(int fd, struct msghdr *m, int flags)
 {
-	struct vs_sock *s = sock_of(fd);
-
+	struct vs_sock *s = sock_get(fd);
 	ssize_t rc;
 
 	if (!s)
 		return REAL(recvmsg)(fd, m, flags);
-	vs__sock_hold(s);
 	rc = VS(vs__sock_recvmsg(fd, s, m, flags));
 	vs__sock_unref(s);
 	return rc;
@@ -366,7 +376,7 @@ VS_EXPORT int
 recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
 	 struct timespec *tmo)
 {
-	struct vs_sock *s = sock_of(fd);
+	struct vs_sock *s = sock_get(fd);
 	unsigned i;
 
 	if (!s)
@@ -374,6 +384,7 @@ recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
 				 struct timespec *))dlsym(RTLD_NEXT,
 							  "recvmmsg"))(
 			fd, v, n, flags, tmo);
+	vs__sock_unref(s); /* each recvmsg below holds it */
 	for (i = 0; i < n; i++) {
 		ssize_t rc = recvmsg(fd, &v[i].msg_hdr,
 				     i ? flags | MSG_DONTWAIT : flags);
@@ -390,7 +401,7 @@ recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
 VS_EXPORT ssize_t
 write(int fd, const void *buf, size_t n)
 {
-	struct vs_sock *s = sock_of(fd);
+	struct vs_sock *s = sock_get(fd);
 	struct iovec iov = { (void *)buf, n };
 
 	return s ? vs_send(fd, s, &iov, 1, 0, NULL, 0) :
@@ -400,7 +411,7 @@ write(int fd, const void *buf, size_t n)
 VS_EXPORT ssize_t
 writev(int fd, const struct iovec *iov, int n)
 {
-	struct vs_sock *s = sock_of(fd);
+	struct vs_sock *s = sock_get(fd);
 
 	return s ? vs_send(fd, s, iov, n, 0, NULL, 0) :
 		   REAL(writev)(fd, iov, n);
@@ -410,7 +421,7 @@ VS_EXPORT ssize_t
 sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
        socklen_t len)
 {
-	struct vs_sock *s = sock_of(fd);
+	struct vs_sock *s = sock_get(fd);
 	struct iovec iov = { (void *)buf, n };
 
 	if (!s && sa && !vs__in_vstack) {
@@ -432,18 +443,16 @@ send(int fd, const void *buf, size_t n, int flags)
 VS_EXPORT ssize_t
 sendmsg(int fd, const struct msghdr *m, int flags)
 {
-	struct vs_sock *s = sock_of(fd);
+	struct vs_sock *s = sock_get(fd);
+	ssize_t rc;
 
 	if (!s && m && m->msg_name && !vs__in_vstack) {
 		vs__in_vstack++;
 		s = vs__sock_first_send(fd, m->msg_name, m->msg_namelen);
 		vs__in_vstack--;
 	}
-	ssize_t rc;
-
 	if (!s)
 		return REAL(sendmsg)(fd, m, flags);
-	vs__sock_hold(s);
 	rc = VS(vs__sock_sendmsg(fd, s, m, flags));
 	vs__sock_unref(s);
 	return rc;
@@ -452,12 +461,13 @@ sendmsg(int fd, const struct msghdr *m, int flags)
 VS_EXPORT int
 sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 {
-	struct vs_sock *s = sock_of(fd);
+	struct vs_sock *s = sock_get(fd);
 	unsigned i;
 
 	if (!s)
 		return ((int (*)(int, struct mmsghdr *, unsigned, int))dlsym(
 			RTLD_NEXT, "sendmmsg"))(fd, v, n, flags);
+	vs__sock_unref(s); /* each sendmsg below holds it */
 	for (i = 0; i < n; i++) {
 		ssize_t rc = sendmsg(fd, &v[i].msg_hdr, flags);
 
@@ -473,13 +483,12 @@ sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 VS_EXPORT ssize_t
 sendfile(int out, int in, off_t *off, size_t count)
 {
-	struct vs_sock *s = sock_of(out);
+	struct vs_sock *s = sock_get(out);
 	char buf[65536];
 	size_t done = 0;
 
 	if (!s)
 		return REAL(sendfile)(out, in, off, count);
-	vs__sock_hold(s);
 	while (done < count) {
 		size_t want =
 			count - done < sizeof(buf) ? count - done : sizeof(buf);
@@ -534,19 +543,12 @@ sendfile64(int out, int in, off_t *off, size_t count)
 
 /* --- fds --- */
 
+/* fcntl on a vstack socket, held. */
 static int
-do_fcntl(int fd, int cmd, long arg)
+fcntl_sock(int fd, struct vs_sock *s, int cmd, long arg)
 {
-	struct vs_sock *s = sock_of(fd);
 	int rc;
 
-	if (!s) {
-		rc = REAL(fcntl)(fd, cmd, arg);
-		if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
-		    !vs__in_vstack && vs__fd_ep(fd))
-			vs__sock_dup(fd, rc);
-		return rc;
-	}
 	switch (cmd) {
 	case F_GETFL:
 		rc = REAL(fcntl)(fd, cmd);
@@ -572,6 +574,24 @@ do_fcntl(int fd, int cmd, long arg)
 	default:
 		return REAL(fcntl)(fd, cmd, arg);
 	}
+}
+
+static int
+do_fcntl(int fd, int cmd, long arg)
+{
+	struct vs_sock *s = sock_get(fd);
+	int rc;
+
+	if (!s) {
+		rc = REAL(fcntl)(fd, cmd, arg);
+		if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
+		    !vs__in_vstack && vs__fd_ep(fd))
+			vs__sock_dup(fd, rc);
+		return rc;
+	}
+	rc = fcntl_sock(fd, s, cmd, arg);
+	vs__sock_unref(s);
+	return rc;
 }
 
 VS_EXPORT int
@@ -600,17 +620,11 @@ fcntl64(int fd, int cmd, ...)
 	return do_fcntl(fd, cmd, arg);
 }
 
-VS_EXPORT int
-ioctl(int fd, unsigned long req, ...)
+/* ioctl on a vstack socket, held. */
+static int
+ioctl_sock(int fd, struct vs_sock *s, unsigned long req, void *arg)
 {
-	struct vs_sock *s = sock_of(fd);
-	va_list ap;
-	void *arg;
-
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	if (s && req == FIONBIO && arg) {
+	if (req == FIONBIO && arg) {
 		int on = *(int *)arg != 0;
 
 		if (s->state != VS_S_LISTEN && REAL(ioctl)(fd, req, arg) < 0)
@@ -618,11 +632,29 @@ ioctl(int fd, unsigned long req, ...)
 		atomic_store(&s->nonblock, on);
 		return 0;
 	}
-	if (s && req == FIONREAD && arg && s->state != VS_S_LISTEN) {
+	if (req == FIONREAD && arg && s->state != VS_S_LISTEN) {
 		*(int *)arg = (int)vs__sock_rx_avail(s);
 		return 0;
 	}
 	return REAL(ioctl)(fd, req, arg);
+}
+
+VS_EXPORT int
+ioctl(int fd, unsigned long req, ...)
+{
+	struct vs_sock *s = sock_get(fd);
+	va_list ap;
+	void *arg;
+	int rc;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (!s)
+		return REAL(ioctl)(fd, req, arg);
+	rc = ioctl_sock(fd, s, req, arg);
+	vs__sock_unref(s);
+	return rc;
 }
 
 VS_EXPORT int

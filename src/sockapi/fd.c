@@ -97,6 +97,18 @@ vs__fd_sock(int fd)
 		       NULL;
 }
 
+struct vs_sock *
+vs__fd_take_sock(int fd)
+{
+	_Atomic uintptr_t *e = slot(fd, false);
+	uintptr_t v = e ? atomic_load(e) : 0;
+
+	while ((v & TAG_MASK) == VS_FD_SOCK)
+		if (atomic_compare_exchange_weak(e, &v, 0))
+			return (struct vs_sock *)(v & ~(uintptr_t)TAG_MASK);
+	return NULL;
+}
+
 struct vs_ep *
 vs__fd_ep(int fd)
 {

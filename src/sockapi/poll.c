@@ -23,6 +23,7 @@
  * (notify takes the latter, and never the former).
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -159,11 +160,10 @@ item_free(struct vs_epitem *it)
 	free(it);
 }
 
-int
-vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,
-	      struct epoll_event *ev)
+static int
+ep_ctl(struct vs_ep *ep, int epfd, int op, int fd, struct epoll_event *ev,
+       struct vs_sock *s)
 {
-	struct vs_sock *s = vs__fd_sock(fd);
 	struct vs_epitem *it, **prev;
 
 	if (s && s->pending && !vs__sock_activate(fd, s))
@@ -258,13 +258,31 @@ vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,
 	}
 }
 
-/* The socket's last fd closed: it leaves every set (the kernel does
- * the same for its own fds). */
+int
+vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,
+	      struct epoll_event *ev)
+{
+	struct vs_sock *s = vs__sock_get(fd);
+	int rc = ep_ctl(ep, epfd, op, fd, ev, s);
+
+	if (s)
+		vs__sock_unref(s);
+	return rc;
+}
+
+/*
+ * The socket's last fd closed: it leaves every set (the kernel does
+ * the same for its own fds). Whoever unlinks an item from its set frees
+ * it: an EPOLL_CTL_DEL (or an ADD that lost a race) on another thread
+ * may hold one this loop found, and frees it soon; the loop then waits
+ * for that rather than free it twice.
+ */
 void
 vs__epoll_forget(struct vs_sock *s)
 {
 	for (;;) {
 		struct vs_epitem *it = NULL, **p;
+		bool mine;
 
 		pthread_mutex_lock(&s->wlock);
 		for (struct vs_watch *w = s->watch; w && !it; w = w->next)
@@ -275,10 +293,14 @@ vs__epoll_forget(struct vs_sock *s)
 		pthread_mutex_lock(&it->ep->lock);
 		for (p = &it->ep->items; *p && *p != it; p = &(*p)->next)
 			;
-		if (*p)
+		mine = *p != NULL;
+		if (mine)
 			*p = it->next;
 		pthread_mutex_unlock(&it->ep->lock);
-		item_free(it);
+		if (mine)
+			item_free(it);
+		else
+			sched_yield();
 	}
 }
 
@@ -535,7 +557,7 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 	vs__sig_clear();
 	/* The kernel's fds, with vstack's replaced by -1 (ignored). */
 	for (nfds_t i = 0; i < n; i++) {
-		struct vs_sock *s = vs__fd_sock(fds[i].fd);
+		struct vs_sock *held = vs__sock_get(fds[i].fd), *s = held;
 
 		k[i] = fds[i];
 		if (!s && vs__fd_ep(fds[i].fd))
@@ -548,6 +570,8 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 			k[i].fd = -1;
 		nk += k[i].fd >= 0;
 		nv += s != NULL;
+		if (held)
+			vs__sock_unref(held);
 	}
 	for (;;) {
 		int ready = 0, left = timeout_ms < 0 ? -1 : 0;
@@ -597,11 +621,10 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 		}
 		if (!watching) {
 			for (nfds_t i = 0; i < n; i++) {
-				struct vs_sock *s = vs__fd_sock(fds[i].fd);
+				struct vs_sock *s = vs__sock_get(fds[i].fd);
 
 				watch[i].w = w;
 				if (s) {
-					vs__sock_hold(s);
 					on[i] = s;
 					vs__watch_add(s, &watch[i]);
 				}

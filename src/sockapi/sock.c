@@ -20,6 +20,7 @@
 #include <inttypes.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -285,6 +286,21 @@ vs__sk_port(void)
 	return rt.port;
 }
 
+/*
+ * Socket memory is type-stable: a vs_sock, once allocated, stays one
+ * (a freed socket waits on a list for reuse and never goes back to
+ * malloc). A thread that read a socket's pointer from the fd table just
+ * before another thread's close() can then still look at its refs:
+ * vs__sock_get() takes a reference only while refs is not 0, then checks
+ * that the fd still names that socket (as the kernel's
+ * SLAB_TYPESAFE_BY_RCU caches are used). What it costs: the memory of
+ * the most sockets a process had at once is kept.
+ */
+static struct {
+	pthread_mutex_t lock;
+	struct vs_sock *free;
+} skmem = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
 /* In a fork child: which fd entries stay (vs__fd_each). */
 static bool
 child_keeps(void *arg, int fd, enum vs_fdkind kind, void *obj)
@@ -324,6 +340,7 @@ vs__sock_atfork_child(void)
 	 */
 	vs__fd_each(child_keeps, NULL);
 	pthread_mutex_init(&rt.lock, NULL);
+	pthread_mutex_init(&skmem.lock, NULL);
 	/* Kernel rules were the parent's (vstackctl flow ... kernel). */
 	vs__krule_atfork_child();
 	/* A native program's child stays native (sockets on the kernel);
@@ -403,22 +420,74 @@ vs__sk_unmap(const struct sockaddr *sa, struct sockaddr_in *buf)
 
 /* --- sockets: life --- */
 
+static void
+sk_mem_put(struct vs_sock *s)
+{
+	pthread_mutex_lock(&skmem.lock);
+	s->mem_next = skmem.free;
+	skmem.free = s;
+	pthread_mutex_unlock(&skmem.lock);
+}
+
 /* refs: the fds naming it (nfds), + 1 for a connection lwIP holds. */
 struct vs_sock *
 vs__sk_new(int family, int type, int nfds, int refs)
 {
-	struct vs_sock *s = calloc(1, sizeof(*s));
+	const size_t keep = offsetof(struct vs_sock, nfds);
+	struct vs_sock *s;
 
-	if (!s)
+	pthread_mutex_lock(&skmem.lock);
+	s = skmem.free;
+	if (s)
+		skmem.free = s->mem_next;
+	pthread_mutex_unlock(&skmem.lock);
+	if (!s && !(s = calloc(1, sizeof(*s))))
 		return NULL;
+	/* Everything but refs, which a stale vs__sock_get may be reading
+	 * (it is 0: such a get fails). */
+	memset((char *)s + keep, 0, sizeof(*s) - keep);
 	s->family = family;
 	s->type = type;
 	atomic_init(&s->nfds, nfds);
-	atomic_init(&s->refs, refs);
 	s->linger_s = -1;
 	pthread_mutex_init(&s->qlock, NULL);
 	pthread_mutex_init(&s->wlock, NULL);
+	/* Last: from here a stale get may take a reference (and, finding
+	 * that its fd names something else, drop it again). */
+	atomic_store_explicit(&s->refs, refs, memory_order_release);
 	return s;
+}
+
+/* A socket vs__sk_new made that was never published in the fd table:
+ * its creator's refs dropped; the last holder frees it. */
+void
+vs__sk_discard(struct vs_sock *s, int refs)
+{
+	if (atomic_fetch_sub(&s->refs, refs) == refs)
+		sk_mem_put(s);
+}
+
+struct vs_sock *
+vs__sock_get(int fd)
+{
+	for (;;) {
+		struct vs_sock *s = vs__fd_sock(fd);
+		int r;
+
+		if (!s)
+			return NULL;
+		r = atomic_load(&s->refs);
+		while (r > 0 &&
+		       !atomic_compare_exchange_weak(&s->refs, &r, r + 1))
+			;
+		if (r > 0) {
+			if (vs__fd_sock(fd) == s)
+				return s;
+			vs__sock_unref(s); /* fd was closed meanwhile */
+		} else if (vs__fd_sock(fd) == s) {
+			return NULL; /* being closed: as if it were */
+		}
+	}
 }
 
 static void sock_free(struct vs_sock *s);
@@ -472,7 +541,7 @@ sock_free(struct vs_sock *s)
 		free(d);
 	}
 	free(s->ltcp);
-	free(s);
+	sk_mem_put(s);
 }
 
 /* Wakes whoever watches s, after its readiness changed. */
@@ -945,17 +1014,21 @@ listener_start(struct vs_sock *s, bool dual)
 int
 vs__sock_listen(int fd, int backlog)
 {
-	struct vs_sock *s = vs__fd_sock(fd);
+	struct vs_sock *s = vs__sock_get(fd);
 	int family, type;
 
-	if (vs__real.listen(fd, backlog) < 0)
+	if (vs__real.listen(fd, backlog) < 0) {
+		if (s)
+			vs__sock_unref(s);
 		return -errno;
+	}
 	if (backlog <= 0)
 		backlog = 1;
 	if (backlog > 4096)
 		backlog = 4096;
 	if (s) { /* listening already: a new backlog */
 		s->backlog = (unsigned)backlog;
+		vs__sock_unref(s);
 		return 0;
 	}
 	type = vs__sk_type(fd, &family);
@@ -1068,12 +1141,9 @@ kernel_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 }
 
 int
-vs__sock_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+vs__sock_accept(int fd, struct vs_sock *ls, struct sockaddr *sa,
+		socklen_t *len, int flags)
 {
-	struct vs_sock *ls = vs__fd_sock(fd);
-
-	if (!ls) /* closed meanwhile, or the kernel's now */
-		return kernel_accept(fd, sa, len, flags);
 	if (ls->state != VS_S_LISTEN)
 		return -EINVAL;
 	if (!vs__sock_activate(fd, ls))
@@ -1156,10 +1226,10 @@ vs__sk_engine(void)
 	return &rt.es[(cpu < 0 ? 0 : (unsigned)cpu) % rt.n];
 }
 
-int
-vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
+static int
+sock_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
+	     socklen_t len)
 {
-	struct vs_sock *s = vs__fd_sock(fd);
 	struct sockaddr_storage bound;
 	socklen_t bl;
 	int family, type, rc;
@@ -1220,7 +1290,7 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		 * is full) or its state: the kernel carries it instead. */
 		static _Atomic bool said;
 
-		free(s);
+		vs__sk_discard(s, 2);
 		if (!atomic_exchange(&said, true))
 			vs_warn("connect: %s; this connection, and others that "
 				"meet it, go to the kernel (said once)",
@@ -1229,7 +1299,7 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		goto kernel;
 	}
 	if (rc) {
-		free(s);
+		vs__sk_discard(s, 2);
 		return rc;
 	}
 	vs__fd_set(fd, s, VS_FD_SOCK);
@@ -1244,6 +1314,17 @@ vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	return rc;
 kernel:
 	return vs__real.connect(fd, sa, len) < 0 ? -errno : 0;
+}
+
+int
+vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct vs_sock *s = vs__sock_get(fd);
+	int rc = sock_connect(fd, s, sa, len);
+
+	if (s)
+		vs__sock_unref(s);
+	return rc;
 }
 
 /* --- data --- */
@@ -1628,10 +1709,9 @@ vs__sock_to_kernel(int fd, struct vs_sock *s)
 void
 vs__fd_drop(int fd)
 {
-	struct vs_sock *s = vs__fd_sock(fd);
+	struct vs_sock *s = vs__fd_take_sock(fd);
 
 	if (s) {
-		vs__fd_set(fd, NULL, VS_FD_NONE);
 		if (atomic_fetch_sub(&s->nfds, 1) == 1)
 			sock_release(s);
 		else
@@ -1762,11 +1842,10 @@ vs__sock_name(struct vs_sock *s, bool peer, struct sockaddr *sa, socklen_t *len)
 int
 vs__sock_dup(int oldfd, int newfd)
 {
-	struct vs_sock *s = vs__fd_sock(oldfd);
+	struct vs_sock *s = vs__sock_get(oldfd); /* becomes newfd's */
 	struct vs_ep *ep = vs__fd_ep(oldfd);
 
 	if (s) {
-		atomic_fetch_add(&s->refs, 1);
 		atomic_fetch_add(&s->nfds, 1);
 		return vs__fd_set(newfd, s, VS_FD_SOCK);
 	}

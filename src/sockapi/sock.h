@@ -130,7 +130,9 @@ enum vs_sstate {
 };
 
 struct vs_sock {
-	_Atomic int refs; /* fds naming it, + 1 while its connection lives */
+	/* First, and never cleared by reuse (vs__sock_get). */
+	_Atomic int refs; /* fds naming it, + 1 while its connection lives,
+			   * + 1 per call under way; 0: free */
 	_Atomic int nfds; /* fds naming it */
 	int family, type;
 	enum vs_sstate state;
@@ -182,6 +184,7 @@ struct vs_sock {
 
 	pthread_mutex_t wlock; /* watchers */
 	struct vs_watch *watch;
+	struct vs_sock *mem_next; /* on the free list (sock.c) */
 };
 
 /* What the table holds for an fd. */
@@ -219,11 +222,20 @@ void vs__fd_each(bool (*keep)(void *arg, int fd, enum vs_fdkind kind,
 			      void *obj),
 		 void *arg);
 
-/* The vstack object of fd (a reference is not taken: the fd's own
- * holds it while the call runs), or NULL: the kernel's. */
+/* The vstack object of fd, or NULL: the kernel's. No reference is
+ * taken: another thread's close() may release it at any moment (its
+ * memory stays a vs_sock, see vs__sock_get), so only what tolerates a
+ * stale answer (readiness, "is this vstack's") may use it unheld. */
 struct vs_sock *vs__fd_sock(int fd);
-/* A reference for the length of a call that may block: a close() from
- * another thread meanwhile does not free the socket under it. */
+/* Clears fd's entry if it is a socket: the socket (whose fd reference
+ * passes to the caller), or NULL. Of two threads closing one fd, one
+ * gets it. */
+struct vs_sock *vs__fd_take_sock(int fd);
+/* fd's socket with a reference for the length of a call, or NULL (the
+ * kernel's, or closed meanwhile). A close() from another thread during
+ * the call does not free it under the call; vs__sock_unref() ends it. */
+struct vs_sock *vs__sock_get(int fd);
+/* One more reference to a socket the caller holds one to. */
 void vs__sock_hold(struct vs_sock *s);
 void vs__sock_unref(struct vs_sock *s);
 int vs__fd_set_ep(int fd, struct vs_ep *ep);
@@ -242,7 +254,8 @@ void vs__fd_forget(int fd);
 /* sendto/sendmsg with an address on an fd vstack does not know: an
  * unbound UDP socket whose first destination is reached through the
  * port becomes vstack's (as the kernel would bind it then). The socket,
- * or NULL: the kernel's (remembered, so later sends cost a lookup). */
+ * held (vs__sock_unref), or NULL: the kernel's (remembered, so later
+ * sends cost a lookup). */
 struct vs_sock *vs__sock_first_send(int fd, const struct sockaddr *to,
 				    socklen_t len);
 
@@ -263,7 +276,9 @@ bool vs__sock_activate(int fd, struct vs_sock *s);
  * becomes vstack's (the kernel's binding keeps the port reserved). */
 void vs__sock_bound(int fd);
 int vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len);
-int vs__sock_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags);
+/* ls: fd's listener, held by the caller. */
+int vs__sock_accept(int fd, struct vs_sock *ls, struct sockaddr *sa,
+		    socklen_t *len, int flags);
 /* Every receive and send call comes here (read, recv, recvfrom, readv
  * build a msghdr); fd is the socket's (a UDP socket's kernel half). */
 ssize_t vs__sock_recvmsg(int fd, struct vs_sock *s, struct msghdr *m,

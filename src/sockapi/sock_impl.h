@@ -52,6 +52,8 @@ const struct sockaddr *vs__sk_unmap(const struct sockaddr *sa,
 
 /* refs: the fds naming it (nfds), + 1 for a connection lwIP holds. */
 struct vs_sock *vs__sk_new(int family, int type, int nfds, int refs);
+/* Drops a new socket its creator never published (refs: the creator's). */
+void vs__sk_discard(struct vs_sock *s, int refs);
 /* fd's socket type (SOCK_STREAM, SOCK_DGRAM) and family. */
 int vs__sk_type(int fd, int *family);
 /* Wakes whoever watches s, after its readiness changed. */

@@ -101,18 +101,18 @@ sk_udp_open(struct vs_sock *s, const struct sockaddr *local, unsigned flags)
 	return rc;
 }
 
-/* fd's UDP socket becomes vstack's, bound to local: the socket, or NULL
- * (the kernel keeps it). */
+/* fd's UDP socket becomes vstack's, bound to local: the socket, held
+ * for the caller (vs__sock_unref), or NULL (the kernel keeps it). */
 static struct vs_sock *
 udp_take(int fd, int family, const struct sockaddr *local, unsigned flags)
 {
-	struct vs_sock *s = vs__sk_new(family, SOCK_DGRAM, 1, 1);
+	struct vs_sock *s = vs__sk_new(family, SOCK_DGRAM, 1, 2);
 
 	if (!s)
 		return NULL;
 	vs__sock_inherit_options(fd, s);
 	if (sk_udp_open(s, local, flags)) {
-		free(s);
+		vs__sk_discard(s, 2);
 		return NULL;
 	}
 	vs__fd_set(fd, s, VS_FD_SOCK);
@@ -150,6 +150,7 @@ vs__sock_bound(int fd)
 			true; /* loopback datagrams reach the kernel's half */
 		vs_info("fd %d: UDP on vstack, port %u", fd,
 			vs__sa_port((struct sockaddr *)&s->local));
+		vs__sock_unref(s);
 	}
 }
 
@@ -177,7 +178,7 @@ vs__sock_first_send(int fd, const struct sockaddr *to, socklen_t len)
 		s = udp_take(fd, family, (struct sockaddr *)&any, 0);
 	if (!s)
 		vs__fd_mark_kernel(fd);
-	return s;
+	return s; /* held (udp_take) */
 }
 
 /* connect() on a UDP socket: the default destination (AF_UNSPEC:
@@ -189,6 +190,7 @@ vs__sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
 {
 	struct sockaddr_storage src;
 	int family = 0;
+	bool taken = false;
 
 	if (!s) {
 		if (sa->sa_family == AF_UNSPEC || !vs__sk_rt_up() ||
@@ -204,6 +206,7 @@ vs__sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
 		s = udp_take(fd, family, (struct sockaddr *)&src, 0);
 		if (!s)
 			return vs__real.connect(fd, sa, len) < 0 ? -errno : 0;
+		taken = true;
 	}
 	vs__engine_lock(s->e);
 	if (sa->sa_family == AF_UNSPEC) {
@@ -217,6 +220,8 @@ vs__sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
 		s->udp_connected = true;
 	}
 	vs__engine_unlock(s->e);
+	if (taken)
+		vs__sock_unref(s);
 	return 0;
 }
 
