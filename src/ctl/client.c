@@ -46,11 +46,13 @@ vs__ctl_pids(const char *dir, int *pids, int max)
 
 		if (!pid)
 			continue;
-		if (kill(pid, 0) && errno == ESRCH) { /* gone: its socket too */
+		if (vs__ctl_sock_stale(dir, de->d_name)) {
 			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			unlink(path);
+			unlink(path); /* gone: its socket too */
 			continue;
 		}
+		if (kill(pid, 0) && errno == ESRCH)
+			continue;
 		pids[n++] = pid;
 	}
 	closedir(d);

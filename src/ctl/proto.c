@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -246,6 +249,27 @@ vs__ctl_sock_pid(const char *name)
 			       pid <= 1 << 22 ?
 		       (int)pid :
 		       0;
+}
+
+bool
+vs__ctl_sock_stale(const char *dir, const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int pid = vs__ctl_sock_pid(name), fd, rc;
+
+	if (!pid || !kill(pid, 0) || errno != ESRCH)
+		return false;
+	/* The pid may have been reused by a process that serves this name
+	 * now: only a socket nobody listens on is stale. */
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir,
+			     name) >= sizeof(sa.sun_path))
+		return false;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return false;
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? errno : 0;
+	close(fd);
+	return rc == ECONNREFUSED;
 }
 
 void

@@ -59,6 +59,10 @@ const char *vs__ctl_unknown_arg(const struct vs_ctl_req *r,
 
 /* The pid a control socket's file name "PID.sock" names, or 0. */
 int vs__ctl_sock_pid(const char *name);
+/* Whether dir/name is a control socket left by a process that is gone:
+ * its pid does not exist and nothing listens on it (a process that got
+ * the pid again may serve that name already). */
+bool vs__ctl_sock_stale(const char *dir, const char *name);
 
 /* A growing text buffer for replies. */
 struct vs_ctl_buf {

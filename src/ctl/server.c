@@ -930,9 +930,8 @@ sweep(const char *dir)
 
 	while (d && (de = readdir(d))) {
 		char path[sizeof(S.path) + 300];
-		int pid = vs__ctl_sock_pid(de->d_name);
 
-		if (!pid || kill(pid, 0) == 0 || errno != ESRCH)
+		if (!vs__ctl_sock_stale(dir, de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (!unlink(path))
@@ -991,17 +990,25 @@ start(const struct vs_config *cfg)
 	if (!dir_ours(dir))
 		goto fail;
 	sweep(dir);
+	/* Bound and listening under a temporary name first, then renamed:
+	 * a PID.sock file always has its listener, so another process's
+	 * sweep, finding the pid gone and nobody listening, removes only a
+	 * dead process's socket, never one whose pid was just reused. */
 	snprintf(S.path, sizeof(S.path), "%s/%d.sock", dir, (int)S.pid);
-	memcpy(sa.sun_path, S.path, sizeof(S.path));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/.%d.new", dir,
+		 (int)S.pid);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	unlink(S.path);
+	unlink(sa.sun_path);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    chmod(S.path, 0600) || listen(fd, 16)) {
+	    chmod(sa.sun_path, 0600) || listen(fd, 16) ||
+	    rename(sa.sun_path, S.path)) {
 		vs_warn("control: cannot serve %s: %s; vstackctl will not see "
 			"this process",
 			S.path, strerror(errno));
-		if (fd >= 0)
+		if (fd >= 0) {
 			close(fd);
+			unlink(sa.sun_path);
+		}
 		S.path[0] = 0;
 		goto fail;
 	}

@@ -1141,8 +1141,8 @@ kernel_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 }
 
 int
-vs__sock_accept(int fd, struct vs_sock *ls, struct sockaddr *sa,
-		socklen_t *len, int flags)
+vs__sock_accept(int fd, struct vs_sock *ls, struct sockaddr *sa, socklen_t *len,
+		int flags)
 {
 	if (ls->state != VS_S_LISTEN)
 		return -EINVAL;

@@ -7,7 +7,12 @@
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
-fail() { echo "FAIL: round ${round:-}: $*" >&2; tail -5 "$VSEMU_TMP/redis.log" >&2; exit 1; }
+fail() {
+	echo "FAIL: round ${round:-}: $*" >&2
+	echo "control sockets: $(ls -a /run/vstack | tr '\n' ' ')" >&2
+	tail -20 "$VSEMU_TMP/redis.log" >&2
+	exit 1
+}
 command -v redis-server >/dev/null || { echo "redis-server missing: run scripts/setup"; exit 77; }
 rounds=${KILL9_ROUNDS:-100}
 
