@@ -9,8 +9,12 @@
  * Must never: make an engine wait (a full tap drops and counts); free a
  * tap an engine may still be writing (detached taps are freed only after
  * each engine ran a call from its ring, i.e. passed a point where it does
- * not hold the tap).
+ * not hold the tap); make libvstack.so depend on libpcap (loaded on the
+ * first capture: linked, it brought libdbus, libsystemd, libgcrypt and
+ * six more into every preloaded program, whose constructors then ran
+ * before anything of vstack's).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <semaphore.h>
@@ -33,35 +37,83 @@ struct vs_capture {
 	uint64_t written, seen;
 };
 
+/* The libpcap calls capture makes, from the library loaded at first use
+ * (by the control server's thread only). */
+static struct {
+	bool loaded;
+	pcap_t *(*open_dead)(int, int);
+	int (*compile)(pcap_t *, struct bpf_program *, const char *, int,
+		       bpf_u_int32);
+	char *(*geterr)(pcap_t *);
+	pcap_dumper_t *(*dump_open)(pcap_t *, const char *);
+	void (*dump_close)(pcap_dumper_t *);
+	void (*freecode)(struct bpf_program *);
+	void (*close)(pcap_t *);
+	int (*offline_filter)(const struct bpf_program *,
+			      const struct pcap_pkthdr *, const u_char *);
+	void (*dump)(u_char *, const struct pcap_pkthdr *, const u_char *);
+	int (*dump_flush)(pcap_dumper_t *);
+} pc;
+
+static bool
+pcap_load(char *err, size_t errlen)
+{
+	void *h;
+
+	if (pc.loaded)
+		return true;
+	h = dlopen(VS_PCAP_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(err, errlen, "capture needs libpcap: %s", dlerror());
+		return false;
+	}
+#define SYM(f) (*(void **)&pc.f = dlsym(h, "pcap_" #f))
+	if (!SYM(open_dead) || !SYM(compile) || !SYM(geterr) ||
+	    !SYM(dump_open) || !SYM(dump_close) || !SYM(freecode) ||
+	    !SYM(close) || !SYM(offline_filter) || !SYM(dump) ||
+	    !SYM(dump_flush)) {
+		snprintf(err, errlen, "%s: a pcap_* call is missing",
+			 VS_PCAP_SONAME);
+		dlclose(h);
+		return false;
+	}
+#undef SYM
+	pc.loaded = true; /* for good: never unloaded */
+	return true;
+}
+
 struct vs_capture *
 vs__capture_new(struct vs_engine **es, unsigned n, const char *file,
 		const char *filter, long count, char *err, size_t errlen)
 {
-	struct vs_capture *c = calloc(1, sizeof(*c));
+	struct vs_capture *c;
 
+	if (!pcap_load(err, errlen))
+		return NULL;
+	c = calloc(1, sizeof(*c));
 	if (!c || n > VS_MAX_ENGINES) {
 		snprintf(err, errlen, "out of memory");
 		free(c);
 		return NULL;
 	}
 	c->count = count;
-	c->dead = pcap_open_dead(DLT_EN10MB, VS_TAP_SNAP);
+	c->dead = pc.open_dead(DLT_EN10MB, VS_TAP_SNAP);
 	if (!c->dead) {
 		snprintf(err, errlen, "pcap_open_dead failed");
 		goto fail;
 	}
 	if (filter && *filter) {
-		if (pcap_compile(c->dead, &c->prog, filter, 1,
-				 PCAP_NETMASK_UNKNOWN)) {
+		if (pc.compile(c->dead, &c->prog, filter, 1,
+			       PCAP_NETMASK_UNKNOWN)) {
 			snprintf(err, errlen, "filter '%s': %s", filter,
-				 pcap_geterr(c->dead));
+				 pc.geterr(c->dead));
 			goto fail;
 		}
 		c->have_prog = true;
 	}
-	c->dump = pcap_dump_open(c->dead, file);
+	c->dump = pc.dump_open(c->dead, file);
 	if (!c->dump) {
-		snprintf(err, errlen, "%s", pcap_geterr(c->dead));
+		snprintf(err, errlen, "%s", pc.geterr(c->dead));
 		goto fail;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -81,11 +133,11 @@ fail:
 	for (unsigned i = 0; i < n; i++)
 		free(c->tap[i]);
 	if (c->dump)
-		pcap_dump_close(c->dump);
+		pc.dump_close(c->dump);
 	if (c->have_prog)
-		pcap_freecode(&c->prog);
+		pc.freecode(&c->prog);
 	if (c->dead)
-		pcap_close(c->dead);
+		pc.close(c->dead);
 	free(c);
 	return NULL;
 }
@@ -115,14 +167,14 @@ vs__capture_drain(struct vs_capture *c)
 			if (c->count && (long)c->written >= c->count)
 				continue;
 			if (c->have_prog &&
-			    !pcap_offline_filter(&c->prog, &h, sl->data))
+			    !pc.offline_filter(&c->prog, &h, sl->data))
 				continue;
-			pcap_dump((u_char *)c->dump, &h, sl->data);
+			pc.dump((u_char *)c->dump, &h, sl->data);
 			c->written++;
 		}
 		atomic_store_explicit(&t->tail, tail, memory_order_release);
 	}
-	pcap_dump_flush(c->dump);
+	pc.dump_flush(c->dump);
 	return c->count && (long)c->written >= c->count;
 }
 
@@ -174,9 +226,9 @@ vs__capture_free(struct vs_capture *c)
 				vs__engine_queue(c->e[i]));
 		}
 	}
-	pcap_dump_close(c->dump);
+	pc.dump_close(c->dump);
 	if (c->have_prog)
-		pcap_freecode(&c->prog);
-	pcap_close(c->dead);
+		pc.freecode(&c->prog);
+	pc.close(c->dead);
 	free(c);
 }
