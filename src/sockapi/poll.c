@@ -273,32 +273,44 @@ vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,
 /*
  * The socket's last fd closed: it leaves every set (the kernel does
  * the same for its own fds). Whoever unlinks an item from its set frees
- * it: an EPOLL_CTL_DEL (or an ADD that lost a race) on another thread
- * may hold one this loop found, and frees it soon; the loop then waits
- * for that rather than free it twice.
+ * it. An item on s's watch list is alive, and so is its set, while
+ * s->wlock is held (a set frees an item only after vs__watch_del, and
+ * itself only after its items); the set's lock is then only tried, as
+ * the order elsewhere is set, then socket. An item not in its set is an
+ * EPOLL_CTL_DEL's (or an ADD's that lost a race) on another thread,
+ * which frees it soon; the loop waits for that rather than free it
+ * twice (or read it once it is freed: sockapi.close_races under ASan).
  */
 void
 vs__epoll_forget(struct vs_sock *s)
 {
 	for (;;) {
 		struct vs_epitem *it = NULL, **p;
-		bool mine;
+		struct vs_watch **wp;
+		bool mine = false;
 
 		pthread_mutex_lock(&s->wlock);
-		for (struct vs_watch *w = s->watch; w && !it; w = w->next)
-			it = w->item;
-		pthread_mutex_unlock(&s->wlock);
-		if (!it)
-			return;
-		pthread_mutex_lock(&it->ep->lock);
-		for (p = &it->ep->items; *p && *p != it; p = &(*p)->next)
+		for (wp = &s->watch; *wp && !(*wp)->item; wp = &(*wp)->next)
 			;
-		mine = *p != NULL;
+		if (!*wp) {
+			pthread_mutex_unlock(&s->wlock);
+			return;
+		}
+		it = (*wp)->item;
+		if (!pthread_mutex_trylock(&it->ep->lock)) {
+			for (p = &it->ep->items; *p && *p != it;
+			     p = &(*p)->next)
+				;
+			mine = *p != NULL;
+			if (mine) {
+				*p = it->next;
+				*wp = it->watch.next;
+			}
+			pthread_mutex_unlock(&it->ep->lock);
+		}
+		pthread_mutex_unlock(&s->wlock);
 		if (mine)
-			*p = it->next;
-		pthread_mutex_unlock(&it->ep->lock);
-		if (mine)
-			item_free(it);
+			free(it);
 		else
 			sched_yield();
 	}
