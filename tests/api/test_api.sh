@@ -16,7 +16,7 @@ netns_create a b
 netns_link a b
 vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
 native() { # the program in namespace a, on the emulated port
-	netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VSEMU_LIB/libvsemu.so" \
+	netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VSEMU_LIB/libvsemu.so" \
 		VSTACK_DEVICE=mlx5_0 VSTACK_LOG=warn "$@"
 }
 echo_via() { # SOURCE: one line echoed by the server on 9000 from SOURCE?

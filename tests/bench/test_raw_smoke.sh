@@ -11,7 +11,7 @@ vsemu_start a mlx5_0 to_b 10.77.1.1/24
 vsemu_start b mlx5_1 to_a 10.77.1.2/24
 m0=02:76:73:00:00:00
 run() { local ns=$1; shift; netns_exec "$ns" env VSEMU_DIR="$VSEMU_DIR" \
-	LD_PRELOAD="$VS_BUILD/emu/libvsemu.so" VSTACK_LOG=error timeout 60 "$@"; }
+	LD_PRELOAD="$VS_SAN_PRELOAD$VS_BUILD/emu/libvsemu.so" VSTACK_LOG=error timeout 60 "$@"; }
 
 run a "$VS_BUILD/bench/vstack_raw_lat" -d mlx5_0 --server >"$VSEMU_TMP/ls" 2>&1 &
 s=$!

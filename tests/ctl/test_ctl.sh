@@ -51,7 +51,7 @@ netns_exec b ip addr add 10.77.1.2/24 dev to_a 2>/dev/null || true
 run_vs() { # OUT PROGRAM ARGS...
 	local out=$1
 	shift
-	netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VSEMU_LIB/libvsemu.so" \
+	netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VSEMU_LIB/libvsemu.so" \
 		VSTACK_LOG=info "$launch" run --device mlx5_0 --cores 1 -- "$@" >"$out" 2>&1
 }
 col() { # TABLE-TEXT ROW-MATCH COLUMN-NAME: a cell of vstackctl's output
@@ -270,7 +270,7 @@ run)
 		local msg=$1
 		shift
 		rm -f "$VSEMU_TMP/ran"
-		if netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VSEMU_LIB/libvsemu.so" \
+		if netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VSEMU_LIB/libvsemu.so" \
 			"$@" >"$VSEMU_TMP/err" 2>&1; then fail "succeeded: $*"; fi
 		cat "$VSEMU_TMP/err"
 		grep -q -- "$msg" "$VSEMU_TMP/err" || fail "no '$msg' in: $(cat "$VSEMU_TMP/err")"

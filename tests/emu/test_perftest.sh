@@ -33,7 +33,7 @@ common="-j 10.0.0.2 -J 10.0.0.1 -k 5001 -K 5000 $count -F"
 run() {
 	local ns=$1
 	shift
-	netns_exec "$ns" env LD_PRELOAD="$VS_BUILD/emu/libvsemu.so" \
+	netns_exec "$ns" env LD_PRELOAD="$VS_SAN_PRELOAD$VS_BUILD/emu/libvsemu.so" \
 		VSEMU_DIR="$VSEMU_DIR" timeout 60 stdbuf -oL "$@"
 }
 run a "$tool" -d mlx5_0 -B $m0 -E $m1 $common --server >"$VSEMU_TMP/server" 2>&1 &

@@ -31,7 +31,7 @@ fi
 native() { # OUT PROGRAM ARGS...: in namespace a on the emulated port
 	local out=$1
 	shift
-	netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VSEMU_LIB/libvsemu.so" \
+	netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VSEMU_LIB/libvsemu.so" \
 		VSTACK_DEVICE=mlx5_0 VSTACK_LOG=warn "$@" >"$out" 2>&1
 }
 gone() { [ -z "$(netns_pidof "$1" "$2")" ]; }
@@ -127,7 +127,7 @@ l2fwd)
 	for src in 10.77.9.1 10.77.9.3; do
 		netns_exec c ip neigh replace $src lladdr "$(mac f vsmlx5_1)" dev to_f nud permanent
 	done
-	netns_exec f env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VSEMU_LIB/libvsemu.so" \
+	netns_exec f env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VSEMU_LIB/libvsemu.so" \
 		VSTACK_LOG=warn "$VS_BUILD/examples/vs-l2fwd" -x 10.77.9.3 \
 		mlx5_0 "$(mac a to_f)" mlx5_1 "$(mac c to_f)" >"$VSEMU_TMP/out" 2>&1 &
 	wait_for_line "$VSEMU_TMP/out" ready

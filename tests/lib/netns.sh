@@ -24,6 +24,10 @@
 #   netns_teardown            # also runs automatically on exit and signals
 #   NETNS_CLEANUP+=("cmd")    # run by netns_teardown, after the namespaces
 
+# An ASan build's shared runtime (CMakeLists.txt), to put first in any
+# LD_PRELOAD that holds a sanitized library; empty otherwise.
+VS_SAN_PRELOAD=${VS_SAN_RUNTIME:+$VS_SAN_RUNTIME }
+
 NETNS_PREFIX="vst$$_"
 NETNS_CREATED=()
 NETNS_CLEANUP=() # commands run by netns_teardown after the namespaces go

@@ -88,7 +88,7 @@ vstack_exec() {
 	local ns=$1 dev=$2
 	shift 2
 	netns_exec "$ns" env VSEMU_DIR="$VSEMU_DIR" \
-		LD_PRELOAD="$VSEMU_LIB/libvsemu.so $VS_BUILD/libvstack.so" \
+		LD_PRELOAD="$VS_SAN_PRELOAD$VSEMU_LIB/libvsemu.so $VS_BUILD/libvstack.so" \
 		VSTACK_DEVICE="$(vs_dev "$dev")" VSTACK_LOG="${VSTACK_LOG:-warn}" "$@"
 }
 

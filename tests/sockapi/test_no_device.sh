@@ -4,7 +4,7 @@
 # have a device say so and exit non-zero. Never a crash or a hang.
 #
 #   - redis-server (LD_PRELOAD) serves kernel clients, and a preloaded
-#     curl talks to it, with VSTACK_DEVICE unset, mlx5_0, and a name that
+#     redis-cli talks to it, with VSTACK_DEVICE unset, mlx5_0, and a name that
 #     does not exist; each process warns exactly once;
 #   - the same with xdp:IFNAME as a user without privileges, and with an
 #     interface that does not exist;
@@ -14,7 +14,7 @@ set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh" # wait_for_line, VSEMU_TMP
 fail() { echo "FAIL: $*" >&2; exit 1; }
-for p in redis-server redis-cli curl setpriv; do
+for p in redis-server redis-cli setpriv; do
 	command -v $p >/dev/null || fail "$p missing: run scripts/setup"
 done
 if [ -n "$(ls /sys/class/infiniband 2>/dev/null)" ]; then
@@ -45,12 +45,12 @@ one_warning() {
 	[ "$n" = 1 ] || { cat "$1" >&2; fail "$2: $n warnings, want 1"; }
 }
 
-# preload_case NAME AS DEVICE: redis-server and curl preloaded, as root
+# preload_case NAME AS DEVICE: redis-server and redis-cli preloaded, as root
 # or nobody, with VSTACK_DEVICE=DEVICE ("-" leaves it unset).
 port=6390
 preload_case() {
 	local name=$1 as=$2 dev=$3 pid out
-	local envs=(env -u VSTACK_DEVICE LD_PRELOAD="$tmp/libvstack.so")
+	local envs=(env -u VSTACK_DEVICE LD_PRELOAD="$VS_SAN_PRELOAD$tmp/libvstack.so")
 	local run=()
 	[ "$dev" = - ] || envs+=(VSTACK_DEVICE="$dev")
 	[ "$as" = nobody ] && run=("${nobody[@]}")
@@ -64,12 +64,14 @@ preload_case() {
 		fail "$name: SET from a kernel client"
 	[ "$(netns_exec b timeout 10 redis-cli -h 10.77.1.1 -p $port get k)" = v ] ||
 		fail "$name: GET from a kernel client"
-	# A preloaded client (dict:// sends PING, reads +PONG).
-	out=$(netns_exec b "${run[@]}" "${envs[@]}" timeout 10 curl -s \
-		"dict://10.77.1.1:$port/PING" 2>"$tmp/$name.curl") ||
-		{ cat "$tmp/$name.curl" >&2; fail "$name: curl failed"; }
-	echo "$out" | grep -q '+PONG' || fail "$name: curl got no PONG: $out"
-	one_warning "$tmp/$name.curl" "$name: curl"
+	# A preloaded client. (Not curl: under the ASan stage the
+	# sanitizer's runtime, preloaded into curl, deadlocks in
+	# libgpg-error's constructor, which curl's libraries bring.)
+	out=$(netns_exec b "${run[@]}" "${envs[@]}" timeout 10 redis-cli \
+		-h 10.77.1.1 -p $port ping 2>"$tmp/$name.cli") ||
+		{ cat "$tmp/$name.cli" >&2; fail "$name: redis-cli failed"; }
+	[ "$out" = PONG ] || fail "$name: redis-cli got no PONG: $out"
+	one_warning "$tmp/$name.cli" "$name: redis-cli"
 	kill -0 "$pid" 2>/dev/null || fail "$name: redis-server died"
 	one_warning "$tmp/$name.redis" "$name: redis-server"
 	kill "$pid"

@@ -22,7 +22,7 @@ netns_exec b "$VS_BUILD/tests/sockapi_peer" 8000 >"$VSEMU_TMP/peer" 2>&1 &
 wait_for_line "$VSEMU_TMP/peer" listening
 run() { # OUT [preload]
 	local pre=()
-	[ $# = 2 ] && pre=(env LD_PRELOAD="$VS_BUILD/emu/libvsemu.so $VS_BUILD/libvstack.so"
+	[ $# = 2 ] && pre=(env LD_PRELOAD="$VS_SAN_PRELOAD$VS_BUILD/emu/libvsemu.so $VS_BUILD/libvstack.so"
 		VSTACK_DEVICE=mlx5_0 VSTACK_LOG=warn)
 	local rc=0
 	netns_exec a env VSEMU_DIR="$VSEMU_DIR" "${pre[@]}" timeout "${SEM_TIMEOUT:-50}" \

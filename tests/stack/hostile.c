@@ -93,7 +93,8 @@ send_seg(uint16_t sport, uint8_t flags, uint32_t seq, uint32_t ack,
 	tcp[13] = flags;
 	tcp[14] = 0xff; /* window 65535 */
 	tcp[15] = 0xff;
-	memcpy(tcp + 20, data, len);
+	if (len)
+		memcpy(tcp + 20, data, len);
 	/* pseudo header: addresses, protocol, TCP length */
 	s = sum16(ip + 12, 8, 6 + (uint32_t)(20 + len));
 	s = fold(sum16(tcp, 20 + len, s));

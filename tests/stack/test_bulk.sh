@@ -11,7 +11,7 @@ fail() { echo "FAIL: $*" >&2; cat "$VSEMU_TMP/srv" >&2; exit 1; }
 netns_create a b
 netns_link a b
 vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
-netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_BUILD/emu/libvsemu.so" \
+netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VS_BUILD/emu/libvsemu.so" \
 	VSTACK_LOG=error "$VS_BUILD/tests/bulk_echo" "$(vs_dev mlx5_0)" 7100 2 >"$VSEMU_TMP/srv" 2>&1 &
 srv=$!
 wait_for_line "$VSEMU_TMP/srv" ready

@@ -30,7 +30,7 @@ netns_create a b
 netns_link a b
 VSEMU_ARGS=$VSEMU_ARGS vsemu_start a mlx5_0 to_b 10.77.1.1/24
 # vstack's echo on 7200; the kernel's own echo (kecho) on 7300, same host.
-netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_BUILD/emu/libvsemu.so" \
+netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VS_BUILD/emu/libvsemu.so" \
 	VSTACK_LOG=error "$VS_BUILD/tests/bulk_echo" mlx5_0 7200 1 >"$VSEMU_TMP/srv" 2>&1 &
 srv=$!
 netns_exec a "$VS_BUILD/tests/kecho" 7300 1 >"$VSEMU_TMP/kecho" 2>&1 &

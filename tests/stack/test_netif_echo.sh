@@ -15,7 +15,7 @@ fail() { echo "FAIL: $*" >&2; cat "$VSEMU_TMP/echo" >&2; exit 1; }
 netns_create a b
 netns_link a b
 vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
-netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_BUILD/emu/libvsemu.so" \
+netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VS_BUILD/emu/libvsemu.so" \
 	"$VS_BUILD/tests/$prog" mlx5_0 7000 3 >"$VSEMU_TMP/echo" 2>&1 &
 server=$!
 wait_for_line "$VSEMU_TMP/echo" ready

@@ -13,7 +13,7 @@ netns_create a b
 netns_link a b
 [ "$(netns_exec b sysctl -n net.ipv4.tcp_sack)" = 1 ] || fail "the peer does not SACK"
 VSEMU_ARGS="--impair-out drop=400/402/404" vsemu_start a mlx5_0 to_b 10.77.1.1/24
-netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_BUILD/emu/libvsemu.so" \
+netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VS_BUILD/emu/libvsemu.so" \
 	VSTACK_LOG=error "$VS_BUILD/tests/bulk_echo" mlx5_0 7200 1 >"$VSEMU_TMP/srv" 2>&1 &
 srv=$!
 wait_for_line "$VSEMU_TMP/srv" ready

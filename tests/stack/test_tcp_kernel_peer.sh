@@ -11,7 +11,7 @@ netns_link a b
 vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
 netns_exec b "$VS_BUILD/tests/kecho" 8000 2 >"$VSEMU_TMP/kecho" 2>&1 &
 wait_for_line "$VSEMU_TMP/kecho" listening
-netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_BUILD/emu/libvsemu.so" \
+netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VS_BUILD/emu/libvsemu.so" \
 	"$VS_BUILD/tests/tcp_kernel_peer" "$(vs_dev mlx5_0)" >"$VSEMU_TMP/out" 2>&1 &
 prog=$!
 wait_for_line "$VSEMU_TMP/out" ready

@@ -43,7 +43,7 @@ time_wait() {
 		{ cat "$VSEMU_TMP/conns" >&2; fail "no TIME-WAIT for the client's port $2"; }
 }
 
-netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VSEMU_LIB/libvsemu.so" \
+netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VSEMU_LIB/libvsemu.so" \
 	VSTACK_DEVICE=mlx5_0 VSTACK_LOG=info VSTACK_CONTROL_DIR="$VSTACK_CONTROL_DIR" \
 	"$VS_BUILD/examples/vs-http" -c 2 8080 >"$VSEMU_TMP/out.http" 2>&1 &
 wait_for_line "$VSEMU_TMP/out.http" "control: serving"

@@ -12,7 +12,7 @@ netns_link a b
 vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
 netns_exec b "$VS_BUILD/tests/kudp" echo 7500 6 >"$VSEMU_TMP/kudp" 2>&1 &
 wait_for_line "$VSEMU_TMP/kudp" listening
-netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_BUILD/emu/libvsemu.so" \
+netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VS_BUILD/emu/libvsemu.so" \
 	"$VS_BUILD/tests/udp_kernel_peer" "$(vs_dev mlx5_0)" >"$VSEMU_TMP/out" 2>&1 &
 prog=$!
 wait_for_line "$VSEMU_TMP/out" ready
