@@ -21,8 +21,11 @@ netns_link a b
 vsemu_start a mlx5_0 to_b 10.77.1.1/24
 
 server() {
+	# Emptied here, not by the background job's redirection: that may
+	# run after the wait below has read the last round's "Ready".
+	: >"$VSEMU_TMP/redis.log"
 	vstack_exec a mlx5_0 redis-server --port 6379 --save "" --appendonly no \
-		--protected-mode no --daemonize no --logfile "" >"$VSEMU_TMP/redis.log" 2>&1 &
+		--protected-mode no --daemonize no --logfile "" >>"$VSEMU_TMP/redis.log" 2>&1 &
 	wait_until 10 "redis to start" grep -q "Ready to accept" "$VSEMU_TMP/redis.log" ||
 		fail "redis did not start"
 	pid=$(netns_pidof a redis-server)
