@@ -126,6 +126,14 @@ set_buffers(struct vs_config *cfg, const char *v, char *why, size_t whylen)
 }
 
 static int
+set_flows(struct vs_config *cfg, const char *v, char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	return parse_uint(v, 64, 1u << 20, &cfg->flows);
+}
+
+static int
 set_spin_us(struct vs_config *cfg, const char *v, char *why, size_t whylen)
 {
 	(void)why;
@@ -177,6 +185,8 @@ static const struct key_desc keys[VS_CFG_NKEYS] = {
 				 set_buffer_size },
 	[VS_CFG_BUFFERS] = { "buffers", "VSTACK_BUFFERS",
 			     "a number of buffers 1024..1048576", set_buffers },
+	[VS_CFG_FLOWS] = { "flows", "VSTACK_FLOWS",
+			   "a number of flow rules 64..1048576", set_flows },
 	[VS_CFG_SPIN_US] = { "spin_us", "VSTACK_SPIN_US",
 			     "microseconds 0..1000000", set_spin_us },
 	[VS_CFG_CONTROL_DIR] = { "control_dir", "VSTACK_CONTROL_DIR",
@@ -203,6 +213,7 @@ vs__config_init(struct vs_config *cfg)
 	cfg->hugepages = true;
 	cfg->buffer_size = 2048;
 	cfg->buffers = 32768;
+	cfg->flows = 65536; /* VS_PORT_FLOWS */
 	cfg->spin_us = 50;
 	strcpy(cfg->control_dir, "/run/vstack");
 }
@@ -576,6 +587,9 @@ vs__config_value(const struct vs_config *cfg, int k, char *buf, size_t len)
 		break;
 	case VS_CFG_BUFFERS:
 		snprintf(buf, len, "%u", cfg->buffers);
+		break;
+	case VS_CFG_FLOWS:
+		snprintf(buf, len, "%u", cfg->flows);
 		break;
 	case VS_CFG_SPIN_US:
 		snprintf(buf, len, "%u", cfg->spin_us);

@@ -39,6 +39,7 @@ enum vs_config_key {
 	VS_CFG_HUGEPAGES,
 	VS_CFG_BUFFER_SIZE,
 	VS_CFG_BUFFERS,
+	VS_CFG_FLOWS,
 	VS_CFG_SPIN_US,
 	VS_CFG_CONTROL_DIR,
 	VS_CFG_RULE,
@@ -58,6 +59,7 @@ struct vs_config {
 	bool hugepages; /* try 2 MiB pages before normal ones */
 	unsigned buffer_size; /* bytes per packet buffer */
 	unsigned buffers; /* packet buffers per port */
+	unsigned flows; /* flow rules a port holds */
 	unsigned spin_us; /* busy-poll before sleeping */
 	char control_dir
 		[VS_CONTROL_DIR_MAX]; /* control sockets: DIR/PID.sock */

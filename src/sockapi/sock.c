@@ -1267,6 +1267,21 @@ sock_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
 	if (!vs__ip_is_any((struct sockaddr *)&bound) &&
 	    !vs__sk_on_port((struct sockaddr *)&bound))
 		goto kernel;
+	/* Not bound: the kernel socket takes an ephemeral port for the
+	 * connection, so that it holds no other file descriptor (an
+	 * engine's own search for a port that RSS lands on its queue
+	 * holds a socket per connection: twice the program's fds). */
+	if (!vs__sa_port((struct sockaddr *)&bound)) {
+		struct sockaddr_storage any = { .ss_family =
+							(sa_family_t)family };
+
+		bl = sizeof(bound);
+		if (vs__real.bind(fd, (struct sockaddr *)&any,
+				  (socklen_t)vs__sa_len(family)) < 0 ||
+		    vs__real.getsockname(fd, (struct sockaddr *)&bound, &bl) <
+			    0)
+			goto kernel;
+	}
 	s = vs__sk_new(family, SOCK_STREAM, 1,
 		       2); /* the fd's, the connection's */
 	if (!s)
@@ -1302,6 +1317,7 @@ sock_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
 		vs__sk_discard(s, 2);
 		return rc;
 	}
+	s->port_in_fd = true;
 	vs__fd_set(fd, s, VS_FD_SOCK);
 	if (atomic_load(&s->nonblock))
 		return -EINPROGRESS;
@@ -1553,9 +1569,9 @@ vs__sock_sendmsg(int fd, struct vs_sock *s, const struct msghdr *m, int flags)
 
 /* --- close, shutdown, names, options, dup --- */
 
-/* The last fd of s went. */
+/* The last fd of s goes: fd, still open (or -1 if none is). */
 static void
-sock_release(struct vs_sock *s)
+sock_release(struct vs_sock *s, int fd)
 {
 	vs__epoll_forget(s);
 	if (s->state == VS_S_LISTEN) {
@@ -1580,8 +1596,16 @@ sock_release(struct vs_sock *s)
 		return;
 	}
 	struct vs_engine *e = s->e;
+	int port_fd = -1;
 
+	/* The port outlives the fd in the connection's TIME_WAIT: the
+	 * connection keeps the kernel socket, as one it reserved itself
+	 * (without an fd to spare, the port goes with the fd). */
+	if (s->tcp && s->port_in_fd && s->linger_s != 0 && fd >= 0)
+		port_fd = vs__real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	vs__engine_lock(e);
+	if (port_fd >= 0)
+		vs__tcp_keep_port(s->tcp, port_fd);
 	if (s->udp) {
 		vs__udp_close(s->udp);
 		s->udp = NULL;
@@ -1654,7 +1678,7 @@ exit_closes(void *arg, int fd, enum vs_fdkind kind, void *obj)
 		return true;
 	vs__fd_set(fd, NULL, VS_FD_NONE); /* gone before it is released */
 	if (atomic_fetch_sub(&s->nfds, 1) == 1)
-		sock_release(s);
+		sock_release(s, -1); /* the process ends: no port to keep */
 	else
 		sock_put(s);
 	return true;
@@ -1700,7 +1724,7 @@ vs__sock_to_kernel(int fd, struct vs_sock *s)
 		return -EBUSY;
 	vs__fd_mark_kernel(fd);
 	if (atomic_fetch_sub(&s->nfds, 1) == 1)
-		sock_release(s);
+		sock_release(s, fd);
 	else
 		sock_put(s);
 	return 0;
@@ -1713,7 +1737,7 @@ vs__fd_drop(int fd)
 
 	if (s) {
 		if (atomic_fetch_sub(&s->nfds, 1) == 1)
-			sock_release(s);
+			sock_release(s, fd);
 		else
 			sock_put(s);
 	} else if (vs__fd_ep(fd)) {

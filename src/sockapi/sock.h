@@ -153,6 +153,9 @@ struct vs_sock {
 	 * was sent (the connection goes on after). */
 	int linger_s;
 	bool lingering; /* close() waits for SO_LINGER's end */
+	/* connect(): the fd's kernel socket holds the local port, which
+	 * the connection takes over at close (for its TIME_WAIT). */
+	bool port_in_fd;
 	/* TCP options for the connection (a listener's: for those it
 	 * accepts). Keepalive times in s, 0: lwIP's defaults. */
 	struct {

@@ -825,6 +825,15 @@ time_wait_short(const struct vs_tcp *c)
 	       tw_fds_max;
 }
 
+void
+vs__tcp_keep_port(struct vs_tcp *c, int fd)
+{
+	if (c->reserve_fd < 0)
+		c->reserve_fd = fd;
+	else
+		close(fd);
+}
+
 /* Everything sent was acknowledged: FIN, `closed`, and the rule lingers
  * for the peer's last segments. */
 static void

@@ -100,6 +100,10 @@ int vs__tcp_connect_from(struct vs_engine *e, const struct sockaddr *from,
 			 const struct sockaddr *dst,
 			 const struct vs_tcp_ops *ops, void *user,
 			 struct vs_tcp **out);
+/* The connection takes fd, a kernel socket holding its local port (the
+ * caller's, which it closes now), and closes it when lwIP lets the
+ * connection go; if it holds one already, fd is closed at once. */
+void vs__tcp_keep_port(struct vs_tcp *c, int fd);
 /* What `ss` and TCP_INFO show of a connection. */
 struct vs_tcp_info {
 	int state; /* TCP_ESTABLISHED, TCP_LISTEN... (netinet/tcp.h) */

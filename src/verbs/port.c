@@ -58,6 +58,7 @@ vs__port_opts_of(struct vs_port_opts *o, const struct vs_config *cfg,
 		o->nbufs / nqueues / 4 > 1024 ? 1024 : o->nbufs / nqueues / 4;
 	o->tx_depth = o->rx_depth;
 	o->hugepages = cfg->hugepages;
+	o->flows = cfg->flows;
 }
 
 struct vs_port *
@@ -85,6 +86,8 @@ vs__port_open(const struct vs_port_opts *o, char *err, size_t errlen)
 	}
 	p->ops = ops;
 	p->o = *o;
+	if (!p->o.flows)
+		p->o.flows = VS_PORT_FLOWS;
 	pthread_mutex_init(&p->rules_lock, NULL);
 	p->info.nqueues = o->nqueues;
 	p->info.nbufs = o->nbufs;

@@ -54,9 +54,11 @@ struct vs_port_opts {
 	uint32_t rx_depth; /* receive buffers posted per queue */
 	uint32_t tx_depth; /* send queue depth per queue */
 	bool hugepages; /* try 2 MiB pages first */
+	uint32_t flows; /* flow rules the port holds; 0: the default */
 };
 
 #define VS_PORT_MAX_ADDRS 8
+#define VS_PORT_FLOWS 65536 /* the `flows` default */
 
 struct vs_port_info {
 	char ifname[IF_NAMESIZE]; /* the kernel netdev */

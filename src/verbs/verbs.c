@@ -32,7 +32,6 @@
 
 #define RX_BATCH 32
 #define MAX_BURST 64
-#define MAX_RULES 8192
 #define INLINE_WANTED 256
 
 struct vq {
@@ -968,7 +967,7 @@ v_rule_add(struct vs_port *p, const struct vs_rule *r,
 	struct v_rule *h;
 	_Alignas(8) uint8_t buf[sizeof(struct flow_buf)];
 
-	if (v->nrules + (unsigned)nf > MAX_RULES)
+	if (v->nrules + (unsigned)nf > p->o.flows)
 		return -ENOSPC;
 	h = calloc(1, sizeof(*h));
 	if (!h)

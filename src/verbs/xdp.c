@@ -105,11 +105,17 @@ struct xq {
 	_Atomic bool sleeping;
 };
 
+/* Where a rule lives: the masked table, or one of the hash maps. */
+enum x_kind { X_MASKED, X_EXACT, X_LOCAL };
+
 struct x_rule {
 	struct vs_rule_handle h;
-	struct x_rule *next;
-	bool exact;
-	struct vs_xdp_exact_key key;
+	struct x_rule *next, **pprev; /* every rule of the port */
+	enum x_kind kind;
+	union {
+		struct vs_xdp_exact_key exact;
+		struct vs_xdp_local_key local;
+	} key;
 	struct vs_xdp_rule r;
 };
 
@@ -121,7 +127,7 @@ struct xport {
 	struct xsk_umem *umem;
 	struct xdp_program *prog;
 	struct bpf_object *obj; /* the program's object (ours to close) */
-	int map_tables, map_cur, map_exact, map_hits, map_xsks;
+	int map_tables, map_cur, map_exact, map_local, map_hits, map_xsks;
 	uint32_t cur;
 	struct x_rule *rules;
 	uint8_t slot_used[VS_XDP_MAX_SLOTS];
@@ -492,6 +498,15 @@ load_program(struct vs_port *p, char *err, size_t errlen)
 	if (rc)
 		obj = NULL;
 	x->obj = obj;
+	/* Room for `flows` connections and listeners in each hash map. */
+	if (!rc)
+		rc = bpf_map__set_max_entries(
+			bpf_object__find_map_by_name(obj, "vs_exact"),
+			p->o.flows);
+	if (!rc)
+		rc = bpf_map__set_max_entries(
+			bpf_object__find_map_by_name(obj, "vs_local"),
+			p->o.flows);
 	if (!rc) {
 		DECLARE_LIBXDP_OPTS(xdp_program_opts, po, .obj = obj,
 				    .prog_name = "vstack_xdp");
@@ -553,6 +568,7 @@ load_program(struct vs_port *p, char *err, size_t errlen)
 	x->map_tables = map_fd(obj, "vs_tables");
 	x->map_cur = map_fd(obj, "vs_cur");
 	x->map_exact = map_fd(obj, "vs_exact");
+	x->map_local = map_fd(obj, "vs_local");
 	x->map_hits = map_fd(obj, "vs_hits");
 	x->map_xsks = map_fd(obj, "vs_xsks");
 	x->ncpus = libbpf_num_possible_cpus();
@@ -965,9 +981,11 @@ x_sleep_fd(struct vs_port *p, unsigned qi)
 
 /* --- rules --- */
 
-/* Same precedence classes as the verbs backend (verbs.c). */
+/* Same precedence classes as the verbs backend (verbs.c); *kind says
+ * whether a hash map can hold the rule (a 5-tuple; a local address and
+ * port with nothing of the peer), else the masked table. */
 static uint8_t
-rule_class(const struct vs_rule *r, bool *exact)
+rule_class(const struct vs_rule *r, enum x_kind *kind)
 {
 	static const uint8_t full[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -976,16 +994,20 @@ rule_class(const struct vs_rule *r, bool *exact)
 	bool src = r->family && !memcmp(r->src_mask, full, alen);
 	bool dst = r->family && !memcmp(r->dst_mask, full, alen);
 
-	*exact = false;
+	*kind = X_MASKED;
 	if (r->action == VS_RULE_DROP)
 		return 0;
 	if (src && dst && r->proto && r->sport_mask == 0xffff &&
 	    r->dport_mask == 0xffff) {
-		*exact = true;
+		*kind = X_EXACT;
 		return 1;
 	}
-	if (dst && r->dport_mask == 0xffff)
+	if (dst && r->dport_mask == 0xffff) {
+		if (r->proto && !r->sport_mask &&
+		    !memcmp(r->src_mask, (const uint8_t[16]){ 0 }, alen))
+			*kind = X_LOCAL;
 		return 2;
+	}
 	return 3;
 }
 
@@ -997,13 +1019,18 @@ table_publish(struct xport *x)
 	uint32_t next = x->cur ^ 1, zero = 0;
 
 	memset(&t, 0, sizeof(t));
-	for (uint8_t cls = 0; cls < 4; cls++)
+	for (uint8_t cls = 0; cls < 4; cls++) {
+		if (cls == 1)
+			t.exact_at = (unsigned short)t.n;
+		if (cls == 3)
+			t.local_at = (unsigned short)t.n;
 		for (struct x_rule *h = x->rules; h; h = h->next)
-			if (!h->exact && h->r.cls == cls) {
+			if (h->kind == X_MASKED && h->r.cls == cls) {
 				if (t.n == VS_XDP_MAX_RULES)
 					return -ENOSPC;
 				t.r[t.n++] = h->r;
 			}
+	}
 	if (bpf_map_update_elem(x->map_tables, &next, &t, BPF_ANY) ||
 	    bpf_map_update_elem(x->map_cur, &zero, &next, BPF_ANY))
 		return -errno;
@@ -1034,6 +1061,42 @@ slot_new(struct xport *x)
 	return -ENOSPC;
 }
 
+static void
+x_unlink(struct x_rule *h)
+{
+	*h->pprev = h->next;
+	if (h->next)
+		h->next->pprev = h->pprev;
+}
+
+static int
+x_map(const struct xport *x, const struct x_rule *h)
+{
+	return h->kind == X_EXACT ? x->map_exact : x->map_local;
+}
+
+/* Fills in h's hash key from r (addresses in network order). */
+static const void *
+x_key(struct x_rule *h, const struct vs_rule *r)
+{
+	size_t alen = r->family == AF_INET6 ? 16 : 4;
+
+	if (h->kind == X_LOCAL) {
+		h->key.local.family = r->family;
+		h->key.local.proto = r->proto;
+		h->key.local.dport = h->r.dport;
+		memcpy(h->key.local.dst, h->r.dst, alen);
+	} else {
+		h->key.exact.family = r->family;
+		h->key.exact.proto = r->proto;
+		h->key.exact.sport = h->r.sport;
+		h->key.exact.dport = h->r.dport;
+		memcpy(h->key.exact.src, h->r.src, alen);
+		memcpy(h->key.exact.dst, h->r.dst, alen);
+	}
+	return &h->key;
+}
+
 static int
 x_rule_add(struct vs_port *p, const struct vs_rule *r,
 	   struct vs_rule_handle **out)
@@ -1047,7 +1110,7 @@ x_rule_add(struct vs_port *p, const struct vs_rule *r,
 	if (!h)
 		return -ENOMEM;
 	xr = &h->r;
-	xr->cls = rule_class(r, &h->exact);
+	xr->cls = rule_class(r, &h->kind);
 	xr->action = r->action == VS_RULE_DROP	    ? VS_XDP_DROP :
 		     r->action == VS_RULE_STEER_RSS ? VS_XDP_RSS :
 						      VS_XDP_STEER;
@@ -1076,25 +1139,24 @@ x_rule_add(struct vs_port *p, const struct vs_rule *r,
 		xr->slot = (uint16_t)rc;
 		rc = 0;
 	}
-	if (h->exact) {
+	if (h->kind != X_MASKED) {
 		struct vs_xdp_exact_val v = { .action = xr->action,
 					      .queue = xr->queue,
 					      .slot = xr->slot };
 
-		h->key.family = r->family;
-		h->key.proto = r->proto;
-		h->key.sport = xr->sport;
-		h->key.dport = xr->dport;
-		memcpy(h->key.src, xr->src, alen);
-		memcpy(h->key.dst, xr->dst, alen);
-		if (bpf_map_update_elem(x->map_exact, &h->key, &v, BPF_NOEXIST))
-			rc = -errno;
+		/* A full map says E2BIG: the caller's "no room" is ENOSPC. */
+		if (bpf_map_update_elem(x_map(x, h), x_key(h, r), &v,
+					BPF_NOEXIST))
+			rc = errno == E2BIG ? -ENOSPC : -errno;
 	}
 	if (!rc) {
 		h->next = x->rules;
+		h->pprev = &x->rules;
+		if (h->next)
+			h->next->pprev = &h->next;
 		x->rules = h;
-		if (!h->exact && (rc = table_publish(x)) != 0)
-			x->rules = h->next;
+		if (h->kind == X_MASKED && (rc = table_publish(x)) != 0)
+			x_unlink(h);
 	}
 	if (rc) {
 		if (xr->slot != VS_XDP_NO_SLOT)
@@ -1110,15 +1172,11 @@ static int
 x_rule_del(struct vs_port *p, struct vs_rule_handle *rh)
 {
 	struct xport *x = xp(p);
-	struct x_rule *h = xr_of(rh), **pp = &x->rules;
+	struct x_rule *h = xr_of(rh);
 
-	while (*pp && *pp != h)
-		pp = &(*pp)->next;
-	if (!*pp)
-		return -ENOENT;
-	*pp = h->next;
-	if (h->exact)
-		bpf_map_delete_elem(x->map_exact, &h->key);
+	x_unlink(h);
+	if (h->kind != X_MASKED)
+		bpf_map_delete_elem(x_map(x, h), &h->key);
 	else
 		table_publish(x);
 	if (h->r.slot != VS_XDP_NO_SLOT)

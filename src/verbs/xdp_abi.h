@@ -6,14 +6,18 @@
  * both clang -target bpf and the host compiler read it.
  *
  * The rule table mirrors struct vs_rule: masked rules in an array,
- * checked in order (drop rules first, then exact 5-tuples from a hash
- * map, then the rest), and a hit counter per counting rule.
+ * checked in order of precedence class (drop rules first, then exact
+ * 5-tuples from a hash map, then the masked rules of class 2, then local
+ * address and port pairs from a second hash map, then the rest), and a
+ * hit counter per counting rule. The hash maps hold what connections
+ * and listeners ask for, so their number is not bounded by the array;
+ * their size (VS_XDP_MAX_EXACT, the default) is set at load (`flows`).
  */
 #ifndef VS_VERBS_XDP_ABI_H
 #define VS_VERBS_XDP_ABI_H
 
 #define VS_XDP_MAX_RULES 64 /* masked rules (drops, 3-tuples, ports) */
-#define VS_XDP_MAX_EXACT 65536 /* exact 5-tuples */
+#define VS_XDP_MAX_EXACT 65536 /* exact 5-tuples, and local pairs */
 #define VS_XDP_MAX_SLOTS 1024 /* counting rules */
 #define VS_XDP_MAX_QUEUES 64 /* AF_XDP sockets (netdev queues) */
 #define VS_XDP_NO_SLOT 0xffff
@@ -36,7 +40,11 @@ struct vs_xdp_rule {
 
 /* Two tables: userspace writes the one not in use, then flips `cur`. */
 struct vs_xdp_table {
-	unsigned int n, pad;
+	unsigned int n; /* rules in r */
+	/* Where the hash lookups go in the order: before r[exact_at]
+	 * (the first of class 1 or more) and r[local_at] (of class 3 or
+	 * more); n if there is none. */
+	unsigned short exact_at, local_at;
 	struct vs_xdp_rule r[VS_XDP_MAX_RULES];
 };
 
@@ -46,6 +54,14 @@ struct vs_xdp_exact_key {
 	unsigned char src[16], dst[16];
 };
 
+/* A frame's local address and port (its destination). */
+struct vs_xdp_local_key {
+	unsigned char family, proto;
+	unsigned short dport;
+	unsigned char dst[16];
+};
+
+/* The value in both hash maps. */
 struct vs_xdp_exact_val {
 	unsigned char action, pad;
 	unsigned short queue, slot, pad2;

@@ -51,6 +51,13 @@ struct {
 } vs_exact SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VS_XDP_MAX_EXACT);
+	__type(key, struct vs_xdp_local_key);
+	__type(value, struct vs_xdp_exact_val);
+} vs_local SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VS_XDP_MAX_SLOTS);
 	__type(key, __u32);
@@ -151,7 +158,7 @@ parse(struct xdp_md *ctx, struct vs_xdp_exact_key *k)
 	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = (void *)(eth + 1);
 
-		if ((void *)(ip + 1) > end || ip->ihl < 5)
+		if ((void *)(ip + 1) > end || ip->version != 4 || ip->ihl < 5)
 			return 0;
 		if (ip->frag_off & bpf_htons(0x3fff)) /* MF or an offset */
 			return 0;
@@ -163,7 +170,7 @@ parse(struct xdp_md *ctx, struct vs_xdp_exact_key *k)
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
-		if ((void *)(ip6 + 1) > end)
+		if ((void *)(ip6 + 1) > end || ip6->version != 6)
 			return 0;
 		k->family = AF_INET6;
 		k->proto = ip6->nexthdr;
@@ -183,6 +190,17 @@ parse(struct xdp_md *ctx, struct vs_xdp_exact_key *k)
 	return 1;
 }
 
+static __always_inline struct vs_xdp_exact_val *
+local_lookup(const struct vs_xdp_exact_key *k)
+{
+	struct vs_xdp_local_key l = { .family = k->family,
+				      .proto = k->proto,
+				      .dport = k->dport };
+
+	__builtin_memcpy(l.dst, k->dst, 16);
+	return bpf_map_lookup_elem(&vs_local, &l);
+}
+
 SEC("xdp")
 int
 vstack_xdp(struct xdp_md *ctx)
@@ -191,7 +209,6 @@ vstack_xdp(struct xdp_md *ctx)
 	struct vs_xdp_exact_val *e;
 	struct vs_xdp_table *t;
 	__u32 zero = 0, *cur;
-	int exact_done = 0;
 
 	if (!parse(ctx, &k))
 		return XDP_PASS;
@@ -201,24 +218,23 @@ vstack_xdp(struct xdp_md *ctx)
 	t = bpf_map_lookup_elem(&vs_tables, cur);
 	if (!t)
 		return XDP_PASS;
-	for (int i = 0; i < VS_XDP_MAX_RULES; i++) {
-		const struct vs_xdp_rule *r = &t->r[i];
-
-		if ((__u32)i >= t->n)
-			break;
-		if (r->cls >= 1 && !exact_done) {
-			exact_done = 1;
+	/* One more turn than rules: the lookups placed after the last. */
+	for (int i = 0; i <= VS_XDP_MAX_RULES; i++) {
+		if (i == t->exact_at) {
 			e = bpf_map_lookup_elem(&vs_exact, &k);
 			if (e)
 				return act(ctx, e->action, e->queue, e->slot);
 		}
-		if (rule_match(r, &k))
-			return act(ctx, r->action, r->queue, r->slot);
-	}
-	if (!exact_done) {
-		e = bpf_map_lookup_elem(&vs_exact, &k);
-		if (e)
-			return act(ctx, e->action, e->queue, e->slot);
+		if (i == t->local_at) {
+			e = local_lookup(&k);
+			if (e)
+				return act(ctx, e->action, e->queue, e->slot);
+		}
+		if ((__u32)i >= t->n || i == VS_XDP_MAX_RULES)
+			break;
+		if (rule_match(&t->r[i], &k))
+			return act(ctx, t->r[i].action, t->r[i].queue,
+				   t->r[i].slot);
 	}
 	return XDP_PASS;
 }

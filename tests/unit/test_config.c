@@ -55,6 +55,7 @@ START_TEST(defaults)
 	ck_assert(cfg.hugepages);
 	ck_assert_uint_eq(cfg.buffer_size, 2048);
 	ck_assert_uint_eq(cfg.buffers, 32768);
+	ck_assert_uint_eq(cfg.flows, 65536);
 	ck_assert_uint_eq(cfg.spin_us, 50);
 	ck_assert_uint_eq(cfg.policy.n, 0);
 	for (int k = 0; k < VS_CFG_NKEYS; k++)
@@ -75,6 +76,7 @@ START_TEST(file_overrides)
 				    "hugepages = off\n"
 				    "buffer_size = 9216\n"
 				    "buffers = 4096\n"
+				    "flows = 64\n"
 				    "spin_us = 0\n"
 				    "log = debug\n"
 				    "rule = kernel tcp_server * 22\n"
@@ -86,6 +88,7 @@ START_TEST(file_overrides)
 	ck_assert(!cfg.hugepages);
 	ck_assert_uint_eq(cfg.buffer_size, 9216);
 	ck_assert_uint_eq(cfg.buffers, 4096);
+	ck_assert_uint_eq(cfg.flows, 64);
 	ck_assert_uint_eq(cfg.spin_us, 0);
 	ck_assert_int_eq(cfg.log_level, VS_LOG_DEBUG);
 	ck_assert_uint_eq(cfg.policy.n, 2);
@@ -127,8 +130,8 @@ START_TEST(bad_key)
 	ck_assert_int_eq(apply_text("cores = 2\n\ncorez = 4\n", &path),
 			 -EINVAL);
 	assert_err(path, ":3: unknown key 'corez' (accepted: log, device, "
-			 "cores, hugepages, buffer_size, buffers, spin_us, "
-			 "control_dir, rule)");
+			 "cores, hugepages, buffer_size, buffers, flows, "
+			 "spin_us, control_dir, rule)");
 	unlink(path);
 	free(path);
 	vs__config_free(&cfg);
@@ -158,6 +161,9 @@ START_TEST(bad_value)
 		{ "buffers = 10\n", ":1: key 'buffers': bad value '10' "
 				    "(accepted: a number of buffers "
 				    "1024..1048576)" },
+		{ "flows = 63\n", ":1: key 'flows': bad value '63' "
+				  "(accepted: a number of flow rules "
+				  "64..1048576)" },
 		{ "spin_us = -1\n", ":1: key 'spin_us': bad value '-1' "
 				    "(accepted: microseconds 0..1000000)" },
 		{ "device =\n",
@@ -283,7 +289,7 @@ START_TEST(env_unknown)
 			 "environment: unknown variable VSTACK_CORSE "
 			 "(accepted: VSTACK_LOG, VSTACK_DEVICE, "
 			 "VSTACK_CORES, VSTACK_HUGEPAGES, "
-			 "VSTACK_BUFFER_SIZE, VSTACK_BUFFERS, "
+			 "VSTACK_BUFFER_SIZE, VSTACK_BUFFERS, VSTACK_FLOWS, "
 			 "VSTACK_SPIN_US, VSTACK_CONTROL_DIR, VSTACK_RULES, "
 			 "VSTACK_CONFIG, VSTACK_LIB)");
 	vs__config_free(&cfg);

@@ -12,6 +12,10 @@
 #   test_xdp.sh counters frames the kernel drops while the engine is
 #                        stopped are counted (vstackctl stats drop_nic):
 #                        received + dropped = sent
+#   test_xdp.sh many_rules  10,000 outbound connections from one
+#                        preloaded process, all carried by vstack (a flow
+#                        rule each); with `flows` = 64 the ones past the
+#                        XDP maps' room go to the kernel and work too
 # stack and apps run the same scripts as the verbs backend, with
 # VS_BACKEND=xdp (tests/lib/vsemu.sh): no emulator, device xdp:to_b.
 set -eu
@@ -44,7 +48,7 @@ two_hosts() { # QUEUES
 	vsemu_start a mlx5_0 to_b 10.77.1.1/24
 }
 
-case ${1:?stack, apps, cleanup, kill9 or counters} in
+case ${1:?stack, apps, cleanup, kill9, counters or many_rules} in
 stack) run_all stack tcp_kernel_peer udp bulk multi_engine many_conns ;;
 apps) run_all apps redis nginx iperf3 sockperf memcached ;;
 kill9) run_all stack kill9 ;;
@@ -112,6 +116,32 @@ cleanup)
 	done
 	! xdp_attached a to_b || fail "exit: the XDP program is still on to_b"
 	echo "xdp.cleanup: ok"
+	;;
+many_rules)
+	two_hosts 2
+	n=${MANY_RULES:-10000} few=300
+	netns_exec b sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535
+	netns_exec b "$VS_BUILD/tests/kmany" -l 7700 $((n + few)) >"$tmp/srv.log" 2>&1 &
+	wait_for_line "$tmp/srv.log" listening || fail "the kernel server did not start"
+	# kmany opens all of them at once, then closes all.
+	VSTACK_LOG=info vstack_exec a mlx5_0 "$VS_BUILD/tests/kmany" 10.77.1.2 7700 "$n" \
+		>"$tmp/many.log" 2>&1 || fail "$n outbound connections"
+	read -r _ connected _ <<<"$(vs_carried "$tmp/many.log")"
+	echo "$(grep -o 'kmany: .*' "$tmp/many.log"); vstack connected ${connected:-none}"
+	[ "${connected:-0}" = "$n" ] || fail "vstack carried ${connected:-no} of $n connections"
+	# Room for 64 in each XDP map: the rest go to the kernel, and work.
+	VSTACK_FLOWS=64 VSTACK_LOG=info vstack_exec a mlx5_0 "$VS_BUILD/tests/kmany" \
+		10.77.1.2 7700 $few >"$tmp/few.log" 2>&1 || fail "$few connections with flows = 64"
+	read -r _ connected _ <<<"$(vs_carried "$tmp/few.log")"
+	echo "flows = 64: $(grep -o 'kmany: .*' "$tmp/few.log"); vstack connected ${connected:-none}"
+	[ "${connected:-0}" -gt 0 ] && [ "$connected" -le 128 ] ||
+		fail "flows = 64: vstack carried ${connected:-no} of $few"
+	grep -q "no room for a flow rule.*go to the kernel" "$tmp/few.log" ||
+		fail "flows = 64: no word of the kernel taking over"
+	wait_until 30 "the server to see every connection closed" \
+		test -z "$(netns_pidof b kmany)" || fail "the server did not see them all"
+	grep -q "$((n + few)) of $((n + few)) connections served" "$tmp/srv.log" || fail "the server: $(cat "$tmp/srv.log")"
+	echo "xdp.many_rules: ok"
 	;;
 counters)
 	two_hosts 1
