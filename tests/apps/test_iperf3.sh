@@ -16,7 +16,10 @@ vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
 run() { # LABEL CLIENT-ARGS...
 	local label=$1 acc rxb txb rxd txd lost total
 	shift
-	VSTACK_LOG=info vstack_exec a mlx5_0 iperf3 -s -1 --forceflush >"$VSEMU_TMP/srv" 2>&1 &
+	# Emptied here: the background job's own redirection may come after
+	# the wait below has read the last run's line.
+	: >"$VSEMU_TMP/srv"
+	VSTACK_LOG=info vstack_exec a mlx5_0 iperf3 -s -1 --forceflush >>"$VSEMU_TMP/srv" 2>&1 &
 	local s=$!
 	# vstack takes the listener over at iperf3's first select(), after
 	# "Server listening": a client the kernel accepted before would lose

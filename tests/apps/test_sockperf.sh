@@ -13,7 +13,8 @@ netns_link a b
 vsemu_start a mlx5_0 to_b 10.77.1.1/24
 for proto in udp tcp; do
 	flag=; [ $proto = tcp ] && flag=--tcp
-	VSTACK_LOG=info vstack_exec a mlx5_0 sockperf sr $flag -i 10.77.1.1 -p 11111 >"$VSEMU_TMP/srv" 2>&1 &
+	: >"$VSEMU_TMP/srv" # here: the job's redirection may come after the wait
+	VSTACK_LOG=info vstack_exec a mlx5_0 sockperf sr $flag -i 10.77.1.1 -p 11111 >>"$VSEMU_TMP/srv" 2>&1 &
 	if [ $proto = tcp ]; then on="listening on vstack"; else on="UDP on vstack"; fi
 	wait_for_line "$VSEMU_TMP/srv" "$on" || fail "$proto: the server is not on vstack"
 	pid=$(netns_pidof a sockperf)

@@ -205,7 +205,8 @@ capture)
 			fail "no $n-byte echo out"
 	done
 	# A filter that excludes the exchange: stopped by hand, nothing written.
-	"$ctl" capture -w "$VSEMU_TMP/none.pcap" tcp port 9 >"$VSEMU_TMP/capout" 2>&1 &
+	: >"$VSEMU_TMP/capout" # here: the job's redirection may come after the wait
+	"$ctl" capture -w "$VSEMU_TMP/none.pcap" tcp port 9 >>"$VSEMU_TMP/capout" 2>&1 &
 	cap=$!
 	wait_for_line "$VSEMU_TMP/capout" "capturing on process"
 	netns_exec b "$VS_BUILD/tests/kudp" client 10.77.1.1 7400 1 1000 1452 || fail "echo"
