@@ -227,18 +227,25 @@ emu__flow_parse(const struct ibv_flow_attr *attr, struct emu_match *m,
 		struct ibv_counters **counters, bool *drop)
 {
 	const uint8_t *p = (const uint8_t *)(attr + 1);
+	const uint8_t *end = (const uint8_t *)attr + attr->size;
 
 	memset(m, 0, sizeof(*m));
 	*drop = false;
 	*counters = NULL;
+	/* The specs lie within attr->size, as the verbs API has it. */
+	if (attr->size < sizeof(*attr))
+		return EINVAL;
 	for (int i = 0; i < attr->num_of_specs; i++) {
 		struct ibv_flow_spec sp;
 		int rc;
 
 		/* Specs follow each other unaligned (their sizes are not
 		 * multiples of 8): copy each out before reading it. */
+		if ((size_t)(end - p) < sizeof(sp.hdr))
+			return EINVAL;
 		memcpy(&sp.hdr, p, sizeof(sp.hdr));
-		if (sp.hdr.size < sizeof(sp.hdr) || sp.hdr.size > sizeof(sp))
+		if (sp.hdr.size < sizeof(sp.hdr) || sp.hdr.size > sizeof(sp) ||
+		    sp.hdr.size > (size_t)(end - p))
 			return EINVAL;
 		memcpy(&sp, p, sp.hdr.size);
 		if (sp.hdr.type == IBV_FLOW_SPEC_ACTION_COUNT) {
