@@ -1096,12 +1096,13 @@ vs__sock_activate(int fd, struct vs_sock *s)
 {
 	bool ok = true;
 
-	if (!s->pending)
+	/* Acquire: what the takeover set up, seen by a call that skips it. */
+	if (!atomic_load_explicit(&s->pending, memory_order_acquire))
 		return true;
 	pthread_mutex_lock(&s->qlock);
-	if (s->pending) {
+	if (atomic_load_explicit(&s->pending, memory_order_relaxed)) {
 		ok = activate(fd, s);
-		s->pending = false;
+		atomic_store_explicit(&s->pending, false, memory_order_release);
 		/* Not ours: the kernel's alone; s itself stays allocated, a
 		 * concurrent call may still hold it. */
 		if (!ok)

@@ -179,8 +179,9 @@ struct vs_sock {
 	unsigned nltcp;
 	struct vs_tcp_rule *lrule[2]; /* its address; IPv4 too if dual */
 	bool kernel_too; /* the kernel socket listens (receives) too */
-	bool pending; /* listening, not yet taken over (see
-				* vs__sock_activate) */
+	/* Listening, not yet taken over (see vs__sock_activate); read
+	 * without qlock, so atomic: false is published after the takeover. */
+	_Atomic bool pending;
 	pthread_mutex_t qlock; /* the accept queue */
 	struct vs_sock *acc_head, *acc_tail, *acc_next;
 	unsigned nacc, backlog;

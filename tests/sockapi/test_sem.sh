@@ -25,7 +25,9 @@ run() { # OUT [preload]
 	[ $# = 2 ] && pre=(env LD_PRELOAD="$VS_SAN_PRELOAD$VS_BUILD/emu/libvsemu.so $VS_BUILD/libvstack.so"
 		VSTACK_DEVICE=mlx5_0 VSTACK_LOG=warn)
 	local rc=0
-	netns_exec a env VSEMU_DIR="$VSEMU_DIR" "${pre[@]}" timeout "${SEM_TIMEOUT:-50}" \
+	# timeout outside the preload: only the program runs vstack (a
+	# TSan build's runtime is in our programs alone).
+	netns_exec a env VSEMU_DIR="$VSEMU_DIR" timeout "${SEM_TIMEOUT:-50}" "${pre[@]}" \
 		"$VS_BUILD/tests/$prog" 10.77.1.2 10.77.1.1 >"$1" 2>"$1.err" || rc=$?
 	[ $rc = 0 ] || { cat "$1" "$1.err" >&2; fail "$prog ${2:-on the kernel} exited $rc"; }
 }
