@@ -1605,8 +1605,11 @@ sock_release(struct vs_sock *s, int fd)
 	if (s->tcp && s->port_in_fd && s->linger_s != 0 && fd >= 0)
 		port_fd = vs__real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	vs__engine_lock(e);
-	if (port_fd >= 0)
+	/* s->tcp is the engine's: lwIP may have let go meanwhile. */
+	if (port_fd >= 0 && s->tcp)
 		vs__tcp_keep_port(s->tcp, port_fd);
+	else if (port_fd >= 0)
+		close(port_fd);
 	if (s->udp) {
 		vs__udp_close(s->udp);
 		s->udp = NULL;

@@ -9,8 +9,9 @@
  * it. State carries over from frame to frame (connections, reassembly,
  * out-of-order queues), as on a wire. What lwIP sends goes to the kernel's
  * tables for a next hop (of loopback: none) and is dropped and counted.
- * Every buffer must come back to the pool: the target checks it after
- * each frame that left lwIP nothing to hold.
+ * lwIP must never hold the whole pool (out-of-order and unread data are
+ * copied out when it runs low): every frame finds a free buffer, or the
+ * target aborts.
  */
 #include <arpa/inet.h>
 #include <stdint.h>
