@@ -19,6 +19,8 @@
 #   netns_addr a b 4|6        # a's address on its link to b
 #   netns_pidof a NAME        # pids of the processes called NAME in a (only a's)
 #   netns_kill a SIG NAME     # SIG to the processes called NAME in a (only a's)
+#   netns_wait_gone a NAME SECS # until no NAME is left in a; else shows
+#                             #  what the kernel says of it, fails
 #   wait_until SECS WHAT CMD... # runs CMD until it succeeds, at most SECS
 #                             #  seconds; else says "timed out: WHAT", fails
 #   netns_teardown            # also runs automatically on exit and signals
@@ -130,6 +132,28 @@ wait_until() {
 		fi
 		sleep 0.05
 	done
+}
+
+# netns_wait_gone NS NAME SECS: waits until no process called NAME is
+# left in NS. A killed process can take seconds to go on a loaded
+# machine (its exit is the kernel's teardown of its sockets, memory and
+# namespaces): a slow exit is reported, and a process still there after
+# SECS is shown as the kernel sees it (state, wait channel, stacks).
+netns_wait_gone() {
+	local ns=$1 name=$2 secs=$3 start=$SECONDS p t
+	if ! wait_until "$secs" "$name in $ns to exit" test -z "$(netns_pidof "$ns" "$name")"; then
+		for p in $(netns_pidof "$ns" "$name"); do
+			echo "pid $p: $(grep State "/proc/$p/status" 2>/dev/null) wchan $(cat "/proc/$p/wchan" 2>/dev/null)"
+			cat "/proc/$p/stack" 2>/dev/null
+			for t in /proc/"$p"/task/*; do
+				echo "  task ${t##*/}: $(grep State "$t/status" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null)"
+				sed 's/^/    /' "$t/stack" 2>/dev/null
+			done
+		done >&2
+		return 1
+	fi
+	[ $((SECONDS - start)) -lt 5 ] || echo "note: $name in $ns took $((SECONDS - start)) s to exit" >&2
+	return 0
 }
 
 netns_exec() {
