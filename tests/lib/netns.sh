@@ -140,18 +140,21 @@ wait_until() {
 # namespaces): a slow exit is reported, and a process still there after
 # SECS is shown as the kernel sees it (state, wait channel, stacks).
 netns_wait_gone() {
-	local ns=$1 name=$2 secs=$3 start=$SECONDS p t
-	if ! wait_until "$secs" "$name in $ns to exit" test -z "$(netns_pidof "$ns" "$name")"; then
-		for p in $(netns_pidof "$ns" "$name"); do
-			echo "pid $p: $(grep State "/proc/$p/status" 2>/dev/null) wchan $(cat "/proc/$p/wchan" 2>/dev/null)"
-			cat "/proc/$p/stack" 2>/dev/null
-			for t in /proc/"$p"/task/*; do
-				echo "  task ${t##*/}: $(grep State "$t/status" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null)"
-				sed 's/^/    /' "$t/stack" 2>/dev/null
-			done
-		done >&2
-		return 1
-	fi
+	local ns=$1 name=$2 secs=$3 start=$SECONDS pids p t
+	while pids=$(netns_pidof "$ns" "$name"); [ -n "$pids" ]; do
+		if [ $((SECONDS - start)) -ge "$secs" ]; then
+			echo "timed out after $secs s: $name in $ns to exit" >&2
+			for p in $pids; do
+				echo "pid $p: $(tr '\n' ' ' <"/proc/$p/status" 2>/dev/null | grep -o 'State:[^A-Z]*[A-Z] ([a-z ]*)\|PPid:[^A-Z]*[0-9]*' | tr '\n\t' '  ')wchan $(cat "/proc/$p/wchan" 2>/dev/null)"
+				for t in /proc/"$p"/task/*; do
+					echo "  task ${t##*/}: $(grep State "$t/status" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null)"
+					sed 's/^/    /' "$t/stack" 2>/dev/null
+				done
+			done >&2
+			return 1
+		fi
+		sleep 0.05
+	done
 	[ $((SECONDS - start)) -lt 5 ] || echo "note: $name in $ns took $((SECONDS - start)) s to exit" >&2
 	return 0
 }
