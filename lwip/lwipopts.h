@@ -79,12 +79,15 @@ unsigned short vs__csum(const void *data, int len);
  * check still wants it below 16 bits. */
 #define TCP_SNDLOWAT (32 * 1024)
 /* Out-of-order data is kept (and SACKed), but a peer cannot make one
- * connection hold more than a window of it, nor more than 512 pieces. */
+ * connection hold more than a window of it, nor more than 4096 pieces
+ * (a window of full-size segments is about 2,900: with fewer, lwIP
+ * dropped data it had SACKed, and Linux waits for a timeout when a
+ * receiver reneges). */
 #define TCP_QUEUE_OOSEQ 1
 #define LWIP_TCP_SACK_OUT 1
 #define LWIP_TCP_MAX_SACK_NUM 4
 #define TCP_OOSEQ_MAX_BYTES TCP_WND
-#define TCP_OOSEQ_MAX_PBUFS 512
+#define TCP_OOSEQ_MAX_PBUFS 4096
 /* Half-open connections per listener (lwIP's backlog counts them). */
 #define TCP_LISTEN_BACKLOG 1
 #define TCP_DEFAULT_LISTEN_BACKLOG 0xff

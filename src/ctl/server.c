@@ -224,8 +224,8 @@ cmd_stats(struct vs_ctl_buf *out)
 static void
 cmd_snmp(struct vs_ctl_buf *out)
 {
-	uint64_t t[17] = { 0 };
-	static const char *const names[17] = {
+	uint64_t t[18] = { 0 };
+	static const char *const names[18] = {
 		"Ip.InReceives",
 		"Ip.OutRequests",
 		"Ip.InDiscards",
@@ -243,6 +243,7 @@ cmd_snmp(struct vs_ctl_buf *out)
 		"TcpExt.TCPLostRetransmit",
 		"TcpExt.TCPAbortOnData",
 		"TcpExt.ListenOverflows",
+		"TcpExt.TCPLossProbes",
 	};
 
 	for (unsigned v = 0; v < S.nviews; v++)
@@ -267,9 +268,10 @@ cmd_snmp(struct vs_ctl_buf *out)
 			t[14] += c.lost_rexmits;
 			t[15] += c.tcp_abort_on_data;
 			t[16] += c.tcp_listen_overflows;
+			t[17] += c.tlp_probes;
 		}
 	vs__ctl_printf(out, "counter\tvalue\n");
-	for (int i = 0; i < 17; i++)
+	for (int i = 0; i < 18; i++)
 		vs__ctl_printf(out, "%s\t%lu\n", names[i], (unsigned long)t[i]);
 }
 

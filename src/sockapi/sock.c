@@ -525,8 +525,7 @@ vs__sock_unref(struct vs_sock *s)
 static void
 sock_free(struct vs_sock *s)
 {
-	if (s->rxq)
-		s->e->lw.pbuf_free(s->rxq);
+	vs__rxq_free(&s->e->lw, &s->rxq);
 	while (s->dq_head) {
 		struct vs_dgram *d = s->dq_head;
 
@@ -572,7 +571,7 @@ conn_set(struct vs_sock *s, bool edge)
 {
 	uint32_t ev = 0, old;
 
-	if (s->rx_bytes || s->rx_fin || s->shut_rd || s->err)
+	if (s->rxq.len || s->rx_fin || s->shut_rd || s->err)
 		ev |= EPOLLIN | EPOLLRDNORM;
 	if (s->rx_fin)
 		ev |= EPOLLRDHUP;
@@ -610,7 +609,7 @@ vs__sock_rx_avail(struct vs_sock *s)
 
 	if (s->e) {
 		vs__engine_lock(s->e);
-		n = s->rx_bytes;
+		n = s->rxq.len;
 		vs__engine_unlock(s->e);
 	}
 	return n;
@@ -642,11 +641,7 @@ on_received(struct vs_tcp *c, struct pbuf *p)
 		s->e->lw.pbuf_free(p);
 		return;
 	} else {
-		s->rx_bytes += p->tot_len;
-		if (s->rxq)
-			s->e->lw.pbuf_cat(s->rxq, p);
-		else
-			s->rxq = p;
+		vs__rxq_put(&s->rxq, p);
 	}
 	conn_set(s, true); /* every arrival is an edge, data waiting or not */
 }
@@ -1394,7 +1389,7 @@ static size_t
 copy_out(struct vs_sock *s, const struct iovec *iov, int n, size_t skip,
 	 size_t off, size_t want)
 {
-	return copy_chain(&s->e->lw, s->rxq, iov, n, skip, off, want);
+	return copy_chain(&s->e->lw, s->rxq.head, iov, n, skip, off, want);
 }
 
 size_t
@@ -1409,16 +1404,8 @@ vs__sk_copy_dgram(struct vs_sock *s, struct pbuf *p, const struct iovec *iov,
 static void
 consume(struct vs_sock *s, size_t len)
 {
-	size_t left = len;
-
-	vs__netif_delivered(&s->e->nif, s->rxq);
-	while (left) {
-		u16_t k = left > 0xffff ? 0xffff : (u16_t)left;
-
-		s->rxq = s->e->lw.pbuf_free_header(s->rxq, k);
-		left -= k;
-	}
-	s->rx_bytes -= len;
+	vs__netif_delivered(&s->e->nif, s->rxq.head);
+	vs__rxq_take(&s->e->lw, &s->rxq, len);
 	if (s->tcp)
 		vs__tcp_consumed(s->tcp, len);
 }
@@ -1442,17 +1429,17 @@ sk_tcp_recv(struct vs_sock *s, const struct iovec *iov, int n, int flags)
 		int err = 0, rc;
 
 		vs__engine_lock(s->e);
-		if (s->rx_bytes && want > got) {
+		if (s->rxq.len && want > got) {
 			size_t k = want - got > 0xffff ? 0xffff : want - got;
 
 			/* pbuf_copy_partial takes 16-bit lengths and offsets */
 			k = copy_out(s, iov, n, got, flags & MSG_PEEK ? got : 0,
-				     k > s->rx_bytes ? s->rx_bytes : k);
+				     k > s->rxq.len ? s->rxq.len : k);
 			if (!(flags & MSG_PEEK))
 				consume(s, k);
 			got += k;
 			conn_update(s);
-			if (!(flags & MSG_PEEK) && s->rx_bytes && got < want) {
+			if (!(flags & MSG_PEEK) && s->rxq.len && got < want) {
 				vs__engine_unlock(s->e);
 				continue;
 			}
@@ -1839,8 +1826,8 @@ vs__sock_shutdown(struct vs_sock *s, int how)
 	vs__engine_lock(s->e);
 	if (how != SHUT_WR && !s->shut_rd) {
 		s->shut_rd = true;
-		if (s->rx_bytes)
-			consume(s, s->rx_bytes);
+		if (s->rxq.len)
+			consume(s, s->rxq.len);
 	}
 	if (how != SHUT_RD && !s->shut_wr) {
 		s->shut_wr = true;

@@ -144,8 +144,7 @@ struct vs_sock {
 	/* a connection: under its engine's lock */
 	struct vs_engine *e;
 	struct vs_tcp *tcp; /* NULL once lwIP let go of it */
-	struct pbuf *rxq; /* received, not yet read */
-	size_t rx_bytes;
+	struct vs_rxq rxq; /* received, not yet read */
 	bool rx_fin, shut_rd, shut_wr;
 	int err; /* pending SO_ERROR, as -errno */
 	/* SO_LINGER: off (-1), or on with this many seconds: 0, close

@@ -718,6 +718,45 @@ vs__tcp_consumed(struct vs_tcp *c, size_t len)
 	}
 }
 
+void
+vs__rxq_put(struct vs_rxq *q, struct pbuf *p)
+{
+	struct pbuf *t = p;
+
+	while (t->next)
+		t = t->next; /* one arrival: a pbuf or a few */
+	if (q->tail)
+		q->tail->next = p;
+	else
+		q->head = p;
+	q->tail = t;
+	q->len += p->tot_len;
+}
+
+void
+vs__rxq_take(struct vs_lwip *lw, struct vs_rxq *q, size_t n)
+{
+	if (n > q->len)
+		n = q->len;
+	q->len -= n;
+	while (n) {
+		u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
+
+		q->head = lw->pbuf_free_header(q->head, k);
+		n -= k;
+	}
+	if (!q->head)
+		q->tail = NULL;
+}
+
+void
+vs__rxq_free(struct vs_lwip *lw, struct vs_rxq *q)
+{
+	if (q->head)
+		lw->pbuf_free(q->head);
+	*q = (struct vs_rxq){ 0 };
+}
+
 /* After close: what still arrives is dropped; lwIP keeps the pcb (FIN
  * handshake, TIME_WAIT) without calling back. */
 static err_t

@@ -141,6 +141,24 @@ ssize_t vs__tcp_write(struct vs_tcp *c, const void *data, size_t len);
 ssize_t vs__tcp_write_ref(struct vs_tcp *c, const void *data, size_t len);
 void vs__tcp_output(struct vs_tcp *c);
 void vs__tcp_consumed(struct vs_tcp *c, size_t len);
+
+/*
+ * Received data waiting for its reader: chains appended in constant time
+ * (lwIP's pbuf_cat walks the whole chain: each arrival would cost as much
+ * as what already waits). The pbufs are linked by next as one chain, but
+ * only the queue knows its length: a pbuf's tot_len counts its own
+ * arrival's chain, not what was appended after it. Read it with
+ * pbuf_copy_partial, shorten it with vs__rxq_take, free it with
+ * vs__rxq_free. Under the engine's lock, as the connection.
+ */
+struct vs_rxq {
+	struct pbuf *head, *tail; /* tail: the last pbuf of the chain */
+	size_t len;
+};
+void vs__rxq_put(struct vs_rxq *q, struct pbuf *p);
+/* Frees the first n bytes (at most q->len). */
+void vs__rxq_take(struct vs_lwip *lw, struct vs_rxq *q, size_t n);
+void vs__rxq_free(struct vs_lwip *lw, struct vs_rxq *q);
 /* Half-close: a FIN after the data queued so far; receiving goes on. */
 int vs__tcp_shutdown(struct vs_tcp *c);
 /* Graceful close: the data already sent is delivered first (the

@@ -23,7 +23,7 @@ static _Atomic unsigned rto_at_fin, fast_at_fin;
 static _Atomic bool fin_seen;
 
 struct conn {
-	struct pbuf *pend; /* received, not yet sent back */
+	struct vs_rxq pend; /* received, not yet sent back */
 	bool peer_closed;
 };
 
@@ -32,15 +32,16 @@ pump(struct vs_tcp *c)
 {
 	struct conn *cn = vs__tcp_user(c);
 
-	while (cn->pend) {
-		ssize_t n = vs__tcp_send(c, cn->pend->payload, cn->pend->len);
+	while (cn->pend.head) {
+		ssize_t n = vs__tcp_send(c, cn->pend.head->payload,
+					 cn->pend.head->len);
 
 		if (n < 0)
 			failures++;
 		if (n <= 0)
 			return; /* `sent` will call again */
 		vs__tcp_consumed(c, (size_t)n);
-		cn->pend = e.lw.pbuf_free_header(cn->pend, (u16_t)n);
+		vs__rxq_take(&e.lw, &cn->pend, (size_t)n);
 	}
 	if (cn->peer_closed)
 		vs__tcp_close(c); /* served once all is delivered */
@@ -57,10 +58,8 @@ on_received(struct vs_tcp *c, struct pbuf *p)
 			rto_at_fin = *e.lw.tcp_rto_timeouts;
 			fast_at_fin = *e.lw.tcp_fast_rexmits;
 		}
-	} else if (cn->pend)
-		e.lw.pbuf_cat(cn->pend, p);
-	else
-		cn->pend = p;
+	} else
+		vs__rxq_put(&cn->pend, p);
 	pump(c);
 }
 
@@ -76,8 +75,7 @@ on_closed(struct vs_tcp *c, int err)
 {
 	struct conn *cn = vs__tcp_user(c);
 
-	if (cn->pend)
-		e.lw.pbuf_free(cn->pend);
+	vs__rxq_free(&e.lw, &cn->pend);
 	free(cn);
 	if (err)
 		failures++;
@@ -164,12 +162,12 @@ main(int argc, char **argv)
 	       (unsigned long long)vs__port_stats(port, 0)->tx_inflight);
 	/* The engine is closed: its lwIP's counters are ours to read. */
 	printf("recovery: %u timeouts, %u fast retransmits, %u lost "
-	       "retransmissions; before the first peer closed: %u timeouts, "
-	       "%u fast retransmits\n",
+	       "retransmissions, %u tail loss probes; before the first peer "
+	       "closed: %u timeouts, %u fast retransmits\n",
 	       (unsigned)*e.lw.tcp_rto_timeouts,
 	       (unsigned)*e.lw.tcp_fast_rexmits,
-	       (unsigned)*e.lw.tcp_lost_rexmits, (unsigned)rto_at_fin,
-	       (unsigned)fast_at_fin);
+	       (unsigned)*e.lw.tcp_lost_rexmits, (unsigned)*e.lw.tcp_tlp_probes,
+	       (unsigned)rto_at_fin, (unsigned)fast_at_fin);
 	printf("served %d, %d failures; rx %llu frames, tx %llu frames, "
 	       "no send buffer %llu, queue rx_no_buf %llu\n",
 	       served, failures, (unsigned long long)e.nif.st.rx_frames,

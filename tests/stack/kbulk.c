@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * kbulk ADDR PORT MIB - a kernel TCP client for bulk tests: sends MIB
- * MiB of a seeded pseudo-random stream while reading the echo back,
+ * kbulk ADDR PORT SIZE - a kernel TCP client for bulk tests: sends SIZE
+ * (MiB, or bytes when it ends in b: 3000b) of a seeded pseudo-random
+ * stream while reading the echo back,
  * checking every byte against the same stream. Prints the rate; exits 0
  * when all came back identical.
  */
@@ -63,10 +64,13 @@ main(int argc, char **argv)
 	struct timespec t0, t1;
 	pthread_t w;
 	double secs;
+	char *end;
 
 	if (argc != 4 || getaddrinfo(argv[1], argv[2], &hints, &ai))
 		return 2;
-	total = strtoull(argv[3], NULL, 10) << 20;
+	total = strtoull(argv[3], &end, 10);
+	if (*end != 'b')
+		total <<= 20; /* MiB, unless the size ends in b (bytes) */
 	fd = socket(ai->ai_family, SOCK_STREAM, 0);
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen))
 		return perror("kbulk: connect"), 1;

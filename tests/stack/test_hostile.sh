@@ -4,8 +4,8 @@
 # normal kernel client is served within 1 s, and vstackctl stats names
 # what was dropped or copied:
 #   ooo  96 connections, each sent 600 one-byte segments above a hole
-#        (57,600 out-of-order pieces, 512 kept per connection: more than
-#        the 32,768 packet buffers): the pool never runs out (frames are
+#        (57,600 out-of-order pieces, up to 4,096 kept per connection:
+#        more than the 32,768 packet buffers): the pool never runs out (frames are
 #        copied out of NIC buffers once under a quarter is free:
 #        rx_copied), and every buffer comes back when the peer resets the
 #        connections;

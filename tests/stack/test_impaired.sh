@@ -3,10 +3,10 @@
 # for byte (bulk_echo and kecho, kbulk from the other namespace).
 #   test_impaired.sh impaired [MIB]   stack.impaired: 1% loss, 1%
 #       duplication, 1% reordering and 0.1% corruption both ways; both
-#       durations and their ratio are reported (`impaired: ...`). The
-#       ratio is not yet a pass/fail criterion: vstack's loss recovery is
-#       SACK-triggered fast retransmit plus NewReno (lwip/patches 0005,
-#       0006, 0009), not yet a full RFC 6675 scoreboard or RACK.
+#       durations and their ratio are reported (`impaired: ...`). Fails
+#       above 4 times the kernel's time (before the SACK scoreboard and
+#       tail loss probes of lwip/patches/0010: 4 to 7 times); the issue's
+#       goal, 2 times, is met only in some runs (bench/README.md).
 #   test_impaired.sh window [MIB]     stack.window: 5 ms of delay each way
 #       (10 ms round trip): vstack must move at least 80% of the kernel's
 #       rate (window scaling: an unscaled 64 KiB window would allow
@@ -48,6 +48,8 @@ if [ "$what" = impaired ]; then
 	echo "impaired: vstack $vs s, kernel $ks s, ratio $(awk -v a="$vs" -v b="$ks" 'BEGIN { printf "%.1f", a / b }')"
 	grep recovery "$VSEMU_TMP/srv"
 	vsemu stats mlx5_0
+	awk -v a="$vs" -v b="$ks" 'BEGIN { exit !(a <= 4 * b) }' ||
+		fail "vstack took more than 4 times the kernel's time on the same cable"
 else
 	echo "window: vstack $vs s, kernel $ks s, vstack moves $(awk -v a="$vs" -v b="$ks" 'BEGIN { printf "%.2f", b / a }') of the kernel's rate"
 	awk -v a="$vs" -v b="$ks" 'BEGIN { exit !(b / a >= 0.8) }' ||
