@@ -224,8 +224,8 @@ cmd_stats(struct vs_ctl_buf *out)
 static void
 cmd_snmp(struct vs_ctl_buf *out)
 {
-	uint64_t t[18] = { 0 };
-	static const char *const names[18] = {
+	uint64_t t[20] = { 0 };
+	static const char *const names[20] = {
 		"Ip.InReceives",
 		"Ip.OutRequests",
 		"Ip.InDiscards",
@@ -244,6 +244,8 @@ cmd_snmp(struct vs_ctl_buf *out)
 		"TcpExt.TCPAbortOnData",
 		"TcpExt.ListenOverflows",
 		"TcpExt.TCPLossProbes",
+		"TcpExt.TCPChallengeACK",
+		"TcpExt.TCPACKSkippedChallenge",
 	};
 
 	for (unsigned v = 0; v < S.nviews; v++)
@@ -269,9 +271,11 @@ cmd_snmp(struct vs_ctl_buf *out)
 			t[15] += c.tcp_abort_on_data;
 			t[16] += c.tcp_listen_overflows;
 			t[17] += c.tlp_probes;
+			t[18] += c.challenge_acks;
+			t[19] += c.challenge_acks_skipped;
 		}
 	vs__ctl_printf(out, "counter\tvalue\n");
-	for (int i = 0; i < 18; i++)
+	for (int i = 0; i < 20; i++)
 		vs__ctl_printf(out, "%s\t%lu\n", names[i], (unsigned long)t[i]);
 }
 

@@ -181,7 +181,8 @@ struct vs_engine_counters {
 		rx_not_ip, raw_dropped, rx_no_mem, rx_copied;
 	/* lwIP */
 	uint64_t syn_cookies_sent, syn_cookies_ok, syn_cookies_bad,
-		rto_timeouts, fast_rexmits, lost_rexmits, tlp_probes;
+		rto_timeouts, fast_rexmits, lost_rexmits, tlp_probes,
+		challenge_acks, challenge_acks_skipped;
 	/* the engine */
 	uint64_t loops, sleeps, lock_waits, tcp_accepted, tcp_connects,
 		tcp_resets, tcp_timeouts, tcp_rx_bytes, tcp_tx_bytes,

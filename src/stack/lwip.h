@@ -58,7 +58,7 @@
 	X(tcp_active_pcbs) X(tcp_tw_pcbs) X(udp_pcbs) X(netif_list)   \
 	X(tcp_syn_cookies_sent) X(tcp_syn_cookies_ok) X(tcp_syn_cookies_bad) \
 	X(tcp_rto_timeouts) X(tcp_fast_rexmits) X(tcp_lost_rexmits)   \
-	X(tcp_tlp_probes)
+	X(tcp_tlp_probes) X(tcp_challenge_acks) X(tcp_challenge_acks_skipped)
 /* clang-format on */
 
 struct vs_lwip {

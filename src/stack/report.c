@@ -52,6 +52,8 @@ vs__engine_counters(const struct vs_engine *e, struct vs_engine_counters *c)
 	c->fast_rexmits = PLOAD(*e->lw.tcp_fast_rexmits);
 	c->lost_rexmits = PLOAD(*e->lw.tcp_lost_rexmits);
 	c->tlp_probes = PLOAD(*e->lw.tcp_tlp_probes);
+	c->challenge_acks = PLOAD(*e->lw.tcp_challenge_acks);
+	c->challenge_acks_skipped = PLOAD(*e->lw.tcp_challenge_acks_skipped);
 	c->loops = LOAD(st->loops);
 	c->sleeps = LOAD(st->sleeps);
 	c->lock_waits = LOAD(st->lock_waits);

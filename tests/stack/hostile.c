@@ -19,6 +19,12 @@
  *       connection (RFC 793, as Linux), and one above them a SYN|ACK
  *       whose sequence number is above everything the old one sent
  *       (RFC 6191), which it resets.
+ *   hostile IFNAME DSTMAC SRCIP DSTIP DPORT rst N
+ *       a connection from port 31000, then N RSTs and N SYNs inside its
+ *       window (none at the exact sequence: RFC 5961's challenge ACK
+ *       territory); prints how many ACKs came back in the next second
+ *       ("challenge ACKs: K"); then PING must still get +PONG (a redis
+ *       server), and an exact RST ends it.
  *
  * Exits 0 when everything it sent could be sent (and, for ooo, every
  * handshake completed within 5 s), 1 otherwise.
@@ -262,6 +268,51 @@ ooo(int conns, int segs)
 }
 
 static int
+rst(int n)
+{
+	const uint16_t port = 31000;
+	uint32_t me = 5000, srv;
+	int64_t isn;
+	struct seg s;
+	int acks = 0;
+
+	if (send_seg(port, 0x02, me, 0, NULL, 0) ||
+	    (isn = syn_ack(port, 5000)) < 0)
+		return fprintf(stderr, "hostile: rst: no SYN-ACK\n"), 1;
+	srv = (uint32_t)isn + 1;
+	me++;
+	send_seg(port, 0x10, me, srv, NULL, 0);
+	for (int i = 0; i < n; i++) {
+		uint32_t in = me + 1 + (uint32_t)(i % 1000); /* in the window */
+
+		if (send_seg(port, 0x04, in, 0, NULL, 0) ||
+		    send_seg(port, 0x02, in, 0, NULL, 0)) {
+			perror("hostile: send");
+			return 1;
+		}
+		if (i % 64 == 63)
+			usleep(2000);
+	}
+	while (recv_seg(port, 1000, &s) == 0)
+		if (s.flags == 0x10 && s.len == 0)
+			acks++;
+	printf("challenge ACKs: %d for %d RSTs and %d SYNs\n", acks, n, n);
+	send_seg(port, 0x18, me, srv, (const uint8_t *)"PING\r\n", 6);
+	for (;;) {
+		if (recv_seg(port, 2000, &s))
+			return fprintf(stderr,
+				       "hostile: rst: the connection no "
+				       "longer answers PING\n"),
+			       1;
+		if (s.len > 0)
+			break;
+	}
+	printf("PING answered (%u bytes)\n", s.len);
+	send_seg(port, 0x04, me + 6, 0, NULL, 0);
+	return 0;
+}
+
+static int
 syn(int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -292,7 +343,7 @@ main(int argc, char **argv)
 	    inet_pton(AF_INET, argv[4], &dst_ip) != 1) {
 		fprintf(stderr,
 			"usage: hostile IFNAME DSTMAC SRCIP DSTIP DPORT "
-			"ooo CONNS SEGS | syn N | tw REQUEST\n");
+			"ooo CONNS SEGS | syn N | tw REQUEST | rst N\n");
 		return 2;
 	}
 	for (int i = 0; i < 6; i++)
@@ -317,6 +368,8 @@ main(int argc, char **argv)
 		return syn(atoi(argv[7]));
 	if (strcmp(argv[6], "tw") == 0 && argc == 8)
 		return tw(argv[7]);
+	if (strcmp(argv[6], "rst") == 0 && argc == 8)
+		return rst(atoi(argv[7]));
 	fprintf(stderr, "hostile: unknown mode %s\n", argv[6]);
 	return 2;
 }

@@ -12,6 +12,10 @@
 #   syn  10,000 SYNs that never complete: at most 4,096 half-open
 #        connections, the rest answered with SYN cookies (syn_cookies);
 #        the normal client connects through one (syn_cookies_ok).
+#   rst  1,000 RSTs and 1,000 SYNs inside one connection's window: at most
+#        3 challenge ACKs come back (one per 500 ms, RFC 5961 section 7;
+#        vstackctl snmp counts the rest as TcpExt.TCPACKSkippedChallenge),
+#        and the connection still answers PING.
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
@@ -100,4 +104,15 @@ served syn
 # The normal client past a full backlog connected through a cookie.
 [ "$(stat syn_cookies_ok)" -ge 1 ] || fail "syn: no connection from a cookie"
 [ "$(stat drop_syn_cookie)" = 0 ] || fail "syn: cookies refused: $(stat drop_syn_cookie)"
+
+# 3. in-window RSTs and SYNs
+netns_exec b bash -c "$(declare -f hostile); VS_BUILD='$VS_BUILD' port_mac='$port_mac' \
+	hostile rst 1000" >"$VSEMU_TMP/out.rst" 2>&1 || fail "rst: the peer failed"
+acks=$(sed -n 's/^challenge ACKs: \([0-9]*\).*/\1/p' "$VSEMU_TMP/out.rst")
+pid=$(netns_pidof a redis-server)
+skipped=$(vs_snmp "$pid" TcpExt.TCPACKSkippedChallenge)
+echo "  rst: $acks challenge ACKs for 2,000 RSTs and SYNs, $skipped not sent, $(vs_snmp "$pid" TcpExt.TCPChallengeACK) sent"
+[ -n "$acks" ] && [ "$acks" -le 3 ] || fail "rst: ${acks:-no} challenge ACKs, 3 at most"
+[ "${skipped:-0}" -ge 1900 ] || fail "rst: only ${skipped:-no} challenge ACKs counted as not sent"
+served rst
 echo "stack.hostile: ok"
