@@ -525,7 +525,8 @@ vs__sock_unref(struct vs_sock *s)
 static void
 sock_free(struct vs_sock *s)
 {
-	vs__rxq_free(&s->e->lw, &s->rxq);
+	if (s->rxq.head) /* (a socket that never had an engine has none) */
+		vs__rxq_free(&s->e->lw, &s->rxq);
 	while (s->dq_head) {
 		struct vs_dgram *d = s->dq_head;
 
