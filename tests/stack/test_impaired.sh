@@ -11,6 +11,8 @@
 #       (10 ms round trip): vstack must move at least 80% of the kernel's
 #       rate (window scaling: an unscaled 64 KiB window would allow
 #       6.5 MB/s). Prints `window: ...`.
+# bench/tcp.sh runs both with other cables: VS_IMPAIR_SPEC replaces the
+# impaired case's spec (both ways), VS_DELAY_US the window case's delay.
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
@@ -19,10 +21,10 @@ mib=${2:-64}
 fail() { echo "FAIL: $*" >&2; cat "$VSEMU_TMP/srv" >&2; exit 1; }
 case $what in
 impaired)
-	spec=loss=0.01,dup=0.01,reorder=0.01,corrupt=0.001
+	spec=${VS_IMPAIR_SPEC:-loss=0.01,dup=0.01,reorder=0.01,corrupt=0.001}
 	VSEMU_ARGS="--impair-in $spec,seed=11 --impair-out $spec,seed=12" ;;
 window)
-	VSEMU_ARGS="--impair-in delay_us=5000 --impair-out delay_us=5000" ;;
+	VSEMU_ARGS="--impair-in delay_us=${VS_DELAY_US:-5000} --impair-out delay_us=${VS_DELAY_US:-5000}" ;;
 *) fail "unknown case $what" ;;
 esac
 
