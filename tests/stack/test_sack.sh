@@ -12,6 +12,13 @@
 #       segment; a tail loss probe (RFC 8985) finds them lost, no
 #       retransmission timeout fires, and the transfer ends long before
 #       one (200 ms) would have.
+#   test_sack.sh small   stack.rack: the first full-size segment of a
+#       4,500-byte echo: two segments follow it (the last, short one
+#       waits for Nagle), too few for three SACKed above it (DupThresh),
+#       but both were sent after it: RACK by transmission order
+#       (lwip/patches/0013) finds it lost when they arrive - a fast
+#       retransmit, no tail loss probe (fails without the patch: one
+#       probe), no timeout.
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
@@ -20,6 +27,7 @@ fail() { echo "FAIL: $*" >&2; cat "$VSEMU_TMP/srv" >&2; exit 1; }
 case $what in
 holes) drops=400/402/404 size=4 ;;
 tail) drops=1/2 size=3000b ;;
+small) drops=1 size=4500b ;;
 *) fail "unknown case $what" ;;
 esac
 
@@ -39,7 +47,10 @@ lost=$(vsemu stats mlx5_0 | sed -n 's/.*wire_out frames [0-9]* lost \([0-9]*\).*
 want=$(tr / '\n' <<<"$drops" | wc -l)
 [ "$lost" = "$want" ] || fail "the cable lost $lost frames, $want chosen"
 grep recovery "$VSEMU_TMP/srv"
-if [ "$what" = holes ]; then
+if [ "$what" = small ]; then
+	read -r rto fast tlp < <(sed -n 's/^recovery: \([0-9]*\) timeouts, \([0-9]*\) fast retransmits, [0-9]* lost retransmissions, \([0-9]*\) tail loss probes.*/\1 \2 \3/p' "$VSEMU_TMP/srv")
+	[ "${tlp:-1}" = 0 ] || fail "$tlp tail loss probes: the hole waited for a probe"
+elif [ "$what" = holes ]; then
 	# Counted until the peer closes its side: a peer that delays its ACK
 	# of the echo's last, short segment can make one timeout after that.
 	read -r rto fast < <(sed -n 's/^recovery: .*before the first peer closed: \([0-9]*\) timeouts, \([0-9]*\) fast retransmits/\1 \2/p' "$VSEMU_TMP/srv")
@@ -51,4 +62,5 @@ else
 fi
 [ "$rto" = 0 ] || fail "$rto retransmission timeouts: a hole waited for the timer"
 [ "${fast:-0}" -ge 1 ] || fail "no fast retransmit"
-echo "stack.$([ "$what" = holes ] && echo sack || echo tlp): ok"
+case $what in holes) name=sack ;; tail) name=tlp ;; small) name=rack ;; esac
+echo "stack.$name: ok"
