@@ -184,9 +184,14 @@ main(int argc, char **argv)
 		usleep(1000);
 	usleep(100000);
 	vs__engine_close(&e);
-	printf("rx %llu bytes; frames rx %llu tx %llu; %d failures\n",
+	printf("rx %llu bytes; frames rx %llu tx %llu; %d failures; "
+	       "recovery: %u timeouts, %u fast retransmits, %u tail loss "
+	       "probes\n",
 	       (unsigned long long)rx_bytes,
 	       (unsigned long long)e.nif.st.rx_frames,
-	       (unsigned long long)e.nif.st.tx_frames, failures);
+	       (unsigned long long)e.nif.st.tx_frames, failures,
+	       (unsigned)*e.lw.tcp_rto_timeouts,
+	       (unsigned)*e.lw.tcp_fast_rexmits,
+	       (unsigned)*e.lw.tcp_tlp_probes);
 	return failures ? 1 : 0;
 }
