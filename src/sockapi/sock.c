@@ -1597,7 +1597,7 @@ sock_release(struct vs_sock *s, int fd)
 	if (port_fd >= 0 && s->tcp)
 		vs__tcp_keep_port(s->tcp, port_fd);
 	else if (port_fd >= 0)
-		close(port_fd);
+		vs__real.close(port_fd);
 	if (s->udp) {
 		vs__udp_close(s->udp);
 		s->udp = NULL;
