@@ -321,10 +321,12 @@ reaper_start(int ifindex, uint32_t prog_id, enum xdp_attach_mode mode)
 		struct xdp_program *prog;
 		char c;
 
+		/* Named before the second fork, so that the reaper never runs
+		 * under the program's name (tests find programs by name). */
+		prctl(PR_SET_NAME, "vstack-reaper");
 		if (fork() != 0)
 			_exit(0);
 		setsid();
-		prctl(PR_SET_NAME, "vstack-reaper");
 		/* Its command line too, or `pkill -f PROGRAM` would find it. */
 		set_cmdline("vstack-reaper");
 		for (int s = 1; s < 32; s++)
