@@ -6,7 +6,10 @@
 #ifndef VS_LWIP_HOOKS_H
 #define VS_LWIP_HOOKS_H
 
+#include "lwip/err.h"
 #include "lwip/ip_addr.h"
+
+struct tcp_hdr;
 
 /* RFC 6528 initial sequence numbers: a 4 us clock plus a keyed hash of
  * the connection's addresses and ports. */
@@ -22,5 +25,12 @@ u32_t vs_lwip_syn_cookie(const ip_addr_t *local_ip, u16_t local_port,
 u16_t vs_lwip_syn_cookie_check(const ip_addr_t *local_ip, u16_t local_port,
 			       const ip_addr_t *remote_ip, u16_t remote_port,
 			       u32_t isn, u32_t cookie);
+
+/* A segment to a listener (arg: its callback arg): ERR_OK, or ERR_ABRT
+ * to drop it without an answer, as vs_lwip_syn_filter says of a SYN. */
+err_t vs_lwip_listen_input(void *arg, const struct tcp_hdr *hdr);
+/* Set by vstack in each copy (NULL: every SYN is taken): 0 drops a SYN
+ * from the peer's port sport to the listener whose callback arg is arg. */
+extern int (*vs_lwip_syn_filter)(void *arg, u16_t sport);
 
 #endif

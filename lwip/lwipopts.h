@@ -107,5 +107,10 @@ unsigned short vs__csum(const void *data, int len);
 #define LWIP_HOOK_TCP_ISN vs_lwip_isn
 #define LWIP_HOOK_TCP_SYN_COOKIE vs_lwip_syn_cookie
 #define LWIP_HOOK_TCP_SYN_COOKIE_CHECK vs_lwip_syn_cookie_check
+/* Segments to a listener first meet vs_lwip_listen_input (SYNs vstack
+ * refuses are dropped); a connection's pay one comparison. */
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
+	((pcb)->state == LISTEN ? vs_lwip_listen_input((pcb)->callback_arg, (hdr)) \
+				: ERR_OK)
 
 #endif

@@ -5,8 +5,9 @@
  *
  * Owns: the clock lwIP's timers run on, its random numbers, and the
  * secret behind initial sequence numbers. Must never: call into vstack
- * (the copy is loaded RTLD_LOCAL and sees nothing of it), block, or be
- * called from any thread but its engine's.
+ * (the copy is loaded RTLD_LOCAL and sees nothing of it) but through the
+ * pointer vstack sets (vs_lwip_syn_filter), block, or be called from any
+ * thread but its engine's.
  */
 #include <stdint.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 
 #include "lwip/arch.h"
+#include "lwip/prot/tcp.h"
 #include "lwip/sys.h"
 #include "lwip_hooks.h"
 
@@ -214,4 +216,16 @@ vs_lwip_syn_cookie_check(const ip_addr_t *local_ip, u16_t local_port,
 				isn, t) == (cookie & 0x1ffffff))
 			return cookie_mss[(cookie >> 25) & 3];
 	return 0;
+}
+
+int (*vs_lwip_syn_filter)(void *arg, u16_t sport);
+
+err_t
+vs_lwip_listen_input(void *arg, const struct tcp_hdr *hdr)
+{
+	if (!vs_lwip_syn_filter ||
+	    (TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
+		return ERR_OK;
+	/* tcp_input turned the ports to host order already. */
+	return vs_lwip_syn_filter(arg, hdr->src) ? ERR_OK : ERR_ABRT;
 }

@@ -30,13 +30,19 @@ child(void)
 	vs__sock_atfork_child();
 }
 
+static void
+parent(void)
+{
+	vs__sock_atfork_parent();
+}
+
 __attribute__((constructor)) static void
 preload_init(void)
 {
 	if (!vs__real.socket) {
 		vs__real_init();
 		vs__sock_init();
-		pthread_atfork(NULL, NULL, child);
+		pthread_atfork(NULL, parent, child);
 	}
 }
 

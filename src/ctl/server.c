@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <ev.h>
 #include <linux/capability.h>
 #include <pthread.h>
@@ -181,7 +182,8 @@ cmd_stats(struct vs_ctl_buf *out)
 		"drop_neigh\tdrop_not_ip\tdrop_raw_hook\tdrop_nic\t"
 		"syn_cookies\tsyn_cookies_ok\tdrop_syn_cookie\tdrop_rx_no_mem\t"
 		"rx_copied\ttime_wait\t"
-		"pool_free\tpool_size\tloops\tsleeps\tlock_waits\n");
+		"pool_free\tpool_size\tloops\tsleeps\tlock_waits\t"
+		"drop_syn_handoff\n");
 	for (unsigned v = 0; v < S.nviews; v++) {
 		const struct vs_ctl_view *w = S.views[v];
 		const struct vs_port_info *in = vs__port_info(w->port);
@@ -195,7 +197,7 @@ cmd_stats(struct vs_ctl_buf *out)
 				out,
 				"%u\t%s\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t"
 				"%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%u\t%u\t%lu\t"
-				"%lu\t%lu\n",
+				"%lu\t%lu\t%lu\n",
 				c.q, in->device, (unsigned long)c.rx_frames,
 				(unsigned long)c.rx_bytes,
 				(unsigned long)c.tx_frames,
@@ -216,7 +218,8 @@ cmd_stats(struct vs_ctl_buf *out)
 				(unsigned long)c.tcp_time_wait, free_bufs,
 				in->nbufs, (unsigned long)c.loops,
 				(unsigned long)c.sleeps,
-				(unsigned long)c.lock_waits);
+				(unsigned long)c.lock_waits,
+				(unsigned long)c.tcp_syn_handoff);
 		}
 	}
 }
@@ -320,13 +323,14 @@ cmd_latency(struct vs_ctl_buf *out)
 static void
 cmd_info(struct vs_ctl_buf *out)
 {
-	vs__ctl_printf(out,
-		       "pid\tprogram\tmode\tdevice\tnetdev\tcores\tuptime_s\n");
+	vs__ctl_printf(out, "pid\tprogram\tmode\tdevice\tnetdev\tcores\tuptime_"
+			    "s\tppid\taccepted\n");
 	for (unsigned v = 0; v < S.nviews; v++) {
 		const struct vs_ctl_view *w = S.views[v];
 		const struct vs_port_info *in = vs__port_info(w->port);
 		char cpus[256] = "";
 		size_t k = 0;
+		uint64_t accepted = 0;
 
 		for (unsigned i = 0; i < w->n && k < sizeof(cpus) - 8; i++) {
 			struct vs_engine_counters c;
@@ -334,12 +338,16 @@ cmd_info(struct vs_ctl_buf *out)
 			vs__engine_counters(engine(w, i), &c);
 			k += (size_t)snprintf(cpus + k, sizeof(cpus) - k,
 					      "%s%d", i ? "," : "", c.cpu);
+			accepted += c.tcp_accepted;
 		}
+		/* ppid: which processes share a listener (nginx's workers
+		 * and their master); accepted: how they split it. */
 		vs__ctl_printf(
-			out, "%d\t%s\t%s\t%s\t%s\t%s\t%lu\n", (int)S.pid,
-			program_invocation_short_name, w->mode, in->device,
-			in->ifname, cpus,
-			(unsigned long)((vs__now_ms() - S.started_ms) / 1000));
+			out, "%d\t%s\t%s\t%s\t%s\t%s\t%lu\t%d\t%" PRIu64 "\n",
+			(int)S.pid, program_invocation_short_name, w->mode,
+			in->device, in->ifname, cpus,
+			(unsigned long)((vs__now_ms() - S.started_ms) / 1000),
+			(int)getppid(), accepted);
 	}
 }
 

@@ -34,6 +34,7 @@
 #include "base/compiler.h"
 #include "rt/runtime.h"
 #include "sockapi/sock.h"
+#include "sockapi/share.h"
 #include "sockapi/sock_impl.h"
 #include "stack/addr.h"
 #include "stack/udp.h"
@@ -317,6 +318,7 @@ child_keeps(void *arg, int fd, enum vs_fdkind kind, void *obj)
 			s->nltcp = 0;
 			s->ltcp = NULL;
 			s->lrule[0] = s->lrule[1] = NULL;
+			s->member = NULL; /* the parent's */
 			s->acc_head = s->acc_tail = NULL;
 			s->nacc = 0;
 			s->watch = NULL;
@@ -350,6 +352,13 @@ vs__sock_atfork_child(void)
 		vs__self_release(VS_OWNER_PRELOAD);
 	}
 	vs__ctl_atfork_child();
+	vs__share_atfork_child();
+}
+
+void
+vs__sock_atfork_parent(void)
+{
+	vs__share_atfork_parent();
 }
 
 /* --- addresses --- */
@@ -541,6 +550,7 @@ sock_free(struct vs_sock *s)
 		free(d);
 	}
 	free(s->ltcp);
+	vs__share_put(s->share);
 	sk_mem_put(s);
 }
 
@@ -951,7 +961,10 @@ vs__sk_type(int fd, int *family)
 static void
 listener_stop(struct vs_sock *s)
 {
-	/* The connections it accepted keep the rules until they end. */
+	/* A share's connections get rules of their own (share.h); alone,
+	 * the connections it accepted keep the rules until they end. */
+	vs__share_leave(s->member);
+	s->member = NULL;
 	for (int i = 0; i < 2; i++) {
 		vs__tcp_rule_put(s->lrule[i]);
 		s->lrule[i] = NULL;
@@ -999,8 +1012,15 @@ listener_start(struct vs_sock *s, bool dual)
 		}
 		vs__engine_unlock(&rt.es[i]);
 	}
-	/* Every engine listens: now the rules may bring SYNs. */
-	for (unsigned a = 0; !rc && a < na; a++)
+	/* Every engine listens: now the rules may bring SYNs (for a
+	 * shared listener, those of this process's share). */
+	if (!rc && s->share) {
+		s->member = vs__share_join(s->share, s->lrule, addrs, na, rt.es,
+					   rt.n);
+		if (!s->member)
+			rc = -errno;
+	}
+	for (unsigned a = 0; !rc && !s->member && a < na; a++)
 		rc = vs__tcp_listen_steer(s->lrule[a], addrs[a]);
 	if (rc)
 		listener_stop(s);
@@ -1036,6 +1056,8 @@ vs__sock_listen(int fd, int backlog)
 	s->backlog = (unsigned)backlog;
 	s->state = VS_S_LISTEN;
 	s->pending = true;
+	/* Made here, before the program forks the workers that accept. */
+	s->share = vs__share_new();
 	vs__fd_set(fd, s, VS_FD_SOCK);
 	return 0;
 }
@@ -1101,8 +1123,11 @@ vs__sock_activate(int fd, struct vs_sock *s)
 		atomic_store_explicit(&s->pending, false, memory_order_release);
 		/* Not ours: the kernel's alone; s itself stays allocated, a
 		 * concurrent call may still hold it. */
-		if (!ok)
+		if (!ok) {
 			vs__fd_set(fd, NULL, VS_FD_NONE);
+			vs__share_put(s->share);
+			s->share = NULL;
+		}
 	}
 	pthread_mutex_unlock(&s->qlock);
 	return ok;

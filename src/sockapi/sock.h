@@ -177,6 +177,8 @@ struct vs_sock {
 	struct vs_tcp **ltcp;
 	unsigned nltcp;
 	struct vs_tcp_rule *lrule[2]; /* its address; IPv4 too if dual */
+	struct vs_share *share; /* with the processes that inherit it */
+	struct vs_member *member; /* this process's part of it */
 	bool kernel_too; /* the kernel socket listens (receives) too */
 	/* Listening, not yet taken over (see vs__sock_activate); read
 	 * without qlock, so atomic: false is published after the takeover. */
@@ -266,6 +268,8 @@ struct vs_sock *vs__sock_first_send(int fd, const struct sockaddr *to,
  * here; the child's sockets go back to the kernel's, vstack starts
  * afresh on the next offloadable socket. */
 void vs__sock_atfork_child(void);
+/* ... and in the parent. */
+void vs__sock_atfork_parent(void);
 
 /* The interposed calls on a vstack socket (or a kernel one that may
  * become vstack's: bind, listen, connect). -errno on error. */

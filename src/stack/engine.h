@@ -69,6 +69,9 @@ struct vs_engine_stats {
 	/* Connections reset because data came after the program closed,
 	 * and because the listener's accept queue was full. */
 	_Atomic uint64_t tcp_abort_on_data, tcp_listen_overflows;
+	/* SYNs dropped while their source-port bucket of a shared listener
+	 * moved to another process (sockapi/share.h: the peer sends again). */
+	_Atomic uint64_t tcp_syn_handoff;
 	/* Closed connections still delivering what they queued, and those
 	 * lwIP holds in TIME_WAIT for the full 60 s (gauges). */
 	_Atomic uint64_t tcp_draining, tcp_time_wait;
@@ -187,7 +190,7 @@ struct vs_engine_counters {
 	uint64_t loops, sleeps, lock_waits, tcp_accepted, tcp_connects,
 		tcp_resets, tcp_timeouts, tcp_rx_bytes, tcp_tx_bytes,
 		tcp_abort_on_data, tcp_listen_overflows, tcp_time_wait,
-		udp_rx_datagrams, udp_tx_datagrams;
+		udp_rx_datagrams, udp_tx_datagrams, tcp_syn_handoff;
 	/* frame arrival to delivery: counts below 2^b us */
 	uint64_t latency[VS_LAT_BUCKETS];
 };

@@ -33,6 +33,8 @@
 #include "lwip/udp.h"
 #include "netif/ethernet.h"
 
+#include "lwip_hooks.h"
+
 /* Grouped by hand: clang-format packs an X-macro list unreadably. */
 /* clang-format off */
 /* The functions vstack calls; each becomes a member of struct vs_lwip
@@ -58,7 +60,8 @@
 	X(tcp_active_pcbs) X(tcp_tw_pcbs) X(udp_pcbs) X(netif_list)   \
 	X(tcp_syn_cookies_sent) X(tcp_syn_cookies_ok) X(tcp_syn_cookies_bad) \
 	X(tcp_rto_timeouts) X(tcp_fast_rexmits) X(tcp_lost_rexmits)   \
-	X(tcp_tlp_probes) X(tcp_challenge_acks) X(tcp_challenge_acks_skipped)
+	X(tcp_tlp_probes) X(tcp_challenge_acks) X(tcp_challenge_acks_skipped) \
+	X(vs_lwip_syn_filter)
 /* clang-format on */
 
 struct vs_lwip {

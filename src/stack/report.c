@@ -66,6 +66,7 @@ vs__engine_counters(const struct vs_engine *e, struct vs_engine_counters *c)
 	c->tcp_abort_on_data = LOAD(st->tcp_abort_on_data);
 	c->tcp_listen_overflows = LOAD(st->tcp_listen_overflows);
 	c->tcp_time_wait = LOAD(st->tcp_time_wait);
+	c->tcp_syn_handoff = LOAD(st->tcp_syn_handoff);
 	c->udp_rx_datagrams = LOAD(st->udp_rx_datagrams);
 	c->udp_tx_datagrams = LOAD(st->udp_tx_datagrams);
 	for (int b = 0; b < VS_LAT_BUCKETS; b++)

@@ -39,9 +39,23 @@ struct vs_tcp {
 	struct tcp_pcb *closed_pcb;
 };
 
+/* A half-open connection's 5-tuple rule, until lwIP accepts it. */
+struct half_pin {
+	struct half_pin *next;
+	struct vs_engine *e;
+	struct tcp_pcb *pcb;
+	ip_addr_t ip;
+	u16_t port;
+	struct vs_rule_handle *h;
+};
+
 struct vs_tcp_rule {
 	struct vs_port *port;
 	struct vs_steer st; /* empty until installed */
+	struct vs_steer_share *sh; /* a shared listener's, instead */
+	_Atomic uint64_t refuse; /* buckets whose SYNs are dropped */
+	pthread_mutex_t hlock;
+	struct half_pin *half; /* pinned half-open connections */
 	_Atomic unsigned refs;
 };
 
@@ -52,6 +66,7 @@ vs__tcp_rule_new(struct vs_port *port)
 
 	if (r) {
 		r->port = port;
+		pthread_mutex_init(&r->hlock, NULL);
 		atomic_init(&r->refs, 1);
 	}
 	return r;
@@ -71,6 +86,18 @@ vs__tcp_rule_put(struct vs_tcp_rule *r)
 	    atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	vs__steer_del(r->port, &r->st);
+	while (r->half) {
+		struct half_pin *h = r->half;
+
+		r->half = h->next;
+		vs__port_rule_del(r->port, h->h);
+		free(h);
+	}
+	if (r->sh) {
+		vs__steer_share_set(r->port, IPPROTO_TCP, NULL, false, r->sh, 0,
+				    0);
+		free(r->sh);
+	}
 	free(r);
 }
 
@@ -200,6 +227,28 @@ attach(struct vs_tcp *c, struct tcp_pcb *pcb)
 	lw->tcp_err(pcb, on_err);
 }
 
+/* The rule pinned on pcb while it was half-open, now its connection's. */
+static struct vs_rule_handle *
+half_take(struct vs_tcp_rule *r, struct tcp_pcb *pcb)
+{
+	struct vs_rule_handle *got = NULL;
+
+	pthread_mutex_lock(&r->hlock);
+	for (struct half_pin **p = &r->half; *p; p = &(*p)->next) {
+		struct half_pin *h = *p;
+
+		if (h->pcb == pcb && h->port == pcb->remote_port &&
+		    ip_addr_cmp(&h->ip, &pcb->remote_ip)) {
+			*p = h->next;
+			got = h->h;
+			free(h);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->hlock);
+	return got;
+}
+
 static err_t
 on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
@@ -208,8 +257,12 @@ on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	if (err != ERR_OK || !pcb || !(c = conn_new(l->e, NULL, NULL)))
 		return ERR_MEM;
 	attach(c, pcb);
-	if (l->lrule)
+	if (l->lrule) {
 		c->lrule = rule_hold(l->lrule);
+		/* Pinned while half-open (a share moved): the rule is its. */
+		if (l->lrule->half)
+			c->rule = half_take(l->lrule, pcb);
+	}
 	if (l->ops && l->ops->accepted)
 		l->ops->accepted(l, c);
 	if (c->refused) {
@@ -275,6 +328,135 @@ vs__tcp_listen_steer(struct vs_tcp_rule *r, const struct sockaddr *addr)
 				       &r->st);
 }
 
+int
+vs__tcp_listen_share(struct vs_tcp_rule *r, const struct sockaddr *addr,
+		     uint64_t normal, uint64_t standby)
+{
+	if (r->st.n)
+		return -EEXIST;
+	if (!r->sh && !(r->sh = calloc(1, sizeof(*r->sh))))
+		return -ENOMEM;
+	return vs__steer_share_set(r->port, IPPROTO_TCP, addr, false, r->sh,
+				   normal, standby);
+}
+
+/* The connection a pcb of the active list belongs to (NULL: none, or
+ * a listener's half-open one). */
+static struct vs_tcp *
+conn_of(struct vs_lwip *lw, struct tcp_pcb *pcb)
+{
+	struct vs_tcp *c = pcb->callback_arg;
+
+	if (c == (void *)lw) /* closed: finish_close's ext arg */
+		c = pcb->ext_args[lw->ext_id].data;
+	return c && !c->listener ? c : NULL;
+}
+
+/* Is pcb a half-open connection of one of r's listeners? */
+static bool
+half_open_of(struct vs_lwip *lw, struct tcp_pcb *p, struct vs_tcp_rule *r)
+{
+	struct vs_tcp *l = p->callback_arg;
+
+	return p->state == SYN_RCVD && l && l != (void *)lw && l->listener &&
+	       l->lrule == r;
+}
+
+static bool
+half_pinned(struct vs_tcp_rule *r, struct tcp_pcb *p)
+{
+	for (struct half_pin *h = r->half; h; h = h->next)
+		if (h->pcb == p && h->port == p->remote_port &&
+		    ip_addr_cmp(&h->ip, &p->remote_ip))
+			return true;
+	return false;
+}
+
+unsigned
+vs__tcp_listen_pin(struct vs_engine *e, struct vs_tcp_rule *r, uint64_t buckets)
+{
+	struct vs_lwip *lw = &e->lw;
+	unsigned n = 0;
+
+	pthread_mutex_lock(&r->hlock);
+	/* Pins of e's half-open connections that never made it. */
+	for (struct half_pin **hp = &r->half; *hp;) {
+		struct half_pin *h = *hp;
+		bool alive = false;
+
+		for (struct tcp_pcb *p = *lw->tcp_active_pcbs;
+		     h->e == e && p && !alive; p = p->next)
+			alive = p == h->pcb && half_open_of(lw, p, r);
+		if (h->e != e || alive) {
+			hp = &h->next;
+			continue;
+		}
+		*hp = h->next;
+		vs__port_rule_del(r->port, h->h);
+		free(h);
+	}
+	for (struct tcp_pcb *p = *lw->tcp_active_pcbs; p; p = p->next) {
+		struct sockaddr_storage local, peer;
+		struct vs_tcp *c = conn_of(lw, p);
+		struct vs_rule_handle **h;
+		struct half_pin *hp = NULL;
+
+		if (!(buckets >> VS_STEER_BUCKET(p->remote_port) & 1))
+			continue;
+		if (c && c->lrule == r && !c->rule) {
+			h = &c->rule;
+		} else if (!c && half_open_of(lw, p, r) && !half_pinned(r, p) &&
+			   (hp = calloc(1, sizeof(*hp)))) {
+			/* Not yet accepted: the rule waits in r (on_accept
+			 * gives it to the connection, r's end frees it). */
+			h = &hp->h;
+		} else {
+			continue;
+		}
+		vs__sa_of_ip(&p->local_ip, p->local_port, &local);
+		vs__sa_of_ip(&p->remote_ip, p->remote_port, &peer);
+		if (rule_for(e->port, (int)e->q, (struct sockaddr *)&local,
+			     (struct sockaddr *)&peer, h)) {
+			free(hp);
+			continue;
+		}
+		n++;
+		if (hp) {
+			hp->e = e;
+			hp->pcb = p;
+			ip_addr_copy(hp->ip, p->remote_ip);
+			hp->port = p->remote_port;
+			hp->next = r->half;
+			r->half = hp;
+		}
+	}
+	pthread_mutex_unlock(&r->hlock);
+	return n;
+}
+
+void
+vs__tcp_listen_refuse(struct vs_tcp_rule *r, uint64_t buckets)
+{
+	atomic_store_explicit(&r->refuse, buckets, memory_order_release);
+}
+
+/* lwIP's hook (vs_lwip_syn_filter): a SYN to listener arg from port
+ * sport is taken unless its bucket is being handed over. */
+static int
+syn_filter(void *arg, u16_t sport)
+{
+	struct vs_tcp *l = arg;
+	uint64_t refuse;
+
+	if (!l || !l->lrule)
+		return 1;
+	refuse = atomic_load_explicit(&l->lrule->refuse, memory_order_acquire);
+	if (!(refuse >> VS_STEER_BUCKET(sport) & 1))
+		return 1;
+	vs__stat_add(&l->e->st.tcp_syn_handoff, 1);
+	return 0;
+}
+
 /* Whether a listener of this lwIP copy has port on an address that
  * overlaps ip (the check tcp_bind makes, for listeners alone). */
 static bool
@@ -331,6 +513,7 @@ vs__tcp_listen(struct vs_engine *e, const struct sockaddr *addr, int backlog,
 		return rc;
 	}
 	l->listener = true;
+	*lw->vs_lwip_syn_filter = syn_filter;
 	if (backlog < VS_TCP_SYN_BACKLOG)
 		backlog = VS_TCP_SYN_BACKLOG;
 	l->pcb = lw->tcp_listen_with_backlog(

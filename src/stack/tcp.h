@@ -84,6 +84,26 @@ void vs__tcp_listen_rule(struct vs_tcp *listener, struct vs_tcp_rule *r);
 int vs__tcp_listen_steer(struct vs_tcp_rule *r, const struct sockaddr *addr);
 void vs__tcp_rule_put(struct vs_tcp_rule *r);
 /*
+ * A listener other processes share (sockapi/share.c): instead of
+ * vs__tcp_listen_steer, r steers exactly the source-port buckets of
+ * `normal` and `standby` (vs__steer_share_set); called again as the
+ * share changes. From one thread at a time.
+ */
+int vs__tcp_listen_share(struct vs_tcp_rule *r, const struct sockaddr *addr,
+			 uint64_t normal, uint64_t standby);
+/*
+ * Gives each connection e accepted under r whose peer's port is in
+ * `buckets` a 5-tuple rule to e's queue, so that it keeps its frames
+ * when r no longer steers them. Under e's lock; returns how many.
+ */
+unsigned vs__tcp_listen_pin(struct vs_engine *e, struct vs_tcp_rule *r,
+			    uint64_t buckets);
+/* SYNs from peers in `buckets` are dropped unanswered (counted in
+ * tcp_syn_handoff) until another call says otherwise: from before the
+ * pin to the deletion of the rule, so that no connection starts there
+ * unpinned. Any thread. */
+void vs__tcp_listen_refuse(struct vs_tcp_rule *r, uint64_t buckets);
+/*
  * Connects to dst from a local port the kernel reserves for us, chosen
  * so that the port's RSS hash of the peer's frames lands on this
  * engine's queue (a rule on the local address and port, spreading by

@@ -79,8 +79,8 @@ struct vs_port_info {
 /*
  * A flow rule: which frames, and what the NIC does with them. Precedence
  * follows from the rule: drop rules first, then exact 5-tuples, then
- * local address and port, then ports alone. Frames of no rule stay with
- * the kernel.
+ * local address and port, then ports alone, then standby rules. Frames
+ * of no rule stay with the kernel.
  */
 enum vs_rule_action {
 	VS_RULE_STEER, /* to one queue */
@@ -96,6 +96,11 @@ struct vs_rule {
 	uint8_t src[16], src_mask[16], dst[16], dst_mask[16];
 	uint16_t sport, sport_mask, dport, dport_mask; /* host order */
 	bool count; /* count the frames it matches (vs__port_rule_hits) */
+	/* Below every other steering rule: it takes frames only where no
+	 * other rule does (a listener's share while another process still
+	 * holds it: sockapi/share.c). -EOPNOTSUPP where the backend has no
+	 * precedence to give it (xdp). */
+	bool standby;
 };
 
 /* Counters of one queue; a single writer, any reader. */

@@ -805,7 +805,8 @@ v_tx_burst(struct vs_port *p, unsigned qi, struct vs_buf **b, unsigned n)
 /*
  * Precedence (lower first): drop rules (a block list beats any steering),
  * then exact 5-tuples, then 3-tuples (local address and port), then
- * ports alone, then the rest. Equal rules never overlap by construction.
+ * ports alone, then the rest, then standby rules. Equal rules never
+ * overlap by construction.
  */
 static uint16_t
 rule_priority(const struct vs_rule *r)
@@ -819,6 +820,8 @@ rule_priority(const struct vs_rule *r)
 
 	if (r->action == VS_RULE_DROP)
 		return 0;
+	if (r->standby)
+		return 5;
 	if (src && dst && r->sport_mask == 0xffff && r->dport_mask == 0xffff)
 		return 1;
 	if (dst && r->dport_mask == 0xffff)

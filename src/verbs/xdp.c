@@ -1109,6 +1109,8 @@ x_rule_add(struct vs_port *p, const struct vs_rule *r,
 	size_t alen = r->family == AF_INET6 ? 16 : 4;
 	int rc = 0;
 
+	if (r->standby) /* one process per netdev: never needed */
+		return free(h), -EOPNOTSUPP;
 	if (!h)
 		return -ENOMEM;
 	xr = &h->r;

@@ -19,7 +19,7 @@ allowed() {
 	case $1 in
 	src/base) echo "base" ;;
 	src/verbs) echo "base verbs" ;;
-	src/stack) echo "base verbs stack lwip netif arch" ;;
+	src/stack) echo "base verbs stack lwip netif arch lwip_hooks.h" ;; # lwip/: our lwIP build's hooks
 	src/ctl) echo "base verbs stack ctl" ;;
 	src/rt) echo "base verbs stack ctl rt" ;;
 	src/api) echo "base verbs stack ctl rt api vstack.h" ;;

@@ -627,6 +627,38 @@ START_TEST(source_port_bits)
 }
 END_TEST
 
+START_TEST(standby_rule)
+{
+	struct vs_rule r = udp_rule(VS_RULE_STEER, 2, 9660, 0, true);
+	struct vs_rule_handle *normal, *standby;
+	unsigned per_q[NQ];
+
+	setup();
+	r.standby = true;
+	r.queue = 1;
+	if (xdp) { /* one process per netdev: no use for it */
+		ck_assert_int_eq(vs__port_rule_add(port, &r, &standby),
+				 -EOPNOTSUPP);
+		teardown();
+		return;
+	}
+	/* The standby rule, added first and more specific, still loses to
+	 * the normal one; it takes the frames once that one is gone. */
+	r.sport = 3000;
+	r.sport_mask = 0xffff;
+	standby = add(r);
+	normal = add(udp_rule(VS_RULE_STEER, 2, 9660, 0, true));
+	peer_send(100, 3000, 9660, 1);
+	ck_assert_uint_eq(rx_collect(per_q, 2, NULL, 0, 1, 2000), 1);
+	ck_assert_uint_eq(per_q[1], 0);
+	ck_assert_int_eq(vs__port_rule_del(port, normal), 0);
+	peer_send(100, 3000, 9660, 2);
+	ck_assert_uint_eq(rx_collect(per_q, 1, NULL, 0, 1, 2000), 1);
+	ck_assert_int_eq(vs__port_rule_del(port, standby), 0);
+	teardown();
+}
+END_TEST
+
 START_TEST(jumbo)
 {
 	struct vs_port_opts o = opts(1, 512);
@@ -987,6 +1019,7 @@ vstest_suite(void)
 		VSTEST_ADD(s, sleep_wake);
 		VSTEST_ADD(s, close_leaks);
 		VSTEST_ADD(s, source_port_bits);
+		VSTEST_ADD(s, standby_rule);
 		VSTEST_ADD(s, jumbo);
 		if (!xdp) { /* a NIC's: AF_XDP has neither */
 			VSTEST_ADD(s, error_recovery);
