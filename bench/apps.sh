@@ -11,8 +11,12 @@
 #   4. iperf3 TCP throughput;
 #   5. memcached -t 4 (four worker threads, each in its own epoll_wait)
 #      under memcslap --concurrency=32: the time to set every key, and
-#      the server's CPU time.
-# APPS_ONLY="redis sockperf iperf3 memcached" runs only those sections;
+#      the server's CPU time;
+#   6. nginx with 2 worker processes sharing its listener, wrk with 50
+#      and 1,000 connections for NGINX_SECS (8) seconds each against a
+#      1 KiB file: requests/s, socket errors and timeouts, and how many
+#      connections each worker accepted on vstack.
+# APPS_ONLY="redis sockperf iperf3 memcached nginx" runs only those sections;
 # MEMCACHED_EACH sets memcslap's --execute-number (default 20000).
 # The emulated ConnectX's speed is not a product number: both servers go
 # through it (vstack by raw queues, the kernel by its netdev), so only
@@ -184,4 +188,46 @@ if want memcached; then
 		kernel "${row[3]}" "${row[4]}" "${row[5]}"
 	printf 'ratio (vstack/kernel time): %.2fx\n' \
 		"$(awk -v a="${row[0]}" -v b="${row[3]}" 'BEGIN { print b ? a / b : 0 }')"
+fi
+
+if want nginx; then
+	. tests/lib/nginx.sh
+	secs=${NGINX_SECS:-8}
+	d=$VSEMU_TMP/ngx
+	nginx_conf "$d" 2 "user root;"
+	sed -i "s/worker_connections 1024;/worker_connections 4096;/" "$d/nginx.conf"
+	printf '%01024d' 0 >"$d/www/1k.html"
+	echo
+	echo "== nginx, 2 workers, wrk -t2 -d${secs}s on a 1 KiB file (requests/s; socket errors incl. timeouts; connections each worker accepted on vstack)"
+	printf '%-8s %-7s %12s %8s  %s\n' conns on "requests/s" errors "per worker"
+	for c in 50 1000; do
+		declare -A rps=()
+		for how in vstack kernel; do
+			rm -f "$d/error.log"
+			(ulimit -n 16384; VSTACK_LOG=info on $how nginx -c "$d/nginx.conf" >"$d/out.$how" 2>&1) &
+			if [ $how = vstack ]; then
+				ready() { [ "$(cat "$d/out.vstack" "$d/error.log" 2>/dev/null | grep -c 'listening on vstack')" -ge 4 ]; }
+				wait_until 20 "nginx's workers on vstack" ready
+			else
+				up() { netns_exec b bash -c 'exec 3<>/dev/tcp/10.77.1.1/8080' 2>/dev/null; }
+				wait_until 20 "nginx on the kernel" up
+			fi
+			out=$(netns_exec b bash -c "ulimit -n 16384; wrk -t2 -c$c -d${secs}s --timeout 2s http://10.77.1.1:8080/1k.html" 2>&1)
+			r=$(awk '/^Requests\/sec/ { printf "%d", $2 }' <<<"$out")
+			e=$(awk '/Socket errors/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' <<<"$out")
+			per=""
+			if [ $how = vstack ]; then
+				m=$(cat "$d/nginx.pid")
+				for p in $(netns_pidof a nginx); do
+					[ "$p" = "$m" ] && continue
+					per+="$(vs_snmp "$p" Tcp.PassiveOpens 2>/dev/null || echo ?) "
+				done
+			fi
+			rps[$how]=${r:-0}
+			printf '%-8s %-7s %12s %8s  %s\n' "$c" $how "${r:-?}" "${e:-0}" "$per"
+			stop nginx
+		done
+		printf 'ratio (vstack/kernel requests/s, %d connections): %.2fx\n' "$c" \
+			"$(awk -v a="${rps[vstack]}" -v b="${rps[kernel]}" 'BEGIN { print b ? a / b : 0 }')"
+	done
 fi
