@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* share - a listener split between processes: see share.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -45,7 +47,13 @@ struct table { /* one page, shared by the processes */
 struct vs_share { /* this process's handle on a table */
 	struct table *t;
 	int fd; /* the memfd: mapped, and locked by members */
-	pid_t maker; /* the process that listened */
+	pid_t maker; /* the process that listened; 0: anyone may (named) */
+	char path[96]; /* a named table's file ("": a memfd's) */
+	/* Named: one handle per process for all its sockets on the port
+	 * (closing any fd of the file drops the process's record locks):
+	 * its sockets and members hold references. */
+	unsigned refs;
+	struct vs_share *next;
 	char name[48]; /* members' wakeup sockets: name + slot */
 };
 
@@ -74,6 +82,7 @@ struct vs_member {
 static struct {
 	pthread_mutex_t lock;
 	struct vs_member *all;
+	struct vs_share *named; /* this process's named tables */
 } M = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* vstack's own fds: the program's close_range() leaves them alone. */
@@ -147,6 +156,21 @@ slot_lock(int fd, unsigned slot, short type)
 	return vs__real.fcntl(fd, F_SETLK, &fl);
 }
 
+/* A named table's file is created, joined and removed under this lock
+ * (a POSIX record lock: processes forked with the same open file do
+ * not share it, as they would an flock). */
+static void
+table_lock(int fd, short type)
+{
+	struct flock fl = { .l_type = type,
+			    .l_whence = SEEK_SET,
+			    .l_start = LOCK_BASE - 1,
+			    .l_len = 1 };
+
+	while (vs__real.fcntl(fd, F_SETLKW, &fl) < 0 && errno == EINTR)
+		;
+}
+
 /* Whether another process holds slot's lock (ours never conflict:
  * never ask about our own slot). */
 static bool
@@ -162,6 +186,28 @@ slot_alive(int fd, unsigned slot)
 	return fl.l_type != F_UNLCK;
 }
 
+/* Maps sh->fd's table (sized first if new); names the wakeup sockets
+ * after its inode. 0, or -1 with sh->fd closed. */
+static int
+map_table(struct vs_share *sh)
+{
+	struct stat st;
+
+	if (fstat(sh->fd, &st) ||
+	    (st.st_size < (off_t)sizeof(struct table) &&
+	     ftruncate(sh->fd, sizeof(struct table))) ||
+	    (sh->t = mmap(NULL, sizeof(struct table), PROT_READ | PROT_WRITE,
+			  MAP_SHARED, sh->fd, 0)) == MAP_FAILED) {
+		vs__real.close(sh->fd);
+		sh->fd = -1;
+		return -1;
+	}
+	vs__fd_mark_internal(sh->fd);
+	snprintf(sh->name, sizeof(sh->name), "vstack-share-%lx-%lu",
+		 (unsigned long)st.st_dev, (unsigned long)st.st_ino);
+	return 0;
+}
+
 struct vs_share *
 vs__share_new(void)
 {
@@ -172,24 +218,130 @@ vs__share_new(void)
 	vs__in_vstack++;
 	sh->fd = memfd_create("vstack-share", MFD_CLOEXEC);
 	vs__in_vstack--;
-	if (sh->fd < 0 || ftruncate(sh->fd, sizeof(struct table)) ||
-	    (sh->t = mmap(NULL, sizeof(struct table), PROT_READ | PROT_WRITE,
-			  MAP_SHARED, sh->fd, 0)) == MAP_FAILED) {
-		if (sh->fd >= 0)
-			vs__real.close(sh->fd);
+	sh->maker = getpid();
+	if (sh->fd < 0 || map_table(sh)) {
 		free(sh);
 		return NULL;
 	}
-	vs__fd_mark_internal(sh->fd);
-	sh->maker = getpid();
-	{
-		struct stat st;
-
-		fstat(sh->fd, &st);
-		snprintf(sh->name, sizeof(sh->name), "vstack-share-%d-%lu",
-			 (int)sh->maker, (unsigned long)st.st_ino);
-	}
 	return sh;
+}
+
+/* Opens (creates) and maps the named table at sh->path. */
+static int
+open_named(struct vs_share *sh)
+{
+	struct stat st;
+
+	vs__in_vstack++;
+	sh->fd =
+		open(sh->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	vs__in_vstack--;
+	if (sh->fd < 0)
+		return -1;
+	/* Another user's file could steer our peers: ours, private. */
+	if (fstat(sh->fd, &st) || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 077)) {
+		vs_warn("%s is not this user's private file: the listener "
+			"is not split with the other processes on its port",
+			sh->path);
+		vs__real.close(sh->fd);
+		sh->fd = -1;
+		return -1;
+	}
+	return map_table(sh);
+}
+
+/*
+ * Removes the named tables of processes that all died (killed: nobody
+ * left to remove the file). A process that opened one and joins later
+ * finds it removed and makes a new one. Not ours to look at: the tables
+ * this process has open (closing another fd of one would drop our
+ * record locks on it). Under M.lock.
+ */
+static void
+sweep(void)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[sizeof(((struct vs_share *)0)->path)];
+		struct vs_share *o;
+		struct table *t;
+		struct stat st;
+		bool alive = false;
+		int fd;
+
+		if (strncmp(e->d_name, "vstack-tcp-", 11) ||
+		    snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name) >=
+			    (int)sizeof(path))
+			continue;
+		for (o = M.named; o && strcmp(o->path, path); o = o->next)
+			;
+		if (o)
+			continue;
+		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!fstat(fd, &st) && S_ISREG(st.st_mode) &&
+		    st.st_uid == geteuid() &&
+		    st.st_size >= (off_t)sizeof(struct table) &&
+		    (t = mmap(NULL, sizeof(*t), PROT_READ, MAP_SHARED, fd,
+			      0)) != MAP_FAILED) {
+			table_lock(fd, F_WRLCK);
+			for (unsigned s = 0; s < VS_SHARE_MEMBERS && !alive;
+			     s++)
+				alive = atomic_load(&t->pid[s]) &&
+					slot_alive(fd, s);
+			if (!alive)
+				unlink(path);
+			table_lock(fd, F_UNLCK);
+			munmap(t, sizeof(*t));
+		}
+		vs__real.close(fd);
+	}
+	closedir(d);
+}
+
+struct vs_share *
+vs__share_named(const char *key)
+{
+	char path[sizeof(((struct vs_share *)0)->path)];
+	struct vs_share *sh;
+
+	snprintf(path, sizeof(path), "/dev/shm/vstack-%s", key);
+	pthread_mutex_lock(&M.lock);
+	for (sh = M.named; sh && strcmp(sh->path, path); sh = sh->next)
+		;
+	if (!sh)
+		sweep();
+	if (sh) {
+		sh->refs++;
+	} else if ((sh = calloc(1, sizeof(*sh)))) {
+		memcpy(sh->path, path, sizeof(path));
+		if (open_named(sh)) {
+			free(sh);
+			sh = NULL;
+		} else {
+			sh->refs = 1;
+			sh->next = M.named;
+			M.named = sh;
+		}
+	}
+	pthread_mutex_unlock(&M.lock);
+	return sh;
+}
+
+/* Lets go of sh's file and mapping (the handle stays). */
+static void
+unmap_table(struct vs_share *sh)
+{
+	munmap(sh->t, sizeof(struct table));
+	vs__fd_set(sh->fd, NULL, VS_FD_NONE);
+	vs__real.close(sh->fd);
+	sh->fd = -1;
 }
 
 void
@@ -197,9 +349,23 @@ vs__share_put(struct vs_share *sh)
 {
 	if (!sh)
 		return;
-	munmap(sh->t, sizeof(struct table));
-	vs__fd_set(sh->fd, NULL, VS_FD_NONE);
-	vs__real.close(sh->fd);
+	if (sh->path[0]) {
+		bool last;
+
+		pthread_mutex_lock(&M.lock);
+		if ((last = !--sh->refs))
+			for (struct vs_share **p = &M.named; *p;
+			     p = &(*p)->next)
+				if (*p == sh) {
+					*p = sh->next;
+					break;
+				}
+		pthread_mutex_unlock(&M.lock);
+		if (!last)
+			return;
+	}
+	if (sh->fd >= 0)
+		unmap_table(sh);
 	free(sh);
 }
 
@@ -573,6 +739,22 @@ vs__share_join(struct vs_share *sh, struct vs_tcp_rule *r[],
 
 	if (!m)
 		return NULL;
+	/* A named table whose last member removed its file meanwhile: the
+	 * next process would make a new one; so do we. */
+	while (sh->path[0]) {
+		struct stat st;
+
+		table_lock(sh->fd, F_WRLCK);
+		if (!fstat(sh->fd, &st) && st.st_nlink)
+			break;
+		table_lock(sh->fd, F_UNLCK);
+		unmap_table(sh);
+		if (open_named(sh)) {
+			free(m);
+			return NULL;
+		}
+		t = sh->t;
+	}
 	/* The lock first: a slot with a pid and no lock is a dead one's. */
 	for (unsigned s = 0; s < VS_SHARE_MEMBERS && !m->me; s++) {
 		int32_t zero = 0;
@@ -583,6 +765,14 @@ vs__share_join(struct vs_share *sh, struct vs_tcp_rule *r[],
 			m->me = s + 1;
 		else
 			slot_lock(sh->fd, s, F_UNLCK);
+	}
+	if (sh->path[0]) {
+		table_lock(sh->fd, F_UNLCK);
+		if (m->me) {
+			pthread_mutex_lock(&M.lock);
+			sh->refs++;
+			pthread_mutex_unlock(&M.lock);
+		}
 	}
 	if (!m->me) {
 		free(m);
@@ -655,13 +845,27 @@ vs__share_leave(struct vs_member *m)
 	refuse(m, ~0ull);
 	pin(m, ~0ull);
 	apply(m, 0, 0);
+	if (m->sh->path[0])
+		table_lock(m->sh->fd, F_WRLCK);
 	release(t, m->me);
 	slot_lock(m->sh->fd, m->me - 1, F_UNLCK);
+	if (m->sh->path[0]) { /* the last one: no file left behind */
+		bool last = true;
+
+		for (unsigned s = 0; s < VS_SHARE_MEMBERS && last; s++)
+			last = !atomic_load(&t->pid[s]) ||
+			       !slot_alive(m->sh->fd, s);
+		if (last)
+			unlink(m->sh->path);
+		table_lock(m->sh->fd, F_UNLCK);
+	}
 	wake(m);
 	drop_fd(m->wfd);
 	for (unsigned s = 0; s < VS_SHARE_MEMBERS; s++)
 		drop_fd(m->pidfd[s]);
 	pthread_mutex_destroy(&m->lock);
+	if (m->sh->path[0])
+		vs__share_put(m->sh);
 	free(m);
 }
 
@@ -696,6 +900,8 @@ vs__share_atfork_child(void)
 		drop_fd(m->wfd);
 		for (unsigned s = 0; s < VS_SHARE_MEMBERS; s++)
 			drop_fd(m->pidfd[s]);
+		if (m->sh->path[0])
+			m->sh->refs--; /* the parent's member's */
 	}
 	pthread_mutex_init(&M.lock, NULL);
 	M.all = NULL;

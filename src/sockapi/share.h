@@ -57,6 +57,13 @@ struct vs_engine;
  * vs__tcp_listen_steer).
  */
 struct vs_share *vs__share_new(void);
+/*
+ * The table of a listener that independent processes may open too
+ * (SO_REUSEPORT): a file of this user's in /dev/shm named after key
+ * (the network namespace, address and port), made by the first; one
+ * handle per process and key. The last member to leave removes it.
+ */
+struct vs_share *vs__share_named(const char *key);
 /* Drops this process's mapping (after vs__share_leave). */
 void vs__share_put(struct vs_share *t);
 

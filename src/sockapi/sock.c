@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1027,6 +1028,34 @@ listener_start(struct vs_sock *s, bool dual)
 	return rc;
 }
 
+/* The named table of fd's port if fd has SO_REUSEPORT (share.h). */
+static struct vs_share *
+reuseport_share(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
+	struct stat ns;
+	char key[80], hex[33] = "";
+	const uint8_t *a;
+	int on = 0;
+	size_t alen;
+
+	l = sizeof(on);
+	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &l) || !on)
+		return NULL;
+	l = sizeof(ss);
+	if (vs__real.getsockname(fd, (struct sockaddr *)&ss, &l) ||
+	    stat("/proc/self/ns/net", &ns))
+		return NULL;
+	a = vs__sa_addr((struct sockaddr *)&ss);
+	alen = ss.ss_family == AF_INET ? 4 : 16;
+	for (size_t i = 0; i < alen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", a[i]);
+	snprintf(key, sizeof(key), "tcp-%lu-%s-%u", (unsigned long)ns.st_ino,
+		 hex, vs__sa_port((struct sockaddr *)&ss));
+	return vs__share_named(key);
+}
+
 int
 vs__sock_listen(int fd, int backlog)
 {
@@ -1056,8 +1085,12 @@ vs__sock_listen(int fd, int backlog)
 	s->backlog = (unsigned)backlog;
 	s->state = VS_S_LISTEN;
 	s->pending = true;
-	/* Made here, before the program forks the workers that accept. */
-	s->share = vs__share_new();
+	/* Made here, before the program forks the workers that accept;
+	 * with SO_REUSEPORT, found by its name by the other processes
+	 * that listen on the port. */
+	s->share = reuseport_share(fd);
+	if (!s->share)
+		s->share = vs__share_new();
 	vs__fd_set(fd, s, VS_FD_SOCK);
 	return 0;
 }

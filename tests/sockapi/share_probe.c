@@ -3,10 +3,14 @@
  * share_probe - a listener split between forked workers while they serve
  * (sockapi.share, test_share.sh).
  *
- *   share_probe server PORT     listens, forks one worker; SIGUSR1 forks
+ *   share_probe server PORT [reuseport]
+ *                               listens, forks one worker; SIGUSR1 forks
  *                               one more; SIGTERM ends them all. A worker
  *                               answers each line on a connection with
- *                               its pid.
+ *                               its pid. reuseport: no listener is
+ *                               inherited, each worker opens its own with
+ *                               SO_REUSEPORT (independent processes on
+ *                               one port).
  *   share_probe client ADDR PORT SERVER_PID
  *                               the test, from the peer: connections that
  *                               live across the arrival and the death of
@@ -46,7 +50,7 @@ on_sig(int sig)
 		stop = 1;
 }
 
-static void
+static _Noreturn void
 worker(int l)
 {
 	int ep = epoll_create1(0);
@@ -54,11 +58,12 @@ worker(int l)
 	char reply[16];
 	int rl = snprintf(reply, sizeof(reply), "%d\n", (int)getpid());
 
-	signal(SIGTERM, SIG_DFL);
+	/* SIGTERM: exit() (on_sig sets stop; epoll_wait says EINTR), so
+	 * vstack closes the listener and leaves the share. */
 	signal(SIGUSR1, SIG_IGN);
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev))
 		_exit(2);
-	for (;;) {
+	while (!stop) {
 		struct epoll_event evs[64];
 		int n = epoll_wait(ep, evs, 64, -1);
 
@@ -89,14 +94,30 @@ worker(int l)
 					break;
 		}
 	}
+	exit(0);
 }
 
 static int
-server(int port)
+listener(int port, int reuseport)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_port = htons((uint16_t)port) };
 	int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuseport)
+		setsockopt(l, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 512)) {
+		perror("listen");
+		exit(1);
+	}
+	return l;
+}
+
+static int
+server(int port, int reuseport)
+{
+	int l = reuseport ? -1 : listener(port, 0);
 	pid_t kids[64];
 	int nkids = 0;
 	struct sigaction act = { .sa_handler = on_sig };
@@ -108,16 +129,13 @@ server(int port)
 	sigprocmask(SIG_BLOCK, &block, &old);
 	sigaction(SIGUSR1, &act, NULL);
 	sigaction(SIGTERM, &act, NULL);
-	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 512))
-		return perror("listen"), 1;
 	more = 1;
 	while (!stop) {
 		while (more > 0 && nkids < 64) {
 			more--;
 			if ((kids[nkids] = fork()) == 0) {
 				sigprocmask(SIG_SETMASK, &old, NULL);
-				worker(l);
+				worker(reuseport ? listener(port, 1) : l);
 			}
 			printf("worker %d started\n", (int)kids[nkids++]);
 		}
@@ -126,7 +144,7 @@ server(int port)
 			;
 	}
 	for (int i = 0; i < nkids; i++)
-		kill(kids[i], SIGKILL);
+		kill(kids[i], SIGTERM);
 	while (wait(NULL) > 0)
 		;
 	return 0;
@@ -341,11 +359,12 @@ int
 main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc == 3 && !strcmp(argv[1], "server"))
-		return server(atoi(argv[2]));
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "server"))
+		return server(atoi(argv[2]),
+			      argc == 4 && !strcmp(argv[3], "reuseport"));
 	if (argc == 5 && !strcmp(argv[1], "client"))
 		return client(argv[2], atoi(argv[3]), (pid_t)atoi(argv[4]));
-	fprintf(stderr, "usage: share_probe server PORT | "
+	fprintf(stderr, "usage: share_probe server PORT [reuseport] | "
 			"client ADDR PORT SERVER_PID\n");
 	return 2;
 }

@@ -1,5 +1,6 @@
-# sockapi.share: a listener split between forked workers while they
-# serve (tests/sockapi/share_probe.c, src/sockapi/share.h). The server
+# sockapi.share [reuseport]: a listener split between forked workers
+# while they serve (reuseport: each worker's own listener on the port,
+# with SO_REUSEPORT: independent processes) (tests/sockapi/share_probe.c, src/sockapi/share.h). The server
 # runs under LD_PRELOAD on the emulated ConnectX, the client on the
 # kernel of the peer namespace: connections accepted by one worker keep
 # being answered by it while a second worker takes half of the new ones,
@@ -23,7 +24,8 @@ fail() {
 netns_create a b
 netns_link a b
 vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
-VSTACK_LOG=${VSTACK_LOG:-info} vstack_exec a mlx5_0 "$VS_BUILD/tests/share_probe" server 7000 >"$VSEMU_TMP/server" 2>&1 &
+mode=${1:-}
+VSTACK_LOG=${VSTACK_LOG:-info} vstack_exec a mlx5_0 "$VS_BUILD/tests/share_probe" server 7000 $mode >"$VSEMU_TMP/server" 2>&1 &
 wait_for_line "$VSEMU_TMP/server" "worker .* started"
 # The server is the one whose parent is not a share_probe.
 spid=""
@@ -51,4 +53,13 @@ done < <(grep '^pid [0-9]*: [0-9]*$' "$VSEMU_TMP/client")
 held=$(netns_exec a ss -Htn state established '( sport = :7000 )' | wc -l)
 [ "$held" = 0 ] || fail "the kernel of namespace a holds $held connections on port 7000: not offloaded"
 grep -q "shared listener: member" "$VSEMU_TMP/server" || fail "no worker said it joined the listener's share"
-echo "sockapi.share: ok"
+# The server ends its workers (SIGTERM: they exit, vstack leaves the
+# share); a named table (reuseport) goes with its last member.
+kill "$spid"
+netns_wait_gone a share_probe 30 || fail "the server or a worker did not exit"
+if [ "$mode" = reuseport ]; then
+	ino=$(stat -L -c %i "/run/netns/$(netns_name a)")
+	left=$(ls /dev/shm/vstack-tcp-"$ino"-* 2>/dev/null || true)
+	[ -z "$left" ] || fail "the table's file is left behind: $left"
+fi
+echo "sockapi.share ${mode:-inherited}: ok"
