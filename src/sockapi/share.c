@@ -463,12 +463,15 @@ reap(struct vs_member *m)
 	bool changed = false;
 
 	for (unsigned s = 0; s < VS_SHARE_MEMBERS; s++) {
-		unsigned x = s + 1;
+		int32_t pid = atomic_load(&t->pid[s]);
 
-		if (x == m->me || !atomic_load(&t->pid[s]) ||
-		    slot_alive(m->sh->fd, s))
+		if (s + 1 == m->me || pid <= 0 || slot_alive(m->sh->fd, s))
 			continue;
-		release(t, x);
+		/* One reaper: another one, late, would free what a new
+		 * member of the same slot claimed meanwhile. */
+		if (!atomic_compare_exchange_strong(&t->pid[s], &pid, -1))
+			continue;
+		release(t, s + 1);
 		changed = true;
 	}
 	return changed;
@@ -637,7 +640,7 @@ watch_others(struct vs_member *m)
 			m->pidfd[s] = -1;
 			m->pidof[s] = 0;
 		}
-		if (s + 1 == m->me || !pid || m->pidof[s] == pid)
+		if (s + 1 == m->me || pid <= 0 || m->pidof[s] == pid)
 			continue;
 		m->pidof[s] = pid;
 		m->pidfd[s] = own_fd((int)syscall(SYS_pidfd_open, pid, 0));
