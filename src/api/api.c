@@ -1009,7 +1009,8 @@ vs_init(const struct vs_options *opt, struct vs_stack **out)
 	if (o.spin_us)
 		st->cfg.spin_us = o.spin_us;
 	st->threads = o.flags & VS_OPT_THREADS;
-	rc = vs__rt_open(&st->rt, &st->cfg, o.contexts, err, sizeof(err));
+	rc = vs__rt_open(&st->rt, &st->cfg, o.contexts, false, err,
+			 sizeof(err));
 	if (rc) {
 		vs_err("vs_init: %s", err);
 		vs__config_free(&st->cfg);

@@ -9,7 +9,7 @@
 
 int
 vs__rt_open(struct vs_runtime *rt, const struct vs_config *cfg, unsigned want,
-	    char *err, size_t errlen)
+	    bool shared, char *err, size_t errlen)
 {
 	struct vs_port_opts o;
 	unsigned n;
@@ -17,10 +17,17 @@ vs__rt_open(struct vs_runtime *rt, const struct vs_config *cfg, unsigned want,
 	memset(rt, 0, sizeof(*rt));
 	rt->cfg = cfg;
 	rt->ncpu = vs__usable_cpus(rt->cpus, VS_ARRAY_SIZE(rt->cpus));
-	n = want ? want : cfg->cores ? cfg->cores : (rt->ncpu ? rt->ncpu : 1);
+	/* A worker among others that share its listener: one engine, as
+	 * the server runs one worker per core. */
+	n = want       ? want :
+	    cfg->cores ? cfg->cores :
+	    shared     ? 1 :
+	    rt->ncpu   ? rt->ncpu :
+			 1;
 	if (n > VS_MAX_ENGINES)
 		n = VS_MAX_ENGINES;
 	vs__port_opts_of(&o, cfg, n);
+	o.shared = shared;
 	errno = 0;
 	rt->port = vs__port_open(&o, err, errlen);
 	if (!rt->port)

@@ -33,12 +33,13 @@ struct vs_runtime {
 
 /*
  * Opens the port for `want` engines (0: the configuration's cores, or
- * every usable core), at most VS_MAX_ENGINES; the port may give fewer
- * queues (rt->n says how many). Returns 0 or -errno with a message in
- * err (rt is then closed).
+ * every usable core; one for a `shared` process, a worker that accepts
+ * from a listener other processes accept from too), at most
+ * VS_MAX_ENGINES; the port may give fewer queues (rt->n says how many).
+ * Returns 0 or -errno with a message in err (rt is then closed).
  */
 int vs__rt_open(struct vs_runtime *rt, const struct vs_config *cfg,
-		unsigned want, char *err, size_t errlen);
+		unsigned want, bool shared, char *err, size_t errlen);
 /*
  * Opens engine i (0.., in order) in the owner's memory e, pinned to a
  * usable core, and starts its thread if `start`. 0 or -errno with a

@@ -226,6 +226,12 @@ vs__share_new(void)
 	return sh;
 }
 
+bool
+vs__share_with_others(const struct vs_share *t)
+{
+	return t && t->maker != getpid();
+}
+
 /* Opens (creates) and maps the named table at sh->path. */
 static int
 open_named(struct vs_share *sh)

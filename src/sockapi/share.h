@@ -79,6 +79,9 @@ struct vs_member *vs__share_join(struct vs_share *t, struct vs_tcp_rule *r[],
 /* Pins this process's connections, deletes its rules, frees its
  * buckets, leaves. */
 void vs__share_leave(struct vs_member *m);
+/* t is not this process's alone: made by another process (inherited
+ * across fork) or named (SO_REUSEPORT). */
+bool vs__share_with_others(const struct vs_share *t);
 /* What this process holds of t now (for vstackctl and tests). */
 unsigned vs__share_buckets(const struct vs_member *m);
 /* Members of t alive now, as this process last saw them. */

@@ -94,6 +94,9 @@ static struct {
 	unsigned n;
 	struct vs_engine *es; /* n of them, run.es[i] == &es[i] */
 	struct vs_runtime run; /* the bring-up shared with the native API */
+	/* Brought up by a listener other processes accept from too: the
+	 * process is one worker of several (vs__rt_open). */
+	bool shared;
 } rt = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 extern char **environ;
@@ -205,7 +208,7 @@ rt_bring_up(char *err, size_t errlen)
 	struct vs_engine *es;
 	unsigned n;
 
-	if (vs__rt_open(&rt.run, &rt.cfg, 0, err, errlen)) {
+	if (vs__rt_open(&rt.run, &rt.cfg, 0, rt.shared, err, errlen)) {
 		vs_warn("%s; every socket stays on the kernel", err);
 		return -1;
 	}
@@ -1015,7 +1018,8 @@ listener_start(struct vs_sock *s, bool dual)
 	}
 	/* Every engine listens: now the rules may bring SYNs (for a
 	 * shared listener, those of this process's share). */
-	if (!rc && s->share) {
+	/* Where processes split the port by queues, each steers it all. */
+	if (!rc && s->share && !vs__port_info(rt.port)->queue_split) {
 		s->member = vs__share_join(s->share, s->lrule, addrs, na, rt.es,
 					   rt.n);
 		if (!s->member)
@@ -1102,6 +1106,8 @@ activate(int fd, struct vs_sock *s)
 	socklen_t l = sizeof(s->local);
 	int v6only = 0, rc;
 
+	if (vs__share_with_others(s->share))
+		rt.shared = true; /* a worker, if vstack comes up now */
 	if (vs__real.getsockname(fd, (struct sockaddr *)&s->local, &l) < 0 ||
 	    !vs__sk_rt_up() ||
 	    vs__policy_decide(&rt.cfg.policy, VS_ROLE_TCP_SERVER,

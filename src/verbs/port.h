@@ -55,6 +55,10 @@ struct vs_port_opts {
 	uint32_t tx_depth; /* send queue depth per queue */
 	bool hugepages; /* try 2 MiB pages first */
 	uint32_t flows; /* flow rules the port holds; 0: the default */
+	/* Other processes open the device too and share a listener with
+	 * this one (workers): a backend that splits a device by queues
+	 * (info.queue_split) takes one per engine, not every free one. */
+	bool shared;
 };
 
 #define VS_PORT_MAX_ADDRS 8
@@ -72,6 +76,12 @@ struct vs_port_info {
 	uint32_t max_inline; /* bytes sent inline, 0 if none */
 	bool tx_csum, rx_csum; /* checksum offloads */
 	bool huge; /* the pool uses hugepages */
+	/* Processes on the device split it by queues (xdp): the rules of
+	 * each see only the frames of its own queues, so processes that
+	 * share a listener each steer all of it, and a flow is served by
+	 * the one its frames arrive at. Else (verbs) rules steer to any
+	 * queue and processes split a listener by rules (sockapi/share). */
+	bool queue_split;
 	unsigned naddrs;
 	struct sockaddr_storage addrs[VS_PORT_MAX_ADDRS];
 };

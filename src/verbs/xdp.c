@@ -4,22 +4,32 @@
  *
  * Owns, per port: one UMEM over the pool's region; per engine queue one
  * AF_XDP socket bound to one netdev queue (the first ones no other
- * process holds), with its fill, completion, RX and TX rings; an
- * instance of xdp_prog.bpf.c attached through libxdp's dispatcher (so
- * several processes share a netdev), whose maps hold the rule table;
- * a handoff ring per queue; and a reaper process that detaches the
- * program when this process is gone, however it ended.
+ * process holds: all of them, or one per engine for a process that
+ * shares its listener with others, vs_port_opts.shared); its share of
+ * the netdev's one instance of xdp_prog.bpf.c (attached by the first
+ * vstack process, through libxdp's dispatcher where the kernel has one,
+ * and joined by the others: the processes split the netdev by queues,
+ * each matching only the frames of its own, as owner 1 + its first
+ * queue); a handoff ring per queue; and a reaper process that, when this
+ * process is gone however it ended, removes its rules and, if it was the
+ * last owner, detaches the program. Attaching, joining, claiming an
+ * owner and releasing one happen under a lock file per netdev
+ * (/dev/shm/vstack-xdp-NETNS-IFINDEX), removed by the last owner.
  *
  * The XDP program can only hand a frame to the socket of the queue it
  * arrived on; it writes the rule's target queue in front of the frame,
  * and rx_burst passes frames meant for another engine through that
  * engine's handoff ring (and wakes it if it sleeps). Rules that spread
  * by RSS are spread here, by the same Toeplitz hash vs__port_rss_queue
- * computes, so the stack's view of where a flow lands stays true.
+ * computes, so the stack's view of where a flow lands stays true. A
+ * frame of this process's connection that arrives on another process's
+ * queue cannot reach it: the program drops it (counted as the NIC's drop
+ * of that queue's owner) and the peer sends it again.
  *
  * Must never: make a system call while a ring is busy (need-wakeup
- * flags decide), leave its program on the netdev after the process, or
- * take a frame the rules do not ask for (those stay with the kernel).
+ * flags decide), leave its program on the netdev after the last process,
+ * touch another owner's rules or queues while that owner lives, or take
+ * a frame the rules do not ask for (those stay with the kernel).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +44,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -119,20 +131,30 @@ struct x_rule {
 	struct vs_xdp_rule r;
 };
 
+/* The program's maps, opened by its id (ours to close). */
+struct xmaps {
+	int tables, cur, exact, local, hits, xsks, qowner, procs, misq;
+};
+
 struct xport {
 	struct vs_port port; /* first: the port is an xport */
 	int ifindex;
 	bool zerocopy;
 	enum xdp_attach_mode mode;
 	struct xsk_umem *umem;
-	struct xdp_program *prog;
+	struct xdp_program *prog; /* attached by this process */
 	struct bpf_object *obj; /* the program's object (ours to close) */
-	int map_tables, map_cur, map_exact, map_local, map_hits, map_xsks;
+	uint32_t prog_id;
+	struct xmaps m;
+	unsigned owner; /* 1 + the first queue; 0: none claimed */
+	struct vs_xdp_proc self;
+	char lock_path[64];
+	int lock_fd; /* held while opening */
 	uint32_t cur;
 	struct x_rule *rules;
-	uint8_t slot_used[VS_XDP_MAX_SLOTS];
+	uint8_t slot_used[VS_XDP_OWNER_SLOTS];
 	int ncpus;
-	int reaper_fd; /* its pipe: closing it (or dying) detaches */
+	int reaper_fd; /* its pipe: closing it (or dying) releases */
 	unsigned qfirst, qlast; /* the netdev queues to bind (xdp:IF@A-B) */
 	unsigned nsocks;
 	struct xsock *socks;
@@ -259,6 +281,265 @@ vs__xdp_reason(char *buf)
 	return s ? s + 1 : buf;
 }
 
+/* --- the netdev's lock and owners --- */
+
+/* The lock file of the netdev: one per network namespace and ifindex. */
+static void
+lock_path_of(int ifindex, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st) < 0)
+		st.st_ino = 0;
+	snprintf(buf, len, "/dev/shm/vstack-xdp-%lu-%d",
+		 (unsigned long)st.st_ino, ifindex);
+}
+
+/* Takes the lock: an fd, or -errno. The file may be removed by the last
+ * owner while we wait: then the lock taken is of no file, and again. */
+static int
+xlock(const char *path)
+{
+	for (;;) {
+		struct stat a, b;
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			      0600);
+
+		if (fd < 0)
+			return -errno;
+		while (flock(fd, LOCK_EX) < 0)
+			if (errno != EINTR) {
+				int e = errno;
+
+				close(fd);
+				return -e;
+			}
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			return fd;
+		close(fd);
+	}
+}
+
+/* A process's start time (/proc/PID/stat field 22); 0 if it is gone. */
+static unsigned long long
+proc_start(pid_t pid)
+{
+	char path[32], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* field 3 on */
+#define SKIP4 " %*s %*s %*s %*s"
+	/* the state, fields 4 to 21 skipped, then starttime */
+	if (!p || sscanf(p + 1, " %*c" SKIP4 SKIP4 SKIP4 SKIP4 " %*s %*s %llu",
+			 &start) != 1)
+		return 0;
+#undef SKIP4
+	return start;
+}
+
+static void
+maps_close(struct xmaps *m)
+{
+	int *fd = &m->tables;
+
+	for (size_t i = 0; i < sizeof(*m) / sizeof(int); i++) {
+		if (fd[i] >= 0)
+			close(fd[i]);
+		fd[i] = -1;
+	}
+}
+
+/*
+ * The maps of program prog_fd, each checked against what this build
+ * writes into it (another vstack's program may be on the netdev).
+ * 0, -ENOENT (not vstack's program) or -EPROTO (another version's).
+ */
+static int
+maps_of_prog(int prog_fd, struct xmaps *m)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		uint32_t key, value, entries; /* 0: any */
+	} want[] = {
+#define M(n, f, k, v, e) { n, offsetof(struct xmaps, f), k, v, e }
+		M("vs_tables", tables, 4, sizeof(struct vs_xdp_table),
+		  2 * VS_XDP_MAX_QUEUES),
+		M("vs_cur", cur, 4, 4, VS_XDP_MAX_QUEUES),
+		M("vs_exact", exact, sizeof(struct vs_xdp_exact_key),
+		  sizeof(struct vs_xdp_exact_val), 0),
+		M("vs_local", local, sizeof(struct vs_xdp_local_key),
+		  sizeof(struct vs_xdp_exact_val), 0),
+		M("vs_hits", hits, 4, 8, VS_XDP_MAX_SLOTS),
+		M("vs_xsks", xsks, 4, 4, VS_XDP_MAX_QUEUES),
+		M("vs_qowner", qowner, 4, 4, VS_XDP_MAX_QUEUES),
+		M("vs_procs", procs, 4, sizeof(struct vs_xdp_proc),
+		  VS_XDP_MAX_QUEUES),
+		M("vs_misq", misq, 4, 8, VS_XDP_MAX_QUEUES),
+#undef M
+	};
+	struct bpf_prog_info pi;
+	uint32_t ids[32], len = sizeof(pi), found = 0;
+	int rc = 0;
+
+	memset(m, -1, sizeof(*m));
+	memset(&pi, 0, sizeof(pi));
+	pi.nr_map_ids = VS_ARRAY_SIZE(ids);
+	pi.map_ids = (uint64_t)(uintptr_t)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &pi, &len))
+		return -errno;
+	if (strcmp(pi.name, "vstack_xdp"))
+		return -ENOENT;
+	for (uint32_t i = 0; i < pi.nr_map_ids && i < VS_ARRAY_SIZE(ids); i++) {
+		struct bpf_map_info mi;
+		uint32_t ml = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+		size_t w;
+
+		if (fd < 0)
+			continue;
+		memset(&mi, 0, sizeof(mi));
+		if (bpf_obj_get_info_by_fd(fd, &mi, &ml)) {
+			close(fd);
+			continue;
+		}
+		for (w = 0; w < VS_ARRAY_SIZE(want); w++)
+			if (!strcmp(mi.name, want[w].name))
+				break;
+		if (w == VS_ARRAY_SIZE(want)) {
+			close(fd);
+			continue;
+		}
+		*(int *)((char *)m + want[w].off) = fd;
+		found |= 1u << w;
+		if (mi.key_size != want[w].key ||
+		    mi.value_size != want[w].value ||
+		    (want[w].entries && mi.max_entries != want[w].entries))
+			rc = -EPROTO;
+	}
+	if (!rc && found != (1u << VS_ARRAY_SIZE(want)) - 1)
+		rc = -EPROTO;
+	if (rc)
+		maps_close(m);
+	return rc;
+}
+
+/* Deletes owner's entries from the hash maps (a dead owner's, or those a
+ * new owner of the same number finds). */
+static void
+purge(const struct xmaps *m, unsigned owner)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		int fd = pass ? m->local : m->exact;
+		size_t ks = pass ? sizeof(struct vs_xdp_local_key) :
+				   sizeof(struct vs_xdp_exact_key);
+		size_t n = 0, cap = 0;
+		uint8_t *keys = NULL, *prev = NULL, cur[64], pk[64];
+
+		while (!bpf_map_get_next_key(fd, prev, cur)) {
+			struct vs_xdp_exact_val v;
+			unsigned o;
+
+			if (pass)
+				o = ((struct vs_xdp_local_key *)cur)->owner;
+			else
+				o = bpf_map_lookup_elem(fd, cur, &v) ? 0 :
+								       v.owner;
+			if (o == owner) {
+				if (n == cap) {
+					uint8_t *k = realloc(
+						keys,
+						(cap = cap ? 2 * cap : 256) *
+							ks);
+
+					if (!k)
+						break;
+					keys = k;
+				}
+				memcpy(keys + n++ * ks, cur, ks);
+			}
+			memcpy(pk, cur, ks);
+			prev = pk;
+		}
+		for (size_t i = 0; i < n; i++)
+			bpf_map_delete_elem(fd, keys + i * ks);
+		free(keys);
+	}
+}
+
+static bool
+proc_alive(const struct vs_xdp_proc *pr)
+{
+	return pr->pid && proc_start((pid_t)pr->pid) == pr->start;
+}
+
+/* Another owner than `owner` is alive. */
+static bool
+others_alive(const struct xmaps *m, unsigned owner)
+{
+	for (uint32_t o = 0; o < VS_XDP_MAX_QUEUES; o++) {
+		struct vs_xdp_proc pr;
+
+		if (o + 1 != owner && !bpf_map_lookup_elem(m->procs, &o, &pr) &&
+		    proc_alive(&pr))
+			return true;
+	}
+	return false;
+}
+
+/* Gives owner's queues back to the kernel and removes its rules, if
+ * owner is still the process self (not a newer one). */
+static void
+owner_release(const struct xmaps *m, unsigned owner,
+	      const struct vs_xdp_proc *self)
+{
+	struct vs_xdp_proc pr, none = { 0 };
+	uint32_t o = owner - 1;
+
+	if (!owner || bpf_map_lookup_elem(m->procs, &o, &pr) ||
+	    pr.pid != self->pid || pr.start != self->start)
+		return;
+	for (uint32_t q = 0; q < VS_XDP_MAX_QUEUES; q++) {
+		uint32_t w, zero = 0;
+
+		if (!bpf_map_lookup_elem(m->qowner, &q, &w) && w == owner)
+			bpf_map_update_elem(m->qowner, &q, &zero, BPF_ANY);
+	}
+	purge(m, owner);
+	bpf_map_update_elem(m->procs, &o, &none, BPF_ANY);
+}
+
+/* Detaches program prog_id from the netdev if no owner is left; true if
+ * it did (or it was gone): the lock file goes too. Under the lock. */
+static bool
+detach_if_last(const struct xmaps *m, uint32_t prog_id, int ifindex,
+	       enum xdp_attach_mode mode, const char *lock_path)
+{
+	struct xdp_program *prog;
+
+	if (m->procs >= 0 && others_alive(m, 0))
+		return false;
+	prog = xdp_program__from_id(prog_id);
+	if (!libxdp_get_error(prog)) {
+		xdp_program__detach(prog, ifindex, mode, 0);
+		xdp_program__close(prog);
+	}
+	unlink(lock_path);
+	return true;
+}
+
 /* --- the reaper --- */
 
 /*
@@ -304,7 +585,7 @@ set_cmdline(const char *name)
 }
 
 static int
-reaper_start(int ifindex, uint32_t prog_id, enum xdp_attach_mode mode)
+reaper_start(struct xport *x)
 {
 	int pfd[2];
 	pid_t pid;
@@ -319,7 +600,9 @@ reaper_start(int ifindex, uint32_t prog_id, enum xdp_attach_mode mode)
 	}
 	if (pid == 0) {
 		struct xdp_program *prog;
+		struct xmaps m;
 		char c;
+		int lk;
 
 		/* Named before the second fork, so that the reaper never runs
 		 * under the program's name (tests find programs by name). */
@@ -345,11 +628,21 @@ reaper_start(int ifindex, uint32_t prog_id, enum xdp_attach_mode mode)
 			dup2(null, fd);
 		while (syscall(SYS_read, 3, &c, 1) < 0 && errno == EINTR)
 			;
-		prog = xdp_program__from_id(prog_id);
-		if (!libxdp_get_error(prog)) {
-			xdp_program__detach(prog, ifindex, mode, 0);
-			xdp_program__close(prog);
+		/* The process is gone: its share of the program goes, and the
+		 * program with the last one. */
+		lk = xlock(x->lock_path);
+		prog = xdp_program__from_id(x->prog_id);
+		if (libxdp_get_error(prog))
+			_exit(0); /* detached already */
+		if (maps_of_prog(xdp_program__fd(prog), &m) == 0) {
+			owner_release(&m, x->owner, &x->self);
+			detach_if_last(&m, x->prog_id, x->ifindex, x->mode,
+				       x->lock_path);
+			maps_close(&m);
 		}
+		xdp_program__close(prog);
+		if (lk >= 0)
+			close(lk);
 		_exit(0);
 	}
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -477,12 +770,6 @@ check_netdev(struct vs_port *p, const char *name, char *err, size_t errlen)
 /* --- the program --- */
 
 static int
-map_fd(struct bpf_object *obj, const char *name)
-{
-	return bpf_object__find_map_fd_by_name(obj, name);
-}
-
-static int
 load_program(struct vs_port *p, char *err, size_t errlen)
 {
 	struct xport *x = xp(p);
@@ -567,18 +854,139 @@ load_program(struct vs_port *p, char *err, size_t errlen)
 		x->prog = NULL;
 		return rc;
 	}
-	x->map_tables = map_fd(obj, "vs_tables");
-	x->map_cur = map_fd(obj, "vs_cur");
-	x->map_exact = map_fd(obj, "vs_exact");
-	x->map_local = map_fd(obj, "vs_local");
-	x->map_hits = map_fd(obj, "vs_hits");
-	x->map_xsks = map_fd(obj, "vs_xsks");
-	x->ncpus = libbpf_num_possible_cpus();
-	x->reaper_fd =
-		reaper_start(x->ifindex, xdp_program__id(x->prog), x->mode);
+	/* The program never reads vs_procs: bound to it, the other
+	 * processes find it among its maps. */
+	rc = bpf_prog_bind_map(xdp_program__fd(x->prog),
+			       bpf_object__find_map_fd_by_name(obj, "vs_procs"),
+			       NULL);
+	if (rc) {
+		snprintf(err, errlen,
+			 "%s: cannot bind the XDP program's maps: %s",
+			 p->info.device, strerror(-rc));
+		xdp_program__detach(x->prog, x->ifindex, x->mode, 0);
+		xdp_program__close(x->prog);
+		x->prog = NULL;
+		return rc;
+	}
+	x->prog_id = xdp_program__id(x->prog);
+	return 0;
+}
+
+/* The vstack program another process attached to the netdev, if any:
+ * 1 (joined: x->prog_id, x->mode), 0 (none), or -errno with err. */
+static int
+join_program(struct vs_port *p, char *err, size_t errlen)
+{
+	struct xport *x = xp(p);
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(x->ifindex);
+	struct xdp_program *prog = NULL;
+
+	if (libxdp_get_error(mp))
+		return 0; /* nothing attached */
+	if (xdp_multiprog__is_legacy(mp)) {
+		prog = xdp_multiprog__main_prog(mp);
+		if (prog && strcmp(xdp_program__name(prog), "vstack_xdp"))
+			prog = NULL;
+	} else {
+		while ((prog = xdp_multiprog__next_prog(prog, mp)) != NULL)
+			if (!strcmp(xdp_program__name(prog), "vstack_xdp"))
+				break;
+	}
+	if (prog) {
+		x->prog_id = xdp_program__id(prog);
+		x->mode = xdp_multiprog__attach_mode(mp);
+	}
+	xdp_multiprog__close(mp);
+	if (!prog)
+		return 0; /* another program: attaching says whether it may */
+	vs_info("%s: joining the vstack XDP program %u on %s", p->info.device,
+		x->prog_id, p->info.ifname);
+	(void)err;
+	(void)errlen;
+	return 1;
+}
+
+/* The maps of the program on the netdev (ours or joined). */
+static int
+open_maps(struct vs_port *p, char *err, size_t errlen)
+{
+	struct xport *x = xp(p);
+	int fd = bpf_prog_get_fd_by_id(x->prog_id), rc;
+
+	rc = fd < 0 ? -errno : maps_of_prog(fd, &x->m);
+	if (fd >= 0)
+		close(fd);
+	if (rc == -EPROTO || rc == -ENOENT)
+		snprintf(err, errlen,
+			 "%s: the XDP program on %s is another vstack "
+			 "version's; stop its processes first",
+			 p->info.device, p->info.ifname);
+	else if (rc)
+		snprintf(err, errlen,
+			 "%s: cannot open the XDP program's "
+			 "maps: %s",
+			 p->info.device, strerror(-rc));
+	return rc;
+}
+
+/* Under the netdev's lock: the program, attached or joined, and its
+ * maps. */
+static int
+attach_program(struct vs_port *p, char *err, size_t errlen)
+{
+	struct xport *x = xp(p);
+	int rc;
+
+	lock_path_of(x->ifindex, x->lock_path, sizeof(x->lock_path));
+	x->lock_fd = xlock(x->lock_path);
+	if (x->lock_fd < 0) {
+		snprintf(err, errlen, "%s: cannot lock %s: %s", p->info.device,
+			 x->lock_path, strerror(-x->lock_fd));
+		return x->lock_fd;
+	}
+	rc = join_program(p, err, errlen);
+	if (rc == 0)
+		rc = load_program(p, err, errlen);
+	if (rc >= 0)
+		rc = open_maps(p, err, errlen);
+	return rc < 0 ? rc : 0;
+}
+
+static int table_publish(struct xport *x);
+
+/* The queues just bound are this process's: owner 1 + the first. */
+static int
+claim_owner(struct vs_port *p, char *err, size_t errlen)
+{
+	struct xport *x = xp(p);
+	uint32_t o;
+
+	x->owner = x->socks[0].hwq + 1;
+	o = x->owner - 1;
+	x->self.pid = (unsigned)getpid();
+	x->self.start = proc_start(getpid());
+	/* A number a dead process had: what its reaper has not removed. */
+	purge(&x->m, x->owner);
+	x->cur = 1; /* the first publish writes table 0 */
+	if (bpf_map_update_elem(x->m.procs, &o, &x->self, BPF_ANY) ||
+	    table_publish(x)) {
+		snprintf(err, errlen,
+			 "%s: cannot write the XDP program's "
+			 "maps: %s",
+			 p->info.device, strerror(errno));
+		return -EIO;
+	}
+	/* Last: from now on the program hands these queues' frames to
+	 * this process's rules. */
+	for (unsigned i = 0; i < x->nsocks; i++) {
+		uint32_t q = x->socks[i].hwq;
+
+		bpf_map_update_elem(x->m.qowner, &q, &x->owner, BPF_ANY);
+	}
+	x->reaper_fd = reaper_start(x);
 	if (x->reaper_fd < 0)
 		vs_warn("%s: no reaper (%s): if this process is killed, its XDP "
-			"program stays on %s until `xdp-loader unload`",
+			"rules stay on %s until `xdp-loader unload`",
 			p->info.device, strerror(-x->reaper_fd),
 			p->info.ifname);
 	return 0;
@@ -910,16 +1318,24 @@ x_flush(struct vs_port *p, unsigned qi)
 }
 
 /* The kernel's drops on the engine's sockets: RX ring full, no fill
- * buffer, invalid descriptors (XDP_STATISTICS). */
+ * buffer, invalid descriptors (XDP_STATISTICS); and the program's, of
+ * other processes' connections that arrived on their queues. */
 static uint64_t
 x_nic_drops(struct vs_port *p, unsigned qi)
 {
-	struct xq *q = &xp(p)->q[qi];
-	uint64_t n = 0;
+	struct xport *x = xp(p);
+	struct xq *q = &x->q[qi];
+	uint64_t n = 0, v[256];
 
 	for (unsigned i = 0; i < q->nsock; i++) {
 		struct xdp_statistics st;
 		socklen_t len = sizeof(st);
+		uint32_t k = q->s[i]->hwq;
+
+		if (x->ncpus <= (int)VS_ARRAY_SIZE(v) &&
+		    !bpf_map_lookup_elem(x->m.misq, &k, v))
+			for (int c = 0; c < x->ncpus; c++)
+				n += v[c];
 
 		memset(&st, 0, sizeof(st));
 		if (getsockopt(q->s[i]->fd, SOL_XDP, XDP_STATISTICS, &st,
@@ -1018,7 +1434,7 @@ static int
 table_publish(struct xport *x)
 {
 	static struct vs_xdp_table t; /* 5 KiB; under the port's rule lock */
-	uint32_t next = x->cur ^ 1, zero = 0;
+	uint32_t next = x->cur ^ 1, o = x->owner - 1, ti = 2 * o + next;
 
 	memset(&t, 0, sizeof(t));
 	for (uint8_t cls = 0; cls < 4; cls++) {
@@ -1033,8 +1449,8 @@ table_publish(struct xport *x)
 				t.r[t.n++] = h->r;
 			}
 	}
-	if (bpf_map_update_elem(x->map_tables, &next, &t, BPF_ANY) ||
-	    bpf_map_update_elem(x->map_cur, &zero, &next, BPF_ANY))
+	if (bpf_map_update_elem(x->m.tables, &ti, &t, BPF_ANY) ||
+	    bpf_map_update_elem(x->m.cur, &o, &next, BPF_ANY))
 		return -errno;
 	x->cur = next;
 	/* XDP programs run under RCU: after a grace period none still
@@ -1044,23 +1460,37 @@ table_publish(struct xport *x)
 	return 0;
 }
 
+/* Owner o's counters are slots (o - 1) * VS_XDP_OWNER_SLOTS on. */
+static unsigned
+slot_base(const struct xport *x)
+{
+	return (x->owner - 1) * VS_XDP_OWNER_SLOTS;
+}
+
 static int
 slot_new(struct xport *x)
 {
-	for (int i = 0; i < VS_XDP_MAX_SLOTS; i++)
+	for (int i = 0; i < VS_XDP_OWNER_SLOTS; i++)
 		if (!x->slot_used[i]) {
 			uint64_t *zeros =
 				calloc((size_t)x->ncpus, sizeof(*zeros));
-			uint32_t k = (uint32_t)i;
+			uint32_t k = slot_base(x) + (uint32_t)i;
 
 			if (!zeros)
 				return -ENOMEM;
-			bpf_map_update_elem(x->map_hits, &k, zeros, BPF_ANY);
+			bpf_map_update_elem(x->m.hits, &k, zeros, BPF_ANY);
 			free(zeros);
 			x->slot_used[i] = 1;
-			return i;
+			return (int)k;
 		}
 	return -ENOSPC;
+}
+
+static void
+slot_free(struct xport *x, uint16_t slot)
+{
+	if (slot != VS_XDP_NO_SLOT)
+		x->slot_used[slot - slot_base(x)] = 0;
 }
 
 static void
@@ -1074,16 +1504,17 @@ x_unlink(struct x_rule *h)
 static int
 x_map(const struct xport *x, const struct x_rule *h)
 {
-	return h->kind == X_EXACT ? x->map_exact : x->map_local;
+	return h->kind == X_EXACT ? x->m.exact : x->m.local;
 }
 
 /* Fills in h's hash key from r (addresses in network order). */
 static const void *
-x_key(struct x_rule *h, const struct vs_rule *r)
+x_key(const struct xport *x, struct x_rule *h, const struct vs_rule *r)
 {
 	size_t alen = r->family == AF_INET6 ? 16 : 4;
 
 	if (h->kind == X_LOCAL) {
+		h->key.local.owner = (uint16_t)x->owner;
 		h->key.local.family = r->family;
 		h->key.local.proto = r->proto;
 		h->key.local.dport = h->r.dport;
@@ -1109,7 +1540,7 @@ x_rule_add(struct vs_port *p, const struct vs_rule *r,
 	size_t alen = r->family == AF_INET6 ? 16 : 4;
 	int rc = 0;
 
-	if (r->standby) /* one process per netdev: never needed */
+	if (r->standby) /* processes split the netdev by queues */
 		return free(h), -EOPNOTSUPP;
 	if (!h)
 		return -ENOMEM;
@@ -1146,10 +1577,11 @@ x_rule_add(struct vs_port *p, const struct vs_rule *r,
 	if (h->kind != X_MASKED) {
 		struct vs_xdp_exact_val v = { .action = xr->action,
 					      .queue = xr->queue,
-					      .slot = xr->slot };
+					      .slot = xr->slot,
+					      .owner = (uint16_t)x->owner };
 
 		/* A full map says E2BIG: the caller's "no room" is ENOSPC. */
-		if (bpf_map_update_elem(x_map(x, h), x_key(h, r), &v,
+		if (bpf_map_update_elem(x_map(x, h), x_key(x, h, r), &v,
 					BPF_NOEXIST))
 			rc = errno == E2BIG ? -ENOSPC : -errno;
 	}
@@ -1163,8 +1595,7 @@ x_rule_add(struct vs_port *p, const struct vs_rule *r,
 			x_unlink(h);
 	}
 	if (rc) {
-		if (xr->slot != VS_XDP_NO_SLOT)
-			x->slot_used[xr->slot] = 0;
+		slot_free(x, xr->slot);
 		free(h);
 		return rc;
 	}
@@ -1183,8 +1614,7 @@ x_rule_del(struct vs_port *p, struct vs_rule_handle *rh)
 		bpf_map_delete_elem(x_map(x, h), &h->key);
 	else
 		table_publish(x);
-	if (h->r.slot != VS_XDP_NO_SLOT)
-		x->slot_used[h->r.slot] = 0;
+	slot_free(x, h->r.slot);
 	free(h);
 	return 0;
 }
@@ -1203,7 +1633,7 @@ x_rule_hits(struct vs_port *p, struct vs_rule_handle *rh, uint64_t *hits)
 	v = calloc((size_t)x->ncpus, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(x->map_hits, &k, v))
+	if (bpf_map_lookup_elem(x->m.hits, &k, v))
 		rc = -errno;
 	*hits = 0;
 	for (int i = 0; !rc && i < x->ncpus; i++)
@@ -1243,6 +1673,11 @@ x_close(struct vs_port *p)
 
 	while (x->rules)
 		x_rule_del(p, &x->rules->h);
+	if (x->lock_fd < 0 && x->lock_path[0])
+		x->lock_fd = xlock(x->lock_path);
+	/* The queues go back to the kernel before their sockets close. */
+	if (x->m.procs >= 0)
+		owner_release(&x->m, x->owner, &x->self);
 	for (unsigned i = 0; i < x->nsocks; i++)
 		if (x->socks[i].xsk)
 			xsk_socket__delete(x->socks[i].xsk);
@@ -1250,15 +1685,19 @@ x_close(struct vs_port *p)
 		queue_close(p, i);
 	if (x->umem)
 		xsk_umem__delete(x->umem);
-	if (x->prog) {
-		xdp_program__detach(x->prog, x->ifindex, x->mode, 0);
+	if (x->prog_id && x->lock_fd >= 0)
+		detach_if_last(&x->m, x->prog_id, x->ifindex, x->mode,
+			       x->lock_path);
+	if (x->prog)
 		xdp_program__close(x->prog);
-	}
 	/* libxdp leaves an object it was given to its owner. */
 	if (x->obj)
 		bpf_object__close(x->obj);
+	maps_close(&x->m);
+	if (x->lock_fd >= 0)
+		close(x->lock_fd);
 	if (x->reaper_fd >= 0)
-		close(x->reaper_fd); /* the program is gone already */
+		close(x->reaper_fd); /* nothing left for it to do */
 	free(x->socks);
 	free(x->q);
 	x->socks = NULL;
@@ -1267,7 +1706,9 @@ x_close(struct vs_port *p)
 	x->umem = NULL;
 	x->prog = NULL;
 	x->obj = NULL;
-	x->reaper_fd = -1;
+	x->prog_id = 0;
+	x->owner = 0;
+	x->lock_fd = x->reaper_fd = -1;
 }
 
 /* Socket si on netdev queue hwq (-EBUSY: another socket holds it). */
@@ -1297,7 +1738,7 @@ sock_open(struct vs_port *p, unsigned si, unsigned hwq)
 	k->fd = xsk_socket__fd(k->xsk);
 	if (getsockopt(k->fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) == 0)
 		x->zerocopy = opt.flags & XDP_OPTIONS_ZEROCOPY;
-	return xsk_socket__update_xskmap(k->xsk, x->map_xsks);
+	return xsk_socket__update_xskmap(k->xsk, x->m.xsks);
 }
 
 /* Engine qi's sockets (i mod nqueues == qi), its eventfd and epoll. */
@@ -1381,6 +1822,9 @@ open_queues(struct vs_port *p, char *err, size_t errlen)
 	x->nsocks = last - x->qfirst + 1;
 	if (x->nsocks > VS_XDP_MAX_QUEUES)
 		x->nsocks = VS_XDP_MAX_QUEUES;
+	/* A worker leaves the other queues to the other workers. */
+	if (p->o.shared && x->nsocks > p->o.nqueues)
+		x->nsocks = p->o.nqueues;
 	if (p->o.nqueues > x->nsocks) {
 		vs_info("%s: %u netdev queue%s (%u..%u): vstack runs %u engine%s "
 			"(for more: ethtool -L %s combined N)",
@@ -1423,9 +1867,14 @@ open_queues(struct vs_port *p, char *err, size_t errlen)
 		x->socks[ns].fill_depth = fd_depth;
 		rc = sock_open(p, ns, hwq);
 		if (rc == -EBUSY) {
-			vs_warn("%s: queue %u is another AF_XDP socket's: frames "
-				"that arrive there do not reach vstack",
-				p->info.device, hwq);
+			if (p->o.shared)
+				vs_info("%s: queue %u is another process's",
+					p->info.device, hwq);
+			else
+				vs_warn("%s: queue %u is another AF_XDP "
+					"socket's: frames that arrive there "
+					"do not reach this process",
+					p->info.device, hwq);
 			continue;
 		}
 		if (rc) {
@@ -1461,7 +1910,8 @@ x_open(struct vs_port *p, char *err, size_t errlen)
 	char name[IF_NAMESIZE + 1];
 	int rc;
 
-	x->reaper_fd = -1;
+	x->reaper_fd = x->lock_fd = -1;
+	memset(&x->m, -1, sizeof(x->m));
 	rc = parse_device(p, name, sizeof(name), err, errlen);
 	if (!rc)
 		rc = check_netdev(p, name, err, errlen);
@@ -1469,13 +1919,18 @@ x_open(struct vs_port *p, char *err, size_t errlen)
 		rc = vs__port_pool_init(p, netdev_numa(p->info.ifname), err,
 					errlen);
 	if (!rc)
-		rc = load_program(p, err, errlen);
+		rc = attach_program(p, err, errlen);
 	if (!rc)
 		rc = open_queues(p, err, errlen);
+	if (!rc)
+		rc = claim_owner(p, err, errlen);
 	if (rc) {
 		x_close(p);
 		return rc;
 	}
+	close(x->lock_fd);
+	x->lock_fd = -1;
+	p->info.queue_split = true;
 	/* RSS over the engines, as vs__port_rss_queue computes it. */
 	p->rss_table_len = vs_pow2_at_least(p->o.nqueues);
 	for (unsigned i = 0; i < p->rss_table_len; i++)

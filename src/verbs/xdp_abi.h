@@ -12,14 +12,23 @@
  * hit counter per counting rule. The hash maps hold what connections
  * and listeners ask for, so their number is not bounded by the array;
  * their size (VS_XDP_MAX_EXACT, the default) is set at load (`flows`).
+ *
+ * Several processes share one program on a netdev (xdp.c): each owns
+ * the netdev queues its AF_XDP sockets are bound to and is known by an
+ * owner number (1 + the first of them). A frame is matched against the
+ * rules of the owner of the queue it arrived on only: each owner has its
+ * own pair of tables, its own local pairs (the owner is in the key), its
+ * own range of hit counters; the exact 5-tuples are one map (a
+ * connection is one process's), whose value says whose.
  */
 #ifndef VS_VERBS_XDP_ABI_H
 #define VS_VERBS_XDP_ABI_H
 
 #define VS_XDP_MAX_RULES 64 /* masked rules (drops, 3-tuples, ports) */
 #define VS_XDP_MAX_EXACT 65536 /* exact 5-tuples, and local pairs */
-#define VS_XDP_MAX_SLOTS 1024 /* counting rules */
 #define VS_XDP_MAX_QUEUES 64 /* AF_XDP sockets (netdev queues) */
+#define VS_XDP_OWNER_SLOTS 64 /* counting rules of one owner */
+#define VS_XDP_MAX_SLOTS (VS_XDP_OWNER_SLOTS * VS_XDP_MAX_QUEUES)
 #define VS_XDP_NO_SLOT 0xffff
 #define VS_XDP_META_MAGIC 0x5653 /* "VS" */
 #define VS_XDP_QUEUE_RSS 0xffff /* meta.queue: spread by RSS (userspace) */
@@ -54,17 +63,25 @@ struct vs_xdp_exact_key {
 	unsigned char src[16], dst[16];
 };
 
-/* A frame's local address and port (its destination). */
+/* A frame's local address and port (its destination), for one owner. */
 struct vs_xdp_local_key {
 	unsigned char family, proto;
 	unsigned short dport;
+	unsigned short owner, pad;
 	unsigned char dst[16];
 };
 
 /* The value in both hash maps. */
 struct vs_xdp_exact_val {
 	unsigned char action, pad;
-	unsigned short queue, slot, pad2;
+	unsigned short queue, slot, owner;
+};
+
+/* An owner (vs_procs[owner - 1]): its process, to tell whether it lives
+ * (pid and start time, /proc/PID/stat field 22); pid 0: none. */
+struct vs_xdp_proc {
+	unsigned int pid, pad;
+	unsigned long long start;
 };
 
 /* In front of a frame handed to a socket (bpf_xdp_adjust_meta). */

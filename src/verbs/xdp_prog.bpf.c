@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
- * xdp_prog.bpf.c - vstack's XDP program, one instance per process and
- * netdev, run by libxdp's dispatcher beside other programs.
+ * xdp_prog.bpf.c - vstack's XDP program, one instance per netdev,
+ * shared by every vstack process on it (xdp.c); run by libxdp's
+ * dispatcher beside other programs where the kernel allows it.
  *
- * Owns: the process's rule table (maps below, written only by xdp.c).
- * For each frame: an IPv4/IPv6 TCP or UDP frame that a rule matches is
- * dropped, or handed to the AF_XDP socket of the queue it arrived on
- * with the rule's target queue in its metadata (xdp.c moves it to that
- * queue's engine). Everything else - ARP, ICMP, fragments, other
- * protocols, flows of no rule - returns XDP_PASS: to the next program,
- * then the kernel.
+ * Owns: the rule tables of the processes on the netdev (maps below,
+ * written only by xdp.c), one set per owner (xdp_abi.h). For each frame:
+ * the owner of the queue it arrived on decides; an IPv4/IPv6 TCP or UDP
+ * frame that one of its rules matches is dropped, or handed to the
+ * AF_XDP socket of that queue with the rule's target queue in its
+ * metadata (xdp.c moves it to that queue's engine). A frame of another
+ * owner's connection cannot reach that owner's sockets from here: it is
+ * dropped and counted (vs_misq), as a NIC drops what it cannot deliver,
+ * and the peer sends it again. Everything else - ARP, ICMP, fragments,
+ * other protocols, flows of no rule, queues nobody owns - returns
+ * XDP_PASS: the kernel.
  *
  * Must never: take a frame no rule asked for, or write to the frame.
  */
@@ -31,17 +36,45 @@
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 2 * VS_XDP_MAX_QUEUES);
 	__type(key, __u32);
 	__type(value, struct vs_xdp_table);
-} vs_tables SEC(".maps");
+} vs_tables SEC(".maps"); /* owner o's: 2(o-1) and 2(o-1)+1 */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, VS_XDP_MAX_QUEUES);
 	__type(key, __u32);
 	__type(value, __u32);
-} vs_cur SEC(".maps");
+} vs_cur SEC(".maps"); /* owner o's table in use: 0 or 1 */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VS_XDP_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} vs_qowner SEC(".maps"); /* a netdev queue's owner; 0: nobody's */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VS_XDP_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, struct vs_xdp_proc);
+} vs_procs SEC(".maps"); /* read by xdp.c only */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VS_XDP_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u64);
+} vs_misq SEC(".maps"); /* per queue: frames of another owner's */
+
+/* Before the default (50), where libxdp's dispatcher runs it: vstack's
+ * flows leave the chain early. */
+struct {
+	__uint(priority, 20);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(vstack_xdp);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -70,12 +103,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } vs_xsks SEC(".maps");
-
-/* Before the default (50): vstack's flows leave the chain early. */
-struct {
-	__uint(priority, 20);
-	__uint(XDP_PASS, 1);
-} XDP_RUN_CONFIG(vstack_xdp);
 
 static __always_inline int
 masked_eq(const unsigned char *a, const unsigned char *b,
@@ -191,11 +218,12 @@ parse(struct xdp_md *ctx, struct vs_xdp_exact_key *k)
 }
 
 static __always_inline struct vs_xdp_exact_val *
-local_lookup(const struct vs_xdp_exact_key *k)
+local_lookup(const struct vs_xdp_exact_key *k, __u32 owner)
 {
 	struct vs_xdp_local_key l = { .family = k->family,
 				      .proto = k->proto,
-				      .dport = k->dport };
+				      .dport = k->dport,
+				      .owner = (__u16)owner };
 
 	__builtin_memcpy(l.dst, k->dst, 16);
 	return bpf_map_lookup_elem(&vs_local, &l);
@@ -208,25 +236,37 @@ vstack_xdp(struct xdp_md *ctx)
 	struct vs_xdp_exact_key k = { 0 };
 	struct vs_xdp_exact_val *e;
 	struct vs_xdp_table *t;
-	__u32 zero = 0, *cur;
+	__u32 q = ctx->rx_queue_index, *owner, o, *cur, ti;
 
 	if (!parse(ctx, &k))
 		return XDP_PASS;
-	cur = bpf_map_lookup_elem(&vs_cur, &zero);
+	owner = bpf_map_lookup_elem(&vs_qowner, &q);
+	if (!owner || !*owner || *owner > VS_XDP_MAX_QUEUES)
+		return XDP_PASS;
+	o = *owner - 1;
+	cur = bpf_map_lookup_elem(&vs_cur, &o);
 	if (!cur)
 		return XDP_PASS;
-	t = bpf_map_lookup_elem(&vs_tables, cur);
+	ti = 2 * o + (*cur & 1);
+	t = bpf_map_lookup_elem(&vs_tables, &ti);
 	if (!t)
 		return XDP_PASS;
 	/* One more turn than rules: the lookups placed after the last. */
 	for (int i = 0; i <= VS_XDP_MAX_RULES; i++) {
 		if (i == t->exact_at) {
 			e = bpf_map_lookup_elem(&vs_exact, &k);
+			if (e && e->owner != o + 1) {
+				__u64 *c = bpf_map_lookup_elem(&vs_misq, &q);
+
+				if (c)
+					*c += 1;
+				return XDP_DROP;
+			}
 			if (e)
 				return act(ctx, e->action, e->queue, e->slot);
 		}
 		if (i == t->local_at) {
-			e = local_lookup(&k);
+			e = local_lookup(&k, o + 1);
 			if (e)
 				return act(ctx, e->action, e->queue, e->slot);
 		}

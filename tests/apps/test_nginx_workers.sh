@@ -2,13 +2,14 @@
 # (LD_PRELOAD), each accepting from the listener the master made and
 # forked them with. wrk opens 1,000 connections from the kernel peer:
 # no timeouts or socket errors, and every worker accepted at least a
-# tenth of them on vstack (its own snmp Tcp.PassiveOpens): the NIC rules
-# split the listener by the peers' source ports (src/sockapi/share.h).
+# tenth of them on vstack (its own snmp Tcp.PassiveOpens): on the
+# emulated ConnectX the NIC rules split the listener by the peers' source
+# ports (src/sockapi/share.h); on AF_XDP (VS_BACKEND=xdp, xdp.workers,
+# a veth with 4 queues) each worker holds one queue and serves the
+# connections that arrive there.
 # Then one worker is killed; nginx's master starts another, which takes
 # a share; wrk again: no errors, the new worker and the survivors each
 # accepted a tenth or more.
-# Emulated ConnectX only: on AF_XDP a second process on a netdev is
-# refused (docs/port.md).
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"

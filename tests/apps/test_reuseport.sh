@@ -4,9 +4,12 @@
 # (src/sockapi/share.h) and split the port at the NIC: wrk opens 1,000
 # connections from the kernel peer, no socket error, every instance's
 # worker accepted a tenth or more on vstack (its snmp Tcp.PassiveOpens).
-# Then one instance is killed (kill -9, master and worker): the three
-# others take its share and serve wrk again without an error, each a
-# tenth or more. Emulated ConnectX only (AF_XDP: one process per netdev).
+# Then one instance is killed (kill -9, master and worker): on the
+# emulated ConnectX the three others take its share and serve wrk again
+# without an error, each a tenth or more. On AF_XDP (xdp.workers: a veth
+# with 4 queues, one per instance) the dead one's queue goes to the
+# kernel until a process takes it: instance 1 is started again, takes
+# it, and the four serve wrk as before.
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
@@ -26,14 +29,15 @@ netns_create a b
 netns_link a b
 vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
 ulimit -n 8192
-for i in $(seq $n); do
-	d=$VSEMU_TMP/ngx$i
+start() { # instance
+	local d=$VSEMU_TMP/ngx$1
 	nginx_conf "$d" 1 "user root;"
 	sed -i -e "s/listen 8080;/listen 8080 reuseport;/" -e "s/listen \[::\]:8080;/listen [::]:8080 reuseport;/" \
 		-e "s/worker_connections 1024;/worker_connections 2048;/" "$d/nginx.conf"
 	printf '%01024d' 0 >"$d/www/1k.html"
 	VSTACK_LOG=info vstack_exec a mlx5_0 nginx -c "$d/nginx.conf" >"$d/out" 2>&1 &
-done
+}
+for i in $(seq $n); do start "$i"; done
 # Each instance's worker says "listening on vstack" twice (IPv4, IPv6).
 ready() {
 	local i
@@ -78,7 +82,16 @@ victim=$(worker_of 1)
 kill -KILL "$(cat "$VSEMU_TMP/ngx1/nginx.pid")" "$victim"
 echo "instance 1 killed (worker $victim)"
 rm -rf "$VSEMU_TMP/ngx1"
-run second $(seq 2 $n)
-for i in $(seq 2 $n); do kill "$(cat "$VSEMU_TMP/ngx$i/nginx.pid")"; done
+if [ "$VS_BACKEND" = xdp ]; then
+	netns_wait_gone_pid() { ! kill -0 "$1" 2>/dev/null; }
+	wait_until 30 "the killed worker to go" netns_wait_gone_pid "$victim" || fail "worker $victim did not go"
+	start 1
+	wait_until 30 "instance 1 again on vstack" ready || fail "instance 1 did not listen on vstack again"
+	run second $(seq $n)
+	for i in $(seq $n); do kill "$(cat "$VSEMU_TMP/ngx$i/nginx.pid")"; done
+else
+	run second $(seq 2 $n)
+	for i in $(seq 2 $n); do kill "$(cat "$VSEMU_TMP/ngx$i/nginx.pid")"; done
+fi
 netns_wait_gone a nginx 30 || fail "nginx did not exit"
 echo "apps.reuseport: ok"

@@ -4,9 +4,15 @@
 #   test_xdp.sh stack    the stack.* TCP/UDP/bulk/multi-engine tests
 #   test_xdp.sh apps     the apps.* tests: redis, nginx, iperf3, sockperf,
 #                        memcached
-#   test_xdp.sh cleanup  a second process on a netdev the first holds is
-#                        refused clearly; after kill -9 nothing of a
-#                        vstack process is left on the interface
+#   test_xdp.sh cleanup  a second process on a netdev whose every queue
+#                        the first holds is refused clearly; after kill
+#                        -9 nothing of a vstack process is left on the
+#                        interface; two processes on a queue each share
+#                        the program, one killed leaves the other's
+#                        rules and a newcomer takes its queue, the last
+#                        one gone takes the program and its lock file
+#   test_xdp.sh workers  apps.nginx_workers and apps.reuseport on a veth
+#                        with 4 queues: the processes split it by queues
 #   test_xdp.sh kill9    stack.kill9 on xdp: servers killed with SIGKILL
 #                        in the middle of traffic leave nothing behind
 #   test_xdp.sh counters frames the kernel drops while the engine is
@@ -48,9 +54,10 @@ two_hosts() { # QUEUES
 	vsemu_start a mlx5_0 to_b 10.77.1.1/24
 }
 
-case ${1:?stack, apps, cleanup, kill9, counters or many_rules} in
+case ${1:?stack, apps, workers, cleanup, kill9, counters or many_rules} in
 stack) run_all stack tcp_kernel_peer udp bulk multi_engine many_conns ;;
 apps) run_all apps redis nginx iperf3 sockperf memcached ;;
+workers) NETNS_QUEUES=4 run_all apps nginx_workers reuseport ;;
 kill9) run_all stack kill9 ;;
 cleanup)
 	two_hosts 2
@@ -115,6 +122,41 @@ cleanup)
 		sleep 0.1
 	done
 	! xdp_attached a to_b || fail "exit: the XDP program is still on to_b"
+	# Two processes, a queue each, one program: both serve port 7000
+	# (each the connections whose frames arrive at its queue).
+	ino=$(netns_exec a stat -L -c %i /proc/self/ns/net)
+	lockfile() { ls /dev/shm/vstack-xdp-"$ino"-* 2>/dev/null | grep -c . || true; }
+	echo_on 7000 "$tmp/q0.log" xdp:to_b@0
+	wait_for_line "$tmp/q0.log" ready || fail "the process on queue 0"
+	first=$(netns_pidof a vs-echo)
+	echo_on 7000 "$tmp/q1.log" xdp:to_b@1
+	wait_for_line "$tmp/q1.log" ready || fail "the process on queue 1"
+	grep -q "joining the vstack XDP program" "$tmp/q1.log" || fail "the second process did not join the program"
+	[ "$(netns_exec a ip -d link show dev to_b | grep -c 'prog/xdp')" = 1 ] || fail "not one program on to_b"
+	for i in $(seq 8); do
+		[ "$(talk 7000)" = ping7000 ] || fail "echo $i through two processes"
+	done
+	echo "two processes on one program: 8 of 8 echoes"
+	reapers=$(netns_pidof a vstack-reaper | wc -w)
+	[ "$reapers" = 2 ] || fail "$reapers reapers, not 2"
+	kill -9 "$first"
+	one_reaper() { [ "$(netns_pidof a vstack-reaper | wc -w)" = 1 ]; }
+	wait_until 10 "the killed process's reaper to end" one_reaper ||
+		fail "the reaper of $first did not end"
+	xdp_attached a to_b || fail "kill -9 of one of two: the program went with it"
+	# A newcomer on the free queue takes the dead one's number and place.
+	echo_on 7000 "$tmp/q2.log" xdp:to_b@0
+	wait_for_line "$tmp/q2.log" ready || fail "a newcomer on queue 0"
+	for i in $(seq 8); do
+		[ "$(talk 7000)" = ping7000 ] || fail "echo $i after a newcomer took a dead process's queue"
+	done
+	[ "$(lockfile)" = 1 ] || fail "no lock file of the netdev in /dev/shm"
+	kill -9 $(netns_pidof a vs-echo)
+	wait_until 10 "the last reaper to detach the program" \
+		eval '! xdp_attached a to_b && [ -z "$(netns_pidof a vstack-reaper)" ]' ||
+		fail "kill -9 of both: program or reaper left"
+	[ "$(lockfile)" = 0 ] || fail "the netdev's lock file is left: $(ls /dev/shm/vstack-xdp-"$ino"-*)"
+	echo "two processes killed: no program, reaper or lock file left"
 	echo "xdp.cleanup: ok"
 	;;
 many_rules)
