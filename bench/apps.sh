@@ -215,6 +215,7 @@ if want nginx; then
 			out=$(netns_exec b bash -c "ulimit -n 16384; wrk -t2 -c$c -d${secs}s --timeout 2s http://10.77.1.1:8080/1k.html" 2>&1)
 			r=$(awk '/^Requests\/sec/ { printf "%d", $2 }' <<<"$out")
 			e=$(awk '/Socket errors/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' <<<"$out")
+			grep -q 'Socket errors' <<<"$out" && echo "  $how, $c connections: $(grep 'Socket errors' <<<"$out" | sed 's/^ *//')"
 			per=""
 			if [ $how = vstack ]; then
 				m=$(cat "$d/nginx.pid")

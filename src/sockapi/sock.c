@@ -1025,8 +1025,13 @@ listener_start(struct vs_sock *s, bool dual)
 		if (!s->member)
 			rc = -errno;
 	}
-	for (unsigned a = 0; !rc && !s->member && a < na; a++)
+	for (unsigned a = 0; !rc && !s->member && a < na; a++) {
+		/* Split by queues with other processes: see pin_each. */
+		if (vs__share_with_others(s->share) &&
+		    vs__port_info(rt.port)->queue_split)
+			vs__tcp_listen_pin_each(s->lrule[a]);
 		rc = vs__tcp_listen_steer(s->lrule[a], addrs[a]);
+	}
 	if (rc)
 		listener_stop(s);
 	return rc;

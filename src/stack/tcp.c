@@ -56,6 +56,7 @@ struct vs_tcp_rule {
 	_Atomic uint64_t refuse; /* buckets whose SYNs are dropped */
 	pthread_mutex_t hlock;
 	struct half_pin *half; /* pinned half-open connections */
+	bool pin_each; /* each accepted connection its own rule */
 	_Atomic unsigned refs;
 };
 
@@ -249,6 +250,23 @@ half_take(struct vs_tcp_rule *r, struct tcp_pcb *pcb)
 	return got;
 }
 
+static int rule_for(struct vs_port *port, int q, const struct sockaddr *local,
+		    const struct sockaddr *peer, struct vs_rule_handle **h);
+
+/* c's own 5-tuple rule to its engine (vs__tcp_listen_pin_each). No room
+ * for it: the listener's rule still steers the connection. */
+static void
+pin_own(struct vs_tcp *c, struct tcp_pcb *pcb)
+{
+	struct sockaddr_storage local, peer;
+
+	vs__sa_of_ip(&pcb->local_ip, pcb->local_port, &local);
+	vs__sa_of_ip(&pcb->remote_ip, pcb->remote_port, &peer);
+	if (rule_for(c->e->port, (int)c->e->q, (struct sockaddr *)&local,
+		     (struct sockaddr *)&peer, &c->rule))
+		c->rule = NULL;
+}
+
 static err_t
 on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
@@ -263,6 +281,8 @@ on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		if (l->lrule->half)
 			c->rule = half_take(l->lrule, pcb);
 	}
+	if (l->lrule && l->lrule->pin_each && !c->rule)
+		pin_own(c, pcb);
 	if (l->ops && l->ops->accepted)
 		l->ops->accepted(l, c);
 	if (c->refused) {
@@ -432,6 +452,12 @@ vs__tcp_listen_pin(struct vs_engine *e, struct vs_tcp_rule *r, uint64_t buckets)
 	}
 	pthread_mutex_unlock(&r->hlock);
 	return n;
+}
+
+void
+vs__tcp_listen_pin_each(struct vs_tcp_rule *r)
+{
+	r->pin_each = true;
 }
 
 void

@@ -82,6 +82,15 @@ struct vs_tcp_rule;
 struct vs_tcp_rule *vs__tcp_rule_new(struct vs_port *port);
 void vs__tcp_listen_rule(struct vs_tcp *listener, struct vs_tcp_rule *r);
 int vs__tcp_listen_steer(struct vs_tcp_rule *r, const struct sockaddr *addr);
+/*
+ * Every connection accepted under r gets a 5-tuple rule of its own, from
+ * accept to its end: where processes split the port by queues and each
+ * steers the whole listener (vs_port_info.queue_split), a frame of the
+ * connection that arrives at another process's queue is then dropped
+ * and counted by the port, not answered by that process with a reset.
+ * Before the rule is installed.
+ */
+void vs__tcp_listen_pin_each(struct vs_tcp_rule *r);
 void vs__tcp_rule_put(struct vs_tcp_rule *r);
 /*
  * A listener other processes share (sockapi/share.c): instead of

@@ -10,7 +10,8 @@
  * vstack process, through libxdp's dispatcher where the kernel has one,
  * and joined by the others: the processes split the netdev by queues,
  * each matching only the frames of its own, as owner 1 + its first
- * queue); a handoff ring per queue; and a reaper process that, when this
+ * queue; a worker also adopts queues nobody has held for 3 s); a
+ * handoff ring per queue; and a reaper process that, when this
  * process is gone however it ended, removes its rules and, if it was the
  * last owner, detaches the program. Attaching, joining, claiming an
  * owner and releasing one happen under a lock file per netdev
@@ -53,6 +54,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,6 +63,7 @@
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
 
+#include "base/clock.h"
 #include "base/compiler.h"
 #include "base/log.h"
 #include "verbs/port_impl.h"
@@ -73,6 +76,10 @@
 #define BURST 64
 #define HANDOFF 2048 /* frames waiting for one queue's engine */
 #define XDP_HEADROOM 256 /* the kernel's XDP_PACKET_HEADROOM */
+#define ADOPT_TICK_US 1000000 /* a worker looks for free queues */
+/* ... free that long: no replacement came (nginx's master starts one in
+ * milliseconds), the workers left take it. */
+#define ADOPT_GRACE_US 3000000
 #define TX_KICK_BATCH \
 	32 /* frames copy mode sends per sendto (the
 			    kernel's TX_BATCH_SIZE) */
@@ -156,7 +163,12 @@ struct xport {
 	int ncpus;
 	int reaper_fd; /* its pipe: closing it (or dying) releases */
 	unsigned qfirst, qlast; /* the netdev queues to bind (xdp:IF@A-B) */
-	unsigned nsocks;
+	unsigned qend; /* the last of them the netdev has */
+	/* A worker's adoption of queues left free (engine 0's thread). */
+	int adopt_tfd; /* wakes it every ADOPT_TICK_US */
+	uint64_t adopt_next_us;
+	uint64_t free_since[VS_XDP_MAX_QUEUES];
+	unsigned nsocks; /* of VS_XDP_MAX_QUEUES in socks */
 	struct xsock *socks;
 	struct xq *q;
 };
@@ -1163,6 +1175,95 @@ sock_rx(struct vs_port *p, unsigned qi, struct xsock *x, struct vs_buf **out,
 	return got;
 }
 
+static int sock_open(struct vs_port *p, unsigned si, unsigned hwq);
+
+/*
+ * A worker takes netdev queue hwq, which nobody has owned for
+ * ADOPT_GRACE_US (a worker that ended and was not replaced, or a queue
+ * no worker took): a socket on it for engine 0, whose thread this is.
+ */
+static void
+adopt(struct vs_port *p, unsigned hwq)
+{
+	struct xport *x = xp(p);
+	struct xq *q = &x->q[0];
+	unsigned si = x->nsocks;
+	struct xsock *k = &x->socks[si];
+	struct epoll_event ev = { .events = EPOLLIN };
+	uint32_t key = hwq;
+	int rc;
+
+	k->fill_depth = x->socks[0].fill_depth;
+	rc = sock_open(p, si, hwq);
+	if (!rc && epoll_ctl(q->epfd, EPOLL_CTL_ADD, k->fd, &ev))
+		rc = -errno;
+	if (rc) { /* EBUSY: a newcomer bound it first */
+		if (k->xsk)
+			xsk_socket__delete(k->xsk);
+		memset(k, 0, sizeof(*k));
+		return;
+	}
+	x->nsocks++;
+	fill(p, 0, k);
+	q->s[q->nsock] = k;
+	__atomic_store_n(&q->nsock, q->nsock + 1, __ATOMIC_RELEASE);
+	bpf_map_update_elem(x->m.qowner, &key, &x->owner, BPF_ANY);
+	vs_info("%s: adopted queue %u, which nobody held for %u s",
+		p->info.device, hwq, ADOPT_GRACE_US / 1000000);
+}
+
+/* Every ADOPT_TICK_US on engine 0 of a worker: queues free long enough
+ * are adopted. */
+static void
+adopt_tick(struct vs_port *p)
+{
+	struct xport *x = xp(p);
+	uint64_t now = vs__now_us(), v;
+
+	if (read(x->adopt_tfd, &v, sizeof(v)) < 0)
+		(void)0; /* not fired yet: woken by traffic */
+	/* A little early, so that the timer's firing finds it due. */
+	x->adopt_next_us = now + ADOPT_TICK_US - ADOPT_TICK_US / 8;
+	for (unsigned hwq = x->qfirst;
+	     hwq <= x->qend && x->nsocks < VS_XDP_MAX_QUEUES; hwq++) {
+		uint32_t k = hwq, w = 1;
+
+		if (bpf_map_lookup_elem(x->m.qowner, &k, &w) || w) {
+			x->free_since[hwq] = 0;
+			continue;
+		}
+		if (!x->free_since[hwq])
+			x->free_since[hwq] = now;
+		else if (now - x->free_since[hwq] >= ADOPT_GRACE_US) {
+			x->free_since[hwq] = 0;
+			adopt(p, hwq);
+		}
+	}
+}
+
+/* A worker's engine 0 wakes every ADOPT_TICK_US to look for free
+ * queues; anyone else never. */
+static void
+adopt_start(struct vs_port *p)
+{
+	struct xport *x = xp(p);
+	struct itimerspec it = { .it_interval = { .tv_sec = 1 },
+				 .it_value = { .tv_sec = 1 } };
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!p->o.shared)
+		return;
+	x->adopt_tfd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (x->adopt_tfd < 0 || timerfd_settime(x->adopt_tfd, 0, &it, NULL) ||
+	    epoll_ctl(x->q[0].epfd, EPOLL_CTL_ADD, x->adopt_tfd, &ev)) {
+		vs_warn("%s: no timer to adopt free queues (%s)",
+			p->info.device, strerror(errno));
+		return;
+	}
+	x->adopt_next_us = vs__now_us() + ADOPT_TICK_US;
+}
+
 static unsigned
 x_rx_burst(struct vs_port *p, unsigned qi, struct vs_buf **out, unsigned n)
 {
@@ -1174,6 +1275,9 @@ x_rx_burst(struct vs_port *p, unsigned qi, struct vs_buf **out, unsigned n)
 
 	if (n > BURST)
 		n = BURST;
+	if (qi == 0 && xp(p)->adopt_next_us &&
+	    vs__now_us() >= xp(p)->adopt_next_us)
+		adopt_tick(p);
 	got = handoff_pop(q, out, n);
 	/* Each socket in turn, starting where the last burst stopped. */
 	for (unsigned i = 0; i < q->nsock && got + naway < n; i++) {
@@ -1327,7 +1431,10 @@ x_nic_drops(struct vs_port *p, unsigned qi)
 	struct xq *q = &x->q[qi];
 	uint64_t n = 0, v[256];
 
-	for (unsigned i = 0; i < q->nsock; i++) {
+	/* Another thread: a worker's engine 0 may adopt a socket. */
+	unsigned ns = __atomic_load_n(&q->nsock, __ATOMIC_ACQUIRE);
+
+	for (unsigned i = 0; i < ns; i++) {
 		struct xdp_statistics st;
 		socklen_t len = sizeof(st);
 		uint32_t k = q->s[i]->hwq;
@@ -1389,6 +1496,10 @@ x_woken(struct vs_port *p, unsigned qi)
 	atomic_store(&q->sleeping, false);
 	if (read(q->evfd, &v, sizeof(v)) < 0)
 		(void)0; /* nothing was written: woken by a socket */
+	/* A worker's adoption timer (adopt_tick runs when it is due). */
+	if (qi == 0 && xp(p)->adopt_tfd >= 0 &&
+	    read(xp(p)->adopt_tfd, &v, sizeof(v)) < 0)
+		(void)0;
 }
 
 static int
@@ -1698,6 +1809,10 @@ x_close(struct vs_port *p)
 		close(x->lock_fd);
 	if (x->reaper_fd >= 0)
 		close(x->reaper_fd); /* nothing left for it to do */
+	if (x->adopt_tfd >= 0)
+		close(x->adopt_tfd);
+	x->adopt_tfd = -1;
+	x->adopt_next_us = 0;
 	free(x->socks);
 	free(x->q);
 	x->socks = NULL;
@@ -1749,7 +1864,7 @@ queue_open(struct vs_port *p, unsigned qi)
 	struct xq *q = &x->q[qi];
 	struct epoll_event ev = { .events = EPOLLIN };
 
-	q->s = calloc(x->nsocks, sizeof(*q->s));
+	q->s = calloc(VS_XDP_MAX_QUEUES, sizeof(*q->s));
 	if (!q->s)
 		return -ENOMEM;
 	for (unsigned i = qi; i < x->nsocks; i += p->o.nqueues)
@@ -1837,7 +1952,9 @@ open_queues(struct vs_port *p, char *err, size_t errlen)
 	fd_depth = p->o.rx_depth * p->o.nqueues / x->nsocks;
 	if (fd_depth < 64)
 		fd_depth = 64;
-	x->socks = calloc(x->nsocks, sizeof(*x->socks));
+	x->qend = last < VS_XDP_MAX_QUEUES ? last : VS_XDP_MAX_QUEUES - 1;
+	/* Room for every queue: a worker may adopt more (adopt). */
+	x->socks = calloc(VS_XDP_MAX_QUEUES, sizeof(*x->socks));
 	x->q = calloc(p->o.nqueues, sizeof(*x->q));
 	if (!x->socks || !x->q)
 		return -ENOMEM;
@@ -1910,7 +2027,9 @@ x_open(struct vs_port *p, char *err, size_t errlen)
 	char name[IF_NAMESIZE + 1];
 	int rc;
 
-	x->reaper_fd = x->lock_fd = -1;
+	x->reaper_fd = x->lock_fd = x->adopt_tfd = -1;
+	x->adopt_next_us = 0;
+	memset(x->free_since, 0, sizeof(x->free_since));
 	memset(&x->m, -1, sizeof(x->m));
 	rc = parse_device(p, name, sizeof(name), err, errlen);
 	if (!rc)
@@ -1930,6 +2049,7 @@ x_open(struct vs_port *p, char *err, size_t errlen)
 	}
 	close(x->lock_fd);
 	x->lock_fd = -1;
+	adopt_start(p);
 	p->info.queue_split = true;
 	/* RSS over the engines, as vs__port_rss_queue computes it. */
 	p->rss_table_len = vs_pow2_at_least(p->o.nqueues);

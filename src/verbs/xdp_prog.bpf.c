@@ -13,8 +13,9 @@
  * owner's connection cannot reach that owner's sockets from here: it is
  * dropped and counted (vs_misq), as a NIC drops what it cannot deliver,
  * and the peer sends it again. Everything else - ARP, ICMP, fragments,
- * other protocols, flows of no rule, queues nobody owns - returns
- * XDP_PASS: the kernel.
+ * other protocols, flows of no rule, queues nobody owns, and TCP frames
+ * of connections the kernel holds that only a listener's or a masked
+ * rule matches (bpf_skc_lookup_tcp) - returns XDP_PASS: the kernel.
  *
  * Must never: take a frame no rule asked for, or write to the frame.
  */
@@ -170,9 +171,10 @@ act(struct xdp_md *ctx, int action, __u16 queue, __u16 slot)
 	return bpf_redirect_map(&vs_xsks, ctx->rx_queue_index, XDP_PASS);
 }
 
-/* The frame's key; 0 if it is not an unfragmented TCP/UDP frame. */
+/* The frame's key; 0 if it is not an unfragmented TCP/UDP frame. *syn:
+ * a TCP SYN without ACK (a new connection). */
 static __always_inline int
-parse(struct xdp_md *ctx, struct vs_xdp_exact_key *k)
+parse(struct xdp_md *ctx, struct vs_xdp_exact_key *k, int *syn)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -214,7 +216,52 @@ parse(struct xdp_md *ctx, struct vs_xdp_exact_key *k)
 		return 0;
 	k->sport = ports[0];
 	k->dport = ports[1];
+	*syn = 0;
+	if (k->proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > end)
+			return 0;
+		*syn = th->syn && !th->ack;
+	}
 	return 1;
+}
+
+/*
+ * A TCP frame that a listener's or a masked rule would steer, but whose
+ * connection the kernel holds (accepted by the kernel's listener while
+ * its queue had no vstack owner, or made before vstack came): the
+ * kernel's, or vstack would answer it with a reset.
+ */
+static __always_inline int
+kernels(struct xdp_md *ctx, const struct vs_xdp_exact_key *k)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	__u32 size;
+	int theirs;
+
+	if (k->family == AF_INET) {
+		__builtin_memcpy(&t.ipv4.saddr, k->src, 4);
+		__builtin_memcpy(&t.ipv4.daddr, k->dst, 4);
+		t.ipv4.sport = k->sport;
+		t.ipv4.dport = k->dport;
+		size = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, k->src, 16);
+		__builtin_memcpy(t.ipv6.daddr, k->dst, 16);
+		t.ipv6.sport = k->sport;
+		t.ipv6.dport = k->dport;
+		size = sizeof(t.ipv6);
+	}
+	sk = bpf_skc_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	/* Not a listener; nor a connection in TIME_WAIT, whose peer may
+	 * open a new one on the same ports (vstack's, from its SYN on). */
+	theirs = sk->state != BPF_TCP_LISTEN && sk->state != BPF_TCP_TIME_WAIT;
+	bpf_sk_release(sk);
+	return theirs;
 }
 
 static __always_inline struct vs_xdp_exact_val *
@@ -237,8 +284,10 @@ vstack_xdp(struct xdp_md *ctx)
 	struct vs_xdp_exact_val *e;
 	struct vs_xdp_table *t;
 	__u32 q = ctx->rx_queue_index, *owner, o, *cur, ti;
+	int syn = 0, action = -1, exact = 0;
+	__u16 queue = 0, slot = VS_XDP_NO_SLOT;
 
-	if (!parse(ctx, &k))
+	if (!parse(ctx, &k, &syn))
 		return XDP_PASS;
 	owner = bpf_map_lookup_elem(&vs_qowner, &q);
 	if (!owner || !*owner || *owner > VS_XDP_MAX_QUEUES)
@@ -262,21 +311,39 @@ vstack_xdp(struct xdp_md *ctx)
 					*c += 1;
 				return XDP_DROP;
 			}
-			if (e)
-				return act(ctx, e->action, e->queue, e->slot);
+			if (e) {
+				action = e->action;
+				queue = e->queue;
+				slot = e->slot;
+				exact = 1;
+				break;
+			}
 		}
 		if (i == t->local_at) {
 			e = local_lookup(&k, o + 1);
-			if (e)
-				return act(ctx, e->action, e->queue, e->slot);
+			if (e) {
+				action = e->action;
+				queue = e->queue;
+				slot = e->slot;
+				break;
+			}
 		}
 		if ((__u32)i >= t->n || i == VS_XDP_MAX_RULES)
 			break;
-		if (rule_match(&t->r[i], &k))
-			return act(ctx, t->r[i].action, t->r[i].queue,
-				   t->r[i].slot);
+		if (rule_match(&t->r[i], &k)) {
+			action = t->r[i].action;
+			queue = t->r[i].queue;
+			slot = t->r[i].slot;
+			break;
+		}
 	}
-	return XDP_PASS;
+	if (action < 0)
+		return XDP_PASS;
+	/* Only a connection's own rule says it is vstack's for sure. */
+	if (!exact && action != VS_XDP_DROP && k.proto == IPPROTO_TCP && !syn &&
+	    kernels(ctx, &k))
+		return XDP_PASS;
+	return act(ctx, action, queue, slot);
 }
 
 char _license[] SEC("license") = "Dual MIT/GPL";

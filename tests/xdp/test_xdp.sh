@@ -157,6 +157,25 @@ cleanup)
 		fail "kill -9 of both: program or reaper left"
 	[ "$(lockfile)" = 0 ] || fail "the netdev's lock file is left: $(ls /dev/shm/vstack-xdp-"$ino"-*)"
 	echo "two processes killed: no program, reaper or lock file left"
+	# A connection the kernel accepted before vstack steered its port
+	# stays the kernel's: the program passes its frames (they match
+	# vstack's listener, not a rule of the connection's own).
+	command -v socat >/dev/null || fail "socat missing: run scripts/setup"
+	netns_exec a socat TCP-LISTEN:7100,reuseaddr EXEC:cat >"$tmp/socat.log" 2>&1 &
+	wait_until 10 "socat to listen" eval 'netns_exec a ss -Htln "( sport = :7100 )" | grep -q .' ||
+		fail "socat did not listen"
+	netns_exec b bash -c 'exec 3<>/dev/tcp/10.77.1.1/7100; echo one >&3; read -t 5 l <&3; echo "$l"
+		while [ ! -e "$1" ]; do sleep 0.05; done; echo two >&3; read -t 5 l <&3; echo "$l"' _ "$tmp/go" >"$tmp/kconn.log" 2>&1 &
+	kconn=$!
+	wait_until 10 "the kernel's echo" grep -q one "$tmp/kconn.log" || fail "no echo from the kernel's socat"
+	echo_on 7100 "$tmp/k.log" xdp:to_b
+	wait_for_line "$tmp/k.log" ready || fail "vs-echo on the kernel connection's port"
+	touch "$tmp/go"
+	wait "$kconn" || true
+	grep -q two "$tmp/kconn.log" || fail "the kernel's connection broke when vstack took its port: $(cat "$tmp/kconn.log")"
+	[ "$(talk 7100)" = ping7100 ] || fail "a new connection to vstack's 7100"
+	echo "a connection the kernel held before vstack took the port: still the kernel's"
+	kill $(netns_pidof a vs-echo)
 	echo "xdp.cleanup: ok"
 	;;
 many_rules)
