@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/ethernet.h>
@@ -97,6 +98,7 @@ struct daemon {
 	char sock[108], sysdir[128];
 	int wire_fd, tap_fd, listen_fd, epfd, doorbell;
 	uint32_t spin_us;
+	gid_t group; /* may connect too (--group); (gid_t)-1: root only */
 	struct d_client *clients;
 	int nclients;
 	uint8_t buf[BATCH][EMU_MAX_FRAME];
@@ -1011,10 +1013,14 @@ open_listen(struct daemon *d)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->sock);
 	d->listen_fd = socket(AF_UNIX,
 			      SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	/* Raw packet access needs privilege: only root may connect. */
+	/* Raw packet access needs privilege: only root may connect, and
+	 * the members of --group (as /dev/infiniband's rdma group); the
+	 * client library still needs CAP_NET_RAW for a raw queue. */
 	if (d->listen_fd < 0 ||
 	    bind(d->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(d->sock, 0600) < 0 || listen(d->listen_fd, 64) < 0) {
+	    (d->group != (gid_t)-1 && chown(d->sock, 0, d->group) < 0) ||
+	    chmod(d->sock, d->group != (gid_t)-1 ? 0660 : 0600) < 0 ||
+	    listen(d->listen_fd, 64) < 0) {
 		fprintf(stderr, "vsemu: %s: %s\n", d->sock, strerror(errno));
 		return -1;
 	}
@@ -1131,7 +1137,7 @@ run(struct daemon *d)
 static const char usage_text[] =
 	"usage: vsemu [-d DEV] -w IFNAME [-n NETDEV] [-m MAC] [--mtu N]\n"
 	"             [--dir DIR] [--impair-in SPEC] [--impair-out SPEC]\n"
-	"             [--spin-us N]\n"
+	"             [--spin-us N] [--group GROUP]\n"
 	"       vsemu stats [--dir DIR] DEV\n"
 	"       vsemu impair [--dir DIR] DEV in|out SPEC|none\n"
 	"\n"
@@ -1139,7 +1145,8 @@ static const char usage_text[] =
 	"its cable, NETDEV (default vs<DEV>) a TAP that is its kernel\n"
 	"netdev. Processes reach it through libvsemu at DIR/DEV.sock\n"
 	"(default /run/vsemu). SPEC: loss=P,dup=P,reorder=P,corrupt=P,\n"
-	"delay_us=N,rate_mbps=N,seed=N (P a probability 0..1).\n"
+	"delay_us=N,rate_mbps=N,seed=N (P a probability 0..1). Only root,\n"
+	"and members of GROUP, may connect.\n"
 	"See vsemu(8).\n";
 
 static int
@@ -1172,6 +1179,7 @@ parse_opts(struct daemon *d, int argc, char **argv, const char **imp[2])
 		{ "impair-in", required_argument, NULL, 'I' },
 		{ "impair-out", required_argument, NULL, 'O' },
 		{ "spin-us", required_argument, NULL, 's' },
+		{ "group", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1201,6 +1209,18 @@ parse_opts(struct daemon *d, int argc, char **argv, const char **imp[2])
 		case 's':
 			d->spin_us = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
+		case 'g': {
+			struct group *g = getgrnam(optarg);
+
+			if (!g) {
+				fprintf(stderr,
+					"vsemu: --group %s: no such group\n",
+					optarg);
+				return -1;
+			}
+			d->group = g->gr_gid;
+			break;
+		}
 		case 'M':
 			d->port.mtu = (uint32_t)strtoul(optarg, NULL, 10);
 			if (d->port.mtu < 68 || d->port.mtu > 9216) {
@@ -1372,6 +1392,7 @@ main(int argc, char **argv)
 	static struct daemon d = { .dev = "mlx5_0",
 				   .dir = "/run/vsemu",
 				   .spin_us = 50,
+				   .group = (gid_t)-1,
 				   .port.mtu = 1500 };
 	const char *in = NULL, *out = NULL, **imp[2] = { &in, &out };
 	struct sigaction sa = { .sa_handler = on_signal };

@@ -64,6 +64,35 @@ int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t len);
 
 #define REAL(f) (vs__real.f ? vs__real.f : (preload_init(), vs__real.f))
 
+/* Changes of user: vstack's capabilities stay (vs__privs_before). */
+#define KEEP(call)                         \
+	({                                 \
+		struct vs_keep k_;         \
+		int rc_;                   \
+		vs__privs_before(&k_);     \
+		rc_ = call;                \
+		vs__privs_after(&k_, rc_); \
+		rc_;                       \
+	})
+
+VS_EXPORT int
+setuid(uid_t u)
+{
+	return KEEP(REAL(setuid)(u));
+}
+
+VS_EXPORT int
+setreuid(uid_t r, uid_t e)
+{
+	return KEEP(REAL(setreuid)(r, e));
+}
+
+VS_EXPORT int
+setresuid(uid_t r, uid_t e, uid_t s)
+{
+	return KEEP(REAL(setresuid)(r, e, s));
+}
+
 static long
 ret(long rc)
 {

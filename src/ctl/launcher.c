@@ -3,25 +3,35 @@
  * vstack - the launcher, in the manner of `onload PROGRAM`:
  *
  *   vstack run [--device DEV] [--cores N] [--config FILE] [--log LEVEL]
- *              [--] PROGRAM [ARGS...]
+ *              [--user USER[:GROUP]] [--] PROGRAM [ARGS...]
  *
  * Checks first what would make the program fall back to the kernel
  * silently — a bad configuration, a missing device, no privilege for raw
- * queues — and says so clearly; then runs PROGRAM with libvstack.so
- * preloaded and the configuration in its environment.
+ * queues, a program the loader runs in secure execution (setuid, setgid
+ * or file capabilities: LD_PRELOAD ignored) — and says so clearly; then
+ * runs PROGRAM with libvstack.so preloaded and the configuration in its
+ * environment. With --user (as root) it becomes USER first, keeping only
+ * the capabilities vstack needs as ambient ones, which PROGRAM inherits
+ * without secure execution; the checks run as USER.
  *
  * Owns nothing once PROGRAM runs (it execs). Must never: start PROGRAM
  * when a check failed.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <linux/capability.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include "base/compiler.h"
 #include "base/config.h"
 #include "verbs/port.h"
 
@@ -33,14 +43,19 @@ extern char **environ;
 
 static const char usage[] =
 	"usage: vstack run [--device DEV] [--cores N] [--config FILE] [--log LEVEL]\n"
-	"                  [--] PROGRAM [ARGS...]\n"
+	"                  [--user USER[:GROUP]] [--] PROGRAM [ARGS...]\n"
 	"\n"
 	"Runs PROGRAM with its TCP and UDP sockets on vstack (LD_PRELOAD of\n"
 	"libvstack.so), after checking the configuration, the device and the\n"
 	"privilege raw queues need. Options set VSTACK_DEVICE, VSTACK_CORES,\n"
 	"VSTACK_CONFIG and VSTACK_LOG for PROGRAM. DEV: an RDMA device\n"
 	"(mlx5_0), its netdev (eth0), or xdp:IFNAME for the AF_XDP backend\n"
-	"on any netdev (xdp:IFNAME@FIRST-LAST: those queues only).\n";
+	"on any netdev (xdp:IFNAME@FIRST-LAST: those queues only).\n"
+	"--user (as root): run PROGRAM as USER (and GROUP, else USER's),\n"
+	"keeping only the capabilities vstack needs (CAP_NET_RAW; on AF_XDP\n"
+	"also CAP_NET_ADMIN, CAP_BPF, CAP_IPC_LOCK) as ambient capabilities.\n"
+	"A setuid, setgid or setcap PROGRAM is refused: the loader would\n"
+	"ignore LD_PRELOAD and it would run on the kernel.\n";
 
 /* CAP_NET_RAW in the effective set: raw packet queues need it. */
 static bool
@@ -83,6 +98,120 @@ library(char *out, size_t len)
 	snprintf(out, len, "%s/libvstack.so", VS_LIBDIR);
 }
 
+/* The file execvp would run for name (PATH searched), in out. */
+static bool
+resolve(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(name, '/')) {
+		snprintf(out, len, "%s", name);
+		return !access(out, X_OK);
+	}
+	for (const char *p = path && *path ? path : "/usr/bin:/bin"; p;) {
+		const char *colon = strchr(p, ':');
+		int n = colon ? (int)(colon - p) : (int)strlen(p);
+
+		snprintf(out, len, "%.*s/%s", n ? n : 1, n ? p : ".", name);
+		if (!access(out, X_OK))
+			return true;
+		p = colon ? colon + 1 : NULL;
+	}
+	return false;
+}
+
+/* Why the loader would run file in secure execution, or NULL. */
+static const char *
+secure_exec_reason(const char *file)
+{
+	struct stat st;
+
+	if (stat(file, &st))
+		return NULL;
+	if ((st.st_mode & S_ISUID) && st.st_uid != geteuid())
+		return "is setuid";
+	if ((st.st_mode & S_ISGID) && st.st_gid != getegid())
+		return "is setgid";
+	if (getxattr(file, "security.capability", NULL, 0) > 0)
+		return "has file capabilities (setcap)";
+	return NULL;
+}
+
+/* Becomes spec's user (USER[:GROUP]) keeping only the capabilities
+ * vstack needs, raised as ambient ones so that the program gets them. */
+static int
+become(const char *spec, bool xdp)
+{
+	static const int xdp_caps[] = { CAP_NET_ADMIN, CAP_BPF, CAP_IPC_LOCK };
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { { 0 }, { 0 } };
+	char user[256], *colon;
+	struct passwd *pw;
+	gid_t gid;
+	int caps[4], n = 0;
+
+	snprintf(user, sizeof(user), "%s", spec);
+	colon = strchr(user, ':');
+	if (colon)
+		*colon++ = '\0';
+	if (geteuid() != 0) {
+		fprintf(stderr,
+			"vstack: --user needs root (it switches to "
+			"%s keeping CAP_NET_RAW)\n",
+			user);
+		return -1;
+	}
+	pw = getpwnam(user);
+	if (!pw) {
+		fprintf(stderr, "vstack: --user %s: no such user\n", user);
+		return -1;
+	}
+	gid = pw->pw_gid;
+	if (colon) {
+		struct group *g = getgrnam(colon);
+
+		if (!g) {
+			fprintf(stderr, "vstack: --user %s: no such group %s\n",
+				spec, colon);
+			return -1;
+		}
+		gid = g->gr_gid;
+	}
+	caps[n++] = CAP_NET_RAW;
+	for (size_t i = 0; xdp && i < VS_ARRAY_SIZE(xdp_caps); i++)
+		caps[n++] = xdp_caps[i];
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || initgroups(user, gid) ||
+	    setgid(gid) || setuid(pw->pw_uid)) {
+		fprintf(stderr, "vstack: --user %s: %s\n", spec,
+			strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		d[caps[i] / 32].effective |= 1u << (caps[i] % 32);
+		d[caps[i] / 32].permitted |= 1u << (caps[i] % 32);
+		d[caps[i] / 32].inheritable |= 1u << (caps[i] % 32);
+	}
+	if (syscall(SYS_capset, &h, d)) {
+		fprintf(stderr, "vstack: --user %s: capset: %s\n", spec,
+			strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, caps[i], 0,
+			  0)) {
+			fprintf(stderr,
+				"vstack: --user %s: ambient capability %d: %s\n",
+				spec, caps[i], strerror(errno));
+			return -1;
+		}
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	if (pw->pw_dir)
+		setenv("HOME", pw->pw_dir, 1);
+	setenv("USER", pw->pw_name, 1);
+	setenv("LOGNAME", pw->pw_name, 1);
+	return 0;
+}
+
 static int
 run(int argc, char **argv)
 {
@@ -91,18 +220,20 @@ run(int argc, char **argv)
 		{ "cores", required_argument, NULL, 'c' },
 		{ "config", required_argument, NULL, 'f' },
 		{ "log", required_argument, NULL, 'l' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vs_port_opts po;
 	struct vs_config cfg;
 	struct vs_port *port;
-	char err[1024], lib[4200], *pre;
-	const char *old;
+	char err[1024], lib[4200], file[4200], *pre;
+	const char *old, *user = NULL, *why;
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+hd:c:f:l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hd:c:f:l:u:", opts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'd':
 			setenv("VSTACK_DEVICE", optarg, 1);
@@ -115,6 +246,9 @@ run(int argc, char **argv)
 			break;
 		case 'l':
 			setenv("VSTACK_LOG", optarg, 1);
+			break;
+		case 'u':
+			user = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -133,11 +267,24 @@ run(int argc, char **argv)
 		fprintf(stderr, "vstack: configuration: %s\n", err);
 		return 1;
 	}
+	if (resolve(argv[optind], file, sizeof(file)) &&
+	    (why = secure_exec_reason(file)) != NULL) {
+		fprintf(stderr,
+			"vstack: %s %s: the loader would run it in secure "
+			"execution, ignore LD_PRELOAD, and it would run on the "
+			"kernel; remove that (setcap -r / chmod u-s,g-s %s) and "
+			"start it as root with --user USER instead\n",
+			file, why, file);
+		return 1;
+	}
+	if (user && become(user, !strncmp(cfg.device, "xdp:", 4)))
+		return 1;
 	if (!has_net_raw()) {
 		fprintf(stderr,
 			"vstack: %s needs CAP_NET_RAW for raw packet queues: "
-			"run as root, or `setcap cap_net_raw+ep %s`\n",
-			argv[optind], argv[optind]);
+			"run as root, or as root with --user USER to run it "
+			"as USER keeping that capability\n",
+			argv[optind]);
 		return 1;
 	}
 	/* The device, opened as the program would (one queue, a small pool):

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/capability.h>
 #include <netinet/tcp.h>
 #include <sched.h>
 #include <stddef.h>
@@ -25,7 +26,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,6 +81,9 @@ vs__real_init(void)
 	R(select);
 	R(epoll_create1);
 	R(epoll_ctl);
+	R(setuid);
+	R(setreuid);
+	R(setresuid);
 	R(epoll_pwait);
 	R(sendfile);
 	R(pread);
@@ -363,6 +369,58 @@ void
 vs__sock_atfork_parent(void)
 {
 	vs__share_atfork_parent();
+}
+
+/* --- privileges --- */
+
+void
+vs__privs_before(struct vs_keep *k)
+{
+	static const int xdp_caps[] = { CAP_NET_ADMIN, CAP_BPF, CAP_IPC_LOCK };
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	memset(k, 0, sizeof(*k));
+	if (rt.state < 0 || cfg_bad || vs__self_owner() == VS_OWNER_NATIVE ||
+	    syscall(SYS_capget, &h, d))
+		return;
+	k->caps[CAP_NET_RAW / 32] |= 1u << (CAP_NET_RAW % 32);
+	if (!strncmp(rt.cfg.device, "xdp:", 4))
+		for (size_t i = 0; i < VS_ARRAY_SIZE(xdp_caps); i++)
+			k->caps[xdp_caps[i] / 32] |= 1u << (xdp_caps[i] % 32);
+	k->caps[0] &= d[0].effective;
+	k->caps[1] &= d[1].effective;
+	if (!k->caps[0] && !k->caps[1])
+		return;
+	k->keepcaps = prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0);
+	k->on = k->keepcaps >= 0 && !prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+}
+
+void
+vs__privs_after(struct vs_keep *k, int rc)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (!k->on)
+		return;
+	/* Root no more: the kernel kept the permitted set (all of root's)
+	 * and cleared the effective one; only vstack's come back. */
+	if (!rc && geteuid() != 0 && !syscall(SYS_capget, &h, d)) {
+		for (int i = 0; i < 2; i++) {
+			d[i].permitted &= k->caps[i];
+			d[i].effective = d[i].permitted;
+			d[i].inheritable &= k->caps[i];
+		}
+		if (syscall(SYS_capset, &h, d))
+			vs_warn("keeping CAP_NET_RAW across the change of user: "
+				"%s; vstack may not be able to open its queues",
+				strerror(errno));
+		else
+			vs_info("the program changed its user: it keeps only "
+				"the capabilities vstack's queues need");
+	}
+	prctl(PR_SET_KEEPCAPS, k->keepcaps, 0, 0, 0);
 }
 
 /* --- addresses --- */

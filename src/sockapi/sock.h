@@ -86,9 +86,28 @@ struct vs_real {
 	ssize_t (*sendfile)(int, int, off_t *, size_t);
 	ssize_t (*pread)(int, void *, size_t, off_t);
 	pid_t (*fork)(void);
+	int (*setuid)(uid_t);
+	int (*setreuid)(uid_t, uid_t);
+	int (*setresuid)(uid_t, uid_t, uid_t);
 };
 
 extern struct vs_real vs__real;
+
+/*
+ * Around the program's change of its user ids (setuid, setreuid,
+ * setresuid): a program that drops root after it started (nginx's
+ * workers under `user www-data;`) keeps the capabilities vstack's queues
+ * need (CAP_NET_RAW; on AF_XDP also CAP_NET_ADMIN, CAP_BPF,
+ * CAP_IPC_LOCK), where it had them effective, and no other: the kernel
+ * would clear them all. Nothing when vstack cannot run in the process.
+ */
+struct vs_keep {
+	bool on;
+	int keepcaps; /* PR_GET_KEEPCAPS before */
+	uint32_t caps[2]; /* what to keep */
+};
+void vs__privs_before(struct vs_keep *k);
+void vs__privs_after(struct vs_keep *k, int rc);
 
 /* Fills vs__real (once; from preload's constructor). */
 void vs__real_init(void);

@@ -1204,8 +1204,8 @@ create_queues(struct vs_port *p, char *err, size_t errlen)
 		rc = create_rss(p);
 	if (rc == -EPERM) {
 		snprintf(err, errlen,
-			 "%s: CAP_NET_RAW required; run as root or "
-			 "`setcap cap_net_raw+ep PROGRAM`",
+			 "%s: CAP_NET_RAW required; run as root, or as a "
+			 "service's user with `vstack run --user USER`",
 			 p->info.device);
 		return -EPERM;
 	}

@@ -742,8 +742,8 @@ START_TEST(no_cap_net_raw)
 
 	ck_assert_int_eq(drop_net_raw(), 0);
 	snprintf(want, sizeof(want),
-		 "%s: CAP_NET_RAW required; run as root or "
-		 "`setcap cap_net_raw+ep PROGRAM`",
+		 "%s: CAP_NET_RAW required; run as root, or as a "
+		 "service's user with `vstack run --user USER`",
 		 getenv("VS_TEST_DEVICE"));
 	assert_open_fails(opts(2, 1024), EPERM, want);
 	/* What was made before the refusal is gone again. */
