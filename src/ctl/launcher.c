@@ -11,8 +11,9 @@
  * or file capabilities: LD_PRELOAD ignored) — and says so clearly; then
  * runs PROGRAM with libvstack.so preloaded and the configuration in its
  * environment. With --user (as root) it becomes USER first, keeping only
- * the capabilities vstack needs as ambient ones, which PROGRAM inherits
- * without secure execution; the checks run as USER.
+ * CAP_NET_RAW as an ambient capability, which PROGRAM inherits without
+ * secure execution; the checks run as USER (not on AF_XDP: joining and
+ * cleaning up the netdev's XDP program needs CAP_SYS_ADMIN).
  *
  * Owns nothing once PROGRAM runs (it execs). Must never: start PROGRAM
  * when a check failed.
@@ -52,8 +53,8 @@ static const char usage[] =
 	"(mlx5_0), its netdev (eth0), or xdp:IFNAME for the AF_XDP backend\n"
 	"on any netdev (xdp:IFNAME@FIRST-LAST: those queues only).\n"
 	"--user (as root): run PROGRAM as USER (and GROUP, else USER's),\n"
-	"keeping only the capabilities vstack needs (CAP_NET_RAW; on AF_XDP\n"
-	"also CAP_NET_ADMIN, CAP_BPF, CAP_IPC_LOCK) as ambient capabilities.\n"
+	"keeping only CAP_NET_RAW, as an ambient capability (not with an\n"
+	"AF_XDP device).\n"
 	"A setuid, setgid or setcap PROGRAM is refused: the loader would\n"
 	"ignore LD_PRELOAD and it would run on the kernel.\n";
 
@@ -140,15 +141,14 @@ secure_exec_reason(const char *file)
 /* Becomes spec's user (USER[:GROUP]) keeping only the capabilities
  * vstack needs, raised as ambient ones so that the program gets them. */
 static int
-become(const char *spec, bool xdp)
+become(const char *spec)
 {
-	static const int xdp_caps[] = { CAP_NET_ADMIN, CAP_BPF, CAP_IPC_LOCK };
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2] = { { 0 }, { 0 } };
 	char user[256], *colon;
 	struct passwd *pw;
 	gid_t gid;
-	int caps[4], n = 0;
+	int caps[1], n = 0;
 
 	snprintf(user, sizeof(user), "%s", spec);
 	colon = strchr(user, ':');
@@ -178,8 +178,6 @@ become(const char *spec, bool xdp)
 		gid = g->gr_gid;
 	}
 	caps[n++] = CAP_NET_RAW;
-	for (size_t i = 0; xdp && i < VS_ARRAY_SIZE(xdp_caps); i++)
-		caps[n++] = xdp_caps[i];
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || initgroups(user, gid) ||
 	    setgid(gid) || setuid(pw->pw_uid)) {
 		fprintf(stderr, "vstack: --user %s: %s\n", spec,
@@ -277,7 +275,15 @@ run(int argc, char **argv)
 			file, why, file);
 		return 1;
 	}
-	if (user && become(user, !strncmp(cfg.device, "xdp:", 4)))
+	if (user && !strncmp(cfg.device, "xdp:", 4)) {
+		fprintf(stderr,
+			"vstack: --user with an AF_XDP device (%s): joining and "
+			"cleaning up the netdev's XDP program needs "
+			"CAP_SYS_ADMIN; run it as root\n",
+			cfg.device);
+		return 1;
+	}
+	if (user && become(user))
 		return 1;
 	if (!has_net_raw()) {
 		fprintf(stderr,

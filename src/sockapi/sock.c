@@ -376,7 +376,6 @@ vs__sock_atfork_parent(void)
 void
 vs__privs_before(struct vs_keep *k)
 {
-	static const int xdp_caps[] = { CAP_NET_ADMIN, CAP_BPF, CAP_IPC_LOCK };
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
 
@@ -384,10 +383,11 @@ vs__privs_before(struct vs_keep *k)
 	if (rt.state < 0 || cfg_bad || vs__self_owner() == VS_OWNER_NATIVE ||
 	    syscall(SYS_capget, &h, d))
 		return;
-	k->caps[CAP_NET_RAW / 32] |= 1u << (CAP_NET_RAW % 32);
+	/* On AF_XDP sharing and cleaning up the program needs
+	 * CAP_SYS_ADMIN: a process that drops root runs on the kernel. */
 	if (!strncmp(rt.cfg.device, "xdp:", 4))
-		for (size_t i = 0; i < VS_ARRAY_SIZE(xdp_caps); i++)
-			k->caps[xdp_caps[i] / 32] |= 1u << (xdp_caps[i] % 32);
+		return;
+	k->caps[CAP_NET_RAW / 32] |= 1u << (CAP_NET_RAW % 32);
 	k->caps[0] &= d[0].effective;
 	k->caps[1] &= d[1].effective;
 	if (!k->caps[0] && !k->caps[1])

@@ -96,10 +96,10 @@ extern struct vs_real vs__real;
 /*
  * Around the program's change of its user ids (setuid, setreuid,
  * setresuid): a program that drops root after it started (nginx's
- * workers under `user www-data;`) keeps the capabilities vstack's queues
- * need (CAP_NET_RAW; on AF_XDP also CAP_NET_ADMIN, CAP_BPF,
- * CAP_IPC_LOCK), where it had them effective, and no other: the kernel
- * would clear them all. Nothing when vstack cannot run in the process.
+ * workers under `user www-data;`) keeps CAP_NET_RAW, which raw queues
+ * need, where it had it effective, and no other: the kernel would clear
+ * them all. Nothing when vstack cannot run in the process, or on AF_XDP
+ * (joining and cleaning up the XDP program needs CAP_SYS_ADMIN).
  */
 struct vs_keep {
 	bool on;

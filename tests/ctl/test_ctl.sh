@@ -294,6 +294,7 @@ run)
 	expect_fail "has file capabilities (setcap).*--user USER" \
 		"$launch" run --device mlx5_0 -- "$VSEMU_TMP/capped" "$VSEMU_TMP/ran"
 	expect_fail "no such user" "$launch" run --user no-such-user-vs --device mlx5_0 -- touch "$VSEMU_TMP/ran"
+	expect_fail "needs CAP_SYS_ADMIN; run it as root" "$launch" run --user nobody --device xdp:to_b -- touch "$VSEMU_TMP/ran"
 	expect_fail "needs root" setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$launch" run --user nobody --device mlx5_0 -- touch "$VSEMU_TMP/ran"
 	# As root with --user: the program runs as nobody:nogroup with
