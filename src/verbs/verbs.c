@@ -237,8 +237,14 @@ open_device(struct vs_port *p, char *err, size_t errlen)
 	if (!v->ctx) {
 		int e = errno ? errno : EIO;
 
-		snprintf(err, errlen, "%s: cannot open: ibv_open_device: %s",
-			 p->info.device, strerror(e));
+		snprintf(
+			err, errlen, "%s: cannot open: ibv_open_device: %s%s",
+			p->info.device, strerror(e),
+			e == EPERM || e == EACCES ?
+				" (this user may not open it: on a ConnectX "
+				"/dev/infiniband/uverbs* and its group, on the "
+				"emulated port vsemu --group)" :
+				"");
 		return -e;
 	}
 	if (!p->info.ifname[0]) {
