@@ -14,8 +14,8 @@
  * handoff ring per queue; and a reaper process that, when this
  * process is gone however it ended, removes its rules and, if it was the
  * last owner, detaches the program. Attaching, joining, claiming an
- * owner and releasing one happen under a lock file per netdev
- * (/dev/shm/vstack-xdp-NETNS-IFINDEX), removed by the last owner.
+ * owner and releasing one happen under a lock per netdev (the abstract
+ * unix socket name vstack-xdp-IFINDEX of the network namespace).
  *
  * The XDP program can only hand a frame to the socket of the queue it
  * arrived on; it writes the rule's target queue in front of the frame,
@@ -45,8 +45,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -55,6 +53,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -295,41 +294,37 @@ vs__xdp_reason(char *buf)
 
 /* --- the netdev's lock and owners --- */
 
-/* The lock file of the netdev: one per network namespace and ifindex. */
+/* The netdev's lock: an abstract unix socket name, which is the network
+ * namespace's own, bound by the holder; nothing on disk, and gone with
+ * the holder however it ends. */
 static void
 lock_path_of(int ifindex, char *buf, size_t len)
 {
-	struct stat st;
-
-	if (stat("/proc/self/ns/net", &st) < 0)
-		st.st_ino = 0;
-	snprintf(buf, len, "/dev/shm/vstack-xdp-%lu-%d",
-		 (unsigned long)st.st_ino, ifindex);
+	snprintf(buf, len, "vstack-xdp-%d", ifindex);
 }
 
-/* Takes the lock: an fd, or -errno. The file may be removed by the last
- * owner while we wait: then the lock taken is of no file, and again. */
+/* Takes the lock: an fd, or -errno. */
 static int
-xlock(const char *path)
+xlock(const char *name)
 {
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n = strlen(name);
+	socklen_t len =
+		(socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+
+	memcpy(sa.sun_path + 1, name, n); /* sun_path[0] = 0: abstract */
 	for (;;) {
-		struct stat a, b;
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			      0600);
+		int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), e;
 
 		if (fd < 0)
 			return -errno;
-		while (flock(fd, LOCK_EX) < 0)
-			if (errno != EINTR) {
-				int e = errno;
-
-				close(fd);
-				return -e;
-			}
-		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
-		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+		if (!bind(fd, (struct sockaddr *)&sa, len))
 			return fd;
+		e = errno;
 		close(fd);
+		if (e != EADDRINUSE)
+			return -e;
+		usleep(1000); /* held: attaching or releasing is brief */
 	}
 }
 
@@ -534,10 +529,10 @@ owner_release(const struct xmaps *m, unsigned owner,
 }
 
 /* Detaches program prog_id from the netdev if no owner is left; true if
- * it did (or it was gone): the lock file goes too. Under the lock. */
+ * it did (or it was gone). Under the lock. */
 static bool
 detach_if_last(const struct xmaps *m, uint32_t prog_id, int ifindex,
-	       enum xdp_attach_mode mode, const char *lock_path)
+	       enum xdp_attach_mode mode)
 {
 	struct xdp_program *prog;
 
@@ -548,7 +543,6 @@ detach_if_last(const struct xmaps *m, uint32_t prog_id, int ifindex,
 		xdp_program__detach(prog, ifindex, mode, 0);
 		xdp_program__close(prog);
 	}
-	unlink(lock_path);
 	return true;
 }
 
@@ -648,8 +642,7 @@ reaper_start(struct xport *x)
 			_exit(0); /* detached already */
 		if (maps_of_prog(xdp_program__fd(prog), &m) == 0) {
 			owner_release(&m, x->owner, &x->self);
-			detach_if_last(&m, x->prog_id, x->ifindex, x->mode,
-				       x->lock_path);
+			detach_if_last(&m, x->prog_id, x->ifindex, x->mode);
 			maps_close(&m);
 		}
 		xdp_program__close(prog);
@@ -952,8 +945,8 @@ attach_program(struct vs_port *p, char *err, size_t errlen)
 	lock_path_of(x->ifindex, x->lock_path, sizeof(x->lock_path));
 	x->lock_fd = xlock(x->lock_path);
 	if (x->lock_fd < 0) {
-		snprintf(err, errlen, "%s: cannot lock %s: %s", p->info.device,
-			 x->lock_path, strerror(-x->lock_fd));
+		snprintf(err, errlen, "%s: cannot take the lock @%s: %s",
+			 p->info.device, x->lock_path, strerror(-x->lock_fd));
 		return x->lock_fd;
 	}
 	rc = join_program(p, err, errlen);
@@ -1797,8 +1790,7 @@ x_close(struct vs_port *p)
 	if (x->umem)
 		xsk_umem__delete(x->umem);
 	if (x->prog_id && x->lock_fd >= 0)
-		detach_if_last(&x->m, x->prog_id, x->ifindex, x->mode,
-			       x->lock_path);
+		detach_if_last(&x->m, x->prog_id, x->ifindex, x->mode);
 	if (x->prog)
 		xdp_program__close(x->prog);
 	/* libxdp leaves an object it was given to its owner. */

@@ -10,7 +10,7 @@
 #                        interface; two processes on a queue each share
 #                        the program, one killed leaves the other's
 #                        rules and a newcomer takes its queue, the last
-#                        one gone takes the program and its lock file
+#                        one gone takes the program with it
 #   test_xdp.sh workers  apps.nginx_workers and apps.reuseport on a veth
 #                        with 4 queues: the processes split it by queues
 #   test_xdp.sh kill9    stack.kill9 on xdp: servers killed with SIGKILL
@@ -124,8 +124,9 @@ cleanup)
 	! xdp_attached a to_b || fail "exit: the XDP program is still on to_b"
 	# Two processes, a queue each, one program: both serve port 7000
 	# (each the connections whose frames arrive at its queue).
-	ino=$(netns_exec a stat -L -c %i /proc/self/ns/net)
-	lockfile() { ls /dev/shm/vstack-xdp-"$ino"-* 2>/dev/null | grep -c . || true; }
+	# The netdev's lock is an abstract socket of the namespace: held
+	# only while a process attaches, joins or releases.
+	lock_held() { netns_exec a ss -xl | grep -q '@vstack-xdp-'; }
 	echo_on 7000 "$tmp/q0.log" xdp:to_b@0
 	wait_for_line "$tmp/q0.log" ready || fail "the process on queue 0"
 	first=$(netns_pidof a vs-echo)
@@ -150,13 +151,12 @@ cleanup)
 	for i in $(seq 8); do
 		[ "$(talk 7000)" = ping7000 ] || fail "echo $i after a newcomer took a dead process's queue"
 	done
-	[ "$(lockfile)" = 1 ] || fail "no lock file of the netdev in /dev/shm"
 	kill -9 $(netns_pidof a vs-echo)
 	wait_until 10 "the last reaper to detach the program" \
 		eval '! xdp_attached a to_b && [ -z "$(netns_pidof a vstack-reaper)" ]' ||
 		fail "kill -9 of both: program or reaper left"
-	[ "$(lockfile)" = 0 ] || fail "the netdev's lock file is left: $(ls /dev/shm/vstack-xdp-"$ino"-*)"
-	echo "two processes killed: no program, reaper or lock file left"
+	! lock_held || fail "the netdev's lock is still held"
+	echo "two processes killed: no program, reaper or lock left"
 	# A connection the kernel accepted before vstack steered its port
 	# stays the kernel's: the program passes its frames (they match
 	# vstack's listener, not a rule of the connection's own).
@@ -176,6 +176,9 @@ cleanup)
 	[ "$(talk 7100)" = ping7100 ] || fail "a new connection to vstack's 7100"
 	echo "a connection the kernel held before vstack took the port: still the kernel's"
 	kill $(netns_pidof a vs-echo)
+	nothing_left() { ! xdp_attached a to_b && [ -z "$(netns_pidof a vstack-reaper)" ] && ! lock_held; }
+	wait_until 10 "program, reaper and lock to go after an exit" nothing_left ||
+		fail "after an exit: program, reaper or lock left"
 	echo "xdp.cleanup: ok"
 	;;
 many_rules)
