@@ -632,8 +632,29 @@ reaper_start(struct xport *x)
 
 		for (int fd = 0; null >= 0 && fd < 3; fd++)
 			dup2(null, fd);
-		while (syscall(SYS_read, 3, &c, 1) < 0 && errno == EINTR)
-			;
+		/* First what the process claimed (claim_owner writes it);
+		 * then the end of the pipe: the process is gone. */
+		{
+			struct {
+				uint32_t owner;
+				struct vs_xdp_proc self;
+			} msg;
+			ssize_t got;
+
+			while ((got = syscall(SYS_read, 3, &msg, sizeof(msg))) <
+				       0 &&
+			       errno == EINTR)
+				;
+			if (got == (ssize_t)sizeof(msg)) {
+				x->owner = msg.owner;
+				x->self = msg.self;
+				while (syscall(SYS_read, 3, &c, 1) != 0 &&
+				       (errno == EINTR || errno == 0))
+					errno = 0;
+			} else {
+				x->owner = 0; /* gone before it claimed */
+			}
+		}
 		/* The process is gone: its share of the program goes, and the
 		 * program with the last one. */
 		lk = xlock(x->lock_path);
@@ -954,7 +975,16 @@ attach_program(struct vs_port *p, char *err, size_t errlen)
 		rc = load_program(p, err, errlen);
 	if (rc >= 0)
 		rc = open_maps(p, err, errlen);
-	return rc < 0 ? rc : 0;
+	if (rc < 0)
+		return rc;
+	x->owner = 0;
+	x->reaper_fd = reaper_start(x);
+	if (x->reaper_fd < 0)
+		vs_warn("%s: no reaper (%s): if this process is killed, its XDP "
+			"rules stay on %s until `xdp-loader unload`",
+			p->info.device, strerror(-x->reaper_fd),
+			p->info.ifname);
+	return 0;
 }
 
 static int table_publish(struct xport *x);
@@ -988,12 +1018,20 @@ claim_owner(struct vs_port *p, char *err, size_t errlen)
 
 		bpf_map_update_elem(x->m.qowner, &q, &x->owner, BPF_ANY);
 	}
-	x->reaper_fd = reaper_start(x);
-	if (x->reaper_fd < 0)
-		vs_warn("%s: no reaper (%s): if this process is killed, its XDP "
-			"rules stay on %s until `xdp-loader unload`",
-			p->info.device, strerror(-x->reaper_fd),
-			p->info.ifname);
+	/* The reaper, forked before the sockets (it must never hold one),
+	 * learns what to release. */
+	if (x->reaper_fd >= 0) {
+		struct {
+			uint32_t owner;
+			struct vs_xdp_proc self;
+		} msg = { x->owner, x->self };
+
+		if (write(x->reaper_fd, &msg, sizeof(msg)) !=
+		    (ssize_t)sizeof(msg))
+			vs_warn("%s: the reaper did not learn this process's "
+				"share: %s",
+				p->info.device, strerror(errno));
+	}
 	return 0;
 }
 
@@ -1919,7 +1957,8 @@ open_queues(struct vs_port *p, char *err, size_t errlen)
 	unsigned last = x->qlast < hwqs - 1 ? x->qlast : hwqs - 1;
 	uint32_t fd_depth;
 	struct xsk_umem_config uc = { .frame_size = p->o.buf_size };
-	int rc = 0;
+	uint64_t busy;
+	int rc = 0, tries = 0;
 
 	if (x->qfirst > last) {
 		snprintf(err, errlen, "%s: queue %u: the netdev has %u queue%s",
@@ -1971,19 +2010,16 @@ open_queues(struct vs_port *p, char *err, size_t errlen)
 		return rc;
 	}
 	/* One socket per netdev queue, so no frame of vstack's flows lands
-	 * where nobody reads it; queues other sockets hold are skipped. */
+	 * where nobody reads it; queues other sockets hold are skipped. The
+	 * kernel frees a closed socket's queue a moment later (deferred
+	 * work): with none free, again for up to a second. */
+again:
+	busy = 0;
 	for (unsigned hwq = x->qfirst; hwq <= last && ns < x->nsocks; hwq++) {
 		x->socks[ns].fill_depth = fd_depth;
 		rc = sock_open(p, ns, hwq);
 		if (rc == -EBUSY) {
-			if (p->o.shared)
-				vs_info("%s: queue %u is another process's",
-					p->info.device, hwq);
-			else
-				vs_warn("%s: queue %u is another AF_XDP "
-					"socket's: frames that arrive there "
-					"do not reach this process",
-					p->info.device, hwq);
+			busy |= hwq < 64 ? 1ull << hwq : 0;
 			continue;
 		}
 		if (rc) {
@@ -1993,6 +2029,21 @@ open_queues(struct vs_port *p, char *err, size_t errlen)
 			return rc;
 		}
 		ns++;
+	}
+	if (!ns && tries++ < 20) {
+		usleep(50000);
+		goto again;
+	}
+	for (unsigned hwq = 0; hwq < VS_XDP_MAX_QUEUES; hwq++) {
+		if (!(busy >> hwq & 1))
+			continue;
+		if (p->o.shared)
+			vs_info("%s: queue %u is another process's",
+				p->info.device, hwq);
+		else
+			vs_warn("%s: queue %u is another AF_XDP socket's: frames "
+				"that arrive there do not reach this process",
+				p->info.device, hwq);
 	}
 	if (!ns) {
 		snprintf(err, errlen,
