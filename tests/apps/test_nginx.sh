@@ -3,10 +3,10 @@
 # error, and curl downloads a 100 MiB file with the right SHA-256; the
 # workers accepted the connections on vstack (snmp Tcp.PassiveOpens,
 # summed over the workers: at least curl's 3 and wrk's 20).
-# The workers run as root: raw-packet queues need CAP_NET_RAW (as with
-# any kernel-bypass stack on ConnectX). On the xdp backend (xdp.apps)
-# one worker: an AF_XDP socket holds a netdev queue, and a veth cannot
-# steer a flow to the queue of the process that owns it (docs/xdp.md).
+# The workers run as root (apps.nginx_user runs them as www-data). On the
+# xdp backend (xdp.apps) one worker, which binds one queue and adopts
+# the veth's others after 3 s; several workers on AF_XDP, a queue each,
+# are xdp.workers' (docs/port.md).
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
