@@ -220,9 +220,10 @@ parse(struct xdp_md *ctx, struct vs_xdp_exact_key *k, int *syn)
 	if (k->proto == IPPROTO_TCP) {
 		struct tcphdr *th = l4;
 
-		if ((void *)(th + 1) > end)
-			return 0;
-		*syn = th->syn && !th->ack;
+		/* A header cut short is matched as before; the stack that
+		 * gets it drops it. */
+		if ((void *)(th + 1) <= end)
+			*syn = th->syn && !th->ack;
 	}
 	return 1;
 }

@@ -225,7 +225,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static struct vs_xdp_table t;
 	struct bpf_program *p;
-	uint32_t zero = 0;
+	uint32_t zero = 0, one = 1;
 	int exact_fd, local_fd;
 
 	(void)argc;
@@ -261,6 +261,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		to_xdp(&rules[i], (uint16_t)i, &x);
 		v.action = x.action;
 		v.slot = (unsigned short)i;
+		v.owner = 1; /* the one process, owner of queue 0 */
 		if (rules[i].kind == EXACT) {
 			struct vs_xdp_exact_key k = { .family = x.family,
 						      .proto = x.proto,
@@ -273,14 +274,19 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		} else if (rules[i].kind == LOCAL) {
 			struct vs_xdp_local_key k = { .family = x.family,
 						      .proto = x.proto,
-						      .dport = x.dport };
+						      .dport = x.dport,
+						      .owner = 1 };
 
 			memcpy(k.dst, x.dst, 16);
 			bpf_map_update_elem(local_fd, &k, &v, BPF_ANY);
 		}
 	}
+	/* BPF_PROG_TEST_RUN's frames arrive on queue 0: owner 1's, whose
+	 * tables are 0 and 1 (0 in use). */
 	if (bpf_map_update_elem(map_fd(obj, "vs_tables"), &zero, &t, BPF_ANY) ||
-	    bpf_map_update_elem(map_fd(obj, "vs_cur"), &zero, &zero, BPF_ANY)) {
+	    bpf_map_update_elem(map_fd(obj, "vs_cur"), &zero, &zero, BPF_ANY) ||
+	    bpf_map_update_elem(map_fd(obj, "vs_qowner"), &zero, &one,
+				BPF_ANY)) {
 		perror("fuzz_xdp: the rule table");
 		exit(1);
 	}
