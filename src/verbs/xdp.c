@@ -303,7 +303,8 @@ lock_path_of(int ifindex, char *buf, size_t len)
 	snprintf(buf, len, "vstack-xdp-%d", ifindex);
 }
 
-/* Takes the lock: an fd, or -errno. */
+/* Takes the lock: an fd, or -errno (-ETIMEDOUT after 10 s: any local
+ * process may bind the name, and a holder is never that long). */
 static int
 xlock(const char *name)
 {
@@ -313,7 +314,7 @@ xlock(const char *name)
 		(socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
 
 	memcpy(sa.sun_path + 1, name, n); /* sun_path[0] = 0: abstract */
-	for (;;) {
+	for (int i = 0;; i++) {
 		int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), e;
 
 		if (fd < 0)
@@ -324,6 +325,8 @@ xlock(const char *name)
 		close(fd);
 		if (e != EADDRINUSE)
 			return -e;
+		if (i == 10000)
+			return -ETIMEDOUT;
 		usleep(1000); /* held: attaching or releasing is brief */
 	}
 }
@@ -966,8 +969,12 @@ attach_program(struct vs_port *p, char *err, size_t errlen)
 	lock_path_of(x->ifindex, x->lock_path, sizeof(x->lock_path));
 	x->lock_fd = xlock(x->lock_path);
 	if (x->lock_fd < 0) {
-		snprintf(err, errlen, "%s: cannot take the lock @%s: %s",
-			 p->info.device, x->lock_path, strerror(-x->lock_fd));
+		snprintf(err, errlen, "%s: cannot take the lock @%s: %s%s",
+			 p->info.device, x->lock_path, strerror(-x->lock_fd),
+			 x->lock_fd == -ETIMEDOUT ?
+				 " (a process holds it: `ss -xlp | grep "
+				 "vstack-xdp` names it)" :
+				 "");
 		return x->lock_fd;
 	}
 	rc = join_program(p, err, errlen);
@@ -977,6 +984,8 @@ attach_program(struct vs_port *p, char *err, size_t errlen)
 		rc = open_maps(p, err, errlen);
 	if (rc < 0)
 		return rc;
+	/* Per-CPU maps (hit counters) are read whole: a value per CPU. */
+	x->ncpus = libbpf_num_possible_cpus();
 	x->owner = 0;
 	x->reaper_fd = reaper_start(x);
 	if (x->reaper_fd < 0)

@@ -601,6 +601,29 @@ START_TEST(tx_checksum)
 }
 END_TEST
 
+/* A counting rule counts exactly the frames it took, on both backends
+ * (xdp: a per-CPU counter read over every CPU). */
+START_TEST(rule_hits)
+{
+	struct vs_rule r = udp_rule(VS_RULE_STEER, 1, 9660, 0, false);
+	struct vs_rule_handle *h;
+	unsigned per_q[NQ];
+	uint64_t hits = 0;
+
+	setup();
+	r.count = true;
+	h = add(r);
+	for (uint32_t i = 0; i < 3; i++)
+		peer_send(100, 4000, 9660, i);
+	rx_collect(per_q, 1, NULL, 0, 3, 2000);
+	ck_assert_uint_eq(per_q[1], 3);
+	ck_assert_int_eq(vs__port_rule_hits(port, h, &hits), 0);
+	ck_assert_uint_eq(hits, 3);
+	ck_assert_int_eq(vs__port_rule_del(port, h), 0);
+	teardown();
+}
+END_TEST
+
 START_TEST(source_port_bits)
 {
 	struct vs_rule r = udp_rule(VS_RULE_STEER, 0, 9650, 0, false);
@@ -1019,6 +1042,7 @@ vstest_suite(void)
 		VSTEST_ADD(s, sleep_wake);
 		VSTEST_ADD(s, close_leaks);
 		VSTEST_ADD(s, source_port_bits);
+		VSTEST_ADD(s, rule_hits);
 		VSTEST_ADD(s, standby_rule);
 		VSTEST_ADD(s, jumbo);
 		if (!xdp) { /* a NIC's: AF_XDP has neither */
