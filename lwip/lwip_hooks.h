@@ -33,4 +33,13 @@ err_t vs_lwip_listen_input(void *arg, const struct tcp_hdr *hdr);
  * from the peer's port sport to the listener whose callback arg is arg. */
 extern int (*vs_lwip_syn_filter)(void *arg, u16_t sport);
 
+/* A datagram IP reassembly completed (patch 0014), p at its IP header:
+ * nonzero if vstack took it (and freed it). Calls vs_lwip_reassembled_fn
+ * (set by vstack in each copy; NULL: lwIP goes on) with its arg. */
+struct pbuf;
+struct netif;
+int vs_lwip_reassembled(struct pbuf *p, struct netif *inp);
+extern int (*vs_lwip_reassembled_fn)(void *arg, struct pbuf *p);
+extern void *vs_lwip_reassembled_arg;
+
 #endif

@@ -48,6 +48,13 @@
 #define IP_FRAG 1
 #define LWIP_IPV6_REASS 1
 #define LWIP_IPV6_FRAG 1
+/* What fragments a peer can make one engine hold while it waits for the
+ * rest: 256 pieces (each a NIC buffer; a 64 KiB datagram is 45 at MTU
+ * 1500), each datagram 5 s (IPv4 and IPv6 alike; Linux: 30 s); past
+ * the bound the oldest datagram is given up (counted: ReasmFails). */
+#define IP_REASS_MAX_PBUFS 256
+#define IP_REASS_MAXAGE 5
+#define IPV6_REASS_MAXAGE 5
 #define LWIP_RAW 0
 #define LWIP_IGMP 0
 #define LWIP_DHCP 0
@@ -107,10 +114,14 @@ unsigned short vs__csum(const void *data, int len);
 #define LWIP_HOOK_TCP_ISN vs_lwip_isn
 #define LWIP_HOOK_TCP_SYN_COOKIE vs_lwip_syn_cookie
 #define LWIP_HOOK_TCP_SYN_COOKIE_CHECK vs_lwip_syn_cookie_check
+/* Each reassembled datagram goes to the engine of its socket first
+ * (patch 0014, stack/frag.c). */
+#define LWIP_HOOK_IP_REASSEMBLED vs_lwip_reassembled
 /* Segments to a listener first meet vs_lwip_listen_input (SYNs vstack
  * refuses are dropped); a connection's pay one comparison. */
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
-	((pcb)->state == LISTEN ? vs_lwip_listen_input((pcb)->callback_arg, (hdr)) \
-				: ERR_OK)
+	((pcb)->state == LISTEN ?                                      \
+		 vs_lwip_listen_input((pcb)->callback_arg, (hdr)) :    \
+		 ERR_OK)
 
 #endif

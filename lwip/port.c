@@ -219,6 +219,17 @@ vs_lwip_syn_cookie_check(const ip_addr_t *local_ip, u16_t local_port,
 }
 
 int (*vs_lwip_syn_filter)(void *arg, u16_t sport);
+int (*vs_lwip_reassembled_fn)(void *arg, struct pbuf *p);
+void *vs_lwip_reassembled_arg;
+
+int
+vs_lwip_reassembled(struct pbuf *p, struct netif *inp)
+{
+	(void)inp;
+	return vs_lwip_reassembled_fn ?
+		       vs_lwip_reassembled_fn(vs_lwip_reassembled_arg, p) :
+		       0;
+}
 
 err_t
 vs_lwip_listen_input(void *arg, const struct tcp_hdr *hdr)

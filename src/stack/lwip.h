@@ -25,6 +25,8 @@
 #include <stddef.h>
 
 #include "lwip/init.h"
+#include "lwip/ip4_frag.h"
+#include "lwip/ip6_frag.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h" /* the pcb lists */
@@ -61,7 +63,8 @@
 	X(tcp_syn_cookies_sent) X(tcp_syn_cookies_ok) X(tcp_syn_cookies_bad) \
 	X(tcp_rto_timeouts) X(tcp_fast_rexmits) X(tcp_lost_rexmits)   \
 	X(tcp_tlp_probes) X(tcp_challenge_acks) X(tcp_challenge_acks_skipped) \
-	X(vs_lwip_syn_filter)
+	X(ip_reass_fails) X(ip6_reass_fails)                          \
+	X(vs_lwip_syn_filter) X(vs_lwip_reassembled_fn) X(vs_lwip_reassembled_arg)
 /* clang-format on */
 
 struct vs_lwip {
