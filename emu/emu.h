@@ -138,6 +138,10 @@ struct emu_qp {
 };
 
 /* A flow rule in canonical form: masked byte comparisons on the frame. */
+/* ibv_flow_ipv4_ext_filter.flags: the kernel's IB_IPV4_MORE_FRAG
+ * (rdma/ib_verbs.h), which libibverbs passes through unnamed. */
+#define EMU_IPV4_MORE_FRAG 0x4
+
 struct emu_match {
 	uint8_t dmac[6], dmac_m[6], smac[6], smac_m[6];
 	uint16_t ethertype, ethertype_m; /* network order */
@@ -146,6 +150,11 @@ struct emu_match {
 	uint8_t src[16], src_m[16], dst[16], dst_m[16];
 	uint8_t proto, proto_m;
 	uint8_t tos, tos_m, ttl, ttl_m;
+	/* frag_m: whether the frame is an IP fragment (IPv4: MF or an
+	 * offset; IPv6: a fragment header first) must equal frag (IPV4_EXT
+	 * flags IB_IPV4_MORE_FRAG, or IPv6 next_hdr 44: as mlx5's `frag`
+	 * match bit) */
+	uint8_t frag, frag_m;
 	uint16_t sport, sport_m, dport, dport_m; /* network order */
 	unsigned specificity; /* number of mask bits set */
 };

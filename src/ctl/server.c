@@ -183,7 +183,8 @@ cmd_stats(struct vs_ctl_buf *out)
 		"syn_cookies\tsyn_cookies_ok\tdrop_syn_cookie\tdrop_rx_no_mem\t"
 		"rx_copied\ttime_wait\t"
 		"pool_free\tpool_size\tloops\tsleeps\tlock_waits\t"
-		"drop_syn_handoff\n");
+		"drop_syn_handoff\tfrag_handed\tdrop_frag_not_ours\t"
+		"drop_frag_stray\tdrop_frag_handoff\n");
 	for (unsigned v = 0; v < S.nviews; v++) {
 		const struct vs_ctl_view *w = S.views[v];
 		const struct vs_port_info *in = vs__port_info(w->port);
@@ -197,7 +198,7 @@ cmd_stats(struct vs_ctl_buf *out)
 				out,
 				"%u\t%s\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t"
 				"%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%u\t%u\t%lu\t"
-				"%lu\t%lu\t%lu\n",
+				"%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\n",
 				c.q, in->device, (unsigned long)c.rx_frames,
 				(unsigned long)c.rx_bytes,
 				(unsigned long)c.tx_frames,
@@ -219,7 +220,11 @@ cmd_stats(struct vs_ctl_buf *out)
 				in->nbufs, (unsigned long)c.loops,
 				(unsigned long)c.sleeps,
 				(unsigned long)c.lock_waits,
-				(unsigned long)c.tcp_syn_handoff);
+				(unsigned long)c.tcp_syn_handoff,
+				(unsigned long)c.frag_handed,
+				(unsigned long)c.frag_not_ours,
+				(unsigned long)c.frag_stray,
+				(unsigned long)c.frag_ring_full);
 		}
 	}
 }
@@ -227,12 +232,15 @@ cmd_stats(struct vs_ctl_buf *out)
 static void
 cmd_snmp(struct vs_ctl_buf *out)
 {
-	uint64_t t[20] = { 0 };
-	static const char *const names[20] = {
+	uint64_t t[23] = { 0 };
+	static const char *const names[23] = {
 		"Ip.InReceives",
 		"Ip.OutRequests",
 		"Ip.InDiscards",
 		"Ip.OutNoRoutes",
+		"Ip.ReasmReqds",
+		"Ip.ReasmOKs",
+		"Ip.ReasmFails",
 		"Tcp.ActiveOpens",
 		"Tcp.PassiveOpens",
 		"Tcp.EstabResets",
@@ -260,25 +268,28 @@ cmd_snmp(struct vs_ctl_buf *out)
 			t[1] += c.ip_out;
 			t[2] += c.rx_not_ip + c.raw_dropped;
 			t[3] += c.tx_no_route;
-			t[4] += c.tcp_connects;
-			t[5] += c.tcp_accepted;
-			t[6] += c.tcp_resets;
-			t[7] += c.tcp_timeouts;
-			t[8] += c.tcp_rx_bytes;
-			t[9] += c.tcp_tx_bytes;
-			t[10] += c.udp_rx_datagrams;
-			t[11] += c.udp_tx_datagrams;
-			t[12] += c.rto_timeouts;
-			t[13] += c.fast_rexmits;
-			t[14] += c.lost_rexmits;
-			t[15] += c.tcp_abort_on_data;
-			t[16] += c.tcp_listen_overflows;
-			t[17] += c.tlp_probes;
-			t[18] += c.challenge_acks;
-			t[19] += c.challenge_acks_skipped;
+			t[4] += c.frag_in;
+			t[5] += c.frag_reasm;
+			t[6] += c.frag_reasm_fails;
+			t[7] += c.tcp_connects;
+			t[8] += c.tcp_accepted;
+			t[9] += c.tcp_resets;
+			t[10] += c.tcp_timeouts;
+			t[11] += c.tcp_rx_bytes;
+			t[12] += c.tcp_tx_bytes;
+			t[13] += c.udp_rx_datagrams;
+			t[14] += c.udp_tx_datagrams;
+			t[15] += c.rto_timeouts;
+			t[16] += c.fast_rexmits;
+			t[17] += c.lost_rexmits;
+			t[18] += c.tcp_abort_on_data;
+			t[19] += c.tcp_listen_overflows;
+			t[20] += c.tlp_probes;
+			t[21] += c.challenge_acks;
+			t[22] += c.challenge_acks_skipped;
 		}
 	vs__ctl_printf(out, "counter\tvalue\n");
-	for (int i = 0; i < 20; i++)
+	for (int i = 0; i < 23; i++)
 		vs__ctl_printf(out, "%s\t%lu\n", names[i], (unsigned long)t[i]);
 }
 

@@ -71,6 +71,8 @@ vs__rt_publish(struct vs_runtime *rt, const char *mode,
 	       int (*kernel_add)(const struct vs_rule *r),
 	       int (*kernel_del)(int id))
 {
+	int rc;
+
 	rt->view = (struct vs_ctl_view){ .mode = mode,
 					 .port = rt->port,
 					 .engines = rt->es,
@@ -79,6 +81,13 @@ vs__rt_publish(struct vs_runtime *rt, const char *mode,
 					 .kernel_add = kernel_add,
 					 .kernel_del = kernel_del };
 	vs__ctl_add(&rt->view);
+	/* Fragments to engine 0 (stack/frag.h), where the port cannot
+	 * follow them itself. Without the rules they stay the kernel's. */
+	rc = vs__steer_frag_add(rt->port, 0, &rt->frag);
+	if (rc)
+		vs_warn("%s: no rule for IP fragments (%s): datagrams larger "
+			"than the MTU stay the kernel's",
+			vs__port_info(rt->port)->device, strerror(-rc));
 	vs_info("vstack: %s (%s), %u engines", vs__port_info(rt->port)->device,
 		vs__port_info(rt->port)->ifname, rt->n);
 }
@@ -89,6 +98,7 @@ vs__rt_close(struct vs_runtime *rt)
 	if (rt->view.port)
 		vs__ctl_remove(&rt->view);
 	rt->view.port = NULL;
+	vs__steer_del(rt->port, &rt->frag);
 	for (unsigned i = 0; i < VS_MAX_ENGINES; i++)
 		if (rt->es[i]) {
 			vs__engine_close(rt->es[i]);

@@ -20,6 +20,7 @@
 
 #include "ctl/server.h"
 #include "stack/engine.h"
+#include "stack/steer.h"
 
 struct vs_runtime {
 	const struct vs_config *cfg; /* the owner's, loaded */
@@ -29,6 +30,7 @@ struct vs_runtime {
 	int cpus[1024];
 	unsigned ncpu;
 	struct vs_ctl_view view;
+	struct vs_steer frag; /* copies of IP fragments to engine 0 */
 };
 
 /*

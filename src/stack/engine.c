@@ -13,6 +13,7 @@
 #include "base/compiler.h"
 #include "base/log.h"
 #include "stack/engine.h"
+#include "stack/frag.h"
 
 void
 vs__engine_wake(struct vs_engine *e)
@@ -491,6 +492,8 @@ vs__engine_open(struct vs_engine *e, struct vs_port *port, unsigned q,
 	if (!rc)
 		rc = vs__netif_open(&e->nif, &e->lw, port, q, e->k, err,
 				    errlen);
+	if (!rc)
+		vs__frag_engine_init(e);
 	if (rc) { /* e->k NULL: nothing of the engine is left */
 		if (e->k)
 			vs__kernel_close(e->k);

@@ -76,6 +76,14 @@ struct vs_engine_stats {
 	 * lwIP holds in TIME_WAIT for the full 60 s (gauges). */
 	_Atomic uint64_t tcp_draining, tcp_time_wait;
 	_Atomic uint64_t udp_rx_datagrams, udp_tx_datagrams;
+	/* IP fragments (stack/frag.c): handed to lwIP to reassemble;
+	 * datagrams reassembled; dropped as no vstack socket's (a first
+	 * fragment or a whole datagram); fragments that reached an engine
+	 * other than the fragment engine (verbs: the first fragment, which
+	 * its socket's rule takes as well); reassembled datagrams handed
+	 * to another engine, and those lost because its ring was full. */
+	_Atomic uint64_t frag_in, frag_reasm, frag_not_ours, frag_stray,
+		frag_handed, frag_ring_full;
 	/* Times a thread found the lock held and waited for it (the one
 	 * counter other threads write too). */
 	_Atomic uint64_t lock_waits;
@@ -191,6 +199,10 @@ struct vs_engine_counters {
 		tcp_resets, tcp_timeouts, tcp_rx_bytes, tcp_tx_bytes,
 		tcp_abort_on_data, tcp_listen_overflows, tcp_time_wait,
 		udp_rx_datagrams, udp_tx_datagrams, tcp_syn_handoff;
+	/* IP fragments (see vs_engine_stats); reasm_fails: datagrams
+	 * lwIP gave up incomplete (timed out, or evicted for room) */
+	uint64_t frag_in, frag_reasm, frag_reasm_fails, frag_not_ours,
+		frag_stray, frag_handed, frag_ring_full;
 	/* frame arrival to delivery: counts below 2^b us */
 	uint64_t latency[VS_LAT_BUCKETS];
 };

@@ -252,6 +252,14 @@ rx_checks(struct vs_netif *n, const struct vs_buf *b, uint16_t type)
 		n->nif.chksum_flags |= CHECKS_OFFLOADED;
 }
 
+void
+vs__netif_input_soft(struct vs_netif *n, struct pbuf *p)
+{
+	n->nif.chksum_flags |= CHECKS_OFFLOADED;
+	if (n->lw->ip_input(p, &n->nif) != ERR_OK)
+		n->lw->pbuf_free(p);
+}
+
 /*
  * The pool runs low: the frame's bytes go to lwIP in ordinary memory and
  * its buffer back to the NIC at once, so data that waits (out of order,
@@ -304,6 +312,14 @@ vs__netif_poll(struct vs_netif *n)
 			type = (uint16_t)(f[12] << 8 | f[13]);
 		if (unlikely(type != 0x0800 && type != 0x86dd)) {
 			n->st.rx_not_ip++;
+			vs__port_buf_put(n->port, n->q, &b[i], 1);
+			continue;
+		}
+		if (unlikely(n->frag_in &&
+			     is_fragment(f + ETH_HLEN, b[i]->len - ETH_HLEN,
+					 type)) &&
+		    !n->frag_in(n->frag_arg, f + ETH_HLEN, b[i]->len - ETH_HLEN,
+				type == 0x86dd)) {
 			vs__port_buf_put(n->port, n->q, &b[i], 1);
 			continue;
 		}

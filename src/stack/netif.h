@@ -67,6 +67,12 @@ struct vs_netif_stats {
 enum { VS_NETIF_PASS, VS_NETIF_DROP, VS_NETIF_CONSUMED };
 typedef int (*vs_netif_hook)(void *arg, uint8_t *frame, size_t len);
 
+/* A hook on every received IP fragment before lwIP (stack/frag.c):
+ * true hands it to lwIP, false drops it (the hook counts why). ip: the
+ * IP header, len bytes. */
+typedef bool (*vs_netif_frag_fn)(void *arg, const uint8_t *ip, uint32_t len,
+				 bool v6);
+
 struct vs_rx_pbuf;
 
 struct vs_netif {
@@ -84,6 +90,8 @@ struct vs_netif {
 	unsigned npend;
 	vs_netif_hook hook;
 	void *hook_arg;
+	vs_netif_frag_fn frag_in;
+	void *frag_arg;
 	struct vs_tap *_Atomic tap; /* a capture's, or NULL */
 	bool rx_csum, tx_csum; /* the port checks / fills checksums */
 	struct vs_netif_stats st;
@@ -103,6 +111,9 @@ unsigned vs__netif_poll(struct vs_netif *n);
 uint64_t vs__netif_arrived_ns(const struct pbuf *p);
 /* p's data reaches the program now: counts the latency of its frame. */
 void vs__netif_delivered(struct vs_netif *n, const struct pbuf *p);
+/* Feeds lwIP an IP packet built in memory (p at its IP header; taken):
+ * no NIC vouched for its sums, lwIP checks them. */
+void vs__netif_input_soft(struct vs_netif *n, struct pbuf *p);
 /* Sends a whole Ethernet frame as it is: 0, -EMSGSIZE or -ENOBUFS. */
 int vs__netif_raw_send(struct vs_netif *n, const void *frame, size_t len);
 /* Call when the kernel's fd is readable: applies its news and sends

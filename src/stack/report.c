@@ -69,6 +69,14 @@ vs__engine_counters(const struct vs_engine *e, struct vs_engine_counters *c)
 	c->tcp_syn_handoff = LOAD(st->tcp_syn_handoff);
 	c->udp_rx_datagrams = LOAD(st->udp_rx_datagrams);
 	c->udp_tx_datagrams = LOAD(st->udp_tx_datagrams);
+	c->frag_in = LOAD(st->frag_in);
+	c->frag_reasm = LOAD(st->frag_reasm);
+	c->frag_reasm_fails =
+		PLOAD(*e->lw.ip_reass_fails) + PLOAD(*e->lw.ip6_reass_fails);
+	c->frag_not_ours = LOAD(st->frag_not_ours);
+	c->frag_stray = LOAD(st->frag_stray);
+	c->frag_handed = LOAD(st->frag_handed);
+	c->frag_ring_full = LOAD(st->frag_ring_full);
 	for (int b = 0; b < VS_LAT_BUCKETS; b++)
 		c->latency[b] = LOAD(n->latency[b]);
 }

@@ -84,6 +84,41 @@ vs__steer_del(struct vs_port *port, struct vs_steer *st)
 	st->n = 0;
 }
 
+int
+vs__steer_frag_add(struct vs_port *port, unsigned q, struct vs_steer *st)
+{
+	const struct vs_port_info *in = vs__port_info(port);
+	int rc = 0;
+
+	st->n = 0;
+	if (in->frag_follow)
+		return 0;
+	for (unsigned k = 0, v4 = 0; !rc && k < in->naddrs; k++) {
+		const struct sockaddr *a =
+			(const struct sockaddr *)&in->addrs[k];
+		size_t alen = a->sa_family == AF_INET ? 4 : 16;
+		struct vs_rule r = { .action = VS_RULE_STEER,
+				     .queue = q,
+				     .family = (uint8_t)a->sa_family,
+				     .proto = a->sa_family == AF_INET ?
+						      IPPROTO_UDP :
+						      0,
+				     .frag = true,
+				     .copy = true };
+
+		if (a->sa_family == AF_INET && v4++)
+			continue;
+		memcpy(r.dst, vs__sa_addr(a), alen);
+		memset(r.dst_mask, 0xff, alen);
+		rc = vs__port_rule_add(port, &r, &st->h[st->n]);
+		if (!rc)
+			st->n++;
+	}
+	if (rc)
+		vs__steer_del(port, st);
+	return rc;
+}
+
 /* --- shares --- */
 
 #define BMASK (VS_STEER_BUCKETS - 1)

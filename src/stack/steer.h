@@ -33,6 +33,15 @@ int vs__steer_add(struct vs_port *port, int q, uint8_t proto,
 		  const struct sockaddr *local, bool dual, struct vs_steer *st);
 /* Deletes them (st is empty afterwards). */
 void vs__steer_del(struct vs_port *port, struct vs_steer *st);
+/*
+ * Where the port cannot follow fragments (!info.frag_follow): rules that
+ * copy every IP fragment to the port's addresses (those lwIP has; UDP
+ * only over IPv4, any over IPv6, where a NIC sees only the fragment
+ * header) to queue q; the kernel gets them too (stack/frag.c says why).
+ * 0 where the port follows fragments itself; else 0 or -errno with none
+ * installed.
+ */
+int vs__steer_frag_add(struct vs_port *port, unsigned q, struct vs_steer *st);
 
 /*
  * A local endpoint's frames cut by the peer's source port into

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,7 +19,65 @@ struct vs_udp {
 	int reserve_fd;
 	bool dual;
 	struct sockaddr_storage local;
+	struct vs_udp *reg_next; /* in reg[port % REG_LISTS] */
 };
+
+/* Every open socket by local port, for the engine that reassembles
+ * datagrams (vs__udp_engine_of): touched at open, close and per
+ * reassembled datagram, never per ordinary one. */
+#define REG_LISTS 256
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vs_udp *reg[REG_LISTS];
+
+static void
+reg_add(struct vs_udp *u)
+{
+	unsigned i = vs__sa_port((struct sockaddr *)&u->local) % REG_LISTS;
+
+	pthread_mutex_lock(&reg_lock);
+	u->reg_next = reg[i];
+	reg[i] = u;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static void
+reg_del(struct vs_udp *u)
+{
+	unsigned i = vs__sa_port((struct sockaddr *)&u->local) % REG_LISTS;
+
+	pthread_mutex_lock(&reg_lock);
+	for (struct vs_udp **pp = &reg[i]; *pp; pp = &(*pp)->reg_next)
+		if (*pp == u) {
+			*pp = u->reg_next;
+			break;
+		}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+struct vs_engine *
+vs__udp_engine_of(const struct vs_port *port, int family, const void *dst,
+		  uint16_t dport)
+{
+	struct vs_engine *exact = NULL, *any = NULL;
+	size_t alen = family == AF_INET ? 4 : 16;
+
+	pthread_mutex_lock(&reg_lock);
+	for (struct vs_udp *u = reg[dport % REG_LISTS]; u && !exact;
+	     u = u->reg_next) {
+		const struct sockaddr *l = (const struct sockaddr *)&u->local;
+
+		if (u->e->port != port || vs__sa_port(l) != dport)
+			continue;
+		if (l->sa_family == family && !vs__ip_is_any(l) &&
+		    !memcmp(vs__sa_addr(l), dst, alen))
+			exact = u->e;
+		else if (vs__ip_is_any(l) &&
+			 (l->sa_family == family || u->dual))
+			any = any ? any : u->e;
+	}
+	pthread_mutex_unlock(&reg_lock);
+	return exact ? exact : any;
+}
 
 static void
 on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
@@ -62,8 +121,10 @@ steer(struct vs_udp *u)
 static void
 udp_free(struct vs_udp *u)
 {
-	if (u->pcb)
+	if (u->pcb) {
+		reg_del(u);
 		u->e->lw.udp_remove(u->pcb);
+	}
 	vs__steer_del(u->e->port, &u->st);
 	if (u->reserve_fd >= 0)
 		close(u->reserve_fd);
@@ -105,6 +166,7 @@ vs__udp_open(struct vs_engine *e, const struct sockaddr *local, unsigned flags,
 		return rc;
 	}
 	e->lw.udp_recv(u->pcb, on_recv, u);
+	reg_add(u);
 	*out = u;
 	return 0;
 }

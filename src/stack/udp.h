@@ -40,5 +40,11 @@ void *vs__udp_user(const struct vs_udp *u);
 /* The local address, with the port actually bound. */
 void vs__udp_local(const struct vs_udp *u, struct sockaddr_storage *ss);
 void vs__udp_close(struct vs_udp *u);
+/* The engine of port's socket bound to dst (family AF_INET or AF_INET6,
+ * 4 or 16 bytes) and dport (host order), a socket on that very address
+ * before one on the unspecified one; NULL if none. From any thread
+ * (stack/frag.c: where a reassembled datagram goes). */
+struct vs_engine *vs__udp_engine_of(const struct vs_port *port, int family,
+				    const void *dst, uint16_t dport);
 
 #endif

@@ -82,6 +82,12 @@ struct vs_port_info {
 	 * the one its frames arrive at. Else (verbs) rules steer to any
 	 * queue and processes split a listener by rules (sockapi/share). */
 	bool queue_split;
+	/* The fragments of a datagram follow its first fragment to the
+	 * queue of the process's engine 0 (xdp: the program tracks them),
+	 * for flows a rule of the process matches. Else (verbs) a NIC
+	 * cannot tell whose a later fragment is: a `frag` rule copies them
+	 * (stack/frag.c). */
+	bool frag_follow;
 	unsigned naddrs;
 	struct sockaddr_storage addrs[VS_PORT_MAX_ADDRS];
 };
@@ -111,6 +117,15 @@ struct vs_rule {
 	 * holds it: sockapi/share.c). -EOPNOTSUPP where the backend has no
 	 * precedence to give it (xdp). */
 	bool standby;
+	/* IP fragments (the first included) to dst instead of ports: IPv4
+	 * of proto (0: any); IPv6 any (proto 0: a NIC sees the fragment
+	 * header, not what it carries). Comes before every rule but drop
+	 * rules. -EOPNOTSUPP where the backend has no such match (xdp:
+	 * info.frag_follow instead). */
+	bool frag;
+	/* The kernel gets the frame too (a NIC's "don't trap"): later
+	 * rules still see it. -EOPNOTSUPP where the backend cannot. */
+	bool copy;
 };
 
 /* Counters of one queue; a single writer, any reader. */

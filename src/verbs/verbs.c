@@ -33,6 +33,9 @@
 #define RX_BATCH 32
 #define MAX_BURST 64
 #define INLINE_WANTED 256
+/* ibv_flow_ipv4_ext_filter.flags: the kernel's IB_IPV4_MORE_FRAG
+ * (rdma/ib_verbs.h), which libibverbs passes through unnamed. */
+#define IB_IPV4_MORE_FRAG_FLAG 0x4
 
 struct vq {
 	struct ibv_comp_channel *ch;
@@ -810,9 +813,11 @@ v_tx_burst(struct vs_port *p, unsigned qi, struct vs_buf **b, unsigned n)
 
 /*
  * Precedence (lower first): drop rules (a block list beats any steering),
- * then exact 5-tuples, then 3-tuples (local address and port), then
- * ports alone, then the rest, then standby rules. Equal rules never
- * overlap by construction.
+ * then fragment rules (every fragment of a datagram to one queue, the
+ * first one too, which a port rule below may then also take), then
+ * exact 5-tuples, then 3-tuples (local address and port), then ports
+ * alone, then the rest, then standby rules. Equal rules never overlap by
+ * construction.
  */
 static uint16_t
 rule_priority(const struct vs_rule *r)
@@ -826,15 +831,17 @@ rule_priority(const struct vs_rule *r)
 
 	if (r->action == VS_RULE_DROP)
 		return 0;
-	if (r->standby)
-		return 5;
-	if (src && dst && r->sport_mask == 0xffff && r->dport_mask == 0xffff)
+	if (r->frag)
 		return 1;
-	if (dst && r->dport_mask == 0xffff)
+	if (r->standby)
+		return 6;
+	if (src && dst && r->sport_mask == 0xffff && r->dport_mask == 0xffff)
 		return 2;
-	if (r->dport_mask || r->sport_mask)
+	if (dst && r->dport_mask == 0xffff)
 		return 3;
-	return 4;
+	if (r->dport_mask || r->sport_mask)
+		return 4;
+	return 5;
 }
 
 struct flow_buf {
@@ -842,6 +849,7 @@ struct flow_buf {
 	struct ibv_flow_spec_eth eth;
 	union {
 		struct ibv_flow_spec_ipv4 v4;
+		struct ibv_flow_spec_ipv4_ext v4x;
 		struct ibv_flow_spec_ipv6 v6;
 	} ip;
 	struct ibv_flow_spec_tcp_udp l4;
@@ -874,12 +882,45 @@ build_flow(struct vs_port *p, const struct vs_rule *r, int family,
 					  .size = sizeof(f->attr),
 					  .port = 1,
 					  .priority = rule_priority(r) };
+	if (r->copy)
+		f->attr.flags |= IBV_FLOW_ATTR_FLAGS_DONT_TRAP;
 	eth = spec_next(f, &at, sizeof(*eth));
 	*eth = (struct ibv_flow_spec_eth){ .type = IBV_FLOW_SPEC_ETH,
 					   .size = sizeof(*eth) };
 	memcpy(eth->val.dst_mac, p->info.mac, 6);
 	memset(eth->mask.dst_mac, 0xff, 6);
-	if (family == AF_INET) {
+	if (family == AF_INET && r->frag) {
+		/* A fragment, as mlx5 maps the flag to its `frag` bit: MF set
+		 * or an offset (docs/emu.md). */
+		struct ibv_flow_spec_ipv4_ext *ip =
+			spec_next(f, &at, sizeof(*ip));
+
+		*ip = (struct ibv_flow_spec_ipv4_ext){
+			.type = IBV_FLOW_SPEC_IPV4_EXT,
+			.size = sizeof(*ip),
+			.val = { .proto = r->proto,
+				 .flags = IB_IPV4_MORE_FRAG_FLAG },
+			.mask = { .proto = r->proto ? 0xff : 0,
+				  .flags = IB_IPV4_MORE_FRAG_FLAG }
+		};
+		if (r->family) {
+			memcpy(&ip->val.dst_ip, r->dst, 4);
+			memcpy(&ip->mask.dst_ip, r->dst_mask, 4);
+		}
+	} else if (family == AF_INET6 && r->frag) {
+		struct ibv_flow_spec_ipv6 *ip = spec_next(f, &at, sizeof(*ip));
+
+		*ip = (struct ibv_flow_spec_ipv6){
+			.type = IBV_FLOW_SPEC_IPV6,
+			.size = sizeof(*ip),
+			.val = { .next_hdr = 44 }, /* a fragment header */
+			.mask = { .next_hdr = 0xff }
+		};
+		if (r->family) {
+			memcpy(ip->val.dst_ip, r->dst, 16);
+			memcpy(ip->mask.dst_ip, r->dst_mask, 16);
+		}
+	} else if (family == AF_INET) {
 		struct ibv_flow_spec_ipv4 *ip = spec_next(f, &at, sizeof(*ip));
 
 		*ip = (struct ibv_flow_spec_ipv4){ .type = IBV_FLOW_SPEC_IPV4,
@@ -902,7 +943,7 @@ build_flow(struct vs_port *p, const struct vs_rule *r, int family,
 			memcpy(ip->mask.dst_ip, r->dst_mask, 16);
 		}
 	}
-	if (r->proto) {
+	if (r->proto && !r->frag) {
 		struct ibv_flow_spec_tcp_udp *l4 =
 			spec_next(f, &at, sizeof(*l4));
 

@@ -1691,7 +1691,10 @@ x_rule_add(struct vs_port *p, const struct vs_rule *r,
 	size_t alen = r->family == AF_INET6 ? 16 : 4;
 	int rc = 0;
 
-	if (r->standby) /* processes split the netdev by queues */
+	/* Processes split the netdev by queues; fragments follow their
+	 * first fragment (info.frag_follow); the kernel gets nothing the
+	 * program redirects. */
+	if (r->standby || r->frag || r->copy)
 		return free(h), -EOPNOTSUPP;
 	if (!h)
 		return -ENOMEM;
@@ -2103,6 +2106,7 @@ x_open(struct vs_port *p, char *err, size_t errlen)
 	x->lock_fd = -1;
 	adopt_start(p);
 	p->info.queue_split = true;
+	p->info.frag_follow = true;
 	/* RSS over the engines, as vs__port_rss_queue computes it. */
 	p->rss_table_len = vs_pow2_at_least(p->o.nqueues);
 	for (unsigned i = 0; i < p->rss_table_len; i++)

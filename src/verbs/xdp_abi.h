@@ -84,6 +84,25 @@ struct vs_xdp_proc {
 	unsigned long long start;
 };
 
+/*
+ * A datagram whose fragments the program follows (vs_frags, LRU): its
+ * first fragment carried the ports a rule of `owner` matched, so every
+ * fragment with the same addresses, protocol and identification goes to
+ * that owner's engine 0 (meta.queue 0), which reassembles it, or is
+ * dropped with it (action). Later fragments of no entry are the
+ * kernel's.
+ */
+#define VS_XDP_MAX_FRAGS 4096
+struct vs_xdp_frag_key {
+	unsigned char family, proto, pad[2];
+	unsigned int id; /* IPv4: 16 bits */
+	unsigned char src[16], dst[16];
+};
+struct vs_xdp_frag_val {
+	unsigned char action, pad;
+	unsigned short owner;
+};
+
 /* In front of a frame handed to a socket (bpf_xdp_adjust_meta). */
 struct vs_xdp_meta {
 	unsigned short queue; /* the engine's queue, or VS_XDP_QUEUE_RSS */

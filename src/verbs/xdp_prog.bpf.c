@@ -12,10 +12,14 @@
  * metadata (xdp.c moves it to that queue's engine). A frame of another
  * owner's connection cannot reach that owner's sockets from here: it is
  * dropped and counted (vs_misq), as a NIC drops what it cannot deliver,
- * and the peer sends it again. Everything else - ARP, ICMP, fragments,
- * other protocols, flows of no rule, queues nobody owns, and TCP frames
- * of connections the kernel holds that only a listener's or a masked
- * rule matches (bpf_skc_lookup_tcp) - returns XDP_PASS: the kernel.
+ * and the peer sends it again. IP fragments: a first fragment (it has
+ * the ports) is matched as a whole frame would be; if a rule takes it,
+ * the datagram is remembered (vs_frags) and all its fragments go to the
+ * owner's engine 0, which reassembles it (stack/frag.c). Everything
+ * else - ARP, ICMP, later fragments of no such datagram, other
+ * protocols, flows of no rule, queues nobody owns, and TCP frames of
+ * connections the kernel holds that only a listener's or a masked rule
+ * matches (bpf_skc_lookup_tcp) - returns XDP_PASS: the kernel.
  *
  * Must never: take a frame no rule asked for, or write to the frame.
  */
@@ -99,6 +103,13 @@ struct {
 } vs_hits SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VS_XDP_MAX_FRAGS);
+	__type(key, struct vs_xdp_frag_key);
+	__type(value, struct vs_xdp_frag_val);
+} vs_frags SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
 	__uint(max_entries, VS_XDP_MAX_QUEUES);
 	__type(key, __u32);
@@ -171,49 +182,89 @@ act(struct xdp_md *ctx, int action, __u16 queue, __u16 slot)
 	return bpf_redirect_map(&vs_xsks, ctx->rx_queue_index, XDP_PASS);
 }
 
-/* The frame's key; 0 if it is not an unfragmented TCP/UDP frame. *syn:
- * a TCP SYN without ACK (a new connection). */
+/* What parse says of a frame. */
+enum { P_OTHER, P_WHOLE, P_FIRST_FRAG, P_LATER_FRAG };
+
+/* The IPv6 fragment header (RFC 8200 section 4.5). */
+struct frag6 {
+	__u8 nexthdr, reserved;
+	__be16 off; /* offset << 3 | M */
+	__be32 id;
+};
+
+/*
+ * The frame's key: P_WHOLE for an unfragmented TCP/UDP frame,
+ * P_FIRST_FRAG for a datagram's first fragment (ports in k, the
+ * datagram in *fk), P_LATER_FRAG for another fragment (only *fk),
+ * P_OTHER for the rest. *syn: a TCP SYN without ACK (a new connection).
+ */
 static __always_inline int
-parse(struct xdp_md *ctx, struct vs_xdp_exact_key *k, int *syn)
+parse(struct xdp_md *ctx, struct vs_xdp_exact_key *k,
+      struct vs_xdp_frag_key *fk, int *syn)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
+	int what = P_WHOLE;
 	__u16 *ports;
 	void *l4;
 
 	if ((void *)(eth + 1) > end)
-		return 0;
+		return P_OTHER;
 	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = (void *)(eth + 1);
 
 		if ((void *)(ip + 1) > end || ip->version != 4 || ip->ihl < 5)
-			return 0;
-		if (ip->frag_off & bpf_htons(0x3fff)) /* MF or an offset */
-			return 0;
+			return P_OTHER;
 		k->family = AF_INET;
 		k->proto = ip->protocol;
 		__builtin_memcpy(k->src, &ip->saddr, 4);
 		__builtin_memcpy(k->dst, &ip->daddr, 4);
 		l4 = (void *)ip + ip->ihl * 4;
+		if (ip->frag_off & bpf_htons(0x3fff)) { /* MF or an offset */
+			fk->family = AF_INET;
+			fk->proto = ip->protocol;
+			fk->id = ip->id;
+			__builtin_memcpy(fk->src, &ip->saddr, 4);
+			__builtin_memcpy(fk->dst, &ip->daddr, 4);
+			if (ip->frag_off & bpf_htons(0x1fff))
+				return P_LATER_FRAG;
+			what = P_FIRST_FRAG;
+		}
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
 		if ((void *)(ip6 + 1) > end || ip6->version != 6)
-			return 0;
+			return P_OTHER;
 		k->family = AF_INET6;
 		k->proto = ip6->nexthdr;
 		__builtin_memcpy(k->src, &ip6->saddr, 16);
 		__builtin_memcpy(k->dst, &ip6->daddr, 16);
 		l4 = ip6 + 1;
+		if (ip6->nexthdr == 44) { /* a fragment header first */
+			struct frag6 *fh = l4;
+
+			if ((void *)(fh + 1) > end)
+				return P_OTHER;
+			fk->family = AF_INET6;
+			fk->proto = fh->nexthdr;
+			fk->id = fh->id;
+			__builtin_memcpy(fk->src, &ip6->saddr, 16);
+			__builtin_memcpy(fk->dst, &ip6->daddr, 16);
+			if (fh->off & bpf_htons(0xfff8))
+				return P_LATER_FRAG;
+			k->proto = fh->nexthdr;
+			l4 = fh + 1;
+			what = P_FIRST_FRAG;
+		}
 	} else {
-		return 0;
+		return P_OTHER;
 	}
 	if (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP)
-		return 0;
+		return P_OTHER;
 	ports = l4;
 	if ((void *)(ports + 2) > end)
-		return 0;
+		return P_OTHER;
 	k->sport = ports[0];
 	k->dport = ports[1];
 	*syn = 0;
@@ -225,7 +276,7 @@ parse(struct xdp_md *ctx, struct vs_xdp_exact_key *k, int *syn)
 		if ((void *)(th + 1) <= end)
 			*syn = th->syn && !th->ack;
 	}
-	return 1;
+	return what;
 }
 
 /*
@@ -277,22 +328,50 @@ local_lookup(const struct vs_xdp_exact_key *k, __u32 owner)
 	return bpf_map_lookup_elem(&vs_local, &l);
 }
 
+static __always_inline int
+misqueued(__u32 q)
+{
+	__u64 *c = bpf_map_lookup_elem(&vs_misq, &q);
+
+	if (c)
+		*c += 1;
+	return XDP_DROP;
+}
+
+/* A later fragment: where its first fragment went, else the kernel. */
+static __always_inline int
+later_fragment(struct xdp_md *ctx, const struct vs_xdp_frag_key *fk,
+	       __u32 owner)
+{
+	struct vs_xdp_frag_val *v = bpf_map_lookup_elem(&vs_frags, fk);
+
+	if (!v)
+		return XDP_PASS;
+	if (v->owner != owner)
+		return misqueued(ctx->rx_queue_index);
+	return act(ctx, v->action, 0, VS_XDP_NO_SLOT);
+}
+
 SEC("xdp")
 int
 vstack_xdp(struct xdp_md *ctx)
 {
 	struct vs_xdp_exact_key k = { 0 };
+	struct vs_xdp_frag_key fk = { 0 };
 	struct vs_xdp_exact_val *e;
 	struct vs_xdp_table *t;
 	__u32 q = ctx->rx_queue_index, *owner, o, *cur, ti;
-	int syn = 0, action = -1, exact = 0;
+	int syn = 0, action = -1, exact = 0, what;
 	__u16 queue = 0, slot = VS_XDP_NO_SLOT;
 
-	if (!parse(ctx, &k, &syn))
+	what = parse(ctx, &k, &fk, &syn);
+	if (what == P_OTHER)
 		return XDP_PASS;
 	owner = bpf_map_lookup_elem(&vs_qowner, &q);
 	if (!owner || !*owner || *owner > VS_XDP_MAX_QUEUES)
 		return XDP_PASS;
+	if (what == P_LATER_FRAG)
+		return later_fragment(ctx, &fk, *owner);
 	o = *owner - 1;
 	cur = bpf_map_lookup_elem(&vs_cur, &o);
 	if (!cur)
@@ -305,13 +384,8 @@ vstack_xdp(struct xdp_md *ctx)
 	for (int i = 0; i <= VS_XDP_MAX_RULES; i++) {
 		if (i == t->exact_at) {
 			e = bpf_map_lookup_elem(&vs_exact, &k);
-			if (e && e->owner != o + 1) {
-				__u64 *c = bpf_map_lookup_elem(&vs_misq, &q);
-
-				if (c)
-					*c += 1;
-				return XDP_DROP;
-			}
+			if (e && e->owner != o + 1)
+				return misqueued(q);
 			if (e) {
 				action = e->action;
 				queue = e->queue;
@@ -338,11 +412,24 @@ vstack_xdp(struct xdp_md *ctx)
 			break;
 		}
 	}
-	if (action < 0)
-		return XDP_PASS;
 	/* Only a connection's own rule says it is vstack's for sure. */
-	if (!exact && action != VS_XDP_DROP && k.proto == IPPROTO_TCP && !syn &&
-	    kernels(ctx, &k))
+	if (action >= 0 && !exact && action != VS_XDP_DROP &&
+	    k.proto == IPPROTO_TCP && !syn && kernels(ctx, &k))
+		action = -1;
+	if (what == P_FIRST_FRAG) {
+		struct vs_xdp_frag_val v = { .owner = (__u16)(o + 1) };
+
+		if (action < 0) { /* the kernel's: forget an older datagram */
+			bpf_map_delete_elem(&vs_frags, &fk);
+			return XDP_PASS;
+		}
+		/* The datagram is reassembled by engine 0 (stack/frag.c). */
+		v.action = action == VS_XDP_DROP ? VS_XDP_DROP : VS_XDP_STEER;
+		bpf_map_update_elem(&vs_frags, &fk, &v, BPF_ANY);
+		count(slot);
+		return act(ctx, v.action, 0, VS_XDP_NO_SLOT);
+	}
+	if (action < 0)
 		return XDP_PASS;
 	return act(ctx, action, queue, slot);
 }

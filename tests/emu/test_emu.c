@@ -510,6 +510,62 @@ START_TEST(dont_trap_and_drop)
 }
 END_TEST
 
+/* An IPv4 fragment of a UDP datagram to dport: the first one (ports in
+ * it, MF) or a later one (offset 8 bytes, no ports). */
+static void
+send_frag(struct side *s, int i, uint16_t dport, bool first)
+{
+	uint8_t *f = bufp(s, i);
+
+	udp4_frame(f, 60, mac1, mac0, 0x0a000001, 0x0a000002, 9999, dport);
+	f[20] = first ? 0x20 : 0x00; /* MF */
+	f[21] = first ? 0x00 : 0x01; /* offset, in 8-byte units */
+	ck_assert_int_eq(post_send_buf(s, i, 60, IBV_SEND_SIGNALED), 0);
+}
+
+START_TEST(frag_rule)
+{
+	struct ibv_flow *port_rule, *frag;
+	struct ibv_flow_spec_ipv4_ext *ip;
+	struct flow_req r;
+	struct side c;
+	struct ibv_wc wc[4];
+
+	trio_up(&c);
+	port_rule = udp_rule(b.qp, 2, 0, 7, 0, false);
+	/* Fragments of UDP (IB_IPV4_MORE_FRAG: any fragment, as mlx5's
+	 * frag bit) copied to c, before the port rule. */
+	flow_init(&r, 1, IBV_FLOW_ATTR_FLAGS_DONT_TRAP);
+	ip = flow_add(&r, IBV_FLOW_SPEC_IPV4_EXT, sizeof(*ip));
+	ip->val.proto = 17;
+	ip->mask.proto = 0xff;
+	ip->val.flags = ip->mask.flags = 0x4;
+	frag = ibv_create_flow(c.qp, &r.attr);
+	ck_assert_ptr_nonnull(frag);
+	/* A whole datagram: the port rule's only. */
+	send_udp(&a, 0, 60, 7);
+	ck_assert_int_eq(poll_n(b.cq, wc, 4), 1);
+	ck_assert_uint_eq(wc[0].qp_num, b.qp->qp_num);
+	/* A first fragment: copied to c, and the port rule takes it. */
+	send_frag(&a, 0, 7, true);
+	ck_assert_int_eq(poll_n(b.cq, wc, 4), 2);
+	ck_assert_uint_ne(wc[0].qp_num, wc[1].qp_num);
+	/* A later one: copied to c, and no rule traps it: the kernel's. */
+	send_frag(&a, 0, 7, false);
+	ck_assert_int_eq(poll_n(b.cq, wc, 4), 1);
+	ck_assert_uint_eq(wc[0].qp_num, c.qp->qp_num);
+	ck_assert_uint_eq(stats(&b).rx_no_match, 1);
+	ck_assert_uint_eq(vsemu_flow_hits(frag), 2);
+	/* Other flag bits are not matched: refused. */
+	ip->mask.flags = 0x2;
+	ck_assert_ptr_null(ibv_create_flow(c.qp, &r.attr));
+	ck_assert_int_eq(errno, EOPNOTSUPP);
+	ibv_destroy_flow(frag);
+	ck_assert_int_eq(ibv_destroy_qp(c.qp), 0);
+	pair_down(port_rule);
+}
+END_TEST
+
 START_TEST(sniffer_and_no_loopback)
 {
 	struct ibv_flow *fl = pair_up(), *own, *sniff;
@@ -1016,6 +1072,7 @@ vstest_suite(void)
 	VSTEST_ADD(s, cq_overrun);
 	VSTEST_ADD(s, flow_priority);
 	VSTEST_ADD(s, dont_trap_and_drop);
+	VSTEST_ADD(s, frag_rule);
 	VSTEST_ADD(s, sniffer_and_no_loopback);
 	VSTEST_ADD(s, ip_checksum);
 	VSTEST_ADD(s, needs_cap_net_raw);

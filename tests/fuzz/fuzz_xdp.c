@@ -6,7 +6,10 @@
  * against a reference written here in plain C: a parser of Ethernet,
  * IPv4 and IPv6 with TCP or UDP ports, and the rule precedence of
  * docs/port.md (drop rules, exact 5-tuples, masked rules of class 2,
- * local address and port pairs, the rest).
+ * local address and port pairs, the rest). IP fragments: a first
+ * fragment is classified as a whole frame and, if a rule takes it, its
+ * datagram is remembered (vs_frags, emptied before each input); a later
+ * fragment of it, made here, meets the same verdict, counted nowhere.
  *
  * The program is loaded from the bytes libvstack embeds, not attached;
  * its maps get a fixed set of rules, one of each kind, each counting in
@@ -66,7 +69,7 @@ static const struct ref_rule rules[] = {
 #define NRULES (sizeof(rules) / sizeof(rules[0]))
 
 static struct bpf_object *obj; /* open for the process's life */
-static int prog_fd, hits_fd, ncpus;
+static int prog_fd, hits_fd, frags_fd, ncpus;
 static uint64_t seen[NRULES];
 
 /* --- the reference --- */
@@ -75,7 +78,10 @@ struct flow {
 	int family, proto;
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;
+	size_t frag_off; /* a fragment: where its offset field is */
 };
+
+enum { OTHER, WHOLE, FIRST_FRAG, LATER_FRAG };
 
 static uint16_t
 be16(const uint8_t *p)
@@ -83,47 +89,64 @@ be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* A TCP or UDP frame vstack may take: unfragmented, ports present. */
+/* What vstack may take: a TCP or UDP frame with its ports, whole
+ * (WHOLE) or a datagram's first fragment (FIRST_FRAG); LATER_FRAG: a
+ * fragment without ports; OTHER: the rest. */
 static int
 ref_parse(const uint8_t *f, size_t n, struct flow *fl)
 {
+	int what = WHOLE;
 	size_t l4;
 
 	memset(fl, 0, sizeof(*fl));
 	if (n < 14)
-		return 0;
+		return OTHER;
 	if (be16(f + 12) == 0x0800) {
 		const uint8_t *ip = f + 14;
 
 		if (n < 14 + 20 || ip[0] >> 4 != 4 || (ip[0] & 15) < 5)
-			return 0;
-		if (be16(ip + 6) & 0x3fff) /* more fragments, or an offset */
-			return 0;
+			return OTHER;
 		fl->family = AF_INET;
 		fl->proto = ip[9];
 		memcpy(fl->src, ip + 12, 4);
 		memcpy(fl->dst, ip + 16, 4);
 		l4 = 14 + (size_t)(ip[0] & 15) * 4;
+		if (be16(ip + 6) & 0x3fff) { /* more fragments, or an offset */
+			fl->frag_off = 14 + 6;
+			if (be16(ip + 6) & 0x1fff)
+				return LATER_FRAG;
+			what = FIRST_FRAG;
+		}
 	} else if (be16(f + 12) == 0x86dd) {
 		const uint8_t *ip6 = f + 14;
 
 		if (n < 14 + 40 || ip6[0] >> 4 != 6)
-			return 0;
+			return OTHER;
 		fl->family = AF_INET6;
 		fl->proto = ip6[6];
 		memcpy(fl->src, ip6 + 8, 16);
 		memcpy(fl->dst, ip6 + 24, 16);
 		l4 = 14 + 40;
+		if (fl->proto == 44) { /* a fragment header */
+			if (n < 14 + 48)
+				return OTHER;
+			fl->frag_off = 14 + 42;
+			if (be16(ip6 + 42) & 0xfff8)
+				return LATER_FRAG;
+			fl->proto = ip6[40];
+			l4 = 14 + 48;
+			what = FIRST_FRAG;
+		}
 	} else {
-		return 0;
+		return OTHER;
 	}
 	if (fl->proto != IPPROTO_TCP && fl->proto != IPPROTO_UDP)
-		return 0;
+		return OTHER;
 	if (n < l4 + 4)
-		return 0;
+		return OTHER;
 	fl->sport = be16(f + l4);
 	fl->dport = be16(f + l4 + 2);
-	return 1;
+	return what;
 }
 
 static int
@@ -243,6 +266,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	hits_fd = map_fd(obj, "vs_hits");
 	exact_fd = map_fd(obj, "vs_exact");
 	local_fd = map_fd(obj, "vs_local");
+	frags_fd = map_fd(obj, "vs_frags");
 	ncpus = libbpf_num_possible_cpus();
 	/* The masked table in class order, and where the lookups go. */
 	for (int cls = 0; cls < 4; cls++) {
@@ -316,33 +340,93 @@ counted(void)
 	return which;
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The program's verdict on a frame. */
+static int
+run(const uint8_t *data, size_t size)
 {
 	uint8_t out[4096 + 256];
-	struct flow fl;
-	int want, got, verdict;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = data,
 		    .data_size_in = (uint32_t)size, .data_out = out,
 		    .data_size_out = sizeof(out), .repeat = 1);
 
-	/* The kernel runs XDP on frames of 14 bytes up to a page. */
-	if (size < 14 || size > 3000)
-		return 0;
 	if (bpf_prog_test_run_opts(prog_fd, &o)) {
 		perror("fuzz_xdp: BPF_PROG_TEST_RUN");
 		abort();
 	}
-	verdict = (int)o.retval;
-	got = counted();
-	want = ref_parse(data, size, &fl) ? ref_classify(&fl) : -1;
-	if (got != want ||
-	    verdict != (want >= 0 && rules[want].drop ? XDP_DROP : XDP_PASS)) {
+	return (int)o.retval;
+}
+
+/* How many datagrams vs_frags remembers. */
+static int
+frags_held(void)
+{
+	struct vs_xdp_frag_key k;
+	int n = 0;
+
+	for (int rc = bpf_map_get_next_key(frags_fd, NULL, &k); !rc;
+	     rc = bpf_map_get_next_key(frags_fd, &k, &k))
+		n++;
+	return n;
+}
+
+static void
+frags_clear(void)
+{
+	struct vs_xdp_frag_key k;
+
+	while (!bpf_map_get_next_key(frags_fd, NULL, &k))
+		bpf_map_delete_elem(frags_fd, &k);
+}
+
+static void
+check(const char *what, int got, int verdict, int want, int want_verdict)
+{
+	if (got == want && verdict == want_verdict)
+		return;
+	fprintf(stderr,
+		"fuzz_xdp: %s: the program counted rule %d with verdict %d; "
+		"the reference says rule %d, verdict %d\n",
+		what, got, verdict, want, want_verdict);
+	abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t later[3000];
+	struct flow fl;
+	int want, what, verdict;
+	uint16_t off;
+
+	/* The kernel runs XDP on frames of 14 bytes up to a page. */
+	if (size < 14 || size > sizeof(later))
+		return 0;
+	frags_clear();
+	verdict = run(data, size);
+	what = ref_parse(data, size, &fl);
+	want = what == WHOLE || what == FIRST_FRAG ? ref_classify(&fl) : -1;
+	check("a frame", counted(), verdict, want,
+	      want >= 0 && rules[want].drop ? XDP_DROP : XDP_PASS);
+	if (what != FIRST_FRAG)
+		return 0;
+	/* The datagram is remembered if a rule took its first fragment,
+	 * and its next fragment (offset 8) meets the same verdict. */
+	if (frags_held() != (want >= 0)) {
 		fprintf(stderr,
-			"fuzz_xdp: the program counted rule %d with verdict "
-			"%d; the reference says rule %d\n",
-			got, verdict, want);
+			"fuzz_xdp: a first fragment of rule %d left "
+			"%d datagrams remembered\n",
+			want, frags_held());
 		abort();
 	}
+	memcpy(later, data, size);
+	off = be16(later + fl.frag_off);
+	/* Offset 1 (8 bytes): IPv4 below 3 flag bits, IPv6 above 3 bits. */
+	off = fl.family == AF_INET ? (uint16_t)((off & 0xe000) | 1) :
+				     (uint16_t)((off & 7) | 1 << 3);
+	later[fl.frag_off] = (uint8_t)(off >> 8);
+	later[fl.frag_off + 1] = (uint8_t)off;
+	verdict = run(later, size);
+	check("its later fragment", counted(), verdict, -1,
+	      want >= 0 && rules[want].drop ? XDP_DROP : XDP_PASS);
 	return 0;
 }

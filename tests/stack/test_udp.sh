@@ -1,7 +1,7 @@
 # stack.udp: the engine's UDP API against the Linux kernel through the
 # emulated ConnectX: echo both ways, IPv4 and IPv6, 1, 1000 and 1452
-# bytes, 70000 bytes refused (EMSGSIZE). Fragmented datagrams are not
-# tested: their later fragments are not steered yet (docs/stack.md).
+# bytes, 70000 bytes refused (EMSGSIZE). Fragmented datagrams:
+# stack.fragments.
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"

@@ -4,8 +4,8 @@
  * echo server on port 7400 (IPv4 and IPv6) for the script's kernel
  * client, and a vstack client to the kernel echo server on 7500 (IPv4
  * and IPv6): datagrams of 1, 1000 and 1452 bytes (the largest that is not
- * fragmented over IPv6 with a 1500-byte MTU; inbound fragments are not
- * steered yet, see docs/stack.md), and 70000 bytes refused with EMSGSIZE
+ * fragmented over IPv6 with a 1500-byte MTU; fragments: stack.fragments,
+ * which needs the socket layer's fragment rules), and 70000 bytes refused with EMSGSIZE
  * as the kernel refuses it. Exits 0 when every exchange was right.
  */
 #include <arpa/inet.h>
