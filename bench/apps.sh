@@ -15,8 +15,12 @@
 #   6. nginx with 2 worker processes sharing its listener, wrk with 50
 #      and 1,000 connections for NGINX_SECS (8) seconds each against a
 #      1 KiB file: requests/s, socket errors and timeouts, and how many
-#      connections each worker accepted on vstack.
-# APPS_ONLY="redis sockperf iperf3 memcached nginx" runs only those sections;
+#      connections each worker accepted on vstack;
+#   7. dnsmasq (one thread, 1,000 names from its hosts file) under
+#      dnsperf at full rate (4 clients, 100 queries outstanding) for
+#      DNS_SECS (10) seconds: queries/s, mean latency, queries lost, the
+#      server's CPU time and syscalls per query.
+# APPS_ONLY="redis sockperf iperf3 memcached nginx dns" runs only those sections;
 # MEMCACHED_EACH sets memcslap's --execute-number (default 20000).
 # The emulated ConnectX's speed is not a product number: both servers go
 # through it (vstack by raw queues, the kernel by its netdev), so only
@@ -231,4 +235,57 @@ if want nginx; then
 		printf 'ratio (vstack/kernel requests/s, %d connections): %.2fx\n' "$c" \
 			"$(awk -v a="${rps[vstack]}" -v b="${rps[kernel]}" 'BEGIN { print b ? a / b : 0 }')"
 	done
+fi
+
+if want dns; then
+	secs=${DNS_SECS:-10}
+	d=$VSEMU_TMP/dns
+	mkdir -p "$d"
+	for i in $(seq 1000); do echo "10.99.$((i / 250)).$((i % 250 + 1)) host$i.test"; done >"$d/hosts"
+	for i in $(seq 1000); do echo "host$i.test A"; done >"$d/queries"
+	echo
+	echo "== dnsmasq, 1,000 names, dnsperf -c 4 -q 100 for ${secs} s (queries/s; mean latency ms; lost; the server's CPU us and syscalls per query, counted by $counter)"
+	printf '%-8s %12s %10s %6s %12s %14s  %s\n' on "queries/s" "latency" lost "CPU us/q" "syscalls/q" "most frequent"
+	declare -A qps=()
+	for how in vstack kernel; do
+		: >"$d/log.$how"
+		VSTACK_LOG=info on $how dnsmasq -k --no-resolv --no-hosts --addn-hosts="$d/hosts" \
+			--listen-address=10.77.1.1 --bind-interfaces --port=53 --cache-size=2000 \
+			--user=root --pid-file= --log-facility=- >>"$d/log.$how" 2>&1 &
+		wait_for_line "$d/log.$how" "1000 names"
+		[ $how = kernel ] || wait_for_line "$d/log.$how" "UDP on vstack"
+		dp=$(netns_pidof a dnsmasq | head -1)
+		cpu0=$(awk '{ print $14 + $15 }' "/proc/$dp/stat")
+		if [ $counter = perf ]; then
+			ev=raw_syscalls:sys_enter
+			for c in recvmsg sendmsg recvfrom sendto poll ppoll epoll_wait futex; do ev+=",syscalls:sys_enter_$c"; done
+			perf stat -x, -e "$ev" -p "$dp" -o "$d/sys.$how" 2>/dev/null &
+		else
+			strace -c -f -p "$dp" -o "$d/sys.$how" 2>/dev/null &
+		fi
+		st=$!
+		netns_exec b dnsperf -s 10.77.1.1 -d "$d/queries" -c 4 -q 100 -l "$secs" -t 2 >"$d/perf.$how" 2>&1 || true
+		kill -INT "$st"
+		wait "$st" 2>/dev/null || true
+		cpu=$(($(awk '{ print $14 + $15 }' "/proc/$dp/stat") - cpu0))
+		q=$(sed -n 's/^ *Queries completed: *\([0-9]*\).*/\1/p' "$d/perf.$how")
+		r=$(sed -n 's/^ *Queries per second: *\([0-9]*\).*/\1/p' "$d/perf.$how")
+		lat=$(sed -n 's/^ *Average Latency (s): *\([0-9.]*\).*/\1/p' "$d/perf.$how")
+		lost=$(sed -n 's/^ *Queries lost: *\([0-9]*\).*/\1/p' "$d/perf.$how")
+		if [ $counter = perf ]; then
+			awk -F, '$3 ~ /sys_enter/ { n = $3; sub(/.*sys_enter_?/, "", n); print $1, (n == "" ? "total" : n) }' "$d/sys.$how"
+		else
+			awk '/^ *[0-9.]+ +[0-9.]+ / { print $4, $NF }' "$d/sys.$how"
+		fi >"$d/counts.$how"
+		sys=$(awk -v q="${q:-1}" '$2 == "total" { printf "%.2f", $1 / q }' "$d/counts.$how")
+		top=$(awk '$2 != "total" && $1 > 0' "$d/counts.$how" | sort -rn | head -3 |
+			awk -v q="${q:-1}" '{ printf "%s%s %.2f", (NR > 1 ? ", " : ""), $2, $1 / q }')
+		qps[$how]=${r:-0}
+		printf '%-8s %12s %10s %6s %12s %14s  %s\n' $how "${r:-?}" \
+			"$(awk -v l="${lat:-0}" 'BEGIN { printf "%.3f", l * 1000 }')" "${lost:-?}" \
+			"$(awk -v c="$cpu" -v q="${q:-1}" 'BEGIN { printf "%.1f", c * 1e4 / q }')" "${sys:-?}" "$top"
+		stop dnsmasq
+	done
+	printf 'ratio (vstack/kernel queries/s): %.2fx\n' \
+		"$(awk -v a="${qps[vstack]}" -v b="${qps[kernel]}" 'BEGIN { print b ? a / b : 0 }')"
 fi

@@ -189,8 +189,6 @@ struct vs_sock {
 	size_t dq_bytes;
 	uint64_t udp_drops; /* datagrams dropped: receive queue full */
 	bool udp_connected; /* peer is the default destination */
-	bool last_via; /* the last destination is reached via the port */
-	struct sockaddr_storage last_to;
 
 	/* a listener: one per engine and family, and one rule */
 	struct vs_tcp **ltcp;

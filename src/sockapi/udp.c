@@ -12,9 +12,11 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/compiler.h"
 #include "base/log.h"
 #include "base/policy.h"
@@ -279,19 +281,55 @@ vs__sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
 	}
 }
 
-/* routed_via_port, remembered for the last destination (a syscall
- * pair per new destination, none per datagram to the same one). */
-static bool
-via_port_cached(struct vs_sock *s, const struct sockaddr *to)
-{
-	socklen_t n = (socklen_t)vs__sa_len(to->sa_family);
+/*
+ * routed_via_port for a datagram's destination: the kernel's answer (four
+ * syscalls: a socket connected to it, asked its source, closed) is
+ * remembered by address for ROUTE_TTL_MS in a process-wide table of
+ * ROUTES, one entry per hash of the address (a collision asks again), so
+ * a server answering many clients asks once per client a second, not
+ * per datagram. A route that changes is seen within ROUTE_TTL_MS.
+ */
+#define ROUTES 1024
+#define ROUTE_TTL_MS 1000
 
-	if (memcmp(&s->last_to, to, n)) {
-		s->last_via = vs__sk_routed_via_port(to);
-		memset(&s->last_to, 0, sizeof(s->last_to));
-		memcpy(&s->last_to, to, n);
+struct route {
+	uint64_t until_ms; /* 0: empty */
+	uint8_t family, via;
+	uint8_t addr[16];
+};
+
+static struct route routes[ROUTES];
+static pthread_mutex_t routes_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool
+via_port_cached(const struct sockaddr *to)
+{
+	size_t alen = to->sa_family == AF_INET ? 4 : 16;
+	const uint8_t *a = vs__sa_addr(to);
+	uint64_t now = vs__now_ms();
+	uint32_t h = 2166136261u; /* FNV-1a */
+	struct route *r;
+	bool via;
+
+	for (size_t i = 0; i < alen; i++)
+		h = (h ^ a[i]) * 16777619u;
+	r = &routes[h % ROUTES];
+	pthread_mutex_lock(&routes_lock);
+	if (r->until_ms > now && r->family == to->sa_family &&
+	    !memcmp(r->addr, a, alen)) {
+		via = r->via;
+		pthread_mutex_unlock(&routes_lock);
+		return via;
 	}
-	return s->last_via;
+	pthread_mutex_unlock(&routes_lock);
+	via = vs__sk_routed_via_port(to);
+	pthread_mutex_lock(&routes_lock);
+	r->until_ms = now + ROUTE_TTL_MS;
+	r->family = (uint8_t)to->sa_family;
+	r->via = via;
+	memcpy(r->addr, a, alen);
+	pthread_mutex_unlock(&routes_lock);
+	return via;
 }
 
 ssize_t
@@ -313,7 +351,7 @@ vs__sk_udp_send(int fd, struct vs_sock *s, const struct msghdr *m, int flags)
 		return -EDESTADDRREQ;
 	}
 	/* Not through the port (loopback...): the kernel's half sends. */
-	if (!via_port_cached(s, to))
+	if (!via_port_cached(to))
 		return vs__real.sendmsg(fd, m, flags) < 0 ? -errno :
 							    (ssize_t)len;
 	if (m->msg_iovlen == 1) {

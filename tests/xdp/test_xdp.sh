@@ -56,7 +56,7 @@ two_hosts() { # QUEUES
 
 case ${1:?stack, apps, workers, cleanup, kill9, counters or many_rules} in
 stack) run_all stack tcp_kernel_peer udp fragments bulk multi_engine many_conns ;;
-apps) run_all apps redis nginx iperf3 sockperf memcached ;;
+apps) run_all apps redis nginx iperf3 sockperf memcached udp_server ;;
 workers) NETNS_QUEUES=4 run_all apps nginx_workers reuseport ;;
 kill9) run_all stack kill9 ;;
 cleanup)
