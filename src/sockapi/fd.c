@@ -87,6 +87,12 @@ vs__fd_each(bool (*keep)(void *arg, int fd, enum vs_fdkind kind, void *obj),
 	}
 }
 
+int
+vs__fd_kind(int fd)
+{
+	return (int)(vs__fd_get(fd) & TAG_MASK);
+}
+
 struct vs_sock *
 vs__fd_sock(int fd)
 {

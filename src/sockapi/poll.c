@@ -532,77 +532,91 @@ vs__epoll_dup(struct vs_ep *ep, int newfd)
 
 /* --- poll and select --- */
 
-/* Does one of the vstack sockets among fds show what it waits for? */
+/* Does one of the vstack sockets among fds (on[i], held) show what it
+ * waits for? */
 static bool
-vs_ready(const struct pollfd *fds, nfds_t n)
+vs_ready(const struct pollfd *fds, struct vs_sock *const *on, nfds_t n)
 {
-	for (nfds_t i = 0; i < n; i++) {
-		struct vs_sock *s = vs__fd_sock(fds[i].fd);
-
-		if (s && (vs__sock_events(s) &
-			  ((uint32_t)fds[i].events | POLLERR | POLLHUP)))
+	for (nfds_t i = 0; i < n; i++)
+		if (on[i] && (vs__sock_events(on[i]) &
+			      ((uint32_t)fds[i].events | POLLERR | POLLHUP)))
 			return true;
-	}
 	return false;
 }
+
+/* Up to this many fds, poll's arrays live on the stack (a server's poll
+ * loop allocates nothing). */
+#define POLL_STACK 64
 
 int
 vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 {
 	struct vs_waiter *w = vs__thread_waiter();
-	struct pollfd *k = calloc(n + 1, sizeof(*k)); /* + the waiter's */
-	struct vs_watch *watch = calloc(n ? n : 1, sizeof(*watch));
-	/* The socket each watch is on, held: a close of its fd meanwhile
-	 * must not leave the watch linked to it. */
-	struct vs_sock **on = calloc(n ? n : 1, sizeof(*on));
+	struct pollfd k_stack[POLL_STACK + 1];
+	struct vs_watch watch_stack[POLL_STACK];
+	struct vs_sock *on_stack[POLL_STACK];
+	bool heap = n > POLL_STACK;
+	struct pollfd *k = heap ? calloc(n + 1, sizeof(*k)) : k_stack;
+	struct vs_watch *watch = heap ? calloc(n, sizeof(*watch)) : watch_stack;
+	/* The socket of each fd, held for the whole call, looked up once:
+	 * a close of its fd meanwhile must not leave a watch linked to it. */
+	struct vs_sock **on = heap ? calloc(n, sizeof(*on)) : on_stack;
 	uint64_t end = timeout_ms > 0 ? vs__now_ms() + (uint64_t)timeout_ms : 0;
 	bool watching = false, spun = false;
-	nfds_t nk = 0, nv = 0; /* kernel fds, vstack sockets among them */
+	nfds_t nk = 0, nv = 0, nep = 0; /* kernel fds, vstack's, epoll sets */
 	int rc;
 
 	if (!k || !watch || !on || w->efd < 0) {
-		free(k);
-		free(watch);
-		free(on);
+		if (heap) {
+			free(k);
+			free(watch);
+			free(on);
+		}
 		return -ENOMEM;
 	}
 	vs__sig_clear();
 	/* The kernel's fds, with vstack's replaced by -1 (ignored). */
 	for (nfds_t i = 0; i < n; i++) {
-		struct vs_sock *held = vs__sock_get(fds[i].fd), *s = held;
+		int kind = vs__fd_kind(fds[i].fd); /* most are the kernel's */
+		struct vs_sock *s =
+			kind == VS_FD_SOCK ? vs__sock_get(fds[i].fd) : NULL;
+		struct vs_ep *ep =
+			kind == VS_FD_EPOLL ? vs__fd_ep(fds[i].fd) : NULL;
 
 		k[i] = fds[i];
-		if (!s && vs__fd_ep(fds[i].fd))
-			ep_show(vs__fd_ep(fds[i].fd), fds[i].fd);
-		if (s && s->pending && !vs__sock_activate(fds[i].fd, s))
+		watch[i] = (struct vs_watch){ .w = w };
+		if (ep) {
+			ep_show(ep, fds[i].fd);
+			nep++;
+		}
+		if (s && s->pending && !vs__sock_activate(fds[i].fd, s)) {
+			vs__sock_unref(s);
 			s = NULL;
+		}
+		on[i] = s;
 		/* A listener's or bound UDP socket's kernel half is polled
 		 * too (loopback); a connection's kernel socket is not. */
 		if (s && !s->kernel_too)
 			k[i].fd = -1;
 		nk += k[i].fd >= 0;
 		nv += s != NULL;
-		if (held)
-			vs__sock_unref(held);
 	}
 	for (;;) {
 		int ready = 0, left = timeout_ms < 0 ? -1 : 0;
 
 		atomic_store(&w->armed, 1);
-		for (nfds_t i = 0; i < n; i++)
-			if (!vs__fd_sock(fds[i].fd) && vs__fd_ep(fds[i].fd))
+		for (nfds_t i = 0; nep && i < n; i++)
+			if (!on[i] && vs__fd_ep(fds[i].fd))
 				ep_resignal(vs__fd_ep(fds[i].fd));
 		if (nk && vs__real.poll(k, n, 0) < 0) {
 			rc = -errno;
 			break;
 		}
 		for (nfds_t i = 0; i < n; i++) {
-			struct vs_sock *s = vs__fd_sock(fds[i].fd);
-
 			fds[i].revents = k[i].fd >= 0 ? k[i].revents : 0;
-			if (s)
+			if (on[i])
 				fds[i].revents |=
-					(short)(vs__sock_events(s) &
+					(short)(vs__sock_events(on[i]) &
 						((uint32_t)fds[i].events |
 						 POLLERR | POLLHUP));
 			ready += fds[i].revents != 0;
@@ -626,21 +640,15 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 			uint64_t spin_end = vs__now_us() + vs__spin_us();
 
 			spun = true;
-			while (vs__now_us() < spin_end && !vs_ready(fds, n))
+			while (vs__now_us() < spin_end && !vs_ready(fds, on, n))
 				if (!vs__sock_poll_engines())
 					break; /* as epoll_wait */
 			continue;
 		}
 		if (!watching) {
-			for (nfds_t i = 0; i < n; i++) {
-				struct vs_sock *s = vs__sock_get(fds[i].fd);
-
-				watch[i].w = w;
-				if (s) {
-					on[i] = s;
-					vs__watch_add(s, &watch[i]);
-				}
-			}
+			for (nfds_t i = 0; i < n; i++)
+				if (on[i])
+					vs__watch_add(on[i], &watch[i]);
 			watching = true;
 			continue; /* look again, watched */
 		}
@@ -651,12 +659,15 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 	atomic_store(&w->armed, 0);
 	for (nfds_t i = 0; i < n; i++)
 		if (on[i]) {
-			vs__watch_del(on[i], &watch[i]);
+			if (watching)
+				vs__watch_del(on[i], &watch[i]);
 			vs__sock_unref(on[i]);
 		}
-	free(k);
-	free(watch);
-	free(on);
+	if (heap) {
+		free(k);
+		free(watch);
+		free(on);
+	}
 	return rc;
 }
 

@@ -237,6 +237,8 @@ void vs__krule_atfork_child(void);
 
 /* The fd table (fd.c). An entry: 0 (nothing), or an object and its kind. */
 uintptr_t vs__fd_get(int fd);
+/* What fd is (enum vs_fdkind), from one look at the table. */
+int vs__fd_kind(int fd);
 int vs__fd_set(int fd, void *obj, enum vs_fdkind kind);
 /* Calls keep for each entry, in fd order; an entry it does not keep is
  * cleared. */
