@@ -690,7 +690,7 @@ vs_udp_sendto(struct vs_dgram *d, const void *data, size_t len,
 
 	if (rc)
 		return rc;
-	n = vs__udp_sendto(d->u, data, len, to);
+	n = vs__udp_sendto(d->u, data, len, to, NULL);
 	return n < 0 ? (int)n : 0;
 }
 

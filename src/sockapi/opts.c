@@ -10,8 +10,9 @@
  *   - vstack honours it on its own socket (the table `honoured`):
  *     TCP_NODELAY, keepalive, SO_LINGER, SO_RCVTIMEO/SO_SNDTIMEO;
  *   - vstack cannot give a UDP socket what it asks for (multicast groups,
- *     ancillary data it never produces: IP_PKTINFO, timestamps): the
- *     socket goes back to the kernel, which then carries its datagrams;
+ *     ancillary data it never produces: timestamps): the socket goes
+ *     back to the kernel, which then carries its datagrams (IP_PKTINFO
+ *     and IPV6_RECVPKTINFO it gives: udp.c);
  *   - anything else changes only the kernel twin: the call succeeds (as
  *     programs expect) and vstack says so once per option and process.
  * docs/sockapi.md, "Socket options", lists them.
@@ -77,6 +78,13 @@ vs__sock_inherit_options(int fd, struct vs_sock *s)
 	l = sizeof(tv);
 	if (vs__real.getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &l) == 0)
 		s->sndtimeo_ms = vs__sock_ms_of(&tv, l);
+	l = sizeof(one);
+	if (vs__real.getsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, &l) == 0)
+		s->pktinfo4 = one != 0;
+	l = sizeof(one);
+	if (vs__real.getsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, &l) ==
+	    0)
+		s->pktinfo6 = one != 0;
 }
 
 struct opt {
@@ -92,12 +100,13 @@ struct opt {
 /* What vstack does itself, or what only matters where the kernel twin
  * does its work (binding): no message. */
 static const struct opt honoured[] = {
-	OPT(SOL_SOCKET, SO_KEEPALIVE),	 OPT(SOL_SOCKET, SO_LINGER),
-	OPT(SOL_SOCKET, SO_RCVTIMEO),	 OPT(SOL_SOCKET, SO_SNDTIMEO),
-	OPT(SOL_SOCKET, SO_REUSEADDR),	 OPT(SOL_SOCKET, SO_REUSEPORT),
-	OPT(IPPROTO_TCP, TCP_NODELAY),	 OPT(IPPROTO_TCP, TCP_KEEPIDLE),
-	OPT(IPPROTO_TCP, TCP_KEEPINTVL), OPT(IPPROTO_TCP, TCP_KEEPCNT),
-	OPT(IPPROTO_IPV6, IPV6_V6ONLY),
+	OPT(SOL_SOCKET, SO_KEEPALIVE),	     OPT(SOL_SOCKET, SO_LINGER),
+	OPT(SOL_SOCKET, SO_RCVTIMEO),	     OPT(SOL_SOCKET, SO_SNDTIMEO),
+	OPT(SOL_SOCKET, SO_REUSEADDR),	     OPT(SOL_SOCKET, SO_REUSEPORT),
+	OPT(IPPROTO_TCP, TCP_NODELAY),	     OPT(IPPROTO_TCP, TCP_KEEPIDLE),
+	OPT(IPPROTO_TCP, TCP_KEEPINTVL),     OPT(IPPROTO_TCP, TCP_KEEPCNT),
+	OPT(IPPROTO_IPV6, IPV6_V6ONLY),	     OPT(IPPROTO_IP, IP_PKTINFO),
+	OPT(IPPROTO_IPV6, IPV6_RECVPKTINFO),
 };
 
 /* A UDP socket with one of these set is the kernel's. */
@@ -109,8 +118,6 @@ static const struct opt kernel_only[] = {
 	OPT(IPPROTO_IPV6, MCAST_JOIN_GROUP),
 	OPT(IPPROTO_IP, MCAST_JOIN_SOURCE_GROUP),
 	OPT(IPPROTO_IPV6, MCAST_JOIN_SOURCE_GROUP),
-	OPT(IPPROTO_IP, IP_PKTINFO),
-	OPT(IPPROTO_IPV6, IPV6_RECVPKTINFO),
 	OPT(SOL_SOCKET, SO_TIMESTAMP),
 	OPT(SOL_SOCKET, SO_TIMESTAMPNS),
 	OPT(SOL_SOCKET, SO_TIMESTAMPING),
@@ -256,6 +263,15 @@ vs__sock_setsockopt(int fd, struct vs_sock *s, int level, int name,
 
 		s->linger_s =
 			l->l_onoff ? (l->l_linger < 0 ? 0 : l->l_linger) : -1;
+	} else if (len >= sizeof(int) && s->type == SOCK_DGRAM &&
+		   ((level == IPPROTO_IP && name == IP_PKTINFO) ||
+		    (level == IPPROTO_IPV6 && name == IPV6_RECVPKTINFO))) {
+		bool on = *(const int *)val != 0;
+
+		if (level == IPPROTO_IP)
+			s->pktinfo4 = on;
+		else
+			s->pktinfo6 = on;
 	} else if (level == SOL_SOCKET && name == SO_RCVTIMEO) {
 		s->rcvtimeo_ms = vs__sock_ms_of(val, len);
 	} else if (level == SOL_SOCKET && name == SO_SNDTIMEO) {

@@ -189,6 +189,9 @@ struct vs_sock {
 	size_t dq_bytes;
 	uint64_t udp_drops; /* datagrams dropped: receive queue full */
 	bool udp_connected; /* peer is the default destination */
+	/* IP_PKTINFO, IPV6_RECVPKTINFO: where each datagram was sent,
+	 * as control data (opts.c sets them, udp.c gives it) */
+	bool pktinfo4, pktinfo6;
 
 	/* a listener: one per engine and family, and one rule */
 	struct vs_tcp **ltcp;

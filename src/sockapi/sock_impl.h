@@ -18,6 +18,10 @@ struct vs_dgram {
 	struct vs_dgram *next;
 	struct pbuf *p;
 	struct sockaddr_storage from;
+	/* where it was sent (for IP_PKTINFO/IPV6_PKTINFO; family 0: not
+	 * asked for when it came) */
+	uint8_t to_family;
+	uint8_t to_addr[16];
 };
 
 /* --- the runtime (sock.c) --- */

@@ -11,6 +11,7 @@
  * port (the kernel's half sends those).
  */
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,15 @@ on_dgram(struct vs_udp *u, struct pbuf *p, const struct sockaddr *from)
 	d->next = NULL;
 	d->p = p;
 	memcpy(&d->from, from, (socklen_t)vs__sa_len(from->sa_family));
+	d->to_family = 0;
+	if (s->pktinfo4 || s->pktinfo6) {
+		struct sockaddr_storage to;
+
+		vs__udp_dst(u, &to);
+		d->to_family = (uint8_t)to.ss_family;
+		memcpy(d->to_addr, vs__sa_addr((struct sockaddr *)&to),
+		       to.ss_family == AF_INET ? 4 : 16);
+	}
 	if (s->dq_tail)
 		s->dq_tail->next = d;
 	else
@@ -226,11 +236,74 @@ vs__sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
 	return 0;
 }
 
+/* The netdev's index, for IP_PKTINFO's ipi_ifindex. */
+static int
+port_ifindex(void)
+{
+	static _Atomic int ifindex;
+	int i = atomic_load_explicit(&ifindex, memory_order_relaxed);
+
+	if (!i) {
+		i = (int)if_nametoindex(vs__port_info(vs__sk_port())->ifname);
+		atomic_store_explicit(&ifindex, i, memory_order_relaxed);
+	}
+	return i;
+}
+
+/* m's control data becomes one message (MSG_CTRUNC if it has no room). */
+static void
+put_cmsg(struct msghdr *m, int level, int type, const void *data, size_t len)
+{
+	size_t cap = m->msg_control ? m->msg_controllen : 0;
+	struct cmsghdr *c;
+
+	m->msg_controllen = 0;
+	if (cap < CMSG_SPACE(len)) {
+		m->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	c = (struct cmsghdr *)m->msg_control;
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	m->msg_controllen = CMSG_SPACE(len);
+}
+
+/* Control data for a datagram vstack received: IP_PKTINFO (an IPv4
+ * datagram) or IPV6_PKTINFO (an IPv6 one, or an IPv4 one to a dual-stack
+ * socket, its address mapped), as the socket asked, as Linux gives it. */
+static void
+put_pktinfo(struct vs_sock *s, const struct vs_dgram *d, struct msghdr *m)
+{
+	if (d->to_family == AF_INET && s->pktinfo4) {
+		struct in_pktinfo pi = { .ipi_ifindex = port_ifindex() };
+
+		memcpy(&pi.ipi_spec_dst, d->to_addr, 4);
+		memcpy(&pi.ipi_addr, d->to_addr, 4);
+		put_cmsg(m, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+	} else if (d->to_family && s->pktinfo6 && s->family == AF_INET6) {
+		struct in6_pktinfo pi = { .ipi6_ifindex =
+						  (unsigned)port_ifindex() };
+
+		if (d->to_family == AF_INET) { /* ::ffff:a.b.c.d */
+			pi.ipi6_addr.s6_addr[10] = 0xff;
+			pi.ipi6_addr.s6_addr[11] = 0xff;
+			memcpy(&pi.ipi6_addr.s6_addr[12], d->to_addr, 4);
+		} else {
+			memcpy(&pi.ipi6_addr, d->to_addr, 16);
+		}
+		put_cmsg(m, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+	} else {
+		m->msg_controllen = 0;
+	}
+}
+
 ssize_t
 vs__sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
 {
 	for (;;) {
-		struct vs_dgram *d;
+		struct vs_dgram *d, info = { .to_family = 0 };
 		size_t want = vs__sk_iov_total(m->msg_iov, (int)m->msg_iovlen),
 		       got = 0;
 		size_t dlen = 0;
@@ -245,6 +318,8 @@ vs__sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
 			if (m->msg_name)
 				vs__sk_copy_addr(s->family, &d->from,
 						 m->msg_name, &m->msg_namelen);
+			info.to_family = d->to_family;
+			memcpy(info.to_addr, d->to_addr, sizeof(info.to_addr));
 			if (!(flags & MSG_PEEK)) {
 				vs__netif_delivered(&s->e->nif, d->p);
 				s->dq_head = d->next;
@@ -261,7 +336,7 @@ vs__sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
 		vs__engine_unlock(s->e);
 		if (d) {
 			m->msg_flags = dlen > got ? MSG_TRUNC : 0;
-			m->msg_controllen = 0;
+			put_pktinfo(s, &info, m);
 			return (ssize_t)(flags & MSG_TRUNC ? dlen : got);
 		}
 		if (s->kernel_too) { /* loopback datagrams, to the kernel's half */
@@ -324,14 +399,64 @@ via_port_cached(const struct sockaddr *to)
 	return via;
 }
 
+/*
+ * The source a sender asks for with IP_PKTINFO (ipi_spec_dst) or
+ * IPV6_PKTINFO (ipi6_addr) control data: 0 and *src family 0 if none
+ * (or the unspecified address), 1 with *src set, -1 if it names another
+ * interface than the port's (the kernel's half sends then).
+ */
+static int
+src_of(const struct msghdr *m, struct sockaddr_storage *src)
+{
+	src->ss_family = 0;
+	if (!m->msg_control || m->msg_controllen < sizeof(struct cmsghdr))
+		return 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)m); c;
+	     c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo pi;
+			struct sockaddr_in *a = (struct sockaddr_in *)src;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			if (pi.ipi_ifindex && pi.ipi_ifindex != port_ifindex())
+				return -1;
+			if (!pi.ipi_spec_dst.s_addr)
+				continue;
+			*a = (struct sockaddr_in){ .sin_family = AF_INET,
+						   .sin_addr =
+							   pi.ipi_spec_dst };
+		} else if (c->cmsg_level == IPPROTO_IPV6 &&
+			   c->cmsg_type == IPV6_PKTINFO &&
+			   c->cmsg_len >=
+				   CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo pi;
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)src;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			if (pi.ipi6_ifindex &&
+			    pi.ipi6_ifindex != (unsigned)port_ifindex())
+				return -1;
+			if (IN6_IS_ADDR_UNSPECIFIED(&pi.ipi6_addr))
+				continue;
+			*a = (struct sockaddr_in6){ .sin6_family = AF_INET6,
+						    .sin6_addr = pi.ipi6_addr };
+		}
+	}
+	return src->ss_family ? 1 : 0;
+}
+
 ssize_t
 vs__sk_udp_send(int fd, struct vs_sock *s, const struct msghdr *m, int flags)
 {
 	size_t len = vs__sk_iov_total(m->msg_iov, (int)m->msg_iovlen), off = 0;
 	const struct sockaddr *to;
-	struct sockaddr_in b;
+	struct sockaddr_in b, fb;
+	struct sockaddr_storage src;
+	const struct sockaddr *from = NULL;
 	char small[2048], *buf = small;
 	ssize_t rc;
+	int asked;
 
 	if (m->msg_name) {
 		if (m->msg_namelen < sizeof(sa_family_t))
@@ -342,8 +467,13 @@ vs__sk_udp_send(int fd, struct vs_sock *s, const struct msghdr *m, int flags)
 	} else {
 		return -EDESTADDRREQ;
 	}
-	/* Not through the port (loopback...): the kernel's half sends. */
-	if (!via_port_cached(to))
+	asked = src_of(m, &src);
+	if (asked > 0) /* an IPv4-mapped source of a dual-stack socket */
+		from = vs__sk_unmap((struct sockaddr *)&src, &fb);
+	/* Not through the port (loopback...), or a source on another
+	 * interface: the kernel's half sends. */
+	if (asked < 0 || !via_port_cached(to) ||
+	    (from && from->sa_family != to->sa_family))
 		return vs__real.sendmsg(fd, m, flags) < 0 ? -errno :
 							    (ssize_t)len;
 	if (m->msg_iovlen == 1) {
@@ -358,8 +488,11 @@ vs__sk_udp_send(int fd, struct vs_sock *s, const struct msghdr *m, int flags)
 		}
 	}
 	vs__engine_lock(s->e);
-	rc = vs__udp_sendto(s->udp, buf, len, to);
+	rc = vs__udp_sendto(s->udp, buf, len, to, from);
 	vs__engine_unlock(s->e);
+	/* A source address the port does not have: the kernel's. */
+	if (rc == -EADDRNOTAVAIL)
+		rc = vs__real.sendmsg(fd, m, flags) < 0 ? -errno : (ssize_t)len;
 	if (buf != small && m->msg_iovlen != 1)
 		free(buf);
 	return rc;

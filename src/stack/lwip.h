@@ -55,7 +55,7 @@
 	X(tcp_close) X(tcp_abort) X(tcp_shutdown)                             \
 	X(tcp_ext_arg_alloc_id) X(tcp_ext_arg_set_callbacks) X(tcp_ext_arg_set) \
 	X(udp_new_ip_type) X(udp_bind) X(udp_connect) X(udp_disconnect)      \
-	X(udp_recv) X(udp_sendto) X(udp_send) X(udp_remove)
+	X(udp_recv) X(udp_sendto) X(udp_sendto_if_src) X(udp_send) X(udp_remove)
 
 /* The globals vstack reads (for counters and connection lists). */
 #define VS_LWIP_VARS(X) X(tcp_bound_pcbs) X(tcp_listen_pcbs) \
@@ -63,7 +63,7 @@
 	X(tcp_syn_cookies_sent) X(tcp_syn_cookies_ok) X(tcp_syn_cookies_bad) \
 	X(tcp_rto_timeouts) X(tcp_fast_rexmits) X(tcp_lost_rexmits)   \
 	X(tcp_tlp_probes) X(tcp_challenge_acks) X(tcp_challenge_acks_skipped) \
-	X(ip_reass_fails) X(ip6_reass_fails)                          \
+	X(ip_reass_fails) X(ip6_reass_fails) X(ip_data)               \
 	X(vs_lwip_syn_filter) X(vs_lwip_reassembled_fn) X(vs_lwip_reassembled_arg)
 /* clang-format on */
 

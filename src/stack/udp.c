@@ -171,9 +171,30 @@ vs__udp_open(struct vs_engine *e, const struct sockaddr *local, unsigned flags,
 	return 0;
 }
 
+void
+vs__udp_dst(const struct vs_udp *u, struct sockaddr_storage *ss)
+{
+	vs__sa_of_ip(&u->e->lw.ip_data->current_iphdr_dest, 0, ss);
+}
+
+/* Is a one of the port's addresses (those lwIP has)? */
+static bool
+port_has(const struct vs_port *port, const struct sockaddr *a)
+{
+	const struct vs_port_info *in = vs__port_info(port);
+	size_t alen = a->sa_family == AF_INET ? 4 : 16;
+
+	for (unsigned k = 0; k < in->naddrs; k++)
+		if (in->addrs[k].ss_family == a->sa_family &&
+		    !memcmp(vs__sa_addr((const struct sockaddr *)&in->addrs[k]),
+			    vs__sa_addr(a), alen))
+			return true;
+	return false;
+}
+
 ssize_t
 vs__udp_sendto(struct vs_udp *u, const void *data, size_t len,
-	       const struct sockaddr *to)
+	       const struct sockaddr *to, const struct sockaddr *from)
 {
 	/* What one IP datagram can carry, as the kernel enforces it. */
 	size_t max = to->sa_family == AF_INET ? 65507 : 65527;
@@ -184,6 +205,9 @@ vs__udp_sendto(struct vs_udp *u, const void *data, size_t len,
 
 	if (len > max)
 		return -EMSGSIZE;
+	if (from &&
+	    (from->sa_family != to->sa_family || !port_has(u->e->port, from)))
+		return -EADDRNOTAVAIL;
 	p = u->e->lw.pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
 	if (!p)
 		return -ENOBUFS;
@@ -193,7 +217,14 @@ vs__udp_sendto(struct vs_udp *u, const void *data, size_t len,
 	       u->e->nif.nif.mtu;
 	if (frag)
 		vs__netif_udp_csum_soft(&u->e->nif, true);
-	err = u->e->lw.udp_sendto(u->pcb, p, &ip, vs__sa_port(to));
+	if (from) {
+		ip_addr_t src = vs__ip_of(from);
+
+		err = u->e->lw.udp_sendto_if_src(
+			u->pcb, p, &ip, vs__sa_port(to), &u->e->nif.nif, &src);
+	} else {
+		err = u->e->lw.udp_sendto(u->pcb, p, &ip, vs__sa_port(to));
+	}
 	if (frag)
 		vs__netif_udp_csum_soft(&u->e->nif, false);
 	u->e->lw.pbuf_free(p);

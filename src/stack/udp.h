@@ -32,10 +32,14 @@ struct vs_udp_ops {
 int vs__udp_open(struct vs_engine *e, const struct sockaddr *local,
 		 unsigned flags, const struct vs_udp_ops *ops, void *user,
 		 struct vs_udp **out);
-/* Sends len bytes to `to` (lwIP fragments above the MTU). -EMSGSIZE
- * beyond what IP can carry, as the kernel says. */
+/* Sends len bytes to `to` (lwIP fragments above the MTU), from `from`'s
+ * address if not NULL (one of the port's: -EADDRNOTAVAIL else), else from
+ * the address lwIP picks. -EMSGSIZE beyond what IP can carry, as the
+ * kernel says. */
 ssize_t vs__udp_sendto(struct vs_udp *u, const void *data, size_t len,
-		       const struct sockaddr *to);
+		       const struct sockaddr *to, const struct sockaddr *from);
+/* Inside `received` only: the address the datagram was sent to (port 0). */
+void vs__udp_dst(const struct vs_udp *u, struct sockaddr_storage *ss);
 void *vs__udp_user(const struct vs_udp *u);
 /* The local address, with the port actually bound. */
 void vs__udp_local(const struct vs_udp *u, struct sockaddr_storage *ss);

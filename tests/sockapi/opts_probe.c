@@ -12,7 +12,8 @@
  *       datagram and prints "got TEXT"
  *   opts_probe pktinfo PORT
  *       binds a UDP socket to PORT, asks for IP_PKTINFO, prints
- *       "got TEXT to ADDR" from the first datagram and its control data
+ *       "got TEXT to ADDR on IFINDEX" from the first datagram and its
+ *       control data
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -138,7 +139,7 @@ pktinfo(int port)
 	struct msghdr m = { .msg_control = ctl.b,
 			    .msg_controllen = sizeof(ctl.b) };
 	char buf[256], to[INET_ADDRSTRLEN] = "none";
-	int s = bound_udp(port), on = 1;
+	int s = bound_udp(port), on = 1, ifindex = 0;
 
 	if (s < 0)
 		return fail("bind");
@@ -153,8 +154,9 @@ pktinfo(int port)
 
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			inet_ntop(AF_INET, &pi.ipi_addr, to, sizeof(to));
+			ifindex = pi.ipi_ifindex;
 		}
-	printf("got %s to %s\n", buf, to);
+	printf("got %s to %s on %d\n", buf, to, ifindex);
 	return 0;
 }
 

@@ -32,7 +32,7 @@ srv_received(struct vs_udp *u, struct pbuf *p, const struct sockaddr *from)
 	u16_t n = e.lw.pbuf_copy_partial(p, buf, p->tot_len, 0);
 
 	e.lw.pbuf_free(p);
-	if (vs__udp_sendto(u, buf, n, from) != n)
+	if (vs__udp_sendto(u, buf, n, from, NULL) != n)
 		failures++;
 	echoed++;
 }
@@ -83,14 +83,15 @@ start(void *arg)
 		return;
 	}
 	for (int i = 0; i < NSIZES; i++) {
-		if (vs__udp_sendto(c4, msg, sizes[i], (struct sockaddr *)&k4) !=
-			    (ssize_t)sizes[i] ||
-		    vs__udp_sendto(c6, msg, sizes[i], (struct sockaddr *)&k6) !=
-			    (ssize_t)sizes[i])
+		if (vs__udp_sendto(c4, msg, sizes[i], (struct sockaddr *)&k4,
+				   NULL) != (ssize_t)sizes[i] ||
+		    vs__udp_sendto(c6, msg, sizes[i], (struct sockaddr *)&k6,
+				   NULL) != (ssize_t)sizes[i])
 			failures++;
 	}
 	/* Beyond what one IP datagram carries: refused, as by the kernel. */
-	if (vs__udp_sendto(c4, msg, 70000, (struct sockaddr *)&k4) != -EMSGSIZE)
+	if (vs__udp_sendto(c4, msg, 70000, (struct sockaddr *)&k4, NULL) !=
+	    -EMSGSIZE)
 		failures++;
 	printf("ready\n");
 	fflush(stdout);
