@@ -58,7 +58,7 @@ opens() { vs_snmp "$1" Tcp.PassiveOpens 2>/dev/null || echo 0; }
 
 run_wrk() {
 	local tag=$1
-	netns_exec b timeout $((secs + 30)) wrk -t2 -c$conns -d"${secs}s" --timeout 2s \
+	netns_exec b timeout $((secs + 30)) wrk -t2 -c$conns -d"${secs}s" --timeout $((2 * VS_SLOW))s \
 		http://10.77.1.1:8080/1k.html >"$d/wrk.$tag" 2>&1 || fail "wrk failed: $(cat "$d/wrk.$tag")"
 	cat "$d/wrk.$tag"
 	! grep -q 'Socket errors' "$d/wrk.$tag" || fail "wrk ($tag) saw socket errors or timeouts"

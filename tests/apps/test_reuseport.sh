@@ -60,7 +60,7 @@ run() { # TAG INSTANCES...
 	shift
 	declare -A before got
 	for i in "$@"; do w=$(worker_of "$i"); [ -n "$w" ] || fail "$tag: instance $i has no worker"; before[$i]=$(opens "$w"); done
-	netns_exec b timeout $((secs + 30)) wrk -t2 -c$conns -d"${secs}s" --timeout 2s \
+	netns_exec b timeout $((secs + 30)) wrk -t2 -c$conns -d"${secs}s" --timeout $((2 * VS_SLOW))s \
 		http://10.77.1.1:8080/1k.html >"$VSEMU_TMP/wrk.$tag" 2>&1 || fail "wrk failed: $(cat "$VSEMU_TMP/wrk.$tag")"
 	cat "$VSEMU_TMP/wrk.$tag"
 	! grep -q 'Socket errors' "$VSEMU_TMP/wrk.$tag" || fail "wrk ($tag) saw socket errors or timeouts"

@@ -29,6 +29,11 @@
 # An ASan build's shared runtime (CMakeLists.txt), to put first in any
 # LD_PRELOAD that holds a sanitized library; empty otherwise.
 VS_SAN_PRELOAD=${VS_SAN_RUNTIME:+$VS_SAN_RUNTIME }
+# How much slower than a plain build a test's programs run (the
+# sanitizers': 3), for the deadlines of load generators (wrk's --timeout):
+# the gcc stage keeps the strict ones.
+VS_SLOW=${VS_SAN_RUNTIME:+3}
+VS_SLOW=${VS_SLOW:-1}
 
 NETNS_PREFIX="vst$$_"
 NETNS_CREATED=()
