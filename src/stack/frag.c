@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stack/csum.h"
 #include "stack/engine.h"
 #include "stack/frag.h"
 #include "stack/udp.h"
@@ -80,26 +81,13 @@ inject(void *arg)
 	free(h);
 }
 
-/* RFC 1071 over an IPv4 header of n bytes whose sum field is 0. */
-static uint16_t
-ip_sum(const uint8_t *h, uint32_t n)
-{
-	uint32_t s = 0;
-
-	for (uint32_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(h[i] << 8 | h[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 /* lwIP's hook (patch 0014): p is a whole datagram; 0 lets this engine's
  * lwIP go on with it. */
 static int
 reassembled(void *arg, struct pbuf *p)
 {
 	struct vs_engine *e = arg, *to;
-	uint8_t hdr[64];
+	uint8_t hdr[64] = { 0 };
 	uint16_t n = e->lw.pbuf_copy_partial(p, hdr, sizeof(hdr), 0);
 	bool v6 = n && hdr[0] >> 4 == 6;
 	uint32_t l4off = v6 ? 40 : (hdr[0] & 15u) * 4;
@@ -120,12 +108,11 @@ reassembled(void *arg, struct pbuf *p)
 		h->to = to;
 		h->len = e->lw.pbuf_copy_partial(p, h->data, p->tot_len, 0);
 		if (!v6) { /* lwIP sums the new header only if the NIC does not */
-			uint16_t s;
+			uint16_t s = 0;
 
-			h->data[10] = h->data[11] = 0;
-			s = ip_sum(h->data, l4off);
-			h->data[10] = (uint8_t)(s >> 8);
-			h->data[11] = (uint8_t)s;
+			memcpy(h->data + 10, &s, 2);
+			s = (uint16_t)~vs__csum(h->data, (int)l4off);
+			memcpy(h->data + 10, &s, 2);
 		}
 	}
 	if (h && vs__engine_call(to, inject, h) == 0) {
