@@ -17,6 +17,8 @@
 #                             #  NETNS_QUEUES=N: N queues each way (default 1)
 #   netns_exec a CMD...       # run CMD inside a
 #   netns_addr a b 4|6        # a's address on its link to b
+#   netns_tcp_snmp a FIELD    # the kernel's TCP counter FIELD in a
+#                             #  (/proc/net/snmp's Tcp: ActiveOpens...)
 #   netns_pidof a NAME        # pids of the processes called NAME in a (only a's)
 #   netns_kill a SIG NAME     # SIG to the processes called NAME in a (only a's)
 #   netns_wait_gone a NAME SECS # until no NAME is left in a; else shows
@@ -210,4 +212,9 @@ netns_link() {
 
 netns_addr() {
 	echo "${NETNS_ADDR[$1,$2,$3]}"
+}
+
+netns_tcp_snmp() {
+	netns_exec "$1" awk -v k="$2" '$1 == "Tcp:" && !n { for (i = 2; i <= NF; i++) f[$i] = i; n = 1; next }
+		$1 == "Tcp:" { print $f[k] }' /proc/net/snmp
 }
