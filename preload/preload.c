@@ -412,25 +412,13 @@ recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
 	 struct timespec *tmo)
 {
 	struct vs_sock *s = sock_get(fd);
-	unsigned i;
+	int rc;
 
 	if (!s)
-		return ((int (*)(int, struct mmsghdr *, unsigned, int,
-				 struct timespec *))dlsym(RTLD_NEXT,
-							  "recvmmsg"))(
-			fd, v, n, flags, tmo);
-	vs__sock_unref(s); /* each recvmsg below holds it */
-	for (i = 0; i < n; i++) {
-		ssize_t rc = recvmsg(fd, &v[i].msg_hdr,
-				     i ? flags | MSG_DONTWAIT : flags);
-
-		if (rc < 0)
-			return i ? (int)i : -1;
-		v[i].msg_len = (unsigned)rc;
-		if (!rc)
-			return (int)i + 1;
-	}
-	return (int)i;
+		return REAL(recvmmsg)(fd, v, n, flags, tmo);
+	rc = (int)VS(vs__sock_recvmmsg(fd, s, v, n, flags, tmo));
+	vs__sock_unref(s);
+	return rc;
 }
 
 VS_EXPORT ssize_t
@@ -497,20 +485,20 @@ VS_EXPORT int
 sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 {
 	struct vs_sock *s = sock_get(fd);
-	unsigned i;
+	int rc;
 
-	if (!s)
-		return ((int (*)(int, struct mmsghdr *, unsigned, int))dlsym(
-			RTLD_NEXT, "sendmmsg"))(fd, v, n, flags);
-	vs__sock_unref(s); /* each sendmsg below holds it */
-	for (i = 0; i < n; i++) {
-		ssize_t rc = sendmsg(fd, &v[i].msg_hdr, flags);
-
-		if (rc < 0)
-			return i ? (int)i : -1;
-		v[i].msg_len = (unsigned)rc;
+	/* An unbound UDP socket's first datagram may make it vstack's. */
+	if (!s && n && v && v[0].msg_hdr.msg_name && !vs__in_vstack) {
+		vs__in_vstack++;
+		s = vs__sock_first_send(fd, v[0].msg_hdr.msg_name,
+					v[0].msg_hdr.msg_namelen);
+		vs__in_vstack--;
 	}
-	return (int)i;
+	if (!s)
+		return REAL(sendmmsg)(fd, v, n, flags);
+	rc = (int)VS(vs__sock_sendmmsg(fd, s, v, n, flags));
+	vs__sock_unref(s);
+	return rc;
 }
 
 /* sendfile to a vstack socket: the file's bytes are read and sent;

@@ -71,6 +71,8 @@ vs__real_init(void)
 	R(sendto);
 	R(recvmsg);
 	R(sendmsg);
+	R(recvmmsg);
+	R(sendmmsg);
 	R(fcntl);
 	R(ioctl);
 	R(dup);
@@ -1681,6 +1683,49 @@ vs__sock_sendmsg(int fd, struct vs_sock *s, const struct msghdr *m, int flags)
 		return vs__sk_udp_send(fd, s, m, flags);
 	/* A connected stream ignores the address, as the kernel does. */
 	return sk_tcp_send(s, m->msg_iov, (int)m->msg_iovlen, flags);
+}
+
+int
+vs__sock_recvmmsg(int fd, struct vs_sock *s, struct mmsghdr *v, unsigned n,
+		  int flags, struct timespec *tmo)
+{
+	unsigned i;
+
+	if (s->type == SOCK_DGRAM)
+		return vs__sk_udp_recvmmsg(fd, s, v, n, flags, tmo);
+	/* A stream: one recvmsg per message (tmo is not looked at). */
+	for (i = 0; i < n; i++) {
+		ssize_t rc = vs__sock_recvmsg(
+			fd, s, &v[i].msg_hdr,
+			(flags & ~MSG_WAITFORONE) |
+				(i && (flags & MSG_WAITFORONE) ? MSG_DONTWAIT :
+								 0));
+
+		if (rc < 0)
+			return i ? (int)i : (int)rc;
+		v[i].msg_len = (unsigned)rc;
+		if (!rc)
+			return (int)i + 1;
+	}
+	return (int)i;
+}
+
+int
+vs__sock_sendmmsg(int fd, struct vs_sock *s, struct mmsghdr *v, unsigned n,
+		  int flags)
+{
+	unsigned i;
+
+	if (s->type == SOCK_DGRAM)
+		return vs__sk_udp_sendmmsg(fd, s, v, n, flags);
+	for (i = 0; i < n; i++) {
+		ssize_t rc = vs__sock_sendmsg(fd, s, &v[i].msg_hdr, flags);
+
+		if (rc < 0)
+			return i ? (int)i : (int)rc;
+		v[i].msg_len = (unsigned)rc;
+	}
+	return (int)i;
 }
 
 /* --- close, shutdown, names, options, dup --- */

@@ -70,6 +70,9 @@ struct vs_real {
 			  const struct sockaddr *, socklen_t);
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
 	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	int (*recvmmsg)(int, struct mmsghdr *, unsigned, int,
+			struct timespec *);
+	int (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
 	int (*fcntl)(int, int, ...);
 	int (*ioctl)(int, unsigned long, ...);
 	int (*dup)(int);
@@ -314,6 +317,12 @@ ssize_t vs__sock_recvmsg(int fd, struct vs_sock *s, struct msghdr *m,
 			 int flags);
 ssize_t vs__sock_sendmsg(int fd, struct vs_sock *s, const struct msghdr *m,
 			 int flags);
+/* recvmmsg and sendmmsg, as Linux has them: a UDP socket's datagrams go
+ * in and out under one hold of its engine's lock per burst. */
+int vs__sock_recvmmsg(int fd, struct vs_sock *s, struct mmsghdr *v, unsigned n,
+		      int flags, struct timespec *tmo);
+int vs__sock_sendmmsg(int fd, struct vs_sock *s, struct mmsghdr *v, unsigned n,
+		      int flags);
 int vs__sock_close(int fd);
 /* fd's number goes away (close, close_range, closefrom, fclose, dup2
  * onto it): drops what vstack had behind it (a socket's or an epoll

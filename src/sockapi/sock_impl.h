@@ -84,5 +84,9 @@ int vs__sk_udp_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
 ssize_t vs__sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags);
 ssize_t vs__sk_udp_send(int fd, struct vs_sock *s, const struct msghdr *m,
 			int flags);
+int vs__sk_udp_recvmmsg(int fd, struct vs_sock *s, struct mmsghdr *v,
+			unsigned n, int flags, struct timespec *tmo);
+int vs__sk_udp_sendmmsg(int fd, struct vs_sock *s, struct mmsghdr *v,
+			unsigned n, int flags);
 
 #endif

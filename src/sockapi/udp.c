@@ -3,7 +3,8 @@
  * udp - vstack's UDP sockets: when a UDP socket becomes vstack's (bound
  * on the port's addresses, connected or first sent through the port),
  * its queue of received datagrams (bounded: 1024 datagrams, 1 MiB; more
- * are dropped and counted), connect, recvmsg and sendmsg.
+ * are dropped and counted), connect, recvmsg and sendmsg, and their
+ * batches recvmmsg and sendmmsg.
  *
  * Owns: struct vs_sock's datagram queue and UDP fields.
  * Must never: hold more than the bound of received datagrams (they pin
@@ -299,46 +300,52 @@ put_pktinfo(struct vs_sock *s, const struct vs_dgram *d, struct msghdr *m)
 	}
 }
 
+/* s's first datagram into m, under the engine's lock: its length (as
+ * recvmsg returns it), or -1 if none is queued. */
+static ssize_t
+dq_take(struct vs_sock *s, struct msghdr *m, int flags)
+{
+	struct vs_dgram *d = s->dq_head;
+	size_t want = vs__sk_iov_total(m->msg_iov, (int)m->msg_iovlen), got,
+	       dlen;
+
+	if (!d)
+		return -1;
+	dlen = d->p->tot_len;
+	got = vs__sk_copy_dgram(s, d->p, m->msg_iov, (int)m->msg_iovlen, want);
+	if (m->msg_name)
+		vs__sk_copy_addr(s->family, &d->from, m->msg_name,
+				 &m->msg_namelen);
+	m->msg_flags = dlen > got ? MSG_TRUNC : 0;
+	put_pktinfo(s, d, m);
+	if (!(flags & MSG_PEEK)) {
+		vs__netif_delivered(&s->e->nif, d->p);
+		s->dq_head = d->next;
+		if (!s->dq_head)
+			s->dq_tail = NULL;
+		s->dq_n--;
+		s->dq_bytes -= dlen;
+		s->e->lw.pbuf_free(d->p);
+		d->next = s->dq_free;
+		s->dq_free = d;
+		sk_udp_update(s);
+	}
+	return (ssize_t)(flags & MSG_TRUNC ? dlen : got);
+}
+
 ssize_t
 vs__sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
 {
+	flags &= ~MSG_WAITFORONE;
 	for (;;) {
-		struct vs_dgram *d, info = { .to_family = 0 };
-		size_t want = vs__sk_iov_total(m->msg_iov, (int)m->msg_iovlen),
-		       got = 0;
-		size_t dlen = 0;
+		ssize_t got;
 		int rc;
 
 		vs__engine_lock(s->e);
-		d = s->dq_head;
-		if (d) {
-			dlen = d->p->tot_len;
-			got = vs__sk_copy_dgram(s, d->p, m->msg_iov,
-						(int)m->msg_iovlen, want);
-			if (m->msg_name)
-				vs__sk_copy_addr(s->family, &d->from,
-						 m->msg_name, &m->msg_namelen);
-			info.to_family = d->to_family;
-			memcpy(info.to_addr, d->to_addr, sizeof(info.to_addr));
-			if (!(flags & MSG_PEEK)) {
-				vs__netif_delivered(&s->e->nif, d->p);
-				s->dq_head = d->next;
-				if (!s->dq_head)
-					s->dq_tail = NULL;
-				s->dq_n--;
-				s->dq_bytes -= dlen;
-				s->e->lw.pbuf_free(d->p);
-				d->next = s->dq_free;
-				s->dq_free = d;
-				sk_udp_update(s);
-			}
-		}
+		got = dq_take(s, m, flags);
 		vs__engine_unlock(s->e);
-		if (d) {
-			m->msg_flags = dlen > got ? MSG_TRUNC : 0;
-			put_pktinfo(s, &info, m);
-			return (ssize_t)(flags & MSG_TRUNC ? dlen : got);
-		}
+		if (got >= 0)
+			return got;
 		if (s->kernel_too) { /* loopback datagrams, to the kernel's half */
 			ssize_t k =
 				vs__real.recvmsg(fd, m, flags | MSG_DONTWAIT);
@@ -353,6 +360,68 @@ vs__sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
 		if (rc)
 			return rc;
 	}
+}
+
+/*
+ * recvmmsg as Linux has it: up to n datagrams; on a blocking socket
+ * without MSG_WAITFORONE it waits for each (SO_RCVTIMEO bounding each
+ * wait), with MSG_WAITFORONE for the first only; tmo is looked at after
+ * each datagram (the kernel's rule) and given back what is left of it.
+ * What is queued is taken under one hold of the engine's lock: a burst
+ * costs one lock, not one per datagram. An error after a datagram ends
+ * the call with the datagrams so far.
+ */
+int
+vs__sk_udp_recvmmsg(int fd, struct vs_sock *s, struct mmsghdr *v, unsigned n,
+		    int flags, struct timespec *tmo)
+{
+	uint64_t end_ns = 0;
+	unsigned got = 0;
+	bool over = false;
+
+	if (tmo) {
+		if (tmo->tv_sec < 0 || tmo->tv_nsec < 0 ||
+		    tmo->tv_nsec >= 1000000000L)
+			return -EINVAL;
+		end_ns = vs__now_us() * 1000 +
+			 (uint64_t)tmo->tv_sec * 1000000000u +
+			 (uint64_t)tmo->tv_nsec;
+	}
+	if (n > UIO_MAXIOV)
+		n = UIO_MAXIOV;
+	while (got < n && !over) {
+		ssize_t k;
+		int f = flags;
+
+		vs__engine_lock(s->e);
+		while (got < n && !over &&
+		       (k = dq_take(s, &v[got].msg_hdr,
+				    flags & ~MSG_WAITFORONE)) >= 0) {
+			v[got++].msg_len = (unsigned)k;
+			over = tmo && vs__now_us() * 1000 >= end_ns;
+		}
+		vs__engine_unlock(s->e);
+		if (got == n || over)
+			break;
+		if (got && (flags & MSG_WAITFORONE))
+			f |= MSG_DONTWAIT;
+		k = vs__sk_udp_recv(fd, s, &v[got].msg_hdr, f);
+		if (k < 0) {
+			if (!got)
+				return (int)k;
+			break;
+		}
+		v[got++].msg_len = (unsigned)k;
+		over = tmo && vs__now_us() * 1000 >= end_ns;
+	}
+	if (tmo) {
+		uint64_t now = vs__now_us() * 1000,
+			 left = end_ns > now ? end_ns - now : 0;
+
+		tmo->tv_sec = (time_t)(left / 1000000000u);
+		tmo->tv_nsec = (long)(left % 1000000000u);
+	}
+	return (int)got;
 }
 
 /*
@@ -446,54 +515,135 @@ src_of(const struct msghdr *m, struct sockaddr_storage *src)
 	return src->ss_family ? 1 : 0;
 }
 
-ssize_t
-vs__sk_udp_send(int fd, struct vs_sock *s, const struct msghdr *m, int flags)
-{
-	size_t len = vs__sk_iov_total(m->msg_iov, (int)m->msg_iovlen), off = 0;
-	const struct sockaddr *to;
+/* Where a datagram goes: to and from (NULL: the port's choice), which
+ * may point into b and fb. */
+struct udp_dest {
+	const struct sockaddr *to, *from;
 	struct sockaddr_in b, fb;
 	struct sockaddr_storage src;
-	const struct sockaddr *from = NULL;
-	char small[2048], *buf = small;
-	ssize_t rc;
+};
+
+/* m's destination: 0 when vstack sends it, 1 when the kernel's half does
+ * (not through the port - loopback... - or a source on another
+ * interface), or an error. */
+static int
+udp_dest(const struct vs_sock *s, const struct msghdr *m, struct udp_dest *d)
+{
 	int asked;
 
+	d->from = NULL;
 	if (m->msg_name) {
 		if (m->msg_namelen < sizeof(sa_family_t))
 			return -EINVAL;
-		to = vs__sk_unmap(m->msg_name, &b);
+		d->to = vs__sk_unmap(m->msg_name, &d->b);
 	} else if (s->udp_connected) {
-		to = (const struct sockaddr *)&s->peer;
+		d->to = (const struct sockaddr *)&s->peer;
 	} else {
 		return -EDESTADDRREQ;
 	}
-	asked = src_of(m, &src);
+	asked = src_of(m, &d->src);
 	if (asked > 0) /* an IPv4-mapped source of a dual-stack socket */
-		from = vs__sk_unmap((struct sockaddr *)&src, &fb);
-	/* Not through the port (loopback...), or a source on another
-	 * interface: the kernel's half sends. */
-	if (asked < 0 || !via_port_cached(to) ||
-	    (from && from->sa_family != to->sa_family))
-		return vs__real.sendmsg(fd, m, flags) < 0 ? -errno :
-							    (ssize_t)len;
-	if (m->msg_iovlen == 1) {
+		d->from = vs__sk_unmap((struct sockaddr *)&d->src, &d->fb);
+	return asked < 0 || !via_port_cached(d->to) ||
+	       (d->from && d->from->sa_family != d->to->sa_family);
+}
+
+static ssize_t
+kernel_send(int fd, const struct msghdr *m, int flags, size_t len)
+{
+	return vs__real.sendmsg(fd, m, flags) < 0 ? -errno : (ssize_t)len;
+}
+
+/*
+ * Sends m (of len bytes) to d, the engine's lock held (and left held):
+ * the datagram's length or an error. A source address the port does not
+ * have is the kernel's, sent with the lock dropped for it. A datagram
+ * of several pieces is gathered into small or an allocation.
+ */
+static ssize_t
+send_locked(int fd, struct vs_sock *s, const struct msghdr *m, int flags,
+	    size_t len, const struct udp_dest *d)
+{
+	char small[2048], *buf = small;
+	size_t off = 0;
+	ssize_t rc;
+
+	if (m->msg_iovlen == 1)
 		buf = m->msg_iov[0].iov_base;
-	} else if (len > sizeof(small) && !(buf = malloc(len))) {
+	else if (len > sizeof(small) && !(buf = malloc(len)))
 		return -ENOBUFS;
-	} else {
+	else
 		for (size_t i = 0; i < m->msg_iovlen; i++) {
 			memcpy(buf + off, m->msg_iov[i].iov_base,
 			       m->msg_iov[i].iov_len);
 			off += m->msg_iov[i].iov_len;
 		}
-	}
-	vs__engine_lock(s->e);
-	rc = vs__udp_sendto(s->udp, buf, len, to, from);
-	vs__engine_unlock(s->e);
-	/* A source address the port does not have: the kernel's. */
-	if (rc == -EADDRNOTAVAIL)
-		rc = vs__real.sendmsg(fd, m, flags) < 0 ? -errno : (ssize_t)len;
+	rc = vs__udp_sendto(s->udp, buf, len, d->to, d->from);
 	if (buf != small && m->msg_iovlen != 1)
 		free(buf);
+	if (rc == -EADDRNOTAVAIL) {
+		vs__engine_unlock(s->e);
+		rc = kernel_send(fd, m, flags, len);
+		vs__engine_lock(s->e);
+	}
 	return rc;
+}
+
+ssize_t
+vs__sk_udp_send(int fd, struct vs_sock *s, const struct msghdr *m, int flags)
+{
+	size_t len = vs__sk_iov_total(m->msg_iov, (int)m->msg_iovlen);
+	struct udp_dest d;
+	int how = udp_dest(s, m, &d);
+	ssize_t rc;
+
+	if (how)
+		return how < 0 ? how : kernel_send(fd, m, flags, len);
+	vs__engine_lock(s->e);
+	rc = send_locked(fd, s, m, flags, len, &d);
+	vs__engine_unlock(s->e);
+	return rc;
+}
+
+/*
+ * sendmmsg: the datagrams vstack sends go under one hold of the engine's
+ * lock, and so leave in one burst (one doorbell, one kick on AF_XDP)
+ * when it is let go; those of the kernel's half go between. As Linux:
+ * the number sent, or the error of the first if none was.
+ */
+int
+vs__sk_udp_sendmmsg(int fd, struct vs_sock *s, struct mmsghdr *v, unsigned n,
+		    int flags)
+{
+	bool locked = false;
+	ssize_t rc = 0;
+	unsigned i;
+
+	if (n > UIO_MAXIOV)
+		n = UIO_MAXIOV;
+	for (i = 0; i < n; i++) {
+		const struct msghdr *m = &v[i].msg_hdr;
+		size_t len = vs__sk_iov_total(m->msg_iov, (int)m->msg_iovlen);
+		struct udp_dest d;
+		int how = udp_dest(s, m, &d);
+
+		if (how && locked) {
+			vs__engine_unlock(s->e);
+			locked = false;
+		}
+		if (how) {
+			rc = how < 0 ? how : kernel_send(fd, m, flags, len);
+		} else {
+			if (!locked)
+				vs__engine_lock(s->e);
+			locked = true;
+			rc = send_locked(fd, s, m, flags, len, &d);
+		}
+		if (rc < 0)
+			break;
+		v[i].msg_len = (unsigned)rc;
+	}
+	if (locked)
+		vs__engine_unlock(s->e);
+	return i ? (int)i : (int)rc;
 }

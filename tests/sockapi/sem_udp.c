@@ -63,6 +63,87 @@ recv_from(const char *what, int fd, size_t n, int flags)
 	addr("  from", &ss, true);
 }
 
+/* "what: n" and each message's length (and, received, its text) */
+static void
+say_msgs(const char *what, int n, const struct mmsghdr *v, bool in)
+{
+	say(what, n);
+	for (int i = 0; i < n; i++)
+		if (in)
+			printf("  %d: %u \"%.*s\"%s\n", i, v[i].msg_len,
+			       (int)v[i].msg_len,
+			       (const char *)v[i].msg_hdr.msg_iov->iov_base,
+			       v[i].msg_hdr.msg_flags & MSG_TRUNC ?
+				       " MSG_TRUNC" :
+				       "");
+		else
+			printf("  %d: %u\n", i, v[i].msg_len);
+}
+
+static void
+batches(const struct sockaddr_in *p4)
+{
+	static char big[70000], in[8][64];
+	static const char *words[] = { "one",  "two", "three", "four",
+				       "five", "six", "seven", "eight" };
+	struct sockaddr_in any = { .sin_family = AF_INET,
+				   .sin_port = htons(7003) };
+	struct sockaddr_storage from[8];
+	struct iovec out[8], iv[8], two[2] = { { "gath", 4 }, { "ered", 4 } };
+	struct mmsghdr v[8], r[8];
+	struct timeval tv = { 0, 200000 };
+	struct timespec tmo = { 0, 0 };
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+
+	say("bind", bind(u, (struct sockaddr *)&any, sizeof(any)));
+	memset(v, 0, sizeof(v));
+	for (int i = 0; i < 8; i++) {
+		out[i] = (struct iovec){ (void *)words[i], strlen(words[i]) };
+		v[i].msg_hdr.msg_iov = &out[i];
+		v[i].msg_hdr.msg_iovlen = 1;
+		v[i].msg_hdr.msg_name = (void *)p4;
+		v[i].msg_hdr.msg_namelen = sizeof(*p4);
+	}
+	v[7].msg_hdr.msg_iov = two; /* several pieces: one datagram */
+	v[7].msg_hdr.msg_iovlen = 2;
+	for (int i = 0; i < 8; i++) {
+		iv[i] = (struct iovec){ in[i], i == 5 ? 2 : sizeof(in[i]) };
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].msg_hdr.msg_iov = &iv[i];
+		r[i].msg_hdr.msg_iovlen = 1;
+		r[i].msg_hdr.msg_name = &from[i];
+		r[i].msg_hdr.msg_namelen = sizeof(from[i]);
+	}
+	say_msgs("sendmmsg 8", sendmmsg(u, v, 8, 0), v, false);
+	/* Blocking, no MSG_WAITFORONE: it waits for all eight. The sixth
+	 * has 2 bytes of room. */
+	say_msgs("recvmmsg 8", recvmmsg(u, r, 8, 0, NULL), r, true);
+	addr("  from", &from[0], true);
+	say("recvmmsg empty DONTWAIT", recvmmsg(u, r, 8, MSG_DONTWAIT, NULL));
+	say_msgs("sendmmsg 1", sendmmsg(u, v, 1, 0), v, false);
+	say_msgs("recvmmsg MSG_WAITFORONE",
+		 recvmmsg(u, r, 8, MSG_WAITFORONE, NULL), r, true);
+	/* SO_RCVTIMEO ends the wait for the second. */
+	setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	say_msgs("sendmmsg 1", sendmmsg(u, v + 1, 1, 0), v + 1, false);
+	say_msgs("recvmmsg 4, SO_RCVTIMEO", recvmmsg(u, r, 4, 0, NULL), r,
+		 true);
+	/* tmo is looked at after each datagram: 0 ends the call after one. */
+	say_msgs("sendmmsg 2", sendmmsg(u, v + 2, 2, 0), v + 2, false);
+	wait_in(u);
+	say_msgs("recvmmsg 8, timeout 0", recvmmsg(u, r, 8, 0, &tmo), r, true);
+	say_msgs("recvmmsg 8, WAITFORONE",
+		 recvmmsg(u, r, 8, MSG_WAITFORONE, NULL), r, true);
+	/* A datagram too large: the ones before it go, it fails, none after. */
+	out[1] = (struct iovec){ big, sizeof(big) };
+	say_msgs("sendmmsg 3, the second too large", sendmmsg(u, v, 3, 0), v,
+		 false);
+	say("sendmmsg 1 too large", sendmmsg(u, v + 1, 1, 0));
+	say_msgs("recvmmsg 1", recvmmsg(u, r, 1, 0, NULL), r, true);
+	say("recvmmsg empty", recvmmsg(u, r, 8, 0, NULL));
+	close(u);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -151,6 +232,9 @@ main(int argc, char **argv)
 	recv_from("recv on dup", d, 64, 0);
 	close(d);
 	close(ep);
+
+	printf("== batches: sendmmsg, recvmmsg\n");
+	batches(&p4);
 
 	printf("== unbound socket: bound by its first sendto\n");
 	u = socket(AF_INET, SOCK_DGRAM, 0);
