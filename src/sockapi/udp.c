@@ -333,11 +333,15 @@ dq_take(struct vs_sock *s, struct msghdr *m, int flags)
 	return (ssize_t)(flags & MSG_TRUNC ? dlen : got);
 }
 
-ssize_t
-vs__sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
+/* recvmsg; *kernel: whether the datagram came from the kernel half. */
+static ssize_t
+dgram_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags, bool *kernel)
 {
+	bool waited = false;
+
 	flags &= ~MSG_WAITFORONE;
 	for (;;) {
+		bool nb = atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT);
 		ssize_t got;
 		int rc;
 
@@ -346,20 +350,35 @@ vs__sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
 		vs__engine_unlock(s->e);
 		if (got >= 0)
 			return got;
-		if (s->kernel_too) { /* loopback datagrams, to the kernel's half */
+		/* The kernel half (loopback datagrams) is read before EAGAIN
+		 * and after a wait, whose sleep polls its fd: a blocking
+		 * call that finds vstack's queue empty makes no failing
+		 * syscall for it first (its wait spins on vstack's queue,
+		 * then sleeps on both). */
+		if (s->kernel_too && (nb || waited)) {
 			ssize_t k =
 				vs__real.recvmsg(fd, m, flags | MSG_DONTWAIT);
 
+			*kernel = k >= 0;
 			if (k >= 0 || errno != EAGAIN)
 				return k >= 0 ? k : -errno;
 		}
-		if (atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT))
+		if (nb)
 			return -EAGAIN;
+		waited = true;
 		rc = vs__sk_wait_for(s, EPOLLIN, s->kernel_too ? fd : -1,
 				     POLLIN, s->rcvtimeo_ms);
 		if (rc)
 			return rc;
 	}
+}
+
+ssize_t
+vs__sk_udp_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags)
+{
+	bool kernel = false;
+
+	return dgram_recv(fd, s, m, flags, &kernel);
 }
 
 /*
@@ -377,7 +396,7 @@ vs__sk_udp_recvmmsg(int fd, struct vs_sock *s, struct mmsghdr *v, unsigned n,
 {
 	uint64_t end_ns = 0;
 	unsigned got = 0;
-	bool over = false;
+	bool over = false, kernel = false;
 
 	if (tmo) {
 		if (tmo->tv_sec < 0 || tmo->tv_nsec < 0 ||
@@ -391,7 +410,6 @@ vs__sk_udp_recvmmsg(int fd, struct vs_sock *s, struct mmsghdr *v, unsigned n,
 		n = UIO_MAXIOV;
 	while (got < n && !over) {
 		ssize_t k;
-		int f = flags;
 
 		vs__engine_lock(s->e);
 		while (got < n && !over &&
@@ -403,9 +421,19 @@ vs__sk_udp_recvmmsg(int fd, struct vs_sock *s, struct mmsghdr *v, unsigned n,
 		vs__engine_unlock(s->e);
 		if (got == n || over)
 			break;
-		if (got && (flags & MSG_WAITFORONE))
-			f |= MSG_DONTWAIT;
-		k = vs__sk_udp_recv(fd, s, &v[got].msg_hdr, f);
+		/* Not waiting for more: what vstack's queue had is the
+		 * batch, unless the batch so far came from the kernel half
+		 * (loopback datagrams), whose queue is read on. Nothing
+		 * else asks the kernel half here: a failing syscall per call
+		 * would cost more than the batch saves. */
+		if (got && ((flags & (MSG_WAITFORONE | MSG_DONTWAIT)) ||
+			    atomic_load(&s->nonblock))) {
+			if (!kernel)
+				break;
+			flags |= MSG_DONTWAIT;
+		}
+		kernel = false;
+		k = dgram_recv(fd, s, &v[got].msg_hdr, flags, &kernel);
 		if (k < 0) {
 			if (!got)
 				return (int)k;
