@@ -166,7 +166,8 @@ main(int argc, char **argv)
 		return client(argv[2], atoi(argv[3]), atoi(argv[4]),
 			      atol(argv[5]),
 			      argc == 7 ? (size_t)atol(argv[6]) : 64);
-	fprintf(stderr, "usage: udp_echo server PORT BATCH\n"
-			"       udp_echo client ADDR PORT WINDOW COUNT [SIZE]\n");
+	fprintf(stderr,
+		"usage: udp_echo server PORT BATCH\n"
+		"       udp_echo client ADDR PORT WINDOW COUNT [SIZE]\n");
 	return 2;
 }

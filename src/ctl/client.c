@@ -96,15 +96,16 @@ vs__ctl_pick(const char *dir, int want, int *pid, char *err, size_t errlen)
 }
 
 int
-vs__ctl_ask(const char *dir, int pid, const char *req, char **reply, char *err,
-	    size_t errlen)
+vs__ctl_ask_parts(const char *dir, int pid, const char *req,
+		  int (*fn)(void *ctx, char *text, size_t len), void *ctx,
+		  char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char *buf = malloc(VS_CTL_MAX + 1);
+	bool more = true;
 	size_t len;
 	int fd, rc;
 
-	*reply = NULL;
 	if (!buf)
 		return -ENOMEM;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%d.sock", dir, pid);
@@ -120,32 +121,83 @@ vs__ctl_ask(const char *dir, int pid, const char *req, char **reply, char *err,
 	/* A server that refuses answers before reading: the request may
 	 * meet a closed socket (EPIPE) with the reply already waiting. */
 	rc = vs__ctl_send(fd, VS_CTL_REQUEST, req, strlen(req));
-	if (!rc || rc == -EPIPE || rc == -ECONNRESET)
-		rc = vs__ctl_recv(fd, VS_CTL_REPLY, buf, VS_CTL_MAX + 1, &len,
-				  TIMEOUT_MS, err, errlen);
-	if (rc && rc != -EPROTO)
+	if (rc && rc != -EPIPE && rc != -ECONNRESET)
+		goto failed;
+	for (bool first = true; more; first = false) {
+		char *text = buf;
+
+		rc = vs__ctl_recv_part(fd, buf, VS_CTL_MAX + 1, &len,
+				       TIMEOUT_MS, &more, err, errlen);
+		if (rc)
+			goto failed;
+		/* An error may also end a reply sent in parts. */
+		if (!strncmp(buf, "error: ", 7)) {
+			snprintf(err, errlen, "process %d: %.*s", pid,
+				 (int)strcspn(buf + 7, "\n"), buf + 7);
+			rc = -EREMOTEIO;
+			goto out;
+		}
+		if (first && strncmp(buf, "ok\n", 3)) {
+			snprintf(err, errlen,
+				 "process %d: a reply neither ok nor error",
+				 pid);
+			rc = -EPROTO;
+			goto out;
+		}
+		if (first) {
+			text += 3;
+			len -= 3;
+		}
+		rc = fn(ctx, text, len);
+		if (rc) {
+			snprintf(err, errlen, "process %d: %s", pid,
+				 rc == -EPROTO ? "a reply that is not a table" :
+						 strerror(-rc));
+			goto out;
+		}
+	}
+	goto out;
+failed:
+	if (rc != -EPROTO)
 		snprintf(err, errlen, "process %d: %s", pid, strerror(-rc));
-	if (rc)
-		goto out;
-	if (!strncmp(buf, "error: ", 7)) {
-		snprintf(err, errlen, "process %d: %.*s", pid,
-			 (int)strcspn(buf + 7, "\n"), buf + 7);
-		rc = -EREMOTEIO;
-		goto out;
-	}
-	if (strncmp(buf, "ok\n", 3)) {
-		snprintf(err, errlen,
-			 "process %d: a reply neither ok nor error", pid);
-		rc = -EPROTO;
-		goto out;
-	}
-	memmove(buf, buf + 3, len - 2);
-	*reply = buf;
-	buf = NULL;
 out:
 	if (fd >= 0)
 		close(fd);
 	free(buf);
+	return rc;
+}
+
+struct whole {
+	char *p;
+	size_t len;
+};
+
+static int
+append(void *ctx, char *text, size_t len)
+{
+	struct whole *w = ctx;
+	char *p = realloc(w->p, w->len + len + 1);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p + w->len, text, len + 1);
+	w->p = p;
+	w->len += len;
+	return 0;
+}
+
+int
+vs__ctl_ask(const char *dir, int pid, const char *req, char **reply, char *err,
+	    size_t errlen)
+{
+	struct whole w = { 0 };
+	int rc = vs__ctl_ask_parts(dir, pid, req, append, &w, err, errlen);
+
+	if (rc) {
+		free(w.p);
+		w.p = NULL;
+	}
+	*reply = w.p;
 	return rc;
 }
 
@@ -237,44 +289,71 @@ json_str(FILE *out, const char *s)
 }
 
 void
-vs__ctl_print(const struct vs_ctl_table *t, bool json, FILE *out)
+vs__ctl_print_begin(struct vs_ctl_printer *p, bool json, FILE *out)
 {
-	if (json) {
-		fputc('[', out);
-		for (unsigned r = 0; r < t->nrows; r++) {
-			fprintf(out, "%s{", r ? ",\n " : "");
-			for (unsigned c = 0; c < t->ncols; c++) {
-				fputs(c ? ", " : "", out);
-				json_str(out, t->head[c]);
-				fputs(": ", out);
-				if (number(t->rows[r][c]))
-					fputs(t->rows[r][c], out);
-				else
-					json_str(out, t->rows[r][c]);
-			}
-			fputc('}', out);
-		}
-		fputs("]\n", out);
-		return;
-	}
-	{
-		size_t w[VS_CTL_COLS];
+	memset(p, 0, sizeof(*p));
+	p->json = json;
+	p->out = out;
+}
 
-		for (unsigned c = 0; c < t->ncols; c++) {
-			w[c] = strlen(t->head[c]);
+void
+vs__ctl_print_rows(struct vs_ctl_printer *p, const struct vs_ctl_table *t)
+{
+	FILE *out = p->out;
+
+	if (!p->started) { /* the widths of the first rows, and the header */
+		p->started = true;
+		for (unsigned c = 0; c < t->ncols && c < VS_CTL_COLS; c++) {
+			p->w[c] = strlen(t->head[c]);
 			for (unsigned r = 0; r < t->nrows; r++)
-				if (strlen(t->rows[r][c]) > w[c])
-					w[c] = strlen(t->rows[r][c]);
+				if (strlen(t->rows[r][c]) > p->w[c])
+					p->w[c] = strlen(t->rows[r][c]);
 		}
-		for (unsigned c = 0; c < t->ncols; c++)
-			fprintf(out, "%-*s%s", (int)w[c], t->head[c],
-				c + 1 < t->ncols ? "  " : "\n");
-		for (unsigned r = 0; r < t->nrows; r++)
+		if (p->json)
+			fputc('[', out);
+		else
 			for (unsigned c = 0; c < t->ncols; c++)
-				fprintf(out,
-					number(t->rows[r][c]) ? "%*s%s" :
-								"%-*s%s",
-					(int)w[c], t->rows[r][c],
+				fprintf(out, "%-*s%s", (int)p->w[c], t->head[c],
 					c + 1 < t->ncols ? "  " : "\n");
 	}
+	for (unsigned r = 0; r < t->nrows; r++, p->nrows++) {
+		if (p->json)
+			fprintf(out, "%s{", p->nrows ? ",\n " : "");
+		for (unsigned c = 0; c < t->ncols; c++) {
+			const char *v = t->rows[r][c];
+
+			if (!p->json) {
+				fprintf(out, number(v) ? "%*s%s" : "%-*s%s",
+					(int)p->w[c], v,
+					c + 1 < t->ncols ? "  " : "\n");
+				continue;
+			}
+			fputs(c ? ", " : "", out);
+			json_str(out, t->head[c]);
+			fputs(": ", out);
+			if (number(v))
+				fputs(v, out);
+			else
+				json_str(out, v);
+		}
+		if (p->json)
+			fputc('}', out);
+	}
+}
+
+void
+vs__ctl_print_end(struct vs_ctl_printer *p)
+{
+	if (p->json)
+		fputs(p->started ? "]\n" : "[]\n", p->out);
+}
+
+void
+vs__ctl_print(const struct vs_ctl_table *t, bool json, FILE *out)
+{
+	struct vs_ctl_printer p;
+
+	vs__ctl_print_begin(&p, json, out);
+	vs__ctl_print_rows(&p, t);
+	vs__ctl_print_end(&p);
 }

@@ -81,9 +81,10 @@ read_all(int fd, void *p, size_t n, uint64_t deadline_ms)
 	return 0;
 }
 
-int
-vs__ctl_recv(int fd, int kind, char *buf, size_t cap, size_t *len,
-	     int timeout_ms, char *err, size_t errlen)
+/* A message of kind, or (part_ok) a part, whose kind goes to *got. */
+static int
+recv_msg(int fd, int kind, bool part_ok, int *got, char *buf, size_t cap,
+	 size_t *len, int timeout_ms, char *err, size_t errlen)
 {
 	uint64_t deadline = vs__now_ms() + (uint64_t)timeout_ms;
 	uint8_t h[VS_CTL_HDR];
@@ -104,7 +105,9 @@ vs__ctl_recv(int fd, int kind, char *buf, size_t cap, size_t *len,
 			 VS_CTL_VERSION);
 		return -EPROTO;
 	}
-	if (h[5] != kind || h[6] || h[7]) {
+	*got = h[5];
+	if ((h[5] != kind && !(part_ok && h[5] == VS_CTL_PART)) || h[6] ||
+	    h[7]) {
 		snprintf(err, errlen, "a message of kind %u, %u expected", h[5],
 			 kind);
 		return -EPROTO;
@@ -120,6 +123,27 @@ vs__ctl_recv(int fd, int kind, char *buf, size_t cap, size_t *len,
 	buf[n] = 0;
 	*len = n;
 	return 0;
+}
+
+int
+vs__ctl_recv(int fd, int kind, char *buf, size_t cap, size_t *len,
+	     int timeout_ms, char *err, size_t errlen)
+{
+	int got;
+
+	return recv_msg(fd, kind, false, &got, buf, cap, len, timeout_ms, err,
+			errlen);
+}
+
+int
+vs__ctl_recv_part(int fd, char *buf, size_t cap, size_t *len, int timeout_ms,
+		  bool *more, char *err, size_t errlen)
+{
+	int got = 0, rc = recv_msg(fd, VS_CTL_REPLY, true, &got, buf, cap, len,
+				   timeout_ms, err, errlen);
+
+	*more = got == VS_CTL_PART;
+	return rc;
 }
 
 /* The next space-separated word of p[*i..len): [start, end). */

@@ -12,7 +12,9 @@
  * spaces, at most 16 arguments ("conns", "set loglevel=debug"). A reply is
  * "ok\n" then a table, or "error: MESSAGE\n": the table's first line
  * names its columns, each further line is a row, fields separated by
- * tabs.
+ * tabs. A reply longer than one message (conns: any number of rows)
+ * comes in parts: messages of kind 3, each whole lines, then the last of
+ * kind 2; their payloads in order are the reply.
  *
  * Owns nothing but the message format. Must never: accept a message it
  * did not check whole (magic, version, kind, reserved bytes, length,
@@ -30,7 +32,7 @@
 #define VS_CTL_MAX 65536 /* payload bytes */
 #define VS_CTL_ARGS 16
 
-enum { VS_CTL_REQUEST = 1, VS_CTL_REPLY = 2 };
+enum { VS_CTL_REQUEST = 1, VS_CTL_REPLY = 2, VS_CTL_PART = 3 };
 
 struct vs_ctl_req {
 	char cmd[32];
@@ -48,6 +50,9 @@ int vs__ctl_send(int fd, int kind, const char *payload, size_t len);
  * -EPROTO (not a message of ours: err says why), -ETIMEDOUT, -errno. */
 int vs__ctl_recv(int fd, int kind, char *buf, size_t cap, size_t *len,
 		 int timeout_ms, char *err, size_t errlen);
+/* A reply's next message, a part (*more true) or the last. */
+int vs__ctl_recv_part(int fd, char *buf, size_t cap, size_t *len,
+		      int timeout_ms, bool *more, char *err, size_t errlen);
 /* Parses a request's text; 0 or -EINVAL with err saying what is wrong. */
 int vs__ctl_parse(const char *p, size_t len, struct vs_ctl_req *r, char *err,
 		  size_t errlen);

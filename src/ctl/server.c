@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -72,19 +73,99 @@ engine(const struct vs_ctl_view *v, unsigned i)
 
 /* --- connections, listed by each engine on its own thread --- */
 
+/*
+ * A reply that may outgrow one message (conns): what is in `out` goes to
+ * the client as a part whenever another row might not fit; the first
+ * part starts with "ok\n", and serve() sends the rest as the last
+ * message. A client that stops reading ends it (each message has
+ * CLIENT_TIMEOUT_MS, the whole STREAM_TIMEOUT_MS).
+ */
+#define STREAM_TIMEOUT_MS 10000
+#define ROW_MAX 512 /* a row of conns: two IPv6 endpoints and some */
+
+struct stream {
+	int fd;
+	bool parts; /* some were sent: serve() sends no "ok\n" */
+	bool broken; /* the client went, or is too slow: stop */
+	uint64_t until_ms;
+};
+
+/* Sends out as a part if n more bytes might not fit in the message. */
+static void
+stream_room(struct stream *st, struct vs_ctl_buf *out, size_t n)
+{
+	struct vs_ctl_buf part = { 0 };
+
+	if (!st || st->broken || out->len + n + 3 <= VS_CTL_MAX)
+		return;
+	if (!st->parts)
+		vs__ctl_printf(&part, "ok\n");
+	vs__ctl_printf(&part, "%.*s", (int)out->len, out->p ? out->p : "");
+	if (part.failed || vs__now_ms() > st->until_ms ||
+	    vs__ctl_send(st->fd, VS_CTL_PART, part.p, part.len))
+		st->broken = true;
+	st->parts = true;
+	out->len = 0;
+	vs__ctl_buf_free(&part);
+}
+
+/* What vstackctl conns asks for. */
+struct conns_query {
+	char state[16]; /* as ss names it ("ESTAB"), any case; "": any */
+	long port; /* local or peer; -1: any */
+	struct sockaddr_storage peer; /* the peer's address; family 0: any */
+	bool summary; /* counts, not rows */
+};
+
+/* Counts of a summary: (proto, state) pairs, as few as the states. */
+#define SUM_KINDS 16
+struct sum {
+	unsigned n;
+	struct {
+		bool udp;
+		const char *state; /* report.c's names: compared by value */
+		uint64_t count;
+	} k[SUM_KINDS];
+};
+
+static void
+sum_add(struct sum *s, bool udp, const char *state, uint64_t count)
+{
+	unsigned i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->k[i].udp == udp && !strcmp(s->k[i].state, state))
+			break;
+	if (i == s->n) {
+		if (s->n == SUM_KINDS)
+			return;
+		s->k[s->n].udp = udp;
+		s->k[s->n].state = state;
+		s->k[s->n++].count = 0;
+	}
+	s->k[i].count += count;
+}
+
+/* One engine's page of rows (or its counts), made on its thread. */
+#define SNAP_TEXT (256u << 10)
 struct snap {
 	_Atomic int refs; /* the server's and the engine's */
 	sem_t done;
 	struct vs_engine *e;
 	const char *dev;
-	struct vs_ctl_buf out;
+	const struct conns_query *q;
+	unsigned skip, took;
+	bool full; /* the page ended before the engine's connections */
+	char *text;
+	size_t len;
+	struct sum sum;
 };
 
 static void
 snap_put(struct snap *s)
 {
 	if (atomic_fetch_sub(&s->refs, 1) == 1) {
-		vs__ctl_buf_free(&s->out);
+		free(s->text);
 		sem_destroy(&s->done);
 		free(s);
 	}
@@ -105,17 +186,55 @@ ep_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 		 vs__sa_port((const struct sockaddr *)ss));
 }
 
-static void
+static bool
+conn_matches(const struct conns_query *q, const struct vs_conn_info *ci)
+{
+	if (q->state[0] && strcasecmp(q->state, ci->state))
+		return false;
+	if (q->port >= 0 &&
+	    vs__sa_port((const struct sockaddr *)&ci->local) != q->port &&
+	    (!ci->peer.ss_family ||
+	     vs__sa_port((const struct sockaddr *)&ci->peer) != q->port))
+		return false;
+	if (q->peer.ss_family) {
+		const struct sockaddr *a = (const struct sockaddr *)&q->peer,
+				      *b = (const struct sockaddr *)&ci->peer;
+
+		if (a->sa_family != b->sa_family ||
+		    memcmp(vs__sa_addr(a), vs__sa_addr(b),
+			   a->sa_family == AF_INET ? 4 : 16))
+			return false;
+	}
+	return true;
+}
+
+/* The engine's walk (vs__engine_conns): true while the page has room. */
+static bool
 snap_one(void *arg, const struct vs_conn_info *ci)
 {
 	struct snap *s = arg;
 	char l[64], r[64];
+	int n;
 
+	if (!conn_matches(s->q, ci))
+		return true;
+	if (s->q->summary) {
+		sum_add(&s->sum, ci->udp, ci->state, 1);
+		return true;
+	}
+	if (s->len + ROW_MAX > SNAP_TEXT) {
+		s->full = true;
+		return false;
+	}
 	ep_str(&ci->local, l, sizeof(l));
 	ep_str(&ci->peer, r, sizeof(r));
-	vs__ctl_printf(&s->out, "%s\t%s\t%s\t%s\t%u\t%u\t%u\t%s\n",
-		       ci->udp ? "udp" : "tcp", ci->state, l, r, ci->send_q,
-		       ci->recv_q, vs__engine_queue(s->e), s->dev);
+	n = snprintf(s->text + s->len, ROW_MAX,
+		     "%s\t%s\t%s\t%s\t%u\t%u\t%u\t%s\n",
+		     ci->udp ? "udp" : "tcp", ci->state, l, r, ci->send_q,
+		     ci->recv_q, vs__engine_queue(s->e), s->dev);
+	if (n > 0 && n < ROW_MAX)
+		s->len += (size_t)n;
+	return true;
 }
 
 /* On the engine's thread, its lock held (a call from its ring). */
@@ -124,50 +243,174 @@ snap_run(void *arg)
 {
 	struct snap *s = arg;
 
-	vs__engine_conns(s->e, snap_one, s);
+	s->took = vs__engine_conns(s->e, s->skip, snap_one, s);
 	sem_post(&s->done);
 	snap_put(s);
 }
 
-static void
-cmd_conns(struct vs_ctl_buf *out)
+/* Engine e's page from skip on, held for the caller (snap_put), or NULL
+ * if the engine did not answer in SNAP_TIMEOUT_MS. */
+static struct snap *
+snap_take(struct vs_engine *e, const char *dev, const struct conns_query *q,
+	  unsigned skip)
 {
-	vs__ctl_printf(
-		out,
-		"proto\tstate\tlocal\tpeer\tsend_q\trecv_q\tcore\tdevice\n");
+	struct snap *s = calloc(1, sizeof(*s));
+	struct timespec until;
+	int rc;
+
+	if (!s || !(s->text = malloc(q->summary ? 1 : SNAP_TEXT))) {
+		free(s);
+		return NULL;
+	}
+	atomic_init(&s->refs, 2);
+	sem_init(&s->done, 0, 0);
+	s->e = e;
+	s->dev = dev;
+	s->q = q;
+	s->skip = skip;
+	if (vs__engine_call(e, snap_run, s)) {
+		snap_put(s);
+		snap_put(s);
+		return NULL;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += SNAP_TIMEOUT_MS / 1000;
+	do
+		rc = sem_timedwait(&s->done, &until);
+	while (rc && errno == EINTR);
+	if (rc) { /* the engine may still write to s: it keeps its ref */
+		vs_warn("control: engine %u did not answer in %d ms",
+			vs__engine_queue(e), SNAP_TIMEOUT_MS);
+		snap_put(s);
+		return NULL;
+	}
+	return s;
+}
+
+static const char *
+conns_parse(const struct vs_ctl_req *r, struct conns_query *q, char *why,
+	    size_t whylen)
+{
+	static const char *const keys[] = { "state", "port", "peer",
+					    "summary" };
+	const char *bad = vs__ctl_unknown_arg(r, keys, VS_ARRAY_SIZE(keys)),
+		   *state = vs__ctl_arg(r, "state"),
+		   *port = vs__ctl_arg(r, "port"),
+		   *peer = vs__ctl_arg(r, "peer"),
+		   *summary = vs__ctl_arg(r, "summary");
+	char *end;
+
+	memset(q, 0, sizeof(*q));
+	q->port = -1;
+	if (bad) {
+		snprintf(why, whylen,
+			 "conns takes state=, port=, peer=, summary=1, not "
+			 "'%.40s'",
+			 bad);
+		return why;
+	}
+	if (state && snprintf(q->state, sizeof(q->state), "%s", state) >=
+			     (int)sizeof(q->state)) {
+		snprintf(why, whylen, "bad state '%.40s'", state);
+		return why;
+	}
+	if (port && ((q->port = strtol(port, &end, 10)) < 0 ||
+		     q->port > 65535 || *end || !*port)) {
+		snprintf(why, whylen, "bad port '%.40s'", port);
+		return why;
+	}
+	if (peer) {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&q->peer;
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&q->peer;
+
+		if (inet_pton(AF_INET, peer, &a4->sin_addr) == 1) {
+			a4->sin_family = AF_INET;
+		} else if (inet_pton(AF_INET6, peer, &a6->sin6_addr) == 1) {
+			a6->sin6_family = AF_INET6;
+		} else {
+			snprintf(why, whylen, "bad peer address '%.60s'", peer);
+			return why;
+		}
+	}
+	q->summary = summary && strcmp(summary, "0");
+	return NULL;
+}
+
+static void
+sum_print(struct vs_ctl_buf *out, const char *core, const struct sum *s)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		vs__ctl_printf(out, "%s\t%s\t%s\t%" PRIu64 "\n", core,
+			       s->k[i].udp ? "udp" : "tcp", s->k[i].state,
+			       s->k[i].count);
+}
+
+/*
+ * conns: every connection of every engine, in pages of SNAP_TEXT that
+ * each engine makes on its thread (a page holds it for its own rows and
+ * the walk to them) and that go out as parts of the reply; or, with
+ * summary=1, counts by core, protocol and state, then for all cores.
+ */
+static const char *
+cmd_conns(const struct vs_ctl_req *r, struct stream *st, struct vs_ctl_buf *out,
+	  char *why, size_t whylen)
+{
+	struct conns_query q;
+	struct sum all = { 0 };
+	const char *fail = conns_parse(r, &q, why, whylen);
+
+	if (fail)
+		return fail;
+	vs__ctl_printf(out, q.summary ?
+				    "core\tproto\tstate\tcount\n" :
+				    "proto\tstate\tlocal\tpeer\tsend_q\trecv_"
+				    "q\tcore\tdevice\n");
 	for (unsigned v = 0; v < S.nviews; v++)
 		for (unsigned i = 0; i < S.views[v]->n; i++) {
-			struct snap *s = calloc(1, sizeof(*s));
-			struct timespec until;
-			int rc;
+			struct vs_engine *e = engine(S.views[v], i);
+			const char *dev =
+				vs__port_info(S.views[v]->port)->device;
+			unsigned skip = 0;
+			bool more = true;
 
-			if (!s) {
-				out->failed = true;
-				return;
-			}
-			atomic_init(&s->refs, 2);
-			sem_init(&s->done, 0, 0);
-			s->e = engine(S.views[v], i);
-			s->dev = vs__port_info(S.views[v]->port)->device;
-			if (vs__engine_call(s->e, snap_run, s)) {
+			while (more && !(st && st->broken)) {
+				struct snap *s = snap_take(e, dev, &q, skip);
+				char core[16];
+
+				if (!s)
+					break;
+				more = s->full;
+				skip += s->took;
+				snprintf(core, sizeof(core), "%u",
+					 vs__engine_queue(e));
+				sum_print(out, core, &s->sum);
+				for (size_t at = 0; at < s->len;) {
+					size_t n =
+						strcspn(s->text + at, "\n") + 1;
+
+					stream_room(st, out, n);
+					vs__ctl_printf(out, "%.*s", (int)n,
+						       s->text + at);
+					at += n;
+				}
+				for (unsigned k = 0; k < s->sum.n; k++)
+					sum_add(&all, s->sum.k[k].udp,
+						s->sum.k[k].state,
+						s->sum.k[k].count);
 				snap_put(s);
-				snap_put(s);
-				continue;
 			}
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += SNAP_TIMEOUT_MS / 1000;
-			do
-				rc = sem_timedwait(&s->done, &until);
-			while (rc && errno == EINTR);
-			if (!rc) /* the engine is done with out */
-				vs__ctl_printf(out, "%.*s", (int)s->out.len,
-					       s->out.p ? s->out.p : "");
-			else
-				vs_warn("control: engine %u did not answer in %d ms",
-					vs__engine_queue(s->e),
-					SNAP_TIMEOUT_MS);
-			snap_put(s);
 		}
+	if (q.summary) {
+		uint64_t total = 0;
+
+		sum_print(out, "all", &all);
+		for (unsigned k = 0; k < all.n; k++)
+			total += all.k[k].count;
+		vs__ctl_printf(out, "all\tall\tall\t%" PRIu64 "\n", total);
+	}
+	if (st && st->broken)
+		return "the reply was not read in time";
+	return NULL;
 }
 
 /* --- counters (a snapshot per engine, read without its lock) --- */
@@ -761,19 +1004,20 @@ peer_net_admin(pid_t pid)
 }
 
 static const char *
-dispatch(const struct vs_ctl_req *r, pid_t peer, struct vs_ctl_buf *out,
-	 char *why, size_t whylen)
+dispatch(const struct vs_ctl_req *r, pid_t peer, struct stream *st,
+	 struct vs_ctl_buf *out, char *why, size_t whylen)
 {
 	static const struct {
 		const char *name;
 		void (*fn)(struct vs_ctl_buf *out);
 	} plain[] = {
 		{ "info", cmd_info },	    { "stats", cmd_stats },
-		{ "snmp", cmd_snmp },	    { "conns", cmd_conns },
-		{ "config", cmd_config },   { "latency", cmd_latency },
-		{ "flow_list", flow_list },
+		{ "snmp", cmd_snmp },	    { "config", cmd_config },
+		{ "latency", cmd_latency }, { "flow_list", flow_list },
 	};
 
+	if (!strcmp(r->cmd, "conns"))
+		return cmd_conns(r, st, out, why, whylen);
 	for (size_t i = 0; i < VS_ARRAY_SIZE(plain); i++)
 		if (!strcmp(r->cmd, plain[i].name)) {
 			if (r->nargs) {
@@ -841,6 +1085,7 @@ serve(int fd)
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
 	struct vs_ctl_buf out = { 0 };
+	struct stream st = { .fd = fd };
 	struct vs_ctl_req r;
 	static char req[VS_CTL_MAX + 1];
 	char err[200], why[200];
@@ -876,9 +1121,10 @@ serve(int fd)
 		fail = err;
 	} else {
 		pthread_mutex_lock(&S.lock);
-		fail = S.nviews ?
-			       dispatch(&r, cred.pid, &out, why, sizeof(why)) :
-			       "no engines running";
+		st.until_ms = vs__now_ms() + STREAM_TIMEOUT_MS;
+		fail = S.nviews ? dispatch(&r, cred.pid, &st, &out, why,
+					   sizeof(why)) :
+				  "no engines running";
 		pthread_mutex_unlock(&S.lock);
 		if (!fail && out.failed)
 			fail = "reply too large or out of memory";
@@ -893,8 +1139,9 @@ reply:
 	} else {
 		struct vs_ctl_buf ok = { 0 };
 
-		vs__ctl_printf(&ok, "ok\n%.*s", (int)out.len,
-			       out.p ? out.p : "");
+		/* After parts, the last message is the rest of the table. */
+		vs__ctl_printf(&ok, "%s%.*s", st.parts ? "" : "ok\n",
+			       (int)out.len, out.p ? out.p : "");
 		if (ok.failed)
 			vs__ctl_send(fd, VS_CTL_REPLY,
 				     "error: reply too large\n", 23);

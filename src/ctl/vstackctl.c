@@ -114,6 +114,15 @@ parse_target(const struct command *cmd, int argc, char **argv, const char *opts,
 	     struct target *t, int (*own)(int c, const char *arg, void *ctx),
 	     void *ctx)
 {
+	/* Long names of some commands' options (their own() takes them). */
+	static const struct option longs[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "state", required_argument, NULL, 'S' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "peer", required_argument, NULL, 'a' },
+		{ "summary", no_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
 	char optstring[32];
 	char *end;
 	int c;
@@ -121,7 +130,7 @@ parse_target(const struct command *cmd, int argc, char **argv, const char *opts,
 	memset(t, 0, sizeof(*t));
 	snprintf(optstring, sizeof(optstring), "+hjp:%s", opts);
 	optind = 1;
-	while ((c = getopt(argc, argv, optstring)) != -1) {
+	while ((c = getopt_long(argc, argv, optstring, longs, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			cmd_help(cmd, stdout);
@@ -191,10 +200,106 @@ simple(const struct command *cmd, int argc, char **argv, const char *req)
 	return 0;
 }
 
+struct conns_opts {
+	char req[512];
+	size_t len;
+};
+
+static int
+conns_opt(int c, const char *arg, void *ctx)
+{
+	struct conns_opts *o = ctx;
+	const char *key = c == 'S' ? "state" :
+			  c == 'P' ? "port" :
+			  c == 'a' ? "peer" :
+			  c == 's' ? "summary" :
+				     NULL;
+	int n;
+
+	if (!key)
+		return -1;
+	if (c == 's')
+		arg = "1";
+	/* The request's syntax: values of printable ASCII, no spaces. */
+	for (const char *s = arg; *s; s++)
+		if (*s <= ' ' || *s > '~') {
+			fprintf(stderr, "vstackctl: bad value '%s' for --%s\n",
+				arg, key);
+			return -1;
+		}
+	n = snprintf(o->req + o->len, sizeof(o->req) - o->len, " %s=%s", key,
+		     arg);
+	if (n < 0 || (size_t)n >= sizeof(o->req) - o->len ||
+	    strlen(arg) > 120) {
+		fprintf(stderr, "vstackctl: --%s '%s' is too long\n", key, arg);
+		return -1;
+	}
+	o->len += (size_t)n;
+	return 0;
+}
+
+/* A streamed table: each part parsed with the first part's header. */
+struct conns_print {
+	struct vs_ctl_printer pr;
+	char *head;
+};
+
+static int
+conns_part(void *ctx, char *text, size_t len)
+{
+	struct conns_print *c = ctx;
+	struct vs_ctl_table tab;
+	char *buf = text;
+	int rc;
+
+	(void)len;
+	if (!c->head) {
+		c->head = strndup(text, strcspn(text, "\n"));
+		if (!c->head)
+			return -ENOMEM;
+	} else if (asprintf(&buf, "%s\n%s", c->head, text) < 0) {
+		return -ENOMEM;
+	}
+	rc = vs__ctl_table(buf, &tab);
+	if (!rc)
+		vs__ctl_print_rows(&c->pr, &tab);
+	vs__ctl_table_free(&tab);
+	if (buf != text)
+		free(buf);
+	fflush(c->pr.out);
+	return rc;
+}
+
+/* conns: printed as the process sends it, part by part, however many. */
 static int
 run_conns(const struct command *cmd, int argc, char **argv)
 {
-	return simple(cmd, argc, argv, "conns");
+	struct conns_opts o = { .req = "conns", .len = 5 };
+	struct conns_print c = { .head = NULL };
+	struct target t;
+	char err[512];
+	int rc, i = parse_target(cmd, argc, argv, "sS:P:a:", &t, conns_opt, &o);
+
+	if (i < 0 || i != argc) {
+		if (i >= 0)
+			cmd_help(cmd, stderr);
+		return 2;
+	}
+	rc = vs__ctl_pick(t.dir, t.pid, &t.pid, err, sizeof(err));
+	if (!rc) {
+		vs__ctl_print_begin(&c.pr, t.json, stdout);
+		rc = vs__ctl_ask_parts(t.dir, t.pid, o.req, conns_part, &c, err,
+				       sizeof(err));
+		if (!rc)
+			vs__ctl_print_end(&c.pr);
+	}
+	free(c.head);
+	if (rc) {
+		fflush(stdout);
+		fprintf(stderr, "vstackctl: %s\n", err);
+		return 1;
+	}
+	return 0;
 }
 
 struct capture_opts {
@@ -939,9 +1044,14 @@ static const struct command commands[] = {
 	  "IP, TCP and UDP counters of a process, as netstat -s names them\n"
 	  "(the ones vstack counts).",
 	  run_snmp },
-	{ "conns", "[-p PID] [-j]",
+	{ "conns",
+	  "[-p PID] [-j] [-s] [--state STATE] [--port PORT] [--peer ADDR]",
 	  "A process's TCP and UDP sockets, as ss -tuna shows them: state,\n"
-	  "local and peer address, send and receive queues, core, device.",
+	  "local and peer address, send and receive queues, core, device;\n"
+	  "printed as the process sends them, any number. --state (-S) as\n"
+	  "ss names it (ESTAB, SYN-RECV, TIME-WAIT, LISTEN, UNCONN...), --port\n"
+	  "(-P) local or peer, --peer (-a) the peer's address. -s (--summary):\n"
+	  "how many in each state, per core and in all.",
 	  run_conns },
 	{ "latency", "[-p PID] [-j]",
 	  "How long received data waited, from its frame's arrival at the\n"

@@ -218,12 +218,15 @@ struct vs_conn_info {
 	uint32_t send_q, recv_q; /* bytes not acknowledged / not yet read */
 };
 
-/* Calls fn for each connection of the engine: listeners, then the other
- * TCP connections, then UDP sockets. On the engine's thread with its
- * lock held (a vs__engine_call). */
-void vs__engine_conns(struct vs_engine *e,
-		      void (*fn)(void *arg, const struct vs_conn_info *ci),
-		      void *arg);
+/* Calls fn for each connection of the engine from the skip-th on (in
+ * the order listeners, the other TCP connections, UDP sockets) until fn
+ * declines one (returns false); returns how many it took. A walk in
+ * pages (skip = what earlier pages took) may miss or repeat connections
+ * that come and go between pages, as a dump of the kernel's does. On
+ * the engine's thread with its lock held (a vs__engine_call). */
+unsigned vs__engine_conns(struct vs_engine *e, unsigned skip,
+			  bool (*fn)(void *arg, const struct vs_conn_info *ci),
+			  void *arg);
 
 /* The port queue the engine runs. */
 static inline unsigned

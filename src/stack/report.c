@@ -90,11 +90,41 @@ static const char *const state_name[] = {
 	[TIME_WAIT] = "TIME-WAIT",
 };
 
-static void
-tcp_list(struct tcp_pcb *list,
-	 void (*fn)(void *arg, const struct vs_conn_info *ci), void *arg)
+/* A walk over an engine's connections: the first skip are passed over,
+ * then each goes to fn until it declines one. */
+struct walk {
+	unsigned skip, took;
+	bool stop;
+	bool (*fn)(void *arg, const struct vs_conn_info *ci);
+	void *arg;
+};
+
+/* Whether w wants the next entry filled in (counts it if passed over). */
+static bool
+walk_wants(struct walk *w)
 {
-	for (struct tcp_pcb *p = list; p; p = p->next) {
+	if (w->stop)
+		return false;
+	if (w->skip) {
+		w->skip--;
+		return false;
+	}
+	return true;
+}
+
+static void
+walk_give(struct walk *w, const struct vs_conn_info *ci)
+{
+	if (w->fn(w->arg, ci))
+		w->took++;
+	else
+		w->stop = true;
+}
+
+static void
+tcp_list(struct tcp_pcb *list, struct walk *w)
+{
+	for (struct tcp_pcb *p = list; p && !w->stop; p = p->next) {
 		struct vs_conn_info ci = {
 			.state = p->state < VS_ARRAY_SIZE(state_name) ?
 					 state_name[p->state] :
@@ -103,38 +133,46 @@ tcp_list(struct tcp_pcb *list,
 			.recv_q = (uint32_t)(TCP_WND - p->rcv_wnd),
 		};
 
+		if (!walk_wants(w))
+			continue;
 		vs__sa_of_ip(&p->local_ip, p->local_port, &ci.local);
 		vs__sa_of_ip(&p->remote_ip, p->remote_port, &ci.peer);
-		fn(arg, &ci);
+		walk_give(w, &ci);
 	}
 }
 
-void
-vs__engine_conns(struct vs_engine *e,
-		 void (*fn)(void *arg, const struct vs_conn_info *ci),
+unsigned
+vs__engine_conns(struct vs_engine *e, unsigned skip,
+		 bool (*fn)(void *arg, const struct vs_conn_info *ci),
 		 void *arg)
 {
 	struct vs_lwip *lw = &e->lw;
+	struct walk w = { .skip = skip, .fn = fn, .arg = arg };
 
-	for (struct tcp_pcb_listen *p = lw->tcp_listen_pcbs->listen_pcbs; p;
-	     p = p->next) {
+	for (struct tcp_pcb_listen *p = lw->tcp_listen_pcbs->listen_pcbs;
+	     p && !w.stop; p = p->next) {
 		struct vs_conn_info ci = { .state = "LISTEN" };
 
+		if (!walk_wants(&w))
+			continue;
 		vs__sa_of_ip(&p->local_ip, p->local_port, &ci.local);
-		fn(arg, &ci);
+		walk_give(&w, &ci);
 	}
-	tcp_list(*lw->tcp_active_pcbs, fn, arg);
-	tcp_list(*lw->tcp_tw_pcbs, fn, arg);
-	for (struct udp_pcb *p = *lw->udp_pcbs; p; p = p->next) {
+	tcp_list(*lw->tcp_active_pcbs, &w);
+	tcp_list(*lw->tcp_tw_pcbs, &w);
+	for (struct udp_pcb *p = *lw->udp_pcbs; p && !w.stop; p = p->next) {
 		struct vs_conn_info ci = { .udp = true,
 					   .state = p->remote_port ? "ESTAB" :
 								     "UNCONN" };
 
+		if (!walk_wants(&w))
+			continue;
 		vs__sa_of_ip(&p->local_ip, p->local_port, &ci.local);
 		if (p->remote_port)
 			vs__sa_of_ip(&p->remote_ip, p->remote_port, &ci.peer);
-		fn(arg, &ci);
+		walk_give(&w, &ci);
 	}
+	return w.took;
 }
 
 void

@@ -9,7 +9,10 @@
 #             prints rates;
 #             -j prints JSON
 #   conns     a kernel client's connection shows with its addresses and
-#             port; config names its sources; set loglevel takes effect
+#             port; 3,000 more (kmany) all show, in a reply of several
+#             parts (-j too), as --state, --port and --peer select and
+#             as -s counts them; config names its sources; set loglevel
+#             takes effect
 #   auth      another uid is refused: by the socket's mode, and (mode
 #             opened) by the server, which logs it; the same uid without
 #             CAP_NET_ADMIN reads counters but may not add or delete NIC
@@ -100,6 +103,7 @@ counters)
 		fail "list -j: $("$ctl" list -j)"
 	;;
 conns)
+	ulimit -n 8192 # the server's 3,000 connections (kmany below)
 	run_vs "$VSEMU_TMP/srv" "$VS_BUILD/bench/epoll_echo" 7000 &
 	wait_for_line "$VSEMU_TMP/srv" ready
 	wait_for_line "$VSEMU_TMP/srv" "control: serving"
@@ -113,6 +117,34 @@ conns)
 	echo "$out" | grep -Eq "^tcp +ESTAB +10\.77\.1\.1:7000 +10\.77\.1\.2:$cport " ||
 		fail "conns: no ESTAB 10.77.1.1:7000 <- 10.77.1.2:$cport"
 	echo "$out" | grep -Eq '^tcp +LISTEN +(\[::\]|0\.0\.0\.0):7000 ' || fail "conns: no listener"
+	# 3,000 more: a reply of several parts (~300 KB), made in pages.
+	# Six waves of 500, each within the server's listen backlog (512).
+	for w in 1 2 3 4 5 6; do
+		netns_exec b env KMANY_HOLD=1 "$VS_BUILD/tests/kmany" 10.77.1.1 7000 500 >"$VSEMU_TMP/kmany.$w" 2>&1 &
+		wait_until 60 "kmany's 500 connections (wave $w)" grep -q "holding 500" "$VSEMU_TMP/kmany.$w" ||
+			fail "kmany: $(cat "$VSEMU_TMP/kmany.$w")"
+	done
+	n=$("$ctl" conns | grep -Ec "^tcp +ESTAB +10\.77\.1\.1:7000 +10\.77\.1\.2:")
+	[ "$n" = 3001 ] || fail "conns: $n ESTAB rows, not 3001"
+	n=$("$ctl" conns -j | grep -c '"state": "ESTAB"')
+	[ "$n" = 3001 ] || fail "conns -j: $n ESTAB objects, not 3001"
+	"$ctl" conns -j | head -c 1 | grep -q '\[' || fail "conns -j: not an array"
+	"$ctl" conns -j | tail -n 1 | grep -q '}]$' || fail "conns -j: the array is not closed"
+	sum=$("$ctl" conns -s)
+	echo "$sum"
+	[ "$(col "$sum" '^all +tcp +ESTAB ' count)" = 3001 ] || fail "conns -s: all tcp ESTAB"
+	[ "$(col "$sum" '^ *0 +tcp +ESTAB ' count)" = 3001 ] || fail "conns -s: core 0 tcp ESTAB"
+	[ "$(col "$sum" '^all +all +all ' count)" -ge 3002 ] || fail "conns -s: the total"
+	out=$("$ctl" conns --state listen)
+	[ "$(echo "$out" | tail -n +2 | grep -cv LISTEN)" = 0 ] && echo "$out" | grep -q LISTEN ||
+		fail "conns --state listen: $out"
+	[ "$("$ctl" conns --peer 10.77.1.2 --state ESTAB | tail -n +2 | wc -l)" = 3001 ] || fail "conns --peer"
+	[ "$("$ctl" conns --peer 10.77.1.9 | wc -l)" = 1 ] || fail "conns --peer 10.77.1.9: not only the header"
+	[ "$("$ctl" conns -S ESTAB -P "$cport" | tail -n +2 | wc -l)" = 1 ] || fail "conns --port $cport"
+	if "$ctl" conns --port 70000 2>"$VSEMU_TMP/err"; then fail "port 70000 accepted"; fi
+	grep -q "bad port '70000'" "$VSEMU_TMP/err" || fail "--port 70000: $(cat "$VSEMU_TMP/err")"
+	if "$ctl" conns --peer nowhere 2>"$VSEMU_TMP/err"; then fail "peer nowhere accepted"; fi
+	grep -q "bad peer address 'nowhere'" "$VSEMU_TMP/err" || fail "--peer nowhere: $(cat "$VSEMU_TMP/err")"
 	out=$("$ctl" config)
 	echo "$out"
 	echo "$out" | grep -Eq '^device += mlx5_0 +# env$' || fail "config: device"

@@ -3,7 +3,8 @@
  * kmany ADDR PORT N - opens N TCP connections to an echo server at once
  * (non-blocking, epoll), sends a line on each when it connects, checks
  * each echo, then closes them all. Prints how many exchanged correctly;
- * exits 0 if all N did (within 120 s).
+ * exits 0 if all N did (within 120 s). With KMANY_HOLD set it says
+ * "kmany: holding" after the exchange and keeps them open until killed.
  * kmany -l PORT N - the echo server for it: echoes on every connection
  * until N have been closed by their peers (within 120 s); prints
  * "listening" once ready.
@@ -146,6 +147,12 @@ main(int argc, char **argv)
 				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 			}
 		}
+	}
+	if (getenv("KMANY_HOLD")) {
+		printf("kmany: holding %d connections\n", done);
+		fflush(stdout);
+		for (;;)
+			pause();
 	}
 	/* All of them were open at once; now close them all. */
 	for (int i = 0; i < n; i++)

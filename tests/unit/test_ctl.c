@@ -68,11 +68,56 @@ START_TEST(stale_sock)
 }
 END_TEST
 
+/*
+ * A reply in parts: vs__ctl_recv_part says which messages are parts and
+ * which is the last; vs__ctl_recv, which wants a whole reply, refuses a
+ * part; a request is never taken for either.
+ */
+START_TEST(reply_parts)
+{
+	char buf[VS_CTL_MAX + 1], err[128];
+	size_t len;
+	bool more;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(vs__ctl_send(sv[0], VS_CTL_PART, "ok\nh\n1\n", 7), 0);
+	ck_assert_int_eq(vs__ctl_send(sv[0], VS_CTL_PART, "2\n", 2), 0);
+	ck_assert_int_eq(vs__ctl_send(sv[0], VS_CTL_REPLY, "3\n", 2), 0);
+	ck_assert_int_eq(vs__ctl_recv_part(sv[1], buf, sizeof(buf), &len, 100,
+					   &more, err, sizeof(err)),
+			 0);
+	ck_assert(more);
+	ck_assert_str_eq(buf, "ok\nh\n1\n");
+	ck_assert_int_eq(vs__ctl_recv_part(sv[1], buf, sizeof(buf), &len, 100,
+					   &more, err, sizeof(err)),
+			 0);
+	ck_assert(more);
+	ck_assert_str_eq(buf, "2\n");
+	ck_assert_int_eq(vs__ctl_recv_part(sv[1], buf, sizeof(buf), &len, 100,
+					   &more, err, sizeof(err)),
+			 0);
+	ck_assert(!more);
+	ck_assert_str_eq(buf, "3\n");
+	ck_assert_int_eq(vs__ctl_send(sv[0], VS_CTL_PART, "x\n", 2), 0);
+	ck_assert_int_eq(vs__ctl_recv(sv[1], VS_CTL_REPLY, buf, sizeof(buf),
+				      &len, 100, err, sizeof(err)),
+			 -EPROTO);
+	ck_assert_int_eq(vs__ctl_send(sv[0], VS_CTL_REQUEST, "conns", 5), 0);
+	ck_assert_int_eq(vs__ctl_recv_part(sv[1], buf, sizeof(buf), &len, 100,
+					   &more, err, sizeof(err)),
+			 -EPROTO);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 Suite *
 vstest_suite(void)
 {
 	Suite *s = suite_create("ctl");
 
 	VSTEST_ADD(s, stale_sock);
+	VSTEST_ADD(s, reply_parts);
 	return s;
 }
