@@ -153,7 +153,7 @@ struct snap {
 	sem_t done;
 	struct vs_engine *e;
 	const char *dev;
-	const struct conns_query *q;
+	const struct conns_query *query;
 	unsigned skip, took;
 	bool full; /* the page ended before the engine's connections */
 	char *text;
@@ -216,9 +216,9 @@ snap_one(void *arg, const struct vs_conn_info *ci)
 	char l[64], r[64];
 	int n;
 
-	if (!conn_matches(s->q, ci))
+	if (!conn_matches(s->query, ci))
 		return true;
-	if (s->q->summary) {
+	if (s->query->summary) {
 		sum_add(&s->sum, ci->udp, ci->state, 1);
 		return true;
 	}
@@ -266,7 +266,7 @@ snap_take(struct vs_engine *e, const char *dev, const struct conns_query *q,
 	sem_init(&s->done, 0, 0);
 	s->e = e;
 	s->dev = dev;
-	s->q = q;
+	s->query = q;
 	s->skip = skip;
 	if (vs__engine_call(e, snap_run, s)) {
 		snap_put(s);
