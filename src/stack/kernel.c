@@ -17,6 +17,7 @@
 #include "stack/kernel.h"
 
 #define MAX_ADDRS 32
+#define HOPS 16 /* next hops remembered, by destination */
 #define USABLE                                                               \
 	(NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | \
 	 NUD_NOARP)
@@ -42,9 +43,19 @@ struct route {
 
 /* Tables are small and read at connection setup, not per packet: arrays
  * searched linearly (O(n), n being the netdev's neighbours and routes). */
+/* A destination's next hop and its MAC as the tables said when gen was
+ * theirs: any netlink message (or a new dump) makes every one stale. */
+struct hop {
+	uint32_t gen; /* 0: empty */
+	struct ip16 dst, via;
+	uint8_t mac[6];
+};
+
 struct vs_kernel {
 	char ifname[IF_NAMESIZE];
 	int ifindex;
+	uint32_t gen; /* the tables' version, for hops */
+	struct hop hops[HOPS];
 	struct mnl_socket *req, *mon;
 	uint32_t seq;
 	struct neigh *neigh;
@@ -252,6 +263,10 @@ on_addr(struct vs_kernel *k, const struct nlmsghdr *nlh)
 static int
 msg_cb(const struct nlmsghdr *nlh, void *data)
 {
+	struct vs_kernel *k = data;
+
+	if (!++k->gen) /* what the hops remember may be stale now */
+		k->gen = 1;
 	switch (nlh->nlmsg_type) {
 	case RTM_NEWNEIGH:
 	case RTM_DELNEIGH:
@@ -368,6 +383,7 @@ vs__kernel_open(const char *ifname, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	k->gen = 1;
 	snprintf(k->ifname, sizeof(k->ifname), "%s", ifname);
 	k->ifindex = (int)if_nametoindex(ifname);
 	if (!k->ifindex) {
@@ -438,6 +454,8 @@ vs__kernel_update(struct vs_kernel *k)
 	if (n < 0 && errno == ENOBUFS) {
 		/* Notifications were lost: read everything again. */
 		k->nneigh = k->nroute = k->naddr = 0;
+		if (!++k->gen)
+			k->gen = 1;
 		dump(k, RTM_GETADDR, sizeof(struct ifaddrmsg));
 		dump(k, RTM_GETROUTE, sizeof(struct rtmsg));
 		dump(k, RTM_GETNEIGH, sizeof(struct ndmsg));
@@ -475,8 +493,22 @@ vs__kernel_next_hop(struct vs_kernel *k, const struct sockaddr *dst,
 	const struct route *best = NULL;
 	struct ip16 ip, via;
 	struct neigh *n;
+	struct hop *h;
+	uint32_t x = 2166136261u; /* FNV-1a */
 
 	ip_from_sockaddr(&ip, dst);
+	for (size_t i = 0; i < alen(ip.family); i++)
+		x = (x ^ ip.a[i]) * 16777619u;
+	/* A frame's next hop, asked per frame: remembered until the tables
+	 * change (a walk of the routes and a neighbour lookup otherwise,
+	 * ~270 instructions a frame). */
+	h = &k->hops[x % HOPS];
+	if (h->gen == k->gen && ip_eq(&h->dst, &ip)) {
+		memcpy(mac, h->mac, 6);
+		if (hop)
+			ip_to_sockaddr(&h->via, hop);
+		return 0;
+	}
 	for (unsigned i = 0; i < k->nroute; i++) {
 		const struct route *r = &k->route[i];
 
@@ -493,6 +525,8 @@ vs__kernel_next_hop(struct vs_kernel *k, const struct sockaddr *dst,
 	n = neigh_find(k, &via);
 	if (n && (n->state & USABLE)) {
 		memcpy(mac, n->mac, 6);
+		*h = (struct hop){ .gen = k->gen, .dst = ip, .via = via };
+		memcpy(h->mac, n->mac, 6);
 		return 0;
 	}
 	/* Ask the kernel, at most once a second for the same neighbour. */

@@ -161,13 +161,15 @@ void
 vs__netif_delivered(struct vs_netif *n, const struct pbuf *p)
 {
 	uint64_t t = vs__netif_arrived_ns(p), us;
-	unsigned b = 0;
+	unsigned b;
 
 	if (!t)
 		return;
 	us = (vs__now_ns() - t) / 1000;
-	while (b + 1 < VS_LAT_BUCKETS && us >= (1ull << b))
-		b++;
+	/* The first bucket whose bound 2^b is above us. */
+	b = us ? 64u - (unsigned)__builtin_clzll(us) : 0;
+	if (b > VS_LAT_BUCKETS - 1)
+		b = VS_LAT_BUCKETS - 1;
 	vs__stat_add(&n->st.latency[b], 1);
 }
 

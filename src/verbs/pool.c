@@ -147,6 +147,11 @@ vs__pool_get(struct vs_pool *p, unsigned q, struct vs_buf **b, unsigned n)
 {
 	struct vs_pool_cache *c = &p->cache[q];
 
+	if (n == 1 && c->n) { /* a frame's buffer: no memcpy call for it */
+		b[0] = c->b[--c->n];
+		b[0]->data = b[0]->head + VS_BUF_HEADROOM;
+		return 1;
+	}
 	if (c->n < n)
 		cache_refill(p, c,
 			     VS_POOL_BATCH + n - c->n < VS_POOL_CACHE - c->n ?
@@ -168,6 +173,10 @@ vs__pool_put(struct vs_pool *p, unsigned q, struct vs_buf **b, unsigned n)
 {
 	struct vs_pool_cache *c = &p->cache[q];
 
+	if (n == 1 && c->n < VS_POOL_CACHE) {
+		c->b[c->n++] = b[0];
+		return;
+	}
 	while (n) {
 		unsigned k;
 
