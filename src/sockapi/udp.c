@@ -337,11 +337,12 @@ dq_take(struct vs_sock *s, struct msghdr *m, int flags)
 static ssize_t
 dgram_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags, bool *kernel)
 {
-	bool waited = false;
+	bool waited = false, timed_out = false;
 
 	flags &= ~MSG_WAITFORONE;
 	for (;;) {
-		bool nb = atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT);
+		bool nb = timed_out || atomic_load(&s->nonblock) ||
+			  (flags & MSG_DONTWAIT);
 		ssize_t got;
 		int rc;
 
@@ -368,7 +369,11 @@ dgram_recv(int fd, struct vs_sock *s, struct msghdr *m, int flags, bool *kernel)
 		waited = true;
 		rc = vs__sk_wait_for(s, EPOLLIN, s->kernel_too ? fd : -1,
 				     POLLIN, s->rcvtimeo_ms);
-		if (rc)
+		/* A timeout (whose spin may have outlasted it, never polling
+		 * the kernel half): one more look at both, then EAGAIN. */
+		if (rc == -EAGAIN)
+			timed_out = true;
+		else if (rc)
 			return rc;
 	}
 }
