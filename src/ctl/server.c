@@ -96,7 +96,7 @@ stream_room(struct stream *st, struct vs_ctl_buf *out, size_t n)
 {
 	struct vs_ctl_buf part = { 0 };
 
-	if (!st || st->broken || out->len + n + 3 <= VS_CTL_MAX)
+	if (st->broken || out->len + n + 3 <= VS_CTL_MAX)
 		return;
 	if (!st->parts)
 		vs__ctl_printf(&part, "ok\n");
@@ -373,7 +373,7 @@ cmd_conns(const struct vs_ctl_req *r, struct stream *st, struct vs_ctl_buf *out,
 			unsigned skip = 0;
 			bool more = true;
 
-			while (more && !(st && st->broken)) {
+			while (more && !st->broken) {
 				struct snap *s = snap_take(e, dev, &q, skip);
 				char core[16];
 
@@ -384,7 +384,8 @@ cmd_conns(const struct vs_ctl_req *r, struct stream *st, struct vs_ctl_buf *out,
 				snprintf(core, sizeof(core), "%u",
 					 vs__engine_queue(e));
 				sum_print(out, core, &s->sum);
-				for (size_t at = 0; at < s->len;) {
+				for (size_t at = 0;
+				     at < s->len && !st->broken;) {
 					size_t n =
 						strcspn(s->text + at, "\n") + 1;
 
@@ -408,7 +409,7 @@ cmd_conns(const struct vs_ctl_req *r, struct stream *st, struct vs_ctl_buf *out,
 			total += all.k[k].count;
 		vs__ctl_printf(out, "all\tall\tall\t%" PRIu64 "\n", total);
 	}
-	if (st && st->broken)
+	if (st->broken)
 		return "the reply was not read in time";
 	return NULL;
 }

@@ -41,8 +41,6 @@ struct route {
 	uint32_t prio;
 };
 
-/* Tables are small and read at connection setup, not per packet: arrays
- * searched linearly (O(n), n being the netdev's neighbours and routes). */
 /* A destination's next hop and its MAC as the tables said when gen was
  * theirs: any netlink message (or a new dump) makes every one stale. */
 struct hop {
@@ -51,6 +49,9 @@ struct hop {
 	uint8_t mac[6];
 };
 
+/* Tables are small: arrays searched linearly (O(n), n being the
+ * netdev's neighbours and routes). Each frame sent asks for its next
+ * hop; the hops remember the answers per destination. */
 struct vs_kernel {
 	char ifname[IF_NAMESIZE];
 	int ifindex;

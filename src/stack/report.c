@@ -125,16 +125,17 @@ static void
 tcp_list(struct tcp_pcb *list, struct walk *w)
 {
 	for (struct tcp_pcb *p = list; p && !w->stop; p = p->next) {
-		struct vs_conn_info ci = {
+		struct vs_conn_info ci;
+
+		if (!walk_wants(w)) /* a page's skip: nothing filled in */
+			continue;
+		ci = (struct vs_conn_info){
 			.state = p->state < VS_ARRAY_SIZE(state_name) ?
 					 state_name[p->state] :
 					 "?",
 			.send_q = (uint32_t)(p->snd_lbb - p->lastack),
 			.recv_q = (uint32_t)(TCP_WND - p->rcv_wnd),
 		};
-
-		if (!walk_wants(w))
-			continue;
 		vs__sa_of_ip(&p->local_ip, p->local_port, &ci.local);
 		vs__sa_of_ip(&p->remote_ip, p->remote_port, &ci.peer);
 		walk_give(w, &ci);
