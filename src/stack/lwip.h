@@ -52,14 +52,15 @@
 	X(tcp_new_ip_type) X(tcp_bind) X(tcp_listen_with_backlog)             \
 	X(tcp_accept) X(tcp_connect) X(tcp_write) X(tcp_output) X(tcp_recved) \
 	X(tcp_arg) X(tcp_recv) X(tcp_sent) X(tcp_err) X(tcp_poll)             \
-	X(tcp_close) X(tcp_abort) X(tcp_shutdown)                             \
+	X(tcp_close) X(tcp_abort) X(tcp_shutdown) X(tcp_wake)                \
 	X(tcp_ext_arg_alloc_id) X(tcp_ext_arg_set_callbacks) X(tcp_ext_arg_set) \
 	X(udp_new_ip_type) X(udp_bind) X(udp_connect) X(udp_disconnect)      \
 	X(udp_recv) X(udp_sendto) X(udp_sendto_if_src) X(udp_send) X(udp_remove)
 
 /* The globals vstack reads (for counters and connection lists). */
 #define VS_LWIP_VARS(X) X(tcp_bound_pcbs) X(tcp_listen_pcbs) \
-	X(tcp_active_pcbs) X(tcp_tw_pcbs) X(udp_pcbs) X(netif_list)   \
+	X(tcp_active_pcbs) X(tcp_quiet_pcbs) X(tcp_tw_pcbs) X(udp_pcbs) \
+	X(netif_list)                                                  \
 	X(tcp_syn_cookies_sent) X(tcp_syn_cookies_ok) X(tcp_syn_cookies_bad) \
 	X(tcp_rto_timeouts) X(tcp_fast_rexmits) X(tcp_lost_rexmits)   \
 	X(tcp_tlp_probes) X(tcp_challenge_acks) X(tcp_challenge_acks_skipped) \

@@ -160,6 +160,7 @@ vs__engine_conns(struct vs_engine *e, unsigned skip,
 		walk_give(&w, &ci);
 	}
 	tcp_list(*lw->tcp_active_pcbs, &w);
+	tcp_list(*lw->tcp_quiet_pcbs, &w);
 	tcp_list(*lw->tcp_tw_pcbs, &w);
 	for (struct udp_pcb *p = *lw->udp_pcbs; p && !w.stop; p = p->next) {
 		struct vs_conn_info ci = { .udp = true,

@@ -392,6 +392,48 @@ half_pinned(struct vs_tcp_rule *r, struct tcp_pcb *p)
 	return false;
 }
 
+/* Pins p's flow to e's queue if its bucket is in buckets and it is r's
+ * (accepted, or half-open and not pinned yet): 1 if a rule was made. */
+static unsigned
+pin_conn(struct vs_engine *e, struct vs_tcp_rule *r, struct tcp_pcb *p,
+	 uint64_t buckets)
+{
+	struct vs_lwip *lw = &e->lw;
+	struct sockaddr_storage local, peer;
+	struct vs_tcp *c = conn_of(lw, p);
+	struct vs_rule_handle **h;
+	struct half_pin *hp = NULL;
+
+	if (!(buckets >> VS_STEER_BUCKET(p->remote_port) & 1))
+		return 0;
+	if (c && c->lrule == r && !c->rule) {
+		h = &c->rule;
+	} else if (!c && half_open_of(lw, p, r) && !half_pinned(r, p) &&
+		   (hp = calloc(1, sizeof(*hp)))) {
+		/* Not yet accepted: the rule waits in r (on_accept
+		 * gives it to the connection, r's end frees it). */
+		h = &hp->h;
+	} else {
+		return 0;
+	}
+	vs__sa_of_ip(&p->local_ip, p->local_port, &local);
+	vs__sa_of_ip(&p->remote_ip, p->remote_port, &peer);
+	if (rule_for(e->port, (int)e->q, (struct sockaddr *)&local,
+		     (struct sockaddr *)&peer, h)) {
+		free(hp);
+		return 0;
+	}
+	if (hp) {
+		hp->e = e;
+		hp->pcb = p;
+		ip_addr_copy(hp->ip, p->remote_ip);
+		hp->port = p->remote_port;
+		hp->next = r->half;
+		r->half = hp;
+	}
+	return 1;
+}
+
 unsigned
 vs__tcp_listen_pin(struct vs_engine *e, struct vs_tcp_rule *r, uint64_t buckets)
 {
@@ -415,41 +457,11 @@ vs__tcp_listen_pin(struct vs_engine *e, struct vs_tcp_rule *r, uint64_t buckets)
 		vs__port_rule_del(r->port, h->h);
 		free(h);
 	}
-	for (struct tcp_pcb *p = *lw->tcp_active_pcbs; p; p = p->next) {
-		struct sockaddr_storage local, peer;
-		struct vs_tcp *c = conn_of(lw, p);
-		struct vs_rule_handle **h;
-		struct half_pin *hp = NULL;
-
-		if (!(buckets >> VS_STEER_BUCKET(p->remote_port) & 1))
-			continue;
-		if (c && c->lrule == r && !c->rule) {
-			h = &c->rule;
-		} else if (!c && half_open_of(lw, p, r) && !half_pinned(r, p) &&
-			   (hp = calloc(1, sizeof(*hp)))) {
-			/* Not yet accepted: the rule waits in r (on_accept
-			 * gives it to the connection, r's end frees it). */
-			h = &hp->h;
-		} else {
-			continue;
-		}
-		vs__sa_of_ip(&p->local_ip, p->local_port, &local);
-		vs__sa_of_ip(&p->remote_ip, p->remote_port, &peer);
-		if (rule_for(e->port, (int)e->q, (struct sockaddr *)&local,
-			     (struct sockaddr *)&peer, h)) {
-			free(hp);
-			continue;
-		}
-		n++;
-		if (hp) {
-			hp->e = e;
-			hp->pcb = p;
-			ip_addr_copy(hp->ip, p->remote_ip);
-			hp->port = p->remote_port;
-			hp->next = r->half;
-			r->half = hp;
-		}
-	}
+	/* Connections with work for the timers, then the quiet ones. */
+	for (struct tcp_pcb *p = *lw->tcp_active_pcbs; p; p = p->next)
+		n += pin_conn(e, r, p, buckets);
+	for (struct tcp_pcb *p = *lw->tcp_quiet_pcbs; p; p = p->next)
+		n += pin_conn(e, r, p, buckets);
 	pthread_mutex_unlock(&r->hlock);
 	return n;
 }
@@ -889,6 +901,8 @@ vs__tcp_set_keepalive(struct vs_tcp *c, bool on, unsigned idle_s,
 		c->pcb->keep_intvl = intvl_s * 1000u;
 	if (cnt)
 		c->pcb->keep_cnt = cnt;
+	/* The timers skip a quiet connection: it has a timer now. */
+	c->e->lw.tcp_wake(c->pcb);
 }
 
 void

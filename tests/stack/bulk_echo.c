@@ -124,6 +124,8 @@ count_pcbs(void *arg)
 	(void)arg;
 	for (struct tcp_pcb *p = *e.lw.tcp_active_pcbs; p; p = p->next)
 		a++;
+	for (struct tcp_pcb *p = *e.lw.tcp_quiet_pcbs; p; p = p->next)
+		a++;
 	for (struct tcp_pcb *p = *e.lw.tcp_tw_pcbs; p; p = p->next)
 		t++;
 	time_wait = t;
