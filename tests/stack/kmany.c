@@ -1,19 +1,30 @@
 // SPDX-License-Identifier: MIT
 /*
- * kmany ADDR PORT N - opens N TCP connections to an echo server at once
- * (non-blocking, epoll), sends a line on each when it connects, checks
- * each echo, then closes them all. Prints how many exchanged correctly;
- * exits 0 if all N did (within 120 s). With KMANY_HOLD set it says
- * "kmany: holding" after the exchange and keeps them open until killed.
+ * kmany [-s SRC]... [-b BASE] [-w WINDOW] [-t SECONDS] [-H] ADDR PORT N -
+ * opens N TCP connections to an echo server (non-blocking, epoll; at most
+ * WINDOW connecting at a time, default all); with SRC, connection i is
+ * from the SRC numbered (BASE + i) / 60000, port 1024 + (BASE + i) %
+ * 60000 (several clients share the sources by their BASEs; without SRC
+ * the kernel picks address and port). Sends a line on each when it
+ * connects, checks each echo, then closes them all. Prints how fast they
+ * connected ("kmany: N connected in T s, R conn/s") and how many
+ * exchanged correctly; exits 0 if all N did (within SECONDS, default
+ * 120). With -H (or KMANY_HOLD set) it says "kmany: holding" after the
+ * exchange (and its pid) and keeps them open until SIGUSR1 (then closes them and
+ * reports as usual) or until killed.
  * kmany -l PORT N - the echo server for it: echoes on every connection
- * until N have been closed by their peers (within 120 s); prints
- * "listening" once ready.
+ * until N have been closed by their peers (within 120 s; N 0: until
+ * killed); prints "listening" once ready. Its listener has SO_REUSEPORT:
+ * several share a port (one process holds ~19,000 descriptors where the
+ * hard limit is 20,000 and cannot be raised).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +49,10 @@ serve(const char *port, int n)
 	struct epoll_event ev = { .events = EPOLLIN };
 	int l = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
 	int zero = 0, ep = epoll_create1(0), closed = 0;
-	time_t end = time(NULL) + 120;
+	time_t end = time(NULL) + (n ? 120 : 86400);
 
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(l, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 65535)) {
 		perror("kmany: listen");
@@ -50,7 +62,7 @@ serve(const char *port, int n)
 	epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
 	printf("listening\n");
 	fflush(stdout);
-	while (closed < n && time(NULL) < end) {
+	while ((!n || closed < n) && time(NULL) < end) {
 		struct epoll_event evs[256];
 		int k = epoll_wait(ep, evs, 256, 1000);
 
@@ -80,46 +92,163 @@ serve(const char *port, int n)
 	return closed == n ? 0 : 1;
 }
 
+/* Room for n connections: the limit raised as far as allowed (without
+ * CAP_SYS_RESOURCE, to the hard limit). */
+static int
+fds(int n)
+{
+	struct rlimit rl = { (rlim_t)n + 64, (rlim_t)n + 64 };
+
+	if (!setrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_max < (rlim_t)n + 64) {
+		fprintf(stderr,
+			"kmany: %d connections need %d descriptors, the limit "
+			"is %llu: use more processes\n",
+			n, n + 64, (unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* Sends a FIN on each of the n connections and waits (until end) for
+ * each peer's; returns how many closed their side. */
+static int
+shut_all(int ep, struct c *cs, int n, time_t end)
+{
+	int eof = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct epoll_event ev = { .events = EPOLLIN,
+					  .data.ptr = &cs[i] };
+
+		if (cs[i].fd < 0)
+			continue;
+		shutdown(cs[i].fd, SHUT_WR);
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev))
+			epoll_ctl(ep, EPOLL_CTL_MOD, cs[i].fd, &ev);
+	}
+	while (eof < n && time(NULL) < end) {
+		struct epoll_event evs[256];
+		int k = epoll_wait(ep, evs, 256, 1000);
+
+		for (int i = 0; i < k; i++) {
+			struct c *c = evs[i].data.ptr;
+			char buf[64];
+
+			if (read(c->fd, buf, sizeof(buf)) > 0)
+				continue;
+			eof++;
+			epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+		}
+	}
+	return eof;
+}
+
+static double
+now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Connection g of all the clients' (-b): from source address
+ * g / SRC_PORTS, port 1024 + g % SRC_PORTS (the kernel's search for a
+ * free port would cost more than the server's accept). */
+#define SRC_PORTS 60000
+
+static int
+start(struct c *c, int i, int g, const struct addrinfo *ai, char **src,
+      int nsrc)
+{
+	c->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	c->len = snprintf(c->line, sizeof(c->line), "connection %06d\n", i);
+	if (c->fd < 0)
+		return -1;
+	if (nsrc) {
+		struct sockaddr_in sa = {
+			.sin_family = AF_INET,
+			.sin_port = htons((uint16_t)(1024 + g % SRC_PORTS))
+		};
+		int one = 1;
+
+		setsockopt(c->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (g / SRC_PORTS >= nsrc ||
+		    inet_pton(AF_INET, src[g / SRC_PORTS], &sa.sin_addr) != 1 ||
+		    bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)))
+			return -1;
+	}
+	if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS)
+		return -1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct addrinfo *ai, hints = { .ai_socktype = SOCK_STREAM };
-	struct rlimit rl;
 	struct c *cs;
-	int n, ep, done = 0, failed = 0;
-	time_t end = time(NULL) + 120;
+	char *src[64];
+	int n, ep, done = 0, failed = 0, nsrc = 0, window = 0, secs = 120;
+	int started = 0, connected = 0, base = 0, opt;
+	bool hold = getenv("KMANY_HOLD");
+	double t0, t1 = 0;
+	time_t end;
 
-	if (argc != 4)
+	if (argc == 4 && !strcmp(argv[1], "-l")) {
+		n = atoi(argv[3]);
+		return fds(n ? n : 19000) ? 1 : serve(argv[2], n);
+	}
+	while ((opt = getopt(argc, argv, "s:b:w:t:H")) != -1) {
+		if (opt == 's' && nsrc < 64)
+			src[nsrc++] = optarg;
+		else if (opt == 'b')
+			base = atoi(optarg);
+		else if (opt == 'w')
+			window = atoi(optarg);
+		else if (opt == 't')
+			secs = atoi(optarg);
+		else if (opt == 'H')
+			hold = true;
+		else
+			return 2;
+	}
+	if (argc - optind != 3)
 		return 2;
+	argv += optind - 1;
 	n = atoi(argv[3]);
-	rl.rlim_cur = rl.rlim_max = (rlim_t)n + 64;
-	setrlimit(RLIMIT_NOFILE, &rl);
-	if (!strcmp(argv[1], "-l"))
-		return serve(argv[2], n);
+	if (window <= 0 || window > n)
+		window = n;
+	if (fds(n))
+		return 1;
 	if (getaddrinfo(argv[1], argv[2], &hints, &ai))
 		return 2;
 	cs = calloc((size_t)n, sizeof(*cs));
 	ep = epoll_create1(0);
-	for (int i = 0; i < n; i++) {
-		struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN,
-					  .data.ptr = &cs[i] };
-
-		cs[i].fd =
-			socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
-		cs[i].len = snprintf(cs[i].line, sizeof(cs[i].line),
-				     "connection %06d\n", i);
-		if (cs[i].fd < 0 ||
-		    (connect(cs[i].fd, ai->ai_addr, ai->ai_addrlen) &&
-		     errno != EINPROGRESS)) {
-			perror("kmany: connect");
-			return 1;
-		}
-		epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
-	}
+	end = time(NULL) + secs;
+	t0 = now();
 	while (done + failed < n && time(NULL) < end) {
 		struct epoll_event evs[256];
-		int k = epoll_wait(ep, evs, 256, 1000);
+		int k;
 
+		/* Keep WINDOW connecting. */
+		while (started < n && started - connected < window) {
+			struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN,
+						  .data.ptr = &cs[started] };
+
+			if (start(&cs[started], started, base + started, ai,
+				  src, nsrc)) {
+				perror("kmany: connect");
+				return 1;
+			}
+			epoll_ctl(ep, EPOLL_CTL_ADD, cs[started].fd, &ev);
+			started++;
+		}
+		k = epoll_wait(ep, evs, 256, 1000);
 		for (int i = 0; i < k; i++) {
 			struct c *c = evs[i].data.ptr;
 			char buf[64];
@@ -129,6 +258,8 @@ main(int argc, char **argv)
 				struct epoll_event ev = { .events = EPOLLIN,
 							  .data.ptr = c };
 
+				if (++connected == n)
+					t1 = now();
 				if (write(c->fd, c->line, (size_t)c->len) !=
 				    c->len)
 					failed++;
@@ -148,14 +279,27 @@ main(int argc, char **argv)
 			}
 		}
 	}
-	if (getenv("KMANY_HOLD")) {
-		printf("kmany: holding %d connections\n", done);
+	if (t1 > t0)
+		printf("kmany: %d connected in %.2f s, %.0f conn/s\n", n,
+		       t1 - t0, n / (t1 - t0));
+	if (hold) {
+		sigset_t usr1;
+		int sig;
+
+		sigemptyset(&usr1);
+		sigaddset(&usr1, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &usr1, NULL);
+		printf("kmany: holding %d connections, pid %d\n", done,
+		       (int)getpid());
 		fflush(stdout);
-		for (;;)
-			pause();
+		sigwait(&usr1, &sig);
+		/* Each side closes in turn: a FIN, then the peer's (no
+		 * orphan the kernel may reset for want of memory). */
+		printf("kmany: %d of %d closed by the peer\n",
+		       shut_all(ep, cs, started, end + 600), started);
 	}
 	/* All of them were open at once; now close them all. */
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < started; i++)
 		close(cs[i].fd);
 	printf("kmany: %d of %d connections exchanged correctly, %d failed\n",
 	       done, n, failed);

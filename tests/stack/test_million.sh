@@ -1,0 +1,112 @@
+# stack.million: N connections (default 200,000; bench/million.sh runs
+# 1,000,000) from kernel clients in namespace b, spread over enough
+# source addresses for the ports, to one native-API echo server
+# (tests/million, one context) on the emulated ConnectX; each connection
+# echoes one message. Asserts that all N answered, that `vstackctl conns
+# -s` counts N established connections on core 0, that vstack's and
+# lwIP's heap per idle connection is at most 1 KiB, and that all close
+# cleanly. Prints
+#   million: N conns, B bytes/conn, accept R conn/s, kernel R2 conn/s
+# where R2 is the same client's rate against a kernel server in
+# namespace a on the same cable (its own run, after vstack's).
+# Under the sanitizers' runtime (VS_SLOW) N is 20,000 and the heap is
+# not measured (ASan's allocator is not glibc's).
+#   test_million.sh [N]
+set -eu
+. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/vsemu.sh"
+if [ "$VS_SLOW" -gt 1 ]; then n=${1:-20000}; else n=${1:-200000}; fi
+window=${MILLION_WINDOW:-2000}
+ctl=$VS_BUILD/src/ctl/vstackctl
+export VSTACK_CONTROL_DIR=$VSEMU_TMP/ctl
+fail() { echo "FAIL: $*" >&2; cat "$VSEMU_TMP"/srv "$VSEMU_TMP"/cli* >&2 2>/dev/null; exit 1; }
+
+netns_create a b
+netns_link a b
+vsemu_start a mlx5_0 to_b 10.77.1.1/24
+# The clients' source addresses: 60,000 ports each (kmany -s, -b).
+srcs=()
+for i in $(seq 1 $(((n + 59999) / 60000))); do
+	netns_exec b ip addr add "10.77.1.$((100 + i))/24" dev to_a
+	srcs+=(-s "10.77.1.$((100 + i))")
+done
+
+# One client process per 15,000 connections (a process's descriptors are
+# capped at 20,000 where CAP_SYS_RESOURCE is missing), started together.
+procs=$(((n + 14999) / 15000))
+clients() { # PORT HOLD: starts the clients, their pids in cpids
+	local i k b=0
+	cpids=()
+	for i in $(seq 0 $((procs - 1))); do
+		k=$((n / procs + (i < n % procs ? 1 : 0)))
+		netns_exec b "$VS_BUILD/tests/kmany" $2 -t 500 -w $(((window + procs - 1) / procs)) \
+			"${srcs[@]}" -b "$b" 10.77.1.1 "$1" "$k" >"$VSEMU_TMP/cli.$1.$i" 2>&1 &
+		cpids+=($!)
+		b=$((b + k))
+	done
+}
+# Connections per second over all clients: n over the slowest one's time.
+rate_of() { # PORT
+	cat "$VSEMU_TMP"/cli."$1".* | awk -v n="$n" '/^kmany: [0-9]* connected in/ { k++; if ($5 > t) t = $5 }
+		END { if (k) printf "%.0f\n", n / t }'
+}
+
+netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VSEMU_LIB/libvsemu.so" \
+	VSTACK_DEVICE=mlx5_0 VSTACK_LOG=warn "$VS_BUILD/tests/million" 7800 "$n" >"$VSEMU_TMP/srv" 2>&1 &
+srv=$!
+wait_for_line "$VSEMU_TMP/srv" ready || fail "the server did not start"
+pid=$(sed -n 's/^ready, pid \([0-9]*\)$/\1/p' "$VSEMU_TMP/srv")
+clients 7800 -H
+# Every client holds its connections, or one has given up.
+held() {
+	local i
+	for i in "${!cpids[@]}"; do
+		grep -q "kmany: holding" "$VSEMU_TMP/cli.7800.$i" && continue
+		kill -0 "${cpids[$i]}" 2>/dev/null || return 0
+		return 1
+	done
+}
+wait_until 520 "the clients to exchange on $n connections" held || fail "the clients"
+got=$(cat "$VSEMU_TMP"/cli.7800.* | awk '/^kmany: holding/ { s += $3 } END { print s + 0 }')
+[ "$got" = "$n" ] || fail "$got of $n connections answered"
+wait_for_line "$VSEMU_TMP/srv" "million: established" || fail "the server did not count $n echoes"
+sum=$("$ctl" conns -s -p "$pid") || fail "vstackctl conns -s"
+echo "$sum"
+est=$(awk '$1 == "all" && $2 == "tcp" && $3 == "ESTAB" { print $4 }' <<<"$sum")
+est0=$(awk '$1 == "0" && $2 == "tcp" && $3 == "ESTAB" { print $4 }' <<<"$sum")
+[ "$est" = "$n" ] && [ "$est0" = "$n" ] || fail "vstackctl conns -s: '$est' established ('$est0' on core 0), not $n"
+bytes=$(sed -n 's/^million: established [0-9]* heap \([0-9]*\) bytes\/conn$/\1/p' "$VSEMU_TMP/srv")
+rate=$(rate_of 7800)
+# The clients' own pids (cpids are the shells that run them).
+kill -USR1 $(cat "$VSEMU_TMP"/cli.7800.* | sed -n 's/^kmany: holding [0-9]* connections, pid \([0-9]*\)$/\1/p')
+for p in "${cpids[@]}"; do wait "$p" || fail "a client"; done
+closed=$(cat "$VSEMU_TMP"/cli.7800.* | awk '/^kmany: [0-9]* of [0-9]* closed by the peer/ { s += $2 } END { print s + 0 }')
+if [ "$closed" != "$n" ]; then
+	"$ctl" conns -s -p "$pid" >&2 || true
+	"$ctl" stats -p "$pid" >&2 || true
+	fail "$closed of $n connections closed by vstack"
+fi
+wait "$srv" || fail "the server"
+grep -q "^million: closed $n, 0 failed" "$VSEMU_TMP/srv" || fail "not all closed cleanly"
+
+# The kernel's rate: the same clients against kernel servers in namespace
+# a (port 7801 is not steered to vstack: the emulator hands it to the
+# kernel), as many processes sharing the port as the descriptors need.
+kpids=()
+for i in $(seq 1 "$procs"); do
+	netns_exec a "$VS_BUILD/tests/kmany" -l 7801 0 >"$VSEMU_TMP/ksrv.$i" 2>&1 &
+	kpids+=($!)
+	wait_for_line "$VSEMU_TMP/ksrv.$i" listening || fail "the kernel server"
+done
+clients 7801 ""
+for p in "${cpids[@]}"; do wait "$p" || fail "a client against the kernel"; done
+kill "${kpids[@]}"
+krate=$(rate_of 7801)
+
+echo "million: $n conns, $bytes bytes/conn, accept $rate conn/s, kernel $krate conn/s"
+if [ "$VS_SLOW" -gt 1 ]; then
+	echo "stack.million: memory not measured under the sanitizers' runtime"
+else
+	[ -n "$bytes" ] && [ "$bytes" -le 1024 ] || fail "$bytes bytes per connection, above 1 KiB"
+fi
+echo "stack.million: ok"
