@@ -106,7 +106,16 @@ send_seg(uint16_t sport, uint8_t flags, uint32_t seq, uint32_t ack,
 	s = fold(sum16(tcp, 20 + len, s));
 	tcp[16] = (uint8_t)(s >> 8);
 	tcp[17] = (uint8_t)s;
-	return send(sock, f, 14 + tot, 0) == (ssize_t)(14 + tot) ? 0 : -1;
+	/* A full transmit queue (the cable's reader busy: ENOBUFS) is
+	 * waited out, for a second at most; the frame is not the test. */
+	for (int tries = 0; tries < 1000; tries++) {
+		if (send(sock, f, 14 + tot, 0) == (ssize_t)(14 + tot))
+			return 0;
+		if (errno != ENOBUFS)
+			return -1;
+		usleep(1000);
+	}
+	return -1;
 }
 
 struct seg {

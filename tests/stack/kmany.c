@@ -1,22 +1,26 @@
 // SPDX-License-Identifier: MIT
 /*
- * kmany [-s SRC]... [-b BASE] [-w WINDOW] [-t SECONDS] [-H] ADDR PORT N -
- * opens N TCP connections to an echo server (non-blocking, epoll; at most
- * WINDOW connecting at a time, default all); with SRC, connection i is
- * from the SRC numbered (BASE + i) / 60000, port 1024 + (BASE + i) %
- * 60000 (several clients share the sources by their BASEs; without SRC
- * the kernel picks address and port). Sends a line on each when it
- * connects, checks each echo, then closes them all. Prints how fast they
- * connected ("kmany: N connected in T s, R conn/s") and how many
- * exchanged correctly; exits 0 if all N did (within SECONDS, default
- * 120). With -H (or KMANY_HOLD set) it says "kmany: holding" after the
- * exchange (and its pid) and keeps them open until SIGUSR1 (then closes them and
- * reports as usual) or until killed.
- * kmany -l PORT N - the echo server for it: echoes on every connection
- * until N have been closed by their peers (within 120 s; N 0: until
- * killed); prints "listening" once ready. Its listener has SO_REUSEPORT:
- * several share a port (one process holds ~19,000 descriptors where the
- * hard limit is 20,000 and cannot be raised).
+ * kmany [-s SRC]... [-b BASE] [-r ROUNDS] [-w WINDOW] [-t SECONDS] [-H]
+ *       [-R] ADDR PORT N
+ *   opens N TCP connections to an echo server (non-blocking, epoll; at
+ *   most WINDOW connecting at a time, default all). With SRC, connection
+ *   i comes from the SRC numbered (BASE + i) / 60000, port 1024 +
+ *   (BASE + i) % 60000 (several clients share the sources by their
+ *   BASEs); without, the kernel picks address and port. Sends a line on
+ *   each when it connects and checks its echo (ROUNDS times in turn,
+ *   default once), then closes them all. Prints how fast they connected
+ *   ("kmany: N connected in T s, R conn/s") and how many exchanged
+ *   correctly; exits 0 if all N did (within SECONDS, default 120). With
+ *   -H (or KMANY_HOLD set) it says "kmany: holding N connections, pid P"
+ *   after the exchange and keeps them open until SIGUSR1 (then each
+ *   side closes in turn and it reports as usual) or until killed. -R
+ *   closes them by a reset (SO_LINGER 0).
+ * kmany -l PORT N
+ *   the echo server for it: echoes on every connection until N have been
+ *   closed by their peers (within 120 s; N 0: until killed); prints
+ *   "listening, pid P" once ready. Its listener has SO_REUSEPORT: several share
+ *   a port (one process holds ~19,000 descriptors where the hard limit
+ *   is 20,000 and cannot be raised).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +41,7 @@
 struct c {
 	int fd;
 	int got;
+	int rounds; /* exchanges done */
 	char line[32];
 	int len;
 };
@@ -60,7 +65,7 @@ serve(const char *port, int n)
 	}
 	ev.data.fd = l;
 	epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
-	printf("listening\n");
+	printf("listening, pid %d\n", (int)getpid());
 	fflush(stdout);
 	while ((!n || closed < n) && time(NULL) < end) {
 		struct epoll_event evs[256];
@@ -194,8 +199,8 @@ main(int argc, char **argv)
 	struct c *cs;
 	char *src[64];
 	int n, ep, done = 0, failed = 0, nsrc = 0, window = 0, secs = 120;
-	int started = 0, connected = 0, base = 0, opt;
-	bool hold = getenv("KMANY_HOLD");
+	int started = 0, connected = 0, base = 0, rounds = 1, opt;
+	bool hold = getenv("KMANY_HOLD"), reset = false;
 	double t0, t1 = 0;
 	time_t end;
 
@@ -203,17 +208,21 @@ main(int argc, char **argv)
 		n = atoi(argv[3]);
 		return fds(n ? n : 19000) ? 1 : serve(argv[2], n);
 	}
-	while ((opt = getopt(argc, argv, "s:b:w:t:H")) != -1) {
+	while ((opt = getopt(argc, argv, "s:b:r:w:t:HR")) != -1) {
 		if (opt == 's' && nsrc < 64)
 			src[nsrc++] = optarg;
 		else if (opt == 'b')
 			base = atoi(optarg);
+		else if (opt == 'r')
+			rounds = atoi(optarg);
 		else if (opt == 'w')
 			window = atoi(optarg);
 		else if (opt == 't')
 			secs = atoi(optarg);
 		else if (opt == 'H')
 			hold = true;
+		else if (opt == 'R')
+			reset = true;
 		else
 			return 2;
 	}
@@ -273,7 +282,12 @@ main(int argc, char **argv)
 				continue;
 			}
 			c->got += (int)r;
-			if (c->got == c->len) {
+			if (c->got == c->len && ++c->rounds < rounds) {
+				c->got = 0; /* again (-r) */
+				if (write(c->fd, c->line, (size_t)c->len) !=
+				    c->len)
+					failed++;
+			} else if (c->got == c->len) {
 				done++;
 				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 			}
@@ -298,9 +312,16 @@ main(int argc, char **argv)
 		printf("kmany: %d of %d closed by the peer\n",
 		       shut_all(ep, cs, started, end + 600), started);
 	}
-	/* All of them were open at once; now close them all. */
-	for (int i = 0; i < started; i++)
+	/* All of them were open at once; now close them all (-R: by a
+	 * reset, which leaves the kernel nothing to tear down later). */
+	for (int i = 0; i < started; i++) {
+		struct linger lg = { 1, 0 };
+
+		if (reset)
+			setsockopt(cs[i].fd, SOL_SOCKET, SO_LINGER, &lg,
+				   sizeof(lg));
 		close(cs[i].fd);
+	}
 	printf("kmany: %d of %d connections exchanged correctly, %d failed\n",
 	       done, n, failed);
 	return done == n ? 0 : 1;

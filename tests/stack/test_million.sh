@@ -3,7 +3,8 @@
 # source addresses for the ports, to one native-API echo server
 # (tests/million, one context) on the emulated ConnectX; each connection
 # echoes one message. Asserts that all N answered, that `vstackctl conns
-# -s` counts N established connections on core 0, that vstack's and
+# -s` counts N established connections on core 0 and `vstackctl conns`
+# lists each (both timed), that vstack's and
 # lwIP's heap per idle connection is at most 1 KiB, and that all close
 # cleanly. Prints
 #   million: N conns, B bytes/conn, accept R conn/s, kernel R2 conn/s
@@ -70,8 +71,16 @@ wait_until 520 "the clients to exchange on $n connections" held || fail "the cli
 got=$(cat "$VSEMU_TMP"/cli.7800.* | awk '/^kmany: holding/ { s += $3 } END { print s + 0 }')
 [ "$got" = "$n" ] || fail "$got of $n connections answered"
 wait_for_line "$VSEMU_TMP/srv" "million: established" || fail "the server did not count $n echoes"
+t0=$(date +%s.%N)
 sum=$("$ctl" conns -s -p "$pid") || fail "vstackctl conns -s"
+t1=$(date +%s.%N)
 echo "$sum"
+# Every connection's row, streamed in parts.
+rows=$("$ctl" conns -p "$pid" | grep -c "^tcp  *ESTAB  *10\.77\.1\.1:7800 ") || fail "vstackctl conns"
+t2=$(date +%s.%N)
+[ "$rows" = "$n" ] || fail "vstackctl conns: $rows established rows, not $n"
+awk -v a="$t0" -v b="$t1" -v c="$t2" -v n="$n" \
+	'BEGIN { printf "vstackctl conns -s: %.2f s; conns, %d rows: %.2f s\n", b - a, n, c - b }'
 est=$(awk '$1 == "all" && $2 == "tcp" && $3 == "ESTAB" { print $4 }' <<<"$sum")
 est0=$(awk '$1 == "0" && $2 == "tcp" && $3 == "ESTAB" { print $4 }' <<<"$sum")
 [ "$est" = "$n" ] && [ "$est0" = "$n" ] || fail "vstackctl conns -s: '$est' established ('$est0' on core 0), not $n"
@@ -92,15 +101,15 @@ grep -q "^million: closed $n, 0 failed" "$VSEMU_TMP/srv" || fail "not all closed
 # The kernel's rate: the same clients against kernel servers in namespace
 # a (port 7801 is not steered to vstack: the emulator hands it to the
 # kernel), as many processes sharing the port as the descriptors need.
-kpids=()
 for i in $(seq 1 "$procs"); do
 	netns_exec a "$VS_BUILD/tests/kmany" -l 7801 0 >"$VSEMU_TMP/ksrv.$i" 2>&1 &
-	kpids+=($!)
 	wait_for_line "$VSEMU_TMP/ksrv.$i" listening || fail "the kernel server"
 done
-clients 7801 ""
+# Closed by resets: nothing (orphans, TIME_WAITs) for the kernel to tear
+# down while the next test runs.
+clients 7801 -R
 for p in "${cpids[@]}"; do wait "$p" || fail "a client against the kernel"; done
-kill "${kpids[@]}"
+kill $(cat "$VSEMU_TMP"/ksrv.* | sed -n 's/^listening, pid \([0-9]*\)$/\1/p')
 krate=$(rate_of 7801)
 
 echo "million: $n conns, $bytes bytes/conn, accept $rate conn/s, kernel $krate conn/s"
