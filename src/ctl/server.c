@@ -154,7 +154,8 @@ struct snap {
 	struct vs_engine *e;
 	const char *dev;
 	const struct conns_query *query;
-	unsigned skip, took;
+	struct vs_conns_at at; /* where the page starts, then the next */
+	unsigned took;
 	bool full; /* the page ended before the engine's connections */
 	char *text;
 	size_t len;
@@ -243,16 +244,16 @@ snap_run(void *arg)
 {
 	struct snap *s = arg;
 
-	s->took = vs__engine_conns(s->e, s->skip, snap_one, s);
+	s->took = vs__engine_conns(s->e, &s->at, snap_one, s);
 	sem_post(&s->done);
 	snap_put(s);
 }
 
-/* Engine e's page from skip on, held for the caller (snap_put), or NULL
- * if the engine did not answer in SNAP_TIMEOUT_MS. */
+/* Engine e's page from at on (at moves past it), held for the caller
+ * (snap_put), or NULL if the engine did not answer in SNAP_TIMEOUT_MS. */
 static struct snap *
 snap_take(struct vs_engine *e, const char *dev, const struct conns_query *q,
-	  unsigned skip)
+	  struct vs_conns_at *at)
 {
 	struct snap *s = calloc(1, sizeof(*s));
 	struct timespec until;
@@ -267,7 +268,7 @@ snap_take(struct vs_engine *e, const char *dev, const struct conns_query *q,
 	s->e = e;
 	s->dev = dev;
 	s->query = q;
-	s->skip = skip;
+	s->at = *at;
 	if (vs__engine_call(e, snap_run, s)) {
 		snap_put(s);
 		snap_put(s);
@@ -284,6 +285,7 @@ snap_take(struct vs_engine *e, const char *dev, const struct conns_query *q,
 		snap_put(s);
 		return NULL;
 	}
+	*at = s->at;
 	return s;
 }
 
@@ -370,29 +372,27 @@ cmd_conns(const struct vs_ctl_req *r, struct stream *st, struct vs_ctl_buf *out,
 			struct vs_engine *e = engine(S.views[v], i);
 			const char *dev =
 				vs__port_info(S.views[v]->port)->device;
-			unsigned skip = 0;
+			struct vs_conns_at at = { 0 };
 			bool more = true;
 
 			while (more && !st->broken) {
-				struct snap *s = snap_take(e, dev, &q, skip);
+				struct snap *s = snap_take(e, dev, &q, &at);
 				char core[16];
 
 				if (!s)
 					break;
 				more = s->full;
-				skip += s->took;
 				snprintf(core, sizeof(core), "%u",
 					 vs__engine_queue(e));
 				sum_print(out, core, &s->sum);
-				for (size_t at = 0;
-				     at < s->len && !st->broken;) {
+				for (size_t o = 0; o < s->len && !st->broken;) {
 					size_t n =
-						strcspn(s->text + at, "\n") + 1;
+						strcspn(s->text + o, "\n") + 1;
 
 					stream_room(st, out, n);
 					vs__ctl_printf(out, "%.*s", (int)n,
-						       s->text + at);
-					at += n;
+						       s->text + o);
+					o += n;
 				}
 				for (unsigned k = 0; k < s->sum.n; k++)
 					sum_add(&all, s->sum.k[k].udp,

@@ -218,13 +218,23 @@ struct vs_conn_info {
 	uint32_t send_q, recv_q; /* bytes not acknowledged / not yet read */
 };
 
-/* Calls fn for each connection of the engine from the skip-th on (in
- * the order listeners, the other TCP connections, UDP sockets) until fn
- * declines one (returns false); returns how many it took. A walk in
- * pages (skip = what earlier pages took) may miss or repeat connections
- * that come and go between pages, as a dump of the kernel's does. On
- * the engine's thread with its lock held (a vs__engine_call). */
-unsigned vs__engine_conns(struct vs_engine *e, unsigned skip,
+/* Where a walk in pages goes on: how many connections earlier pages
+ * took, and which connection comes next (the engine's reckoning, found
+ * again in constant time while it exists). Zeroed: from the start. */
+struct vs_conns_at {
+	unsigned skip;
+	uint64_t key[8];
+};
+
+/* Calls fn for each connection of the engine from at on (in the order
+ * listeners, the other TCP connections, UDP sockets) until fn declines
+ * one (returns false); returns how many it took and moves at past them.
+ * A page costs what it takes, not what came before it, unless the
+ * connection it should start at is gone (then the first at->skip are
+ * counted off). A walk in pages may miss or repeat connections that come
+ * and go between pages, as a dump of the kernel's does. On the engine's
+ * thread with its lock held (a vs__engine_call). */
+unsigned vs__engine_conns(struct vs_engine *e, struct vs_conns_at *at,
 			  bool (*fn)(void *arg, const struct vs_conn_info *ci),
 			  void *arg);
 

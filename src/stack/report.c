@@ -90,13 +90,25 @@ static const char *const state_name[] = {
 	[TIME_WAIT] = "TIME-WAIT",
 };
 
+/* The next connection of a walk in pages (struct vs_conns_at's key):
+ * its TCP list (0: none, or not a TCP connection) and 4-tuple. */
+enum { AT_NONE, AT_ACTIVE, AT_QUIET, AT_TW };
+struct at_key {
+	ip_addr_t local, remote;
+	uint16_t lport, rport;
+	uint8_t list;
+};
+_Static_assert(sizeof(struct at_key) <= sizeof(((struct vs_conns_at *)0)->key),
+	       "struct vs_conns_at's key is too small");
+
 /* A walk over an engine's connections: the first skip are passed over,
- * then each goes to fn until it declines one. */
+ * then each goes to fn until it declines one; next is where it stopped. */
 struct walk {
 	unsigned skip, took;
 	bool stop;
 	bool (*fn)(void *arg, const struct vs_conn_info *ci);
 	void *arg;
+	struct at_key next;
 };
 
 /* Whether w wants the next entry filled in (counts it if passed over). */
@@ -122,7 +134,7 @@ walk_give(struct walk *w, const struct vs_conn_info *ci)
 }
 
 static void
-tcp_list(struct tcp_pcb *list, struct walk *w)
+tcp_list(struct tcp_pcb *list, uint8_t id, struct walk *w)
 {
 	for (struct tcp_pcb *p = list; p && !w->stop; p = p->next) {
 		struct vs_conn_info ci;
@@ -139,17 +151,56 @@ tcp_list(struct tcp_pcb *list, struct walk *w)
 		vs__sa_of_ip(&p->local_ip, p->local_port, &ci.local);
 		vs__sa_of_ip(&p->remote_ip, p->remote_port, &ci.peer);
 		walk_give(w, &ci);
+		if (w->stop) /* p did not fit: the next page starts at it */
+			w->next = (struct at_key){ .local = p->local_ip,
+						   .remote = p->remote_ip,
+						   .lport = p->local_port,
+						   .rport = p->remote_port,
+						   .list = id };
 	}
 }
 
+/* The connection at k if it still exists and is on the same list. */
+static struct tcp_pcb *
+resume_at(struct vs_lwip *lw, const struct at_key *k)
+{
+	struct tcp_pcb *p;
+
+	if (k->list == AT_NONE)
+		return NULL;
+	p = lw->tcp_pcb_find(&k->local, k->lport, &k->remote, k->rport,
+			     NETIF_NO_INDEX);
+	if (!p)
+		return NULL;
+	return (p->state == TIME_WAIT ? AT_TW :
+		p->flags & TF_QUIET   ? AT_QUIET :
+					AT_ACTIVE) == k->list ?
+		       p :
+		       NULL;
+}
+
 unsigned
-vs__engine_conns(struct vs_engine *e, unsigned skip,
+vs__engine_conns(struct vs_engine *e, struct vs_conns_at *at,
 		 bool (*fn)(void *arg, const struct vs_conn_info *ci),
 		 void *arg)
 {
 	struct vs_lwip *lw = &e->lw;
-	struct walk w = { .skip = skip, .fn = fn, .arg = arg };
+	struct at_key k;
+	struct walk w = { .skip = at->skip, .fn = fn, .arg = arg };
+	struct tcp_pcb *from;
 
+	memcpy(&k, at->key, sizeof(k));
+	from = resume_at(lw, &k);
+	if (from) {
+		/* Straight to it: what comes before it was taken. */
+		w.skip = 0;
+		tcp_list(from, k.list, &w);
+		if (k.list < AT_QUIET)
+			tcp_list(*lw->tcp_quiet_pcbs, AT_QUIET, &w);
+		if (k.list < AT_TW)
+			tcp_list(*lw->tcp_tw_pcbs, AT_TW, &w);
+		goto udp;
+	}
 	for (struct tcp_pcb_listen *p = lw->tcp_listen_pcbs->listen_pcbs;
 	     p && !w.stop; p = p->next) {
 		struct vs_conn_info ci = { .state = "LISTEN" };
@@ -159,9 +210,10 @@ vs__engine_conns(struct vs_engine *e, unsigned skip,
 		vs__sa_of_ip(&p->local_ip, p->local_port, &ci.local);
 		walk_give(&w, &ci);
 	}
-	tcp_list(*lw->tcp_active_pcbs, &w);
-	tcp_list(*lw->tcp_quiet_pcbs, &w);
-	tcp_list(*lw->tcp_tw_pcbs, &w);
+	tcp_list(*lw->tcp_active_pcbs, AT_ACTIVE, &w);
+	tcp_list(*lw->tcp_quiet_pcbs, AT_QUIET, &w);
+	tcp_list(*lw->tcp_tw_pcbs, AT_TW, &w);
+udp:
 	for (struct udp_pcb *p = *lw->udp_pcbs; p && !w.stop; p = p->next) {
 		struct vs_conn_info ci = { .udp = true,
 					   .state = p->remote_port ? "ESTAB" :
@@ -174,6 +226,8 @@ vs__engine_conns(struct vs_engine *e, unsigned skip,
 			vs__sa_of_ip(&p->remote_ip, p->remote_port, &ci.peer);
 		walk_give(&w, &ci);
 	}
+	at->skip += w.took;
+	memcpy(at->key, &w.next, sizeof(w.next));
 	return w.took;
 }
 

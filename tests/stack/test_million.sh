@@ -95,6 +95,13 @@ if [ "$closed" != "$n" ]; then
 	"$ctl" stats -p "$pid" >&2 || true
 	fail "$closed of $n connections closed by vstack"
 fi
+srv_done() { grep -q "^million: closed" "$VSEMU_TMP/srv"; }
+if ! wait_until 90 "the server to see every connection closed" srv_done; then
+	"$ctl" conns -p "$pid" >&2 || true
+	"$ctl" stats -p "$pid" >&2 || true
+	"$ctl" snmp -p "$pid" >&2 || true
+	fail "connections left open on vstack's side"
+fi
 wait "$srv" || fail "the server"
 grep -q "^million: closed $n, 0 failed" "$VSEMU_TMP/srv" || fail "not all closed cleanly"
 
