@@ -68,9 +68,9 @@ for idle in "${idles[@]}"; do
 	done
 	# The measured traffic: 200 connections, 20 echoes each.
 	r0=$(rx "$pid")
-	callgrind_control -i on "$pid" >/dev/null
+	callgrind_control -i on "$pid" >/dev/null 2>&1
 	netns_exec b "$VS_BUILD/tests/kmany" -r 20 -t 600 10.77.1.1 "$port" 200 >"$out.meas" 2>&1
-	callgrind_control -i off "$pid" >/dev/null
+	callgrind_control -i off "$pid" >/dev/null 2>&1
 	r1=$(rx "$pid")
 	kill -USR1 "${hold[@]}"
 	wait_line "$out.srv" "million: closed" 600
