@@ -13,7 +13,8 @@
  *   correctly; exits 0 if all N did (within SECONDS, default 120). With
  *   -H (or KMANY_HOLD set) it says "kmany: holding N connections, pid P"
  *   after the exchange and keeps them open until SIGUSR1 (then each
- *   side closes in turn and it reports as usual) or until killed. -R
+ *   side closes in turn, WINDOW connections at a time, and it reports as
+ *   usual) or until killed. -R
  *   closes them by a reset (SO_LINGER 0).
  * kmany -l PORT N
  *   the echo server for it: echoes on every connection until N have been
@@ -118,33 +119,41 @@ fds(int n)
 	return setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-/* Sends a FIN on each of the n connections and waits (until end) for
- * each peer's; returns how many closed their side. */
+/* Sends a FIN on each of the n connections, window at a time, and
+ * waits (until end) for each peer's; returns how many closed their side
+ * (*errs of them by an error). */
 static int
-shut_all(int ep, struct c *cs, int n, time_t end)
+shut_all(int ep, struct c *cs, int n, int window, time_t end, int *errs)
 {
-	int eof = 0;
+	int eof = 0, shut = 0;
 
-	for (int i = 0; i < n; i++) {
-		struct epoll_event ev = { .events = EPOLLIN,
-					  .data.ptr = &cs[i] };
-
-		if (cs[i].fd < 0)
-			continue;
-		shutdown(cs[i].fd, SHUT_WR);
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev))
-			epoll_ctl(ep, EPOLL_CTL_MOD, cs[i].fd, &ev);
-	}
 	while (eof < n && time(NULL) < end) {
 		struct epoll_event evs[256];
-		int k = epoll_wait(ep, evs, 256, 1000);
+		int k;
+
+		for (; shut < n && shut - eof < window; shut++) {
+			struct epoll_event ev = { .events = EPOLLIN,
+						  .data.ptr = &cs[shut] };
+
+			shutdown(cs[shut].fd, SHUT_WR);
+			if (epoll_ctl(ep, EPOLL_CTL_ADD, cs[shut].fd, &ev))
+				epoll_ctl(ep, EPOLL_CTL_MOD, cs[shut].fd, &ev);
+		}
+		k = epoll_wait(ep, evs, 256, 1000);
 
 		for (int i = 0; i < k; i++) {
 			struct c *c = evs[i].data.ptr;
 			char buf[64];
 
-			if (read(c->fd, buf, sizeof(buf)) > 0)
+			ssize_t r = read(c->fd, buf, sizeof(buf));
+
+			if (r > 0 || (r < 0 && errno == EAGAIN))
 				continue;
+			if (r < 0) {
+				(*errs)++;
+				fprintf(stderr, "kmany: %.*s: %s\n", c->len - 1,
+					c->line, strerror(errno));
+			}
 			eof++;
 			epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 		}
@@ -309,8 +318,11 @@ main(int argc, char **argv)
 		sigwait(&usr1, &sig);
 		/* Each side closes in turn: a FIN, then the peer's (no
 		 * orphan the kernel may reset for want of memory). */
-		printf("kmany: %d of %d closed by the peer\n",
-		       shut_all(ep, cs, started, end + 600), started);
+		int errs = 0,
+		    k = shut_all(ep, cs, started, window, end + 600, &errs);
+
+		printf("kmany: %d of %d closed by the peer, %d by an error\n",
+		       k, started, errs);
 	}
 	/* All of them were open at once; now close them all (-R: by a
 	 * reset, which leaves the kernel nothing to tear down later). */

@@ -100,6 +100,7 @@ if ! wait_until 90 "the server to see every connection closed" srv_done; then
 	"$ctl" conns -p "$pid" >&2 || true
 	"$ctl" stats -p "$pid" >&2 || true
 	"$ctl" snmp -p "$pid" >&2 || true
+	netns_exec b nstat -az >&2 || true
 	fail "connections left open on vstack's side"
 fi
 wait "$srv" || fail "the server"
