@@ -187,22 +187,21 @@ vs__engine_conns(struct vs_engine *e, struct vs_conns_at *at,
 	struct vs_lwip *lw = &e->lw;
 	struct at_key k;
 	struct walk w = { .skip = at->skip, .fn = fn, .arg = arg };
+	struct tcp_pcb *lists[] = { [AT_ACTIVE] = *lw->tcp_active_pcbs,
+				    [AT_QUIET] = *lw->tcp_quiet_pcbs,
+				    [AT_TW] = *lw->tcp_tw_pcbs };
 	struct tcp_pcb *from;
+	uint8_t first = AT_ACTIVE;
 
 	memcpy(&k, at->key, sizeof(k));
-	from = resume_at(lw, &k);
-	if (from) {
+	if ((from = resume_at(lw, &k))) {
 		/* Straight to it: what comes before it was taken. */
 		w.skip = 0;
-		tcp_list(from, k.list, &w);
-		if (k.list < AT_QUIET)
-			tcp_list(*lw->tcp_quiet_pcbs, AT_QUIET, &w);
-		if (k.list < AT_TW)
-			tcp_list(*lw->tcp_tw_pcbs, AT_TW, &w);
-		goto udp;
+		first = k.list;
+		lists[first] = from;
 	}
 	for (struct tcp_pcb_listen *p = lw->tcp_listen_pcbs->listen_pcbs;
-	     p && !w.stop; p = p->next) {
+	     !from && p && !w.stop; p = p->next) {
 		struct vs_conn_info ci = { .state = "LISTEN" };
 
 		if (!walk_wants(&w))
@@ -210,10 +209,8 @@ vs__engine_conns(struct vs_engine *e, struct vs_conns_at *at,
 		vs__sa_of_ip(&p->local_ip, p->local_port, &ci.local);
 		walk_give(&w, &ci);
 	}
-	tcp_list(*lw->tcp_active_pcbs, AT_ACTIVE, &w);
-	tcp_list(*lw->tcp_quiet_pcbs, AT_QUIET, &w);
-	tcp_list(*lw->tcp_tw_pcbs, AT_TW, &w);
-udp:
+	for (uint8_t id = first; id <= AT_TW; id++)
+		tcp_list(lists[id], id, &w);
 	for (struct udp_pcb *p = *lw->udp_pcbs; p && !w.stop; p = p->next) {
 		struct vs_conn_info ci = { .udp = true,
 					   .state = p->remote_port ? "ESTAB" :

@@ -98,17 +98,17 @@ serve(const char *port, int n)
 	return closed == n ? 0 : 1;
 }
 
-/* Room for n connections: the limit raised as far as allowed (without
- * CAP_SYS_RESOURCE, to the hard limit). */
+/* Room for n connections (0: as many as allowed): the limit raised as
+ * far as allowed (without CAP_SYS_RESOURCE, to the hard limit). */
 static int
 fds(int n)
 {
 	struct rlimit rl = { (rlim_t)n + 64, (rlim_t)n + 64 };
 
-	if (!setrlimit(RLIMIT_NOFILE, &rl))
+	if (n && !setrlimit(RLIMIT_NOFILE, &rl))
 		return 0;
 	getrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_max < (rlim_t)n + 64) {
+	if (n && rl.rlim_max < (rlim_t)n + 64) {
 		fprintf(stderr,
 			"kmany: %d connections need %d descriptors, the limit "
 			"is %llu: use more processes\n",
@@ -215,7 +215,7 @@ main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "-l")) {
 		n = atoi(argv[3]);
-		return fds(n ? n : 19000) ? 1 : serve(argv[2], n);
+		return fds(n) ? 1 : serve(argv[2], n);
 	}
 	while ((opt = getopt(argc, argv, "s:b:r:w:t:HR")) != -1) {
 		if (opt == 's' && nsrc < 64)

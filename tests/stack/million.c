@@ -5,10 +5,11 @@
  * connection receives. It keeps nothing of its own per connection, so
  * what the heap grows by is vstack's and lwIP's alone.
  *
- * Prints "ready, pid P" once listening; "million: established N heap B
- * bytes/conn" when N connections have each had an echo (glibc's
- * mallinfo2, after against before the listener; connections are idle
- * then: their data was echoed and acknowledged); "million: closed N"
+ * Prints "ready, pid P" once listening; "million: established N" when N
+ * connections have each had an echo; on SIGUSR1 "million: heap B
+ * bytes/conn" (glibc's mallinfo2, against before the listener, over the
+ * connections open: send it once they are idle, their echoes
+ * acknowledged); "million: closed N"
  * when the peers have closed them all, and exits 0. Exits 1 after 600 s
  * or on SIGTERM before that.
  */
@@ -53,9 +54,7 @@ received(struct vs_conn *c, struct vs_chain *data)
 		return;
 	}
 	if (++echoed == want) {
-		/* The last echo is on its way: the count includes it. */
-		printf("million: established %u heap %zu bytes/conn\n", want,
-		       (heap() - heap0) / want);
+		printf("million: established %u\n", want);
 		fflush(stdout);
 	}
 }
@@ -101,6 +100,7 @@ main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	rc = vs_init(&o, &st);
 	if (rc) {
@@ -121,8 +121,17 @@ main(int argc, char **argv)
 		struct timespec zero = { 0 };
 
 		vs_ctx_run(c, 100);
-		if (sigtimedwait(&sigs, NULL, &zero) > 0)
+		int sig = sigtimedwait(&sigs, NULL, &zero);
+
+		if (sig == SIGUSR1) {
+			unsigned open = echoed - closed_n;
+
+			printf("million: heap %zu bytes/conn\n",
+			       open ? (heap() - heap0) / open : 0);
+			fflush(stdout);
+		} else if (sig > 0) {
 			break;
+		}
 	}
 	printf("million: closed %u, %u failed, heap %zd bytes above the "
 	       "start\n",
