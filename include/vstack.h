@@ -253,6 +253,10 @@ int vs_listen(struct vs_ctx *c, const struct sockaddr *addr, int backlog,
  * vs_connect() - connects to @dst from a local port the kernel reserves
  * for it, chosen so the NIC delivers the peer's segments to this
  * context. @connected says how it went.
+ *
+ * Return: 0; -ENOBUFS (the configuration's max_conns connections are
+ * open), -ENOSPC (no room for a flow rule), -ENOMEM, or what the
+ * kernel's bind of the local port said (-EADDRINUSE...).
  */
 int vs_connect(struct vs_ctx *c, const struct sockaddr *dst,
 	       const struct vs_conn_ops *ops, void *user, struct vs_conn **out);

@@ -26,17 +26,20 @@ u16_t vs_lwip_syn_cookie_check(const ip_addr_t *local_ip, u16_t local_port,
 			       const ip_addr_t *remote_ip, u16_t remote_port,
 			       u32_t isn, u32_t cookie);
 
-/* A segment to a listener (arg: its callback arg): ERR_OK, or ERR_ABRT
- * to drop it without an answer, as vs_lwip_syn_filter says of a SYN. */
-err_t vs_lwip_listen_input(void *arg, const struct tcp_hdr *hdr);
-/* Set by vstack in each copy (NULL: every SYN is taken): 0 drops a SYN
- * from the peer's port sport to the listener whose callback arg is arg. */
+/* A segment (p: its payload) to listener pcb: ERR_OK, or ERR_ABRT when
+ * vs_lwip_syn_filter refused a SYN (dropped, or answered with a reset). */
+struct tcp_pcb;
+struct pbuf;
+err_t vs_lwip_listen_input(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr,
+			   const struct pbuf *p);
+/* Set by vstack in each copy (NULL: every SYN is taken), for a SYN from
+ * the peer's port sport to the listener whose callback arg is arg:
+ * 1 takes it, 0 drops it (the peer sends again), -1 resets it. */
 extern int (*vs_lwip_syn_filter)(void *arg, u16_t sport);
 
 /* A datagram IP reassembly completed (patch 0014), p at its IP header:
  * nonzero if vstack took it (and freed it). Calls vs_lwip_reassembled_fn
  * (set by vstack in each copy; NULL: lwIP goes on) with its arg. */
-struct pbuf;
 struct netif;
 int vs_lwip_reassembled(struct pbuf *p, struct netif *inp);
 extern int (*vs_lwip_reassembled_fn)(void *arg, struct pbuf *p);

@@ -118,10 +118,9 @@ unsigned short vs__csum(const void *data, int len);
  * (patch 0014, stack/frag.c). */
 #define LWIP_HOOK_IP_REASSEMBLED vs_lwip_reassembled
 /* Segments to a listener first meet vs_lwip_listen_input (SYNs vstack
- * refuses are dropped); a connection's pay one comparison. */
-#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
-	((pcb)->state == LISTEN ?                                      \
-		 vs_lwip_listen_input((pcb)->callback_arg, (hdr)) :    \
-		 ERR_OK)
+ * refuses are dropped or reset); a connection's pay one comparison. */
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p)      \
+	((pcb)->state == LISTEN ? vs_lwip_listen_input((pcb), (hdr), (p)) : \
+				  ERR_OK)
 
 #endif

@@ -3,8 +3,9 @@
  * port.c - what lwIP needs from its platform, compiled into vstack's
  * lwIP library (each engine's private copy has its own).
  *
- * Owns: the clock lwIP's timers run on, its random numbers, and the
- * secret behind initial sequence numbers. Must never: call into vstack
+ * Owns: the clock lwIP's timers run on, its random numbers, the secret
+ * behind initial sequence numbers and SYN cookies, and the reset that
+ * answers a SYN vstack refuses (vs_lwip_syn_filter). Must never: call into vstack
  * (the copy is loaded RTLD_LOCAL and sees nothing of it) but through the
  * pointer vstack sets (vs_lwip_syn_filter), block, or be called from any
  * thread but its engine's.
@@ -15,6 +16,8 @@
 #include <time.h>
 
 #include "lwip/arch.h"
+#include "lwip/ip.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/tcp.h"
 #include "lwip/sys.h"
 #include "lwip_hooks.h"
@@ -232,11 +235,22 @@ vs_lwip_reassembled(struct pbuf *p, struct netif *inp)
 }
 
 err_t
-vs_lwip_listen_input(void *arg, const struct tcp_hdr *hdr)
+vs_lwip_listen_input(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr,
+		     const struct pbuf *p)
 {
+	int take;
+
 	if (!vs_lwip_syn_filter ||
 	    (TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
 		return ERR_OK;
-	/* tcp_input turned the ports to host order already. */
-	return vs_lwip_syn_filter(arg, hdr->src) ? ERR_OK : ERR_ABRT;
+	/* tcp_input turned the header to host order already, and p starts
+	 * at the payload. */
+	take = vs_lwip_syn_filter(pcb->callback_arg, hdr->src);
+	if (take < 0) /* RFC 793: a reset acknowledging the SYN */
+		tcp_rst(pcb, 0,
+			hdr->seqno + p->tot_len + 1 +
+				((TCPH_FLAGS(hdr) & TCP_FIN) ? 1 : 0),
+			ip_current_dest_addr(), ip_current_src_addr(),
+			hdr->dest, hdr->src);
+	return take > 0 ? ERR_OK : ERR_ABRT;
 }

@@ -142,6 +142,18 @@ set_spin_us(struct vs_config *cfg, const char *v, char *why, size_t whylen)
 }
 
 static int
+set_max_conns(struct vs_config *cfg, const char *v, char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	if (strcmp(v, "none") == 0) {
+		cfg->max_conns = 0;
+		return 0;
+	}
+	return parse_uint(v, 1, 1u << 30, &cfg->max_conns);
+}
+
+static int
 set_control_dir(struct vs_config *cfg, const char *v, char *why, size_t whylen)
 {
 	size_t len = strlen(v);
@@ -189,6 +201,10 @@ static const struct key_desc keys[VS_CFG_NKEYS] = {
 			   "a number of flow rules 64..1048576", set_flows },
 	[VS_CFG_SPIN_US] = { "spin_us", "VSTACK_SPIN_US",
 			     "microseconds 0..1000000", set_spin_us },
+	[VS_CFG_MAX_CONNS] = { "max_conns", "VSTACK_MAX_CONNS",
+			       "none, or a number of connections "
+			       "1..1073741824",
+			       set_max_conns },
 	[VS_CFG_CONTROL_DIR] = { "control_dir", "VSTACK_CONTROL_DIR",
 				 "an absolute directory path, 1..79 characters",
 				 set_control_dir },
@@ -593,6 +609,12 @@ vs__config_value(const struct vs_config *cfg, int k, char *buf, size_t len)
 		break;
 	case VS_CFG_SPIN_US:
 		snprintf(buf, len, "%u", cfg->spin_us);
+		break;
+	case VS_CFG_MAX_CONNS:
+		if (cfg->max_conns)
+			snprintf(buf, len, "%u", cfg->max_conns);
+		else
+			snprintf(buf, len, "none");
 		break;
 	case VS_CFG_CONTROL_DIR:
 		snprintf(buf, len, "%s", cfg->control_dir);

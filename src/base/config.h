@@ -41,6 +41,7 @@ enum vs_config_key {
 	VS_CFG_BUFFERS,
 	VS_CFG_FLOWS,
 	VS_CFG_SPIN_US,
+	VS_CFG_MAX_CONNS,
 	VS_CFG_CONTROL_DIR,
 	VS_CFG_RULE,
 	VS_CFG_NKEYS,
@@ -61,6 +62,7 @@ struct vs_config {
 	unsigned buffers; /* packet buffers per port */
 	unsigned flows; /* flow rules a port holds */
 	unsigned spin_us; /* busy-poll before sleeping */
+	unsigned max_conns; /* TCP connections open at once; 0: no limit */
 	char control_dir
 		[VS_CONTROL_DIR_MAX]; /* control sockets: DIR/PID.sock */
 	struct vs_policy policy; /* offload rules, first match wins */

@@ -6,6 +6,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "rt/runtime.h"
+#include "stack/tcp.h"
 
 int
 vs__rt_open(struct vs_runtime *rt, const struct vs_config *cfg, unsigned want,
@@ -16,6 +17,7 @@ vs__rt_open(struct vs_runtime *rt, const struct vs_config *cfg, unsigned want,
 
 	memset(rt, 0, sizeof(*rt));
 	rt->cfg = cfg;
+	vs__tcp_set_max_conns(cfg->max_conns);
 	rt->ncpu = vs__usable_cpus(rt->cpus, VS_ARRAY_SIZE(rt->cpus));
 	/* A worker among others that share its listener: one engine, as
 	 * the server runs one worker per core. */

@@ -6,7 +6,8 @@
  * (src/sockapi) and the native API (src/api).
  *
  * Owns: the engine count (cores, contexts, VS_MAX_ENGINES, the port's
- * queues), the CPU each engine is pinned to, the view vstackctl sees.
+ * queues), the CPU each engine is pinned to, the process's connection
+ * limit (max_conns), the view vstackctl sees.
  * The owner keeps its configuration (loaded before) and the engines'
  * memory (a socket layer's array, the API's contexts).
  * Must never: load the configuration, decide which sockets vstack takes,

@@ -1428,15 +1428,19 @@ sock_connect(int fd, struct vs_sock *s, const struct sockaddr *sa,
 	vs__engine_unlock(s->e);
 	if (rc == -ENOSPC || rc == -ENOMEM || rc == -ENOBUFS) {
 		/* No room for the connection's flow rule (the NIC's table
-		 * is full) or its state: the kernel carries it instead. */
+		 * is full), its state, or max_conns connections open: the
+		 * kernel carries it instead. */
 		static _Atomic bool said;
 
 		vs__sk_discard(s, 2);
 		if (!atomic_exchange(&said, true))
 			vs_warn("connect: %s; this connection, and others that "
 				"meet it, go to the kernel (said once)",
-				rc == -ENOSPC ? "no room for a flow rule" :
-						"out of memory");
+				rc == -ENOSPC ?
+					"no room for a flow rule" :
+				rc == -ENOBUFS ?
+					"max_conns connections are open" :
+					"out of memory");
 		goto kernel;
 	}
 	if (rc) {

@@ -72,6 +72,10 @@ struct vs_engine_stats {
 	/* SYNs dropped while their source-port bucket of a shared listener
 	 * moved to another process (sockapi/share.h: the peer sends again). */
 	_Atomic uint64_t tcp_syn_handoff;
+	/* Connections refused for want of memory or past max_conns: SYNs
+	 * reset (or dropped: no memory for lwIP's pcb), accepts reset,
+	 * connects failed (stack/tcp.h vs__tcp_set_max_conns). */
+	_Atomic uint64_t tcp_conn_refused;
 	/* Closed connections still delivering what they queued, and those
 	 * lwIP holds in TIME_WAIT for the full 60 s (gauges). */
 	_Atomic uint64_t tcp_draining, tcp_time_wait;
@@ -198,7 +202,8 @@ struct vs_engine_counters {
 	uint64_t loops, sleeps, lock_waits, tcp_accepted, tcp_connects,
 		tcp_resets, tcp_timeouts, tcp_rx_bytes, tcp_tx_bytes,
 		tcp_abort_on_data, tcp_listen_overflows, tcp_time_wait,
-		udp_rx_datagrams, udp_tx_datagrams, tcp_syn_handoff;
+		udp_rx_datagrams, udp_tx_datagrams, tcp_syn_handoff,
+		tcp_conn_refused;
 	/* IP fragments (see vs_engine_stats); reasm_fails: datagrams
 	 * lwIP gave up incomplete (timed out, or evicted for room) */
 	uint64_t frag_in, frag_reasm, frag_reasm_fails, frag_not_ours,

@@ -67,6 +67,7 @@ vs__engine_counters(const struct vs_engine *e, struct vs_engine_counters *c)
 	c->tcp_listen_overflows = LOAD(st->tcp_listen_overflows);
 	c->tcp_time_wait = LOAD(st->tcp_time_wait);
 	c->tcp_syn_handoff = LOAD(st->tcp_syn_handoff);
+	c->tcp_conn_refused = LOAD(st->tcp_conn_refused);
 	c->udp_rx_datagrams = LOAD(st->udp_rx_datagrams);
 	c->udp_tx_datagrams = LOAD(st->udp_tx_datagrams);
 	c->frag_in = LOAD(st->frag_in);

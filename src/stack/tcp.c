@@ -29,6 +29,7 @@ struct vs_tcp {
 	bool draining; /* closing, counted in tcp_draining until the FIN */
 	bool aborting; /* vs__tcp_abort: lwIP's ERR_ABRT is ours, not a timeout */
 	bool refused; /* vs__tcp_refuse in the owner's accepted callback */
+	bool counted; /* in live_conns (max_conns) */
 	/* Closed: lwIP finishes the closing handshake and TIME_WAIT on
 	 * closed_pcb; its rule and port go when lwIP frees it (pcb_gone). */
 	bool released;
@@ -123,10 +124,50 @@ conn_new(struct vs_engine *e, const struct vs_tcp_ops *ops, void *user)
 	return c;
 }
 
+/*
+ * The connections of the process that count against max_conns (the
+ * configuration's): accepted or connecting, until the program's close
+ * has sent the FIN (finish_close) or the connection ended. What a closed
+ * one holds after that is TIME_WAIT, bounded per engine apart
+ * (VS_TCP_TIME_WAIT_MAX). Half-open ones are bounded by each listener's
+ * backlog and SYN cookies.
+ */
+static _Atomic unsigned long live_conns;
+static unsigned long max_conns; /* 0: as many as memory allows */
+
+void
+vs__tcp_set_max_conns(unsigned long n)
+{
+	max_conns = n;
+}
+
+static bool
+conn_count(struct vs_tcp *c)
+{
+	if (atomic_fetch_add_explicit(&live_conns, 1, memory_order_relaxed) >=
+		    max_conns &&
+	    max_conns) {
+		atomic_fetch_sub_explicit(&live_conns, 1, memory_order_relaxed);
+		return false;
+	}
+	c->counted = true;
+	return true;
+}
+
+static void
+conn_uncount(struct vs_tcp *c)
+{
+	if (c->counted) {
+		c->counted = false;
+		atomic_fetch_sub_explicit(&live_conns, 1, memory_order_relaxed);
+	}
+}
+
 /* Gives back what the connection owned; lwIP's pcb is already gone. */
 static void
 conn_free(struct vs_tcp *c)
 {
+	conn_uncount(c);
 	if (c->rule)
 		vs__port_rule_del(c->e->port, c->rule);
 	vs__tcp_rule_put(c->lrule);
@@ -270,10 +311,16 @@ pin_own(struct vs_tcp *c, struct tcp_pcb *pcb)
 static err_t
 on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
-	struct vs_tcp *l = arg, *c;
+	struct vs_tcp *l = arg, *c = NULL;
 
-	if (err != ERR_OK || !pcb || !(c = conn_new(l->e, NULL, NULL)))
+	/* No memory for lwIP's pcb (the SYN is dropped: the peer sends
+	 * again), for ours, or max_conns reached: lwIP resets the rest. */
+	if (err != ERR_OK || !pcb || !(c = conn_new(l->e, NULL, NULL)) ||
+	    !conn_count(c)) {
+		free(c);
+		vs__stat_add(&l->e->st.tcp_conn_refused, 1);
 		return ERR_MEM;
+	}
 	attach(c, pcb);
 	if (l->lrule) {
 		c->lrule = rule_hold(l->lrule);
@@ -479,13 +526,21 @@ vs__tcp_listen_refuse(struct vs_tcp_rule *r, uint64_t buckets)
 }
 
 /* lwIP's hook (vs_lwip_syn_filter): a SYN to listener arg from port
- * sport is taken unless its bucket is being handed over. */
+ * sport is reset while max_conns connections are open, dropped while
+ * its bucket is being handed over, else taken. */
 static int
 syn_filter(void *arg, u16_t sport)
 {
 	struct vs_tcp *l = arg;
 	uint64_t refuse;
 
+	if (max_conns &&
+	    atomic_load_explicit(&live_conns, memory_order_relaxed) >=
+		    max_conns) {
+		if (l)
+			vs__stat_add(&l->e->st.tcp_conn_refused, 1);
+		return -1;
+	}
 	if (!l || !l->lrule)
 		return 1;
 	refuse = atomic_load_explicit(&l->lrule->refuse, memory_order_acquire);
@@ -725,6 +780,11 @@ vs__tcp_connect_from(struct vs_engine *e, const struct sockaddr *from,
 
 	if (!c)
 		return -ENOMEM;
+	if (!conn_count(c)) {
+		free(c);
+		vs__stat_add(&e->st.tcp_conn_refused, 1);
+		return -ENOBUFS;
+	}
 	rc = from && vs__sa_port(from) ? given_port(c, from, dst, &local) :
 					 reserve_port(c, dst, &local);
 	/* Landed: a rule for the local port, spread by RSS like a listener's
@@ -1113,6 +1173,7 @@ finish_close(struct vs_tcp *c)
 	/* lwIP may free the pcb at once (unread data: a reset): pcb_gone
 	 * then only notes it. */
 	c->released = true;
+	conn_uncount(c);
 	c->in_close = true;
 	c->closed_pcb = pcb;
 	lw->tcp_ext_arg_set_callbacks(pcb, lw->ext_id, &gone_callbacks);

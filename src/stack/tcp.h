@@ -117,10 +117,17 @@ void vs__tcp_listen_refuse(struct vs_tcp_rule *r, uint64_t buckets);
  * so that the port's RSS hash of the peer's frames lands on this
  * engine's queue (a rule on the local address and port, spreading by
  * RSS); after 64 ports that land elsewhere, a 5-tuple rule to this queue.
+ * -ENOBUFS while max_conns connections are open (vs__tcp_set_max_conns).
  */
 int vs__tcp_connect(struct vs_engine *e, const struct sockaddr *dst,
 		    const struct vs_tcp_ops *ops, void *user,
 		    struct vs_tcp **out);
+/* Connections (accepted or connected, until the program's close sent
+ * the FIN) the process may have open at once, over all engines; 0: no
+ * limit. Past it, a SYN to a listener is answered with a reset and a
+ * connect fails; both counted in tcp_conn_refused. Before any engine
+ * runs. */
+void vs__tcp_set_max_conns(unsigned long n);
 /* The same from a local address and port the caller already holds (a
  * socket it bound keeps the kernel from giving the port away): from's
  * address must be the port's or unspecified (-EADDRNOTAVAIL). Port 0:

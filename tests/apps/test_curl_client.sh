@@ -1,7 +1,8 @@
 # apps.curl_client: curl on vstack (LD_PRELOAD) fetching 20 MiB from an
 # nginx on the kernel in the other namespace, over IPv4 and IPv6; vstack
 # carried it (curl's exit line: one connection made, 20 MiB in). With the
-# NIC's rule table full, a bound connection falls back to the kernel.
+# NIC's rule table full, a bound connection falls back to the kernel; so
+# does a connection past max_conns.
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
@@ -45,4 +46,18 @@ grep -q "connect: no room for a flow rule; this connection, and others that meet
 read -r _ con _ <<<"$(vs_carried "$d/log")"
 [ "${con:-x}" = 0 ] || fail "rule table full: vstack says it carried ${con:-?} connections"
 echo "rule table full: the kernel carried the connection"
+# max_conns 1: of two transfers at once, the second connection goes to
+# the kernel, with one warning.
+u=http://10.77.1.2:8080/f.bin
+VSTACK_LOG=info VSTACK_MAX_CONNS=1 vstack_exec a mlx5_0 curl -s -m 60 -Z --parallel-immediate \
+	-o "$d/got" "$u" -o "$d/got2" "$u" 2>"$d/log" || fail "curl with max_conns 1: $(cat "$d/log")"
+for f in got got2; do
+	got=$(sha256sum <"$d/$f" | cut -d' ' -f1)
+	[ "$got" = "$want" ] || fail "max_conns 1: sha256 $got, expected $want"
+done
+grep -q "connect: max_conns connections are open; this connection, and others that meet it, go to the kernel" "$d/log" ||
+	fail "max_conns 1: no warning: $(cat "$d/log")"
+read -r _ con _ <<<"$(vs_carried "$d/log")"
+[ "${con:-x}" = 1 ] || fail "max_conns 1: vstack says it carried ${con:-?} connections, 1 expected"
+echo "max_conns 1: one connection on vstack, the other on the kernel"
 echo "apps.curl_client: ok"

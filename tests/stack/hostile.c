@@ -25,6 +25,11 @@
  *       territory); prints how many ACKs came back in the next second
  *       ("challenge ACKs: K"); then PING must still get +PONG (a redis
  *       server), and an exact RST ends it.
+ *   hostile IFNAME DSTMAC SRCIP DSTIP DPORT hold N
+ *       opens N connections from ports 40000.., 64 handshakes every 20 ms,
+ *       and prints "open K reset R unanswered U": K completed, R
+ *       answered (or, after the handshake, followed) by a reset. Prints
+ *       "holding" and waits for a line on stdin, then resets the K.
  *
  * Exits 0 when everything it sent could be sent (and, for ooo, every
  * handshake completed within 5 s), 1 otherwise.
@@ -123,9 +128,10 @@ struct seg {
 	uint32_t seq, ack, len; /* len: payload bytes */
 };
 
-/* The server's next segment to sport within ms: 0, or -1. */
+/* The server's next segment to a port in [lo, hi] within ms: 0 (and
+ * the port in *port), or -1. */
 static int
-recv_seg(uint16_t sport, int ms, struct seg *s)
+recv_range(uint16_t lo, uint16_t hi, int ms, uint16_t *port, struct seg *s)
 {
 	struct timespec t0, t;
 
@@ -146,8 +152,9 @@ recv_seg(uint16_t sport, int ms, struct seg *s)
 		n = recv(sock, f, sizeof(f), 0);
 		if (n < 54 || f[12] != 0x08 || f[13] != 0 || f[23] != 6 ||
 		    memcmp(f + 30, &src_ip, 4) || memcmp(f + 26, &dst_ip, 4) ||
-		    ((f[36] << 8) | f[37]) != sport)
+		    ((f[36] << 8) | f[37]) < lo || ((f[36] << 8) | f[37]) > hi)
 			continue;
+		*port = (uint16_t)((f[36] << 8) | f[37]);
 		s->flags = f[47];
 		memcpy(&v, f + 38, 4);
 		s->seq = ntohl(v);
@@ -157,6 +164,15 @@ recv_seg(uint16_t sport, int ms, struct seg *s)
 				    (f[46] >> 4) * 4);
 		return 0;
 	}
+}
+
+/* The server's next segment to sport within ms: 0, or -1. */
+static int
+recv_seg(uint16_t sport, int ms, struct seg *s)
+{
+	uint16_t port;
+
+	return recv_range(sport, sport, ms, &port, s);
 }
 
 /* The SYN-ACK for sport within ms: its sequence number, or -1. */
@@ -321,6 +337,67 @@ rst(int n)
 	return 0;
 }
 
+/* hold: connections from ports 40000 + i, 64 handshakes at a time. */
+enum { HOLD_WAIT, HOLD_OPEN, HOLD_RESET };
+
+static int
+hold(int n)
+{
+	const uint16_t base = 40000;
+	uint32_t *rcv = calloc((size_t)n, sizeof(*rcv));
+	uint8_t *st = calloc((size_t)n, 1);
+	int count[3] = { 0 };
+	uint16_t port;
+	struct seg s;
+	char line[16];
+
+	if (n < 1 || n > 20000 || !rcv || !st)
+		return fprintf(stderr, "hostile: hold: 1..20000\n"), 2;
+	for (int b = 0; b < n; b += 64) {
+		int m = n - b < 64 ? n - b : 64, waiting = m;
+
+		for (int i = b; i < b + m; i++)
+			if (send_seg((uint16_t)(base + i), 0x02, 1000, 0, NULL,
+				     0))
+				return perror("hostile: send"), 1;
+		while (waiting && recv_range(base, (uint16_t)(base + n - 1),
+					     2000, &port, &s) == 0) {
+			int i = port - base;
+
+			if (s.flags & 0x04) { /* a reset: refused */
+				waiting -= i >= b && st[i] == HOLD_WAIT;
+				st[i] = HOLD_RESET;
+			} else if ((s.flags & 0x12) == 0x12 &&
+				   st[i] == HOLD_WAIT) {
+				rcv[i] = s.seq + 1;
+				send_seg(port, 0x10, 1001, rcv[i], NULL, 0);
+				st[i] = HOLD_OPEN;
+				waiting--;
+			}
+		}
+		/* Paced: the server accepts as fast as they come (past its
+		 * accept queue a connection is reset, as when refused). */
+		usleep(20000);
+	}
+	/* An accept refused after the handshake resets it: look a while. */
+	while (recv_range(base, (uint16_t)(base + n - 1), 1000, &port, &s) == 0)
+		if (s.flags & 0x04)
+			st[port - base] = HOLD_RESET;
+	for (int i = 0; i < n; i++)
+		count[st[i]]++;
+	printf("open %d reset %d unanswered %d\n", count[HOLD_OPEN],
+	       count[HOLD_RESET], count[HOLD_WAIT]);
+	printf("holding\n");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		line[0] = 0;
+	for (int i = 0; i < n; i++)
+		if (st[i] == HOLD_OPEN)
+			send_seg((uint16_t)(base + i), 0x04, 1001, 0, NULL, 0);
+	printf("reset\n");
+	return 0;
+}
+
 static int
 syn(int n)
 {
@@ -352,7 +429,8 @@ main(int argc, char **argv)
 	    inet_pton(AF_INET, argv[4], &dst_ip) != 1) {
 		fprintf(stderr,
 			"usage: hostile IFNAME DSTMAC SRCIP DSTIP DPORT "
-			"ooo CONNS SEGS | syn N | tw REQUEST | rst N\n");
+			"ooo CONNS SEGS | syn N | tw REQUEST | rst N | "
+			"hold N\n");
 		return 2;
 	}
 	for (int i = 0; i < 6; i++)
@@ -379,6 +457,8 @@ main(int argc, char **argv)
 		return tw(argv[7]);
 	if (strcmp(argv[6], "rst") == 0 && argc == 8)
 		return rst(atoi(argv[7]));
+	if (strcmp(argv[6], "hold") == 0 && argc == 8)
+		return hold(atoi(argv[7]));
 	fprintf(stderr, "hostile: unknown mode %s\n", argv[6]);
 	return 2;
 }

@@ -16,6 +16,10 @@
 #        3 challenge ACKs come back (one per 500 ms, RFC 5961 section 7;
 #        vstackctl snmp counts the rest as TcpExt.TCPACKSkippedChallenge),
 #        and the connection still answers PING.
+#   conns the server may hold 1,000 connections (max_conns); the peer
+#        completes 1,500 handshakes: 1,000 stay open, the rest are reset
+#        (conn_refused counts them), a normal client is refused at once,
+#        and served again once the peer lets its connections go.
 set -eu
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/vsemu.sh"
@@ -33,7 +37,7 @@ port_mac=$(netns_exec a cat /sys/class/net/vsmlx5_0/address)
 # what it gets for an address it does not have.
 netns_exec a ip neigh replace 10.77.1.9 lladdr "$peer_mac" dev vsmlx5_0 nud permanent
 
-VSTACK_CORES=1 VSTACK_LOG=info VSTACK_CONTROL_DIR="$VSTACK_CONTROL_DIR" \
+VSTACK_CORES=1 VSTACK_MAX_CONNS=1000 VSTACK_LOG=info VSTACK_CONTROL_DIR="$VSTACK_CONTROL_DIR" \
 	vstack_exec a mlx5_0 redis-server --port 6379 --save "" --appendonly no \
 	--protected-mode no --daemonize no --logfile "" >"$VSEMU_TMP/out.redis" 2>&1 &
 wait_for_line "$VSEMU_TMP/out.redis" "Ready to accept"
@@ -117,4 +121,32 @@ echo "  rst: $acks challenge ACKs for 2,000 RSTs and SYNs, $skipped not sent, $(
 [ -n "$acks" ] && [ "$acks" -le 3 ] || fail "rst: ${acks:-no} challenge ACKs, 3 at most"
 [ "${skipped:-0}" -ge 1900 ] || fail "rst: only ${skipped:-no} challenge ACKs counted as not sent"
 served rst
+
+# 4. more connections than max_conns
+estab() { "$ctl" conns -s --state ESTAB | awk '$1 == "all" && $2 == "all" { print $4 }'; }
+mkfifo "$VSEMU_TMP/go4"
+netns_exec b bash -c "$(declare -f hostile); VS_BUILD='$VS_BUILD' port_mac='$port_mac' \
+	hostile hold 1500 <'$VSEMU_TMP/go4'" >"$VSEMU_TMP/out.hold" 2>&1 &
+hpid=$!
+exec 3>"$VSEMU_TMP/go4"
+wait_for_line "$VSEMU_TMP/out.hold" holding || fail "conns: the peer"
+read -r _ open _ reset _ silent < <(grep '^open' "$VSEMU_TMP/out.hold")
+held=$(estab)
+echo "  conns: the peer holds $open, $reset reset, $silent unanswered; vstack: ${held:-0} established, conn_refused $(stat conn_refused)"
+[ "${held:-0}" -le 1000 ] || fail "conns: ${held:-0} established, max_conns 1000"
+[ "$open" -ge 990 ] && [ "$open" -le 1000 ] || fail "conns: the peer holds $open, 990..1000 expected"
+[ "$reset" -ge 500 ] || fail "conns: only $reset connections refused"
+[ "$(stat conn_refused)" -ge "$reset" ] || fail "conns: conn_refused $(stat conn_refused), $reset refused"
+t0=$(date +%s%N)
+got=$(netns_exec b timeout 5 redis-cli -h 10.77.1.1 ping 2>&1) || true
+ms=$((($(date +%s%N) - t0) / 1000000))
+case $got in *refused*) echo "  conns: a normal client refused in $ms ms" ;;
+*) fail "conns: the normal client got '$got' past max_conns" ;; esac
+[ "$ms" -lt 1000 ] || fail "conns: the refusal took $ms ms"
+echo reset >&3
+exec 3>&-
+wait "$hpid" || fail "conns: the peer failed"
+let_go() { [ "${held:-0}" -gt "$(estab)" ] && [ "$(estab)" -le 10 ]; }
+until_true 10 let_go || fail "conns: $(estab) still established after the resets"
+served conns
 echo "stack.hostile: ok"

@@ -57,6 +57,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(cfg.buffers, 32768);
 	ck_assert_uint_eq(cfg.flows, 65536);
 	ck_assert_uint_eq(cfg.spin_us, 50);
+	ck_assert_uint_eq(cfg.max_conns, 0);
 	ck_assert_uint_eq(cfg.policy.n, 0);
 	for (int k = 0; k < VS_CFG_NKEYS; k++)
 		ck_assert_int_eq(cfg.source[k], VS_SRC_DEFAULT);
@@ -78,6 +79,7 @@ START_TEST(file_overrides)
 				    "buffers = 4096\n"
 				    "flows = 64\n"
 				    "spin_us = 0\n"
+				    "max_conns = 5000\n"
 				    "log = debug\n"
 				    "rule = kernel tcp_server * 22\n"
 				    "rule = offload udp * *\n",
@@ -90,6 +92,7 @@ START_TEST(file_overrides)
 	ck_assert_uint_eq(cfg.buffers, 4096);
 	ck_assert_uint_eq(cfg.flows, 64);
 	ck_assert_uint_eq(cfg.spin_us, 0);
+	ck_assert_uint_eq(cfg.max_conns, 5000);
 	ck_assert_int_eq(cfg.log_level, VS_LOG_DEBUG);
 	ck_assert_uint_eq(cfg.policy.n, 2);
 	ck_assert_int_eq(cfg.policy.rules[0].action, VS_POLICY_KERNEL);
@@ -131,7 +134,7 @@ START_TEST(bad_key)
 			 -EINVAL);
 	assert_err(path, ":3: unknown key 'corez' (accepted: log, device, "
 			 "cores, hugepages, buffer_size, buffers, flows, "
-			 "spin_us, control_dir, rule)");
+			 "spin_us, max_conns, control_dir, rule)");
 	unlink(path);
 	free(path);
 	vs__config_free(&cfg);
@@ -166,6 +169,9 @@ START_TEST(bad_value)
 				  "64..1048576)" },
 		{ "spin_us = -1\n", ":1: key 'spin_us': bad value '-1' "
 				    "(accepted: microseconds 0..1000000)" },
+		{ "max_conns = 0\n",
+		  ":1: key 'max_conns': bad value '0' (accepted: none, or a "
+		  "number of connections 1..1073741824)" },
 		{ "device =\n",
 		  ":1: key 'device': bad value '' (accepted: an RDMA device "
 		  "(mlx5_0), a netdev (eth0) or xdp:IFNAME, 1..63 "
@@ -290,7 +296,8 @@ START_TEST(env_unknown)
 			 "(accepted: VSTACK_LOG, VSTACK_DEVICE, "
 			 "VSTACK_CORES, VSTACK_HUGEPAGES, "
 			 "VSTACK_BUFFER_SIZE, VSTACK_BUFFERS, VSTACK_FLOWS, "
-			 "VSTACK_SPIN_US, VSTACK_CONTROL_DIR, VSTACK_RULES, "
+			 "VSTACK_SPIN_US, VSTACK_MAX_CONNS, "
+			 "VSTACK_CONTROL_DIR, VSTACK_RULES, "
 			 "VSTACK_CONFIG, VSTACK_LIB)");
 	vs__config_free(&cfg);
 }
