@@ -294,6 +294,17 @@ int vs_send_zc(struct vs_conn *c, const void *data, size_t len, void *cookie);
 /** vs_nodelay() - TCP_NODELAY: small segments leave at once (on by default). */
 void vs_nodelay(struct vs_conn *c, bool on);
 
+/**
+ * vs_keepalive() - SO_KEEPALIVE: after @idle_s seconds without a segment
+ * from the peer, a probe every @intvl_s seconds; after @cnt unanswered
+ * probes the connection ends (closed with -ETIMEDOUT). 0 leaves a value
+ * as it was (at first 7200 s, 75 s and 9, as Linux's). Off by default.
+ * An idle connection with keepalive on costs no CPU until a probe is
+ * due.
+ */
+void vs_keepalive(struct vs_conn *c, bool on, unsigned idle_s, unsigned intvl_s,
+		  unsigned cnt);
+
 /** vs_shutdown() - half-close: FIN after what was sent; receiving goes on. */
 int vs_shutdown(struct vs_conn *c);
 

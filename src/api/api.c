@@ -554,6 +554,14 @@ vs_nodelay(struct vs_conn *k, bool on)
 		vs__tcp_set_nodelay(k->t, on);
 }
 
+VS_EXPORT void
+vs_keepalive(struct vs_conn *k, bool on, unsigned idle_s, unsigned intvl_s,
+	     unsigned cnt)
+{
+	if (k->t && !k->listener)
+		vs__tcp_set_keepalive(k->t, on, idle_s, intvl_s, cnt);
+}
+
 VS_EXPORT int
 vs_shutdown(struct vs_conn *k)
 {

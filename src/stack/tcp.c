@@ -950,18 +950,19 @@ vs__tcp_set_keepalive(struct vs_tcp *c, bool on, unsigned idle_s,
 {
 	if (!c->pcb || c->listener)
 		return;
-	if (!on) {
+	if (on) {
+		ip_set_option(c->pcb, SOF_KEEPALIVE);
+		if (idle_s)
+			c->pcb->keep_idle = idle_s * 1000u;
+		if (intvl_s)
+			c->pcb->keep_intvl = intvl_s * 1000u;
+		if (cnt)
+			c->pcb->keep_cnt = cnt;
+	} else {
 		ip_reset_option(c->pcb, SOF_KEEPALIVE);
-		return;
 	}
-	ip_set_option(c->pcb, SOF_KEEPALIVE);
-	if (idle_s)
-		c->pcb->keep_idle = idle_s * 1000u;
-	if (intvl_s)
-		c->pcb->keep_intvl = intvl_s * 1000u;
-	if (cnt)
-		c->pcb->keep_cnt = cnt;
-	/* The timers skip a quiet connection: it has a timer now. */
+	/* A quiet connection waits for its keepalive at a time computed
+	 * from the old settings: the timers take it back and recompute. */
 	c->e->lw.tcp_wake(c->pcb);
 }
 

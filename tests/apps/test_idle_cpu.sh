@@ -24,12 +24,8 @@ opens=$("$VS_BUILD/src/ctl/vstackctl" snmp -p "$pid" |
 [ "${opens:-0}" -ge 1 ] || fail "vstack accepted no connection (Tcp.PassiveOpens ${opens:-none})"
 # CPU time of every thread in ns (schedstat), not in 10 ms ticks: one
 # tick more or less was 0.2% of 5 s.
-cpu_ns() { cat /proc/"$pid"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f", s }'; }
 sleep 1
-t0=$(cpu_ns)
-sleep 5
-t1=$(cpu_ns)
-pct=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", 100 * (b - a) / 1e9 / 5 }')
+pct=$(cpu_pct "$pid" 5)
 echo "idle redis-server on vstack: $pct% of a core over 5 s (redis's own 10 Hz timer included)"
 awk -v p="$pct" 'BEGIN { exit !(p < 1) }' || fail "$pct% of a core while idle"
 echo "apps.idle_cpu: ok"

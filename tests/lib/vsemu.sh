@@ -100,6 +100,16 @@ vs_snmp() {
 	"$VS_BUILD/src/ctl/vstackctl" snmp -p "$1" | awk -v k="$2" '$1 == k { print $2 }'
 }
 
+# cpu_pct PID SECONDS: the CPU all of PID's threads used over SECONDS,
+# in percent of a core (schedstat's ns, not 10 ms ticks).
+cpu_pct() {
+	local a b
+	a=$(cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f", s }')
+	sleep "$2"
+	b=$(cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f", s }')
+	awk -v a="$a" -v b="$b" -v t="$2" 'BEGIN { printf "%.2f", 100 * (b - a) / 1e9 / t }'
+}
+
 vs_carried() {
 	sed -n 's/.*exit: vstack carried \([0-9]*\) TCP connections accepted and \([0-9]*\) connected, \([0-9]*\) bytes in and \([0-9]*\) out; \([0-9]*\) UDP datagrams in and \([0-9]*\) out$/\1 \2 \3 \4 \5 \6/p' "$1" | tail -1
 }

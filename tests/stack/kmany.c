@@ -19,7 +19,8 @@
  * kmany -l PORT N
  *   the echo server for it: echoes on every connection until N have been
  *   closed by their peers (within 120 s; N 0: until killed); prints
- *   "listening, pid P" once ready. Its listener has SO_REUSEPORT: several share
+ *   "listening, pid P" once ready. With KMANY_KEEPALIVE=S, each accepted
+ *   connection has SO_KEEPALIVE with S seconds idle (as redis does). Its listener has SO_REUSEPORT: several share
  *   a port (one process holds ~19,000 descriptors where the hard limit
  *   is 20,000 and cannot be raised).
  */
@@ -28,6 +29,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -55,6 +57,8 @@ serve(const char *port, int n)
 	struct epoll_event ev = { .events = EPOLLIN };
 	int l = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
 	int zero = 0, ep = epoll_create1(0), closed = 0;
+	int ka =
+		getenv("KMANY_KEEPALIVE") ? atoi(getenv("KMANY_KEEPALIVE")) : 0;
 	time_t end = time(NULL) + (n ? 120 : 86400);
 
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -82,6 +86,14 @@ serve(const char *port, int n)
 						    SOCK_NONBLOCK)) >= 0) {
 					ev.data.fd = c;
 					epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+					if (ka > 0 &&
+					    (setsockopt(c, SOL_SOCKET,
+							SO_KEEPALIVE, &one,
+							sizeof(one)) ||
+					     setsockopt(c, IPPROTO_TCP,
+							TCP_KEEPIDLE, &ka,
+							sizeof(ka))))
+						perror("kmany: keepalive");
 				}
 				continue;
 			}
