@@ -65,6 +65,9 @@
 #define LWIP_TCP 1
 #define SO_REUSE \
 	1 /* the kernel socket behind each pcb already checked the bind */
+/* ... so a pcb with SOF_REUSEADDR binds without a walk of every pcb
+ * (patch 0016; a second listener on a port has no SOF_REUSEADDR). */
+#define TCP_BIND_REUSE_TRUSTED 1
 
 /* --- checksums: the NIC's where it has them (per netif, per frame) --- */
 #define LWIP_CHECKSUM_CTRL_PER_NETIF 1

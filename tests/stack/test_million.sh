@@ -7,7 +7,9 @@
 # lists each (both timed), that vstack's and
 # lwIP's heap per idle connection is at most 1 KiB, that the server
 # uses under 5% of a core while they are idle (every other one with
-# keepalive on), and that all close cleanly. Prints
+# keepalive on), that 1,000 outbound connections it opens cost no more
+# than twice as long in vs_connect as with none held, and that all close
+# cleanly. Prints
 #   million: N conns, B bytes/conn, accept R conn/s, kernel R2 conn/s
 # where R2 is the same client's rate against a kernel server in
 # namespace a on the same cable (its own run, after vstack's).
@@ -53,11 +55,24 @@ rate_of() { # PORT
 		END { if (k) printf "%.0f\n", n / t }'
 }
 
+# A kernel echo server in b for the server's own outbound connections.
+netns_exec b "$VS_BUILD/tests/kmany" -l 61500 0 >"$VSEMU_TMP/peer" 2>&1 &
+wait_for_line "$VSEMU_TMP/peer" listening || fail "the kernel peer did not start"
 netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VSEMU_LIB/libvsemu.so" \
-	VSTACK_DEVICE=mlx5_0 VSTACK_LOG=warn "$VS_BUILD/tests/million" 7800 "$n" >"$VSEMU_TMP/srv" 2>&1 &
+	VSTACK_DEVICE=mlx5_0 VSTACK_LOG=warn "$VS_BUILD/tests/million" 7800 "$n" 10.77.1.101:61500 1000 \
+	>"$VSEMU_TMP/srv" 2>&1 &
 srv=$!
 wait_for_line "$VSEMU_TMP/srv" ready || fail "the server did not start"
 pid=$(sed -n 's/^ready, pid \([0-9]*\)$/\1/p' "$VSEMU_TMP/srv")
+# connects ROUND: the server opens 1,000 connections to the kernel peer;
+# prints the microseconds it spent in vs_connect.
+connects() {
+	kill -USR2 "$pid"
+	rounds() { [ "$(grep -c "^million: 1000 connects" "$VSEMU_TMP/srv")" -ge "$1" ]; }
+	wait_until 60 "the server's outbound connections" rounds "$1" || fail "outbound connections, round $1"
+	grep "^million: 1000 connects" "$VSEMU_TMP/srv" | sed -n "$1p" | awk '{ print $4 }'
+}
+out0=$(connects 1)
 clients 7800 -H
 # Every client holds its connections, or one has given up.
 held() {
@@ -94,6 +109,11 @@ bytes=$(sed -n 's/^million: heap \([0-9]*\) bytes\/conn$/\1/p' "$VSEMU_TMP/srv")
 idle=$(cpu_pct "$pid" 2)
 echo "idle: $idle% of a core with $n connections held, $((n / 2)) of them with keepalive"
 awk -v p="$idle" 'BEGIN { exit !(p < 5) }' || fail "the server used $idle% of a core while its connections were idle"
+# Outbound connections cost the same with every connection held.
+out1=$(connects 2)
+echo "outbound: 1,000 connects took $out0 us in vs_connect with none held, $out1 us with $n"
+[ "$out1" -le $((2 * out0 + 20000)) ] || fail "outbound connects $out1 us with $n held, $out0 us with none"
+kill "$(sed -n 's/^listening, pid \([0-9]*\)$/\1/p' "$VSEMU_TMP/peer")"
 rate=$(rate_of 7800)
 # The clients' own pids (cpids are the shells that run them).
 kill -USR1 $(cat "$VSEMU_TMP"/cli.7800.* | sed -n 's/^kmany: holding [0-9]* connections, pid \([0-9]*\)$/\1/p')
