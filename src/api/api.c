@@ -294,6 +294,7 @@ on_sent(struct vs_tcp *t, size_t len)
 {
 	struct vs_conn *k = vs__tcp_user(t);
 
+	k->refs++; /* a `sent` that aborts the connection closes it here */
 	k->acked += len;
 	zc_complete(k, false);
 	if (k->want_write && k->t && vs__tcp_send_space(k->t) > 0) {
@@ -301,6 +302,7 @@ on_sent(struct vs_tcp *t, size_t len)
 		if (k->ops && k->ops->writable)
 			k->ops->writable(k);
 	}
+	conn_put(k);
 }
 
 static void

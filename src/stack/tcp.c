@@ -194,6 +194,45 @@ drained(struct vs_tcp *c)
 	}
 }
 
+/*
+ * lwIP calls back into vstack, and vstack into the program, from inside
+ * its input and timers: a pcb aborted there (the program's vs_abort in
+ * `received`, a close that must reset) is freed at once, and lwIP must
+ * be told so by ERR_ABRT from that callback or it goes on using the
+ * pcb. Each callback that calls out pushes a frame on this thread (a
+ * callback may act on other connections: frames nest); pcb_abort marks
+ * the frames of its pcb.
+ */
+struct cb_frame {
+	const struct tcp_pcb *pcb;
+	bool aborted;
+	struct cb_frame *up;
+};
+static __thread struct cb_frame *cb_top;
+
+static void
+cb_enter(struct cb_frame *f, const struct tcp_pcb *pcb)
+{
+	*f = (struct cb_frame){ .pcb = pcb, .up = cb_top };
+	cb_top = f;
+}
+
+static err_t
+cb_leave(struct cb_frame *f)
+{
+	cb_top = f->up;
+	return f->aborted ? ERR_ABRT : ERR_OK;
+}
+
+static void
+pcb_abort(struct vs_lwip *lw, struct tcp_pcb *pcb)
+{
+	for (struct cb_frame *f = cb_top; f; f = f->up)
+		if (f->pcb == pcb)
+			f->aborted = true;
+	lw->tcp_abort(pcb);
+}
+
 static void
 on_err(void *arg, err_t err)
 {
@@ -228,33 +267,35 @@ static err_t
 on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct vs_tcp *c = arg;
+	struct cb_frame f;
 
-	(void)pcb;
 	(void)err;
 	if (p) {
 		c->rx_bytes += p->tot_len;
 		vs__stat_add(&c->e->st.tcp_rx_bytes, p->tot_len);
 	}
+	cb_enter(&f, pcb);
 	if (c->ops && c->ops->received)
 		c->ops->received(c, p);
 	else if (p)
 		c->e->lw.pbuf_free(p);
-	return ERR_OK;
+	return cb_leave(&f);
 }
 
 static err_t
 on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
 	struct vs_tcp *c = arg;
+	struct cb_frame f;
 
+	cb_enter(&f, pcb);
 	if (c->closing) {
 		if (!pcb->unsent && !pcb->unacked)
 			finish_close(c);
-		return ERR_OK;
-	}
-	if (c->ops && c->ops->sent)
+	} else if (c->ops && c->ops->sent) {
 		c->ops->sent(c, len);
-	return ERR_OK;
+	}
+	return cb_leave(&f);
 }
 
 static void
@@ -330,8 +371,14 @@ on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	}
 	if (l->lrule && l->lrule->pin_each && !c->rule)
 		pin_own(c, pcb);
-	if (l->ops && l->ops->accepted)
+	if (l->ops && l->ops->accepted) {
+		struct cb_frame f;
+
+		cb_enter(&f, pcb);
 		l->ops->accepted(l, c);
+		if (cb_leave(&f) == ERR_ABRT)
+			return ERR_ABRT; /* the program aborted it */
+	}
 	if (c->refused) {
 		/* lwIP resets the connection (ERR_MEM from here): detach it
 		 * first, nothing of ours may be called back. */
@@ -621,12 +668,13 @@ static err_t
 on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct vs_tcp *c = arg;
+	struct cb_frame f;
 
-	(void)pcb;
 	c->connecting = false;
+	cb_enter(&f, pcb);
 	if (c->ops && c->ops->connected)
 		c->ops->connected(c, err == ERR_OK ? 0 : -ECONNREFUSED);
-	return ERR_OK;
+	return cb_leave(&f);
 }
 
 /* The address of family on the port (the first one). */
@@ -1069,8 +1117,8 @@ recv_while_closing(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		c->e->lw.pbuf_free(p);
 		vs__stat_add(&c->e->st.tcp_abort_on_data, 1);
 		c->aborting = true;
-		c->e->lw.tcp_abort(
-			pcb); /* on_err follows: closed(-ECONNABORTED) */
+		pcb_abort(&c->e->lw,
+			  pcb); /* on_err follows: closed(-ECONNABORTED) */
 		return ERR_ABRT;
 	}
 	return recv_after_close(&c->e->lw, pcb, p, err);
@@ -1180,7 +1228,7 @@ finish_close(struct vs_tcp *c)
 	lw->tcp_ext_arg_set_callbacks(pcb, lw->ext_id, &gone_callbacks);
 	lw->tcp_ext_arg_set(pcb, lw->ext_id, c);
 	if (lw->tcp_close(pcb) != ERR_OK && c->closed_pcb)
-		lw->tcp_abort(pcb);
+		pcb_abort(lw, pcb);
 	c->in_close = false;
 	c->pcb = NULL;
 	c->ops = NULL;
@@ -1217,7 +1265,7 @@ vs__tcp_close(struct vs_tcp *c)
 		return; /* closed already: lwIP finishes it (pcb_gone) */
 	if (c->listener || !c->pcb) {
 		if (c->pcb && lw->tcp_close(c->pcb) != ERR_OK)
-			lw->tcp_abort(c->pcb);
+			pcb_abort(lw, c->pcb);
 		c->pcb = NULL;
 		if (c->ops && c->ops->closed)
 			c->ops->closed(c, 0);
@@ -1248,5 +1296,5 @@ vs__tcp_abort(struct vs_tcp *c)
 	}
 	/* lwIP sends the reset, frees the pcb and calls on_err. */
 	c->aborting = true;
-	c->e->lw.tcp_abort(c->pcb);
+	pcb_abort(&c->e->lw, c->pcb);
 }

@@ -273,6 +273,123 @@ zero_copy(const char *peer)
 	       r.nsent, r.rx);
 }
 
+/* vs_abort from inside each callback that can run in the stack's input:
+ * the connection is closed at once (-ECONNABORTED), exactly once, and
+ * the stack touches it no more (the ASan build of this test caught the
+ * stack reading the freed connection after an abort in `connected`). */
+enum abort_in { IN_CONNECTED, IN_RECEIVED, IN_SENT };
+
+struct ab {
+	enum abort_in where;
+	bool aborted, closed;
+	int close_err, closes, after_close;
+};
+
+static void
+ab_connected(struct vs_conn *c, int err)
+{
+	struct ab *a = vs_conn_user(c);
+
+	a->after_close += a->closed;
+	if (!err && a->where == IN_CONNECTED) {
+		a->aborted = true;
+		vs_abort(c);
+	} else if (!err) {
+		vs_send(c, "echo\nhello", 10);
+	}
+}
+
+static void
+ab_received(struct vs_conn *c, struct vs_chain *ch)
+{
+	struct ab *a = vs_conn_user(c);
+
+	a->after_close += a->closed;
+	if (ch)
+		vs_chain_release(ch);
+	if (ch && a->where == IN_RECEIVED && !a->aborted) {
+		a->aborted = true;
+		vs_abort(c);
+	}
+}
+
+static void
+ab_sent(struct vs_conn *c, void *cookie)
+{
+	struct ab *a = vs_conn_user(c);
+
+	(void)cookie;
+	a->after_close += a->closed;
+	if (a->where == IN_SENT && !a->aborted) {
+		a->aborted = true;
+		vs_abort(c);
+	}
+}
+
+static void
+ab_closed(struct vs_conn *c, int err)
+{
+	struct ab *a = vs_conn_user(c);
+
+	a->after_close += a->closed;
+	a->closed = true;
+	a->closes++;
+	a->close_err = err;
+}
+
+static const struct vs_conn_ops ab_ops = {
+	.connected = ab_connected,
+	.received = ab_received,
+	.sent = ab_sent,
+	.closed = ab_closed,
+};
+
+static void
+aborts(const char *peer)
+{
+	static const char *const name[] = { "connected", "received", "sent" };
+	static uint8_t mem[4096];
+	struct sockaddr_storage to = addr(peer, 8000);
+	struct vs_mem *m;
+
+	CHECK(vs_mem_register(st, mem, sizeof(mem), &m) == 0,
+	      "vs_mem_register");
+	for (int w = IN_CONNECTED; w <= IN_SENT; w++) {
+		struct ab a = { .where = (enum abort_in)w };
+		struct vs_conn *c;
+		int rc = vs_connect(ctx, (struct sockaddr *)&to, &ab_ops, &a,
+				    &c);
+
+		CHECK(rc == 0, "vs_connect: %d", rc);
+		if (rc)
+			continue;
+		if (w == IN_SENT) {
+			bool up = false;
+
+			/* connected sends the command; then a zero-copy send
+			 * whose acknowledgment calls `sent` */
+			for (double end = now_ms() + 3000;
+			     !up && !a.closed && now_ms() < end;) {
+				vs_ctx_run(ctx, 5);
+				up = vs_send_zc(c, mem, sizeof(mem), mem) == 0;
+			}
+			CHECK(up, "abort in sent: no zero-copy send queued");
+		}
+		run_until(&a.closed, 3000);
+		run_for(50);
+		CHECK(a.aborted && a.closes == 1 &&
+			      a.close_err == -ECONNABORTED,
+		      "abort in %s: aborted %d, %d closes, err %d", name[w],
+		      a.aborted, a.closes, a.close_err);
+		CHECK(a.after_close == 0,
+		      "abort in %s: %d callbacks after closed", name[w],
+		      a.after_close);
+	}
+	CHECK(vs_mem_unregister(m) == 0, "vs_mem_unregister after the aborts");
+	printf("ok: vs_abort inside connected, received and sent closes the "
+	       "connection once, at once\n");
+}
+
 struct tstate {
 	int order[8], n;
 	double at[8];
@@ -504,6 +621,7 @@ main(int argc, char **argv)
 		errors(argv[2]);
 		udp(argv[2]);
 		zero_copy(argv[2]);
+		aborts(argv[2]);
 		/* Not the count as the status: 256 failures would exit 0. */
 		rc = failures ? 1 : 0;
 		if (failures)

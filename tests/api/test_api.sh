@@ -1,6 +1,7 @@
 # api.*: the native API against a kernel peer through the emulated
 # ConnectX. `api.calls`: tests/api/api_test.c's cases over IPv4 and IPv6
-# (callback order, zero-copy buffers, timers, errors, UDP).
+# (callback order, zero-copy buffers, timers, errors, UDP, vs_abort
+# inside callbacks).
 # `api.raw_hook_drop`: a raw hook that drops one source address stops
 # that peer only, and counts what it dropped.
 # `api.doc_program`: the program in docs/api.md, compiled as a user
