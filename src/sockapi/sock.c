@@ -554,6 +554,7 @@ vs__sock_get(int fd)
 		       !atomic_compare_exchange_weak(&s->refs, &r, r + 1))
 			;
 		if (r > 0) {
+			atomic_fetch_add(&s->calls, 1);
 			if (vs__fd_sock(fd) == s)
 				return s;
 			vs__sock_unref(s); /* fd was closed meanwhile */
@@ -579,11 +580,17 @@ vs__sock_hold(struct vs_sock *s)
 	atomic_fetch_add(&s->refs, 1);
 }
 
+static void sock_release_pending(struct vs_sock *s);
+
 void
 vs__sock_unref(struct vs_sock *s)
 {
-	struct vs_engine *e = s->e;
+	struct vs_engine *e;
 
+	if (atomic_fetch_sub(&s->calls, 1) == 1 &&
+	    atomic_load(&s->release_pending))
+		sock_release_pending(s);
+	e = s->e;
 	if (atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
 	/* The last reference, dropped by a call that outlived the close:
@@ -1734,12 +1741,24 @@ vs__sock_sendmmsg(int fd, struct vs_sock *s, struct mmsghdr *v, unsigned n,
 
 /* --- close, shutdown, names, options, dup --- */
 
-/* The last fd of s goes: fd, still open (or -1 if none is). */
+/* The kernel socket holding a connection's port, kept for its TIME_WAIT
+ * after fd (still open, or -1) closes: a duplicate, or -1. */
+static int
+sock_port_fd(const struct vs_sock *s, int fd)
+{
+	return s->tcp && s->port_in_fd && s->linger_s != 0 && fd >= 0 ?
+		       vs__real.fcntl(fd, F_DUPFD_CLOEXEC, 0) :
+		       -1;
+}
+
+/* The last fd of s goes; port_fd: sock_port_fd's. */
 static void
-sock_release(struct vs_sock *s, int fd)
+sock_release(struct vs_sock *s, int port_fd)
 {
 	vs__epoll_forget(s);
 	if (s->state == VS_S_LISTEN) {
+		if (port_fd >= 0)
+			vs__real.close(port_fd);
 		listener_stop(s);
 		/* Connections never accepted: closed as the kernel would. */
 		for (;;) {
@@ -1761,13 +1780,10 @@ sock_release(struct vs_sock *s, int fd)
 		return;
 	}
 	struct vs_engine *e = s->e;
-	int port_fd = -1;
 
 	/* The port outlives the fd in the connection's TIME_WAIT: the
 	 * connection keeps the kernel socket, as one it reserved itself
 	 * (without an fd to spare, the port goes with the fd). */
-	if (s->tcp && s->port_in_fd && s->linger_s != 0 && fd >= 0)
-		port_fd = vs__real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	vs__engine_lock(e);
 	/* s->tcp is the engine's: lwIP may have let go meanwhile. */
 	if (port_fd >= 0 && s->tcp)
@@ -1892,10 +1908,43 @@ vs__sock_to_kernel(int fd, struct vs_sock *s)
 		return -EBUSY;
 	vs__fd_mark_kernel(fd);
 	if (atomic_fetch_sub(&s->nfds, 1) == 1)
-		sock_release(s, fd);
+		sock_release(s, sock_port_fd(s, fd));
 	else
 		sock_put(s);
 	return 0;
+}
+
+/* A call that was under way when the last fd closed has returned. */
+static void
+sock_release_pending(struct vs_sock *s)
+{
+	if (!atomic_exchange(&s->release_pending, false))
+		return; /* another call's return took it */
+	if (atomic_load(&s->nfds) > 0) {
+		/* dup() of the fd while it closed: the socket lives on. */
+		if (s->release_port_fd >= 0)
+			vs__real.close(s->release_port_fd);
+		sock_put(s);
+		return;
+	}
+	sock_release(s, s->release_port_fd);
+}
+
+/* The last fd of s (fd, still open) is closed: the socket closes now,
+ * or, with calls on it under way (another thread's recv, poll...), when
+ * the last of them returns: Linux releases a socket at the last
+ * reference to its file, and a call holds one. */
+static void
+sock_last_fd(struct vs_sock *s, int fd)
+{
+	if (atomic_load(&s->calls) == 0) {
+		sock_release(s, sock_port_fd(s, fd));
+		return;
+	}
+	s->release_port_fd = sock_port_fd(s, fd);
+	atomic_store(&s->release_pending, true);
+	if (atomic_load(&s->calls) == 0)
+		sock_release_pending(s);
 }
 
 void
@@ -1905,7 +1954,7 @@ vs__fd_drop(int fd)
 
 	if (s) {
 		if (atomic_fetch_sub(&s->nfds, 1) == 1)
-			sock_release(s, fd);
+			sock_last_fd(s, fd);
 		else
 			sock_put(s);
 	} else if (vs__fd_ep(fd)) {
@@ -2039,6 +2088,10 @@ vs__sock_dup(int oldfd, int newfd)
 
 	if (s) {
 		atomic_fetch_add(&s->nfds, 1);
+		/* No longer a call's reference but newfd's. */
+		if (atomic_fetch_sub(&s->calls, 1) == 1 &&
+		    atomic_load(&s->release_pending))
+			sock_release_pending(s);
 		return vs__fd_set(newfd, s, VS_FD_SOCK);
 	}
 	return ep ? vs__epoll_dup(ep, newfd) : 0;

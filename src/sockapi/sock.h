@@ -155,7 +155,13 @@ struct vs_sock {
 	/* First, and never cleared by reuse (vs__sock_get). */
 	_Atomic int refs; /* fds naming it, + 1 while its connection lives,
 			   * + 1 per call under way; 0: free */
+	_Atomic int calls; /* calls under way (vs__sock_get) */
 	_Atomic int nfds; /* fds naming it */
+	/* The last fd closed while a call was under way: the socket closes
+	 * when the last call returns (as Linux's file, which the call
+	 * holds), taking release_port_fd, its port's kernel socket or -1. */
+	_Atomic bool release_pending;
+	int release_port_fd;
 	int family, type;
 	enum vs_sstate state;
 	_Atomic uint32_t ev; /* EPOLLIN, EPOLLOUT, ... as of now */

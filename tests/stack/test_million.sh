@@ -4,12 +4,12 @@
 # (tests/million, one context) on the emulated ConnectX; each connection
 # echoes one message. Asserts that all N answered, that `vstackctl conns
 # -s` counts N established connections on core 0 and `vstackctl conns`
-# lists each (both timed), that vstack's and
-# lwIP's heap per idle connection is at most 1 KiB, that the server
-# uses under 5% of a core while they are idle (every other one with
-# keepalive on), that 1,000 outbound connections it opens cost no more
-# than twice as long in vs_connect as with none held, and that all close
-# cleanly. Prints
+# lists each (both timed), that vstack's and lwIP's heap per idle
+# connection is at most 1 KiB, that while they are idle (every other
+# one with keepalive on) the server uses under 5% of a core and they
+# hold no packet buffer, that 1,000 outbound connections the server
+# opens cost no more than twice as long in vs_connect as with none
+# held, and that all close cleanly. Prints
 #   million: N conns, B bytes/conn, accept R conn/s, kernel R2 conn/s
 # where R2 is the same client's rate against a kernel server in
 # namespace a on the same cable (its own run, after vstack's).
@@ -109,6 +109,12 @@ bytes=$(sed -n 's/^million: heap \([0-9]*\) bytes\/conn$/\1/p' "$VSEMU_TMP/srv")
 idle=$(cpu_pct "$pid" 2)
 echo "idle: $idle% of a core with $n connections held, $((n / 2)) of them with keepalive"
 awk -v p="$idle" 'BEGIN { exit !(p < 5) }' || fail "the server used $idle% of a core while its connections were idle"
+# Idle connections hold no packet buffer: the pool is as full as with
+# none (all but the receive ring's posted buffers, and a few in flight).
+read -r pfree psize < <("$ctl" stats -p "$pid" | awk 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+	{ print $c["pool_free"], $c["pool_size"]; exit }')
+echo "pool: $pfree of $psize buffers free with $n connections held"
+[ "$pfree" -ge $((psize - 2048)) ] || fail "idle connections hold $((psize - pfree)) packet buffers"
 # Outbound connections cost the same with every connection held.
 out1=$(connects 2)
 echo "outbound: 1,000 connects took $out0 us in vs_connect with none held, $out1 us with $n"
