@@ -530,5 +530,7 @@ vs__engine_close(struct vs_engine *e)
 	}
 	vs__kernel_close(e->k);
 	close(e->evfd);
-	/* The lwIP instance and its netif stay: lwIP cannot be shut down. */
+	/* The lwIP instance and its netif stay: lwIP cannot be shut down
+	 * (the netif's receive pbufs go: the port's buffers go too). */
+	vs__netif_close(&e->nif);
 }

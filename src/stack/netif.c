@@ -412,6 +412,13 @@ add_ip6_addresses(struct vs_netif *n)
 	}
 }
 
+void
+vs__netif_close(struct vs_netif *n)
+{
+	free(n->rxp);
+	n->rxp = NULL;
+}
+
 int
 vs__netif_open(struct vs_netif *n, struct vs_lwip *lw, struct vs_port *port,
 	       unsigned q, struct vs_kernel *k, char *err, size_t errlen)

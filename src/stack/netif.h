@@ -100,6 +100,10 @@ struct vs_netif {
 /* Adds the netif with the port's first IPv4 and IPv6 addresses. */
 int vs__netif_open(struct vs_netif *n, struct vs_lwip *lw, struct vs_port *port,
 		   unsigned q, struct vs_kernel *k, char *err, size_t errlen);
+/* Frees what vs__netif_open allocated. lwIP cannot be shut down: its
+ * copy, and pbufs it may still hold over the port's buffers, stay, and
+ * must never run again (the engine is closed, the port goes next). */
+void vs__netif_close(struct vs_netif *n);
 /* While soft, lwIP sums the UDP datagrams it sends (a NIC sums no
  * fragment: the caller makes it so for datagrams lwIP fragments). */
 void vs__netif_udp_csum_soft(struct vs_netif *n, bool soft);
