@@ -3,7 +3,9 @@
 # ConnectX against kernel clients (as root):
 #   1. stack.million's run at N (default 1,000,000): every connection
 #      echoes a message; heap bytes per idle connection (vstack + lwIP),
-#      accept rate against a kernel server's (same clients, same cable);
+#      accept rate against a kernel server's (same clients, same cable),
+#      the idle server's CPU (half the connections with keepalive), the
+#      pool's free buffers, 1,000 outbound connects with none and all held;
 #   2. instructions per received segment while 1,000, 100,000 and
 #      1,000,000 idle connections are held: tests/million under callgrind
 #      (collection off while the idle ones connect), 200 more connections
@@ -22,7 +24,7 @@ idles=("${@:-1000 100000 1000000}")
 idles=(${idles[*]})
 
 echo "== $n connections (tests/stack/test_million.sh)"
-VS_SRC=$PWD bash tests/stack/test_million.sh "$n" | grep '^million:'
+VS_SRC=$PWD bash tests/stack/test_million.sh "$n" | grep -E '^(million|idle|pool|outbound):'
 
 netns_create a b
 netns_link a b
