@@ -146,6 +146,7 @@ struct xport {
 	struct vs_port port; /* first: the port is an xport */
 	int ifindex;
 	bool zerocopy;
+	bool meta_in_frame; /* the kernel has no XDP metadata (xdp_prog.bpf.c) */
 	enum xdp_attach_mode mode;
 	struct xsk_umem *umem;
 	struct xdp_program *prog; /* attached by this process */
@@ -825,6 +826,15 @@ load_program(struct vs_port *p, char *err, size_t errlen)
 		rc = bpf_map__set_max_entries(
 			bpf_object__find_map_by_name(obj, "vs_local"),
 			p->o.flows);
+	if (!rc && x->meta_in_frame) {
+		struct bpf_map *mode =
+			bpf_object__find_map_by_name(obj, ".rodata.vs_mode");
+		uint32_t one = 1;
+
+		rc = mode ? bpf_map__set_initial_value(mode, &one,
+						       sizeof(one)) :
+			    -ENOENT;
+	}
 	if (!rc) {
 		DECLARE_LIBXDP_OPTS(xdp_program_opts, po, .obj = obj,
 				    .prog_name = "vstack_xdp");
@@ -958,6 +968,34 @@ open_maps(struct vs_port *p, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * Whether the kernel lets an XDP program call bpf_xdp_adjust_meta (6.18
+ * as built here does not: "program of this type cannot use helper",
+ * which libbpf_probe_bpf_helper takes for a yes). A kernel that refuses
+ * every load (no CAP_BPF) says yes: loading the program then says why.
+ */
+static bool
+has_xdp_meta(void)
+{
+	const struct bpf_insn probe[] = {
+		/* r2 = -4; call bpf_xdp_adjust_meta(r1 = ctx, r2) */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K,
+		  .dst_reg = BPF_REG_2,
+		  .imm = -4 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_xdp_adjust_meta },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K,
+		  .dst_reg = BPF_REG_0,
+		  .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, NULL, "MIT", probe,
+			       sizeof(probe) / sizeof(probe[0]), NULL);
+
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 || fd != -EINVAL;
+}
+
 /* Under the netdev's lock: the program, attached or joined, and its
  * maps. */
 static int
@@ -977,6 +1015,9 @@ attach_program(struct vs_port *p, char *err, size_t errlen)
 				 "");
 		return x->lock_fd;
 	}
+	/* Every process on the kernel answers the same: one that joins
+	 * the program reads frames as the one that loaded it wrote them. */
+	x->meta_in_frame = !has_xdp_meta();
 	rc = join_program(p, err, errlen);
 	if (rc == 0)
 		rc = load_program(p, err, errlen);
@@ -1175,6 +1216,7 @@ sock_rx(struct vs_port *p, unsigned qi, struct xsock *x, struct vs_buf **out,
 	unsigned n, struct vs_buf **away, uint16_t *to, unsigned *naway)
 {
 	unsigned nq = p->o.nqueues, got = 0, k;
+	bool in_frame = xp(p)->meta_in_frame;
 	uint32_t idx;
 
 	k = xsk_ring_cons__peek(&x->rx, n, &idx);
@@ -1188,7 +1230,13 @@ sock_rx(struct vs_port *p, unsigned qi, struct xsock *x, struct vs_buf **out,
 		b->data = p->pool.mem + d->addr;
 		b->len = d->len;
 		b->flags = 0;
-		m = (const void *)(b->data - sizeof(*m));
+		if (unlikely(in_frame) && b->len >= sizeof(*m)) {
+			m = (const void *)b->data;
+			b->data += sizeof(*m);
+			b->len -= sizeof(*m);
+		} else {
+			m = (const void *)(b->data - sizeof(*m));
+		}
 		if (likely(m->magic == VS_XDP_META_MAGIC)) {
 			t = m->queue;
 			if (t == VS_XDP_QUEUE_RSS)

@@ -9,11 +9,12 @@
  * the owner of the queue it arrived on decides; an IPv4/IPv6 TCP or UDP
  * frame that one of its rules matches is dropped, or handed to the
  * AF_XDP socket of that queue with the rule's target queue in its
- * metadata (xdp.c moves it to that queue's engine). A frame of another
- * owner's connection cannot reach that owner's sockets from here: it is
- * dropped and counted (vs_misq), as a NIC drops what it cannot deliver,
- * and the peer sends it again. IP fragments: a first fragment (it has
- * the ports) is matched as a whole frame would be; if a rule takes it,
+ * metadata (xdp.c moves it to that queue's engine; where the kernel
+ * has no metadata for XDP, in 4 bytes in front of the frame instead).
+ * A frame of another owner's connection cannot reach that owner's
+ * sockets from here: it is dropped and counted (vs_misq), as a NIC
+ * drops what it cannot deliver, and the peer sends it again. IP
+ * fragments: a first fragment (it has the ports) is matched as a whole frame would be; if a rule takes it,
  * the datagram is remembered (vs_frags) and all its fragments go to the
  * owner's engine 0, which reassembles it (stack/frag.c). Everything
  * else - ARP, ICMP, later fragments of no such datagram, other
@@ -21,7 +22,8 @@
  * connections the kernel holds that only a listener's or a masked rule
  * matches (bpf_skc_lookup_tcp) - returns XDP_PASS: the kernel.
  *
- * Must never: take a frame no rule asked for, or write to the frame.
+ * Must never: take a frame no rule asked for, or change a frame it
+ * passes to the kernel.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -162,24 +164,45 @@ count(__u16 slot)
 		*c += 1;
 }
 
+/* Set by xdp.c before the load where the kernel has no
+ * bpf_xdp_adjust_meta for XDP programs (seen on 6.18): the metadata then
+ * goes in front of the frame itself (bpf_xdp_adjust_head), and xdp.c
+ * takes it off. Its own section: xdp.c finds it at offset 0. */
+const volatile __u32 vs_meta_in_frame SEC(".rodata.vs_mode") = 0;
+
 static __always_inline int
 act(struct xdp_md *ctx, int action, __u16 queue, __u16 slot)
 {
 	struct vs_xdp_meta *m;
 	void *data;
+	int rc;
 
 	count(slot);
 	if (action == VS_XDP_DROP)
 		return XDP_DROP;
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
-		return XDP_PASS; /* the driver has no room: the kernel's */
-	data = (void *)(long)ctx->data;
-	m = (void *)(long)ctx->data_meta;
-	if ((void *)(m + 1) > data)
-		return XDP_PASS;
+	if (vs_meta_in_frame) {
+		if (bpf_xdp_adjust_head(ctx, -(int)sizeof(*m)))
+			return XDP_PASS; /* no headroom: the kernel's */
+		m = (void *)(long)ctx->data;
+		if ((void *)(m + 1) > (void *)(long)ctx->data_end) {
+			bpf_xdp_adjust_head(ctx, (int)sizeof(*m));
+			return XDP_PASS;
+		}
+	} else {
+		if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
+			return XDP_PASS; /* the driver has no room: the kernel's */
+		data = (void *)(long)ctx->data;
+		m = (void *)(long)ctx->data_meta;
+		if ((void *)(m + 1) > data)
+			return XDP_PASS;
+	}
 	m->queue = action == VS_XDP_RSS ? VS_XDP_QUEUE_RSS : queue;
 	m->magic = VS_XDP_META_MAGIC;
-	return bpf_redirect_map(&vs_xsks, ctx->rx_queue_index, XDP_PASS);
+	rc = bpf_redirect_map(&vs_xsks, ctx->rx_queue_index, XDP_PASS);
+	/* No socket on the queue: the kernel gets the frame as it came. */
+	if (rc != XDP_REDIRECT && vs_meta_in_frame)
+		bpf_xdp_adjust_head(ctx, (int)sizeof(*m));
+	return rc;
 }
 
 /* What parse says of a frame. */
