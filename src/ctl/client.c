@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ctl/client.h"
+#include "base/clock.h"
 #include "ctl/proto.h"
 
 #define TIMEOUT_MS 3000
@@ -120,7 +121,8 @@ vs__ctl_ask_parts(const char *dir, int pid, const char *req,
 	}
 	/* A server that refuses answers before reading: the request may
 	 * meet a closed socket (EPIPE) with the reply already waiting. */
-	rc = vs__ctl_send(fd, VS_CTL_REQUEST, req, strlen(req));
+	rc = vs__ctl_send(fd, VS_CTL_REQUEST, req, strlen(req),
+			  vs__now_ms() + TIMEOUT_MS);
 	if (rc && rc != -EPIPE && rc != -ECONNRESET)
 		goto failed;
 	for (bool first = true; more; first = false) {

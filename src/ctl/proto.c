@@ -16,26 +16,46 @@
 
 static const char magic[4] = { 'V', 'S', 'C', 'T' };
 
+/* n bytes before the deadline (CLOCK_MONOTONIC ms), however slowly the
+ * peer reads: one that takes a byte now and then cannot stretch a
+ * message past it. */
 static int
-write_all(int fd, const void *p, size_t n)
+send_all(int fd, const void *p, size_t n, uint64_t deadline_ms)
 {
 	const char *c = p;
 
 	while (n) {
-		ssize_t k = write(fd, c, n);
+		struct pollfd pf = { .fd = fd, .events = POLLOUT };
+		ssize_t k = send(fd, c, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		uint64_t now;
+		int rc;
 
-		if (k < 0 && errno == EINTR)
+		if (k > 0) {
+			c += k;
+			n -= (size_t)k;
 			continue;
-		if (k <= 0)
-			return k < 0 ? -errno : -EPIPE;
-		c += k;
-		n -= (size_t)k;
+		}
+		if (k == 0)
+			return -EPIPE;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		now = vs__now_ms();
+		rc = now >= deadline_ms ?
+			     0 :
+			     poll(&pf, 1, (int)(deadline_ms - now));
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+		if (rc == 0)
+			return -ETIMEDOUT;
 	}
 	return 0;
 }
 
 int
-vs__ctl_send(int fd, int kind, const char *payload, size_t len)
+vs__ctl_send(int fd, int kind, const char *payload, size_t len,
+	     uint64_t deadline_ms)
 {
 	uint8_t h[VS_CTL_HDR] = { 0 };
 	int rc;
@@ -47,8 +67,8 @@ vs__ctl_send(int fd, int kind, const char *payload, size_t len)
 	h[5] = (uint8_t)kind;
 	for (int i = 0; i < 4; i++)
 		h[8 + i] = (uint8_t)(len >> (8 * i));
-	rc = write_all(fd, h, sizeof(h));
-	return rc ? rc : write_all(fd, payload, len);
+	rc = send_all(fd, h, sizeof(h), deadline_ms);
+	return rc ? rc : send_all(fd, payload, len, deadline_ms);
 }
 
 /* n bytes before the deadline (CLOCK_MONOTONIC ms): a peer that sends a

@@ -43,8 +43,10 @@ struct vs_ctl_req {
 	} args[VS_CTL_ARGS];
 };
 
-/* Writes one message whole; 0 or -errno. */
-int vs__ctl_send(int fd, int kind, const char *payload, size_t len);
+/* Writes one message whole by deadline_ms (vs__now_ms's clock); 0,
+ * -ETIMEDOUT (the peer did not read it in time) or -errno. */
+int vs__ctl_send(int fd, int kind, const char *payload, size_t len,
+		 uint64_t deadline_ms);
 /* Reads one message of `kind` into buf (cap bytes, NUL added: cap must
  * exceed the payload), waiting at most timeout_ms for all of it. 0, or
  * -EPROTO (not a message of ours: err says why), -ETIMEDOUT, -errno. */

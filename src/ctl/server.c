@@ -101,8 +101,8 @@ stream_room(struct stream *st, struct vs_ctl_buf *out, size_t n)
 	if (!st->parts)
 		vs__ctl_printf(&part, "ok\n");
 	vs__ctl_printf(&part, "%.*s", (int)out->len, out->p ? out->p : "");
-	if (part.failed || vs__now_ms() > st->until_ms ||
-	    vs__ctl_send(st->fd, VS_CTL_PART, part.p, part.len))
+	if (part.failed ||
+	    vs__ctl_send(st->fd, VS_CTL_PART, part.p, part.len, st->until_ms))
 		st->broken = true;
 	st->parts = true;
 	out->len = 0;
@@ -1090,17 +1090,12 @@ serve(int fd)
 	struct stream st = { .fd = fd };
 	struct vs_ctl_req r;
 	static char req[VS_CTL_MAX + 1];
+	uint64_t reply_by;
 	char err[200], why[200];
 	const char *fail = NULL;
 	size_t len;
 	int rc;
 
-	/* One client at a time: one that reads its reply slowly, or not at
-	 * all, holds the server at most this long (the request's own
-	 * deadline is CLIENT_TIMEOUT_MS, whole). */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO,
-		   &(struct timeval){ .tv_sec = CLIENT_TIMEOUT_MS / 1000 },
-		   sizeof(struct timeval));
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
 	    (cred.uid != 0 && cred.uid != geteuid())) {
 		vs_warn("control: refused a client of uid %d, pid %d (only uid %d "
@@ -1132,11 +1127,16 @@ serve(int fd)
 			fail = "reply too large or out of memory";
 	}
 reply:
+	/* One client at a time: one that reads its reply slowly, or not at
+	 * all, holds the server at most CLIENT_TIMEOUT_MS for the request,
+	 * then as long for the reply, or STREAM_TIMEOUT_MS for a reply in
+	 * parts, all of them. */
+	reply_by = st.parts ? st.until_ms : vs__now_ms() + CLIENT_TIMEOUT_MS;
 	if (fail) {
 		struct vs_ctl_buf e = { 0 };
 
 		vs__ctl_printf(&e, "error: %s\n", fail);
-		vs__ctl_send(fd, VS_CTL_REPLY, e.p, e.len);
+		vs__ctl_send(fd, VS_CTL_REPLY, e.p, e.len, reply_by);
 		vs__ctl_buf_free(&e);
 	} else {
 		struct vs_ctl_buf ok = { 0 };
@@ -1146,9 +1146,9 @@ reply:
 			       (int)out.len, out.p ? out.p : "");
 		if (ok.failed)
 			vs__ctl_send(fd, VS_CTL_REPLY,
-				     "error: reply too large\n", 23);
+				     "error: reply too large\n", 23, reply_by);
 		else
-			vs__ctl_send(fd, VS_CTL_REPLY, ok.p, ok.len);
+			vs__ctl_send(fd, VS_CTL_REPLY, ok.p, ok.len, reply_by);
 		vs__ctl_buf_free(&ok);
 	}
 	vs__ctl_buf_free(&out);
