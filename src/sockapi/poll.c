@@ -406,9 +406,9 @@ ep_show(struct vs_ep *ep, int epfd)
 	ep_resignal(ep);
 }
 
-/* How often the kernel's instance is asked while vstack has events:
- * once a millisecond, so kernel fds are not starved and a busy vstack
- * set makes almost no syscall. */
+/* How often the kernel's instance is asked while vstack has events or
+ * keeps finding work before a sleep: once a millisecond, so kernel fds
+ * are not starved and a busy vstack set makes almost no syscall. */
 #define KERNEL_EVERY_US 1000
 
 int
@@ -449,8 +449,15 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 			pthread_mutex_unlock(&ep->lock);
 			now = vs__now_us();
 		}
+		/* The kernel's instance is asked when its fd showed
+		 * something, before an answer of nothing, and once a
+		 * millisecond; not each time round before a sleep: the
+		 * sleep watches its fd (memcached -t 4: an epoll_pwait per
+		 * request, for a notify pipe that is idle). */
 		if (n < max && (atomic_load(&ep->nkernel) || kernel_ready) &&
-		    (!n || now - ep->kernel_us >= KERNEL_EVERY_US)) {
+		    (kernel_ready ||
+		     (!n && (!timeout_ms || (end && now / 1000 >= end))) ||
+		     now - ep->kernel_us >= KERNEL_EVERY_US)) {
 			kernel_ready = false;
 			ep->kernel_us = now;
 			if (ep->nkids)

@@ -377,7 +377,7 @@ uint32_t vs__spin_us(void);
 /* One pass of every engine's loop on the calling thread (those whose
  * lock is free): a caller that waits drives the engines itself, and
  * what arrives reaches it without a hand-off between threads; the
- * engines' threads yield to it until it sleeps (vs__waiter_sleep). */
+ * engines' threads yield to it until it sleeps (vs__waiter_sleep_sig). */
 unsigned vs__sock_poll_engines(void);
 
 /* This thread's waiter. */
@@ -386,9 +386,12 @@ struct vs_waiter *vs__thread_waiter(void);
  * timeout_ms (-1: no limit), and on the ports of the engines this thread
  * drove (the others are given back to their threads); fds must have
  * room for nk + 1 entries (the last is w's). Returns how many kernel
- * fds are ready (0 also when a frame came: look again), or -errno. */
-int vs__waiter_sleep(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
-		     int timeout_ms, const sigset_t *mask);
+ * fds are ready (0 also when a frame came: look again), or -errno:
+ * -EINTR at once if a signal arrived since vs__sig_clear (signals are
+ * blocked from that check until ppoll unblocks them, with mask or the
+ * thread's own: no window before the sleep). */
+int vs__waiter_sleep_sig(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
+			 int timeout_ms, const sigset_t *mask);
 
 /* --- signals (signal.c) --- */
 /* sigaction through a trampoline that notes the signal (real: libc's). */
@@ -401,11 +404,6 @@ bool vs__sig_restart(void);
 void vs__sig_clear(void);
 /* Did a handler run on this thread since vs__sig_clear? */
 bool vs__sig_arrived(void);
-/* vs__waiter_sleep without the window before the sleep: -EINTR at once
- * if a signal arrived since vs__sig_clear; signals are blocked from that
- * check until ppoll unblocks them (with mask, or the thread's own). */
-int vs__waiter_sleep_sig(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
-			 int timeout_ms, const sigset_t *mask);
 
 /* --- readiness calls (poll.c) --- */
 int vs__epoll_create(int flags);
