@@ -155,7 +155,7 @@ fork_child(void)
 		if (p->link)
 			emu__link_forget(p->link);
 		p->link = NULL;
-		p->rules = NULL; /* the parent's flows */
+		emu__port_forget_rules(p); /* the parent's flows */
 	}
 	fabric.qps = NULL; /* the parent's queues */
 	pthread_mutex_init(&fabric.lock, NULL);

@@ -159,7 +159,26 @@ struct emu_match {
 	unsigned specificity; /* number of mask bits set */
 };
 
+/*
+ * The flow table compares keys: a rule's values, and a frame's fields
+ * under a rule's masks; rules of one mask are found by hashing the
+ * frame's key once (fabric.c). The layout has no padding that could
+ * differ: keys are compared and hashed whole.
+ */
+struct emu_key {
+	uint8_t src[16], dst[16]; /* 4 bytes of each for IPv4 */
+	uint8_t dmac[6], smac[6];
+	uint16_t ethertype, vlan; /* network order */
+	uint16_t sport, dport; /* network order */
+	uint8_t ipver, proto, tos, ttl, frag, zero[7];
+};
+/* A frame parsed once for a walk. */
+struct emu_frame {
+	struct emu_key k; /* every field as the frame has it */
+	bool l4; /* TCP or UDP with its ports (a first fragment or whole) */
+};
 struct emu_rule;
+struct emu_shape;
 /* Hands a frame to the rule's queue (which judges its checksums). */
 typedef void (*emu_deliver_fn)(struct emu_rule *r, const uint8_t *frame,
 			       uint32_t len);
@@ -174,7 +193,11 @@ struct emu_rule {
 	uint64_t seq; /* creation order: the tie-breaker */
 	emu_deliver_fn deliver;
 	void *target;
-	struct emu_rule *next;
+	struct emu_rule *next, **pprev; /* in the port's rules or special */
+	/* A NORMAL rule's place in the port's index (fabric.c). */
+	struct emu_key key;
+	struct emu_shape *shape; /* NULL: it never matches */
+	struct emu_rule *hnext;
 };
 
 /* The library's ibv_flow. */
@@ -212,7 +235,9 @@ struct emu_port_stats {
 struct emu_port {
 	uint8_t mac[6];
 	uint32_t mtu; /* netdev MTU */
-	struct emu_rule *rules;
+	struct emu_rule *rules; /* NORMAL */
+	struct emu_rule *special; /* sniffers, ALL_DEFAULT, MC_DEFAULT */
+	struct emu_shape *shapes; /* NORMAL rules by mask (fabric.c) */
 	uint64_t rule_seq;
 	struct emu_port_stats st;
 	struct emu_wire *wire_out, *wire_in; /* impairment, or NULL */
@@ -319,8 +344,17 @@ int emu__read_counters(struct ibv_counters *cs, uint64_t *v, uint32_t n,
 		       uint32_t flags);
 int emu__flow_parse(const struct ibv_flow_attr *attr, struct emu_match *m,
 		    struct ibv_counters **counters, bool *drop);
-bool emu__flow_match(const struct emu_match *m, const uint8_t *frame,
-		     uint32_t len);
+/* False when the frame is too short to be Ethernet (no rule matches). */
+bool emu__frame_fields(struct emu_frame *f, const uint8_t *frame, uint32_t len);
+/* The mask alone of m, the same for every rule of that shape. */
+void emu__match_mask(const struct emu_match *m, struct emu_match *mask);
+/* m's values as a key; false if m can never match (a value with bits
+ * outside its mask). */
+bool emu__match_key(const struct emu_match *m, struct emu_key *k);
+/* f's key under mask (from emu__match_mask); false if no rule of that
+ * mask can match f (another IP version, no IP, no ports). */
+bool emu__frame_key(const struct emu_match *mask, const struct emu_frame *f,
+		    struct emu_key *k);
 /* Toeplitz over the fields of f (IBV_RX_HASH_*) this frame has. */
 uint32_t emu__rss_hash(const uint8_t *key, size_t keylen, uint64_t f,
 		       const uint8_t *frame, uint32_t len);
@@ -338,7 +372,11 @@ void emu__port_ingress(struct emu_port *p, const uint8_t *frame, uint32_t len);
 void emu__port_egress(struct emu_port *p, const uint8_t *frame, uint32_t len);
 /* Releases frames the wires held back too long. */
 void emu__port_tick(struct emu_port *p);
-void emu__port_add_rule(struct emu_port *p, struct emu_rule *r);
+/* 0, or ENOMEM (the rule's index). */
+int emu__port_add_rule(struct emu_port *p, struct emu_rule *r);
+/* In a forked child: the parent's rules are not the child's (their
+ * flows may still be destroyed: a no-op). */
+void emu__port_forget_rules(struct emu_port *p);
 void emu__port_del_rule(struct emu_port *p, struct emu_rule *r);
 
 /* ports.c: the library's ports. */

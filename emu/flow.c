@@ -72,7 +72,7 @@ emu__create_flow(struct ibv_qp *iqp, struct ibv_flow_attr *a)
 	if (port->link)
 		rc = emu__link_add_rule(port->link, fl);
 	else
-		emu__port_add_rule(port, &fl->rule);
+		rc = emu__port_add_rule(port, &fl->rule);
 	if (!rc)
 		qp->flows++;
 	pthread_mutex_unlock(&f->lock);

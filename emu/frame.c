@@ -298,57 +298,138 @@ emu__flow_parse(const struct ibv_flow_attr *attr, struct emu_match *m,
 	return 0;
 }
 
-static bool
-masked_eq(const uint8_t *v, const uint8_t *want, const uint8_t *mask, size_t n)
+bool
+emu__frame_fields(struct emu_frame *f, const uint8_t *frame, uint32_t len)
 {
-	for (size_t i = 0; i < n; i++)
-		if ((v[i] & mask[i]) != want[i])
-			return false;
+	struct frame_info fi;
+	size_t alen;
+
+	memset(f, 0, sizeof(*f));
+	if (!parse_frame(&fi, frame, len))
+		return false;
+	memcpy(f->k.dmac, fi.dmac, 6);
+	memcpy(f->k.smac, fi.smac, 6);
+	f->k.ethertype = fi.ethertype;
+	f->k.vlan = fi.vlan;
+	f->k.tos = fi.tos;
+	f->k.ttl = fi.ttl;
+	if (fi.ipver) {
+		alen = fi.ipver == 4 ? 4 : 16;
+		f->k.ipver = (uint8_t)fi.ipver;
+		memcpy(f->k.src, fi.src, alen);
+		memcpy(f->k.dst, fi.dst, alen);
+		f->k.proto = fi.proto;
+		f->k.frag = fi.frag;
+	}
+	if (fi.l4) {
+		f->l4 = true;
+		memcpy(&f->k.sport, fi.l4, 2);
+		memcpy(&f->k.dport, fi.l4 + 2, 2);
+	}
 	return true;
 }
 
-static bool
-match_l3l4(const struct emu_match *m, const struct frame_info *fi)
+void
+emu__match_mask(const struct emu_match *m, struct emu_match *mask)
 {
 	size_t alen = m->ipver == 4 ? 4 : 16;
-	uint16_t sport, dport;
 
-	if (m->ipver && m->ipver != fi->ipver)
-		return false;
-	if (m->ipver && (!masked_eq(fi->src, m->src, m->src_m, alen) ||
-			 !masked_eq(fi->dst, m->dst, m->dst_m, alen)))
-		return false;
-	if (m->proto_m && (!fi->ipver || (fi->proto & m->proto_m) != m->proto))
-		return false;
-	if ((m->tos_m && (fi->tos & m->tos_m) != m->tos) ||
-	    (m->ttl_m && (fi->ttl & m->ttl_m) != m->ttl))
-		return false;
-	if (m->frag_m && (!fi->ipver || fi->frag != m->frag))
-		return false;
-	if (!m->sport_m && !m->dport_m)
-		return true;
-	if (!fi->l4)
-		return false;
-	memcpy(&sport, fi->l4, 2);
-	memcpy(&dport, fi->l4 + 2, 2);
-	return (sport & m->sport_m) == m->sport &&
-	       (dport & m->dport_m) == m->dport;
+	memset(mask, 0, sizeof(*mask));
+	memcpy(mask->dmac_m, m->dmac_m, 6);
+	memcpy(mask->smac_m, m->smac_m, 6);
+	mask->ethertype_m = m->ethertype_m;
+	mask->vlan_m = m->vlan_m;
+	/* Addresses count only with a version, and only theirs. */
+	mask->ipver = m->ipver;
+	if (m->ipver) {
+		memcpy(mask->src_m, m->src_m, alen);
+		memcpy(mask->dst_m, m->dst_m, alen);
+	}
+	mask->proto_m = m->proto_m;
+	mask->tos_m = m->tos_m;
+	mask->ttl_m = m->ttl_m;
+	mask->frag_m = m->frag_m ? 1 : 0;
+	mask->sport_m = m->sport_m;
+	mask->dport_m = m->dport_m;
+}
+
+/* *v & mask into out; false if want (the rule's value) has bits outside
+ * the mask: such a rule matches nothing. */
+static bool
+masked(uint8_t *out, const uint8_t *v, const uint8_t *mask, size_t n)
+{
+	bool in = true;
+
+	for (size_t i = 0; i < n; i++) {
+		out[i] = v[i] & mask[i];
+		in &= out[i] == v[i];
+	}
+	return in;
+}
+
+/* Both keys, a rule's and a frame's: v's fields under m's masks. */
+static bool
+key_of(const struct emu_match *m, const struct emu_key *v, struct emu_key *k)
+{
+	size_t alen = m->ipver == 4 ? 4 : 16;
+	bool in;
+
+	memset(k, 0, sizeof(*k));
+	in = masked(k->dmac, v->dmac, m->dmac_m, 6) &
+	     masked(k->smac, v->smac, m->smac_m, 6) &
+	     masked((uint8_t *)&k->ethertype, (const uint8_t *)&v->ethertype,
+		    (const uint8_t *)&m->ethertype_m, 2) &
+	     masked((uint8_t *)&k->vlan, (const uint8_t *)&v->vlan,
+		    (const uint8_t *)&m->vlan_m, 2) &
+	     masked(&k->tos, &v->tos, &m->tos_m, 1) &
+	     masked(&k->ttl, &v->ttl, &m->ttl_m, 1);
+	k->ipver = (uint8_t)m->ipver;
+	if (m->ipver)
+		in &= masked(k->src, v->src, m->src_m, alen) &
+		      masked(k->dst, v->dst, m->dst_m, alen);
+	if (m->proto_m)
+		in &= masked(&k->proto, &v->proto, &m->proto_m, 1);
+	if (m->frag_m)
+		k->frag = v->frag;
+	in &= masked((uint8_t *)&k->sport, (const uint8_t *)&v->sport,
+		     (const uint8_t *)&m->sport_m, 2) &
+	      masked((uint8_t *)&k->dport, (const uint8_t *)&v->dport,
+		     (const uint8_t *)&m->dport_m, 2);
+	return in;
 }
 
 bool
-emu__flow_match(const struct emu_match *m, const uint8_t *frame, uint32_t len)
+emu__match_key(const struct emu_match *m, struct emu_key *k)
 {
-	struct frame_info fi;
+	struct emu_key v = { 0 };
 
-	if (!parse_frame(&fi, frame, len))
+	memcpy(v.src, m->src, 16);
+	memcpy(v.dst, m->dst, 16);
+	memcpy(v.dmac, m->dmac, 6);
+	memcpy(v.smac, m->smac, 6);
+	v.ethertype = m->ethertype;
+	v.vlan = m->vlan;
+	v.sport = m->sport;
+	v.dport = m->dport;
+	v.proto = m->proto;
+	v.tos = m->tos;
+	v.ttl = m->ttl;
+	v.frag = m->frag;
+	return key_of(m, &v, k);
+}
+
+bool
+emu__frame_key(const struct emu_match *mask, const struct emu_frame *f,
+	       struct emu_key *k)
+{
+	if (mask->ipver && mask->ipver != f->k.ipver)
 		return false;
-	if (!masked_eq(fi.dmac, m->dmac, m->dmac_m, 6) ||
-	    !masked_eq(fi.smac, m->smac, m->smac_m, 6))
+	if ((mask->proto_m || mask->frag_m) && !f->k.ipver)
 		return false;
-	if ((fi.ethertype & m->ethertype_m) != m->ethertype ||
-	    (fi.vlan & m->vlan_m) != m->vlan)
+	if ((mask->sport_m || mask->dport_m) && !f->l4)
 		return false;
-	return match_l3l4(m, &fi);
+	key_of(mask, &f->k, k);
+	return true;
 }
 
 uint32_t

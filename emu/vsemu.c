@@ -621,11 +621,14 @@ h_add_rule(struct daemon *d, struct d_client *c, struct req *q)
 	r->r.drop = m->drop;
 	r->r.m = m->m;
 	r->r.deliver = deliver;
+	if (emu__port_add_rule(&d->port, &r->r)) {
+		free(r);
+		return ENOMEM;
+	}
 	if (r->rq)
 		r->rq->users++;
 	else
 		r->rss->users++;
-	emu__port_add_rule(&d->port, &r->r);
 	r->next = c->rules;
 	c->rules = r;
 	c->nrules++;

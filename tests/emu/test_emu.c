@@ -479,6 +479,79 @@ START_TEST(flow_priority)
 }
 END_TEST
 
+/* Sends a UDP frame to dport; returns the QP that got it (b's or c's),
+ * whose buffer is posted again. */
+static uint32_t
+one_frame(struct side *c, uint16_t dport)
+{
+	struct ibv_wc wc[4];
+
+	send_udp(&a, 0, 60, dport);
+	while (ibv_poll_cq(a.cq, 4, wc) > 0)
+		;
+	ck_assert_int_eq(poll_n(b.cq, wc, 4), 1);
+	ck_assert_int_eq(wc[0].status, IBV_WC_SUCCESS);
+	post_recv_buf(wc[0].qp_num == c->qp->qp_num ? c : &b, (int)wc[0].wr_id,
+		      BUF_SIZE);
+	return wc[0].qp_num;
+}
+
+/*
+ * Many rules of one mask (a connection's 4-tuple each, as vstack's
+ * connects make) beside a rule of another (a listener's): each frame
+ * finds its own rule, in walk order, as rules come and go and the
+ * port's index of them grows and shrinks.
+ */
+START_TEST(flow_many)
+{
+	enum { N = 3000 };
+	static struct ibv_flow *exact[N];
+	struct ibv_flow *any, *copy;
+	struct side c;
+	struct ibv_wc wc[4];
+
+	trio_up(&c);
+	any = udp_rule(b.qp, 1, 0, 0, 0, false);
+	ck_assert_ptr_nonnull(any);
+	for (int i = 0; i < N; i++) {
+		exact[i] =
+			udp_rule(c.qp, 1, 0, (uint16_t)(1000 + i), 9999, false);
+		ck_assert_ptr_nonnull(exact[i]);
+	}
+	for (int i = 0; i < N; i += 97)
+		ck_assert_uint_eq(one_frame(&c, (uint16_t)(1000 + i)),
+				  c.qp->qp_num);
+	ck_assert_uint_eq(one_frame(&c, 999), b.qp->qp_num);
+	ck_assert_uint_eq(one_frame(&c, (uint16_t)(1000 + N)), b.qp->qp_num);
+	ck_assert_uint_eq(vsemu_flow_hits(exact[97]), 1);
+	ck_assert_uint_eq(vsemu_flow_hits(exact[1]), 0);
+	ck_assert_uint_eq(vsemu_flow_hits(any), 2);
+	/* Half of them gone: their frames fall to the listener's rule. */
+	for (int i = 0; i < N; i += 2)
+		ck_assert_int_eq(ibv_destroy_flow(exact[i]), 0);
+	ck_assert_uint_eq(one_frame(&c, 1000 + 2 * 97), b.qp->qp_num);
+	ck_assert_uint_eq(one_frame(&c, 1000 + 97), c.qp->qp_num);
+	ck_assert_uint_eq(vsemu_flow_hits(exact[97]), 2);
+	/* A rule of a third mask that copies every frame first (DONT_TRAP,
+	 * priority 0): both QPs get it, then the copy alone goes. */
+	copy = udp_rule(b.qp, 0, IBV_FLOW_ATTR_FLAGS_DONT_TRAP, 0, 9999, false);
+	ck_assert_ptr_nonnull(copy);
+	send_udp(&a, 0, 60, 1000 + 97);
+	ck_assert_int_eq(poll_n(b.cq, wc, 4), 2);
+	ck_assert_uint_ne(wc[0].qp_num, wc[1].qp_num);
+	for (int i = 0; i < 2; i++)
+		post_recv_buf(wc[i].qp_num == c.qp->qp_num ? &c : &b,
+			      (int)wc[i].wr_id, BUF_SIZE);
+	ck_assert_uint_eq(vsemu_flow_hits(copy), 1);
+	ck_assert_int_eq(ibv_destroy_flow(copy), 0);
+	for (int i = 1; i < N; i += 2)
+		ck_assert_int_eq(ibv_destroy_flow(exact[i]), 0);
+	ck_assert_uint_eq(one_frame(&c, 1000 + 97), b.qp->qp_num);
+	ck_assert_int_eq(ibv_destroy_qp(c.qp), 0);
+	pair_down(any);
+}
+END_TEST
+
 START_TEST(dont_trap_and_drop)
 {
 	struct ibv_flow *copy, *steer, *drop;
@@ -1071,6 +1144,7 @@ vstest_suite(void)
 	VSTEST_ADD(s, selective_signaling);
 	VSTEST_ADD(s, cq_overrun);
 	VSTEST_ADD(s, flow_priority);
+	VSTEST_ADD(s, flow_many);
 	VSTEST_ADD(s, dont_trap_and_drop);
 	VSTEST_ADD(s, frag_rule);
 	VSTEST_ADD(s, sniffer_and_no_loopback);
