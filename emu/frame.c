@@ -362,39 +362,46 @@ masked(uint8_t *out, const uint8_t *v, const uint8_t *mask, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		out[i] = v[i] & mask[i];
-		in &= out[i] == v[i];
+		if (out[i] != v[i])
+			in = false;
 	}
 	return in;
 }
 
-/* Both keys, a rule's and a frame's: v's fields under m's masks. */
+/* Both keys, a rule's and a frame's: v's fields under m's masks (each
+ * masked() runs: it writes its part of k). */
 static bool
 key_of(const struct emu_match *m, const struct emu_key *v, struct emu_key *k)
 {
 	size_t alen = m->ipver == 4 ? 4 : 16;
-	bool in;
+	bool in = true;
 
 	memset(k, 0, sizeof(*k));
-	in = masked(k->dmac, v->dmac, m->dmac_m, 6) &
-	     masked(k->smac, v->smac, m->smac_m, 6) &
-	     masked((uint8_t *)&k->ethertype, (const uint8_t *)&v->ethertype,
-		    (const uint8_t *)&m->ethertype_m, 2) &
-	     masked((uint8_t *)&k->vlan, (const uint8_t *)&v->vlan,
-		    (const uint8_t *)&m->vlan_m, 2) &
-	     masked(&k->tos, &v->tos, &m->tos_m, 1) &
-	     masked(&k->ttl, &v->ttl, &m->ttl_m, 1);
+	in = masked(k->dmac, v->dmac, m->dmac_m, 6) && in;
+	in = masked(k->smac, v->smac, m->smac_m, 6) && in;
+	in = masked((uint8_t *)&k->ethertype, (const uint8_t *)&v->ethertype,
+		    (const uint8_t *)&m->ethertype_m, 2) &&
+	     in;
+	in = masked((uint8_t *)&k->vlan, (const uint8_t *)&v->vlan,
+		    (const uint8_t *)&m->vlan_m, 2) &&
+	     in;
+	in = masked(&k->tos, &v->tos, &m->tos_m, 1) && in;
+	in = masked(&k->ttl, &v->ttl, &m->ttl_m, 1) && in;
 	k->ipver = (uint8_t)m->ipver;
-	if (m->ipver)
-		in &= masked(k->src, v->src, m->src_m, alen) &
-		      masked(k->dst, v->dst, m->dst_m, alen);
+	if (m->ipver) {
+		in = masked(k->src, v->src, m->src_m, alen) && in;
+		in = masked(k->dst, v->dst, m->dst_m, alen) && in;
+	}
 	if (m->proto_m)
-		in &= masked(&k->proto, &v->proto, &m->proto_m, 1);
+		in = masked(&k->proto, &v->proto, &m->proto_m, 1) && in;
 	if (m->frag_m)
 		k->frag = v->frag;
-	in &= masked((uint8_t *)&k->sport, (const uint8_t *)&v->sport,
-		     (const uint8_t *)&m->sport_m, 2) &
-	      masked((uint8_t *)&k->dport, (const uint8_t *)&v->dport,
-		     (const uint8_t *)&m->dport_m, 2);
+	in = masked((uint8_t *)&k->sport, (const uint8_t *)&v->sport,
+		    (const uint8_t *)&m->sport_m, 2) &&
+	     in;
+	in = masked((uint8_t *)&k->dport, (const uint8_t *)&v->dport,
+		    (const uint8_t *)&m->dport_m, 2) &&
+	     in;
 	return in;
 }
 

@@ -3,7 +3,8 @@
  * fuzz_emu - libFuzzer target: what the emulated ConnectX reads
  * (emu/frame.c, emu/ring.h). The input's first byte picks the part:
  *   0: a flow rule (struct ibv_flow_attr and its specs, as
- *      ibv_create_flow gets it), then a frame matched against it,
+ *      ibv_create_flow gets it), put in a port's flow table beside a
+ *      rule that matches everything, then a frame through that table,
  *      hashed for RSS, checksummed and checksums filled in;
  *   1: a frame ring as a hostile client can leave it (header, indexes,
  *      slot lengths all the input's), drained by the daemon's consumer.
@@ -25,8 +26,20 @@ static const uint8_t key[40] = {
 };
 
 static void
+deliver(struct emu_rule *r, const uint8_t *frame, uint32_t len)
+{
+	(void)r;
+	(void)frame;
+	(void)len;
+}
+
+static void
 rule_and_frame(const uint8_t *d, size_t n)
 {
+	struct emu_port port = { 0 };
+	struct emu_rule r = { .type = IBV_FLOW_ATTR_NORMAL,
+			      .deliver = deliver },
+			any = r;
 	struct ibv_counters *cs;
 	struct emu_match m;
 	uint8_t *frame;
@@ -57,7 +70,13 @@ rule_and_frame(const uint8_t *d, size_t n)
 	n -= alen;
 	frame = malloc(n ? n : 1);
 	memcpy(frame, d, n);
-	(void)emu__flow_match(&m, frame, (uint32_t)n);
+	r.m = m;
+	r.dont_trap = n & 1;
+	if (emu__port_add_rule(&port, &r) == 0 &&
+	    emu__port_add_rule(&port, &any) == 0)
+		emu__port_ingress(&port, frame, (uint32_t)n);
+	emu__port_del_rule(&port, &r);
+	emu__port_del_rule(&port, &any);
 	(void)emu__rss_hash(key, sizeof(key), ~0ull, frame, (uint32_t)n);
 	(void)emu__frame_csum_ok(frame, (uint32_t)n);
 	emu__frame_fill_csum(frame, (uint32_t)n);
