@@ -916,11 +916,15 @@ vs_ctx_stats(const struct vs_ctx *c, struct vs_ctx_stats *s)
 	const struct vs_netif_stats *n = &c->e.nif.st;
 
 	memset(s, 0, sizeof(*s));
-	s->rx_frames = __atomic_load_n(&n->rx_frames, __ATOMIC_RELAXED);
-	s->tx_frames = __atomic_load_n(&n->tx_frames, __ATOMIC_RELAXED) +
-		       __atomic_load_n(&n->raw_sent, __ATOMIC_RELAXED);
-	s->raw_dropped = __atomic_load_n(&n->raw_dropped, __ATOMIC_RELAXED);
-	s->raw_consumed = __atomic_load_n(&n->raw_consumed, __ATOMIC_RELAXED);
+	s->rx_frames =
+		atomic_load_explicit(&n->rx_frames, memory_order_relaxed);
+	s->tx_frames =
+		atomic_load_explicit(&n->tx_frames, memory_order_relaxed) +
+		atomic_load_explicit(&n->raw_sent, memory_order_relaxed);
+	s->raw_dropped =
+		atomic_load_explicit(&n->raw_dropped, memory_order_relaxed);
+	s->raw_consumed =
+		atomic_load_explicit(&n->raw_consumed, memory_order_relaxed);
 	s->tcp_accepted = atomic_load(&e->tcp_accepted);
 	s->tcp_connects = atomic_load(&e->tcp_connects);
 	s->tcp_resets = atomic_load(&e->tcp_resets);

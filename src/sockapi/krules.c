@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 
+#include "base/lock.h"
 #include "base/compiler.h"
 #include "sockapi/sock.h"
 #include "stack/addr.h"
@@ -33,13 +34,13 @@ vs__krule_add(const struct vs_rule *r)
 {
 	int id = -ENOSPC;
 
-	pthread_mutex_lock(&kr.lock);
+	vs__mutex_lock(&kr.lock);
 	if (kr.n < VS_ARRAY_SIZE(kr.r)) {
 		id = ++kr.next;
 		kr.r[kr.n].id = id;
 		kr.r[kr.n++].r = *r;
 	}
-	pthread_mutex_unlock(&kr.lock);
+	vs__mutex_unlock(&kr.lock);
 	return id;
 }
 
@@ -48,14 +49,14 @@ vs__krule_del(int id)
 {
 	int rc = -ENOENT;
 
-	pthread_mutex_lock(&kr.lock);
+	vs__mutex_lock(&kr.lock);
 	for (unsigned i = 0; i < kr.n; i++)
 		if (kr.r[i].id == id) {
 			kr.r[i] = kr.r[--kr.n];
 			rc = 0;
 			break;
 		}
-	pthread_mutex_unlock(&kr.lock);
+	vs__mutex_unlock(&kr.lock);
 	return rc;
 }
 
@@ -115,7 +116,7 @@ vs__krule_covers(struct vs_port *port, uint8_t proto,
 
 	if (!__atomic_load_n(&kr.n, __ATOMIC_RELAXED) || !any)
 		return false;
-	pthread_mutex_lock(&kr.lock);
+	vs__mutex_lock(&kr.lock);
 	for (unsigned i = 0; i < kr.n && !covered; i++) {
 		const struct vs_rule *r = &kr.r[i].r;
 		size_t alen = any->sa_family == AF_INET ? 4 : 16;
@@ -144,6 +145,6 @@ vs__krule_covers(struct vs_port *port, uint8_t proto,
 			     (vs__sa_port(peer) & r->sport_mask) == r->sport;
 		covered = ok;
 	}
-	pthread_mutex_unlock(&kr.lock);
+	vs__mutex_unlock(&kr.lock);
 	return covered;
 }

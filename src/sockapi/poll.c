@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/lock.h"
 #include "base/clock.h"
 #include "sockapi/sock.h"
 
@@ -51,7 +52,9 @@ struct vs_ep {
 	struct vs_epitem *items;
 	_Atomic int nfds; /* fds naming the set (dup) */
 	_Atomic int nkernel; /* kernel fds in the kernel instance */
-	uint64_t kernel_us; /* when the kernel instance was last asked */
+	/* When the kernel instance was last asked (by any thread waiting
+	 * on the set: a hint, relaxed). */
+	_Atomic uint64_t kernel_us;
 	int *kids; /* fds of epoll sets nested in this one */
 	int nkids;
 };
@@ -64,7 +67,7 @@ static void ep_resignal(struct vs_ep *ep);
 static void
 kids_update(struct vs_ep *ep, int op, int fd)
 {
-	pthread_mutex_lock(&ep->lock);
+	vs__mutex_lock(&ep->lock);
 	if (op == EPOLL_CTL_ADD) {
 		int *k =
 			realloc(ep->kids, sizeof(*k) * (size_t)(ep->nkids + 1));
@@ -78,7 +81,7 @@ kids_update(struct vs_ep *ep, int op, int fd)
 			if (ep->kids[i] == fd)
 				ep->kids[i--] = ep->kids[--ep->nkids];
 	}
-	pthread_mutex_unlock(&ep->lock);
+	vs__mutex_unlock(&ep->lock);
 }
 
 static void
@@ -88,11 +91,11 @@ kids_resignal(struct vs_ep *ep)
 		struct vs_ep *kid = NULL;
 		int n;
 
-		pthread_mutex_lock(&ep->lock);
+		vs__mutex_lock(&ep->lock);
 		n = ep->nkids;
 		if (i < n)
 			kid = vs__fd_ep(ep->kids[i]);
-		pthread_mutex_unlock(&ep->lock);
+		vs__mutex_unlock(&ep->lock);
 		if (i >= n)
 			return;
 		if (kid && kid != ep)
@@ -202,9 +205,9 @@ ep_ctl(struct vs_ep *ep, int epfd, int op, int fd, struct epoll_event *ev,
 	}
 	switch (op) {
 	case EPOLL_CTL_ADD:
-		pthread_mutex_lock(&ep->lock);
+		vs__mutex_lock(&ep->lock);
 		it = item_find(ep, fd, NULL);
-		pthread_mutex_unlock(&ep->lock);
+		vs__mutex_unlock(&ep->lock);
 		if (it)
 			return -EEXIST;
 		it = calloc(1, sizeof(*it));
@@ -219,21 +222,21 @@ ep_ctl(struct vs_ep *ep, int epfd, int op, int fd, struct epoll_event *ev,
 		it->watch.item = it;
 		atomic_store(&it->pending, 1);
 		vs__watch_add(s, &it->watch);
-		pthread_mutex_lock(&ep->lock);
+		vs__mutex_lock(&ep->lock);
 		/* Looked at again where it counts: another thread's ADD of
 		 * the same fd may have come in between (one of two wins, as
 		 * in the kernel). */
 		if (item_find(ep, fd, NULL)) {
-			pthread_mutex_unlock(&ep->lock);
+			vs__mutex_unlock(&ep->lock);
 			item_free(it);
 			return -EEXIST;
 		}
 		it->next = ep->items;
 		ep->items = it;
-		pthread_mutex_unlock(&ep->lock);
+		vs__mutex_unlock(&ep->lock);
 		return 0;
 	case EPOLL_CTL_MOD:
-		pthread_mutex_lock(&ep->lock);
+		vs__mutex_lock(&ep->lock);
 		it = item_find(ep, fd, NULL);
 		if (it) {
 			it->events = ev->events;
@@ -241,14 +244,14 @@ ep_ctl(struct vs_ep *ep, int epfd, int op, int fd, struct epoll_event *ev,
 			it->disabled = false;
 			atomic_store(&it->pending, 1);
 		}
-		pthread_mutex_unlock(&ep->lock);
+		vs__mutex_unlock(&ep->lock);
 		return it ? 0 : -ENOENT;
 	case EPOLL_CTL_DEL:
-		pthread_mutex_lock(&ep->lock);
+		vs__mutex_lock(&ep->lock);
 		it = item_find(ep, fd, &prev);
 		if (it)
 			*prev = it->next;
-		pthread_mutex_unlock(&ep->lock);
+		vs__mutex_unlock(&ep->lock);
 		if (!it)
 			return -ENOENT;
 		item_free(it);
@@ -289,15 +292,15 @@ vs__epoll_forget(struct vs_sock *s)
 		struct vs_watch **wp;
 		bool mine = false;
 
-		pthread_mutex_lock(&s->wlock);
+		vs__mutex_lock(&s->wlock);
 		for (wp = &s->watch; *wp && !(*wp)->item; wp = &(*wp)->next)
 			;
 		if (!*wp) {
-			pthread_mutex_unlock(&s->wlock);
+			vs__mutex_unlock(&s->wlock);
 			return;
 		}
 		it = (*wp)->item;
-		if (!pthread_mutex_trylock(&it->ep->lock)) {
+		if (!vs__mutex_trylock(&it->ep->lock)) {
 			for (p = &it->ep->items; *p && *p != it;
 			     p = &(*p)->next)
 				;
@@ -306,9 +309,9 @@ vs__epoll_forget(struct vs_sock *s)
 				*p = it->next;
 				*wp = it->watch.next;
 			}
-			pthread_mutex_unlock(&it->ep->lock);
+			vs__mutex_unlock(&it->ep->lock);
 		}
-		pthread_mutex_unlock(&s->wlock);
+		vs__mutex_unlock(&s->wlock);
 		if (mine)
 			free(it);
 		else
@@ -351,12 +354,12 @@ any_pending(struct vs_ep *ep)
 {
 	bool p = false;
 
-	pthread_mutex_lock(&ep->lock);
+	vs__mutex_lock(&ep->lock);
 	for (struct vs_epitem *it = ep->items; it && !p; it = it->next)
 		p = !it->disabled && atomic_load(&it->pending) &&
 		    (vs__sock_events(it->s) &
 		     (it->events | EPOLLERR | EPOLLHUP));
-	pthread_mutex_unlock(&ep->lock);
+	vs__mutex_unlock(&ep->lock);
 	return p;
 }
 
@@ -429,9 +432,9 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 		int n, left = timeout_ms < 0 ? -1 : 0, rc;
 		uint64_t now, spin_end;
 
-		pthread_mutex_lock(&ep->lock);
+		vs__mutex_lock(&ep->lock);
 		n = collect(ep, evs, max);
-		pthread_mutex_unlock(&ep->lock);
+		vs__mutex_unlock(&ep->lock);
 		/* Nothing yet: poll vstack's sockets for spin_us before asking
 		 * the kernel and sleeping; under load the next event comes
 		 * sooner than a sleep and a wake-up would take. */
@@ -444,9 +447,9 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 			 * tells them. */
 			if (!vs__sock_poll_engines())
 				break;
-			pthread_mutex_lock(&ep->lock);
+			vs__mutex_lock(&ep->lock);
 			n = collect(ep, evs, max);
-			pthread_mutex_unlock(&ep->lock);
+			vs__mutex_unlock(&ep->lock);
 			now = vs__now_us();
 		}
 		/* The kernel's instance is asked when its fd showed
@@ -457,9 +460,12 @@ vs__epoll_wait(struct vs_ep *ep, int epfd, struct epoll_event *evs, int max,
 		if (n < max && (atomic_load(&ep->nkernel) || kernel_ready) &&
 		    (kernel_ready ||
 		     (!n && (!timeout_ms || (end && now / 1000 >= end))) ||
-		     now - ep->kernel_us >= KERNEL_EVERY_US)) {
+		     now - atomic_load_explicit(&ep->kernel_us,
+						memory_order_relaxed) >=
+			     KERNEL_EVERY_US)) {
 			kernel_ready = false;
-			ep->kernel_us = now;
+			atomic_store_explicit(&ep->kernel_us, now,
+					      memory_order_relaxed);
 			if (ep->nkids)
 				kids_resignal(ep);
 			rc = vs__real.epoll_pwait(epfd, evs + n, max - n, 0,
@@ -516,14 +522,14 @@ vs__epoll_drop(int fd)
 		vs__fd_set_ep(fd, NULL);
 		if (atomic_fetch_sub(&ep->nfds, 1) != 1)
 			return;
-		pthread_mutex_lock(&ep->lock);
+		vs__mutex_lock(&ep->lock);
 		while (ep->items) {
 			struct vs_epitem *it = ep->items;
 
 			ep->items = it->next;
 			item_free(it);
 		}
-		pthread_mutex_unlock(&ep->lock);
+		vs__mutex_unlock(&ep->lock);
 		vs__real.close(ep->w.efd);
 		free(ep->kids);
 		free(ep);

@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/lock.h"
 #include "base/log.h"
 #include "sockapi/share.h"
 #include "sockapi/sock_impl.h"
@@ -318,7 +319,7 @@ vs__share_named(const char *key)
 	struct vs_share *sh;
 
 	snprintf(path, sizeof(path), "/dev/shm/vstack-%s", key);
-	pthread_mutex_lock(&M.lock);
+	vs__mutex_lock(&M.lock);
 	for (sh = M.named; sh && strcmp(sh->path, path); sh = sh->next)
 		;
 	if (!sh)
@@ -336,7 +337,7 @@ vs__share_named(const char *key)
 			M.named = sh;
 		}
 	}
-	pthread_mutex_unlock(&M.lock);
+	vs__mutex_unlock(&M.lock);
 	return sh;
 }
 
@@ -358,7 +359,7 @@ vs__share_put(struct vs_share *sh)
 	if (sh->path[0]) {
 		bool last;
 
-		pthread_mutex_lock(&M.lock);
+		vs__mutex_lock(&M.lock);
 		if ((last = !--sh->refs))
 			for (struct vs_share **p = &M.named; *p;
 			     p = &(*p)->next)
@@ -366,7 +367,7 @@ vs__share_put(struct vs_share *sh)
 					*p = sh->next;
 					break;
 				}
-		pthread_mutex_unlock(&M.lock);
+		vs__mutex_unlock(&M.lock);
 		if (!last)
 			return;
 	}
@@ -675,9 +676,9 @@ member_main(void *arg)
 		bool changed, pidfds;
 		char b[16];
 
-		pthread_mutex_lock(&m->lock);
+		vs__mutex_lock(&m->lock);
 		changed = !atomic_load(&m->stop) && step(m);
-		pthread_mutex_unlock(&m->lock);
+		vs__mutex_unlock(&m->lock);
 		if (changed) {
 			wake(m);
 			continue;
@@ -778,9 +779,9 @@ vs__share_join(struct vs_share *sh, struct vs_tcp_rule *r[],
 	if (sh->path[0]) {
 		table_lock(sh->fd, F_UNLCK);
 		if (m->me) {
-			pthread_mutex_lock(&M.lock);
+			vs__mutex_lock(&M.lock);
 			sh->refs++;
-			pthread_mutex_unlock(&M.lock);
+			vs__mutex_unlock(&M.lock);
 		}
 	}
 	if (!m->me) {
@@ -811,17 +812,17 @@ vs__share_join(struct vs_share *sh, struct vs_tcp_rule *r[],
 	m->es = es;
 	m->nes = nes;
 	pthread_mutex_init(&m->lock, NULL);
-	pthread_mutex_lock(&m->lock);
+	vs__mutex_lock(&m->lock);
 	step(m);
-	pthread_mutex_unlock(&m->lock);
+	vs__mutex_unlock(&m->lock);
 	wake(m);
-	pthread_mutex_lock(&M.lock);
+	vs__mutex_lock(&M.lock);
 	m->next = M.all;
 	M.all = m;
 	/* Others may join, or be there already: follow them. */
 	if (sh->maker != self || m->nlive > 1)
 		thread_start(m);
-	pthread_mutex_unlock(&M.lock);
+	vs__mutex_unlock(&M.lock);
 	vs_info("shared listener: member %u of %u, %u of %u buckets", m->me,
 		m->nlive, vs__share_buckets(m), NB);
 	return m;
@@ -835,13 +836,13 @@ vs__share_leave(struct vs_member *m)
 	if (!m)
 		return;
 	t = m->sh->t;
-	pthread_mutex_lock(&M.lock);
+	vs__mutex_lock(&M.lock);
 	for (struct vs_member **p = &M.all; *p; p = &(*p)->next)
 		if (*p == m) {
 			*p = m->next;
 			break;
 		}
-	pthread_mutex_unlock(&M.lock);
+	vs__mutex_unlock(&M.lock);
 	if (m->has_thread) {
 		struct sockaddr_un a;
 		socklen_t l = wake_addr(m->sh, m->me - 1, &a);
@@ -893,10 +894,10 @@ vs__share_members(const struct vs_member *m)
 void
 vs__share_atfork_parent(void)
 {
-	pthread_mutex_lock(&M.lock);
+	vs__mutex_lock(&M.lock);
 	for (struct vs_member *m = M.all; m; m = m->next)
 		thread_start(m);
-	pthread_mutex_unlock(&M.lock);
+	vs__mutex_unlock(&M.lock);
 }
 
 void

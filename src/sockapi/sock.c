@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/lock.h"
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/log.h"
@@ -261,6 +262,7 @@ vs__sock_poll_engines(void)
 
 	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE) <= 0)
 		return 0;
+	vs__tsan_acquire(&rt.state); /* inside epoll_wait: base/lock.h */
 	for (unsigned i = 0; i < rt.n; i++)
 		n += vs__engine_drive(&rt.es[i]);
 	return n;
@@ -273,7 +275,7 @@ vs__sk_rt_up(void)
 {
 	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE))
 		return rt.state > 0;
-	pthread_mutex_lock(&rt.lock);
+	vs__mutex_lock(&rt.lock);
 	if (!rt.state) {
 		/* A process that uses the native API keeps its sockets on
 		 * the kernel. */
@@ -281,9 +283,10 @@ vs__sk_rt_up(void)
 
 		if (st < 0 && vs__self_owner() == VS_OWNER_PRELOAD)
 			vs__self_release(VS_OWNER_PRELOAD);
+		vs__tsan_release(&rt.state);
 		__atomic_store_n(&rt.state, st, __ATOMIC_RELEASE);
 	}
-	pthread_mutex_unlock(&rt.lock);
+	vs__mutex_unlock(&rt.lock);
 	return rt.state > 0;
 }
 
@@ -496,10 +499,10 @@ vs__sk_unmap(const struct sockaddr *sa, struct sockaddr_in *buf)
 static void
 sk_mem_put(struct vs_sock *s)
 {
-	pthread_mutex_lock(&skmem.lock);
+	vs__mutex_lock(&skmem.lock);
 	s->mem_next = skmem.free;
 	skmem.free = s;
-	pthread_mutex_unlock(&skmem.lock);
+	vs__mutex_unlock(&skmem.lock);
 }
 
 /* refs: the fds naming it (nfds), + 1 for a connection lwIP holds. */
@@ -509,11 +512,11 @@ vs__sk_new(int family, int type, int nfds, int refs)
 	const size_t keep = offsetof(struct vs_sock, nfds);
 	struct vs_sock *s;
 
-	pthread_mutex_lock(&skmem.lock);
+	vs__mutex_lock(&skmem.lock);
 	s = skmem.free;
 	if (s)
 		skmem.free = s->mem_next;
-	pthread_mutex_unlock(&skmem.lock);
+	vs__mutex_unlock(&skmem.lock);
 	if (!s && !(s = calloc(1, sizeof(*s))))
 		return NULL;
 	/* Everything but refs, which a stale vs__sock_get may be reading
@@ -631,7 +634,7 @@ vs__sk_notify(struct vs_sock *s)
 {
 	uint64_t one = 1;
 
-	pthread_mutex_lock(&s->wlock);
+	vs__mutex_lock(&s->wlock);
 	for (struct vs_watch *w = s->watch; w; w = w->next) {
 		if (w->item)
 			atomic_store((_Atomic int *)w->item, 1); /* pending */
@@ -640,7 +643,7 @@ vs__sk_notify(struct vs_sock *s)
 		    vs__real.write(w->w->efd, &one, sizeof(one)) < 0)
 			continue;
 	}
-	pthread_mutex_unlock(&s->wlock);
+	vs__mutex_unlock(&s->wlock);
 }
 
 /* A connection's readiness, under its engine's lock. edge: watchers are
@@ -788,11 +791,11 @@ on_accepted(struct vs_tcp *l, struct vs_tcp *c)
 	struct vs_sock *ls = vs__tcp_user(l), *s;
 	struct vs_tcp_info in;
 
-	pthread_mutex_lock(&ls->qlock);
+	vs__mutex_lock(&ls->qlock);
 	/* No fd yet (accept gives one); lwIP's is the only reference. */
 	if (ls->nacc >= ls->backlog ||
 	    !(s = vs__sk_new(ls->family, SOCK_STREAM, 0, 1))) {
-		pthread_mutex_unlock(&ls->qlock);
+		vs__mutex_unlock(&ls->qlock);
 		/* A reset, not a FIN after its request was acknowledged. */
 		vs__tcp_refuse(c);
 		return;
@@ -813,7 +816,7 @@ on_accepted(struct vs_tcp *l, struct vs_tcp *c)
 		ls->acc_head = s;
 	ls->acc_tail = s;
 	ls->nacc++;
-	pthread_mutex_unlock(&ls->qlock);
+	vs__mutex_unlock(&ls->qlock);
 	conn_update(s);
 	atomic_fetch_or(&ls->ev, EPOLLIN | EPOLLRDNORM);
 	vs__sk_notify(ls);
@@ -841,22 +844,22 @@ vs__thread_waiter(void)
 void
 vs__watch_add(struct vs_sock *s, struct vs_watch *w)
 {
-	pthread_mutex_lock(&s->wlock);
+	vs__mutex_lock(&s->wlock);
 	w->next = s->watch;
 	s->watch = w;
-	pthread_mutex_unlock(&s->wlock);
+	vs__mutex_unlock(&s->wlock);
 }
 
 void
 vs__watch_del(struct vs_sock *s, struct vs_watch *w)
 {
-	pthread_mutex_lock(&s->wlock);
+	vs__mutex_lock(&s->wlock);
 	for (struct vs_watch **p = &s->watch; *p; p = &(*p)->next)
 		if (*p == w) {
 			*p = w->next;
 			break;
 		}
-	pthread_mutex_unlock(&s->wlock);
+	vs__mutex_unlock(&s->wlock);
 }
 
 /* How many pollfds a waiter's sleep keeps on its stack: the caller's
@@ -884,7 +887,10 @@ sleep_arm(struct vs_waiter *w, struct pollfd *fds, nfds_t nk,
 	ss->all = fds;
 	ss->ne = 0;
 	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE) > 0) {
-		bool fit = nk + 1 + rt.n <= SLEEP_FDS;
+		bool fit;
+
+		vs__tsan_acquire(&rt.state);
+		fit = nk + 1 + rt.n <= SLEEP_FDS;
 
 		for (unsigned i = 0; i < rt.n; i++) {
 			int fd = -EBUSY;
@@ -1254,7 +1260,7 @@ vs__sock_activate(int fd, struct vs_sock *s)
 	/* Acquire: what the takeover set up, seen by a call that skips it. */
 	if (!atomic_load_explicit(&s->pending, memory_order_acquire))
 		return true;
-	pthread_mutex_lock(&s->qlock);
+	vs__mutex_lock(&s->qlock);
 	if (atomic_load_explicit(&s->pending, memory_order_relaxed)) {
 		ok = activate(fd, s);
 		atomic_store_explicit(&s->pending, false, memory_order_release);
@@ -1266,7 +1272,7 @@ vs__sock_activate(int fd, struct vs_sock *s)
 			s->share = NULL;
 		}
 	}
-	pthread_mutex_unlock(&s->qlock);
+	vs__mutex_unlock(&s->qlock);
 	return ok;
 }
 
@@ -1311,7 +1317,7 @@ vs__sock_accept(int fd, struct vs_sock *ls, struct sockaddr *sa, socklen_t *len,
 		struct vs_sock *s;
 		int nfd, rc;
 
-		pthread_mutex_lock(&ls->qlock);
+		vs__mutex_lock(&ls->qlock);
 		s = ls->acc_head;
 		if (s) {
 			ls->acc_head = s->acc_next;
@@ -1323,7 +1329,7 @@ vs__sock_accept(int fd, struct vs_sock *ls, struct sockaddr *sa, socklen_t *len,
 					&ls->ev,
 					~(uint32_t)(EPOLLIN | EPOLLRDNORM));
 		}
-		pthread_mutex_unlock(&ls->qlock);
+		vs__mutex_unlock(&ls->qlock);
 		if (s) {
 			nfd = install(s, flags);
 			if (nfd < 0) { /* no fd: the connection goes */
@@ -1790,11 +1796,11 @@ sock_release(struct vs_sock *s, int port_fd)
 		for (;;) {
 			struct vs_sock *c;
 
-			pthread_mutex_lock(&s->qlock);
+			vs__mutex_lock(&s->qlock);
 			c = s->acc_head;
 			if (c)
 				s->acc_head = c->acc_next;
-			pthread_mutex_unlock(&s->qlock);
+			vs__mutex_unlock(&s->qlock);
 			if (!c)
 				break;
 			vs__engine_lock(c->e);
@@ -1927,9 +1933,9 @@ vs__sock_to_kernel(int fd, struct vs_sock *s)
 	if (s->type != SOCK_DGRAM || !s->kernel_too ||
 	    atomic_load(&s->nfds) != 1)
 		return -EBUSY;
-	pthread_mutex_lock(&s->wlock);
+	vs__mutex_lock(&s->wlock);
 	watched = s->watch != NULL;
-	pthread_mutex_unlock(&s->wlock);
+	vs__mutex_unlock(&s->wlock);
 	if (watched)
 		return -EBUSY;
 	vs__fd_mark_kernel(fd);

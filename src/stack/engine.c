@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "base/compiler.h"
 #include "base/log.h"
+#include "base/lock.h"
 #include "stack/engine.h"
 #include "stack/frag.h"
 
@@ -28,10 +29,10 @@ vs__engine_wake(struct vs_engine *e)
 static void
 lock_counted(struct vs_engine *e)
 {
-	if (pthread_mutex_trylock(&e->lock)) {
+	if (vs__mutex_trylock(&e->lock)) {
 		atomic_fetch_add_explicit(&e->st.lock_waits, 1,
 					  memory_order_relaxed);
-		pthread_mutex_lock(&e->lock);
+		vs__mutex_lock(&e->lock);
 	}
 }
 
@@ -73,7 +74,7 @@ unlock(struct vs_engine *e, bool flush)
 		    (uintptr_t)&self ||
 	    !atomic_load_explicit(&e->driven_us, memory_order_relaxed))
 		vs__port_flush(e->port, e->q);
-	pthread_mutex_unlock(&e->lock);
+	vs__mutex_unlock(&e->lock);
 	if (wake)
 		vs__engine_wake(e);
 }
@@ -220,7 +221,7 @@ sleep_once(struct vs_engine *e, int timeout_ms)
 	if (timeout_ms == -2)
 		return;
 	sleep_fds(e, p);
-	pthread_mutex_unlock(&e->lock);
+	vs__mutex_unlock(&e->lock);
 	poll(p, 3, timeout_ms);
 	lock_counted(e);
 	sleep_end(e, p);
@@ -231,9 +232,9 @@ vs__engine_prepare(struct vs_engine *e, int *timeout_ms)
 {
 	int t;
 
-	pthread_mutex_lock(&e->lock);
+	vs__mutex_lock(&e->lock);
 	t = sleep_begin(e, *timeout_ms);
-	pthread_mutex_unlock(&e->lock);
+	vs__mutex_unlock(&e->lock);
 	if (t == -2)
 		return 1;
 	*timeout_ms = t;
@@ -250,9 +251,9 @@ vs__engine_check(struct vs_engine *e)
 	sleep_fds(e, p);
 	if (poll(p, 3, 0) < 0)
 		memset(p, 0, sizeof(p));
-	pthread_mutex_lock(&e->lock);
+	vs__mutex_lock(&e->lock);
 	sleep_end(e, p);
-	pthread_mutex_unlock(&e->lock);
+	vs__mutex_unlock(&e->lock);
 }
 
 int
@@ -275,7 +276,7 @@ vs__engine_run_once(struct vs_engine *e, int timeout_ms)
 	/* Socket calls go first: while one waits for the lock or holds it,
 	 * the loop comes back later (no syscall; it is spinning anyway). */
 	if (atomic_load_explicit(&e->lock_wanted, memory_order_relaxed) ||
-	    pthread_mutex_trylock(&e->lock)) {
+	    vs__mutex_trylock(&e->lock)) {
 		if (timeout_ms >= 0) {
 			__builtin_ia32_pause();
 			return false;
@@ -359,7 +360,7 @@ vs__engine_sleep_prepare(struct vs_engine *e)
 
 	if (!driving(e))
 		return -EBUSY;
-	if (pthread_mutex_trylock(&e->lock)) {
+	if (vs__mutex_trylock(&e->lock)) {
 		vs__engine_release(e);
 		return -EBUSY;
 	}
@@ -382,7 +383,7 @@ vs__engine_sleep_done(struct vs_engine *e, bool woken)
 {
 	/* Not woken: the port stays armed, as after the engine's own sleep
 	 * that something else ended; the next sleeper takes the event. */
-	if (!woken || pthread_mutex_trylock(&e->lock))
+	if (!woken || vs__mutex_trylock(&e->lock))
 		return; /* or the engine's thread has it */
 	vs__port_woken(e->port, e->q);
 	vs__engine_unlock(e);
@@ -423,7 +424,7 @@ yield(struct vs_engine *e)
 	if (p[0].revents) {
 		lock_counted(e);
 		vs__netif_kernel_news(&e->nif);
-		pthread_mutex_unlock(&e->lock);
+		vs__mutex_unlock(&e->lock);
 	}
 	if (p[1].revents) { /* a call, or released: a pass now */
 		if (read(e->evfd, &drain, sizeof(drain)) < 0)

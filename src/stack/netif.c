@@ -64,7 +64,7 @@ buf_send(struct vs_netif *n, struct vs_buf *b)
 	b->flags = n->tx_csum ? VS_BUF_TX_CSUM : 0;
 	if (vs__port_tx_burst(n->port, n->q, &b, 1) != 1) {
 		vs__port_buf_put(n->port, n->q, &b, 1);
-		n->st.tx_no_buf++;
+		vs__stat_add(&n->st.tx_no_buf, 1);
 		return -ENOBUFS;
 	}
 	return 0;
@@ -82,7 +82,7 @@ send_frame(struct vs_netif *n, struct pbuf *p, const struct sockaddr *dst,
 	if (rc)
 		return rc;
 	if (vs__port_buf_get(n->port, n->q, &b, 1) != 1) {
-		n->st.tx_no_buf++;
+		vs__stat_add(&n->st.tx_no_buf, 1);
 		return -ENOBUFS;
 	}
 	memcpy(b->data, mac, 6);
@@ -94,7 +94,7 @@ send_frame(struct vs_netif *n, struct pbuf *p, const struct sockaddr *dst,
 		 n->lw->pbuf_copy_partial(p, b->data + ETH_HLEN, p->tot_len, 0);
 	if (buf_send(n, b))
 		return -ENOBUFS;
-	n->st.tx_frames++;
+	vs__stat_add(&n->st.tx_frames, 1);
 	return 0;
 }
 
@@ -104,7 +104,8 @@ wait_for_neighbour(struct vs_netif *n, struct pbuf *p,
 		   const struct sockaddr *dst)
 {
 	if (n->npend == VS_NETIF_PENDING) {
-		n->st.neigh_timeout++; /* full: the oldest would time out */
+		vs__stat_add(&n->st.neigh_timeout,
+			     1); /* full: the oldest would time out */
 		return;
 	}
 	n->lw->pbuf_ref(p);
@@ -113,7 +114,7 @@ wait_for_neighbour(struct vs_netif *n, struct pbuf *p,
 	       dst->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
 					   sizeof(struct sockaddr_in6));
 	n->pend[n->npend++].since_ms = vs__now_ms();
-	n->st.neigh_waited++;
+	vs__stat_add(&n->st.neigh_waited, 1);
 }
 
 static err_t
@@ -125,7 +126,7 @@ output(struct vs_netif *n, struct pbuf *p, const struct sockaddr *dst,
 	if (rc == -EAGAIN)
 		wait_for_neighbour(n, p, dst);
 	else if (rc == -ENETUNREACH)
-		n->st.tx_no_route++;
+		vs__stat_add(&n->st.tx_no_route, 1);
 	return rc == -ENETUNREACH ? ERR_RTE : ERR_OK;
 }
 
@@ -182,14 +183,14 @@ vs__netif_raw_send(struct vs_netif *n, const void *frame, size_t len)
 	    len < ETH_HLEN)
 		return -EMSGSIZE;
 	if (vs__port_buf_get(n->port, n->q, &b, 1) != 1) {
-		n->st.tx_no_buf++;
+		vs__stat_add(&n->st.tx_no_buf, 1);
 		return -ENOBUFS;
 	}
 	memcpy(b->data, frame, len);
 	b->len = (uint32_t)len;
 	if (buf_send(n, b))
 		return -ENOBUFS;
-	n->st.raw_sent++;
+	vs__stat_add(&n->st.raw_sent, 1);
 	return 0;
 }
 
@@ -212,7 +213,7 @@ vs__netif_kernel_news(struct vs_netif *n)
 			continue;
 		}
 		if (rc == -EAGAIN)
-			n->st.neigh_timeout++;
+			vs__stat_add(&n->st.neigh_timeout, 1);
 		n->lw->pbuf_free(n->pend[i].p);
 	}
 	n->npend = kept;
@@ -276,9 +277,9 @@ rx_copy(struct vs_netif *n, struct vs_buf *b)
 
 	if (p) {
 		memcpy(p->payload, b->data + ETH_HLEN, len);
-		n->st.rx_copied++;
+		vs__stat_add(&n->st.rx_copied, 1);
 	} else {
-		n->st.rx_no_mem++;
+		vs__stat_add(&n->st.rx_no_mem, 1);
 	}
 	vs__port_buf_put(n->port, n->q, &b, 1);
 	return p;
@@ -303,9 +304,9 @@ vs__netif_poll(struct vs_netif *n)
 
 			if (v != VS_NETIF_PASS) {
 				if (v == VS_NETIF_DROP)
-					n->st.raw_dropped++;
+					vs__stat_add(&n->st.raw_dropped, 1);
 				else
-					n->st.raw_consumed++;
+					vs__stat_add(&n->st.raw_consumed, 1);
 				vs__port_buf_put(n->port, n->q, &b[i], 1);
 				continue;
 			}
@@ -313,7 +314,7 @@ vs__netif_poll(struct vs_netif *n)
 		if (likely(b[i]->len >= ETH_HLEN)) /* a runt has no type */
 			type = (uint16_t)(f[12] << 8 | f[13]);
 		if (unlikely(type != 0x0800 && type != 0x86dd)) {
-			n->st.rx_not_ip++;
+			vs__stat_add(&n->st.rx_not_ip, 1);
 			vs__port_buf_put(n->port, n->q, &b[i], 1);
 			continue;
 		}
@@ -329,7 +330,7 @@ vs__netif_poll(struct vs_netif *n)
 		 * over it, and its free hands the buffer back. */
 		if (n->rx_csum)
 			rx_checks(n, b[i], type);
-		n->st.rx_frames++;
+		vs__stat_add(&n->st.rx_frames, 1);
 		if (unlikely(vs__port_pool_low(n->port))) {
 			p = rx_copy(n, b[i]);
 			if (!p)

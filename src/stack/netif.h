@@ -49,14 +49,17 @@ struct vs_tap {
 	struct vs_tap_slot slot[VS_TAP_SLOTS];
 };
 
+/* Written by whoever holds the engine's lock (vs__stat_add), read by
+ * anyone. */
 struct vs_netif_stats {
-	uint64_t rx_frames, rx_not_ip, tx_frames, tx_no_buf, tx_no_route;
-	uint64_t neigh_waited, neigh_timeout;
-	uint64_t raw_dropped, raw_consumed, raw_sent;
+	_Atomic uint64_t rx_frames, rx_not_ip, tx_frames, tx_no_buf,
+		tx_no_route;
+	_Atomic uint64_t neigh_waited, neigh_timeout;
+	_Atomic uint64_t raw_dropped, raw_consumed, raw_sent;
 	/* Frames copied out of their NIC buffer because the pool ran low
 	 * (their data may wait: out of order, unread), and those dropped
 	 * because even the copy found no memory. */
-	uint64_t rx_copied, rx_no_mem;
+	_Atomic uint64_t rx_copied, rx_no_mem;
 	/* From a frame's arrival to its data's delivery to the program
 	 * (written under the engine's lock, by whoever holds it). */
 	_Atomic uint64_t latency[VS_LAT_BUCKETS];

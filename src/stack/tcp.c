@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "base/lock.h"
 #include "base/log.h"
 #include "stack/addr.h"
 #include "stack/steer.h"
@@ -316,7 +317,7 @@ half_take(struct vs_tcp_rule *r, struct tcp_pcb *pcb)
 {
 	struct vs_rule_handle *got = NULL;
 
-	pthread_mutex_lock(&r->hlock);
+	vs__mutex_lock(&r->hlock);
 	for (struct half_pin **p = &r->half; *p; p = &(*p)->next) {
 		struct half_pin *h = *p;
 
@@ -328,7 +329,7 @@ half_take(struct vs_tcp_rule *r, struct tcp_pcb *pcb)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&r->hlock);
+	vs__mutex_unlock(&r->hlock);
 	return got;
 }
 
@@ -534,7 +535,7 @@ vs__tcp_listen_pin(struct vs_engine *e, struct vs_tcp_rule *r, uint64_t buckets)
 	struct vs_lwip *lw = &e->lw;
 	unsigned n = 0;
 
-	pthread_mutex_lock(&r->hlock);
+	vs__mutex_lock(&r->hlock);
 	/* Pins of e's half-open connections that never made it. */
 	for (struct half_pin **hp = &r->half; *hp;) {
 		struct half_pin *h = *hp;
@@ -556,7 +557,7 @@ vs__tcp_listen_pin(struct vs_engine *e, struct vs_tcp_rule *r, uint64_t buckets)
 		n += pin_conn(e, r, p, buckets);
 	for (struct tcp_pcb *p = *lw->tcp_quiet_pcbs; p; p = p->next)
 		n += pin_conn(e, r, p, buckets);
-	pthread_mutex_unlock(&r->hlock);
+	vs__mutex_unlock(&r->hlock);
 	return n;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/lock.h"
 #include "stack/addr.h"
 #include "stack/steer.h"
 #include "stack/udp.h"
@@ -34,10 +35,10 @@ reg_add(struct vs_udp *u)
 {
 	unsigned i = vs__sa_port((struct sockaddr *)&u->local) % REG_LISTS;
 
-	pthread_mutex_lock(&reg_lock);
+	vs__mutex_lock(&reg_lock);
 	u->reg_next = reg[i];
 	reg[i] = u;
-	pthread_mutex_unlock(&reg_lock);
+	vs__mutex_unlock(&reg_lock);
 }
 
 static void
@@ -45,13 +46,13 @@ reg_del(struct vs_udp *u)
 {
 	unsigned i = vs__sa_port((struct sockaddr *)&u->local) % REG_LISTS;
 
-	pthread_mutex_lock(&reg_lock);
+	vs__mutex_lock(&reg_lock);
 	for (struct vs_udp **pp = &reg[i]; *pp; pp = &(*pp)->reg_next)
 		if (*pp == u) {
 			*pp = u->reg_next;
 			break;
 		}
-	pthread_mutex_unlock(&reg_lock);
+	vs__mutex_unlock(&reg_lock);
 }
 
 struct vs_engine *
@@ -61,7 +62,7 @@ vs__udp_engine_of(const struct vs_port *port, int family, const void *dst,
 	struct vs_engine *exact = NULL, *any = NULL;
 	size_t alen = family == AF_INET ? 4 : 16;
 
-	pthread_mutex_lock(&reg_lock);
+	vs__mutex_lock(&reg_lock);
 	for (struct vs_udp *u = reg[dport % REG_LISTS]; u && !exact;
 	     u = u->reg_next) {
 		const struct sockaddr *l = (const struct sockaddr *)&u->local;
@@ -75,7 +76,7 @@ vs__udp_engine_of(const struct vs_port *port, int family, const void *dst,
 			 (l->sa_family == family || u->dual))
 			any = any ? any : u->e;
 	}
-	pthread_mutex_unlock(&reg_lock);
+	vs__mutex_unlock(&reg_lock);
 	return exact ? exact : any;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "base/lock.h"
 #include "base/log.h"
 #include "verbs/pool.h"
 
@@ -122,24 +123,24 @@ vs__pool_fini(struct vs_pool *p)
 static void
 cache_refill(struct vs_pool *p, struct vs_pool_cache *c, unsigned n)
 {
-	pthread_mutex_lock(&p->lock);
+	vs__mutex_lock(&p->lock);
 	if (n > p->nfree)
 		n = p->nfree;
 	/* Stored atomically: vs__pool_low reads it without the lock. */
 	__atomic_store_n(&p->nfree, p->nfree - n, __ATOMIC_RELAXED);
 	memcpy(&c->b[c->n], &p->free[p->nfree], n * sizeof(*c->b));
 	c->n += n;
-	pthread_mutex_unlock(&p->lock);
+	vs__mutex_unlock(&p->lock);
 }
 
 static void
 cache_spill(struct vs_pool *p, struct vs_pool_cache *c, unsigned n)
 {
-	pthread_mutex_lock(&p->lock);
+	vs__mutex_lock(&p->lock);
 	c->n -= n;
 	memcpy(&p->free[p->nfree], &c->b[c->n], n * sizeof(*c->b));
 	__atomic_store_n(&p->nfree, p->nfree + n, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&p->lock);
+	vs__mutex_unlock(&p->lock);
 }
 
 unsigned
@@ -201,10 +202,10 @@ vs__pool_available(struct vs_pool *p)
 {
 	uint32_t n;
 
-	pthread_mutex_lock(&p->lock);
+	vs__mutex_lock(&p->lock);
 	n = p->nfree;
 	for (unsigned i = 0; i < p->ncaches; i++)
 		n += p->cache[i].n;
-	pthread_mutex_unlock(&p->lock);
+	vs__mutex_unlock(&p->lock);
 	return n;
 }

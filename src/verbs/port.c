@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/lock.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/toeplitz.h"
@@ -267,11 +268,11 @@ vs__port_rule_add(struct vs_port *p, const struct vs_rule *r,
 		return -EPROTONOSUPPORT;
 	if ((r->sport_mask || r->dport_mask) && !r->proto)
 		return -EINVAL; /* ports need a protocol */
-	pthread_mutex_lock(&p->rules_lock);
+	vs__mutex_lock(&p->rules_lock);
 	rc = p->ops->rule_add(p, r, h);
 	if (!rc)
 		(*h)->port = p;
-	pthread_mutex_unlock(&p->rules_lock);
+	vs__mutex_unlock(&p->rules_lock);
 	return rc;
 }
 
@@ -282,9 +283,9 @@ vs__port_rule_del(struct vs_port *p, struct vs_rule_handle *h)
 
 	if (!h || h->port != p)
 		return -EINVAL; /* not a rule of this port */
-	pthread_mutex_lock(&p->rules_lock);
+	vs__mutex_lock(&p->rules_lock);
 	rc = p->ops->rule_del(p, h);
-	pthread_mutex_unlock(&p->rules_lock);
+	vs__mutex_unlock(&p->rules_lock);
 	return rc;
 }
 
@@ -295,10 +296,10 @@ vs__port_rule_hits(struct vs_port *p, struct vs_rule_handle *h, uint64_t *hits)
 
 	if (!h || h->port != p)
 		return -EINVAL;
-	pthread_mutex_lock(&p->rules_lock);
+	vs__mutex_lock(&p->rules_lock);
 	if (p->ops->rule_hits)
 		rc = p->ops->rule_hits(p, h, hits);
-	pthread_mutex_unlock(&p->rules_lock);
+	vs__mutex_unlock(&p->rules_lock);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
  * end to end. Serves N connections, prints the netif's counters.
  */
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -172,9 +173,10 @@ main(int argc, char **argv)
 	       (unsigned)rto_at_fin, (unsigned)fast_at_fin);
 	printf("served %d, %d failures; rx %llu frames, tx %llu frames, "
 	       "no send buffer %llu, queue rx_no_buf %llu\n",
-	       served, failures, (unsigned long long)e.nif.st.rx_frames,
-	       (unsigned long long)e.nif.st.tx_frames,
-	       (unsigned long long)e.nif.st.tx_no_buf,
+	       served, failures,
+	       (unsigned long long)atomic_load(&e.nif.st.rx_frames),
+	       (unsigned long long)atomic_load(&e.nif.st.tx_frames),
+	       (unsigned long long)atomic_load(&e.nif.st.tx_no_buf),
 	       (unsigned long long)vs__port_stats(port, 0)->rx_no_buf);
 	return served == atoi(argv[3]) && !failures ? 0 : 1;
 }

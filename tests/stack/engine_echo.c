@@ -7,6 +7,7 @@
  * (1 on error, on more than 1% of a core, or after 60 s).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -84,10 +85,10 @@ main(int argc, char **argv)
 	vs__engine_close(&e);
 	/* The engine has stopped: its counters can be read. */
 	printf("rx %llu tx %llu waited-for-neighbour %llu timed-out %llu\n",
-	       (unsigned long long)e.nif.st.rx_frames,
-	       (unsigned long long)e.nif.st.tx_frames,
-	       (unsigned long long)e.nif.st.neigh_waited,
-	       (unsigned long long)e.nif.st.neigh_timeout);
+	       (unsigned long long)atomic_load(&e.nif.st.rx_frames),
+	       (unsigned long long)atomic_load(&e.nif.st.tx_frames),
+	       (unsigned long long)atomic_load(&e.nif.st.neigh_waited),
+	       (unsigned long long)atomic_load(&e.nif.st.neigh_timeout));
 	vs__port_close(port);
 	return echo_served == atoi(argv[3]) ? 0 : 1;
 }

@@ -7,6 +7,7 @@
  * after 60 s).
  */
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,9 +76,9 @@ main(int argc, char **argv)
 	}
 	printf("served %d; rx %llu tx %llu waited-for-neighbour %llu "
 	       "timed-out %llu\n",
-	       echo_served, (unsigned long long)n.st.rx_frames,
-	       (unsigned long long)n.st.tx_frames,
-	       (unsigned long long)n.st.neigh_waited,
-	       (unsigned long long)n.st.neigh_timeout);
+	       echo_served, (unsigned long long)atomic_load(&n.st.rx_frames),
+	       (unsigned long long)atomic_load(&n.st.tx_frames),
+	       (unsigned long long)atomic_load(&n.st.neigh_waited),
+	       (unsigned long long)atomic_load(&n.st.neigh_timeout));
 	return echo_served == want ? 0 : 1;
 }
