@@ -160,23 +160,21 @@ struct emu_match {
 };
 
 /*
- * The flow table compares keys: a rule's values, and a frame's fields
- * under a rule's masks; rules of one mask are found by hashing the
- * frame's key once (fabric.c). The layout has no padding that could
- * differ: keys are compared and hashed whole.
+ * The flow table compares keys: a frame's fields as a key, ANDed with a
+ * rule's mask key, equal to the rule's value key (fabric.c hashes rules
+ * of one mask by value). 64 bytes without padding: compared and hashed
+ * whole.
  */
+#define EMU_KEY_IP 1 /* has: an IPv4/IPv6 header */
+#define EMU_KEY_L4 2 /* has: TCP/UDP ports (whole or first fragment) */
 struct emu_key {
 	uint8_t src[16], dst[16]; /* 4 bytes of each for IPv4 */
 	uint8_t dmac[6], smac[6];
 	uint16_t ethertype, vlan; /* network order */
 	uint16_t sport, dport; /* network order */
-	uint8_t ipver, proto, tos, ttl, frag, zero[7];
+	uint8_t ipver, proto, tos, ttl, frag, has, zero[6];
 };
-/* A frame parsed once for a walk. */
-struct emu_frame {
-	struct emu_key k; /* every field as the frame has it */
-	bool l4; /* TCP or UDP with its ports (a first fragment or whole) */
-};
+_Static_assert(sizeof(struct emu_key) == 64, "emu_key has padding");
 struct emu_rule;
 struct emu_shape;
 /* Hands a frame to the rule's queue (which judges its checksums). */
@@ -195,7 +193,7 @@ struct emu_rule {
 	void *target;
 	struct emu_rule *next, **pprev; /* in the port's rules or special */
 	/* A NORMAL rule's place in the port's index (fabric.c). */
-	struct emu_key key;
+	struct emu_key key; /* its value key */
 	struct emu_shape *shape; /* NULL: it never matches */
 	struct emu_rule *hnext;
 };
@@ -344,17 +342,13 @@ int emu__read_counters(struct ibv_counters *cs, uint64_t *v, uint32_t n,
 		       uint32_t flags);
 int emu__flow_parse(const struct ibv_flow_attr *attr, struct emu_match *m,
 		    struct ibv_counters **counters, bool *drop);
-/* False when the frame is too short to be Ethernet (no rule matches). */
-bool emu__frame_fields(struct emu_frame *f, const uint8_t *frame, uint32_t len);
-/* The mask alone of m, the same for every rule of that shape. */
-void emu__match_mask(const struct emu_match *m, struct emu_match *mask);
-/* m's values as a key; false if m can never match (a value with bits
- * outside its mask). */
-bool emu__match_key(const struct emu_match *m, struct emu_key *k);
-/* f's key under mask (from emu__match_mask); false if no rule of that
- * mask can match f (another IP version, no IP, no ports). */
-bool emu__frame_key(const struct emu_match *mask, const struct emu_frame *f,
-		    struct emu_key *k);
+/* f's fields as a key; false when the frame is too short to be Ethernet
+ * (no rule matches). */
+bool emu__frame_key(struct emu_key *k, const uint8_t *frame, uint32_t len);
+/* m as a mask and a value: a frame matches when its key ANDed with mask
+ * equals val. False if m can never match (a value bit outside its mask). */
+bool emu__match_keys(const struct emu_match *m, struct emu_key *mask,
+		     struct emu_key *val);
 /* Toeplitz over the fields of f (IBV_RX_HASH_*) this frame has. */
 uint32_t emu__rss_hash(const uint8_t *key, size_t keylen, uint64_t f,
 		       const uint8_t *frame, uint32_t len);

@@ -34,7 +34,7 @@
 
 /* The NORMAL rules of one mask, hashed by their keys. */
 struct emu_shape {
-	struct emu_match mask; /* emu__match_mask's */
+	struct emu_key mask;
 	struct emu_rule **b; /* buckets, a power of two */
 	size_t nb, n;
 	struct emu_shape *next;
@@ -79,20 +79,35 @@ key_hash(const struct emu_key *k)
 	return h;
 }
 
+/* f's key under a shape's mask. */
+static void
+key_and(struct emu_key *k, const struct emu_key *f, const struct emu_key *mask)
+{
+	uint64_t a[8], b[8];
+
+	memcpy(a, f, sizeof(a));
+	memcpy(b, mask, sizeof(b));
+	for (int i = 0; i < 8; i++)
+		a[i] &= b[i];
+	memcpy(k, a, sizeof(a));
+}
+
 /* Does r match f? */
 static bool
-rule_matches(const struct emu_rule *r, const struct emu_frame *f)
+rule_matches(const struct emu_rule *r, const struct emu_key *f)
 {
 	struct emu_key k;
 
-	return r->shape && emu__frame_key(&r->shape->mask, f, &k) &&
-	       !memcmp(&k, &r->key, sizeof(k));
+	if (!r->shape)
+		return false;
+	key_and(&k, f, &r->shape->mask);
+	return !memcmp(&k, &r->key, sizeof(k));
 }
 
 /* Up to max NORMAL rules f matches into out, in no order; max + 1 if
  * there are more. */
 static unsigned
-matches(struct emu_port *p, const struct emu_frame *f, struct emu_rule **out,
+matches(struct emu_port *p, const struct emu_key *f, struct emu_rule **out,
 	unsigned max)
 {
 	unsigned n = 0;
@@ -100,8 +115,7 @@ matches(struct emu_port *p, const struct emu_frame *f, struct emu_rule **out,
 	for (struct emu_shape *s = p->shapes; s; s = s->next) {
 		struct emu_key k;
 
-		if (!emu__frame_key(&s->mask, f, &k))
-			continue;
+		key_and(&k, f, &s->mask);
 		for (struct emu_rule *r = s->b[key_hash(&k) & (s->nb - 1)]; r;
 		     r = r->hnext) {
 			if (memcmp(&k, &r->key, sizeof(k)))
@@ -118,7 +132,7 @@ matches(struct emu_port *p, const struct emu_frame *f, struct emu_rule **out,
  * rule by rule. */
 static struct emu_rule *
 next_match(struct emu_port *p, const struct emu_rule *prev,
-	   const struct emu_frame *f)
+	   const struct emu_key *f)
 {
 	struct emu_rule *best = NULL;
 
@@ -166,13 +180,13 @@ rules_walk(void *arg, const uint8_t *frame, uint32_t len)
 {
 	struct emu_port *p = arg;
 	struct emu_rule *hit[WALK_MAX], *r = NULL;
-	struct emu_frame f;
+	struct emu_key f;
 	unsigned n = 0;
 
 	p->st.rx_frames++;
 	p->st.rx_bytes += len;
 	sniff(p, frame, len);
-	if (emu__frame_fields(&f, frame, len) && p->shapes)
+	if (p->shapes && emu__frame_key(&f, frame, len))
 		n = matches(p, &f, hit, WALK_MAX);
 	if (n > WALK_MAX) {
 		while ((r = next_match(p, r, &f)) != NULL)
@@ -270,13 +284,13 @@ int
 emu__port_add_rule(struct emu_port *p, struct emu_rule *r)
 {
 	struct emu_rule **head;
-	struct emu_match mask;
+	struct emu_key mask;
 	struct emu_shape *s;
 
 	r->shape = NULL;
 	r->hnext = NULL;
-	if (r->type == IBV_FLOW_ATTR_NORMAL && emu__match_key(&r->m, &r->key)) {
-		emu__match_mask(&r->m, &mask);
+	if (r->type == IBV_FLOW_ATTR_NORMAL &&
+	    emu__match_keys(&r->m, &mask, &r->key)) {
 		for (s = p->shapes; s; s = s->next)
 			if (!memcmp(&s->mask, &mask, sizeof(mask)))
 				break;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * frame.c - what the emulated NIC reads in a frame: turning ibv_flow_attr
- * specs into a masked match, matching frames, the RSS hash input, and
+ * specs into a masked match and keys, a frame's key, the RSS hash input, and
  * IP/TCP/UDP checksums (IBV_SEND_IP_CSUM on send, IBV_WC_IP_CSUM_OK on
  * receive). Pure functions: shared by the library and the vsemu daemon.
  */
@@ -299,143 +299,87 @@ emu__flow_parse(const struct ibv_flow_attr *attr, struct emu_match *m,
 }
 
 bool
-emu__frame_fields(struct emu_frame *f, const uint8_t *frame, uint32_t len)
+emu__frame_key(struct emu_key *k, const uint8_t *frame, uint32_t len)
 {
 	struct frame_info fi;
 	size_t alen;
 
-	memset(f, 0, sizeof(*f));
+	memset(k, 0, sizeof(*k));
 	if (!parse_frame(&fi, frame, len))
 		return false;
-	memcpy(f->k.dmac, fi.dmac, 6);
-	memcpy(f->k.smac, fi.smac, 6);
-	f->k.ethertype = fi.ethertype;
-	f->k.vlan = fi.vlan;
-	f->k.tos = fi.tos;
-	f->k.ttl = fi.ttl;
+	memcpy(k->dmac, fi.dmac, 6);
+	memcpy(k->smac, fi.smac, 6);
+	k->ethertype = fi.ethertype;
+	k->vlan = fi.vlan;
+	k->tos = fi.tos;
+	k->ttl = fi.ttl;
 	if (fi.ipver) {
 		alen = fi.ipver == 4 ? 4 : 16;
-		f->k.ipver = (uint8_t)fi.ipver;
-		memcpy(f->k.src, fi.src, alen);
-		memcpy(f->k.dst, fi.dst, alen);
-		f->k.proto = fi.proto;
-		f->k.frag = fi.frag;
+		k->has |= EMU_KEY_IP;
+		k->ipver = (uint8_t)fi.ipver;
+		memcpy(k->src, fi.src, alen);
+		memcpy(k->dst, fi.dst, alen);
+		k->proto = fi.proto;
+		k->frag = fi.frag;
 	}
 	if (fi.l4) {
-		f->l4 = true;
-		memcpy(&f->k.sport, fi.l4, 2);
-		memcpy(&f->k.dport, fi.l4 + 2, 2);
+		k->has |= EMU_KEY_L4;
+		memcpy(&k->sport, fi.l4, 2);
+		memcpy(&k->dport, fi.l4 + 2, 2);
 	}
 	return true;
 }
 
-void
-emu__match_mask(const struct emu_match *m, struct emu_match *mask)
+bool
+emu__match_keys(const struct emu_match *m, struct emu_key *mask,
+		struct emu_key *val)
 {
 	size_t alen = m->ipver == 4 ? 4 : 16;
+	const uint8_t *v = (const uint8_t *)val, *k = (const uint8_t *)mask;
 
 	memset(mask, 0, sizeof(*mask));
-	memcpy(mask->dmac_m, m->dmac_m, 6);
-	memcpy(mask->smac_m, m->smac_m, 6);
-	mask->ethertype_m = m->ethertype_m;
-	mask->vlan_m = m->vlan_m;
+	memset(val, 0, sizeof(*val));
+	memcpy(mask->dmac, m->dmac_m, 6);
+	memcpy(val->dmac, m->dmac, 6);
+	memcpy(mask->smac, m->smac_m, 6);
+	memcpy(val->smac, m->smac, 6);
+	mask->ethertype = m->ethertype_m;
+	val->ethertype = m->ethertype;
+	mask->vlan = m->vlan_m;
+	val->vlan = m->vlan;
+	mask->tos = m->tos_m;
+	val->tos = m->tos;
+	mask->ttl = m->ttl_m;
+	val->ttl = m->ttl;
 	/* Addresses count only with a version, and only theirs. */
-	mask->ipver = m->ipver;
 	if (m->ipver) {
-		memcpy(mask->src_m, m->src_m, alen);
-		memcpy(mask->dst_m, m->dst_m, alen);
+		mask->ipver = 0xff;
+		val->ipver = (uint8_t)m->ipver;
+		memcpy(mask->src, m->src_m, alen);
+		memcpy(val->src, m->src, alen);
+		memcpy(mask->dst, m->dst_m, alen);
+		memcpy(val->dst, m->dst, alen);
 	}
-	mask->proto_m = m->proto_m;
-	mask->tos_m = m->tos_m;
-	mask->ttl_m = m->ttl_m;
-	mask->frag_m = m->frag_m ? 1 : 0;
-	mask->sport_m = m->sport_m;
-	mask->dport_m = m->dport_m;
-}
-
-/* *v & mask into out; false if want (the rule's value) has bits outside
- * the mask: such a rule matches nothing. */
-static bool
-masked(uint8_t *out, const uint8_t *v, const uint8_t *mask, size_t n)
-{
-	bool in = true;
-
-	for (size_t i = 0; i < n; i++) {
-		out[i] = v[i] & mask[i];
-		if (out[i] != v[i])
-			in = false;
+	mask->proto = m->proto_m;
+	val->proto = m->proto;
+	if (m->frag_m) {
+		mask->frag = 0xff;
+		val->frag = m->frag;
 	}
-	return in;
-}
-
-/* Both keys, a rule's and a frame's: v's fields under m's masks (each
- * masked() runs: it writes its part of k). */
-static bool
-key_of(const struct emu_match *m, const struct emu_key *v, struct emu_key *k)
-{
-	size_t alen = m->ipver == 4 ? 4 : 16;
-	bool in = true;
-
-	memset(k, 0, sizeof(*k));
-	in = masked(k->dmac, v->dmac, m->dmac_m, 6) && in;
-	in = masked(k->smac, v->smac, m->smac_m, 6) && in;
-	in = masked((uint8_t *)&k->ethertype, (const uint8_t *)&v->ethertype,
-		    (const uint8_t *)&m->ethertype_m, 2) &&
-	     in;
-	in = masked((uint8_t *)&k->vlan, (const uint8_t *)&v->vlan,
-		    (const uint8_t *)&m->vlan_m, 2) &&
-	     in;
-	in = masked(&k->tos, &v->tos, &m->tos_m, 1) && in;
-	in = masked(&k->ttl, &v->ttl, &m->ttl_m, 1) && in;
-	k->ipver = (uint8_t)m->ipver;
-	if (m->ipver) {
-		in = masked(k->src, v->src, m->src_m, alen) && in;
-		in = masked(k->dst, v->dst, m->dst_m, alen) && in;
-	}
-	if (m->proto_m)
-		in = masked(&k->proto, &v->proto, &m->proto_m, 1) && in;
-	if (m->frag_m)
-		k->frag = v->frag;
-	in = masked((uint8_t *)&k->sport, (const uint8_t *)&v->sport,
-		    (const uint8_t *)&m->sport_m, 2) &&
-	     in;
-	in = masked((uint8_t *)&k->dport, (const uint8_t *)&v->dport,
-		    (const uint8_t *)&m->dport_m, 2) &&
-	     in;
-	return in;
-}
-
-bool
-emu__match_key(const struct emu_match *m, struct emu_key *k)
-{
-	struct emu_key v = { 0 };
-
-	memcpy(v.src, m->src, 16);
-	memcpy(v.dst, m->dst, 16);
-	memcpy(v.dmac, m->dmac, 6);
-	memcpy(v.smac, m->smac, 6);
-	v.ethertype = m->ethertype;
-	v.vlan = m->vlan;
-	v.sport = m->sport;
-	v.dport = m->dport;
-	v.proto = m->proto;
-	v.tos = m->tos;
-	v.ttl = m->ttl;
-	v.frag = m->frag;
-	return key_of(m, &v, k);
-}
-
-bool
-emu__frame_key(const struct emu_match *mask, const struct emu_frame *f,
-	       struct emu_key *k)
-{
-	if (mask->ipver && mask->ipver != f->k.ipver)
-		return false;
-	if ((mask->proto_m || mask->frag_m) && !f->k.ipver)
-		return false;
-	if ((mask->sport_m || mask->dport_m) && !f->l4)
-		return false;
-	key_of(mask, &f->k, k);
+	/* A protocol or fragment match needs an IP header, a port match
+	 * ports, whatever the values (0 is a value). */
+	if (m->proto_m || m->frag_m)
+		mask->has |= EMU_KEY_IP;
+	if (m->sport_m || m->dport_m)
+		mask->has |= EMU_KEY_L4;
+	val->has = mask->has;
+	mask->sport = m->sport_m;
+	val->sport = m->sport;
+	mask->dport = m->dport_m;
+	val->dport = m->dport;
+	for (size_t i = 0; i < sizeof(*val); i++)
+		if (v[i] & ~k[i])
+			return false;
 	return true;
 }
 

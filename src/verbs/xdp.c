@@ -993,7 +993,7 @@ has_xdp_meta(void)
 
 	if (fd >= 0)
 		close(fd);
-	return fd >= 0 || fd != -EINVAL;
+	return fd != -EINVAL;
 }
 
 /* Under the netdev's lock: the program, attached or joined, and its

@@ -506,7 +506,7 @@ START_TEST(flow_many)
 {
 	enum { N = 3000 };
 	static struct ibv_flow *exact[N];
-	struct ibv_flow *any, *copy;
+	struct ibv_flow *any, *copy, *drop;
 	struct side c;
 	struct ibv_wc wc[4];
 
@@ -543,6 +543,22 @@ START_TEST(flow_many)
 		post_recv_buf(wc[i].qp_num == c.qp->qp_num ? &c : &b,
 			      (int)wc[i].wr_id, BUF_SIZE);
 	ck_assert_uint_eq(vsemu_flow_hits(copy), 1);
+	ck_assert_int_eq(ibv_destroy_flow(copy), 0);
+	/* Two rules of one mask and key, the older first in the walk
+	 * (equal priority): its copy goes to b, then the newer drops the
+	 * frame before exact[97] would have it. */
+	copy = udp_rule(b.qp, 0, IBV_FLOW_ATTR_FLAGS_DONT_TRAP, 1000 + 97, 9999,
+			false);
+	drop = udp_rule(b.qp, 0, 0, 1000 + 97, 9999, true);
+	ck_assert_ptr_nonnull(copy);
+	ck_assert_ptr_nonnull(drop);
+	send_udp(&a, 0, 60, 1000 + 97);
+	ck_assert_int_eq(poll_n(b.cq, wc, 4), 1);
+	ck_assert_uint_eq(wc[0].qp_num, b.qp->qp_num);
+	post_recv_buf(&b, (int)wc[0].wr_id, BUF_SIZE);
+	ck_assert_uint_eq(vsemu_flow_hits(drop), 1);
+	ck_assert_uint_eq(vsemu_flow_hits(exact[97]), 3);
+	ck_assert_int_eq(ibv_destroy_flow(drop), 0);
 	ck_assert_int_eq(ibv_destroy_flow(copy), 0);
 	for (int i = 1; i < N; i += 2)
 		ck_assert_int_eq(ibv_destroy_flow(exact[i]), 0);
