@@ -4,7 +4,7 @@
  *
  * Owns: the key table (name, environment variable, what it accepts, its
  * default) and the loading of the three sources, each overriding the one
- * before: built-in defaults, a file (VSTACK_CONFIG, else /etc/vstack.conf
+ * before: built-in defaults, a file (VSTACK_CONFIG, else /etc/vstack/vstack.conf
  * if it exists), then VSTACK_* environment variables. It remembers where
  * each value came from so that `vstackctl config` can say.
  *
@@ -27,7 +27,7 @@
 
 #include "base/policy.h"
 
-#define VS_CONFIG_DEFAULT_FILE "/etc/vstack.conf"
+#define VS_CONFIG_DEFAULT_FILE "/etc/vstack/vstack.conf"
 #define VS_DEVICE_MAX 64
 /* DIR/PID.sock must fit a sockaddr_un's 108 bytes. */
 #define VS_CONTROL_DIR_MAX 80

@@ -47,6 +47,7 @@ static struct {
 	ev_async stop;
 	uint64_t started_ms;
 	pid_t pid;
+	gid_t group; /* a shared directory's group, or (gid_t)-1 */
 	/* vstackctl capture: one at a time, drained by a timer */
 	struct vs_capture *cap;
 	bool cap_done;
@@ -63,7 +64,7 @@ static struct {
 		char text[6][64]; /* proto src dst sport dport action */
 	} flows[64];
 	unsigned nflows, next_flow;
-} S = { .lock = PTHREAD_MUTEX_INITIALIZER, .lfd = -1 };
+} S = { .lock = PTHREAD_MUTEX_INITIALIZER, .lfd = -1, .group = (gid_t)-1 };
 
 static struct vs_engine *
 engine(const struct vs_ctl_view *v, unsigned i)
@@ -1081,6 +1082,68 @@ dispatch(const struct vs_ctl_req *r, pid_t peer, struct stream *st,
 	return why;
 }
 
+/*
+ * The control directory must be a directory (not a symlink) that nobody
+ * else may write to, of this user's or root's: another user could
+ * otherwise swap the socket's path (bind and chmod follow symlinks) or
+ * plant one of their own. One exception, the packages' /run/vstack
+ * (docs/deploy.md): root's, sticky and writable by one group (mode
+ * 3770): each member's process serves there, nobody may rename or remove
+ * another's files, and the sockets are the group's (S.group), so that
+ * the group's members may use vstackctl on each other's processes.
+ */
+static bool
+dir_ours(const char *dir)
+{
+	struct stat st;
+	const char *why = NULL;
+
+	S.group = (gid_t)-1;
+	if (lstat(dir, &st))
+		why = strerror(errno);
+	else if (S_ISLNK(st.st_mode))
+		why = "a symbolic link";
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else if (st.st_uid != geteuid() && st.st_uid != 0)
+		why = "owned by another user";
+	else if (st.st_mode & 002)
+		why = "writable by others";
+	else if ((st.st_mode & 020) &&
+		 (st.st_uid != 0 || !(st.st_mode & S_ISVTX)))
+		why = "writable by its group but not root's and sticky";
+	else if (st.st_mode & 020)
+		S.group = st.st_gid;
+	if (why)
+		vs_warn("control: %s: %s; refused as the control directory "
+			"(control_dir, VSTACK_CONTROL_DIR); vstackctl will not "
+			"see this process",
+			dir, why);
+	return !why;
+}
+
+/* May the peer of fd (cred) use this process's control socket: root,
+ * this user, or a member of a shared directory's group. */
+static bool
+peer_allowed(int fd, const struct ucred *cred)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+
+	if (cred->uid == 0 || cred->uid == geteuid())
+		return true;
+	if (S.group == (gid_t)-1)
+		return false;
+	if (cred->gid == S.group)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(groups[0]); i++)
+		if (groups[i] == S.group)
+			return true;
+	return false;
+}
+
 static void
 serve(int fd)
 {
@@ -1097,10 +1160,12 @@ serve(int fd)
 	int rc;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
-	    (cred.uid != 0 && cred.uid != geteuid())) {
-		vs_warn("control: refused a client of uid %d, pid %d (only uid %d "
-			"or root)",
-			(int)cred.uid, (int)cred.pid, (int)geteuid());
+	    !peer_allowed(fd, &cred)) {
+		vs_warn("control: refused a client of uid %d, pid %d (only uid %d, "
+			"root%s)",
+			(int)cred.uid, (int)cred.pid, (int)geteuid(),
+			S.group != (gid_t)-1 ? " or the directory's group" :
+					       "");
 		fail = "permission denied";
 		goto reply;
 	}
@@ -1215,36 +1280,6 @@ sweep(const char *dir)
 		closedir(d);
 }
 
-/*
- * The control directory must be a directory (not a symlink) of this
- * user's or root's that nobody else may write to: another user could
- * otherwise swap the socket's path (bind and chmod follow symlinks) or
- * plant one of their own.
- */
-static bool
-dir_ours(const char *dir)
-{
-	struct stat st;
-	const char *why = NULL;
-
-	if (lstat(dir, &st))
-		why = strerror(errno);
-	else if (S_ISLNK(st.st_mode))
-		why = "a symbolic link";
-	else if (!S_ISDIR(st.st_mode))
-		why = "not a directory";
-	else if (st.st_uid != geteuid() && st.st_uid != 0)
-		why = "owned by another user";
-	else if (st.st_mode & 022)
-		why = "writable by others";
-	if (why)
-		vs_warn("control: %s: %s; refused as the control directory "
-			"(control_dir, VSTACK_CONTROL_DIR); vstackctl will not "
-			"see this process",
-			dir, why);
-	return !why;
-}
-
 static int
 start(const struct vs_config *cfg)
 {
@@ -1274,8 +1309,9 @@ start(const struct vs_config *cfg)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	unlink(sa.sun_path);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    chmod(sa.sun_path, 0600) || listen(fd, 16) ||
-	    rename(sa.sun_path, S.path)) {
+	    (S.group != (gid_t)-1 && chown(sa.sun_path, (uid_t)-1, S.group)) ||
+	    chmod(sa.sun_path, S.group != (gid_t)-1 ? 0660 : 0600) ||
+	    listen(fd, 16) || rename(sa.sun_path, S.path)) {
 		vs_warn("control: cannot serve %s: %s; vstackctl will not see "
 			"this process",
 			S.path, strerror(errno));

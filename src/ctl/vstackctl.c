@@ -1082,7 +1082,7 @@ static const struct command commands[] = {
 	{ "config", "[-p PID] [-j] [-f FILE]",
 	  "The effective configuration and where each value came from: the\n"
 	  "running process's (-p, or the only one), else what vstack would\n"
-	  "read here (defaults, FILE or $VSTACK_CONFIG or /etc/vstack.conf,\n"
+	  "read here (defaults, FILE or $VSTACK_CONFIG or /etc/vstack/vstack.conf,\n"
 	  "then VSTACK_* variables). Exits 1 with the precise error if that\n"
 	  "configuration is invalid.",
 	  run_config },

@@ -20,6 +20,12 @@
 #   dir       a control directory that is a symlink, writable by others
 #             or another user's is refused with the reason; the program
 #             runs on vstack all the same, no socket file is made
+#   group     a shared control directory (root's, sticky, writable by
+#             a group: the packages' /run/vstack) gives the process a
+#             socket of that group, mode 0660: a member (primary or
+#             supplementary group) uses vstackctl, another uid outside
+#             the group is refused by the mode and by the server; the
+#             same directory without the sticky bit is refused
 #   malformed malformed and random requests get error replies (or none,
 #             when truncated), a client sending a byte every 400 ms does
 #             not hold the server, and the process keeps serving
@@ -204,6 +210,39 @@ dir)
 		gone() { [ -z "$(netns_pidof a epoll_echo)" ]; }
 		wait_until 10 "the server to stop" gone || fail "the server did not stop"
 	done
+	;;
+group)
+	d=$VSTACK_CONTROL_DIR
+	mkdir -p "$d"
+	chgrp nogroup "$d"
+	chmod 3775 "$d"
+	chmod 755 "$VSEMU_TMP"
+	run_vs "$VSEMU_TMP/srv" "$VS_BUILD/bench/epoll_echo" 7000 &
+	wait_for_line "$VSEMU_TMP/srv" "control: serving"
+	sock=$(ls "$d"/*.sock)
+	[ "$(stat -c %G:%a "$sock")" = nogroup:660 ] ||
+		fail "the socket is $(stat -c %G:%a "$sock"), not nogroup:660"
+	# uid nobody, group daemon (1), in nogroup or not
+	member() { setpriv --reuid=65534 --regid=1 --groups=65534 "$@"; }
+	primary() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+	outsider() { setpriv --reuid=65534 --regid=1 --clear-groups "$@"; }
+	member "$ctl" stats >/dev/null || fail "a member of the group was refused"
+	primary "$ctl" conns >/dev/null || fail "the group's own gid was refused"
+	if outsider "$ctl" conns 2>"$VSEMU_TMP/err"; then fail "an outsider was answered (mode 0660)"; fi
+	grep -q 'Permission denied' "$VSEMU_TMP/err" || fail "the socket's mode did not refuse: $(cat "$VSEMU_TMP/err")"
+	chmod 666 "$sock"
+	if outsider "$ctl" conns 2>"$VSEMU_TMP/err"; then fail "an outsider was answered by the server"; fi
+	grep -q 'permission denied' "$VSEMU_TMP/err" || fail "the server did not refuse: $(cat "$VSEMU_TMP/err")"
+	wait_for_line "$VSEMU_TMP/srv" "refused a client of uid 65534"
+	netns_kill a TERM epoll_echo
+	gone() { [ -z "$(netns_pidof a epoll_echo)" ]; }
+	wait_until 10 "the server to stop" gone || fail "the server did not stop"
+	chmod o-t "$d"
+	run_vs "$VSEMU_TMP/srv2" "$VS_BUILD/bench/epoll_echo" 7000 &
+	wait_for_line "$VSEMU_TMP/srv2" "control: $d: writable by its group but not root's and sticky; refused" ||
+		fail "a group-writable directory without the sticky bit was not refused"
+	netns_exec b timeout 10 "$VS_BUILD/tests/kbulk" 10.77.1.1 7000 1 ||
+		fail "the server does not echo"
 	;;
 malformed)
 	run_vs "$VSEMU_TMP/srv" "$VS_BUILD/bench/epoll_echo" 7000 &
