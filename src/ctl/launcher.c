@@ -3,7 +3,7 @@
  * vstack - the launcher, in the manner of `onload PROGRAM`:
  *
  *   vstack run [--device DEV] [--cores N] [--config FILE] [--log LEVEL]
- *              [--user USER[:GROUP]] [--] PROGRAM [ARGS...]
+ *              [--user USER[:GROUP]] [--emu] [--] PROGRAM [ARGS...]
  *
  * Checks first what would make the program fall back to the kernel
  * silently — a bad configuration, a missing device, no privilege for raw
@@ -44,7 +44,7 @@ extern char **environ;
 
 static const char usage[] =
 	"usage: vstack run [--device DEV] [--cores N] [--config FILE] [--log LEVEL]\n"
-	"                  [--user USER[:GROUP]] [--] PROGRAM [ARGS...]\n"
+	"                  [--user USER[:GROUP]] [--emu] [--] PROGRAM [ARGS...]\n"
 	"\n"
 	"Runs PROGRAM with its TCP and UDP sockets on vstack (LD_PRELOAD of\n"
 	"libvstack.so), after checking the configuration, the device and the\n"
@@ -55,6 +55,8 @@ static const char usage[] =
 	"--user (as root): run PROGRAM as USER (and GROUP, else USER's),\n"
 	"keeping only CAP_NET_RAW, as an ambient capability (not with an\n"
 	"AF_XDP device).\n"
+	"--emu: the device is an emulated ConnectX (vsemu, package vstack-emu):\n"
+	"libvsemu.so is preloaded, for these checks and for PROGRAM.\n"
 	"A setuid, setgid or setcap PROGRAM is refused: the loader would\n"
 	"ignore LD_PRELOAD and it would run on the kernel.\n";
 
@@ -70,12 +72,13 @@ has_net_raw(void)
 	return d[CAP_NET_RAW / 32].effective & (1u << (CAP_NET_RAW % 32));
 }
 
-/* The library: VSTACK_LIB, the build tree's next to this program
- * (build/src/ctl/vstack -> build/libvstack.so), or the installed one. */
+/* A library to preload: env's value if set, else the build tree's
+ * (rel from this program's directory, build/src/ctl/), else the
+ * installed one. */
 static void
-library(char *out, size_t len)
+library(char *out, size_t len, const char *env, const char *rel,
+	const char *installed)
 {
-	const char *env = getenv("VSTACK_LIB");
 	char self[2048];
 	ssize_t n;
 
@@ -91,12 +94,50 @@ library(char *out, size_t len)
 		slash = strrchr(self, '/');
 		if (slash) {
 			*slash = 0;
-			snprintf(out, len, "%s/../../libvstack.so", self);
+			snprintf(out, len, "%s/%s", self, rel);
 			if (!access(out, R_OK))
 				return;
 		}
 	}
-	snprintf(out, len, "%s/libvstack.so", VS_LIBDIR);
+	snprintf(out, len, "%s/%s", VS_LIBDIR, installed);
+}
+
+/* Whether LD_PRELOAD (space or colon separated) has a library of this
+ * file name (in any directory). */
+static bool
+preloaded(const char *name)
+{
+	const char *p = getenv("LD_PRELOAD");
+	size_t n = strlen(name);
+
+	while (p && *p) {
+		size_t len = strcspn(p, " :");
+
+		if (len >= n && !memcmp(p + len - n, name, n) &&
+		    (len == n || p[len - n - 1] == '/'))
+			return true;
+		p += len;
+		p += strspn(p, " :");
+	}
+	return false;
+}
+
+/* LD_PRELOAD with lib added last (after a sanitizer's runtime, which
+ * must come first; every preload comes before libibverbs). */
+static int
+preload(const char *lib)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *pre;
+	int rc;
+
+	if (!old || !*old)
+		return setenv("LD_PRELOAD", lib, 1);
+	if (asprintf(&pre, "%s %s", old, lib) < 0)
+		return -1;
+	rc = setenv("LD_PRELOAD", pre, 1);
+	free(pre);
+	return rc;
 }
 
 /* The file execvp would run for name (PATH searched), in out. */
@@ -211,7 +252,7 @@ become(const char *spec)
 }
 
 static int
-run(int argc, char **argv)
+run(int argc, char **argv, char **full_argv)
 {
 	static const struct option opts[] = {
 		{ "device", required_argument, NULL, 'd' },
@@ -219,14 +260,16 @@ run(int argc, char **argv)
 		{ "config", required_argument, NULL, 'f' },
 		{ "log", required_argument, NULL, 'l' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "emu", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vs_port_opts po;
 	struct vs_config cfg;
 	struct vs_port *port;
-	char err[1024], lib[4200], file[4200], *pre;
-	const char *old, *user = NULL, *why;
+	char err[1024], lib[4200], file[4200];
+	const char *user = NULL, *why;
+	bool emu = false;
 	int c;
 
 	optind = 1;
@@ -248,6 +291,9 @@ run(int argc, char **argv)
 		case 'u':
 			user = optarg;
 			break;
+		case 'e':
+			emu = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -259,6 +305,25 @@ run(int argc, char **argv)
 	if (optind >= argc) {
 		fputs(usage, stderr);
 		return 2;
+	}
+	/* The emulated libibverbs must be in this process before the
+	 * device check opens the device: run again with it preloaded. */
+	library(lib, sizeof(lib), NULL, "../../emu/libvsemu.so",
+		"vstack/libvsemu.so");
+	if (emu && !preloaded("libvsemu.so")) {
+		if (access(lib, R_OK)) {
+			fprintf(stderr,
+				"vstack: --emu: %s: %s (the emulated ConnectX "
+				"comes with the package vstack-emu)\n",
+				lib, strerror(errno));
+			return 1;
+		}
+		if (preload(lib))
+			return 1;
+		execv("/proc/self/exe", full_argv);
+		fprintf(stderr, "vstack: --emu: cannot run myself again: %s\n",
+			strerror(errno));
+		return 1;
 	}
 	vs__config_init(&cfg);
 	if (vs__config_load(&cfg, environ, err, sizeof(err))) {
@@ -306,17 +371,15 @@ run(int argc, char **argv)
 	}
 	vs__port_close(port);
 	vs__config_free(&cfg);
-	library(lib, sizeof(lib));
+	library(lib, sizeof(lib), getenv("VSTACK_LIB"), "../../libvstack.so",
+		"libvstack.so.0");
 	if (access(lib, R_OK)) {
 		fprintf(stderr, "vstack: %s: %s (set VSTACK_LIB)\n", lib,
 			strerror(errno));
 		return 1;
 	}
-	old = getenv("LD_PRELOAD");
-	if (asprintf(&pre, "%s%s%s", old && *old ? old : "",
-		     old && *old ? " " : "", lib) < 0)
+	if (preload(lib))
 		return 1;
-	setenv("LD_PRELOAD", pre, 1);
 	execvp(argv[optind], argv + optind);
 	fprintf(stderr, "vstack: cannot run %s: %s\n", argv[optind],
 		strerror(errno));
@@ -335,5 +398,5 @@ main(int argc, char **argv)
 			usage);
 		return 2;
 	}
-	return run(argc - 1, argv + 1);
+	return run(argc - 1, argv + 1, argv);
 }

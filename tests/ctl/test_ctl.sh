@@ -58,12 +58,12 @@ netns_link a b
 [ "$what" = run ] && VSEMU_ARGS="--group nogroup"
 vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
 netns_exec b ip addr add 10.77.1.2/24 dev to_a 2>/dev/null || true
-# The emulator's libibverbs first; `vstack run` adds libvstack.so.
+# `vstack run --emu` adds the emulator's libibverbs, then libvstack.so.
 run_vs() { # OUT PROGRAM ARGS...
 	local out=$1
 	shift
-	netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VSEMU_LIB/libvsemu.so" \
-		VSTACK_LOG=info "$launch" run --device mlx5_0 --cores 1 -- "$@" >"$out" 2>&1
+	netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD" \
+		VSTACK_LOG=info "$launch" run --emu --device mlx5_0 --cores 1 -- "$@" >"$out" 2>&1
 }
 col() { # TABLE-TEXT ROW-MATCH COLUMN-NAME: a cell of vstackctl's output
 	awk -v m="$2" -v c="$3" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
