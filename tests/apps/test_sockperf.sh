@@ -18,9 +18,18 @@ for proto in udp tcp; do
 	if [ $proto = tcp ]; then on="listening on vstack"; else on="UDP on vstack"; fi
 	wait_for_line "$VSEMU_TMP/srv" "$on" || fail "$proto: the server is not on vstack"
 	pid=$(netns_pidof a sockperf)
-	netns_exec b timeout 60 sockperf pp $flag -i 10.77.1.1 -p 11111 -t 2 >"$VSEMU_TMP/cli" 2>&1 ||
-		fail "$proto ping-pong"
-	lat=$(sed -n 's/.*Summary: Latency is \([0-9.]*\) usec.*/\1/p' "$VSEMU_TMP/cli")
+	# sockperf reports no latency ("No valid observations found") when
+	# a run was starved of CPU (seen once in CI's parallel stage: 2,200
+	# round trips a second instead of ~38,000, none lost): one more try,
+	# its first output shown.
+	for try in 1 2; do
+		netns_exec b timeout 60 sockperf pp $flag -i 10.77.1.1 -p 11111 -t 2 >"$VSEMU_TMP/cli" 2>&1 ||
+			fail "$proto ping-pong"
+		lat=$(sed -n 's/.*Summary: Latency is \([0-9.]*\) usec.*/\1/p' "$VSEMU_TMP/cli")
+		[ -z "$lat" ] || break
+		echo "$proto ping-pong, try $try: no result"
+		cat "$VSEMU_TMP/cli"
+	done
 	[ -n "$lat" ] || fail "$proto ping-pong: no result"
 	answered=$(sed -n 's/.*ReceivedMessages=\([0-9]*\).*/\1/p' "$VSEMU_TMP/cli" | head -1)
 	[ "${answered:-0}" -gt 0 ] || fail "$proto ping-pong: no message answered"
