@@ -534,12 +534,28 @@ vs__sk_new(int family, int type, int nfds, int refs)
 	return s;
 }
 
+/*
+ * Drops n of s's references: true when they were the last. What a holder
+ * did to s happens before the last holder frees it (the atomic's own
+ * order), said to ThreadSanitizer too: a drop inside a program's poll or
+ * epoll_wait runs where the runtime ignores atomics (src/base/lock.h).
+ */
+static bool
+refs_drop(struct vs_sock *s, int n)
+{
+	vs__tsan_release(&s->refs);
+	if (atomic_fetch_sub(&s->refs, n) != n)
+		return false;
+	vs__tsan_acquire(&s->refs);
+	return true;
+}
+
 /* A socket vs__sk_new made that was never published in the fd table:
  * its creator's refs dropped; the last holder frees it. */
 void
 vs__sk_discard(struct vs_sock *s, int refs)
 {
-	if (atomic_fetch_sub(&s->refs, refs) == refs)
+	if (refs_drop(s, refs))
 		sk_mem_put(s);
 }
 
@@ -573,7 +589,7 @@ static void sock_free(struct vs_sock *s);
 static void
 sock_put(struct vs_sock *s)
 {
-	if (atomic_fetch_sub(&s->refs, 1) == 1)
+	if (refs_drop(s, 1))
 		sock_free(s);
 }
 
@@ -594,7 +610,7 @@ vs__sock_unref(struct vs_sock *s)
 	    atomic_load(&s->release_pending))
 		sock_release_pending(s);
 	e = s->e;
-	if (atomic_fetch_sub(&s->refs, 1) != 1)
+	if (!refs_drop(s, 1))
 		return;
 	/* The last reference, dropped by a call that outlived the close:
 	 * the queues hold lwIP's pbufs, freed under the engine's lock. */

@@ -163,7 +163,10 @@ struct vs_sock {
 	_Atomic bool release_pending;
 	int release_port_fd;
 	int family, type;
-	enum vs_sstate state;
+	/* Read without the engine's lock by calls on other threads (a
+	 * listener refused at once, a send before connecting): atomic, its
+	 * writes the rare transitions. */
+	_Atomic enum vs_sstate state;
 	_Atomic uint32_t ev; /* EPOLLIN, EPOLLOUT, ... as of now */
 	_Atomic int nonblock; /* O_NONBLOCK of the open file */
 	int rcvtimeo_ms, sndtimeo_ms; /* 0: none */

@@ -16,8 +16,13 @@ fail() { echo "FAIL: $*" >&2; cat "$VSEMU_TMP"/out* >&2 2>/dev/null; exit 1; }
 netns_create a b
 netns_link a b
 vsemu_start a mlx5_0 to_b 10.77.1.1/24 fd77:1::1/64
-native() { # the program in namespace a, on the emulated port
-	netns_exec a env VSEMU_DIR="$VSEMU_DIR" LD_PRELOAD="$VS_SAN_PRELOAD$VSEMU_LIB/libvsemu.so" \
+# The program in namespace a, on the emulated port, for at most $SECS
+# seconds (0: no limit). timeout(1) runs outside the preload: in a TSan
+# tree only our own programs carry the runtime the emulator's library
+# needs.
+native() {
+	netns_exec a timeout "${SECS:-0}" env VSEMU_DIR="$VSEMU_DIR" \
+		LD_PRELOAD="$VS_SAN_PRELOAD$VSEMU_LIB/libvsemu.so" \
 		VSTACK_DEVICE=mlx5_0 VSTACK_LOG=warn "$@"
 }
 echo_via() { # SOURCE: one line echoed by the server on 9000 from SOURCE?
@@ -31,7 +36,7 @@ calls)
 	netns_exec b "$VS_BUILD/tests/sockapi_peer" 8000 >"$VSEMU_TMP/peer" 2>&1 &
 	wait_for_line "$VSEMU_TMP/peer" listening
 	for peer in 10.77.1.2 fd77:1::2; do
-		native timeout 60 "$VS_BUILD/tests/api_test" client "$peer" \
+		SECS=60 native "$VS_BUILD/tests/api_test" client "$peer" \
 			>"$VSEMU_TMP/out.$peer" 2>&1 || fail "api_test against $peer"
 		cat "$VSEMU_TMP/out.$peer"
 	done
@@ -68,8 +73,14 @@ doc_program)
 	libdir=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --define-prefix \
 		--variable=libdir vstack)
 	[ -e "$libdir/libvstack.so" ] || fail "vstack.pc's libdir $libdir has no libvstack.so"
+	# A ThreadSanitizer libvstack (tests/tsan/run.sh) needs programs
+	# built with the runtime, as any TSan library does.
+	cc=cc
+	if nm -D --undefined-only "$libdir/libvstack.so" | grep -qw __tsan_init; then
+		cc="clang -fsanitize=thread"
+	fi
 	# shellcheck disable=SC2086 # pkg-config's flags are words
-	cc -O2 -Wall -Werror "$VSEMU_TMP/prog.c" $flags -Wl,-rpath,"$libdir" \
+	$cc -O2 -Wall -Werror "$VSEMU_TMP/prog.c" $flags -Wl,-rpath,"$libdir" \
 		-o "$VSEMU_TMP/prog" || fail "the program in docs/api.md does not compile with $flags"
 	ldd "$VSEMU_TMP/prog" | grep -q "$libdir/libvstack.so" ||
 		fail "the program is not linked to the installed libvstack: $(ldd "$VSEMU_TMP/prog")"

@@ -162,9 +162,11 @@ rounds(const char *what, int (*make)(void), int n)
 		/* Let the hammer get going on this socket, then pull it. */
 		for (long c = calls + 20; calls < c && !odd;)
 			;
+		sem_race_begin();
 		close(fd);
 		target = -1; /* a call already under way may still come */
 		nfd = make();
+		sem_race_end();
 		same += nfd == fd;
 		target = fd = nfd;
 	}

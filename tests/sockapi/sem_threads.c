@@ -213,14 +213,17 @@ main(int argc, char **argv)
 	{ /* close() under a blocked reader: it stays blocked (the socket
 	   * lives while the call does) until its timeout */
 		struct timeval tv = { 0, 500000 };
-		int fd = echo_conn(peer), saved;
+		int fd = echo_conn(peer), saved, rc;
 		pthread_t r;
 
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		saved = fd;
 		pthread_create(&r, NULL, blocked_reader, &saved);
 		usleep(200000);
-		printf("close under a blocked reader: %d\n", close(fd));
+		sem_race_begin();
+		rc = close(fd);
+		sem_race_end();
+		printf("close under a blocked reader: %d\n", rc);
 		pthread_join(r, NULL);
 		printf("the blocked recv returned %zd%s\n", closed_under,
 		       closed_under < 0 && closed_errno == EAGAIN ? " EAGAIN" :
