@@ -317,6 +317,14 @@ static struct {
 	struct vs_sock *free;
 } skmem = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/*
+ * Taking a listener over happens once, under this lock: it starts a
+ * listener on every engine, under each engine's lock. Not the socket's
+ * qlock: an engine delivering a connection takes that under its own
+ * lock (lock order: activate_lock, then an engine's, then a qlock).
+ */
+static pthread_mutex_t activate_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* In a fork child: which fd entries stay (vs__fd_each). */
 static bool
 child_keeps(void *arg, int fd, enum vs_fdkind kind, void *obj)
@@ -358,6 +366,7 @@ vs__sock_atfork_child(void)
 	vs__fd_each(child_keeps, NULL);
 	pthread_mutex_init(&rt.lock, NULL);
 	pthread_mutex_init(&skmem.lock, NULL);
+	pthread_mutex_init(&activate_lock, NULL);
 	/* Kernel rules were the parent's (vstackctl flow ... kernel). */
 	vs__krule_atfork_child();
 	/* A native program's child stays native (sockets on the kernel);
@@ -1276,7 +1285,7 @@ vs__sock_activate(int fd, struct vs_sock *s)
 	/* Acquire: what the takeover set up, seen by a call that skips it. */
 	if (!atomic_load_explicit(&s->pending, memory_order_acquire))
 		return true;
-	vs__mutex_lock(&s->qlock);
+	vs__mutex_lock(&activate_lock);
 	if (atomic_load_explicit(&s->pending, memory_order_relaxed)) {
 		ok = activate(fd, s);
 		atomic_store_explicit(&s->pending, false, memory_order_release);
@@ -1288,7 +1297,7 @@ vs__sock_activate(int fd, struct vs_sock *s)
 			s->share = NULL;
 		}
 	}
-	vs__mutex_unlock(&s->qlock);
+	vs__mutex_unlock(&activate_lock);
 	return ok;
 }
 

@@ -119,6 +119,15 @@ vs__pool_fini(struct vs_pool *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* A cache's count, written by its queue's owner alone (plain reads
+ * there) and read by vs__pool_available on the control thread: stored
+ * atomically, the same mov. */
+static inline void
+cache_n_set(struct vs_pool_cache *c, uint32_t n)
+{
+	__atomic_store_n(&c->n, n, __ATOMIC_RELAXED);
+}
+
 /* Moves up to n buffers from the global list into cache c. */
 static void
 cache_refill(struct vs_pool *p, struct vs_pool_cache *c, unsigned n)
@@ -129,7 +138,7 @@ cache_refill(struct vs_pool *p, struct vs_pool_cache *c, unsigned n)
 	/* Stored atomically: vs__pool_low reads it without the lock. */
 	__atomic_store_n(&p->nfree, p->nfree - n, __ATOMIC_RELAXED);
 	memcpy(&c->b[c->n], &p->free[p->nfree], n * sizeof(*c->b));
-	c->n += n;
+	cache_n_set(c, c->n + n);
 	vs__mutex_unlock(&p->lock);
 }
 
@@ -137,7 +146,7 @@ static void
 cache_spill(struct vs_pool *p, struct vs_pool_cache *c, unsigned n)
 {
 	vs__mutex_lock(&p->lock);
-	c->n -= n;
+	cache_n_set(c, c->n - n);
 	memcpy(&p->free[p->nfree], &c->b[c->n], n * sizeof(*c->b));
 	__atomic_store_n(&p->nfree, p->nfree + n, __ATOMIC_RELAXED);
 	vs__mutex_unlock(&p->lock);
@@ -149,7 +158,8 @@ vs__pool_get(struct vs_pool *p, unsigned q, struct vs_buf **b, unsigned n)
 	struct vs_pool_cache *c = &p->cache[q];
 
 	if (n == 1 && c->n) { /* a frame's buffer: no memcpy call for it */
-		b[0] = c->b[--c->n];
+		cache_n_set(c, c->n - 1);
+		b[0] = c->b[c->n];
 		b[0]->data = b[0]->head + VS_BUF_HEADROOM;
 		return 1;
 	}
@@ -160,7 +170,7 @@ vs__pool_get(struct vs_pool *p, unsigned q, struct vs_buf **b, unsigned n)
 				     VS_POOL_CACHE - c->n);
 	if (n > c->n)
 		n = c->n;
-	c->n -= n;
+	cache_n_set(c, c->n - n);
 	memcpy(b, &c->b[c->n], n * sizeof(*b));
 	/* Only where the frame starts is reset (users may move it); length
 	 * and flags are the next user's to set. */
@@ -175,7 +185,8 @@ vs__pool_put(struct vs_pool *p, unsigned q, struct vs_buf **b, unsigned n)
 	struct vs_pool_cache *c = &p->cache[q];
 
 	if (n == 1 && c->n < VS_POOL_CACHE) {
-		c->b[c->n++] = b[0];
+		c->b[c->n] = b[0];
+		cache_n_set(c, c->n + 1);
 		return;
 	}
 	while (n) {
@@ -185,7 +196,7 @@ vs__pool_put(struct vs_pool *p, unsigned q, struct vs_buf **b, unsigned n)
 			cache_spill(p, c, VS_POOL_BATCH);
 		k = VS_POOL_CACHE - c->n < n ? VS_POOL_CACHE - c->n : n;
 		memcpy(&c->b[c->n], b, k * sizeof(*b));
-		c->n += k;
+		cache_n_set(c, c->n + k);
 		b += k;
 		n -= k;
 	}
@@ -205,7 +216,7 @@ vs__pool_available(struct vs_pool *p)
 	vs__mutex_lock(&p->lock);
 	n = p->nfree;
 	for (unsigned i = 0; i < p->ncaches; i++)
-		n += p->cache[i].n;
+		n += __atomic_load_n(&p->cache[i].n, __ATOMIC_RELAXED);
 	vs__mutex_unlock(&p->lock);
 	return n;
 }
