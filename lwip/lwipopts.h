@@ -121,9 +121,12 @@ unsigned short vs__csum(const void *data, int len);
  * (patch 0014, stack/frag.c). */
 #define LWIP_HOOK_IP_REASSEMBLED vs_lwip_reassembled
 /* Segments to a listener first meet vs_lwip_listen_input (SYNs vstack
- * refuses are dropped or reset); a connection's pay one comparison. */
+ * refuses are dropped or reset); a connection's pay two comparisons:
+ * those of one moving to another process (TF_VS_MOVED, patch 0018) are
+ * dropped, its new owner gets them again from the peer. */
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p)      \
 	((pcb)->state == LISTEN ? vs_lwip_listen_input((pcb), (hdr), (p)) : \
-				  ERR_OK)
+	 ((pcb)->flags & TF_VS_MOVED) ? ERR_ABRT                           \
+				      : ERR_OK)
 
 #endif

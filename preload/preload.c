@@ -36,13 +36,19 @@ parent(void)
 	vs__sock_atfork_parent();
 }
 
+static void
+prepare(void)
+{
+	vs__sock_atfork_prepare();
+}
+
 __attribute__((constructor)) static void
 preload_init(void)
 {
 	if (!vs__real.socket) {
 		vs__real_init();
 		vs__sock_init();
-		pthread_atfork(NULL, parent, child);
+		pthread_atfork(prepare, parent, child);
 	}
 }
 
@@ -118,7 +124,7 @@ ret(long rc)
 static inline struct vs_sock *
 sock_get(int fd)
 {
-	return vs__in_vstack ? NULL : vs__sock_get(fd);
+	return vs__in_vstack ? NULL : vs__sock_use(fd);
 }
 
 /* --- connections --- */
@@ -400,8 +406,12 @@ recvmsg(int fd, struct msghdr *m, int flags)
 	struct vs_sock *s = sock_get(fd);
 	ssize_t rc;
 
-	if (!s)
-		return REAL(recvmsg)(fd, m, flags);
+	if (!s) {
+		rc = REAL(recvmsg)(fd, m, flags);
+		if (rc >= 0 && m && m->msg_controllen && !vs__in_vstack)
+			VS((vs__sock_scm_recv(fd, m), 0));
+		return rc;
+	}
 	rc = VS(vs__sock_recvmsg(fd, s, m, flags));
 	vs__sock_unref(s);
 	return rc;
@@ -474,8 +484,11 @@ sendmsg(int fd, const struct msghdr *m, int flags)
 		s = vs__sock_first_send(fd, m->msg_name, m->msg_namelen);
 		vs__in_vstack--;
 	}
-	if (!s)
+	if (!s) {
+		if (m && m->msg_controllen && !vs__in_vstack)
+			VS((vs__sock_scm_send(fd, m), 0));
 		return REAL(sendmsg)(fd, m, flags);
+	}
 	rc = VS(vs__sock_sendmsg(fd, s, m, flags));
 	vs__sock_unref(s);
 	return rc;

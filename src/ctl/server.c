@@ -429,7 +429,8 @@ cmd_stats(struct vs_ctl_buf *out)
 		"rx_copied\ttime_wait\t"
 		"pool_free\tpool_size\tloops\tsleeps\tlock_waits\t"
 		"drop_syn_handoff\tfrag_handed\tdrop_frag_not_ours\t"
-		"drop_frag_stray\tdrop_frag_handoff\tconn_refused\n");
+		"drop_frag_stray\tdrop_frag_handoff\tconn_refused\t"
+		"moved_out\tmoved_in\n");
 	for (unsigned v = 0; v < S.nviews; v++) {
 		const struct vs_ctl_view *w = S.views[v];
 		const struct vs_port_info *in = vs__port_info(w->port);
@@ -443,7 +444,7 @@ cmd_stats(struct vs_ctl_buf *out)
 				out,
 				"%u\t%s\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t"
 				"%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%u\t%u\t%lu\t"
-				"%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\n",
+				"%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\n",
 				c.q, in->device, (unsigned long)c.rx_frames,
 				(unsigned long)c.rx_bytes,
 				(unsigned long)c.tx_frames,
@@ -470,7 +471,9 @@ cmd_stats(struct vs_ctl_buf *out)
 				(unsigned long)c.frag_not_ours,
 				(unsigned long)c.frag_stray,
 				(unsigned long)c.frag_ring_full,
-				(unsigned long)c.tcp_conn_refused);
+				(unsigned long)c.tcp_conn_refused,
+				(unsigned long)c.tcp_moved_out,
+				(unsigned long)c.tcp_moved_in);
 		}
 	}
 }

@@ -265,7 +265,8 @@ int
 vs__epoll_ctl(struct vs_ep *ep, int epfd, int op, int fd,
 	      struct epoll_event *ev)
 {
-	struct vs_sock *s = vs__sock_get(fd);
+	struct vs_sock *s =
+		op == EPOLL_CTL_DEL ? vs__sock_get(fd) : vs__sock_use(fd);
 	int rc = ep_ctl(ep, epfd, op, fd, ev, s);
 
 	if (s)
@@ -592,7 +593,7 @@ vs__poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
 	for (nfds_t i = 0; i < n; i++) {
 		int kind = vs__fd_kind(fds[i].fd); /* most are the kernel's */
 		struct vs_sock *s =
-			kind == VS_FD_SOCK ? vs__sock_get(fds[i].fd) : NULL;
+			kind == VS_FD_SOCK ? vs__sock_use(fds[i].fd) : NULL;
 		struct vs_ep *ep =
 			kind == VS_FD_EPOLL ? vs__fd_ep(fds[i].fd) : NULL;
 

@@ -115,6 +115,8 @@ static bool cfg_bad;
 
 /* The configuration is read when the library loads, from the
  * environment the program started with (nginx's workers clear theirs). */
+static void inherited_scan(void);
+
 void
 vs__sock_init(void)
 {
@@ -129,6 +131,8 @@ vs__sock_init(void)
 	if (cfg_bad)
 		vs_err("configuration: %s; every socket stays on the kernel",
 		       cfg_err);
+	else
+		inherited_scan();
 }
 
 /* The process's open fds, ascending (malloc'd; NULL and 0 when none
@@ -161,6 +165,103 @@ open_fds(unsigned *n)
 	}
 	closedir(d);
 	return fds;
+}
+
+/*
+ * fd, an unconnected TCP socket this process did not make (inherited
+ * across exec, received over a UNIX socket), may be the kernel socket
+ * behind a vstack connection of process `from`: it is taken from there
+ * at its first use, or, if that process has no such connection, left
+ * the kernel's (move.c). Listening, connected or not TCP: not one.
+ */
+static void
+maybe_moved(int fd, int from)
+{
+	int dom = 0, type = 0, acc = 1, fl;
+	socklen_t l = sizeof(int);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct stat st;
+	struct vs_sock *s;
+
+	if (from <= 1 || vs__fd_get(fd) || fstat(fd, &st) < 0 ||
+	    !S_ISSOCK(st.st_mode) ||
+	    vs__real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 ||
+	    (dom != AF_INET && dom != AF_INET6) ||
+	    vs__real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 ||
+	    type != SOCK_STREAM ||
+	    vs__real.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) < 0 ||
+	    acc || vs__real.getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 ||
+	    errno != ENOTCONN)
+		return;
+	fl = vs__real.fcntl(fd, F_GETFL);
+	s = vs__sk_new(dom, SOCK_STREAM, 1, 2); /* the fd's, the connection's */
+	if (!s)
+		return;
+	atomic_store(&s->nonblock, fl >= 0 && (fl & O_NONBLOCK));
+	s->state = VS_S_CONNECTED;
+	s->move_guess = true;
+	atomic_store(&s->move_from, from);
+	if (vs__fd_set(fd, s, VS_FD_SOCK))
+		vs__sk_discard(s, 2);
+}
+
+/* At start: fds inherited across exec from a parent that may hold
+ * vstack connections (inetd's model: accept, fork, dup2, exec). */
+static void
+inherited_scan(void)
+{
+	unsigned n;
+	int *fds = open_fds(&n);
+
+	for (unsigned i = 0; i < n; i++)
+		maybe_moved(fds[i], (int)getppid());
+	free(fds);
+}
+
+void
+vs__sock_scm_send(int fd, const struct msghdr *m)
+{
+	(void)fd;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c;
+	     c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		size_t k;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			vs__mv_share_fd(f);
+		}
+	}
+}
+
+void
+vs__sock_scm_recv(int fd, const struct msghdr *m)
+{
+	struct ucred cr = { 0 };
+	socklen_t cl = sizeof(cr);
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c;
+	     c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		size_t k;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		if (!cr.pid && vs__real.getsockopt(fd, SOL_SOCKET, SO_PEERCRED,
+						   &cr, &cl) < 0)
+			return;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			maybe_moved(f, (int)cr.pid);
+		}
+	}
 }
 
 static int
@@ -325,6 +426,9 @@ static struct {
  */
 static pthread_mutex_t activate_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The calling thread's waiter (vs__thread_waiter). */
+static _Thread_local struct vs_waiter thread_w = { .efd = -1 };
+
 /* In a fork child: which fd entries stay (vs__fd_each). */
 static bool
 child_keeps(void *arg, int fd, enum vs_fdkind kind, void *obj)
@@ -335,6 +439,28 @@ child_keeps(void *arg, int fd, enum vs_fdkind kind, void *obj)
 	(void)fd;
 	if (kind == VS_FD_INTERNAL || kind == VS_FD_OWN)
 		return true;
+	if (kind == VS_FD_SOCK && s->type == SOCK_STREAM &&
+	    s->state == VS_S_CONNECTED && (s->shared || s->move_from)) {
+		/* A connection of the parent's (or of the process it lives
+		 * in): the child takes it when it uses it (move.c). Visited
+		 * once per fd: reset twice, counted by the second pass. */
+		if (!s->move_from)
+			atomic_store(&s->move_from, (int)getppid());
+		s->e = NULL;
+		s->tcp = NULL;
+		s->rxq = (struct vs_rxq){ 0 };
+		s->shared = s->parked = false;
+		s->lingering = false;
+		s->watch = NULL;
+		atomic_store(&s->ev, 0);
+		atomic_store(&s->calls, 0);
+		atomic_store(&s->release_pending, false);
+		atomic_store(&s->nfds, 0);
+		atomic_store(&s->refs, 1); /* its connection's (elsewhere) */
+		pthread_mutex_init(&s->qlock, NULL);
+		pthread_mutex_init(&s->wlock, NULL);
+		return true;
+	}
 	if (kind == VS_FD_SOCK && s->state == VS_S_LISTEN) {
 		if (!s->pending) {
 			s->pending = true;
@@ -354,6 +480,31 @@ child_keeps(void *arg, int fd, enum vs_fdkind kind, void *obj)
 	return false;
 }
 
+/* Second pass: the fds naming each inherited connection. */
+static bool
+child_counts(void *arg, int fd, enum vs_fdkind kind, void *obj)
+{
+	struct vs_sock *s = obj;
+
+	(void)arg;
+	(void)fd;
+	if (kind == VS_FD_SOCK && s->state != VS_S_LISTEN) {
+		atomic_fetch_add(&s->nfds, 1);
+		atomic_fetch_add(&s->refs, 1);
+	}
+	return true;
+}
+
+static bool fork_prepared; /* vs__mv_prepare_fork ran for this fork */
+
+void
+vs__sock_atfork_prepare(void)
+{
+	fork_prepared = __atomic_load_n(&rt.state, __ATOMIC_ACQUIRE) > 0;
+	if (fork_prepared)
+		vs__mv_prepare_fork();
+}
+
 void
 vs__sock_atfork_child(void)
 {
@@ -364,6 +515,17 @@ vs__sock_atfork_child(void)
 	 * rest become the plain kernel sockets behind them.
 	 */
 	vs__fd_each(child_keeps, NULL);
+	vs__fd_each(child_counts, NULL);
+	/* The forking thread's waiter: its eventfd is the parent's file,
+	 * whose wakeups the parent's thread would take. */
+	if (thread_w.efd >= 0) {
+		vs__fd_set(thread_w.efd, NULL, VS_FD_NONE);
+		vs__real.close(thread_w.efd);
+		thread_w.efd = -1;
+		atomic_store(&thread_w.armed, 0);
+		atomic_store(&thread_w.shown, false);
+	}
+	vs__mv_atfork_child();
 	pthread_mutex_init(&rt.lock, NULL);
 	pthread_mutex_init(&skmem.lock, NULL);
 	pthread_mutex_init(&activate_lock, NULL);
@@ -382,6 +544,8 @@ vs__sock_atfork_child(void)
 void
 vs__sock_atfork_parent(void)
 {
+	if (fork_prepared)
+		vs__mv_atfork_parent();
 	vs__share_atfork_parent();
 }
 
@@ -851,8 +1015,6 @@ static const struct vs_tcp_ops listen_ops = { .accepted = on_accepted };
 
 /* --- waiting --- */
 
-static _Thread_local struct vs_waiter thread_w = { .efd = -1 };
-
 struct vs_waiter *
 vs__thread_waiter(void)
 {
@@ -1192,7 +1354,7 @@ reuseport_share(int fd)
 int
 vs__sock_listen(int fd, int backlog)
 {
-	struct vs_sock *s = vs__sock_get(fd);
+	struct vs_sock *s = vs__sock_use(fd);
 	int family, type;
 
 	if (vs__real.listen(fd, backlog) < 0) {
@@ -1529,7 +1691,7 @@ kernel:
 int
 vs__sock_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	struct vs_sock *s = vs__sock_get(fd);
+	struct vs_sock *s = vs__sock_use(fd);
 	int rc = sock_connect(fd, s, sa, len);
 
 	if (s)
@@ -1813,6 +1975,17 @@ static void
 sock_release(struct vs_sock *s, int port_fd)
 {
 	vs__epoll_forget(s);
+	if (s->shared)
+		vs__mv_forget(s);
+	if (atomic_load(&s->move_from)) {
+		/* It lives in another process: the fd's reference and the
+		 * connection's go, nothing is said to the peer. */
+		if (port_fd >= 0)
+			vs__real.close(port_fd);
+		sock_put(s);
+		sock_put(s);
+		return;
+	}
 	if (s->state == VS_S_LISTEN) {
 		if (port_fd >= 0)
 			vs__real.close(port_fd);
@@ -1934,6 +2107,7 @@ vs__sock_exit(void)
 	if (__atomic_load_n(&rt.state, __ATOMIC_ACQUIRE) <= 0)
 		return;
 	vs__fd_each(exit_closes, NULL);
+	vs__mv_exit();
 	for (;;) {
 		left = 0;
 		/* A pass on this thread sends what it queued, also at the end. */
@@ -1994,6 +2168,12 @@ sock_release_pending(struct vs_sock *s)
 static void
 sock_last_fd(struct vs_sock *s, int fd)
 {
+	/* Another process may hold the file: the kernel would keep the
+	 * connection open until its last holder closes it (move.c). */
+	if (s->shared && vs__mv_park(s, fd)) {
+		vs__epoll_forget(s);
+		return;
+	}
 	if (atomic_load(&s->calls) == 0) {
 		sock_release(s, sock_port_fd(s, fd));
 		return;
@@ -2024,8 +2204,135 @@ vs__fd_drop(int fd)
 int
 vs__sock_close(int fd)
 {
+	int rc;
+
 	vs__fd_drop(fd);
-	return vs__real.close(fd) < 0 ? -errno : 0;
+	rc = vs__real.close(fd) < 0 ? -errno : 0;
+	vs__mv_after_close();
+	return rc;
+}
+
+/* --- connections that change process (move.c) --- */
+
+void
+vs__sk_put(struct vs_sock *s)
+{
+	sock_put(s);
+}
+
+void
+vs__sk_release_parked(struct vs_sock *s)
+{
+	sock_release(s, -1);
+}
+
+void
+vs__sk_moved(struct vs_sock *s, bool done, int to)
+{
+	s->tcp = NULL;
+	if (done) {
+		/* The connection's reference stays: it lives on, there. */
+		vs__rxq_free(&s->e->lw, &s->rxq);
+		s->rx_fin = false;
+		atomic_store(&s->move_from, to);
+		atomic_store(&s->ev, 0);
+		return;
+	}
+	s->err = -ECONNRESET;
+	s->state = VS_S_CLOSED;
+	conn_update(s);
+	sock_put(s); /* the connection's */
+}
+
+int
+vs__sk_moved_in(struct vs_sock *s, const struct vs_tcp_move *m,
+		const void *sdata, const void *rdata, size_t rlen, bool rx_fin,
+		bool shut_rd, bool shut_wr, int err,
+		const struct sockaddr_storage *local,
+		const struct sockaddr_storage *peer)
+{
+	struct vs_engine *e;
+	struct vs_tcp *tcp;
+	int rc;
+
+	if (!vs__sk_rt_up())
+		return -ENODEV;
+	/* AF_XDP: the flow's frames reach the queue the NIC's RSS chose,
+	 * the giver's; no rule of ours can bring them here. */
+	if (vs__port_info(rt.port)->queue_split)
+		return -EOPNOTSUPP;
+	e = vs__sk_engine();
+	vs__engine_lock(e);
+	rc = vs__tcp_move_in(e, m, sdata, &conn_ops, s, &tcp);
+	if (rc) {
+		vs__engine_unlock(e);
+		return rc;
+	}
+	s->e = e;
+	s->tcp = tcp;
+	for (size_t off = 0; off < rlen;) {
+		u16_t k = rlen - off > 0xffff ? 0xffff : (u16_t)(rlen - off);
+		struct pbuf *p = e->lw.pbuf_alloc(PBUF_RAW, k, PBUF_RAM);
+
+		if (!p) { /* the giver resets it too */
+			s->tcp = NULL;
+			vs__tcp_move_end(tcp, false);
+			vs__rxq_free(&e->lw, &s->rxq);
+			vs__engine_unlock(e);
+			return -ENOMEM;
+		}
+		e->lw.pbuf_take(p, (const uint8_t *)rdata + off, k);
+		vs__rxq_put(&s->rxq, p);
+		off += k;
+	}
+	s->rx_fin = rx_fin;
+	s->shut_rd = shut_rd;
+	s->shut_wr = shut_wr;
+	s->err = err;
+	s->local = *local;
+	s->peer = *peer;
+	s->state = VS_S_CONNECTED;
+	atomic_store(&s->move_from, 0);
+	vs__sock_apply_options(s);
+	conn_set(s, true);
+	vs__engine_unlock(e);
+	return 0;
+}
+
+struct vs_sock *
+vs__sock_use(int fd)
+{
+	static pthread_mutex_t take_lock = PTHREAD_MUTEX_INITIALIZER;
+	static _Atomic bool said;
+	struct vs_sock *s = vs__sock_get(fd);
+	int from, rc = 0;
+	bool guess;
+
+	if (!s ||
+	    likely(!atomic_load_explicit(&s->move_from, memory_order_relaxed)))
+		return s;
+	vs__mutex_lock(&take_lock);
+	from = atomic_load(&s->move_from);
+	if (from)
+		rc = vs__mv_take(fd, s);
+	vs__mutex_unlock(&take_lock);
+	if (!rc) {
+		s->move_guess = false;
+		return s;
+	}
+	/* A guess that was wrong: a kernel socket after all. */
+	guess = s->move_guess && (rc == -ENOENT || rc == -ESRCH);
+	if (!guess && !atomic_exchange(&said, true))
+		vs_warn("a connection that lives in process %d could not be "
+			"taken (%s): its fd is the kernel socket behind it "
+			"from now on, not connected (said once)",
+			from,
+			rc == -ESRCH	  ? "that process serves no moves" :
+			rc == -EOPNOTSUPP ? "AF_XDP cannot steer it here" :
+					    strerror(-rc));
+	vs__sock_unref(s);
+	vs__fd_drop(fd);
+	return NULL;
 }
 
 struct range {

@@ -222,6 +222,19 @@ struct vs_sock {
 	pthread_mutex_t wlock; /* watchers */
 	struct vs_watch *watch;
 	struct vs_sock *mem_next; /* on the free list (sock.c) */
+
+	/* A connection other processes may hold (move.c). move_from: it
+	 * lives in that process, not here (inherited across fork or exec
+	 * and not yet taken, or taken from here since): the next call that
+	 * uses it here takes it (vs__sock_use). 0: here, or nowhere. */
+	_Atomic int move_from;
+	uint64_t ino; /* its kernel socket's inode: how processes name it */
+	bool shared; /* on move.c's list: another process may hold its file */
+	/* move_from is a guess: an unconnected TCP socket inherited across
+	 * exec or received over a UNIX socket, which may be a vstack
+	 * connection's (vs__sock_scm_rights, vs__sock_init). */
+	bool move_guess;
+	bool parked; /* its last fd here closed while another holds one */
 };
 
 /* What the table holds for an fd. */
@@ -261,6 +274,12 @@ void vs__fd_each(bool (*keep)(void *arg, int fd, enum vs_fdkind kind,
 			      void *obj),
 		 void *arg);
 
+/* vs__sock_get for a call that uses the socket: a connection that lives
+ * in another process (vs_sock.move_from) is taken from it first; one
+ * that cannot be (the process is gone, the port cannot steer it here)
+ * is the kernel socket behind it from then on: NULL. */
+struct vs_sock *vs__sock_use(int fd);
+
 /* The vstack object of fd, or NULL: the kernel's. No reference is
  * taken: another thread's close() may release it at any moment (its
  * memory stays a vs_sock, see vs__sock_get), so only what tolerates a
@@ -298,12 +317,22 @@ void vs__fd_forget(int fd);
 struct vs_sock *vs__sock_first_send(int fd, const struct sockaddr *to,
 				    socklen_t len);
 
+/* SCM_RIGHTS: before a sendmsg on fd (not vstack's) passes m's fds, the
+ * vstack connections among them become ones another process may take;
+ * after a recvmsg on fd got n bytes (>= 0), the fds it received that may
+ * be a vstack connection are taken from the sender (its pid from
+ * SO_PEERCRED) at their first use. Cheap when m has no control data. */
+void vs__sock_scm_send(int fd, const struct msghdr *m);
+void vs__sock_scm_recv(int fd, const struct msghdr *m);
+
 /* Called after fork() in the child: the parent's engines do not exist
  * here; the child's sockets go back to the kernel's, vstack starts
  * afresh on the next offloadable socket. */
 void vs__sock_atfork_child(void);
-/* ... and in the parent. */
+/* ... and in the parent; and before fork, in the parent: its
+ * connections become ones the child may take (move.c). */
 void vs__sock_atfork_parent(void);
+void vs__sock_atfork_prepare(void);
 
 /* The interposed calls on a vstack socket (or a kernel one that may
  * become vstack's: bind, listen, connect). -errno on error. */

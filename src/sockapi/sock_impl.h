@@ -74,6 +74,45 @@ size_t vs__sk_iov_total(const struct iovec *iov, int n);
 size_t vs__sk_copy_dgram(struct vs_sock *s, struct pbuf *p,
 			 const struct iovec *iov, int n, size_t want);
 
+/* --- connections that change process (move.c; sock.c's part) --- */
+
+/* Before fork: the process's connections become ones the child may take
+ * (each named by its kernel socket's inode, the move server started). */
+void vs__mv_prepare_fork(void);
+void vs__mv_atfork_parent(void);
+void vs__mv_atfork_child(void);
+/* The last fd here of s, a shared connection, closes (fd still open):
+ * true if it is parked (the fd's reference kept), until no process holds
+ * the file; then vs__sk_release_parked closes it. */
+bool vs__mv_park(struct vs_sock *s, int fd);
+/* After the program closed an fd: parked connections with no holder
+ * left close now. */
+void vs__mv_after_close(void);
+/* At exit: the parked connections close (before the exit's drain). */
+void vs__mv_exit(void);
+/* fd, if a live vstack connection, may be held by another process from
+ * now on (passed over a UNIX socket). */
+void vs__mv_share_fd(int fd);
+/* s leaves the list of shared connections (its connection closes). */
+void vs__mv_forget(struct vs_sock *s);
+/* Takes fd's connection, s (move_from set), from where it lives: 0, or
+ * -errno (it stays there). */
+int vs__mv_take(int fd, struct vs_sock *s);
+
+/* sock.c: a parked socket closes (as its last fd would have). */
+void vs__sk_release_parked(struct vs_sock *s);
+void vs__sk_put(struct vs_sock *s);
+/* The giver, under s->e's lock: its connection moved to process `to`
+ * (done), or was reset trying. */
+void vs__sk_moved(struct vs_sock *s, bool done, int to);
+/* The taker: the connection of m on this process's engine, with the
+ * sndq bytes of sdata to send again and the rlen of rdata to read. */
+int vs__sk_moved_in(struct vs_sock *s, const struct vs_tcp_move *m,
+		    const void *sdata, const void *rdata, size_t rlen,
+		    bool rx_fin, bool shut_rd, bool shut_wr, int err,
+		    const struct sockaddr_storage *local,
+		    const struct sockaddr_storage *peer);
+
 /* --- UDP (udp.c) --- */
 
 /* connect() on a UDP socket (s NULL: not vstack's yet): the default

@@ -76,6 +76,9 @@ struct vs_engine_stats {
 	 * reset (or dropped: no memory for lwIP's pcb), accepts reset,
 	 * connects failed (stack/tcp.h vs__tcp_set_max_conns). */
 	_Atomic uint64_t tcp_conn_refused;
+	/* Connections moved to another process, and from one
+	 * (vs__tcp_move_out, vs__tcp_move_in: a fork child took one). */
+	_Atomic uint64_t tcp_moved_out, tcp_moved_in;
 	/* Closed connections still delivering what they queued, and those
 	 * lwIP holds in TIME_WAIT for the full 60 s (gauges). */
 	_Atomic uint64_t tcp_draining, tcp_time_wait;
@@ -203,7 +206,7 @@ struct vs_engine_counters {
 		tcp_resets, tcp_timeouts, tcp_rx_bytes, tcp_tx_bytes,
 		tcp_abort_on_data, tcp_listen_overflows, tcp_time_wait,
 		udp_rx_datagrams, udp_tx_datagrams, tcp_syn_handoff,
-		tcp_conn_refused;
+		tcp_conn_refused, tcp_moved_out, tcp_moved_in;
 	/* IP fragments (see vs_engine_stats); reasm_fails: datagrams
 	 * lwIP gave up incomplete (timed out, or evicted for room) */
 	uint64_t frag_in, frag_reasm, frag_reasm_fails, frag_not_ours,

@@ -52,8 +52,9 @@
 	X(tcp_new_ip_type) X(tcp_bind) X(tcp_listen_with_backlog)             \
 	X(tcp_accept) X(tcp_connect) X(tcp_write) X(tcp_output) X(tcp_recved) \
 	X(tcp_arg) X(tcp_recv) X(tcp_sent) X(tcp_err) X(tcp_poll)             \
-	X(tcp_close) X(tcp_abort) X(tcp_shutdown) X(tcp_wake) X(tcp_pcb_find) \
+	X(tcp_close) X(tcp_abort) X(tcp_abandon) X(tcp_shutdown) X(tcp_wake) X(tcp_pcb_find) \
 	X(tcp_ext_arg_alloc_id) X(tcp_ext_arg_set_callbacks) X(tcp_ext_arg_set) \
+	X(tcp_vs_export) X(tcp_vs_import)                                      \
 	X(udp_new_ip_type) X(udp_bind) X(udp_connect) X(udp_disconnect)      \
 	X(udp_recv) X(udp_sendto) X(udp_sendto_if_src) X(udp_send) X(udp_remove)
 

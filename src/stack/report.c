@@ -68,6 +68,8 @@ vs__engine_counters(const struct vs_engine *e, struct vs_engine_counters *c)
 	c->tcp_time_wait = LOAD(st->tcp_time_wait);
 	c->tcp_syn_handoff = LOAD(st->tcp_syn_handoff);
 	c->tcp_conn_refused = LOAD(st->tcp_conn_refused);
+	c->tcp_moved_out = LOAD(st->tcp_moved_out);
+	c->tcp_moved_in = LOAD(st->tcp_moved_in);
 	c->udp_rx_datagrams = LOAD(st->udp_rx_datagrams);
 	c->udp_tx_datagrams = LOAD(st->udp_tx_datagrams);
 	c->frag_in = LOAD(st->frag_in);

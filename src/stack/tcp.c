@@ -1092,6 +1092,19 @@ vs__rxq_free(struct vs_lwip *lw, struct vs_rxq *q)
 
 /* After close: what still arrives is dropped; lwIP keeps the pcb (FIN
  * handshake, TIME_WAIT) without calling back. */
+void
+vs__rxq_copy(const struct vs_rxq *q, void *dst)
+{
+	size_t n = 0;
+
+	for (const struct pbuf *p = q->head; p && n < q->len; p = p->next) {
+		size_t k = p->len < q->len - n ? p->len : q->len - n;
+
+		memcpy((uint8_t *)dst + n, p->payload, k);
+		n += k;
+	}
+}
+
 static err_t
 recv_after_close(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
@@ -1298,4 +1311,129 @@ vs__tcp_abort(struct vs_tcp *c)
 	/* lwIP sends the reset, frees the pcb and calls on_err. */
 	c->aborting = true;
 	pcb_abort(&c->e->lw, c->pcb);
+}
+
+/* --- moving a connection to another process --- */
+
+int
+vs__tcp_move_out(struct vs_tcp *c, struct vs_tcp_move *m, void **data)
+{
+	struct vs_lwip *lw = &c->e->lw;
+	struct tcp_pcb *pcb = c->pcb;
+	uint8_t *buf = NULL;
+	uint32_t n = 0;
+
+	*data = NULL;
+	if (!pcb || c->listener || c->connecting || c->closing || c->released)
+		return -EINVAL;
+	memset(m, 0, sizeof(*m));
+	m->sndq = pcb->snd_lbb - pcb->lastack;
+	if (m->sndq && !(buf = malloc(m->sndq)))
+		return -ENOMEM;
+	/* What the peer has not acknowledged, from lastack: the unacked
+	 * segments (the first perhaps acknowledged in part), then the
+	 * unsent ones. A segment's data ends its pbuf chain. */
+	for (int list = 0; list < 2; list++)
+		for (struct tcp_seg *g = list ? pcb->unsent : pcb->unacked; g;
+		     g = g->next) {
+			uint32_t seq = ntohl(g->tcphdr->seqno), skip = 0,
+				 len = g->len;
+
+			if ((int32_t)(pcb->lastack - seq) > 0)
+				skip = pcb->lastack - seq;
+			if (skip >= len)
+				continue;
+			len -= skip;
+			if (len > m->sndq - n)
+				goto bad;
+			lw->pbuf_copy_partial(
+				g->p, buf + n, (u16_t)len,
+				(u16_t)(g->p->tot_len - g->len + skip));
+			n += len;
+		}
+	if (n != m->sndq || lw->tcp_vs_export(pcb, &m->st) != ERR_OK)
+		goto bad;
+	lw->tcp_recv(pcb, NULL);
+	lw->tcp_sent(pcb, NULL);
+	c->ops = NULL;
+	c->user = NULL;
+	*data = buf;
+	vs__stat_add(&c->e->st.tcp_moved_out, 1);
+	return 0;
+bad:
+	free(buf);
+	return -EINVAL;
+}
+
+void
+vs__tcp_move_end(struct vs_tcp *c, bool done)
+{
+	struct vs_lwip *lw = &c->e->lw;
+
+	if (c->pcb) {
+		lw->tcp_arg(c->pcb, NULL);
+		lw->tcp_err(c->pcb, NULL);
+		if (!done) /* the queues are gone: reset from what it had */
+			tcp_clear_flags(c->pcb, TF_VS_MOVED);
+		lw->tcp_abandon(c->pcb, !done);
+		c->pcb = NULL;
+	}
+	conn_free(c);
+}
+
+int
+vs__tcp_move_in(struct vs_engine *e, const struct vs_tcp_move *m,
+		const void *data, const struct vs_tcp_ops *ops, void *user,
+		struct vs_tcp **out)
+{
+	struct vs_lwip *lw = &e->lw;
+	struct sockaddr_storage local, peer;
+	struct tcp_pcb *pcb;
+	struct vs_tcp *c;
+	const uint8_t *p = data;
+	uint32_t left = m->sndq;
+
+	if (lw->tcp_pcb_find(&m->st.local_ip, m->st.local_port,
+			     &m->st.remote_ip, m->st.remote_port,
+			     NETIF_NO_INDEX))
+		return -EEXIST;
+	if (!(c = conn_new(e, ops, user)))
+		return -ENOMEM;
+	if (!conn_count(c)) {
+		free(c);
+		vs__stat_add(&e->st.tcp_conn_refused, 1);
+		return -ENOBUFS;
+	}
+	vs__sa_of_ip(&m->st.local_ip, m->st.local_port, &local);
+	vs__sa_of_ip(&m->st.remote_ip, m->st.remote_port, &peer);
+	/* The pcb first: the rule's first frame must find it. */
+	if (!(pcb = lw->tcp_vs_import(&m->st))) {
+		conn_free(c);
+		return -ENOMEM;
+	}
+	attach(c, pcb);
+	if (rule_for(e->port, (int)e->q, (struct sockaddr *)&local,
+		     (struct sockaddr *)&peer, &c->rule)) {
+		c->rule = NULL;
+		lw->tcp_arg(pcb, NULL);
+		lw->tcp_err(pcb, NULL);
+		lw->tcp_abandon(pcb, 0);
+		c->pcb = NULL;
+		conn_free(c);
+		return -ENOSPC;
+	}
+	/* Not counted as the program's bytes again (tcp_tx_bytes). The
+	 * giver held as much, so the queue has room for it. */
+	while (left) {
+		u16_t k = left > 0xffff ? 0xffff : (u16_t)left;
+
+		if (lw->tcp_write(pcb, p, k, TCP_WRITE_FLAG_COPY) != ERR_OK)
+			break;
+		p += k;
+		left -= k;
+	}
+	lw->tcp_output(pcb);
+	vs__stat_add(&e->st.tcp_moved_in, 1);
+	*out = c;
+	return 0;
 }

@@ -195,6 +195,8 @@ void vs__rxq_put(struct vs_rxq *q, struct pbuf *p);
 /* Frees the first n bytes (at most q->len). */
 void vs__rxq_take(struct vs_lwip *lw, struct vs_rxq *q, size_t n);
 void vs__rxq_free(struct vs_lwip *lw, struct vs_rxq *q);
+/* Copies its q->len bytes to dst. */
+void vs__rxq_copy(const struct vs_rxq *q, void *dst);
 /* Half-close: a FIN after the data queued so far; receiving goes on. */
 int vs__tcp_shutdown(struct vs_tcp *c);
 /* Graceful close: the data already sent is delivered first (the
@@ -210,5 +212,36 @@ void vs__tcp_refuse(struct vs_tcp *c);
 /* Abortive close (SO_LINGER 0): a reset now, nothing more is sent;
  * `closed(c, -ECONNABORTED)` follows at once. */
 void vs__tcp_abort(struct vs_tcp *c);
+
+/*
+ * A connection moves to another process (sockapi/move.c: the process
+ * that uses a connection it inherited across fork or exec, or received
+ * over a UNIX socket). The state travels as bytes between two copies of
+ * the same lwIP build; the data the giver had sent and the peer not yet
+ * acknowledged travels beside it and is sent again by the taker.
+ */
+struct vs_tcp_move {
+	struct tcp_vs_state st; /* lwip/patches/0018 */
+	uint32_t sndq; /* bytes sent, not acknowledged: from st.lastack */
+};
+/*
+ * The giver: fills m and *data (malloc'd, m->sndq bytes; the caller
+ * frees it) and leaves c inert: no callback any more, its frames dropped
+ * unanswered (the peer sends again) until vs__tcp_move_end. -EINVAL: not
+ * an open connection (connecting, closed, its FIN queued). Under e's lock.
+ */
+int vs__tcp_move_out(struct vs_tcp *c, struct vs_tcp_move *m, void **data);
+/* The move is over: done, c goes without a word to the peer (its rules
+ * too: the taker's steer its frames now); failed, the peer gets a reset.
+ * c is gone either way. Under e's lock. */
+void vs__tcp_move_end(struct vs_tcp *c, bool done);
+/*
+ * The taker: the connection of m, on engine e, with a 5-tuple rule to e's
+ * queue, sends again the m->sndq bytes of data. -ENOBUFS past max_conns,
+ * -EEXIST if e has a connection of that 4-tuple, -errno. Under e's lock.
+ */
+int vs__tcp_move_in(struct vs_engine *e, const struct vs_tcp_move *m,
+		    const void *data, const struct vs_tcp_ops *ops, void *user,
+		    struct vs_tcp **out);
 
 #endif
