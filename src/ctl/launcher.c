@@ -308,9 +308,9 @@ run(int argc, char **argv, char **full_argv)
 	}
 	/* The emulated libibverbs must be in this process before the
 	 * device check opens the device: run again with it preloaded. */
-	library(lib, sizeof(lib), NULL, "../../emu/libvsemu.so",
-		"vstack/libvsemu.so");
 	if (emu && !preloaded("libvsemu.so")) {
+		library(lib, sizeof(lib), NULL, "../../emu/libvsemu.so",
+			"vstack/libvsemu.so");
 		if (access(lib, R_OK)) {
 			fprintf(stderr,
 				"vstack: --emu: %s: %s (the emulated ConnectX "

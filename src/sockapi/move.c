@@ -687,6 +687,10 @@ vs__mv_take(int fd, struct vs_sock *s)
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
+	/* Before asking: a connection given and then not taken is reset. */
+	if ((rc = vs__sk_can_take()))
+		return rc;
+	rc = -ENOENT;
 	rq.ino = (uint64_t)st.st_ino;
 	/* Asked where it lives, a process may say it moved on. */
 	for (int hop = 0; hop < 4 && from > 0; hop++) {

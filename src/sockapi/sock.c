@@ -2245,6 +2245,18 @@ vs__sk_moved(struct vs_sock *s, bool done, int to)
 }
 
 int
+vs__sk_can_take(void)
+{
+	if (!vs__sk_rt_up())
+		return -ENODEV;
+	/* AF_XDP: the flow's frames reach the queue the NIC's RSS chose,
+	 * the giver's; no rule of ours can bring them here. */
+	if (vs__port_info(rt.port)->queue_split)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+int
 vs__sk_moved_in(struct vs_sock *s, const struct vs_tcp_move *m,
 		const void *sdata, const void *rdata, size_t rlen, bool rx_fin,
 		bool shut_rd, bool shut_wr, int err,
@@ -2255,12 +2267,8 @@ vs__sk_moved_in(struct vs_sock *s, const struct vs_tcp_move *m,
 	struct vs_tcp *tcp;
 	int rc;
 
-	if (!vs__sk_rt_up())
-		return -ENODEV;
-	/* AF_XDP: the flow's frames reach the queue the NIC's RSS chose,
-	 * the giver's; no rule of ours can bring them here. */
-	if (vs__port_info(rt.port)->queue_split)
-		return -EOPNOTSUPP;
+	if ((rc = vs__sk_can_take()))
+		return rc;
 	e = vs__sk_engine();
 	vs__engine_lock(e);
 	rc = vs__tcp_move_in(e, m, sdata, &conn_ops, s, &tcp);
@@ -2329,6 +2337,7 @@ vs__sock_use(int fd)
 			from,
 			rc == -ESRCH	  ? "that process serves no moves" :
 			rc == -EOPNOTSUPP ? "AF_XDP cannot steer it here" :
+			rc == -ENODEV	  ? "vstack does not run here" :
 					    strerror(-rc));
 	vs__sock_unref(s);
 	vs__fd_drop(fd);

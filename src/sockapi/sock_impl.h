@@ -105,6 +105,9 @@ void vs__sk_put(struct vs_sock *s);
 /* The giver, under s->e's lock: its connection moved to process `to`
  * (done), or was reset trying. */
 void vs__sk_moved(struct vs_sock *s, bool done, int to);
+/* The taker: can this process serve a connection it takes? 0, or
+ * -ENODEV (vstack cannot run here), -EOPNOTSUPP (AF_XDP). */
+int vs__sk_can_take(void);
 /* The taker: the connection of m on this process's engine, with the
  * sndq bytes of sdata to send again and the rlen of rdata to read. */
 int vs__sk_moved_in(struct vs_sock *s, const struct vs_tcp_move *m,
