@@ -2319,11 +2319,15 @@ vs__sock_use(int fd)
 	if (!s ||
 	    likely(!atomic_load_explicit(&s->move_from, memory_order_relaxed)))
 		return s;
+	/* vstack's own calls from here (the runtime may start) are libc's,
+	 * as inside any interposed call. */
+	vs__in_vstack++;
 	vs__mutex_lock(&take_lock);
 	from = atomic_load(&s->move_from);
 	if (from)
 		rc = vs__mv_take(fd, s);
 	vs__mutex_unlock(&take_lock);
+	vs__in_vstack--;
 	if (!rc) {
 		s->move_guess = false;
 		return s;

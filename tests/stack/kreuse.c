@@ -6,9 +6,13 @@
  * reads until it has seen REPLY and the server has closed (the server
  * closes first, so its side goes to TIME_WAIT), then closes.
  *
- * Each connection must be established within 100 ms and the whole
- * exchange done within 2 s. Prints the slowest connect; exits 0 if all
- * N exchanges succeeded, 1 at the first that did not (saying which).
+ * Each connection must be established within 100 ms (one in a hundred
+ * may take up to 2 s: a SYN the loaded machine lost is sent again after
+ * the kernel's 1 s; a SYN to the server's TIME_WAIT answered with the
+ * old connection's ACK costs every connection that second) and the
+ * whole exchange done within 2 s. Prints the slowest connect and how
+ * many took over 100 ms; exits 0 if all N exchanges succeeded within
+ * those bounds, 1 at the first that did not (saying which).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -92,8 +96,8 @@ exchange(const struct addrinfo *ai, const struct sockaddr *local,
 		close(fd);
 		usleep(1000);
 	}
-	*why = "connect: not established within 100 ms";
-	if (wait_fd(fd, POLLOUT, t0 + 100) ||
+	*why = "connect: not established within 2 s";
+	if (wait_fd(fd, POLLOUT, t0 + 2000) ||
 	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) || err)
 		goto out;
 	*connect_ms = now_ms() - t0;
@@ -136,7 +140,7 @@ main(int argc, char **argv)
 	socklen_t llen;
 	double slowest = 0;
 	size_t reqlen;
-	int n;
+	int n, slow = 0;
 
 	if (argc != 7 || getaddrinfo(argv[1], argv[2], &hints, &ai)) {
 		fprintf(stderr,
@@ -170,8 +174,16 @@ main(int argc, char **argv)
 		}
 		if (ms > slowest)
 			slowest = ms;
+		if (ms > 100 && ++slow > n / 100) {
+			fprintf(stderr,
+				"kreuse: %d of the first %d connections from "
+				"port %s took over 100 ms to connect\n",
+				slow, i + 1, argv[3]);
+			return 1;
+		}
 	}
-	printf("kreuse: %d connections from port %s, slowest connect %.1f ms\n",
-	       n, argv[3], slowest);
+	printf("kreuse: %d connections from port %s, slowest connect %.1f ms, "
+	       "%d over 100 ms\n",
+	       n, argv[3], slowest, slow);
 	return 0;
 }

@@ -2,8 +2,11 @@
 # closes first (its side goes to TIME_WAIT); a kernel client reconnects
 # from the same source port (bound explicitly) 1,000 times in a row.
 # Each connection must be established within 100 ms (a SYN above the old
-# connection's sequence numbers reopens it: lwip/patches/0002) and carry
-# its exchange; the last one is left in TIME_WAIT on vstack's side.
+# connection's sequence numbers reopens it: lwip/patches/0002; one in a
+# hundred may take up to 2 s, a SYN the loaded machine lost and the
+# kernel sent again, where a SYN answered with the old ACK would cost
+# every connection a second) and carry its exchange; the last one is
+# left in TIME_WAIT on vstack's side.
 #   1. vs-http (the native API) answering HTTP/1.0, which it closes; and
 #      a raw peer's SYNs to the TIME_WAIT: below the old sequence numbers
 #      the old ACK, above them a new connection with a higher ISN;
