@@ -1365,19 +1365,46 @@ bad:
 	return -EINVAL;
 }
 
+/* A moved connection's inert pcb goes (its linger is over, or the
+ * connection came back): without a word to the peer. */
+static void
+moved_expire(void *arg)
+{
+	struct vs_tcp *c = arg;
+
+	c->e->lw.tcp_abandon(c->pcb, 0);
+	c->pcb = NULL;
+	conn_free(c);
+}
+
 void
 vs__tcp_move_end(struct vs_tcp *c, bool done)
 {
 	struct vs_lwip *lw = &c->e->lw;
 
-	if (c->pcb) {
-		lw->tcp_arg(c->pcb, NULL);
-		lw->tcp_err(c->pcb, NULL);
-		if (!done) /* the queues are gone: reset from what it had */
-			tcp_clear_flags(c->pcb, TF_VS_MOVED);
-		lw->tcp_abandon(c->pcb, !done);
-		c->pcb = NULL;
+	if (!c->pcb) {
+		conn_free(c);
+		return;
 	}
+	lw->tcp_err(c->pcb, NULL);
+	if (done) {
+		conn_uncount(c); /* the taker counts it */
+		/* Its frames go to the taker from now on (its own rule, if
+		 * any, goes, or as the older it would keep them), but some
+		 * may wait in this queue's ring still: the inert pcb drops
+		 * them, rather than no pcb answering them with a reset. */
+		if (c->rule)
+			vs__port_rule_del(c->e->port, c->rule);
+		c->rule = NULL;
+		lw->tcp_arg(c->pcb, c);
+		lw->sys_timeout(VS_TCP_MOVED_LINGER_MS, moved_expire, c);
+		return;
+	}
+	/* The queues are gone: a reset from what it had. */
+	lw->tcp_arg(c->pcb, NULL);
+	tcp_clear_flags(c->pcb, TF_VS_MOVED);
+	lw->tcp_abandon(c->pcb, 1);
+	c->pcb = NULL;
 	conn_free(c);
 }
 
@@ -1393,10 +1420,16 @@ vs__tcp_move_in(struct vs_engine *e, const struct vs_tcp_move *m,
 	const uint8_t *p = data;
 	uint32_t left = m->sndq;
 
-	if (lw->tcp_pcb_find(&m->st.local_ip, m->st.local_port,
-			     &m->st.remote_ip, m->st.remote_port,
-			     NETIF_NO_INDEX))
+	pcb = lw->tcp_pcb_find(&m->st.local_ip, m->st.local_port,
+			       &m->st.remote_ip, m->st.remote_port,
+			       NETIF_NO_INDEX);
+	if (pcb && (pcb->flags & TF_VS_MOVED) && pcb->callback_arg) {
+		/* It comes back while this copy lingers: that goes now. */
+		lw->sys_untimeout(moved_expire, pcb->callback_arg);
+		moved_expire(pcb->callback_arg);
+	} else if (pcb) {
 		return -EEXIST;
+	}
 	if (!(c = conn_new(e, ops, user)))
 		return -ENOMEM;
 	if (!conn_count(c)) {

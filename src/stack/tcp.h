@@ -231,9 +231,12 @@ struct vs_tcp_move {
  * an open connection (connecting, closed, its FIN queued). Under e's lock.
  */
 int vs__tcp_move_out(struct vs_tcp *c, struct vs_tcp_move *m, void **data);
-/* The move is over: done, c goes without a word to the peer (its rules
- * too: the taker's steer its frames now); failed, the peer gets a reset.
- * c is gone either way. Under e's lock. */
+/* The move is over: done, c goes without a word to the peer (its rule
+ * at once: the taker's steer its frames now; its inert pcb lingers
+ * VS_TCP_MOVED_LINGER_MS, dropping the frames that were already on
+ * their way here, which no pcb would answer with a reset); failed, the
+ * peer gets a reset. c is the engine's either way. Under e's lock. */
+#define VS_TCP_MOVED_LINGER_MS 2000
 void vs__tcp_move_end(struct vs_tcp *c, bool done);
 /*
  * The taker: the connection of m, on engine e, with a 5-tuple rule to e's
